@@ -1,0 +1,159 @@
+/* The store port: every piece of state that authd nodes share (SSO sessions, codes,
+ * refresh-token families, accounts, replay caches, counters, queues) goes through these
+ * typed operations. Backends: adapt/store_mem.c (memory:), adapt/store_redis.c (redis://,
+ * unix:, redis-sentinel://, redis-cluster://). No backend type crosses this header.
+ *
+ * Conventions
+ * - Keys are bytes (no NUL). Keys that must change together share a Redis Cluster hash
+ *   tag: `a:{sid}:x` and `a:{sid}:y` land on one slot. Build keys with store_key().
+ * - ttl_s is in seconds; 0 means "no expiry".
+ * - Every call returns RC_OK or: RC_NOT_FOUND (no such key), RC_CONFLICT (put-if-absent on
+ *   an existing key), RC_UNAVAILABLE (backend down or timed out: fail closed), RC_FULL
+ *   (memory bound reached), RC_TOO_LARGE (value or key over STORE_MAX_*), RC_NOMEM.
+ * - Values read back are copied into the caller's arena; they belong to it.
+ * - All operations are safe to call from any number of threads at once. */
+#ifndef AUTHD_PORT_STORE_H
+#define AUTHD_PORT_STORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/rc.h"
+#include "util/span.h"
+
+#define STORE_MAX_KEY   512
+#define STORE_MAX_VALUE (256 * 1024)
+#define STORE_MAX_BATCH 16
+
+/* flags for put and rec_put */
+#define STORE_NX      0x1u /* only if the key is absent, else RC_CONFLICT */
+#define STORE_XX      0x2u /* only if the key exists, else RC_NOT_FOUND */
+#define STORE_DURABLE 0x4u /* acknowledged only once durable (Redis: WAIT replicas) */
+
+struct store_field {
+    struct span name;
+    struct span value;
+};
+
+struct store_record {
+    size_t n;
+    struct store_field *f; /* in the caller's arena */
+};
+
+enum store_op_kind {
+    STORE_OP_PUT,     /* key = value, ttl, flags (STORE_NX / STORE_XX honoured) */
+    STORE_OP_REC_PUT, /* set fields of record key, ttl */
+    STORE_OP_DEL,     /* delete key (absent is fine inside a batch) */
+    STORE_OP_SET_ADD, /* add value to set key, ttl */
+    STORE_OP_EXPIRE,  /* set ttl of key (absent is fine inside a batch) */
+};
+
+struct store_op {
+    enum store_op_kind kind;
+    struct span key;
+    struct span value;               /* PUT, SET_ADD */
+    const struct store_field *fields; /* REC_PUT */
+    size_t nfields;
+    uint32_t ttl_s;
+    unsigned flags;
+};
+
+struct store;
+
+struct store_ops {
+    const char *name; /* "memory", "redis", "redis-sentinel", "redis-cluster" */
+    enum rc (*ping)(struct store *s);
+    enum rc (*put)(struct store *s, struct span key, struct span val, uint32_t ttl_s,
+                   unsigned flags);
+    enum rc (*get)(struct store *s, struct arena *a, struct span key, struct span *out);
+    /* get and delete, atomically: of any number of concurrent takers exactly one gets it */
+    enum rc (*take)(struct store *s, struct arena *a, struct span key, struct span *out);
+    enum rc (*del)(struct store *s, struct span key);
+    /* *out = value after adding by; the key is created at 0 with ttl_s if absent (the ttl
+     * of an existing counter is not extended: a fixed window) */
+    enum rc (*incr)(struct store *s, struct span key, int64_t by, uint32_t ttl_s, int64_t *out);
+    /* remaining seconds to live: -1 no expiry; RC_NOT_FOUND if absent */
+    enum rc (*ttl)(struct store *s, struct span key, int64_t *out);
+    enum rc (*expire)(struct store *s, struct span key, uint32_t ttl_s);
+    /* records (Redis hashes): rec_put merges the fields in; STORE_NX creates only */
+    enum rc (*rec_put)(struct store *s, struct span key, const struct store_field *f, size_t n,
+                       uint32_t ttl_s, unsigned flags);
+    enum rc (*rec_get)(struct store *s, struct arena *a, struct span key,
+                       struct store_record *out);
+    /* sets of small members attached to a record (the clients a session touched) */
+    enum rc (*set_add)(struct store *s, struct span key, struct span member, uint32_t ttl_s);
+    enum rc (*set_rem)(struct store *s, struct span key, struct span member);
+    enum rc (*set_members)(struct store *s, struct arena *a, struct span key,
+                           struct span **out, size_t *n);
+    /* durable work queue (back-channel logouts): items ordered by due time (unix s).
+     * q_claim atomically takes the earliest item due at `now` and leases it: it is hidden
+     * until now + lease_s, then due again unless q_done removed it (a crashed worker's item
+     * comes back). RC_NOT_FOUND when nothing is due. */
+    enum rc (*q_push)(struct store *s, struct span queue, struct span item, int64_t due);
+    enum rc (*q_claim)(struct store *s, struct arena *a, struct span queue, int64_t now,
+                       uint32_t lease_s, struct span *item);
+    enum rc (*q_done)(struct store *s, struct span queue, struct span item);
+    enum rc (*q_len)(struct store *s, struct span queue, int64_t *out);
+    /* all ops or none, atomically (Redis: MULTI/EXEC; in a cluster all keys must share a
+     * hash tag, else RC_MALFORMED). An NX put that finds its key aborts the whole batch with
+     * RC_CONFLICT. */
+    enum rc (*batch)(struct store *s, const struct store_op *ops, size_t n);
+    void (*free)(struct store *s);
+};
+
+/* Every backend struct starts with this. */
+struct store {
+    const struct store_ops *ops;
+    atomic_ullong errors; /* calls that ended RC_UNAVAILABLE, for /metrics */
+};
+
+struct store_opts {
+    size_t mem_max_bytes;         /* memory: bound on stored bytes (0 = 256 MiB) */
+    uint32_t connect_timeout_ms;  /* redis: 0 = 500 */
+    uint32_t command_timeout_ms;  /* redis: 0 = 1000 */
+    uint32_t durable_replicas;    /* redis: WAIT this many replicas for STORE_DURABLE */
+    uint32_t durable_timeout_ms;  /* redis: 0 = 1000 */
+};
+
+/* Opens the backend named by url ("memory:", "redis://[user:pw@]host:port/db",
+ * "unix:/path/redis.sock[?db=N]", "redis-sentinel://h:p,h:p/master",
+ * "redis-cluster://h:p,h:p"). RC_OK: *out is owned by the caller (store_free). A backend
+ * that cannot be reached yet is not an error: calls answer RC_UNAVAILABLE until it is. */
+enum rc store_open(const char *url, const struct store_opts *o, struct store **out,
+                   struct rc_info *ri);
+void store_free(struct store *s);
+
+/* Builds "authd:<kind>:{<tag>}" + suffix into the arena ("authd:code:{3f2a..}"): the
+ * braces make a Redis Cluster hash tag. NULL when out of memory. */
+struct span store_key(struct arena *a, const char *kind, struct span tag, const char *suffix);
+
+/* Thin wrappers that count RC_UNAVAILABLE in s->errors. */
+enum rc store_ping(struct store *s);
+enum rc store_put(struct store *s, struct span key, struct span val, uint32_t ttl_s,
+                  unsigned flags);
+enum rc store_get(struct store *s, struct arena *a, struct span key, struct span *out);
+enum rc store_take(struct store *s, struct arena *a, struct span key, struct span *out);
+enum rc store_del(struct store *s, struct span key);
+enum rc store_incr(struct store *s, struct span key, int64_t by, uint32_t ttl_s, int64_t *out);
+enum rc store_ttl(struct store *s, struct span key, int64_t *out);
+enum rc store_expire(struct store *s, struct span key, uint32_t ttl_s);
+enum rc store_rec_put(struct store *s, struct span key, const struct store_field *f, size_t n,
+                      uint32_t ttl_s, unsigned flags);
+enum rc store_rec_get(struct store *s, struct arena *a, struct span key,
+                      struct store_record *out);
+/* The value of field `name` in rec, or an empty span with p == NULL if absent. */
+struct span store_rec_field(const struct store_record *rec, const char *name);
+enum rc store_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s);
+enum rc store_set_rem(struct store *s, struct span key, struct span member);
+enum rc store_set_members(struct store *s, struct arena *a, struct span key, struct span **out,
+                          size_t *n);
+enum rc store_q_push(struct store *s, struct span queue, struct span item, int64_t due);
+enum rc store_q_claim(struct store *s, struct arena *a, struct span queue, int64_t now,
+                      uint32_t lease_s, struct span *item);
+enum rc store_q_done(struct store *s, struct span queue, struct span item);
+enum rc store_q_len(struct store *s, struct span queue, int64_t *out);
+enum rc store_batch(struct store *s, const struct store_op *ops, size_t n);
+
+#endif

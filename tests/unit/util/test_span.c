@@ -1,0 +1,55 @@
+#include "test.h"
+#include "util/arena.h"
+#include "util/num.h"
+#include "util/span.h"
+
+TEST(buf_appends_and_caps)
+{
+    struct buf b;
+
+    buf_init(&b, 8);
+    CHECK_RC(buf_append_str(&b, "abcd"), RC_OK);
+    CHECK_RC(buf_printf(&b, "%d", 1234), RC_OK);
+    CHECK_SPAN(buf_span(&b), "abcd1234");
+    CHECK_RC(buf_append_str(&b, "x"), RC_TOO_LARGE);
+    CHECK_SPAN(buf_span(&b), "abcd1234");
+    buf_clear(&b);
+    CHECK(b.p == NULL);
+}
+
+TEST(arena_allocates_and_limits)
+{
+    struct arena a;
+    char *s;
+
+    arena_init(&a, 20000);
+    s = arena_printf(&a, "%s-%d", "x", 7);
+    CHECK_STR(s, "x-7");
+    CHECK(arena_alloc(&a, 10000) != NULL);
+    CHECK(arena_alloc(&a, 10000) == NULL);
+    arena_clear(&a);
+    CHECK(a.head == NULL);
+}
+
+TEST(num_parse_checks_overflow_and_bytes)
+{
+    uint64_t v = 0;
+
+    CHECK_RC(num_parse_u64(SPAN("42"), 0, 100, &v), RC_OK);
+    CHECK_INT(v, 42);
+    CHECK_RC(num_parse_u64(SPAN("101"), 0, 100, &v), RC_TOO_LARGE);
+    CHECK_RC(num_parse_u64(SPAN(""), 0, 100, &v), RC_MALFORMED);
+    CHECK_RC(num_parse_u64(SPAN("-1"), 0, 100, &v), RC_MALFORMED);
+    CHECK_RC(num_parse_u64(SPAN("4 2"), 0, 100, &v), RC_MALFORMED);
+    CHECK_RC(num_parse_u64(SPAN("18446744073709551616"), 0, UINT64_MAX, &v), RC_TOO_LARGE);
+    CHECK_RC(num_parse_u64(SPAN("18446744073709551615"), 0, UINT64_MAX, &v), RC_OK);
+    CHECK(v == UINT64_MAX);
+}
+
+TEST(rc_table_maps_statuses)
+{
+    CHECK_INT(rc_http_status(RC_UNAVAILABLE), 503);
+    CHECK_STR(rc_oauth_error(RC_UNAVAILABLE), "temporarily_unavailable");
+    CHECK_STR(rc_name(RC_DENIED), "RC_DENIED");
+    CHECK_STR(rc_name((enum rc)999), "RC_UNKNOWN");
+}
