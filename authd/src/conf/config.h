@@ -1,0 +1,69 @@
+/* The daemon's configuration file: plain `key = value` lines. Every key is one row of the
+ * table in config.c (name, type, bounds, default, help); docs/configuration.md lists them.
+ * Unknown keys and bad values are errors with file:line. Relative paths are resolved
+ * against the directory of the config file. */
+#ifndef AUTHD_CONF_CONFIG_H
+#define AUTHD_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf/ini.h"
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+    /* where and how to listen */
+    char *listen;      /* "127.0.0.1:8080" */
+    char *listen_host; /* derived: "127.0.0.1" */
+    uint16_t listen_port;
+    char *issuer;
+    char *tls_cert, *tls_key;
+    bool allow_insecure_http;
+    uint32_t threads; /* 0: one per core */
+    uint32_t max_body_bytes;
+    uint32_t max_header_bytes;
+    uint32_t connection_timeout_s;
+    uint32_t max_connections;
+    uint32_t max_connections_per_ip;
+    uint32_t shutdown_grace_ms;
+    /* state and adapters */
+    char *state_dir, *keys_dir, *policy_dir;
+    char *store;
+    uint32_t store_max_memory_mb;
+    uint32_t store_connect_timeout_ms, store_command_timeout_ms;
+    uint32_t store_durable_replicas, store_durable_timeout_ms;
+    char *popbase;
+    char *popbase_name_key;
+    char *popbase_tls_cert, *popbase_tls_key, *popbase_tls_ca;
+    uint32_t popbase_connect_timeout_ms, popbase_timeout_ms, popbase_retries;
+    uint32_t popbase_breaker_failures, popbase_breaker_open_ms;
+    uint32_t popbase_cache_match_ttl_s, popbase_cache_miss_ttl_s;
+    /* accounts */
+    uint32_t argon2_memory_kib, argon2_iterations, argon2_parallelism;
+    uint32_t password_min_length;
+    uint32_t lockout_failures, lockout_seconds;
+    uint32_t login_rate_per_ip, register_rate_per_ip, rate_window_s;
+    /* logging */
+    enum log_level log_level;
+    char *log_file; /* NULL: stderr */
+    /* the file it came from */
+    char *path;
+};
+
+/* Loads and validates path. RC_OK: *out is owned by the caller (config_free); otherwise
+ * err holds "file:line: key: reason" and *out is untouched. Defaults fill every key the
+ * file does not set. */
+enum rc config_load(const char *path, struct config **out, struct config_error *err);
+/* The same over text in memory (file names it in errors); base_dir resolves relative
+ * paths. */
+enum rc config_parse(const char *file, const char *text, size_t len, const char *base_dir,
+                     struct config **out, struct config_error *err);
+void config_free(struct config *c);
+/* Prints every effective setting as `key = value` (passwords in URLs masked). */
+void config_print(const struct config *c, FILE *f);
+/* True if host is a loopback address (127.0.0.0/8, ::1, localhost). */
+bool config_host_is_loopback(const char *host);
+
+#endif
