@@ -1,0 +1,114 @@
+/* Declarative policy: clients, scopes and their claims, token and session lifetimes.
+ * Files `*.conf` in policy_dir, INI style:
+ *
+ *     [client demo-portal]
+ *     type = confidential
+ *     auth_method = client_secret_basic
+ *     secret_hash = sha256:<64 hex>
+ *     redirect_uris = http://127.0.0.1:8081/oidc/callback
+ *
+ *     [scope profile]
+ *     claims = name birthdate gender
+ *
+ *     [tokens]
+ *     access_token_ttl = 600
+ *
+ * docs/policy.md is the reference. A policy is immutable once loaded and refcounted; a
+ * reload builds and validates a whole new one before it is swapped in. */
+#ifndef AUTHD_CONF_POLICY_H
+#define AUTHD_CONF_POLICY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/ini.h"
+#include "util/span.h"
+
+#define POLICY_MAX_LIST 16
+
+enum client_type { CLIENT_CONFIDENTIAL = 0, CLIENT_PUBLIC };
+enum client_auth {
+    AUTH_CLIENT_SECRET_BASIC = 0,
+    AUTH_CLIENT_SECRET_POST,
+    AUTH_PRIVATE_KEY_JWT,
+    AUTH_NONE
+};
+enum subject_type { SUBJECT_PAIRWISE = 0, SUBJECT_PUBLIC };
+
+#define GRANT_AUTHORIZATION_CODE 0x1u
+#define GRANT_REFRESH_TOKEN      0x2u
+#define GRANT_CLIENT_CREDENTIALS 0x4u
+#define GRANT_TOKEN_EXCHANGE     0x8u
+#define GRANT_DEVICE_CODE        0x10u
+
+struct strlist {
+    size_t n;
+    char *v[POLICY_MAX_LIST];
+};
+
+struct policy_client {
+    char *id;
+    char *name;
+    enum client_type type;
+    enum client_auth auth;
+    uint8_t secret_sha256[32]; /* client_secret_*: SHA-256 of the secret */
+    bool has_secret;
+    char *jwks; /* private_key_jwt: the client's public JWKS (JSON text) */
+    struct strlist redirect_uris;
+    struct strlist post_logout_redirect_uris;
+    char *backchannel_logout_uri;
+    char *frontchannel_logout_uri;
+    unsigned grants; /* GRANT_* bits */
+    struct strlist scopes;
+    bool first_party;
+    bool pkce_required;
+    enum subject_type subject_type;
+    char *sector; /* pairwise sector identifier; default: the client id */
+    char *min_acr;
+    struct strlist exchange_audiences; /* token exchange: audiences this client may ask */
+    bool id_number_allowed;            /* may receive the raw id_number claim */
+    int line;                          /* of its [client] header, for errors */
+};
+
+struct policy_scope {
+    char *name;
+    struct strlist claims;
+    char *min_acr;
+};
+
+struct policy_tokens {
+    uint32_t access_token_ttl, id_token_ttl, code_ttl;
+    uint32_t refresh_token_ttl;      /* absolute lifetime of a refresh family */
+    uint32_t refresh_token_idle_ttl; /* sliding: unused this long, it expires */
+    uint32_t refresh_grace_s;        /* concurrent refreshes within this window are not reuse */
+    uint32_t session_ttl, session_idle_ttl;
+    uint32_t consent_ttl;
+    uint32_t clock_leeway_s;
+};
+
+struct policy {
+    atomic_int refs;
+    size_t nclients, nscopes;
+    struct policy_client *clients;
+    struct policy_scope *scopes;
+    struct policy_tokens tokens;
+    char *dir;
+};
+
+/* Loads every *.conf in dir (sorted by name). RC_OK: *out holds one reference;
+ * otherwise err says "file:line: key: reason". An empty directory is a valid policy with
+ * no clients. */
+enum rc policy_load(const char *dir, struct policy **out, struct config_error *err);
+/* Parses one file's text (for tests and fuzzing) into a new policy. */
+enum rc policy_parse(const char *file, const char *text, size_t len, struct policy **out,
+                     struct config_error *err);
+void policy_retain(struct policy *p);
+/* Drops a reference; frees at zero. NULL is fine. */
+void policy_release(struct policy *p);
+/* The client with this id, or NULL. */
+const struct policy_client *policy_client(const struct policy *p, struct span id);
+const struct policy_scope *policy_scope(const struct policy *p, struct span name);
+bool strlist_has(const struct strlist *l, struct span s);
+
+#endif

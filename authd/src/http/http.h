@@ -1,0 +1,80 @@
+/* The HTTP layer seen by routes: a parsed request and a response to fill. The server
+ * (http/server.c) owns both; everything a route allocates comes from r->arena and lives
+ * until the request completes. Routes parse, call a flow, render: they never talk to
+ * libmicrohttpd directly. */
+#ifndef AUTHD_HTTP_HTTP_H
+#define AUTHD_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flow/app.h"
+#include "util/arena.h"
+#include "util/span.h"
+
+enum http_method {
+    HTTP_GET = 1 << 0,
+    HTTP_POST = 1 << 1,
+    HTTP_HEAD = 1 << 2,
+    HTTP_OPTIONS = 1 << 3,
+    HTTP_OTHER = 1 << 4,
+};
+
+#define HTTP_MAX_HEADERS 16
+
+struct http_req {
+    struct app *app;
+    struct arena arena;
+    enum http_method method;
+    const char *method_str;
+    struct span path;  /* raw path, no query */
+    struct span query; /* raw query after '?', may be empty */
+    struct span body;  /* the whole request body */
+    const char *client_ip;
+    char id[9]; /* request id, 8 hex digits */
+    bool tls;
+    const char *client_id; /* set by a route once known, for the log */
+    void *conn;            /* the server's; use the functions below */
+};
+
+struct http_resp {
+    int status;
+    const char *ctype;
+    struct span body; /* must live until completion: arena, static, or http_resp_buf */
+    size_t nhdr;
+    struct {
+        const char *name, *value;
+    } hdr[HTTP_MAX_HEADERS];
+};
+
+typedef void (*route_fn)(struct http_req *r, struct http_resp *w);
+
+/* Request header value (case-insensitive name), or NULL. Owned by the server. */
+const char *http_header(const struct http_req *r, const char *name);
+/* Cookie value by name, or NULL. */
+const char *http_cookie(const struct http_req *r, const char *name);
+
+/* Adds a response header (name and value must live until completion). RC_TOO_LARGE past
+ * HTTP_MAX_HEADERS. */
+enum rc http_add_header(struct http_resp *w, const char *name, const char *value);
+/* Sets the body from a buf: copies it into the arena and clears b. */
+void http_body_buf(struct http_req *r, struct http_resp *w, struct buf *b);
+/* JSON response from a jansson value (stolen): status, Content-Type application/json,
+ * Cache-Control no-store. */
+struct json_t;
+void http_json(struct http_req *r, struct http_resp *w, int status, struct json_t *j);
+/* OAuth 2.0 error response (RFC 6749 §5.2): {"error","error_description"} with status. */
+void http_oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
+                      const char *description);
+/* The same, status and error taken from rc's row in the rc table, description from ri. */
+void http_rc_error(struct http_req *r, struct http_resp *w, enum rc rc,
+                   const struct rc_info *ri);
+/* Plain text response (static body). */
+void http_text(struct http_resp *w, int status, const char *text);
+/* HTML page response: adds the security headers every page carries (CSP with
+ * frame-ancestors 'none', X-Frame-Options, Referrer-Policy, no-store). */
+void http_html(struct http_req *r, struct http_resp *w, int status, struct buf *html);
+/* 302/303 redirect to location (copied into the arena). */
+void http_redirect(struct http_req *r, struct http_resp *w, int status, const char *location);
+
+#endif

@@ -1,0 +1,116 @@
+#include <jansson.h>
+#include <microhttpd.h>
+#include <string.h>
+
+#include "http/http.h"
+
+const char *
+http_header(const struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_cookie(const struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+enum rc
+http_add_header(struct http_resp *w, const char *name, const char *value)
+{
+    if (w->nhdr == HTTP_MAX_HEADERS)
+        return RC_TOO_LARGE;
+    w->hdr[w->nhdr].name = name;
+    w->hdr[w->nhdr].value = value;
+    w->nhdr++;
+    return RC_OK;
+}
+
+void
+http_body_buf(struct http_req *r, struct http_resp *w, struct buf *b)
+{
+    char *p = arena_strndup(&r->arena, b->p ? (const char *)b->p : "", b->len);
+
+    w->body = p ? span_of(p, b->len) : SPAN("");
+    buf_clear(b);
+}
+
+void
+http_json(struct http_req *r, struct http_resp *w, int status, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    w->status = status;
+    w->ctype = "application/json";
+    http_add_header(w, "Cache-Control", "no-store");
+    http_add_header(w, "Pragma", "no-cache");
+    if (!s) {
+        w->status = 500;
+        w->body = SPAN("{\"error\":\"server_error\"}");
+        return;
+    }
+    char *copy = arena_strndup(&r->arena, s, strlen(s));
+    w->body = copy ? span_str(copy) : SPAN("{\"error\":\"server_error\"}");
+    free(s);
+}
+
+void
+http_oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
+                 const char *description)
+{
+    json_t *j = json_object();
+
+    json_object_set_new(j, "error", json_string(error));
+    if (description)
+        json_object_set_new(j, "error_description", json_string(description));
+    if (status == 401)
+        http_add_header(w, "WWW-Authenticate", "Basic realm=\"authd\"");
+    if (status == 503)
+        http_add_header(w, "Retry-After", "1");
+    http_json(r, w, status, j);
+}
+
+void
+http_rc_error(struct http_req *r, struct http_resp *w, enum rc rc, const struct rc_info *ri)
+{
+    const char *desc = NULL;
+
+    if (ri && ri->msg)
+        desc = ri->field ? arena_printf(&r->arena, "%s: %s", ri->field, ri->msg) : ri->msg;
+    http_oauth_error(r, w, rc_http_status(rc), rc_oauth_error(rc) ? rc_oauth_error(rc)
+                                                                   : "server_error",
+                     desc);
+}
+
+void
+http_text(struct http_resp *w, int status, const char *text)
+{
+    w->status = status;
+    w->ctype = "text/plain; charset=utf-8";
+    w->body = span_str(text);
+}
+
+void
+http_html(struct http_req *r, struct http_resp *w, int status, struct buf *html)
+{
+    w->status = status;
+    w->ctype = "text/html; charset=utf-8";
+    http_add_header(w, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                    "form-action 'self' *; frame-src *; frame-ancestors 'none'; base-uri 'none'");
+    http_add_header(w, "X-Frame-Options", "DENY");
+    http_add_header(w, "Referrer-Policy", "no-referrer");
+    http_add_header(w, "Cache-Control", "no-store");
+    http_body_buf(r, w, html);
+}
+
+void
+http_redirect(struct http_req *r, struct http_resp *w, int status, const char *location)
+{
+    w->status = status;
+    http_add_header(w, "Location", arena_strndup(&r->arena, location, strlen(location)));
+    http_add_header(w, "Cache-Control", "no-store");
+    w->body = SPAN("");
+}

@@ -1,0 +1,19 @@
+/* The HTTP server: libmicrohttpd with its internal epoll thread pool. */
+#ifndef AUTHD_HTTP_SERVER_H
+#define AUTHD_HTTP_SERVER_H
+
+#include "flow/app.h"
+
+struct server;
+
+/* Starts listening as app->cfg says (TLS when tls_cert/tls_key are set). RC_OK: *out owned
+ * by the caller (server_stop). Failures are written to ri (address in use, bad TLS file). */
+enum rc server_start(struct app *app, struct server **out, struct rc_info *ri);
+/* Stops accepting new connections; requests in flight go on. */
+void server_quiesce(struct server *s);
+/* Requests started and not yet completed. */
+long server_inflight(struct server *s);
+/* Closes every connection and frees s. */
+void server_stop(struct server *s);
+
+#endif
