@@ -23,9 +23,10 @@
 #include "util/rc.h"
 #include "util/span.h"
 
-#define STORE_MAX_KEY   512
-#define STORE_MAX_VALUE (256 * 1024)
-#define STORE_MAX_BATCH 16
+#define STORE_MAX_KEY    512
+#define STORE_MAX_VALUE  (256 * 1024)
+#define STORE_MAX_BATCH  16
+#define STORE_MAX_FIELDS 64 /* fields in one rec_put */
 
 /* flags for put and rec_put */
 #define STORE_NX      0x1u /* only if the key is absent, else RC_CONFLICT */
@@ -53,7 +54,7 @@ enum store_op_kind {
 struct store_op {
     enum store_op_kind kind;
     struct span key;
-    struct span value;               /* PUT, SET_ADD */
+    struct span value;                /* PUT, SET_ADD */
     const struct store_field *fields; /* REC_PUT */
     size_t nfields;
     uint32_t ttl_s;
@@ -80,13 +81,12 @@ struct store_ops {
     /* records (Redis hashes): rec_put merges the fields in; STORE_NX creates only */
     enum rc (*rec_put)(struct store *s, struct span key, const struct store_field *f, size_t n,
                        uint32_t ttl_s, unsigned flags);
-    enum rc (*rec_get)(struct store *s, struct arena *a, struct span key,
-                       struct store_record *out);
+    enum rc (*rec_get)(struct store *s, struct arena *a, struct span key, struct store_record *out);
     /* sets of small members attached to a record (the clients a session touched) */
     enum rc (*set_add)(struct store *s, struct span key, struct span member, uint32_t ttl_s);
     enum rc (*set_rem)(struct store *s, struct span key, struct span member);
-    enum rc (*set_members)(struct store *s, struct arena *a, struct span key,
-                           struct span **out, size_t *n);
+    enum rc (*set_members)(struct store *s, struct arena *a, struct span key, struct span **out,
+                           size_t *n);
     /* durable work queue (back-channel logouts): items ordered by due time (unix s).
      * q_claim atomically takes the earliest item due at `now` and leases it: it is hidden
      * until now + lease_s, then due again unless q_done removed it (a crashed worker's item
@@ -110,11 +110,11 @@ struct store {
 };
 
 struct store_opts {
-    size_t mem_max_bytes;         /* memory: bound on stored bytes (0 = 256 MiB) */
-    uint32_t connect_timeout_ms;  /* redis: 0 = 500 */
-    uint32_t command_timeout_ms;  /* redis: 0 = 1000 */
-    uint32_t durable_replicas;    /* redis: WAIT this many replicas for STORE_DURABLE */
-    uint32_t durable_timeout_ms;  /* redis: 0 = 1000 */
+    size_t mem_max_bytes;        /* memory: bound on stored bytes (0 = 256 MiB) */
+    uint32_t connect_timeout_ms; /* redis: 0 = 500 */
+    uint32_t command_timeout_ms; /* redis: 0 = 1000 */
+    uint32_t durable_replicas;   /* redis: WAIT this many replicas for STORE_DURABLE */
+    uint32_t durable_timeout_ms; /* redis: 0 = 1000 */
 };
 
 /* Opens the backend named by url ("memory:", "redis://[user:pw@]host:port/db",
@@ -141,8 +141,7 @@ enum rc store_ttl(struct store *s, struct span key, int64_t *out);
 enum rc store_expire(struct store *s, struct span key, uint32_t ttl_s);
 enum rc store_rec_put(struct store *s, struct span key, const struct store_field *f, size_t n,
                       uint32_t ttl_s, unsigned flags);
-enum rc store_rec_get(struct store *s, struct arena *a, struct span key,
-                      struct store_record *out);
+enum rc store_rec_get(struct store *s, struct arena *a, struct span key, struct store_record *out);
 /* The value of field `name` in rec, or an empty span with p == NULL if absent. */
 struct span store_rec_field(const struct store_record *rec, const char *name);
 enum rc store_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s);

@@ -1,0 +1,649 @@
+/* The store contract: every backend must pass this same suite. It opens the store named by
+ * $AUTHD_TEST_STORE (default "memory:"); $AUTHD_TEST_DURABLE_REPLICAS sets
+ * store_opts.durable_replicas. Every test works under its own random key prefix, so the
+ * suite can run any number of times against the same server. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "port/store.h"
+#include "test.h"
+
+static const char *
+store_url(void)
+{
+    const char *u = getenv("AUTHD_TEST_STORE");
+    return u && *u ? u : "memory:";
+}
+
+static bool
+is_memory(void)
+{
+    return strncmp(store_url(), "memory:", 7) == 0;
+}
+
+static struct store_opts
+test_opts(void)
+{
+    struct store_opts o = {0};
+    const char *r = getenv("AUTHD_TEST_DURABLE_REPLICAS");
+
+    o.durable_replicas = r ? (uint32_t)atoi(r) : 0;
+    return o;
+}
+
+static struct store *
+open_store(void)
+{
+    struct store *s = NULL;
+    struct store_opts o = test_opts();
+
+    if (store_open(store_url(), &o, &s, NULL) != RC_OK)
+        return NULL;
+    return s;
+}
+
+/* A fresh prefix "ct:{<16 hex>}": the hash tag puts one test's keys on one cluster slot. */
+static void
+new_prefix(char *p, size_t n)
+{
+    unsigned char r[8];
+
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        abort();
+    snprintf(p, n, "ct:{%02x%02x%02x%02x%02x%02x%02x%02x}", r[0], r[1], r[2], r[3], r[4], r[5],
+             r[6], r[7]);
+}
+
+/* Key prefix:suffix, in the arena. */
+static struct span
+K(struct arena *a, const char *pfx, const char *suffix) {
+    return span_str(arena_printf(a, "%s:%s", pfx, suffix));
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Set up: store s, arena a, prefix pfx; REQUIRE the store opens. */
+#define SETUP()                                                                                    \
+    struct arena a;                                                                                \
+    char pfx[40];                                                                                  \
+    struct store *s = open_store();                                                                \
+    REQUIRE(s != NULL);                                                                            \
+    arena_init(&a, 0);                                                                             \
+    new_prefix(pfx, sizeof(pfx))
+
+#define TEARDOWN()                                                                                 \
+    do {                                                                                           \
+        arena_clear(&a);                                                                           \
+        store_free(s);                                                                             \
+    } while (0)
+
+TEST(store_ping_and_name)
+{
+    SETUP();
+    CHECK_RC(store_ping(s), RC_OK);
+    CHECK(s->ops->name != NULL);
+    TEARDOWN();
+}
+
+TEST(store_put_get_binary_and_empty)
+{
+    struct span v;
+    static const uint8_t bin[] = {0, 1, 2, 0xff, 0, 'x'};
+    SETUP();
+    struct span k = K(&a, pfx, "bin"), e = K(&a, pfx, "empty");
+
+    CHECK_RC(store_put(s, k, span_of(bin, sizeof(bin)), 60, 0), RC_OK);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK(v.len == sizeof(bin) && memcmp(v.p, bin, sizeof(bin)) == 0);
+    CHECK_RC(store_put(s, e, span_of("", 0), 60, 0), RC_OK);
+    CHECK_RC(store_get(s, &a, e, &v), RC_OK);
+    CHECK_INT(v.len, 0);
+    CHECK(v.p != NULL);
+    CHECK_RC(store_put(s, k, SPAN("second"), 60, 0), RC_OK);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "second");
+    CHECK_RC(store_get(s, &a, K(&a, pfx, "absent"), &v), RC_NOT_FOUND);
+    TEARDOWN();
+}
+
+TEST(store_put_nx_xx)
+{
+    struct span v;
+    SETUP();
+    struct span k = K(&a, pfx, "nx");
+
+    CHECK_RC(store_put(s, k, SPAN("v1"), 60, STORE_XX), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, k, &v), RC_NOT_FOUND);
+    CHECK_RC(store_put(s, k, SPAN("v1"), 60, STORE_NX), RC_OK);
+    CHECK_RC(store_put(s, k, SPAN("v2"), 60, STORE_NX), RC_CONFLICT);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "v1");
+    CHECK_RC(store_put(s, k, SPAN("v3"), 60, STORE_XX), RC_OK);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "v3");
+    CHECK_RC(store_put(s, k, SPAN("v4"), 60, STORE_NX | STORE_XX), RC_MALFORMED);
+    CHECK_RC(store_put(s, k, SPAN("v4"), 60, 0x80), RC_MALFORMED);
+    CHECK_RC(store_put(s, k, SPAN("v5"), 60, STORE_XX | STORE_DURABLE), RC_OK);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "v5");
+    TEARDOWN();
+}
+
+TEST(store_ttl_and_expire)
+{
+    int64_t t = 0;
+    SETUP();
+    struct span k = K(&a, pfx, "ttl");
+
+    CHECK_RC(store_ttl(s, k, &t), RC_NOT_FOUND);
+    CHECK_RC(store_expire(s, k, 10), RC_NOT_FOUND);
+    CHECK_RC(store_put(s, k, SPAN("x"), 100, 0), RC_OK);
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 99 && t <= 100);
+    CHECK_RC(store_put(s, k, SPAN("y"), 0, 0), RC_OK); /* a plain put clears the ttl */
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK_INT(t, -1);
+    CHECK_RC(store_expire(s, k, 50), RC_OK);
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 49 && t <= 50);
+    CHECK_RC(store_expire(s, k, 0), RC_OK); /* 0: no expiry */
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK_INT(t, -1);
+    TEARDOWN();
+}
+
+/* One sleep covers the expiry of every kind of key. */
+TEST(store_everything_expires)
+{
+    struct span v, *m;
+    struct store_record r;
+    size_t n;
+    int64_t c = 0;
+    struct store_field f = {SPAN("a"), SPAN("1")};
+    SETUP();
+    struct span kv = K(&a, pfx, "v"), kr = K(&a, pfx, "r"), ks = K(&a, pfx, "s"),
+                kc = K(&a, pfx, "c"), ke = K(&a, pfx, "e"), keep = K(&a, pfx, "keep");
+
+    CHECK_RC(store_put(s, kv, SPAN("x"), 1, 0), RC_OK);
+    CHECK_RC(store_rec_put(s, kr, &f, 1, 1, 0), RC_OK);
+    CHECK_RC(store_set_add(s, ks, SPAN("m"), 1), RC_OK);
+    CHECK_RC(store_incr(s, kc, 1, 1, &c), RC_OK);
+    CHECK_RC(store_put(s, ke, SPAN("x"), 0, 0), RC_OK);
+    CHECK_RC(store_expire(s, ke, 1), RC_OK);
+    CHECK_RC(store_put(s, keep, SPAN("x"), 30, 0), RC_OK);
+    sleep_ms(1300);
+    CHECK_RC(store_get(s, &a, kv, &v), RC_NOT_FOUND);
+    CHECK_RC(store_take(s, &a, kv, &v), RC_NOT_FOUND);
+    CHECK_RC(store_rec_get(s, &a, kr, &r), RC_NOT_FOUND);
+    CHECK_RC(store_set_members(s, &a, ks, &m, &n), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, ke, &v), RC_NOT_FOUND);
+    CHECK_RC(store_incr(s, kc, 1, 1, &c), RC_OK);
+    CHECK_INT(c, 1); /* a new window */
+    CHECK_RC(store_get(s, &a, keep, &v), RC_OK);
+    TEARDOWN();
+}
+
+TEST(store_take_once_and_del)
+{
+    struct span v;
+    SETUP();
+    struct span k = K(&a, pfx, "code");
+
+    CHECK_RC(store_take(s, &a, k, &v), RC_NOT_FOUND);
+    CHECK_RC(store_put(s, k, SPAN("grant"), 60, STORE_NX), RC_OK);
+    CHECK_RC(store_take(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "grant");
+    CHECK_RC(store_take(s, &a, k, &v), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, k, &v), RC_NOT_FOUND);
+    CHECK_RC(store_put(s, k, SPAN("x"), 60, 0), RC_OK);
+    CHECK_RC(store_del(s, k), RC_OK);
+    CHECK_RC(store_del(s, k), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, k, &v), RC_NOT_FOUND);
+    TEARDOWN();
+}
+
+TEST(store_incr_fixed_window)
+{
+    int64_t c = 0, t = 0;
+    struct span v;
+    SETUP();
+    struct span k = K(&a, pfx, "ctr"), n = K(&a, pfx, "notnum");
+
+    CHECK_RC(store_incr(s, k, 1, 60, &c), RC_OK);
+    CHECK_INT(c, 1);
+    CHECK_RC(store_incr(s, k, 5, 3600, &c), RC_OK);
+    CHECK_INT(c, 6);
+    CHECK_RC(store_incr(s, k, -10, 3600, &c), RC_OK);
+    CHECK_INT(c, -4);
+    CHECK_RC(store_ttl(s, k, &t), RC_OK); /* the window is not extended */
+    CHECK(t >= 59 && t <= 60);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "-4");
+    CHECK_RC(store_incr(s, K(&a, pfx, "forever"), 2, 0, &c), RC_OK);
+    CHECK_RC(store_ttl(s, K(&a, pfx, "forever"), &t), RC_OK);
+    CHECK_INT(t, -1);
+    CHECK_RC(store_put(s, n, SPAN("abc"), 60, 0), RC_OK);
+    CHECK_RC(store_incr(s, n, 1, 60, &c), RC_CONFLICT);
+    CHECK_RC(store_put(s, n, SPAN("9223372036854775806"), 60, 0), RC_OK);
+    CHECK_RC(store_incr(s, n, 1, 60, &c), RC_OK);
+    CHECK_INT(c, INT64_MAX);
+    CHECK_RC(store_incr(s, n, 1, 60, &c), RC_TOO_LARGE);
+    TEARDOWN();
+}
+
+TEST(store_wrong_kind_is_conflict)
+{
+    struct span v, *m;
+    struct store_record r;
+    size_t n;
+    int64_t c;
+    struct store_field f = {SPAN("a"), SPAN("1")};
+    SETUP();
+    struct span kv = K(&a, pfx, "v"), kr = K(&a, pfx, "r"), ks = K(&a, pfx, "s");
+
+    CHECK_RC(store_put(s, kv, SPAN("x"), 60, 0), RC_OK);
+    CHECK_RC(store_rec_put(s, kr, &f, 1, 60, 0), RC_OK);
+    CHECK_RC(store_set_add(s, ks, SPAN("m"), 60), RC_OK);
+    CHECK_RC(store_get(s, &a, kr, &v), RC_CONFLICT);
+    CHECK_RC(store_take(s, &a, ks, &v), RC_CONFLICT);
+    CHECK_RC(store_incr(s, kr, 1, 60, &c), RC_CONFLICT);
+    CHECK_RC(store_rec_get(s, &a, kv, &r), RC_CONFLICT);
+    CHECK_RC(store_rec_put(s, ks, &f, 1, 60, 0), RC_CONFLICT);
+    CHECK_RC(store_set_add(s, kv, SPAN("m"), 60), RC_CONFLICT);
+    CHECK_RC(store_set_members(s, &a, kr, &m, &n), RC_CONFLICT);
+    CHECK_RC(store_q_push(s, ks, SPAN("i"), 1), RC_CONFLICT);
+    CHECK_RC(store_q_len(s, kv, &c), RC_CONFLICT);
+    CHECK_RC(store_get(s, &a, kr, &v), RC_CONFLICT); /* the record is intact */
+    CHECK_RC(store_rec_get(s, &a, kr, &r), RC_OK);
+    CHECK_RC(store_put(s, kr, SPAN("now a value"), 60, 0), RC_OK); /* put replaces any kind */
+    CHECK_RC(store_get(s, &a, kr, &v), RC_OK);
+    TEARDOWN();
+}
+
+TEST(store_records_merge_and_nx)
+{
+    struct store_record r;
+    int64_t t;
+    struct store_field f1[] = {{SPAN("sub"), SPAN("u1")}, {SPAN("acr"), SPAN("ial3")}};
+    struct store_field f2[] = {{SPAN("acr"), SPAN("ial4")}, {SPAN("amr"), span_of("p\0w", 3)}};
+    SETUP();
+    struct span k = K(&a, pfx, "sess");
+
+    CHECK_RC(store_rec_get(s, &a, k, &r), RC_NOT_FOUND);
+    CHECK_RC(store_rec_put(s, k, f1, 2, 60, STORE_XX), RC_NOT_FOUND);
+    CHECK_RC(store_rec_put(s, k, f1, 2, 60, STORE_NX), RC_OK);
+    CHECK_RC(store_rec_put(s, k, f2, 2, 60, STORE_NX), RC_CONFLICT);
+    CHECK_RC(store_rec_get(s, &a, k, &r), RC_OK);
+    CHECK_INT(r.n, 2);
+    CHECK_SPAN(store_rec_field(&r, "acr"), "ial3");
+    CHECK_RC(store_rec_put(s, k, f2, 2, 120, STORE_XX | STORE_DURABLE), RC_OK);
+    CHECK_RC(store_rec_get(s, &a, k, &r), RC_OK);
+    CHECK_INT(r.n, 3);
+    CHECK_SPAN(store_rec_field(&r, "sub"), "u1");
+    CHECK_SPAN(store_rec_field(&r, "acr"), "ial4");
+    CHECK(store_rec_field(&r, "amr").len == 3
+          && memcmp(store_rec_field(&r, "amr").p, "p\0w", 3) == 0);
+    CHECK(store_rec_field(&r, "nope").p == NULL);
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 119 && t <= 120);
+    CHECK_RC(store_rec_put(s, k, f1, 0, 60, 0), RC_MALFORMED);
+    TEARDOWN();
+}
+
+static bool
+has_member(const struct span *m, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (span_eq_str(m[i], want))
+            return true;
+    return false;
+}
+
+TEST(store_sets)
+{
+    struct span *m = NULL;
+    size_t n = 0;
+    int64_t t;
+    SETUP();
+    struct span k = K(&a, pfx, "clients");
+
+    CHECK_RC(store_set_members(s, &a, k, &m, &n), RC_NOT_FOUND);
+    CHECK_RC(store_set_rem(s, k, SPAN("portal")), RC_NOT_FOUND);
+    CHECK_RC(store_set_add(s, k, SPAN("portal"), 60), RC_OK);
+    CHECK_RC(store_set_add(s, k, SPAN("app"), 90), RC_OK);
+    CHECK_RC(store_set_add(s, k, SPAN("portal"), 90), RC_OK);
+    CHECK_RC(store_set_members(s, &a, k, &m, &n), RC_OK);
+    CHECK_INT(n, 2);
+    CHECK(has_member(m, n, "portal") && has_member(m, n, "app"));
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 89 && t <= 90);
+    CHECK_RC(store_set_rem(s, k, SPAN("portal")), RC_OK);
+    CHECK_RC(store_set_rem(s, k, SPAN("portal")), RC_NOT_FOUND);
+    CHECK_RC(store_set_members(s, &a, k, &m, &n), RC_OK);
+    CHECK_INT(n, 1);
+    CHECK_SPAN(m[0], "app");
+    CHECK_RC(store_set_rem(s, k, SPAN("app")), RC_OK);
+    CHECK_RC(store_set_members(s, &a, k, &m, &n), RC_NOT_FOUND); /* empty sets vanish */
+    CHECK_RC(store_set_add(s, k, SPAN(""), 60), RC_MALFORMED);
+    TEARDOWN();
+}
+
+TEST(store_queue_claim_lease_done)
+{
+    struct span it;
+    int64_t n = -1, now = 1700000000;
+    SETUP();
+    struct span q = K(&a, pfx, "q");
+
+    CHECK_RC(store_q_len(s, q, &n), RC_OK);
+    CHECK_INT(n, 0);
+    CHECK_RC(store_q_claim(s, &a, q, now, 30, &it), RC_NOT_FOUND);
+    CHECK_RC(store_q_push(s, q, SPAN("late"), now + 100), RC_OK);
+    CHECK_RC(store_q_push(s, q, SPAN("b"), now - 5), RC_OK);
+    CHECK_RC(store_q_push(s, q, SPAN("a"), now - 5), RC_OK);
+    CHECK_RC(store_q_push(s, q, SPAN("first"), now - 10), RC_OK);
+    CHECK_RC(store_q_len(s, q, &n), RC_OK);
+    CHECK_INT(n, 4);
+    CHECK_RC(store_q_claim(s, &a, q, now, 30, &it), RC_OK);
+    CHECK_SPAN(it, "first");
+    CHECK_RC(store_q_claim(s, &a, q, now, 30, &it), RC_OK);
+    CHECK_SPAN(it, "a"); /* equal due: by name */
+    CHECK_RC(store_q_claim(s, &a, q, now, 30, &it), RC_OK);
+    CHECK_SPAN(it, "b");
+    CHECK_RC(store_q_claim(s, &a, q, now + 29, 30, &it), RC_NOT_FOUND); /* all leased */
+    CHECK_RC(store_q_done(s, q, SPAN("first")), RC_OK);
+    CHECK_RC(store_q_done(s, q, SPAN("first")), RC_NOT_FOUND);
+    CHECK_RC(store_q_len(s, q, &n), RC_OK);
+    CHECK_INT(n, 3);
+    CHECK_RC(store_q_claim(s, &a, q, now + 30, 30, &it), RC_OK); /* lease over: back again */
+    CHECK_SPAN(it, "a");
+    CHECK_RC(store_q_done(s, q, SPAN("a")), RC_OK);
+    CHECK_RC(store_q_done(s, q, SPAN("b")), RC_OK);
+    CHECK_RC(store_q_claim(s, &a, q, now + 99, 30, &it), RC_NOT_FOUND);
+    CHECK_RC(store_q_claim(s, &a, q, now + 100, 30, &it), RC_OK);
+    CHECK_SPAN(it, "late");
+    CHECK_RC(store_q_done(s, q, SPAN("late")), RC_OK);
+    CHECK_RC(store_q_len(s, q, &n), RC_OK);
+    CHECK_INT(n, 0);
+    TEARDOWN();
+}
+
+TEST(store_batch_applies_all)
+{
+    struct span v, *m;
+    size_t n;
+    struct store_record r;
+    int64_t t;
+    struct store_field f = {SPAN("owner"), SPAN("u1")};
+    SETUP();
+    struct span kc = K(&a, pfx, "code"), kr = K(&a, pfx, "sess"), ks = K(&a, pfx, "cl"),
+                kd = K(&a, pfx, "old");
+    struct store_op ops[] = {
+        {.kind = STORE_OP_PUT, .key = kc, .value = SPAN("grant"), .ttl_s = 60, .flags = STORE_NX},
+        {.kind = STORE_OP_REC_PUT, .key = kr, .fields = &f, .nfields = 1, .ttl_s = 60},
+        {.kind = STORE_OP_SET_ADD, .key = ks, .value = SPAN("portal"), .ttl_s = 60},
+        {.kind = STORE_OP_DEL, .key = kd},
+        {.kind = STORE_OP_EXPIRE, .key = kr, .ttl_s = 300},
+        {.kind = STORE_OP_EXPIRE, .key = K(&a, pfx, "absent"), .ttl_s = 300},
+    };
+
+    CHECK_RC(store_put(s, kd, SPAN("x"), 60, 0), RC_OK);
+    CHECK_RC(store_batch(s, ops, 6), RC_OK);
+    CHECK_RC(store_get(s, &a, kc, &v), RC_OK);
+    CHECK_SPAN(v, "grant");
+    CHECK_RC(store_rec_get(s, &a, kr, &r), RC_OK);
+    CHECK_SPAN(store_rec_field(&r, "owner"), "u1");
+    CHECK_RC(store_set_members(s, &a, ks, &m, &n), RC_OK);
+    CHECK_INT(n, 1);
+    CHECK_RC(store_get(s, &a, kd, &v), RC_NOT_FOUND);
+    CHECK_RC(store_ttl(s, kr, &t), RC_OK);
+    CHECK(t >= 299 && t <= 300);
+    CHECK_RC(store_batch(s, ops + 3, 1), RC_OK); /* deleting the absent is fine */
+    CHECK_RC(store_batch(s, ops, 0), RC_OK);
+    TEARDOWN();
+}
+
+TEST(store_batch_conflict_aborts_all)
+{
+    struct span v;
+    struct store_record r;
+    struct store_field f = {SPAN("owner"), SPAN("u1")};
+    SETUP();
+    struct span k1 = K(&a, pfx, "a"), k2 = K(&a, pfx, "b"), kr = K(&a, pfx, "r");
+    struct store_op nx[] = {
+        {.kind = STORE_OP_REC_PUT, .key = kr, .fields = &f, .nfields = 1, .ttl_s = 60},
+        {.kind = STORE_OP_PUT, .key = k1, .value = SPAN("new"), .ttl_s = 60},
+        {.kind = STORE_OP_PUT, .key = k2, .value = SPAN("new"), .ttl_s = 60, .flags = STORE_NX},
+    };
+    struct store_op xx[] = {
+        {.kind = STORE_OP_PUT, .key = k1, .value = SPAN("new"), .ttl_s = 60},
+        {.kind = STORE_OP_PUT, .key = kr, .value = SPAN("v"), .ttl_s = 60, .flags = STORE_XX},
+    };
+    struct store_op seq[] = {
+        {.kind = STORE_OP_PUT, .key = kr, .value = SPAN("v"), .ttl_s = 60},
+        {.kind = STORE_OP_PUT, .key = kr, .value = SPAN("w"), .ttl_s = 60, .flags = STORE_NX},
+    };
+    struct store_op kind[] = {
+        {.kind = STORE_OP_PUT, .key = k1, .value = SPAN("new"), .ttl_s = 60},
+        {.kind = STORE_OP_SET_ADD, .key = k2, .value = SPAN("m"), .ttl_s = 60},
+    };
+
+    CHECK_RC(store_put(s, k2, SPAN("old"), 60, 0), RC_OK);
+    CHECK_RC(store_batch(s, nx, 3), RC_CONFLICT);
+    CHECK_RC(store_get(s, &a, k1, &v), RC_NOT_FOUND);
+    CHECK_RC(store_rec_get(s, &a, kr, &r), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, k2, &v), RC_OK);
+    CHECK_SPAN(v, "old");
+    CHECK_RC(store_batch(s, xx, 2), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, k1, &v), RC_NOT_FOUND);
+    CHECK_RC(store_batch(s, seq, 2), RC_CONFLICT); /* ops see the ones before them */
+    CHECK_RC(store_get(s, &a, kr, &v), RC_NOT_FOUND);
+    CHECK_RC(store_batch(s, kind, 2), RC_CONFLICT); /* k2 is a value, not a set */
+    CHECK_RC(store_get(s, &a, k1, &v), RC_NOT_FOUND);
+    TEARDOWN();
+}
+
+TEST(store_batch_rejects_bad_ops)
+{
+    struct store_op ops[STORE_MAX_BATCH + 1];
+    SETUP();
+
+    for (size_t i = 0; i < STORE_MAX_BATCH + 1; i++)
+        ops[i] = (struct store_op){.kind = STORE_OP_DEL, .key = K(&a, pfx, "x")};
+    CHECK_RC(store_batch(s, ops, STORE_MAX_BATCH + 1), RC_TOO_LARGE);
+    CHECK_RC(store_batch(s, ops, STORE_MAX_BATCH), RC_OK);
+    ops[1].key = span_of("a\0b", 3);
+    CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED);
+    ops[1] = (struct store_op){.kind = STORE_OP_REC_PUT, .key = K(&a, pfx, "r"), .nfields = 0};
+    CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED);
+    ops[1] = (struct store_op){.kind = (enum store_op_kind)99, .key = K(&a, pfx, "r")};
+    CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED);
+    TEARDOWN();
+}
+
+TEST(store_size_limits)
+{
+    static uint8_t big[STORE_MAX_VALUE + 1];
+    char longkey[STORE_MAX_KEY + 2];
+    struct store_field many[STORE_MAX_FIELDS + 1];
+    struct span v;
+    int64_t c;
+    SETUP();
+    struct span kl, k = K(&a, pfx, "big");
+
+    memset(big, 'v', sizeof(big));
+    memset(longkey, 'k', sizeof(longkey));
+    memcpy(longkey, pfx, strlen(pfx));
+    kl = span_of(longkey, STORE_MAX_KEY + 1);
+    CHECK_RC(store_put(s, kl, SPAN("x"), 60, 0), RC_TOO_LARGE);
+    CHECK_RC(store_get(s, &a, kl, &v), RC_TOO_LARGE);
+    CHECK_RC(store_incr(s, kl, 1, 60, &c), RC_TOO_LARGE);
+    CHECK_RC(store_put(s, span_of(longkey, STORE_MAX_KEY), SPAN("x"), 60, 0), RC_OK);
+    CHECK_RC(store_put(s, span_of("ct:\0x", 5), SPAN("x"), 60, 0), RC_MALFORMED);
+    CHECK_RC(store_take(s, &a, span_of("ct:\0x", 5), &v), RC_MALFORMED);
+    CHECK_RC(store_del(s, span_of("", 0)), RC_MALFORMED);
+    CHECK_RC(store_put(s, k, span_of(big, sizeof(big)), 60, 0), RC_TOO_LARGE);
+    CHECK_RC(store_put(s, k, span_of(big, STORE_MAX_VALUE), 60, 0), RC_OK);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_INT(v.len, STORE_MAX_VALUE);
+    for (size_t i = 0; i < STORE_MAX_FIELDS + 1; i++)
+        many[i] = (struct store_field){span_str(arena_printf(&a, "f%zu", i)), SPAN("v")};
+    CHECK_RC(store_rec_put(s, K(&a, pfx, "r"), many, STORE_MAX_FIELDS + 1, 60, 0), RC_TOO_LARGE);
+    CHECK_RC(store_rec_put(s, K(&a, pfx, "r"), many, STORE_MAX_FIELDS, 60, 0), RC_OK);
+    many[0].value = span_of(big, sizeof(big));
+    CHECK_RC(store_rec_put(s, K(&a, pfx, "r"), many, 1, 60, 0), RC_TOO_LARGE);
+    CHECK_RC(store_set_add(s, K(&a, pfx, "s"), span_of(big, STORE_MAX_KEY + 1), 60), RC_TOO_LARGE);
+    CHECK_RC(store_q_push(s, K(&a, pfx, "q"), span_of(big, STORE_MAX_KEY + 1), 1), RC_TOO_LARGE);
+    TEARDOWN();
+}
+
+TEST(store_key_layout)
+{
+    struct arena a;
+    struct span k;
+
+    arena_init(&a, 0);
+    k = store_key(&a, "code", SPAN("3f2a"), ":grant");
+    CHECK_SPAN(k, "authd:code:{3f2a}:grant");
+    k = store_key(&a, "sess", SPAN("ab"), NULL);
+    CHECK_SPAN(k, "authd:sess:{ab}");
+    arena_clear(&a);
+}
+
+/* ---- concurrency ---- */
+
+#define NTHREADS 8
+#define NCODES   200
+#define NINCR    1000
+
+struct race {
+    struct store *s;
+    char pfx[40];
+    atomic_int wins[NCODES];
+    atomic_int errors;
+};
+
+static void *
+taker(void *arg)
+{
+    struct race *r = arg;
+    struct arena a;
+    struct span v;
+
+    arena_init(&a, 0);
+    for (int i = 0; i < NCODES; i++) {
+        struct span k = span_str(arena_printf(&a, "%s:code%d", r->pfx, i));
+        enum rc rc = store_take(r->s, &a, k, &v);
+        if (rc == RC_OK)
+            atomic_fetch_add(&r->wins[i], 1);
+        else if (rc != RC_NOT_FOUND)
+            atomic_fetch_add(&r->errors, 1);
+    }
+    arena_clear(&a);
+    return NULL;
+}
+
+TEST(store_concurrent_take_exactly_once)
+{
+    static struct race r;
+    pthread_t th[NTHREADS];
+    SETUP();
+
+    memset(&r, 0, sizeof(r));
+    r.s = s;
+    memcpy(r.pfx, pfx, sizeof(pfx));
+    for (int i = 0; i < NCODES; i++)
+        CHECK_RC(store_put(s, span_str(arena_printf(&a, "%s:code%d", pfx, i)), SPAN("g"), 60, 0),
+                 RC_OK);
+    for (int i = 0; i < NTHREADS; i++)
+        REQUIRE(pthread_create(&th[i], NULL, taker, &r) == 0);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NCODES; i++)
+        if (atomic_load(&r.wins[i]) != 1)
+            CHECK_INT(atomic_load(&r.wins[i]), 1);
+    CHECK_INT(atomic_load(&r.errors), 0);
+    TEARDOWN();
+}
+
+struct counter {
+    struct store *s;
+    struct span key;
+    atomic_int errors;
+};
+
+static void *
+incrementer(void *arg)
+{
+    struct counter *c = arg;
+    int64_t v;
+
+    for (int i = 0; i < NINCR; i++)
+        if (store_incr(c->s, c->key, 1, 60, &v) != RC_OK)
+            atomic_fetch_add(&c->errors, 1);
+    return NULL;
+}
+
+TEST(store_concurrent_incr_is_exact)
+{
+    static struct counter c;
+    pthread_t th[NTHREADS];
+    int64_t v = 0;
+    SETUP();
+
+    c.s = s;
+    c.key = K(&a, pfx, "ctr");
+    atomic_store(&c.errors, 0);
+    for (int i = 0; i < NTHREADS; i++)
+        REQUIRE(pthread_create(&th[i], NULL, incrementer, &c) == 0);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(atomic_load(&c.errors), 0);
+    CHECK_RC(store_incr(s, c.key, 0, 60, &v), RC_OK);
+    CHECK_INT(v, NTHREADS * NINCR);
+    TEARDOWN();
+}
+
+#define LONG_NAME "0123456789012345678901234567890123456789012345678901234567890123456789"
+
+/* memory only: the bound refuses writes, and freeing space makes room again. */
+TEST(store_memory_bound_is_full)
+{
+    struct store *s = NULL;
+    struct store_opts o = {.mem_max_bytes = 8192};
+    struct store_field f = {SPAN("a"), SPAN("0123456789")};
+    int64_t c;
+    enum rc rc = RC_OK;
+    int n = 0;
+    char key[32];
+
+    if (!is_memory())
+        return;
+    REQUIRE(store_open("memory:", &o, &s, NULL) == RC_OK);
+    while (rc == RC_OK && n < 1000) {
+        snprintf(key, sizeof(key), "k%d", n++);
+        rc = store_put(s, span_str(key), SPAN("0123456789012345678901234567890123456789"), 0, 0);
+    }
+    CHECK_RC(rc, RC_FULL);
+    CHECK(n > 50 && n < 1000);
+    CHECK_RC(store_rec_put(s, SPAN(LONG_NAME "r"), &f, 1, 0, 0), RC_FULL);
+    CHECK_RC(store_set_add(s, SPAN(LONG_NAME "s"), SPAN("m"), 0), RC_FULL);
+    CHECK_RC(store_q_push(s, SPAN(LONG_NAME "q"), SPAN("m"), 0), RC_FULL);
+    CHECK_RC(store_incr(s, SPAN(LONG_NAME "c"), 1, 0, &c), RC_FULL);
+    CHECK_RC(store_del(s, SPAN("k0")), RC_OK);
+    CHECK_RC(store_del(s, SPAN("k1")), RC_OK);
+    CHECK_RC(store_put(s, SPAN("k0"), SPAN("short"), 0, 0), RC_OK);
+    store_free(s);
+}
