@@ -1,4 +1,5 @@
 #include "core/idnum.h"
+#include "core/popgen.h"
 #include "test.h"
 
 /* 17 digits + their correct check char, so tests reach the check after the checksum. */
@@ -149,4 +150,62 @@ TEST(idnum_key_and_dates)
     CHECK_INT(idnum_ymd_from_unix(1740787200 - 1, 8 * 3600), 20250301);
     CHECK_INT(idnum_ymd_from_unix(951782400, 0), 20000229);
     CHECK_INT(idnum_ymd_from_unix(-1, 0), 19691231);
+}
+
+/* Property: every generated number parses; changing any one of its 18 characters to any
+ * other digit (or X) makes it fail. */
+TEST(idnum_property_generated_numbers)
+{
+    struct popgen g;
+    struct popgen_person p;
+    struct idnum id;
+    static const char alphabet[] = "0123456789X";
+
+    REQUIRE(popgen_init(&g, 7, 0) == RC_OK);
+    for (int n = 0; n < 3000; n++) {
+        popgen_person(&g, &p);
+        if (idnum_parse(span_of(p.id, 18), &id, NULL) != RC_OK) {
+            test_fail(__FILE__, __LINE__, "generated number %d does not parse", n);
+            return;
+        }
+        CHECK_INT(id.sex, p.sex);
+        CHECK_INT(id.birth_ymd, p.birth_ymd);
+        CHECK(id.birth_ymd >= 19300101 && id.birth_ymd <= 20081231);
+        for (int pos = 0; pos < 18 && n < 300; pos++) {
+            char m[18];
+            for (int k = 0; alphabet[k]; k++) {
+                memcpy(m, p.id, 18);
+                if (alphabet[k] == m[pos])
+                    continue;
+                m[pos] = alphabet[k];
+                if (idnum_parse(span_of(m, 18), &id, NULL) != RC_MALFORMED)
+                    test_fail(__FILE__, __LINE__, "mutation at %d still parses", pos);
+            }
+        }
+    }
+}
+
+TEST(popgen_is_deterministic_and_respects_province)
+{
+    struct popgen a, b;
+    struct popgen_person pa, pb;
+    int minority = 0, three = 0, dead = 0;
+
+    REQUIRE(popgen_init(&a, 1, 11) == RC_OK);
+    REQUIRE(popgen_init(&b, 1, 11) == RC_OK);
+    for (int i = 0; i < 5000; i++) {
+        popgen_person(&a, &pa);
+        popgen_person(&b, &pb);
+        CHECK_STR(pa.id, pb.id);
+        CHECK_STR(pa.name, pb.name);
+        CHECK_INT(pa.status, pb.status);
+        CHECK_INT(pa.region / 10000, 11);
+        minority += strstr(pa.name, "·") != NULL;
+        three += pa.name_len == 9;
+        dead += pa.status != POP_STATUS_NORMAL;
+    }
+    CHECK(minority > 50 && minority < 200);
+    CHECK(three > 2500);
+    CHECK(dead > 30 && dead < 150);
+    CHECK_RC(popgen_init(&a, 1, 99), RC_NOT_FOUND);
 }
