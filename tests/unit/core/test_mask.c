@@ -1,0 +1,36 @@
+#include "core/mask.h"
+#include "test.h"
+
+TEST(mask_idnum_keeps_6_and_4)
+{
+    char m[MASK_IDNUM_SIZE];
+
+    mask_idnum(SPAN("11010519491231002x"), m);
+    CHECK_STR(m, "110105********002X");
+    mask_idnum(SPAN("1101051949"), m);
+    CHECK_STR(m, "**********");
+    mask_idnum(SPAN("11010519491231002X99"), m);
+    CHECK_STR(m, "******************");
+    mask_idnum(SPAN("1101051949123\"002X"), m);
+    CHECK_STR(m, "******************");
+    mask_idnum(SPAN(""), m);
+    CHECK_STR(m, "");
+}
+
+TEST(mask_name_keeps_first_character)
+{
+    char m[MASK_NAME_SIZE];
+
+    mask_name(SPAN("张三"), m);
+    CHECK_STR(m, "张*");
+    mask_name(SPAN("阿依古丽·买买提"), m);
+    CHECK_STR(m, "阿*");
+    mask_name(SPAN("𠀀x"), m);
+    CHECK_STR(m, "𠀀*");
+    mask_name(SPAN(""), m);
+    CHECK_STR(m, "*");
+    mask_name(SPAN("\xe5\xbc"), m);
+    CHECK_STR(m, "*");
+    mask_name(SPAN("\nx"), m);
+    CHECK_STR(m, "*");
+}
