@@ -616,6 +616,59 @@ TEST(store_concurrent_incr_is_exact)
     TEARDOWN();
 }
 
+/* ---- failure ---- */
+
+static int
+closed_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0
+        && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+TEST(store_unreachable_is_unavailable)
+{
+    struct store *s = NULL;
+    struct arena a;
+    struct span v;
+    int64_t c;
+    char url[64];
+    int port = closed_port();
+
+    REQUIRE(port > 0);
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
+    REQUIRE(store_open(url, NULL, &s, NULL) == RC_OK);
+    arena_init(&a, 0);
+    CHECK_RC(store_ping(s), RC_UNAVAILABLE);
+    CHECK_RC(store_put(s, SPAN("ct:x"), SPAN("v"), 60, 0), RC_UNAVAILABLE);
+    CHECK_RC(store_get(s, &a, SPAN("ct:x"), &v), RC_UNAVAILABLE);
+    CHECK_RC(store_take(s, &a, SPAN("ct:x"), &v), RC_UNAVAILABLE);
+    CHECK_RC(store_incr(s, SPAN("ct:x"), 1, 60, &c), RC_UNAVAILABLE);
+    CHECK(atomic_load(&s->errors) >= 5);
+    store_free(s);
+    arena_clear(&a);
+}
+
+TEST(store_open_rejects_bad_urls)
+{
+    struct store *s = (struct store *)1;
+
+    CHECK_RC(store_open("mysql://x", NULL, &s, NULL), RC_MALFORMED);
+    CHECK(s == NULL);
+    CHECK_RC(store_open("memory:?max_bytes=abc", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(store_open("redis://127.0.0.1:notaport/0", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(store_open("redis://127.0.0.1:6379/99999", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(store_open("redis-sentinel://127.0.0.1:26379", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(store_open(NULL, NULL, &s, NULL), RC_MALFORMED);
+}
+
 #define LONG_NAME "0123456789012345678901234567890123456789012345678901234567890123456789"
 
 /* memory only: the bound refuses writes, and freeing space makes room again. */
