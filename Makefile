@@ -60,8 +60,10 @@ $(LIB): $(call obj,$(LIB_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# whole-archive: routes register themselves from constructors nothing else references
 $(AUTHD): $(call obj,$(AUTHD_SRC)) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(AUTHD_SRC)) -Wl,--whole-archive $(LIB) \
+	    -Wl,--no-whole-archive $(LDLIBS)
 
 $(AUTHCTL): $(call obj,$(AUTHCTL_SRC)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,12 +1,235 @@
+/* authd: wiring only. Load the config and policy, build the adapters, start HTTP, then
+ * wait for signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the policy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "conf/policy.h"
+#include "flow/app.h"
+#include "flow/secrets.h"
+#include "http/server.h"
+#include "log/log.h"
+#include "port/popbase.h"
+#include "port/store.h"
+
+struct opts {
+    const char *config;
+    int check_only;
+};
+
+static int
+usage(FILE *f)
+{
+    fprintf(f, "usage: authd -c CONFIG            run\n"
+               "       authd -t|--check-config -c CONFIG   validate config and policy, print "
+               "the effective settings\n"
+               "       authd --version\n");
+    return f == stderr ? 2 : 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("authd %s\n", AUTHD_VERSION);
+            exit(0);
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            exit(usage(stdout));
+        } else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--check-config") == 0) {
+            o->check_only = 1;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            o->config = argv[++i];
+        } else {
+            return usage(stderr);
+        }
+    }
+    return o->config ? 0 : usage(stderr);
+}
+
+/* Loads config and policy; prints the first problem as file:line: key: reason. */
+static int
+load_all(const char *path, struct config **cfg, struct policy **pol)
+{
+    struct config_error err = {0};
+
+    if (config_load(path, cfg, &err) != RC_OK) {
+        fprintf(stderr, "%s\n", err.text);
+        return 1;
+    }
+    if (policy_load((*cfg)->policy_dir, pol, &err) != RC_OK) {
+        fprintf(stderr, "%s\n", err.text);
+        config_free(*cfg);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+reload_policy(struct app *app)
+{
+    struct config_error err = {0};
+    struct policy *p;
+    struct log_rec *lr;
+
+    if (policy_load(app->cfg->policy_dir, &p, &err) != RC_OK) {
+        lr = log_begin(LOG_ERROR, "policy.reload");
+        log_str(lr, "result", "rejected; the old policy stays in force");
+        log_str(lr, "reason", err.text);
+        log_end(lr);
+        return;
+    }
+    lr = log_begin(LOG_INFO, "policy.reload");
+    log_str(lr, "result", "ok");
+    log_int(lr, "clients", (long long)p->nclients);
+    log_end(lr);
+    app_policy_swap(app, p);
+}
+
+static enum rc
+open_adapters(struct app *app, struct rc_info *ri)
+{
+    const struct config *c = app->cfg;
+    struct store_opts so = {
+        .mem_max_bytes = (size_t)c->store_max_memory_mb << 20,
+        .connect_timeout_ms = c->store_connect_timeout_ms,
+        .command_timeout_ms = c->store_command_timeout_ms,
+        .durable_replicas = c->store_durable_replicas,
+        .durable_timeout_ms = c->store_durable_timeout_ms,
+    };
+    struct popbase_opts po = {
+        .name_key_path = c->popbase_name_key,
+        .tls_cert = c->popbase_tls_cert,
+        .tls_key = c->popbase_tls_key,
+        .tls_ca = c->popbase_tls_ca,
+        .connect_timeout_ms = c->popbase_connect_timeout_ms,
+        .timeout_ms = c->popbase_timeout_ms,
+        .retries = c->popbase_retries,
+        .breaker_failures = c->popbase_breaker_failures,
+        .breaker_open_ms = c->popbase_breaker_open_ms,
+        .cache_match_ttl_s = c->popbase_cache_match_ttl_s,
+        .cache_miss_ttl_s = c->popbase_cache_miss_ttl_s,
+    };
+    char path[4096];
+    enum rc rc;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/master.key", c->state_dir) >= sizeof(path))
+        return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
+    if ((rc = secrets_init(path, ri)) != RC_OK)
+        return rc;
+    if ((rc = store_open(c->store, &so, &app->store, ri)) != RC_OK)
+        return rc;
+    po.cache = app->store;
+    return popbase_open(c->popbase, &po, &app->pop, ri);
+}
+
+static void
+log_start(const struct app *app)
+{
+    struct log_rec *lr = log_begin(LOG_INFO, "authd.start");
+
+    log_str(lr, "version", AUTHD_VERSION);
+    log_str(lr, "listen", app->cfg->listen);
+    log_str(lr, "issuer", app->cfg->issuer);
+    log_str(lr, "store", app->store->ops->name);
+    log_str(lr, "popbase", app->pop->ops->name);
+    log_end(lr);
+}
+
+/* Waits for requests in flight to finish, at most grace_ms. */
+static void
+drain(struct server *srv, uint32_t grace_ms)
+{
+    struct timespec ts = {0, 10 * 1000 * 1000};
+
+    for (uint32_t waited = 0; waited < grace_ms && server_inflight(srv) > 0; waited += 10)
+        nanosleep(&ts, NULL);
+}
+
+static int
+serve(struct app *app)
+{
+    struct server *srv = NULL;
+    struct rc_info ri = {0};
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM), sigaddset(&set, SIGINT), sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
+    signal(SIGPIPE, SIG_IGN);
+    if (server_start(app, &srv, &ri) != RC_OK) {
+        fprintf(stderr, "authd: %s: %s\n", ri.field ? ri.field : "listen",
+                ri.msg ? ri.msg : "cannot start");
+        log_msg(LOG_ERROR, "authd.start", "error", ri.msg);
+        return 1;
+    }
+    log_start(app);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload_policy(app);
+            continue;
+        }
+        break;
+    }
+    log_msg(LOG_INFO, "authd.stop", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&app->stopping, true);
+    server_quiesce(srv);
+    drain(srv, app->cfg->shutdown_grace_ms);
+    server_stop(srv);
+    return 0;
+}
 
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("authd %s\n", AUTHD_VERSION);
+    struct opts o = {0};
+    struct config *cfg = NULL;
+    struct policy *pol = NULL;
+    struct app app = {.clock = &clock_system, .rng = &rng_system};
+    struct rc_info ri = {0};
+    int rc, fd = 2;
+
+    if ((rc = parse_args(argc, argv, &o)) != 0)
+        return rc;
+    if (load_all(o.config, &cfg, &pol) != 0)
+        return 1;
+    if (o.check_only) {
+        config_print(cfg, stdout);
+        printf("# policy: %zu clients, %zu scopes from %s\n", pol->nclients, pol->nscopes,
+               cfg->policy_dir);
+        printf("# configuration ok\n");
+        policy_release(pol), config_free(cfg);
         return 0;
     }
-    return 0;
+    if (cfg->log_file && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                                    0640)) < 0) {
+        fprintf(stderr, "authd: log_file %s: %s\n", cfg->log_file, strerror(errno));
+        return 1;
+    }
+    log_setup(cfg->log_level, fd);
+    app.cfg = cfg;
+    app.policy = pol;
+    pthread_mutex_init(&app.policy_mu, NULL);
+    if (open_adapters(&app, &ri) != RC_OK) {
+        fprintf(stderr, "authd: %s: %s\n", ri.field ? ri.field : "startup",
+                ri.msg ? ri.msg : "cannot open");
+        rc = 1;
+    } else {
+        rc = serve(&app);
+    }
+    popbase_free(app.pop);
+    store_free(app.store);
+    policy_release(app.policy);
+    secrets_clear();
+    config_free(cfg);
+    return rc;
 }

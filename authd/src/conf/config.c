@@ -70,6 +70,7 @@ static const struct key keys[] = {
     {"login_rate_per_ip",          K_U32,   O(login_rate_per_ip), 0, 1000000, "600", NULL},
     {"register_rate_per_ip",       K_U32,   O(register_rate_per_ip), 0, 1000000, "60", NULL},
     {"rate_window_s",              K_U32,   O(rate_window_s), 1, 86400, "60", NULL},
+    {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},
 };

@@ -45,6 +45,7 @@ struct config {
     uint32_t password_min_length;
     uint32_t lockout_failures, lockout_seconds;
     uint32_t login_rate_per_ip, register_rate_per_ip, rate_window_s;
+    char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* logging */
     enum log_level log_level;
     char *log_file; /* NULL: stderr */

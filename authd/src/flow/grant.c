@@ -1,0 +1,182 @@
+#include "flow/grant.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/secrets.h"
+#include "port/store.h"
+
+enum rc
+grant_random_token(struct app *app, size_t n, char *out, size_t outlen)
+{
+    uint8_t raw[64];
+    char enc[90];
+    int len;
+    enum rc rc;
+
+    if (n > sizeof(raw) || outlen < (n * 4 + 2) / 3 + 1)
+        return RC_INTERNAL;
+    if ((rc = rng_bytes(app->rng, raw, n)) != RC_OK)
+        return rc;
+    len = EVP_EncodeBlock((unsigned char *)enc, raw, (int)n);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    /* base64 to base64url without padding (RFC 4648 §5) */
+    for (int i = 0; i < len; i++) {
+        if (enc[i] == '+')
+            enc[i] = '-';
+        else if (enc[i] == '/')
+            enc[i] = '_';
+        else if (enc[i] == '=') {
+            len = i;
+            break;
+        }
+    }
+    memcpy(out, enc, (size_t)len);
+    out[len] = 0;
+    OPENSSL_cleanse(enc, sizeof(enc));
+    return RC_OK;
+}
+
+static struct span
+code_key(struct arena *a, struct span code, const char *suffix)
+{
+    char h[65];
+
+    if (secrets_hmac_hex(SECRET_TOKEN, &code, 1, h) != RC_OK)
+        return (struct span){NULL, 0};
+    return store_key(a, "code", span_str(h), suffix);
+}
+
+static void
+set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+struct span
+grant_to_json(struct arena *a, const struct grant *g)
+{
+    json_t *o = json_object();
+    char acr[LOA_ACR_MAX], *s, *copy = NULL;
+
+    if (!o)
+        return (struct span){NULL, 0};
+    loa_format(g->loa, acr);
+    set_str(o, "client_id", g->client_id);
+    set_str(o, "redirect_uri", g->redirect_uri);
+    set_str(o, "scope", g->scope);
+    set_str(o, "nonce", g->nonce);
+    set_str(o, "code_challenge", g->code_challenge);
+    set_str(o, "acct", g->account_id);
+    set_str(o, "sid", g->sid);
+    set_str(o, "amr", g->amr);
+    set_str(o, "claims", g->claims);
+    set_str(o, "acr", acr);
+    json_object_set_new(o, "auth_time", json_integer(g->auth_time));
+    json_object_set_new(o, "iat", json_integer(g->issued_at));
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (s) {
+        copy = arena_strndup(a, s, strlen(s));
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+    return copy ? span_str(copy) : (struct span){NULL, 0};
+}
+
+static const char *
+get_str(struct arena *a, json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+
+    return json_is_string(v) ? arena_strndup(a, json_string_value(v), json_string_length(v))
+                             : NULL;
+}
+
+enum rc
+grant_from_json(struct arena *a, struct span js, struct grant *out)
+{
+    json_t *o = json_loadb((const char *)js.p, js.len, JSON_REJECT_DUPLICATES, NULL);
+    const char *acr;
+    enum rc rc = RC_MALFORMED;
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(o))
+        goto out;
+    out->client_id = get_str(a, o, "client_id");
+    out->redirect_uri = get_str(a, o, "redirect_uri");
+    out->scope = get_str(a, o, "scope");
+    out->nonce = get_str(a, o, "nonce");
+    out->code_challenge = get_str(a, o, "code_challenge");
+    out->account_id = get_str(a, o, "acct");
+    out->sid = get_str(a, o, "sid");
+    out->amr = get_str(a, o, "amr");
+    out->claims = get_str(a, o, "claims");
+    out->auth_time = json_integer_value(json_object_get(o, "auth_time"));
+    out->issued_at = json_integer_value(json_object_get(o, "iat"));
+    acr = get_str(a, o, "acr");
+    if (!out->client_id || !out->redirect_uri || !out->scope || !out->account_id || !acr
+        || loa_parse(span_str(acr), &out->loa) != RC_OK)
+        goto out;
+    rc = RC_OK;
+out:
+    json_decref(o);
+    return rc;
+}
+
+enum rc
+grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
+                 char code[GRANT_CODE_LEN + 1])
+{
+    struct span js = grant_to_json(a, g), key;
+    enum rc rc;
+
+    if (!js.p)
+        return RC_NOMEM;
+    if ((rc = grant_random_token(app, 32, code, GRANT_CODE_LEN + 1)) != RC_OK)
+        return rc;
+    key = code_key(a, span_str(code), NULL);
+    if (!key.p)
+        return RC_NOMEM;
+    return store_put(app->store, key, js, ttl_s, STORE_NX);
+}
+
+enum rc
+grant_code_take(struct app *app, struct arena *a, struct span code, struct grant *out)
+{
+    struct span key, js;
+    enum rc rc;
+
+    if (code.len != GRANT_CODE_LEN)
+        return RC_NOT_FOUND;
+    if (!(key = code_key(a, code, NULL)).p)
+        return RC_NOMEM;
+    if ((rc = store_take(app->store, a, key, &js)) != RC_OK)
+        return rc;
+    return grant_from_json(a, js, out);
+}
+
+enum rc
+grant_code_mark_used(struct app *app, struct arena *a, struct span code, struct span family,
+                     uint32_t ttl_s)
+{
+    struct span key = code_key(a, code, ":used");
+
+    return key.p ? store_put(app->store, key, family, ttl_s, 0) : RC_NOMEM;
+}
+
+enum rc
+grant_code_used(struct app *app, struct arena *a, struct span code, struct span *family)
+{
+    struct span key;
+
+    if (code.len != GRANT_CODE_LEN)
+        return RC_NOT_FOUND;
+    if (!(key = code_key(a, code, ":used")).p)
+        return RC_NOMEM;
+    return store_get(app->store, a, key, family);
+}

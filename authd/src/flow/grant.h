@@ -1,0 +1,56 @@
+/* What an authorization code stands for, from /authorize (and the login that completed
+ * it) to /token. Codes are 256 random bits, base64url; the store holds the grant under
+ * authd:code:{HMAC(SECRET_TOKEN, code)} with a TTL, and /token takes it atomically (one
+ * redemption wins). After a redemption the token flow may leave a `used` marker
+ * (grant_code_mark_used) so that a second use can revoke what the first one issued
+ * (RFC 6749 §4.1.2, RFC 9700 §4.5). */
+#ifndef AUTHD_FLOW_GRANT_H
+#define AUTHD_FLOW_GRANT_H
+
+#include <stdint.h>
+
+#include "core/loa.h"
+#include "flow/app.h"
+#include "util/arena.h"
+
+#define GRANT_CODE_LEN 43 /* base64url of 32 bytes */
+
+struct grant {
+    const char *client_id;
+    const char *redirect_uri;
+    const char *scope;          /* granted scopes, space-separated */
+    const char *nonce;          /* may be NULL */
+    const char *code_challenge; /* PKCE S256 challenge; may be NULL for confidential
+                                   clients whose policy does not require PKCE */
+    const char *account_id;
+    const char *sid;    /* the session's public id: the `sid` claim */
+    const char *amr;    /* space-separated RFC 8176 values: "pwd" */
+    const char *claims; /* the OIDC `claims` request parameter (JSON), may be NULL */
+    int64_t auth_time;
+    int64_t issued_at;
+    struct loa loa;
+};
+
+/* Stores g under a fresh code (written to code, NUL-terminated) for ttl_s seconds.
+ * RC_OK, RC_UNAVAILABLE, RC_INTERNAL. */
+enum rc grant_code_issue(struct app *app, struct arena *a, const struct grant *g,
+                         uint32_t ttl_s, char code[GRANT_CODE_LEN + 1]);
+/* Takes the grant of code (it is gone afterwards). RC_OK: *out in a. RC_NOT_FOUND:
+ * unknown, expired or already used (see grant_code_used), RC_MALFORMED, RC_UNAVAILABLE. */
+enum rc grant_code_take(struct app *app, struct arena *a, struct span code, struct grant *out);
+/* Records that code was redeemed and issued what `family` names (a refresh-token family
+ * id or an access-token jti list), for ttl_s seconds. */
+enum rc grant_code_mark_used(struct app *app, struct arena *a, struct span code,
+                             struct span family, uint32_t ttl_s);
+/* RC_OK with *family (in a) if code was redeemed before; RC_NOT_FOUND otherwise. */
+enum rc grant_code_used(struct app *app, struct arena *a, struct span code, struct span *family);
+
+/* Serializes g as compact JSON into a (for the store). NULL on failure. */
+struct span grant_to_json(struct arena *a, const struct grant *g);
+/* Parses what grant_to_json wrote. RC_MALFORMED on anything else. */
+enum rc grant_from_json(struct arena *a, struct span json, struct grant *out);
+
+/* base64url (no padding) of n random bytes into out (4*n/3+2 bytes). */
+enum rc grant_random_token(struct app *app, size_t n, char *out, size_t outlen);
+
+#endif

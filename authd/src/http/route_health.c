@@ -1,0 +1,75 @@
+/* /healthz (the process answers), /readyz (its dependencies answer), /metrics
+ * (Prometheus text format 0.0.4). */
+#include <jansson.h>
+
+#include "http/router.h"
+#include "log/metrics.h"
+#include "port/popbase.h"
+#include "port/store.h"
+
+static void
+route_healthz(struct http_req *r, struct http_resp *w)
+{
+    (void)r;
+    http_text(w, 200, "ok\n");
+}
+
+static void
+route_readyz(struct http_req *r, struct http_resp *w)
+{
+    struct app *app = r->app;
+    json_t *j = json_object();
+    const char *reason = NULL;
+
+    if (app->store && store_ping(app->store) != RC_OK)
+        reason = "store unavailable";
+    else if (app->pop && popbase_ping(app->pop) != RC_OK)
+        reason = "population base unavailable";
+    else if (atomic_load(&app->stopping))
+        reason = "shutting down";
+    json_object_set_new(j, "status", json_string(reason ? "unavailable" : "ready"));
+    if (reason)
+        json_object_set_new(j, "reason", json_string(reason));
+    http_json(r, w, reason ? 503 : 200, j);
+}
+
+static void
+extra_metrics(struct buf *o, void *ctx)
+{
+    struct app *app = ctx;
+
+    if (app->store)
+        buf_printf(o,
+                   "# HELP authd_store_errors_total Store calls that failed (unavailable).\n"
+                   "# TYPE authd_store_errors_total counter\n"
+                   "authd_store_errors_total{backend=\"%s\"} %llu\n",
+                   app->store->ops->name, (unsigned long long)atomic_load(&app->store->errors));
+    if (app->pop) {
+        buf_append_str(o, "# HELP authd_popbase_answers_total Population-base answers by "
+                          "outcome.\n# TYPE authd_popbase_answers_total counter\n");
+        for (int a = 0; a < POP__COUNT; a++)
+            buf_printf(o, "authd_popbase_answers_total{outcome=\"%s\"} %llu\n",
+                       pop_answer_name((enum pop_answer)a),
+                       (unsigned long long)atomic_load(&app->pop->answers[a]));
+    }
+}
+
+static void
+route_metrics(struct http_req *r, struct http_resp *w)
+{
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    if (metrics_render(&b, extra_metrics, r->app) != RC_OK) {
+        buf_clear(&b);
+        http_text(w, 500, "metrics too large\n");
+        return;
+    }
+    w->status = 200;
+    w->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    http_body_buf(r, w, &b);
+}
+
+ROUTE(healthz, "/healthz", HTTP_GET, route_healthz)
+ROUTE(readyz, "/readyz", HTTP_GET, route_readyz)
+ROUTE(metrics, "/metrics", HTTP_GET, route_metrics)
