@@ -40,6 +40,15 @@ FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# Pages and strings are compiled into the daemon (scripts/embed-templates).
+TMPL_C   := $(BUILD)/gen/templates.c
+TMPL_OBJ := $(BUILD)/gen/templates.o
+$(TMPL_C): $(wildcard authd/templates/*) scripts/embed-templates
+	@mkdir -p $(dir $@)
+	scripts/embed-templates $@ authd/templates
+$(TMPL_OBJ): $(TMPL_C)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
 LIB      := $(BUILD)/libauthd.a
 AUTHD    := $(BUILD)/authd
 AUTHCTL  := $(BUILD)/authctl
@@ -56,7 +65,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(LIB): $(call obj,$(LIB_SRC))
+$(LIB): $(call obj,$(LIB_SRC)) $(TMPL_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
