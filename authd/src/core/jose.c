@@ -1,0 +1,1041 @@
+/* JOSE: key sets, JWS sign/verify, JWT claim checks. See jose.h for the rules. */
+#include "core/jose.h"
+
+#include <cjose/cjose.h>
+#include <jansson.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct jose_key {
+    char kid[JOSE_MAX_KID + 1];
+    enum jose_alg alg;
+    bool priv;
+    bool sign;
+    size_t sig_len; /* exact signature length in bytes */
+    cjose_jwk_t *jwk;
+};
+
+struct jose_keyset {
+    atomic_uint refs;
+    bool sealed;
+    size_t n;
+    struct jose_key keys[JOSE_MAX_KEYS];
+    char *jwks; /* public JWKS JSON, built by seal */
+    size_t jwks_len;
+};
+
+/* Members of a JWK that hold private material (RFC 7518 §6). */
+static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
+
+static const struct {
+    enum jose_alg alg;
+    const char *name;
+} alg_names[] = {
+    {JOSE_ES256, "ES256"},
+    {JOSE_RS256, "RS256"},
+    {JOSE_PS256, "PS256"},
+    {JOSE_ES384, "ES384"},
+};
+
+const char *
+jose_alg_name(enum jose_alg alg)
+{
+    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++)
+        if (alg_names[i].alg == alg)
+            return alg_names[i].name;
+    return NULL;
+}
+
+enum jose_alg
+jose_alg_parse(struct span s)
+{
+    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++)
+        if (span_eq_str(s, alg_names[i].name))
+            return alg_names[i].alg;
+    return 0;
+}
+
+/* ---- base64url, hashes, thumbprints ---------------------------------------------------- */
+
+enum rc
+jose_b64url_encode(struct span in, struct arena *a, struct span *out)
+{
+    cjose_err err;
+    char *enc = NULL;
+    size_t len = 0;
+    char *d;
+
+    if (in.len == 0) {
+        if (!(d = arena_strndup(a, "", 0)))
+            return RC_NOMEM;
+        *out = (struct span){(const uint8_t *)d, 0};
+        return RC_OK;
+    }
+    if (!cjose_base64url_encode(in.p, in.len, &enc, &len, &err))
+        return err.code == CJOSE_ERR_NO_MEMORY ? RC_NOMEM : RC_INTERNAL;
+    d = arena_strndup(a, enc, len);
+    cjose_get_dealloc()(enc);
+    if (!d)
+        return RC_NOMEM;
+    *out = (struct span){(const uint8_t *)d, len};
+    return RC_OK;
+}
+
+static bool
+b64url_alphabet_ok(struct span in)
+{
+    if (in.len % 4 == 1)
+        return false;
+    for (size_t i = 0; i < in.len; i++) {
+        uint8_t c = in.p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+enum rc
+jose_b64url_decode(struct span in, struct arena *a, struct span *out)
+{
+    enum rc rc = RC_MALFORMED;
+    cjose_err err;
+    uint8_t *dec = NULL;
+    size_t len = 0;
+    char *d = NULL, *re = NULL;
+    size_t relen = 0;
+
+    if (!b64url_alphabet_ok(in))
+        return RC_MALFORMED;
+    if (in.len == 0) {
+        if (!(d = arena_strndup(a, "", 0)))
+            return RC_NOMEM;
+        *out = (struct span){(const uint8_t *)d, 0};
+        return RC_OK;
+    }
+    if (!cjose_base64url_decode((const char *)in.p, in.len, &dec, &len, &err))
+        goto out;
+    /* Canonical form only: the decoder ignores unused trailing bits, so re-encode and
+     * compare, which makes every byte string have exactly one accepted encoding. */
+    if (!cjose_base64url_encode(dec, len, &re, &relen, &err) || relen != in.len
+        || memcmp(re, in.p, relen) != 0)
+        goto out;
+    rc = RC_NOMEM;
+    if (!(d = arena_strndup(a, dec, len)))
+        goto out;
+    *out = (struct span){(const uint8_t *)d, len};
+    rc = RC_OK;
+out:
+    if (dec) {
+        OPENSSL_cleanse(dec, len);
+        cjose_get_dealloc()(dec);
+    }
+    if (re) {
+        OPENSSL_cleanse(re, relen);
+        cjose_get_dealloc()(re);
+    }
+    return rc;
+}
+
+static const EVP_MD *
+alg_md(enum jose_alg alg)
+{
+    switch (alg) {
+    case JOSE_ES256:
+    case JOSE_RS256:
+    case JOSE_PS256:
+        return EVP_sha256();
+    case JOSE_ES384:
+        return EVP_sha384();
+    }
+    return NULL;
+}
+
+enum rc
+jose_half_hash(enum jose_alg alg, struct span token, struct arena *a, struct span *out)
+{
+    const EVP_MD *md = alg_md(alg);
+    uint8_t h[EVP_MAX_MD_SIZE];
+    unsigned int hlen = 0;
+
+    if (!md)
+        return RC_UNSUPPORTED;
+    if (EVP_Digest(token.p, token.len, h, &hlen, md, NULL) != 1)
+        return RC_INTERNAL;
+    return jose_b64url_encode(span_of(h, hlen / 2), a, out);
+}
+
+/* Builds the RFC 7638 thumbprint (43 chars + NUL) of a JWK object's public members. */
+static enum rc
+thumbprint_obj(json_t *jwk, char out[44])
+{
+    static const char *const ec[] = {"crv", "kty", "x", "y", NULL};
+    static const char *const rsa[] = {"e", "kty", "n", NULL};
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    const char *const *m = kty && !strcmp(kty, "EC") ? ec : kty && !strcmp(kty, "RSA") ? rsa : NULL;
+    enum rc rc = RC_NOMEM;
+    json_t *t = NULL;
+    char *s = NULL, *enc = NULL;
+    uint8_t h[32];
+    size_t enclen = 0;
+    cjose_err err;
+
+    if (!kty)
+        return RC_MALFORMED;
+    if (!m)
+        return RC_UNSUPPORTED;
+    if (!(t = json_object()))
+        goto out;
+    for (; *m; m++) {
+        json_t *v = json_object_get(jwk, *m);
+        rc = RC_MALFORMED;
+        if (!json_is_string(v))
+            goto out;
+        rc = RC_NOMEM;
+        if (json_object_set(t, *m, v) != 0)
+            goto out;
+    }
+    /* Sorted members, no whitespace (RFC 7638 §3.3); base64url has nothing to escape. */
+    if (!(s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS)))
+        goto out;
+    rc = RC_INTERNAL;
+    if (EVP_Digest(s, strlen(s), h, NULL, EVP_sha256(), NULL) != 1
+        || !cjose_base64url_encode(h, sizeof(h), &enc, &enclen, &err) || enclen != 43)
+        goto out;
+    memcpy(out, enc, 44);
+    rc = RC_OK;
+out:
+    if (enc)
+        cjose_get_dealloc()(enc);
+    free(s);
+    json_decref(t);
+    return rc;
+}
+
+enum rc
+jose_jwk_thumbprint(struct span jwk, struct arena *a, struct span *out)
+{
+    json_t *o;
+    char tp[44];
+    enum rc rc;
+    char *d;
+
+    if (jwk.len > JOSE_MAX_JWK)
+        return RC_TOO_LARGE;
+    o = json_loadb((const char *)jwk.p, jwk.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return RC_MALFORMED;
+    }
+    rc = thumbprint_obj(o, tp);
+    json_decref(o);
+    if (rc != RC_OK)
+        return rc;
+    if (!(d = arena_strndup(a, tp, 43)))
+        return RC_NOMEM;
+    *out = (struct span){(const uint8_t *)d, 43};
+    return RC_OK;
+}
+
+/* Wipes the private members' string values of a JWK object before it is freed. */
+static void
+wipe_private(json_t *jwk)
+{
+    for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++) {
+        json_t *v = json_object_get(jwk, private_members[i]);
+        if (json_is_string(v))
+            OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+    }
+}
+
+/* Frees a cjose-allocated string that may hold private key material. */
+static void
+cjose_str_wipe_free(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        cjose_get_dealloc()(s);
+    }
+}
+
+/* ---- key sets ---------------------------------------------------------------------------- */
+
+enum rc
+jose_keyset_new(struct jose_keyset **out)
+{
+    struct jose_keyset *ks = calloc(1, sizeof(*ks));
+
+    if (!ks)
+        return RC_NOMEM;
+    atomic_init(&ks->refs, 1);
+    *out = ks;
+    return RC_OK;
+}
+
+struct jose_keyset *
+jose_keyset_retain(struct jose_keyset *ks)
+{
+    if (ks)
+        atomic_fetch_add_explicit(&ks->refs, 1, memory_order_relaxed);
+    return ks;
+}
+
+void
+jose_keyset_release(struct jose_keyset *ks)
+{
+    if (!ks || atomic_fetch_sub_explicit(&ks->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* cjose_jwk_release frees the OpenSSL key, which clears private components. */
+    for (size_t i = 0; i < ks->n; i++)
+        cjose_jwk_release(ks->keys[i].jwk);
+    free(ks->jwks);
+    OPENSSL_cleanse(ks, sizeof(*ks));
+    free(ks);
+}
+
+struct span
+jose_keyset_jwks(const struct jose_keyset *ks)
+{
+    return span_of(ks->jwks, ks->jwks_len);
+}
+
+size_t
+jose_keyset_count(const struct jose_keyset *ks)
+{
+    return ks->n;
+}
+
+enum rc
+jose_keyset_key(const struct jose_keyset *ks, size_t i, const char **kid, enum jose_alg *alg,
+                bool *is_private, bool *signs)
+{
+    if (i >= ks->n)
+        return RC_NOT_FOUND;
+    if (kid)
+        *kid = ks->keys[i].kid;
+    if (alg)
+        *alg = ks->keys[i].alg;
+    if (is_private)
+        *is_private = ks->keys[i].priv;
+    if (signs)
+        *signs = ks->keys[i].sign;
+    return RC_OK;
+}
+
+static const struct jose_key *
+signing_key(const struct jose_keyset *ks, enum jose_alg alg)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        if (ks->keys[i].sign && ks->keys[i].alg == alg)
+            return &ks->keys[i];
+    return NULL;
+}
+
+const char *
+jose_keyset_signing_kid(const struct jose_keyset *ks, enum jose_alg alg)
+{
+    const struct jose_key *k = signing_key(ks, alg);
+
+    return k ? k->kid : NULL;
+}
+
+static const struct jose_key *
+key_by_kid(const struct jose_keyset *ks, const char *kid)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        if (strcmp(ks->keys[i].kid, kid) == 0)
+            return &ks->keys[i];
+    return NULL;
+}
+
+static bool
+kid_ok(const char *kid, size_t len)
+{
+    if (len == 0 || len > JOSE_MAX_KID)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (kid[i] < 0x21 || kid[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* The alg a key is for: its "alg" member if given, else the one its type implies; then
+ * checks the key fits it. Fills k->alg and k->sig_len. */
+static enum rc
+key_alg(json_t *obj, cjose_jwk_t *jwk, struct jose_key *k, struct rc_info *ri)
+{
+    json_t *alg = json_object_get(obj, "alg");
+    cjose_err err;
+    cjose_jwk_kty_t kty = cjose_jwk_get_kty(jwk, &err);
+    size_t bits = cjose_jwk_get_keysize(jwk, &err);
+    int crv = kty == CJOSE_JWK_KTY_EC ? (int)cjose_jwk_EC_get_curve(jwk, &err) : -1;
+
+    if (alg && !json_is_string(alg))
+        return rc_set(ri, RC_MALFORMED, "alg", "not a string");
+    if (alg)
+        k->alg = jose_alg_parse(span_of(json_string_value(alg), json_string_length(alg)));
+    else if (kty == CJOSE_JWK_KTY_EC)
+        k->alg = crv == CJOSE_JWK_EC_P_256   ? JOSE_ES256
+                 : crv == CJOSE_JWK_EC_P_384 ? JOSE_ES384
+                                             : 0;
+    else
+        k->alg = kty == CJOSE_JWK_KTY_RSA ? JOSE_RS256 : 0;
+    if (!k->alg)
+        return rc_set(ri, RC_UNSUPPORTED, "alg", "algorithm or key type not supported");
+    if (k->alg == JOSE_ES256 || k->alg == JOSE_ES384) {
+        int want = k->alg == JOSE_ES256 ? CJOSE_JWK_EC_P_256 : CJOSE_JWK_EC_P_384;
+        if (kty != CJOSE_JWK_KTY_EC || crv != want)
+            return rc_set(ri, RC_UNSUPPORTED, "crv", "curve does not match alg");
+        k->sig_len = k->alg == JOSE_ES256 ? 64 : 96;
+        return RC_OK;
+    }
+    if (kty != CJOSE_JWK_KTY_RSA)
+        return rc_set(ri, RC_UNSUPPORTED, "kty", "key type does not match alg");
+    if (bits < JOSE_MIN_RSA_BITS || bits % 8 != 0)
+        return rc_set(ri, RC_UNSUPPORTED, "n", "RSA key smaller than 2048 bits");
+    k->sig_len = bits / 8;
+    return RC_OK;
+}
+
+static enum rc key_selftest(const struct jose_key *k);
+
+/* Sets the kid: the JWK's own if it has one, else its RFC 7638 thumbprint. */
+static enum rc
+key_kid(json_t *obj, struct jose_key *k, struct rc_info *ri)
+{
+    json_t *kid = json_object_get(obj, "kid");
+    cjose_err err;
+
+    if (kid) {
+        if (!json_is_string(kid) || !kid_ok(json_string_value(kid), json_string_length(kid)))
+            return rc_set(ri, RC_MALFORMED, "kid", "not 1-64 printable ASCII characters");
+        memcpy(k->kid, json_string_value(kid), json_string_length(kid) + 1);
+    } else {
+        enum rc rc = thumbprint_obj(obj, k->kid);
+        if (rc != RC_OK)
+            return rc_set(ri, rc, "kty", "cannot compute a thumbprint");
+    }
+    if (!cjose_jwk_set_kid(k->jwk, k->kid, strlen(k->kid), &err))
+        return RC_NOMEM;
+    return RC_OK;
+}
+
+/* True if the public members cjose derived for jwk equal those of the JSON obj: cjose
+ * computes an EC public key from d, so a file whose x/y belong to another key would
+ * otherwise publish a different key under this kid. */
+static bool
+public_matches(json_t *obj, const cjose_jwk_t *jwk)
+{
+    static const char *const members[] = {"crv", "x", "y", "n", "e"};
+    cjose_err err;
+    char *s = cjose_jwk_to_json(jwk, false, &err);
+    json_t *pub = s ? json_loads(s, 0, NULL) : NULL;
+    bool ok = json_is_object(pub);
+
+    if (s)
+        cjose_get_dealloc()(s);
+    for (size_t i = 0; ok && i < sizeof(members) / sizeof(members[0]); i++) {
+        json_t *a = json_object_get(obj, members[i]), *b = json_object_get(pub, members[i]);
+        ok = (!a && !b) || (a && b && json_equal(a, b));
+    }
+    json_decref(pub);
+    return ok;
+}
+
+/* Imports one JWK object into k (not yet in the set). public_only: private members are
+ * dropped first. On failure k holds nothing. */
+static enum rc
+key_import(json_t *obj, bool public_only, struct jose_key *k, struct rc_info *ri)
+{
+    enum rc rc = RC_MALFORMED;
+    json_t *use = json_object_get(obj, "use"), *kty = json_object_get(obj, "kty");
+    cjose_err err;
+
+    memset(k, 0, sizeof(*k));
+    if (!json_is_string(kty))
+        return rc_set(ri, RC_MALFORMED, "kty", "missing");
+    if (strcmp(json_string_value(kty), "EC") != 0 && strcmp(json_string_value(kty), "RSA") != 0)
+        return rc_set(ri, RC_UNSUPPORTED, "kty", "not EC or RSA");
+    if (use && (!json_is_string(use) || strcmp(json_string_value(use), "sig") != 0))
+        return rc_set(ri, RC_UNSUPPORTED, "use", "not \"sig\"");
+    if (public_only) {
+        wipe_private(obj);
+        for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
+            json_object_del(obj, private_members[i]);
+    }
+    k->priv = json_object_get(obj, "d") != NULL;
+    if (!(k->jwk = cjose_jwk_import_json((cjose_header_t *)obj, &err))) {
+        rc = err.code == CJOSE_ERR_NO_MEMORY ? RC_NOMEM : RC_MALFORMED;
+        rc_set(ri, rc, "jwk", "not a valid EC or RSA key");
+        goto out;
+    }
+    if ((rc = key_alg(obj, k->jwk, k, ri)) != RC_OK || (rc = key_kid(obj, k, ri)) != RC_OK)
+        goto out;
+    if (k->priv && (!public_matches(obj, k->jwk) || (rc = key_selftest(k)) != RC_OK)) {
+        rc = RC_MALFORMED;
+        rc_set(ri, rc, "d", "private key does not match its public key");
+    }
+out:
+    if (rc != RC_OK) {
+        cjose_jwk_release(k->jwk);
+        memset(k, 0, sizeof(*k));
+    }
+    return rc;
+}
+
+/* Adds an imported key, checking kid uniqueness and the one-signer-per-alg rule. */
+static enum rc
+keyset_put(struct jose_keyset *ks, struct jose_key *k, unsigned flags, struct rc_info *ri)
+{
+    if (ks->n == JOSE_MAX_KEYS)
+        return rc_set(ri, RC_TOO_LARGE, "keys", "too many keys");
+    if (key_by_kid(ks, k->kid))
+        return rc_set(ri, RC_CONFLICT, "kid", "duplicate kid");
+    if (flags & JOSE_KEY_SIGN) {
+        if (!k->priv)
+            return rc_set(ri, RC_DENIED, "d", "a signing key must be private");
+        if (signing_key(ks, k->alg))
+            return rc_set(ri, RC_CONFLICT, "alg", "a second signing key for one alg");
+        k->sign = true;
+    }
+    ks->keys[ks->n++] = *k;
+    return RC_OK;
+}
+
+static json_t *
+load_object(struct span s, size_t max, enum rc *rc, struct rc_info *ri)
+{
+    json_t *o;
+
+    if (s.len > max) {
+        *rc = rc_set(ri, RC_TOO_LARGE, "jwk", "document too large");
+        return NULL;
+    }
+    o = json_loadb((const char *)s.p, s.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        *rc = rc_set(ri, RC_MALFORMED, "jwk", "not a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+enum rc
+jose_keyset_add_jwk(struct jose_keyset *ks, struct span jwk, unsigned flags, struct rc_info *ri)
+{
+    enum rc rc = RC_INTERNAL;
+    struct jose_key k;
+    json_t *o;
+
+    if (ks->sealed)
+        return rc_set(ri, RC_INTERNAL, "keys", "key set is sealed");
+    if (!(o = load_object(jwk, JOSE_MAX_JWK, &rc, ri)))
+        return rc;
+    if ((rc = key_import(o, false, &k, ri)) == RC_OK
+        && (rc = keyset_put(ks, &k, flags, ri)) != RC_OK)
+        cjose_jwk_release(k.jwk);
+    wipe_private(o);
+    json_decref(o);
+    return rc;
+}
+
+enum rc
+jose_keyset_add_jwks(struct jose_keyset *ks, struct span jwks, struct rc_info *ri)
+{
+    enum rc rc = RC_INTERNAL;
+    size_t n0 = ks->n, i;
+    json_t *o, *keys, *v;
+
+    if (ks->sealed)
+        return rc_set(ri, RC_INTERNAL, "keys", "key set is sealed");
+    if (!(o = load_object(jwks, JOSE_MAX_JWKS, &rc, ri)))
+        return rc;
+    keys = json_object_get(o, "keys");
+    rc = rc_set(ri, RC_MALFORMED, "keys", "not an array");
+    if (!json_is_array(keys))
+        goto out;
+    rc = RC_OK;
+    json_array_foreach(keys, i, v)
+    {
+        struct jose_key k;
+        if (!json_is_object(v)) {
+            rc = rc_set(ri, RC_MALFORMED, "keys", "member not an object");
+            break;
+        }
+        rc = key_import(v, true, &k, ri);
+        if (rc == RC_UNSUPPORTED) { /* RFC 7517 §5: ignore keys we cannot use */
+            rc = RC_OK;
+            continue;
+        }
+        if (rc != RC_OK || (rc = keyset_put(ks, &k, 0, ri)) != RC_OK) {
+            cjose_jwk_release(k.jwk);
+            break;
+        }
+    }
+out:
+    if (rc != RC_OK)
+        while (ks->n > n0)
+            cjose_jwk_release(ks->keys[--ks->n].jwk);
+    json_decref(o);
+    return rc;
+}
+
+/* The public JWK of k with kid, alg and use, as a new JSON object (NULL on failure). */
+static json_t *
+public_jwk(const struct jose_key *k)
+{
+    cjose_err err;
+    char *s = cjose_jwk_to_json(k->jwk, false, &err);
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+
+    if (s)
+        cjose_get_dealloc()(s);
+    if (!json_is_object(o))
+        goto fail;
+    for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
+        if (json_object_get(o, private_members[i]))
+            goto fail; /* never publish private material, whatever cjose does */
+    if (json_object_set_new(o, "kid", json_string(k->kid)) != 0
+        || json_object_set_new(o, "alg", json_string(jose_alg_name(k->alg))) != 0
+        || json_object_set_new(o, "use", json_string("sig")) != 0)
+        goto fail;
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+enum rc
+jose_keyset_seal(struct jose_keyset *ks)
+{
+    enum rc rc = RC_NOMEM;
+    json_t *root = json_object(), *arr = json_array();
+    char *s = NULL;
+
+    if (ks->sealed)
+        return RC_OK;
+    if (!root || !arr || json_object_set(root, "keys", arr) != 0)
+        goto out;
+    for (size_t i = 0; i < ks->n; i++)
+        if (json_array_append_new(arr, public_jwk(&ks->keys[i])) != 0)
+            goto out;
+    if (!(s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+        goto out;
+    ks->jwks = s;
+    ks->jwks_len = strlen(s);
+    ks->sealed = true;
+    rc = RC_OK;
+out:
+    json_decref(arr);
+    json_decref(root);
+    return rc;
+}
+
+enum rc
+jose_keyset_parse_jwks(struct span jwks, struct jose_keyset **out, struct rc_info *ri)
+{
+    struct jose_keyset *ks = NULL;
+    enum rc rc;
+
+    if ((rc = jose_keyset_new(&ks)) != RC_OK)
+        return rc;
+    if ((rc = jose_keyset_add_jwks(ks, jwks, ri)) != RC_OK
+        || (rc = jose_keyset_seal(ks)) != RC_OK) {
+        jose_keyset_release(ks);
+        return rc;
+    }
+    *out = ks;
+    return RC_OK;
+}
+
+/* ---- signing ------------------------------------------------------------------------------ */
+
+/* Signs payload with k into a cjose-allocated compact string (*ser valid until *jws is
+ * released). */
+static enum rc
+sign_raw(const struct jose_key *k, const char *typ, struct span payload, cjose_jws_t **jws,
+         const char **ser)
+{
+    enum rc rc = RC_NOMEM;
+    cjose_err err;
+    cjose_header_t *h = cjose_header_new(&err);
+
+    *jws = NULL;
+    if (!h || !cjose_header_set(h, CJOSE_HDR_ALG, jose_alg_name(k->alg), &err)
+        || !cjose_header_set(h, CJOSE_HDR_KID, k->kid, &err)
+        || (typ && !cjose_header_set(h, "typ", typ, &err)))
+        goto out;
+    rc = RC_INTERNAL;
+    if (!(*jws = cjose_jws_sign(k->jwk, h, payload.p, payload.len, &err)))
+        goto out;
+    if (!cjose_jws_export(*jws, ser, &err)) {
+        cjose_jws_release(*jws);
+        *jws = NULL;
+        goto out;
+    }
+    rc = RC_OK;
+out:
+    cjose_header_release(h);
+    return rc;
+}
+
+enum rc
+jose_sign(const struct jose_keyset *ks, enum jose_alg alg, const char *typ, struct span claims,
+          struct arena *a, struct span *out, struct rc_info *ri)
+{
+    const struct jose_key *k = signing_key(ks, alg ? alg : JOSE_ES256);
+    cjose_jws_t *jws = NULL;
+    const char *ser = NULL;
+    enum rc rc;
+    char *d;
+
+    if (!k)
+        return rc_set(ri, RC_NOT_FOUND, "alg", "no signing key for this algorithm");
+    if (claims.len > JOSE_MAX_PAYLOAD)
+        return rc_set(ri, RC_TOO_LARGE, "claims", "too large to sign");
+    if ((rc = sign_raw(k, typ, claims, &jws, &ser)) != RC_OK)
+        return rc_set(ri, rc, "jws", "signing failed");
+    d = arena_strndup(a, ser, strlen(ser));
+    cjose_jws_release(jws);
+    if (!d)
+        return RC_NOMEM;
+    *out = span_str(d);
+    return RC_OK;
+}
+
+/* ---- verification ------------------------------------------------------------------------- */
+
+/* Verifies token (NUL-terminated, length len) against k with cjose; the header and the
+ * signature length were checked by the caller. */
+static enum rc
+verify_raw(const struct jose_key *k, const char *token, size_t len)
+{
+    cjose_err err;
+    cjose_jws_t *jws = cjose_jws_import(token, len, &err);
+    bool ok;
+
+    if (!jws)
+        return RC_DENIED;
+    ok = cjose_jws_verify(jws, k->jwk, &err);
+    cjose_jws_release(jws);
+    return ok ? RC_OK : RC_DENIED;
+}
+
+static enum rc
+key_selftest(const struct jose_key *k)
+{
+    static const char probe[] = "{\"authd\":\"key self-test\"}";
+    cjose_jws_t *jws = NULL;
+    const char *ser = NULL;
+    enum rc rc = sign_raw(k, NULL, SPAN(probe), &jws, &ser);
+
+    if (rc == RC_OK)
+        rc = verify_raw(k, ser, strlen(ser));
+    cjose_jws_release(jws);
+    return rc == RC_DENIED ? RC_MALFORMED : rc;
+}
+
+/* typ matches want case-insensitively, with an optional "application/" prefix. */
+static bool
+typ_matches(const char *typ, const char *want)
+{
+    if (strncasecmp(typ, "application/", 12) == 0)
+        typ += 12;
+    return strcasecmp(typ, want) == 0;
+}
+
+/* The three parts of a compact JWS. */
+struct jws_parts {
+    struct span hdr, payload, sig;
+};
+
+static enum rc
+split_compact(struct span t, struct jws_parts *p, struct rc_info *ri)
+{
+    const uint8_t *d1, *d2;
+
+    if (t.len > JOSE_MAX_COMPACT)
+        return rc_set(ri, RC_TOO_LARGE, "jwt", "token too large");
+    if (!t.len || !(d1 = memchr(t.p, '.', t.len)))
+        return rc_set(ri, RC_MALFORMED, "jwt", "not a compact JWS");
+    d2 = memchr(d1 + 1, '.', (size_t)(t.p + t.len - d1 - 1));
+    if (!d2 || memchr(d2 + 1, '.', (size_t)(t.p + t.len - d2 - 1)))
+        return rc_set(ri, RC_MALFORMED, "jwt", "not three parts");
+    p->hdr = span_of(t.p, (size_t)(d1 - t.p));
+    p->payload = span_of(d1 + 1, (size_t)(d2 - d1 - 1));
+    p->sig = span_of(d2 + 1, (size_t)(t.p + t.len - d2 - 1));
+    if (!p->hdr.len) /* an empty signature (alg none) is refused by the key's alg later */
+        return rc_set(ri, RC_MALFORMED, "jwt", "empty header");
+    return RC_OK;
+}
+
+/* Reads alg, kid, typ from the decoded header and applies the policy in o. */
+static enum rc
+header_check(json_t *h, const struct jose_verify_opts *o, struct arena *a, struct jose_header *out,
+             struct rc_info *ri)
+{
+    json_t *alg = json_object_get(h, "alg"), *kid = json_object_get(h, "kid");
+    json_t *typ = json_object_get(h, "typ");
+
+    if (!json_is_string(alg) || (kid && !json_is_string(kid)) || (typ && !json_is_string(typ)))
+        return rc_set(ri, RC_MALFORMED, "jwt", "header member of the wrong type");
+    out->alg = jose_alg_parse(span_of(json_string_value(alg), json_string_length(alg)));
+    if (!out->alg || !(out->alg & o->algs)) /* none, HS*, anything not allowed */
+        return rc_set(ri, RC_DENIED, "alg", "algorithm not allowed");
+    if (json_object_get(h, "crit"))
+        return rc_set(ri, RC_DENIED, "crit", "no critical extension is understood");
+    if (kid && !kid_ok(json_string_value(kid), json_string_length(kid)))
+        return rc_set(ri, RC_NOT_FOUND, "kid", "unknown key");
+    if (o->typ && (!typ || !typ_matches(json_string_value(typ), o->typ)))
+        return rc_set(ri, RC_DENIED, "typ", "wrong token type");
+    out->kid = kid ? arena_strndup(a, json_string_value(kid), json_string_length(kid)) : NULL;
+    out->typ = typ ? arena_strndup(a, json_string_value(typ), json_string_length(typ)) : NULL;
+    if ((kid && !out->kid) || (typ && !out->typ))
+        return RC_NOMEM;
+    return RC_OK;
+}
+
+/* Finds the key for a header: by kid, or with no kid the only key of the header's alg. */
+static enum rc
+find_key(const struct jose_keyset *ks, const struct jose_header *h, const struct jose_key **out,
+         struct rc_info *ri)
+{
+    const struct jose_key *k = NULL;
+
+    if (h->kid) {
+        if (!(k = key_by_kid(ks, h->kid)))
+            return rc_set(ri, RC_NOT_FOUND, "kid", "unknown key");
+    } else {
+        for (size_t i = 0; i < ks->n; i++) {
+            if (ks->keys[i].alg != h->alg)
+                continue;
+            if (k)
+                return rc_set(ri, RC_DENIED, "kid", "missing and several keys could match");
+            k = &ks->keys[i];
+        }
+        if (!k)
+            return rc_set(ri, RC_DENIED, "kid", "missing and no key matches");
+    }
+    if (k->alg != h->alg) /* the key decides the algorithm, never the token */
+        return rc_set(ri, RC_DENIED, "alg", "not the key's algorithm");
+    *out = k;
+    return RC_OK;
+}
+
+static enum rc
+parse_header(struct span b64, const struct jose_verify_opts *o, struct arena *a,
+             struct jose_header *h, struct rc_info *ri)
+{
+    struct span raw;
+    json_t *j;
+    enum rc rc;
+
+    if ((rc = jose_b64url_decode(b64, a, &raw)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "header is not base64url");
+    j = json_loadb((const char *)raw.p, raw.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(j))
+        rc = rc_set(ri, RC_MALFORMED, "jwt", "header is not a JSON object");
+    else
+        rc = header_check(j, o, a, h, ri);
+    json_decref(j);
+    return rc;
+}
+
+enum rc
+jose_verify(const struct jose_keyset *ks, const struct jose_verify_opts *o, struct span token,
+            struct arena *a, struct span *payload, struct jose_header *hdr, struct rc_info *ri)
+{
+    struct jws_parts p;
+    struct jose_header h = {0};
+    const struct jose_key *k = NULL;
+    struct span sig, body;
+    enum rc rc;
+    char *t;
+
+    if ((rc = split_compact(token, &p, ri)) != RC_OK
+        || (rc = parse_header(p.hdr, o, a, &h, ri)) != RC_OK
+        || (rc = find_key(ks, &h, &k, ri)) != RC_OK)
+        return rc;
+    if ((rc = jose_b64url_decode(p.sig, a, &sig)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "signature is not base64url");
+    if (sig.len != k->sig_len)
+        return rc_set(ri, RC_DENIED, "jwt", "signature has the wrong length");
+    if ((rc = jose_b64url_decode(p.payload, a, &body)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "payload is not base64url");
+    if (!(t = arena_span_dup(a, token)))
+        return RC_NOMEM;
+    if ((rc = verify_raw(k, t, token.len)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "bad signature");
+    *payload = body;
+    if (hdr)
+        *hdr = h;
+    return RC_OK;
+}
+
+/* ---- claims ------------------------------------------------------------------------------- */
+
+/* Reads NumericDate claim name: *present false if absent; RC_MALFORMED if not a number. */
+static enum rc
+get_time(json_t *c, const char *name, bool *present, int64_t *v, struct rc_info *ri)
+{
+    json_t *j = json_object_get(c, name);
+
+    *present = j != NULL;
+    if (!j)
+        return RC_OK;
+    if (json_is_integer(j)) {
+        *v = (int64_t)json_integer_value(j);
+        return RC_OK;
+    }
+    if (json_is_real(j) && isfinite(json_real_value(j)) && fabs(json_real_value(j)) < 1e15) {
+        *v = (int64_t)floor(json_real_value(j));
+        return RC_OK;
+    }
+    return rc_set(ri, RC_MALFORMED, name, "not a NumericDate");
+}
+
+static enum rc
+check_aud(json_t *aud, const char *want, struct rc_info *ri)
+{
+    size_t i;
+    json_t *v;
+    bool found = false;
+
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), want) == 0
+                   ? RC_OK
+                   : rc_set(ri, RC_DENIED, "aud", "not for this audience");
+    if (!json_is_array(aud))
+        return rc_set(ri, aud ? RC_MALFORMED : RC_DENIED, "aud", aud ? "wrong type" : "missing");
+    json_array_foreach(aud, i, v)
+    {
+        if (!json_is_string(v))
+            return rc_set(ri, RC_MALFORMED, "aud", "array member not a string");
+        found = found || strcmp(json_string_value(v), want) == 0;
+    }
+    return found ? RC_OK : rc_set(ri, RC_DENIED, "aud", "not for this audience");
+}
+
+static enum rc
+check_times(json_t *c, const struct jose_claims_opts *o, struct rc_info *ri)
+{
+    bool has_exp, has_nbf, has_iat;
+    int64_t exp = 0, nbf = 0, iat = 0;
+    enum rc rc;
+
+    if ((rc = get_time(c, "exp", &has_exp, &exp, ri)) != RC_OK
+        || (rc = get_time(c, "nbf", &has_nbf, &nbf, ri)) != RC_OK
+        || (rc = get_time(c, "iat", &has_iat, &iat, ri)) != RC_OK)
+        return rc;
+    if (!has_exp && !o->exp_optional)
+        return rc_set(ri, RC_MALFORMED, "exp", "missing");
+    /* RFC 7519 §4.1.4: not accepted on or after exp. Leeway widens every window. */
+    if (has_exp && o->now >= exp + o->leeway)
+        return rc_set(ri, RC_EXPIRED, "exp", "token expired");
+    if (has_nbf && o->now + o->leeway < nbf)
+        return rc_set(ri, RC_DENIED, "nbf", "token not yet valid");
+    if (has_iat && iat > o->now + o->leeway)
+        return rc_set(ri, RC_DENIED, "iat", "issued in the future");
+    if (o->max_age > 0 && !has_iat)
+        return rc_set(ri, RC_MALFORMED, "iat", "missing");
+    if (o->max_age > 0 && iat + o->max_age + o->leeway < o->now)
+        return rc_set(ri, RC_EXPIRED, "iat", "issued too long ago");
+    return RC_OK;
+}
+
+enum rc
+jose_claims_check(struct span payload, const struct jose_claims_opts *o, struct rc_info *ri)
+{
+    enum rc rc = RC_OK;
+    json_t *c = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *iss;
+
+    if (!json_is_object(c)) {
+        rc = rc_set(ri, RC_MALFORMED, "jwt", "claims are not a JSON object");
+        goto out;
+    }
+    iss = json_object_get(c, "iss");
+    if (iss && !json_is_string(iss))
+        rc = rc_set(ri, RC_MALFORMED, "iss", "not a string");
+    else if (o->iss && (!iss || strcmp(json_string_value(iss), o->iss) != 0))
+        rc = rc_set(ri, RC_DENIED, "iss", "wrong issuer");
+    else if (o->aud)
+        rc = check_aud(json_object_get(c, "aud"), o->aud, ri);
+    if (rc == RC_OK)
+        rc = check_times(c, o, ri);
+out:
+    json_decref(c);
+    return rc;
+}
+
+/* ---- key generation ----------------------------------------------------------------------- */
+
+/* True if member name of o is base64url of exactly n bytes (full-length coordinates). */
+static bool
+member_len_is(json_t *o, const char *name, size_t n)
+{
+    const char *s = json_string_value(json_object_get(o, name));
+
+    return s && strlen(s) == (n * 4 + 2) / 3;
+}
+
+/* Generates one key and returns its private JWK object (kid, alg, use set), or NULL. */
+static json_t *
+generate_once(enum jose_alg alg)
+{
+    static const uint8_t e65537[] = {0x01, 0x00, 0x01};
+    cjose_err err;
+    cjose_jwk_t *jwk = alg == JOSE_ES256
+                           ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err)
+                           : cjose_jwk_create_RSA_random(2048, e65537, sizeof(e65537), &err);
+    char *s = jwk ? cjose_jwk_to_json(jwk, true, &err) : NULL;
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    char kid[44];
+
+    cjose_str_wipe_free(s);
+    cjose_jwk_release(jwk);
+    if (!json_is_object(o) || thumbprint_obj(o, kid) != RC_OK
+        || json_object_set_new(o, "kid", json_string(kid)) != 0
+        || json_object_set_new(o, "alg", json_string(jose_alg_name(alg))) != 0
+        || json_object_set_new(o, "use", json_string("sig")) != 0) {
+        if (o)
+            wipe_private(o);
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+enum rc
+jose_key_generate(enum jose_alg alg, struct buf *out)
+{
+    json_t *o = NULL;
+    char *s = NULL;
+    enum rc rc = RC_INTERNAL;
+
+    if (alg != JOSE_ES256 && alg != JOSE_RS256)
+        return RC_UNSUPPORTED;
+    /* Keep only keys whose EC members have full length, as RFC 7518 §6.2.1.2 requires and
+     * as every relying party's parser expects (a short x or y is a 1 in 128 event). */
+    for (int tries = 0; tries < 16 && !s; tries++) {
+        if (!(o = generate_once(alg)))
+            return RC_INTERNAL;
+        if (alg != JOSE_ES256
+            || (member_len_is(o, "x", 32) && member_len_is(o, "y", 32)
+                && member_len_is(o, "d", 32)))
+            s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        wipe_private(o);
+        json_decref(o);
+    }
+    if (!s)
+        return rc;
+    rc = buf_append_str(out, s);
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+    return rc;
+}
