@@ -56,6 +56,7 @@ UNIT     := $(BUILD)/unit_tests
 CONTRACT := $(BUILD)/contract_tests
 REPLAYS  := $(patsubst %,$(BUILD)/fuzz_replay_%,$(FUZZ_NAMES))
 
+.DEFAULT_GOAL := all
 .PHONY: all deps dev-setup run test asan fuzz bench install uninstall clean format demo
 all: $(AUTHD) $(AUTHCTL) $(UNIT) $(CONTRACT) $(REPLAYS)
 

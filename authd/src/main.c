@@ -15,6 +15,7 @@
 #include "flow/secrets.h"
 #include "http/server.h"
 #include "log/log.h"
+#include "port/keys.h"
 #include "port/popbase.h"
 #include "port/store.h"
 
@@ -92,6 +93,25 @@ reload_policy(struct app *app)
     app_policy_swap(app, p);
 }
 
+/* Picks up a key rotation done by `authctl keys rotate`; a bad new key set is refused and
+ * the old one stays in force. */
+static void
+check_keys(struct app *app)
+{
+    struct keys_error err = {{0}};
+    bool reloaded = false;
+    struct log_rec *lr;
+
+    if (keys_maybe_reload(app->keys, &reloaded, &err) != RC_OK) {
+        lr = log_begin(LOG_ERROR, "keys.reload");
+        log_str(lr, "result", "rejected; the old keys stay in force");
+        log_str(lr, "reason", err.text);
+        log_end(lr);
+    } else if (reloaded) {
+        log_msg(LOG_INFO, "keys.reload", "result", "ok");
+    }
+}
+
 static enum rc
 open_adapters(struct app *app, struct rc_info *ri)
 {
@@ -117,12 +137,17 @@ open_adapters(struct app *app, struct rc_info *ri)
         .cache_miss_ttl_s = c->popbase_cache_miss_ttl_s,
     };
     char path[4096];
+    struct keys_error kerr = {{0}};
     enum rc rc;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/master.key", c->state_dir) >= sizeof(path))
         return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
     if ((rc = secrets_init(path, ri)) != RC_OK)
         return rc;
+    if ((rc = keys_open(c->keys_dir, &app->keys, &kerr)) != RC_OK) {
+        fprintf(stderr, "authd: %s\n", kerr.text);
+        return rc_set(ri, rc, "keys_dir", "cannot load the token-signing keys");
+    }
     if ((rc = store_open(c->store, &so, &app->store, ri)) != RC_OK)
         return rc;
     po.cache = app->store;
@@ -172,10 +197,14 @@ serve(struct app *app)
     }
     log_start(app);
     for (;;) {
-        if (sigwait(&set, &sig) != 0)
+        struct timespec tick = {2, 0};
+        if ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
+            check_keys(app); /* `authctl keys rotate` took effect? */
             continue;
+        }
         if (sig == SIGHUP) {
             reload_policy(app);
+            check_keys(app);
             continue;
         }
         break;
@@ -227,6 +256,7 @@ main(int argc, char **argv)
         rc = serve(&app);
     }
     popbase_free(app.pop);
+    keys_free(app.keys);
     store_free(app.store);
     policy_release(app.policy);
     secrets_clear();
