@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -699,4 +700,64 @@ TEST(store_memory_bound_is_full)
     CHECK_RC(store_del(s, SPAN("k1")), RC_OK);
     CHECK_RC(store_put(s, SPAN("k0"), SPAN("short"), 0, 0), RC_OK);
     store_free(s);
+}
+
+/* Sentinel only, run by tests/harness/store-setups/sentinel.sh with
+ * AUTHD_TEST_SENTINEL_FAILOVER=1 and AUTHD_TEST_MASTER_PID: during a stream of durable
+ * writes the master is killed; writes fail RC_UNAVAILABLE for a while, then succeed on the
+ * promoted replica, and every write that was acknowledged is still there. */
+#define FO_BEFORE 50 /* acknowledged writes before the kill */
+#define FO_AFTER  50 /* acknowledged writes after it */
+#define FO_MAX_MS 25000
+
+TEST(store_sentinel_failover_keeps_acknowledged_writes)
+{
+    const char *gate = getenv("AUTHD_TEST_SENTINEL_FAILOVER"),
+               *pid = getenv("AUTHD_TEST_MASTER_PID");
+    static bool acked[4096];
+    int ok_before = 0, ok_after = 0, unavailable = 0, other = 0, i = 0, lost = 0;
+    long waited = 0;
+    bool killed = false;
+
+    if (!gate || strcmp(gate, "1") != 0)
+        return;
+    REQUIRE(pid && atoi(pid) > 0);
+    SETUP();
+    memset(acked, 0, sizeof(acked));
+    for (; i < 4096 && ok_after < FO_AFTER && waited < FO_MAX_MS; i++) {
+        char key[64], val[16];
+        snprintf(key, sizeof(key), "%s:acct:%d", pfx, i);
+        snprintf(val, sizeof(val), "%d", i);
+        enum rc rc = store_put(s, span_str(key), span_str(val), 0, STORE_DURABLE);
+        if (rc == RC_OK) {
+            acked[i] = true;
+            *(killed ? &ok_after : &ok_before) += 1;
+        } else {
+            *(rc == RC_UNAVAILABLE ? &unavailable : &other) += 1;
+        }
+        if (!killed && ok_before == FO_BEFORE) {
+            REQUIRE(kill(atoi(pid), SIGKILL) == 0);
+            killed = true;
+        }
+        sleep_ms(10);
+        waited += killed ? 10 : 0;
+    }
+    CHECK(killed);
+    CHECK(unavailable > 0);
+    CHECK_INT(other, 0);
+    CHECK_INT(ok_after, FO_AFTER);
+    for (int j = 0; j < i; j++) {
+        char key[64], val[16];
+        struct span v;
+        if (!acked[j])
+            continue;
+        snprintf(key, sizeof(key), "%s:acct:%d", pfx, j);
+        snprintf(val, sizeof(val), "%d", j);
+        if (store_get(s, &a, span_str(key), &v) != RC_OK || !span_eq_str(v, val))
+            lost++;
+    }
+    CHECK_INT(lost, 0);
+    printf("failover: %d acknowledged before, %d unavailable, %d after, %ld ms\n", ok_before,
+           unavailable, ok_after, waited);
+    TEARDOWN();
 }
