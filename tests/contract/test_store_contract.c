@@ -7,12 +7,15 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "adapt/store_redis.h"
 #include "port/store.h"
 #include "test.h"
 
@@ -759,5 +762,116 @@ TEST(store_sentinel_failover_keeps_acknowledged_writes)
     CHECK_INT(lost, 0);
     printf("failover: %d acknowledged before, %d unavailable, %d after, %ld ms\n", ok_before,
            unavailable, ok_after, waited);
+    TEARDOWN();
+}
+
+TEST(store_batch_across_slots)
+{
+    struct store_op ops[2] = {
+        {.kind = STORE_OP_PUT, .key = SPAN("ct:{a1}:x"), .value = SPAN("v"), .ttl_s = 5},
+        {.kind = STORE_OP_PUT, .key = SPAN("ct:{b2}:x"), .value = SPAN("v"), .ttl_s = 5},
+    };
+    SETUP();
+    /* a cluster runs a batch on one node only: its keys must share a hash tag */
+    CHECK_RC(store_batch(s, ops, 2),
+             strcmp(s->ops->name, "redis-cluster") == 0 ? RC_MALFORMED : RC_OK);
+    TEARDOWN();
+}
+
+/* ---- cluster only: MOVED and ASK, with slots moved by redis-cli (cluster.sh) ---- */
+
+/* Runs a shell command; its first output line goes to out. */
+static bool shell(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool
+shell(char *out, size_t n, const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    FILE *f;
+    int w;
+
+    va_start(ap, fmt);
+    w = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof(cmd) || !(f = popen(cmd, "r")))
+        return false;
+    out[0] = 0;
+    if (fgets(out, (int)n, f))
+        out[strcspn(out, "\r\n")] = 0;
+    while (fgetc(f) != EOF)
+        ;
+    return pclose(f) == 0;
+}
+
+/* The port (of 3) owning key's slot: the node that answers EXISTS instead of MOVED. */
+static int
+owner_port(const int *ports, const char *key)
+{
+    char out[256];
+
+    for (int i = 0; i < 3; i++)
+        if (shell(out, sizeof(out), "redis-cli -p %d exists '%s'", ports[i], key)
+            && strcmp(out, "0") == 0)
+            return ports[i];
+    return 0;
+}
+
+static bool
+node_id(int port, char *id, size_t n)
+{
+    return shell(id, n, "redis-cli -p %d cluster myid", port) && strlen(id) == 40;
+}
+
+/* CLUSTER SETSLOT slot <how> id on the given port. */
+static bool
+setslot(int port, unsigned slot, const char *how, const char *id)
+{
+    char out[256];
+
+    return shell(out, sizeof(out), "redis-cli -p %d cluster setslot %u %s %s", port, slot, how, id)
+           && strcmp(out, "OK") == 0;
+}
+
+static int
+other_port(const int *ports, int not )
+{
+    return ports[0] != not ? ports[0] : ports[1];
+}
+
+TEST(store_cluster_redirect_moved_and_ask)
+{
+    const char *env = getenv("AUTHD_TEST_CLUSTER_PORTS");
+    int ports[3];
+    char id[64], out[256];
+    struct span v;
+
+    if (!env || sscanf(env, "%d %d %d", &ports[0], &ports[1], &ports[2]) != 3)
+        return;
+    SETUP();
+    char *k1 = arena_printf(&a, "%s:moved", pfx);
+    CHECK_RC(store_ping(s), RC_OK); /* loads the slot map */
+    /* MOVED: the (empty) slot of k1 is handed to another node behind our back */
+    int o1 = owner_port(ports, k1), t1 = other_port(ports, o1);
+    unsigned s1 = rds_key_slot(span_str(k1));
+    REQUIRE(o1 && node_id(t1, id, sizeof(id)));
+    for (int i = 0; i < 3; i++)
+        REQUIRE(setslot(ports[i], s1, "node", id));
+    CHECK_RC(store_put(s, span_str(k1), SPAN("v1"), 60, 0), RC_OK);
+    CHECK(shell(out, sizeof(out), "redis-cli -p %d get '%s'", t1, k1) && strcmp(out, "v1") == 0);
+    /* ASK: the slot of k2 is being migrated; a new key goes to the importing node */
+    new_prefix(pfx, sizeof(pfx));
+    char *k2 = arena_printf(&a, "%s:ask", pfx), oid[64];
+    int o2 = owner_port(ports, k2), t2 = other_port(ports, o2);
+    unsigned s2 = rds_key_slot(span_str(k2));
+    REQUIRE(o2 && node_id(t2, id, sizeof(id)) && node_id(o2, oid, sizeof(oid)));
+    REQUIRE(setslot(t2, s2, "importing", oid));
+    REQUIRE(setslot(o2, s2, "migrating", id));
+    CHECK_RC(store_put(s, span_str(k2), SPAN("v2"), 60, 0), RC_OK);
+    CHECK_RC(store_get(s, &a, span_str(k2), &v), RC_OK);
+    CHECK_SPAN(v, "v2");
+    for (int i = 0; i < 3; i++)
+        REQUIRE(setslot(ports[i], s2, "node", id));
+    CHECK_RC(store_get(s, &a, span_str(k2), &v), RC_OK);
+    CHECK_SPAN(v, "v2");
     TEARDOWN();
 }
