@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -874,4 +875,127 @@ TEST(store_cluster_redirect_moved_and_ask)
     CHECK_RC(store_get(s, &a, span_str(k2), &v), RC_OK);
     CHECK_SPAN(v, "v2");
     TEARDOWN();
+}
+
+/* ---- outage (redis.sh sets AUTHD_TEST_OUTAGE=1): own redis-server, killed and restarted ---- */
+
+static pid_t
+spawn_redis(int port, const char *dir)
+{
+    char p[16];
+    pid_t pid;
+
+    snprintf(p, sizeof(p), "%d", port);
+    if ((pid = fork()) == 0) {
+        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--dir", dir,
+               "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "/dev/null",
+               (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool
+port_open(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct load {
+    struct store *s;
+    atomic_bool stop;
+    atomic_int ok, unavailable, other;
+    atomic_llong slowest_ms;
+    atomic_llong last_ok_ms; /* when some call last returned RC_OK */
+};
+
+static void *
+loader(void *arg)
+{
+    struct load *l = arg;
+    struct arena a;
+    struct span v;
+
+    arena_init(&a, 0);
+    while (!atomic_load(&l->stop)) {
+        int64_t t0 = mono_ms();
+        enum rc rc = store_put(l->s, SPAN("ct:outage"), SPAN("v"), 60, 0);
+        if (rc == RC_OK)
+            rc = store_get(l->s, &a, SPAN("ct:outage"), &v);
+        int64_t dt = mono_ms() - t0;
+        if (dt > atomic_load(&l->slowest_ms))
+            atomic_store(&l->slowest_ms, dt);
+        if (rc == RC_OK) {
+            atomic_fetch_add(&l->ok, 1);
+            atomic_store(&l->last_ok_ms, mono_ms());
+        } else {
+            atomic_fetch_add(rc == RC_UNAVAILABLE ? &l->unavailable : &l->other, 1);
+        }
+        sleep_ms(2);
+        arena_clear(&a);
+    }
+    return NULL;
+}
+
+TEST(store_outage_fails_fast_and_recovers)
+{
+    static struct load l;
+    char dir[] = "/tmp/authd-outage-XXXXXX", url[64];
+    pthread_t th[4];
+    int port = closed_port();
+    pid_t pid;
+    int64_t up_ms;
+
+    if (!getenv("AUTHD_TEST_OUTAGE") || !mkdtemp(dir))
+        return;
+    REQUIRE(port > 0 && (pid = spawn_redis(port, dir)) > 0);
+    for (int i = 0; i < 100 && !port_open(port); i++)
+        sleep_ms(20);
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
+    memset(&l, 0, sizeof(l));
+    REQUIRE(store_open(url, NULL, &l.s, NULL) == RC_OK);
+    for (int i = 0; i < 4; i++)
+        REQUIRE(pthread_create(&th[i], NULL, loader, &l) == 0);
+    sleep_ms(300);
+    CHECK(atomic_load(&l.ok) > 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    sleep_ms(700); /* the outage, under load */
+    CHECK(atomic_load(&l.unavailable) > 0);
+    atomic_store(&l.last_ok_ms, 0);
+    REQUIRE((pid = spawn_redis(port, dir)) > 0);
+    while (!port_open(port))
+        sleep_ms(1);
+    up_ms = mono_ms();
+    for (int i = 0; i < 150 && atomic_load(&l.last_ok_ms) == 0; i++)
+        sleep_ms(10);
+    CHECK(atomic_load(&l.last_ok_ms) != 0);
+    printf("outage: recovered %lld ms after the server came back; slowest call %lld ms\n",
+           (long long)(atomic_load(&l.last_ok_ms) - up_ms), (long long)atomic_load(&l.slowest_ms));
+    CHECK(atomic_load(&l.last_ok_ms) - up_ms < 1000);
+    atomic_store(&l.stop, true);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(atomic_load(&l.other), 0);
+    CHECK(atomic_load(&l.slowest_ms) < 1000); /* no call hangs past the command timeout */
+    store_free(l.s);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    rmdir(dir);
 }
