@@ -28,7 +28,7 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-AUTHD_TEST_STORE="redis://authd:s3cr%25t%40x@127.0.0.1:$PORT/3" "$BIN" | tee "$DIR/tcp.out"
+AUTHD_TEST_OUTAGE=1 AUTHD_TEST_STORE="redis://authd:s3cr%25t%40x@127.0.0.1:$PORT/3" "$BIN" | tee "$DIR/tcp.out"
 rc1=${PIPESTATUS[0]}
 AUTHD_TEST_STORE="unix:$DIR/redis.sock?db=4" "$BIN" store_ | tee "$DIR/unix.out"
 rc2=${PIPESTATUS[0]}
