@@ -329,11 +329,13 @@ TEST(keys_failed_reload_keeps_the_old_set)
 }
 
 #include <pthread.h>
+#include <sched.h>
 
 struct reader {
     struct keys *k;
     atomic_int *stop;
     long bad, signs;
+    atomic_int *started;
 };
 
 static void *
@@ -351,7 +353,8 @@ reader_main(void *arg)
             || jose_sign(ks, JOSE_ES256, NULL, SPAN("{}"), &a, &t, NULL) != RC_OK
             || jose_verify(ks, &o, t, &a, &p, NULL, NULL) != RC_OK)
             r->bad++;
-        r->signs++;
+        if (r->signs++ == 0)
+            atomic_fetch_add(r->started, 1);
         jose_keyset_release(ks);
         arena_clear(&a);
     }
@@ -368,16 +371,19 @@ TEST(keys_swap_while_workers_sign)
     struct keys_rotate_opts o = {T0, 0, 60};
     struct reader r[4];
     pthread_t th[4];
-    atomic_int stop = 0;
+    atomic_int stop = 0, started = 0;
     bool changed, reloaded;
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
     REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
     REQUIRE(keys_open(dir, &k, &err) == RC_OK);
     for (int i = 0; i < 4; i++) {
-        r[i] = (struct reader){k, &stop, 0, 0};
+        r[i] = (struct reader){k, &stop, 0, 0, &started};
         REQUIRE(pthread_create(&th[i], NULL, reader_main, &r[i]) == 0);
     }
+    /* every worker is signing before the first swap, however busy the machine is */
+    while (atomic_load(&started) < 4)
+        sched_yield();
     for (int i = 0; i < 6; i++) {
         o.now = T0 + 100 * (i + 1);
         CHECK_RC(keys_file_rotate(dir, &o, NULL, &err), RC_OK);
