@@ -14,8 +14,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct free loopback ports (all bound at once, so never the same twice).
+free_ports() {
+    /usr/bin/python3 -c 'import socket,sys
+ss=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1",0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 
 wait_for() { # wait_for SECONDS COMMAND...: polls until the command succeeds
@@ -25,14 +29,15 @@ wait_for() { # wait_for SECONDS COMMAND...: polls until the command succeeds
     return 1
 }
 
-PORTS=()
+# Each node also needs a cluster bus port (default port + 10000, which may not exist).
+read -r -a ALL <<<"$(free_ports 6)"
+PORTS=("${ALL[@]:0:3}")
 for i in 1 2 3; do
-    port=$(free_port)
-    PORTS+=("$port")
+    port=${PORTS[$((i - 1))]}
     mkdir -p "$DIR/n$i"
     redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/n$i" --save '' --appendonly no \
         --cluster-enabled yes --cluster-config-file "$DIR/n$i/nodes.conf" \
-        --cluster-node-timeout 2000 --daemonize no --logfile "$DIR/n$i/redis.log" &
+        --cluster-port "${ALL[$((i + 2))]}" --cluster-node-timeout 2000 --daemonize no --logfile "$DIR/n$i/redis.log" &
     PIDS+=($!)
 done
 for p in "${PORTS[@]}"; do wait_for 5 redis-cli -p "$p" ping || exit 1; done

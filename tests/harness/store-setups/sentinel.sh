@@ -16,8 +16,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct free loopback ports (all bound at once, so never the same twice).
+free_ports() {
+    /usr/bin/python3 -c 'import socket,sys
+ss=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1",0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 
 # node NAME PORT [ARGS...]: a redis-server with its own dir, in the background.
@@ -37,7 +41,7 @@ wait_for() { # wait_for SECONDS COMMAND...: polls until the command succeeds
     return 1
 }
 
-MPORT=$(free_port) R1PORT=$(free_port) R2PORT=$(free_port) SPORT=$(free_port)
+read -r MPORT R1PORT R2PORT SPORT <<<"$(free_ports 4)"
 node master "$MPORT"
 MASTER_PID=${PIDS[-1]}
 wait_for 5 redis-cli -p "$MPORT" ping || exit 1
