@@ -5,7 +5,6 @@
 
 #include "conf/policy.h"
 #include "core/authz.h"
-#include "core/mask.h"
 #include "flow/account.h"
 #include "flow/authorize_int.h"
 #include "flow/grant.h"
@@ -208,19 +207,6 @@ authorize_page_info(struct app *app, struct arena *a, struct span id, struct spa
     return cl ? RC_OK : RC_NOT_FOUND;
 }
 
-static void
-log_login(struct span id_number, const char *client, enum rc rc)
-{
-    char m[MASK_IDNUM_SIZE];
-    struct log_rec *lr = log_begin(LOG_INFO, "login.password");
-
-    mask_idnum(id_number, m);
-    log_str(lr, "idn", m);
-    log_str(lr, "client", client);
-    log_str(lr, "rc", rc_name(rc));
-    log_end(lr);
-}
-
 /* The login form's answer for an account_login failure. */
 static enum rc
 login_refused(struct authorize_result *out, enum rc rc, const struct rc_info *ri)
@@ -284,13 +270,11 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     if ((rc = authz_pending_load(app, a, f->pending, &r)) != RC_OK)
         rc = authz_page_error(out, rc == RC_UNAVAILABLE ? 503 : 400, "invalid_request",
                               "login_expired", rc);
-    else if (!csrf_ok("login", f->pending, f->bind, f->csrf))
+    else if ((out->client_id = r.client_id), !csrf_ok("login", f->pending, f->bind, f->csrf))
         rc = authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
     if (rc != RC_OK)
         goto out;
-    out->client_id = r.client_id;
     rc = account_login_ex(app, a, f->id_number, f->password, f->client_ip, &acct, &ri, &retry);
-    log_login(f->id_number, r.client_id, rc);
     if (rc != RC_OK) {
         login_refused(out, rc, &ri);
         goto out;
@@ -358,7 +342,7 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
     if ((rc = authz_pending_load(app, a, f->pending, &r)) != RC_OK)
         rc = authz_page_error(out, rc == RC_UNAVAILABLE ? 503 : 400, "invalid_request",
                               "login_expired", rc);
-    else if (!csrf_ok("consent", f->pending, f->bind, f->csrf))
+    else if ((out->client_id = r.client_id), !csrf_ok("consent", f->pending, f->bind, f->csrf))
         rc = authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
     if (rc != RC_OK)
         goto out;
