@@ -87,6 +87,7 @@ check_client(struct arena *a, const struct policy *p, const struct form *f, stru
             return authz_page_error(out, 400, "invalid_request", "redirect_uri: missing",
                                     RC_MALFORMED);
         r->redirect_uri = r->redirect_given = (*cl)->redirect_uris.v[0];
+        r->redirect_omitted = true;
         return RC_OK;
     }
     if (authz_redirect_match((const char *const *)(*cl)->redirect_uris.v, (*cl)->redirect_uris.n,

@@ -37,6 +37,7 @@ struct authz_req {
     const char *client_id;
     const char *redirect_uri;   /* the registered value it matched, or the one registered */
     const char *redirect_given; /* what the client sent (loopback: with its port) */
+    bool redirect_omitted;      /* the request had no redirect_uri (one is registered) */
     const char *scope;          /* requested scopes, deduplicated, in request order */
     const char *state, *nonce, *code_challenge;   /* may be NULL */
     const char *login_hint, *ui_locales, *claims; /* may be NULL */

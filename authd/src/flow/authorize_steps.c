@@ -55,6 +55,7 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
     json_object_set_new(o, "ial", json_integer(r->min.ial));
     json_object_set_new(o, "aal", json_integer(r->min.aal));
     json_object_set_new(o, "rp_acr", json_boolean(r->rp_asked_acr));
+    json_object_set_new(o, "ru_omitted", json_boolean(r->redirect_omitted));
     rc = RC_NOMEM;
     if ((s = json_dumps(o, JSON_COMPACT)))
         rc = store_put(app->store, pending_key(a, span_str(id)), span_str(s), AUTHZ_PENDING_TTL, 0);
@@ -89,6 +90,7 @@ authz_pending_load(struct app *app, struct arena *a, struct span id, struct auth
     out->min.ial = (enum ial)json_integer_value(json_object_get(o, "ial"));
     out->min.aal = (enum aal)json_integer_value(json_object_get(o, "aal"));
     out->rp_asked_acr = json_is_true(json_object_get(o, "rp_acr"));
+    out->redirect_omitted = json_is_true(json_object_get(o, "ru_omitted"));
     json_decref(o);
     if (!out->client_id || !out->redirect_uri || !out->redirect_given || !out->scope)
         return RC_NOT_FOUND;
@@ -138,8 +140,10 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
 {
     struct policy *p = app_policy_get(app);
     char code[GRANT_CODE_LEN + 1];
+    /* RFC 6749 §4.1.3: /token compares redirect_uri with what this request sent (the
+     * loopback port included), and only if it sent one. */
     struct grant g = {.client_id = r->client_id,
-                      .redirect_uri = r->redirect_uri,
+                      .redirect_uri = r->redirect_omitted ? NULL : r->redirect_given,
                       .scope = scope,
                       .nonce = r->nonce,
                       .code_challenge = r->code_challenge,
