@@ -7,7 +7,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, run, test  # noqa: E402
+import json  # noqa: E402
+
+from itest import Authd, Redis, run, test  # noqa: E402
 
 NOT_VERIFIED = "the ID number and name could not be verified"
 
@@ -287,6 +289,58 @@ def registration_is_rate_limited_per_ip(t):
         check_error(t, r, 429, "too_many_requests", "try again in")
         ra = r.headers.get("Retry-After", "")
         t.check(ra.isdigit() and 0 < int(ra) <= 60, ra)
+
+
+@test
+def authctl_user_commands_share_the_daemons_redis_store(t):
+    with Redis() as red, Authd(population=500, conf={"store": red.url()}) as a:
+        people = People(a)
+        row = people.take()
+        p = a.authctl("user", "add", "--id-number", row["id_number"], "--name", row["name"],
+                      "--phone", "13912345678", "--password-stdin", input="Strong-pass-42\n",
+                      check=False)
+        t.eq(p.returncode, 0, p.stderr)
+        j = json.loads(p.stdout)
+        t.eq(j["ial"], "ial3")
+        t.eq(j["id_number"], row["id_number"][:6] + "*" * 8 + row["id_number"][14:])
+        t.eq(j["name"], row["name"][0] + "*")
+        t.eq(j["phone"], "139****5678")
+        # the daemon sees the account the tool wrote
+        check_error(t, api(a, body(row)), 409, "already_registered")
+        # and the tool sees the one the daemon wrote
+        row2 = people.take()
+        t.eq(api(a, body(row2)).status_code, 201)
+        p = a.authctl("user", "show", row2["id_number"], check=False)
+        t.eq(p.returncode, 0, p.stderr)
+        j = json.loads(p.stdout)
+        t.eq((j["status"], j["lockout"]["locked"]), ("active", False))
+        t.check("argon2" not in p.stdout and row2["id_number"] not in p.stdout, p.stdout)
+        for verb, status in (("disable", "disabled"), ("enable", "active")):
+            p = a.authctl("user", verb, row2["id_number"], check=False)
+            t.eq((p.returncode, json.loads(p.stdout)["status"]), (0, status), p.stderr)
+        t.eq(a.authctl("user", "unlock", row2["id_number"], check=False).returncode, 0)
+        # refusals: another name (1), malformed number (1), no account (1), usage (2)
+        other = people.take()
+        p = a.authctl("user", "add", "--id-number", other["id_number"], "--name", row["name"],
+                      "--password-stdin", input="Strong-pass-42\n", check=False)
+        t.eq(p.returncode, 1)
+        t.check("could not be verified" in p.stderr, p.stderr)
+        t.eq(a.authctl("user", "show", "123", check=False).returncode, 1)
+        t.eq(a.authctl("user", "show", other["id_number"], check=False).returncode, 1)
+        t.eq(a.authctl("user", "frobnicate", check=False).returncode, 2)
+        # operators may skip the population base: the account is ial2
+        nobody = with_check("11010120000101" + "997")
+        p = a.authctl("user", "add", "--id-number", nobody, "--name", "某人", "--password-stdin",
+                      "--skip-popbase", input="Strong-pass-42\n", check=False)
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(json.loads(p.stdout)["ial"], "ial2")
+
+
+@test
+def authctl_user_warns_that_a_memory_store_is_private(t):
+    p = _a.authctl("user", "show", _a.demo()["citizens"][0]["id_number"], check=False)
+    t.eq(p.returncode, 1)
+    t.check("only useful with Redis" in p.stderr, p.stderr)
 
 
 if __name__ == "__main__":
