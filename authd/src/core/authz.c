@@ -83,17 +83,11 @@ static bool
 each_word(struct span s, bool (*fn)(struct span w, void *ctx), void *ctx)
 {
     size_t i = 0;
+    struct span w;
 
-    while (i < s.len) {
-        size_t st;
-        while (i < s.len && s.p[i] == ' ')
-            i++;
-        st = i;
-        while (i < s.len && s.p[i] != ' ')
-            i++;
-        if (i > st && !fn(span_of(s.p + st, i - st), ctx))
+    while (span_next_word(s, &i, &w))
+        if (!fn(w, ctx))
             return false;
-    }
     return true;
 }
 

@@ -115,15 +115,9 @@ check_scope(struct arena *a, const struct policy *p, const struct policy_client 
     if (!authz_list_has(s, "openid"))
         return fail(b, "invalid_scope", "scope: openid is required");
     buf_init(&out, AUTHZ_SCOPE_MAX + 1);
-    while (i < s.len && rc == RC_OK) {
-        size_t st;
-        while (i < s.len && s.p[i] == ' ')
-            i++;
-        st = i;
-        while (i < s.len && s.p[i] != ' ')
-            i++;
-        struct span w = span_of(s.p + st, i - st);
-        if (w.len == 0 || (out.len && authz_list_has(buf_span(&out), arena_span_dup(a, w))))
+    struct span w;
+    while (rc == RC_OK && span_next_word(s, &i, &w)) {
+        if ((out.len && authz_list_has(buf_span(&out), arena_span_dup(a, w))))
             continue;
         if (!policy_scope(p, w) || !strlist_has(&cl->scopes, w)
             || (span_eq_str(w, "id_number") && !cl->id_number_allowed))
@@ -193,14 +187,11 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
     r->min = (struct loa){IAL_NONE, AAL_NONE};
     if (!policy_min(cl->min_acr, &r->min))
         return fail(b, "server_error", "client policy: bad min_acr");
-    while (i < strlen(r->scope)) {
-        size_t st = i;
-        while (r->scope[i] && r->scope[i] != ' ')
-            i++;
-        const struct policy_scope *sc = policy_scope(p, span_of(r->scope + st, i - st));
+    struct span w;
+    while (span_next_word(span_str(r->scope), &i, &w)) {
+        const struct policy_scope *sc = policy_scope(p, w);
         if (sc && !policy_min(sc->min_acr, &r->min))
             return fail(b, "server_error", "scope policy: bad min_acr");
-        i += r->scope[i] == ' ';
     }
     if (av && av->len > AUTHZ_PARAM_MAX)
         return fail(b, "invalid_request", "acr_values: too long");

@@ -298,19 +298,14 @@ static const char *
 granted_scope(struct arena *a, const char *scope, bool share_id_number)
 {
     struct buf b;
-    size_t i = 0, n = strlen(scope);
+    size_t i = 0;
+    struct span w;
     char *out;
 
     buf_init(&b, 0);
-    while (i < n) {
-        size_t st = i;
-        while (i < n && scope[i] != ' ')
-            i++;
-        struct span w = span_of(scope + st, i - st);
-        if (w.len && (share_id_number || !span_eq_str(w, "id_number")))
+    while (span_next_word(span_str(scope), &i, &w))
+        if (share_id_number || !span_eq_str(w, "id_number"))
             buf_printf(&b, "%s%.*s", b.len ? " " : "", (int)w.len, (const char *)w.p);
-        i++;
-    }
     out = arena_strndup(a, b.p ? (const char *)b.p : "", b.len);
     buf_clear(&b);
     return out;
