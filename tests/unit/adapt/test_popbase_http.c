@@ -2,6 +2,7 @@
  * check, the answer and cache codecs, back-off bounds, and what popbase_http_open refuses.
  * The network paths are tested against `authctl popbase serve` in
  * tests/integration/test_popbase_http.py. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "adapt/popbase_http.h"
@@ -263,5 +264,45 @@ TEST(pophttp_unreachable_service_is_unavailable_then_fails_fast)
     CHECK_INT(st.fast_fails, 2);
     CHECK_INT(st.breaker_open, 1);
     CHECK_RC(popbase_verify(p, SPAN("110105194912310021"), SPAN("张三"), &a, NULL), RC_MALFORMED);
+    popbase_free(p);
+}
+
+#define STRESS_THREADS 8
+#define STRESS_CALLS   50
+
+static void *
+stress(void *arg)
+{
+    enum pop_answer a;
+
+    for (int i = 0; i < STRESS_CALLS; i++)
+        (void)popbase_verify(arg, SPAN("11010519491231002X"), SPAN("张三"), &a, NULL);
+    return NULL;
+}
+
+TEST(pophttp_threads_share_the_breaker_and_the_handles)
+{
+    struct popbase_opts o = {.tls_cert = "/dev/null",
+                             .tls_key = "/dev/null",
+                             .tls_ca = "/dev/null",
+                             .connect_timeout_ms = 200,
+                             .timeout_ms = 200,
+                             .breaker_failures = 5,
+                             .breaker_open_ms = 60000};
+    struct popbase_http_stats st;
+    struct popbase *p = NULL;
+    pthread_t th[STRESS_THREADS];
+
+    REQUIRE(popbase_open("https://127.0.0.1:1", &o, &p, NULL) == RC_OK);
+    for (int i = 0; i < STRESS_THREADS; i++)
+        REQUIRE(pthread_create(&th[i], NULL, stress, p) == 0);
+    for (int i = 0; i < STRESS_THREADS; i++)
+        pthread_join(th[i], NULL);
+    CHECK_RC(popbase_http_stats(p, &st), RC_OK);
+    /* at most the threshold, plus the calls already past the breaker when it opened */
+    CHECK(st.requests >= 5 && st.requests <= 5 + STRESS_THREADS - 1);
+    CHECK_INT(st.requests + st.fast_fails, STRESS_THREADS * STRESS_CALLS);
+    CHECK_INT(st.breaker_opens, 1);
+    CHECK_INT(p->answers[POP_UNAVAILABLE], STRESS_THREADS * STRESS_CALLS);
     popbase_free(p);
 }
