@@ -22,7 +22,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wno-missing-field-initializers
-CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -DAUTHD_VERSION='"$(VERSION)"' \
+CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -include $(BUILD)/gen/version.h \
             -Iauthd/src -Itests/harness -Iclients/lib
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(HARDEN) -MMD -MP $(PKG_CFLAGS)
@@ -39,6 +39,10 @@ FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# The version, rewritten only when it changes (so objects rebuild exactly then).
+$(shell mkdir -p $(BUILD)/gen; v='#define AUTHD_VERSION "$(VERSION)"'; \
+    [ "$$(cat $(BUILD)/gen/version.h 2>/dev/null)" = "$$v" ] || echo "$$v" > $(BUILD)/gen/version.h)
 
 # Pages and strings are compiled into the daemon (scripts/embed-templates).
 TMPL_C   := $(BUILD)/gen/templates.c

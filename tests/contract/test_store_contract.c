@@ -6,12 +6,17 @@
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "adapt/store_redis.h"
 #include "port/store.h"
 #include "test.h"
 
@@ -699,4 +704,298 @@ TEST(store_memory_bound_is_full)
     CHECK_RC(store_del(s, SPAN("k1")), RC_OK);
     CHECK_RC(store_put(s, SPAN("k0"), SPAN("short"), 0, 0), RC_OK);
     store_free(s);
+}
+
+/* Sentinel only, run by tests/harness/store-setups/sentinel.sh with
+ * AUTHD_TEST_SENTINEL_FAILOVER=1 and AUTHD_TEST_MASTER_PID: during a stream of durable
+ * writes the master is killed; writes fail RC_UNAVAILABLE for a while, then succeed on the
+ * promoted replica, and every write that was acknowledged is still there. */
+#define FO_BEFORE 50 /* acknowledged writes before the kill */
+#define FO_AFTER  50 /* acknowledged writes after it */
+#define FO_MAX_MS 25000
+
+TEST(store_sentinel_failover_keeps_acknowledged_writes)
+{
+    const char *gate = getenv("AUTHD_TEST_SENTINEL_FAILOVER"),
+               *pid = getenv("AUTHD_TEST_MASTER_PID");
+    static bool acked[4096];
+    int ok_before = 0, ok_after = 0, unavailable = 0, other = 0, i = 0, lost = 0;
+    long waited = 0;
+    bool killed = false;
+
+    if (!gate || strcmp(gate, "1") != 0)
+        return;
+    REQUIRE(pid && atoi(pid) > 0);
+    SETUP();
+    memset(acked, 0, sizeof(acked));
+    for (; i < 4096 && ok_after < FO_AFTER && waited < FO_MAX_MS; i++) {
+        char key[64], val[16];
+        snprintf(key, sizeof(key), "%s:acct:%d", pfx, i);
+        snprintf(val, sizeof(val), "%d", i);
+        enum rc rc = store_put(s, span_str(key), span_str(val), 0, STORE_DURABLE);
+        if (rc == RC_OK) {
+            acked[i] = true;
+            *(killed ? &ok_after : &ok_before) += 1;
+        } else {
+            *(rc == RC_UNAVAILABLE ? &unavailable : &other) += 1;
+        }
+        if (!killed && ok_before == FO_BEFORE) {
+            REQUIRE(kill(atoi(pid), SIGKILL) == 0);
+            killed = true;
+        }
+        sleep_ms(10);
+        waited += killed ? 10 : 0;
+    }
+    CHECK(killed);
+    CHECK(unavailable > 0);
+    CHECK_INT(other, 0);
+    CHECK_INT(ok_after, FO_AFTER);
+    for (int j = 0; j < i; j++) {
+        char key[64], val[16];
+        struct span v;
+        if (!acked[j])
+            continue;
+        snprintf(key, sizeof(key), "%s:acct:%d", pfx, j);
+        snprintf(val, sizeof(val), "%d", j);
+        if (store_get(s, &a, span_str(key), &v) != RC_OK || !span_eq_str(v, val))
+            lost++;
+    }
+    CHECK_INT(lost, 0);
+    printf("failover: %d acknowledged before, %d unavailable, %d after, %ld ms\n", ok_before,
+           unavailable, ok_after, waited);
+    TEARDOWN();
+}
+
+TEST(store_batch_across_slots)
+{
+    struct store_op ops[2] = {
+        {.kind = STORE_OP_PUT, .key = SPAN("ct:{a1}:x"), .value = SPAN("v"), .ttl_s = 5},
+        {.kind = STORE_OP_PUT, .key = SPAN("ct:{b2}:x"), .value = SPAN("v"), .ttl_s = 5},
+    };
+    SETUP();
+    /* a cluster runs a batch on one node only: its keys must share a hash tag */
+    CHECK_RC(store_batch(s, ops, 2),
+             strcmp(s->ops->name, "redis-cluster") == 0 ? RC_MALFORMED : RC_OK);
+    TEARDOWN();
+}
+
+/* ---- cluster only: MOVED and ASK, with slots moved by redis-cli (cluster.sh) ---- */
+
+/* Runs a shell command; its first output line goes to out. */
+static bool shell(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool
+shell(char *out, size_t n, const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    FILE *f;
+    int w;
+
+    va_start(ap, fmt);
+    w = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof(cmd) || !(f = popen(cmd, "r")))
+        return false;
+    out[0] = 0;
+    if (fgets(out, (int)n, f))
+        out[strcspn(out, "\r\n")] = 0;
+    while (fgetc(f) != EOF)
+        ;
+    return pclose(f) == 0;
+}
+
+/* The port (of 3) owning key's slot: the node that answers EXISTS instead of MOVED. */
+static int
+owner_port(const int *ports, const char *key)
+{
+    char out[256];
+
+    for (int i = 0; i < 3; i++)
+        if (shell(out, sizeof(out), "redis-cli -p %d exists '%s'", ports[i], key)
+            && strcmp(out, "0") == 0)
+            return ports[i];
+    return 0;
+}
+
+static bool
+node_id(int port, char *id, size_t n)
+{
+    return shell(id, n, "redis-cli -p %d cluster myid", port) && strlen(id) == 40;
+}
+
+/* CLUSTER SETSLOT slot <how> id on the given port. */
+static bool
+setslot(int port, unsigned slot, const char *how, const char *id)
+{
+    char out[256];
+
+    return shell(out, sizeof(out), "redis-cli -p %d cluster setslot %u %s %s", port, slot, how, id)
+           && strcmp(out, "OK") == 0;
+}
+
+static int
+other_port(const int *ports, int not )
+{
+    return ports[0] != not ? ports[0] : ports[1];
+}
+
+TEST(store_cluster_redirect_moved_and_ask)
+{
+    const char *env = getenv("AUTHD_TEST_CLUSTER_PORTS");
+    int ports[3];
+    char id[64], out[256];
+    struct span v;
+
+    if (!env || sscanf(env, "%d %d %d", &ports[0], &ports[1], &ports[2]) != 3)
+        return;
+    SETUP();
+    char *k1 = arena_printf(&a, "%s:moved", pfx);
+    CHECK_RC(store_ping(s), RC_OK); /* loads the slot map */
+    /* MOVED: the (empty) slot of k1 is handed to another node behind our back */
+    int o1 = owner_port(ports, k1), t1 = other_port(ports, o1);
+    unsigned s1 = rds_key_slot(span_str(k1));
+    REQUIRE(o1 && node_id(t1, id, sizeof(id)));
+    for (int i = 0; i < 3; i++)
+        REQUIRE(setslot(ports[i], s1, "node", id));
+    CHECK_RC(store_put(s, span_str(k1), SPAN("v1"), 60, 0), RC_OK);
+    CHECK(shell(out, sizeof(out), "redis-cli -p %d get '%s'", t1, k1) && strcmp(out, "v1") == 0);
+    /* ASK: the slot of k2 is being migrated; a new key goes to the importing node */
+    new_prefix(pfx, sizeof(pfx));
+    char *k2 = arena_printf(&a, "%s:ask", pfx), oid[64];
+    int o2 = owner_port(ports, k2), t2 = other_port(ports, o2);
+    unsigned s2 = rds_key_slot(span_str(k2));
+    REQUIRE(o2 && node_id(t2, id, sizeof(id)) && node_id(o2, oid, sizeof(oid)));
+    REQUIRE(setslot(t2, s2, "importing", oid));
+    REQUIRE(setslot(o2, s2, "migrating", id));
+    CHECK_RC(store_put(s, span_str(k2), SPAN("v2"), 60, 0), RC_OK);
+    CHECK_RC(store_get(s, &a, span_str(k2), &v), RC_OK);
+    CHECK_SPAN(v, "v2");
+    for (int i = 0; i < 3; i++)
+        REQUIRE(setslot(ports[i], s2, "node", id));
+    CHECK_RC(store_get(s, &a, span_str(k2), &v), RC_OK);
+    CHECK_SPAN(v, "v2");
+    TEARDOWN();
+}
+
+/* ---- outage (redis.sh sets AUTHD_TEST_OUTAGE=1): own redis-server, killed and restarted ---- */
+
+static pid_t
+spawn_redis(int port, const char *dir)
+{
+    char p[16];
+    pid_t pid;
+
+    snprintf(p, sizeof(p), "%d", port);
+    if ((pid = fork()) == 0) {
+        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--dir", dir,
+               "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "/dev/null",
+               (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool
+port_open(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct load {
+    struct store *s;
+    atomic_bool stop;
+    atomic_int ok, unavailable, other;
+    atomic_llong slowest_ms;
+    atomic_llong last_ok_ms; /* when some call last returned RC_OK */
+};
+
+static void *
+loader(void *arg)
+{
+    struct load *l = arg;
+    struct arena a;
+    struct span v;
+
+    arena_init(&a, 0);
+    while (!atomic_load(&l->stop)) {
+        int64_t t0 = mono_ms();
+        enum rc rc = store_put(l->s, SPAN("ct:outage"), SPAN("v"), 60, 0);
+        if (rc == RC_OK)
+            rc = store_get(l->s, &a, SPAN("ct:outage"), &v);
+        int64_t dt = mono_ms() - t0;
+        if (dt > atomic_load(&l->slowest_ms))
+            atomic_store(&l->slowest_ms, dt);
+        if (rc == RC_OK) {
+            atomic_fetch_add(&l->ok, 1);
+            atomic_store(&l->last_ok_ms, mono_ms());
+        } else {
+            atomic_fetch_add(rc == RC_UNAVAILABLE ? &l->unavailable : &l->other, 1);
+        }
+        sleep_ms(2);
+        arena_clear(&a);
+    }
+    return NULL;
+}
+
+TEST(store_outage_fails_fast_and_recovers)
+{
+    static struct load l;
+    char dir[] = "/tmp/authd-outage-XXXXXX", url[64];
+    pthread_t th[4];
+    int port = closed_port();
+    pid_t pid;
+    int64_t up_ms;
+
+    if (!getenv("AUTHD_TEST_OUTAGE") || !mkdtemp(dir))
+        return;
+    REQUIRE(port > 0 && (pid = spawn_redis(port, dir)) > 0);
+    for (int i = 0; i < 100 && !port_open(port); i++)
+        sleep_ms(20);
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
+    memset(&l, 0, sizeof(l));
+    REQUIRE(store_open(url, NULL, &l.s, NULL) == RC_OK);
+    for (int i = 0; i < 4; i++)
+        REQUIRE(pthread_create(&th[i], NULL, loader, &l) == 0);
+    sleep_ms(300);
+    CHECK(atomic_load(&l.ok) > 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    sleep_ms(700); /* the outage, under load */
+    CHECK(atomic_load(&l.unavailable) > 0);
+    atomic_store(&l.last_ok_ms, 0);
+    REQUIRE((pid = spawn_redis(port, dir)) > 0);
+    while (!port_open(port))
+        sleep_ms(1);
+    up_ms = mono_ms();
+    for (int i = 0; i < 150 && atomic_load(&l.last_ok_ms) == 0; i++)
+        sleep_ms(10);
+    CHECK(atomic_load(&l.last_ok_ms) != 0);
+    printf("outage: recovered %lld ms after the server came back; slowest call %lld ms\n",
+           (long long)(atomic_load(&l.last_ok_ms) - up_ms), (long long)atomic_load(&l.slowest_ms));
+    CHECK(atomic_load(&l.last_ok_ms) - up_ms < 1000);
+    atomic_store(&l.stop, true);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(atomic_load(&l.other), 0);
+    CHECK(atomic_load(&l.slowest_ms) < 1000); /* no call hangs past the command timeout */
+    store_free(l.s);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    rmdir(dir);
 }

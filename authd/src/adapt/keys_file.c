@@ -591,6 +591,27 @@ commit_state(const char *dir, const struct keys_state *old, const struct keys_st
     return rc;
 }
 
+/* Creates dir and its missing parents, all mode 0700. */
+static enum rc
+mkdir_p(const char *dir, struct keys_error *err)
+{
+    char p[PATH_CAP];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(p))
+        return errf(err, RC_MALFORMED, "keys_dir: empty or too long");
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != 0)
+            continue;
+        p[i] = 0;
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            return errf(err, RC_UNAVAILABLE, "%s: cannot create: %s", p, strerror(errno));
+        p[i] = i < n ? '/' : 0;
+    }
+    return RC_OK;
+}
+
 enum rc
 keys_file_init(const char *dir, int64_t now, bool rs256, bool *changed, struct keys_error *err)
 {
@@ -599,8 +620,8 @@ keys_file_init(const char *dir, int64_t now, bool rs256, bool *changed, struct k
     int lock = -1;
 
     *changed = false;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return errf(err, RC_UNAVAILABLE, "%s: cannot create: %s", dir, strerror(errno));
+    if ((rc = mkdir_p(dir, err)) != RC_OK)
+        return rc;
     if ((rc = lock_dir(dir, &lock, err)) != RC_OK)
         return rc;
     rc = keys_file_state_read(dir, &old, err);

@@ -22,6 +22,7 @@ struct popidx_hasher {
 /* Loads the key file (exactly POPIDX_KEY_LEN bytes) and prepares the hasher; the key bytes
  * are wiped before returning. RC_NOT_FOUND, RC_MALFORMED (wrong size), RC_UNAVAILABLE. */
 enum rc popidx_hasher_load(struct popidx_hasher *h, const char *key_path, struct rc_info *ri);
+/* Frees the hasher (OpenSSL cleanses the key schedule); safe on a cleared hasher. */
 void popidx_hasher_clear(struct popidx_hasher *h);
 /* The truncated name hash of a normalized name. RC_OK or RC_INTERNAL. */
 enum rc popidx_hash_name(const struct popidx_hasher *h, const struct name_norm *n,

@@ -485,7 +485,7 @@ cmd_bench(struct authctl *ctl, struct args *a)
         fprintf(stderr, "authctl popbase bench: empty index or out of memory\n");
         return 1;
     }
-    e = bench_pass(pb, ids, n, "first-touch") || bench_pass(pb, ids, n, "again");
+    e = bench_pass(pb, ids, n, "pass 1") || bench_pass(pb, ids, n, "pass 2");
     free(ids);
     popbase_free(pb);
     return e ? 1 : 0;

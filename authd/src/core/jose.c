@@ -425,6 +425,27 @@ key_kid(json_t *obj, struct jose_key *k, struct rc_info *ri)
     return RC_OK;
 }
 
+/* True if every key member cjose will decode is a string of plain base64url: cjose 0.6.2's
+ * decoder asserts (aborts the process) on a '=' that leaves one dangling character, so
+ * untrusted JWKs (a client's JWKS) must never reach it unchecked. */
+static bool
+members_b64url(json_t *obj)
+{
+    static const char *const pub[] = {"x", "y", "n", "e"};
+
+    for (size_t i = 0;
+         i < sizeof(pub) / sizeof(pub[0]) + sizeof(private_members) / sizeof(private_members[0]);
+         i++) {
+        const char *name = i < 4 ? pub[i] : private_members[i - 4];
+        json_t *v = json_object_get(obj, name);
+        if (v
+            && (!json_is_string(v)
+                || !b64url_alphabet_ok(span_of(json_string_value(v), json_string_length(v)))))
+            return false;
+    }
+    return true;
+}
+
 /* True if the public members cjose derived for jwk equal those of the JSON obj: cjose
  * computes an EC public key from d, so a file whose x/y belong to another key would
  * otherwise publish a different key under this kid. */
@@ -468,6 +489,8 @@ key_import(json_t *obj, bool public_only, struct jose_key *k, struct rc_info *ri
         for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
             json_object_del(obj, private_members[i]);
     }
+    if (!members_b64url(obj))
+        return rc_set(ri, RC_MALFORMED, "jwk", "a key member is not base64url");
     k->priv = json_object_get(obj, "d") != NULL;
     if (!(k->jwk = cjose_jwk_import_json((cjose_header_t *)obj, &err))) {
         rc = err.code == CJOSE_ERR_NO_MEMORY ? RC_NOMEM : RC_MALFORMED;

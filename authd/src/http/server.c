@@ -173,9 +173,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (!st)
         return MHD_NO; /* out of memory in on_uri: drop the connection */
     if (!st->started) {
-        /* First call: headers only. Answer later, or MHD would close keep-alive. */
+        /* First call: headers only. Answer later, or MHD would close keep-alive; except
+         * a body announced too large, refused now (the connection closes after it). */
         begin(st, c, method);
-        return MHD_YES;
+        if (!st->too_large)
+            return MHD_YES;
     }
     if (*upload_size) {
         if (!st->too_large && buf_append(&st->body, upload, *upload_size) != RC_OK)

@@ -10,6 +10,12 @@
  * - Every call returns RC_OK or: RC_NOT_FOUND (no such key), RC_CONFLICT (put-if-absent on
  *   an existing key), RC_UNAVAILABLE (backend down or timed out: fail closed), RC_FULL
  *   (memory bound reached), RC_TOO_LARGE (value or key over STORE_MAX_*), RC_NOMEM.
+ * - A key holds one kind: a value, a record, a set or a queue. Using it as another kind is
+ *   RC_CONFLICT (Redis's WRONGTYPE); put replaces a key of any kind.
+ * - put, rec_put, set_add and expire set the key's ttl to ttl_s (0: persistent); incr sets
+ *   it only when it creates the counter.
+ * - del, set_rem and q_done of something absent are RC_NOT_FOUND, and so is set_members of
+ *   an absent (empty) set; q_len of an absent queue is 0.
  * - Values read back are copied into the caller's arena; they belong to it.
  * - All operations are safe to call from any number of threads at once. */
 #ifndef AUTHD_PORT_STORE_H

@@ -13,11 +13,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct free loopback ports (all bound at once, so never the same twice).
+free_ports() {
+    /usr/bin/python3 -c 'import socket,sys
+ss=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1",0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 
-PORT=$(free_port)
+PORT=$(free_ports 1)
 redis-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --save '' --appendonly no \
     --unixsocket "$DIR/redis.sock" --unixsocketperm 700 --daemonize no \
     --user authd on '>s3cr%t@x' '~*' '&*' '+@all' \
@@ -28,7 +32,7 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-AUTHD_TEST_STORE="redis://authd:s3cr%25t%40x@127.0.0.1:$PORT/3" "$BIN" | tee "$DIR/tcp.out"
+AUTHD_TEST_OUTAGE=1 AUTHD_TEST_STORE="redis://authd:s3cr%25t%40x@127.0.0.1:$PORT/3" "$BIN" | tee "$DIR/tcp.out"
 rc1=${PIPESTATUS[0]}
 AUTHD_TEST_STORE="unix:$DIR/redis.sock?db=4" "$BIN" store_ | tee "$DIR/unix.out"
 rc2=${PIPESTATUS[0]}

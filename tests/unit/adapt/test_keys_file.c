@@ -327,3 +327,76 @@ TEST(keys_failed_reload_keeps_the_old_set)
     keys_free(k);
     rmtree(dir);
 }
+
+#include <pthread.h>
+#include <sched.h>
+
+struct reader {
+    struct keys *k;
+    atomic_int *stop;
+    long bad, signs;
+    atomic_int *started;
+};
+
+static void *
+reader_main(void *arg)
+{
+    struct reader *r = arg;
+    static const struct jose_verify_opts o = {JOSE_ES256, NULL};
+
+    while (!atomic_load(r->stop)) {
+        struct jose_keyset *ks = NULL;
+        struct arena a;
+        struct span t, p;
+        arena_init(&a, 0);
+        if (keys_current(r->k, &ks) != RC_OK
+            || jose_sign(ks, JOSE_ES256, NULL, SPAN("{}"), &a, &t, NULL) != RC_OK
+            || jose_verify(ks, &o, t, &a, &p, NULL, NULL) != RC_OK)
+            r->bad++;
+        if (r->signs++ == 0)
+            atomic_fetch_add(r->started, 1);
+        jose_keyset_release(ks);
+        arena_clear(&a);
+    }
+    return NULL;
+}
+
+/* Workers keep signing through keys_current while rotations are swapped in underneath
+ * them (run under -fsanitize=thread by hand: docs/keys.md). */
+TEST(keys_swap_while_workers_sign)
+{
+    char dir[256];
+    struct keys *k = NULL;
+    struct keys_error err = {{0}};
+    struct keys_rotate_opts o = {T0, 0, 60};
+    struct reader r[4];
+    pthread_t th[4];
+    atomic_int stop = 0, started = 0;
+    bool changed, reloaded;
+
+    REQUIRE(tmpdir(dir, sizeof(dir)));
+    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_open(dir, &k, &err) == RC_OK);
+    for (int i = 0; i < 4; i++) {
+        r[i] = (struct reader){k, &stop, 0, 0, &started};
+        REQUIRE(pthread_create(&th[i], NULL, reader_main, &r[i]) == 0);
+    }
+    /* every worker is signing before the first swap, however busy the machine is */
+    while (atomic_load(&started) < 4)
+        sched_yield();
+    for (int i = 0; i < 6; i++) {
+        o.now = T0 + 100 * (i + 1);
+        CHECK_RC(keys_file_rotate(dir, &o, NULL, &err), RC_OK);
+        CHECK_RC(keys_maybe_reload(k, &reloaded, &err), RC_OK);
+        CHECK(reloaded);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(r[i].bad, 0);
+        CHECK(r[i].signs > 0);
+    }
+    CHECK_INT(atomic_load(&k->reloads), 6);
+    keys_free(k);
+    rmtree(dir);
+}

@@ -671,3 +671,24 @@ TEST(jose_shared_key_set_signs_and_verifies_from_8_threads)
     CHECK_INT(bad, 0);
     jose_keyset_release(ks);
 }
+
+/* Found by fuzz_jwks: cjose 0.6.2's base64url decoder asserts (aborting the daemon) on
+ * "...=X..." inside a key member; such members must be refused before cjose sees them. */
+TEST(jose_jwk_member_with_inner_padding_is_malformed_not_abort)
+{
+    struct jose_keyset *ks = NULL;
+
+    CHECK_RC(
+        jose_keyset_parse_jwks(
+            SPAN("{\"keys\":[{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"rdJ1kL0sFmF9fvTSsTuWQP-"
+                 "JeZPeS_iGDQpga=2i1Hg\",\"y\":\"mgWuWVAyL46y7IQAvJL1ClAJP0QnyntUpUlAlgds3RM\"}"
+                 "]}"),
+            &ks, NULL),
+        RC_MALFORMED);
+    CHECK_RC(jose_keyset_parse_jwks(
+                 SPAN("{\"keys\":[{\"kty\":\"RSA\",\"e\":\"A=B\",\"n\":\"AQAB\"}]}"), &ks, NULL),
+             RC_MALFORMED);
+    CHECK_RC(jose_keyset_parse_jwks(SPAN("{\"keys\":[{\"kty\":\"RSA\",\"e\":7,\"n\":\"AQAB\"}]}"),
+                                    &ks, NULL),
+             RC_MALFORMED);
+}
