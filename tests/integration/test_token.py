@@ -272,6 +272,101 @@ def userinfo_refuses_bad_tokens(t):
     t.eq(r.status_code, 400)
 
 
+def wait_token(t, auth=None, data=None, want=200):
+    """Polls /token until the reloaded policy answers as wanted (SIGHUP is asynchronous)."""
+    end = time.monotonic() + 10
+    while True:
+        r = A.post("/token", data=dict(data or {}, grant_type="client_credentials"), auth=auth)
+        if r.status_code == want or time.monotonic() > end:
+            return r
+        time.sleep(0.05)
+
+
+@test
+def authctl_client_add_then_sighup_then_token(t):
+    r = A.post("/token", data={"grant_type": "client_credentials"}, auth=("svc-new", "x"))
+    t.eq(r.status_code, 401)
+    p = A.authctl("client", "add", "--id", "svc-new", "--grant-types", "client_credentials",
+                  "--scopes", "openid,api.read")
+    out = json.loads(p.stdout)
+    t.eq(out["client_id"], "svc-new")
+    secret = out["client_secret"]
+    t.check(len(secret) >= 43)
+    conf = open(os.path.join(A.state, "policy", "client-svc-new.conf")).read()
+    t.check(secret not in conf, "the secret must be stored hashed")
+    t.check("secret_hash = sha256:" in conf)
+    A.reload()
+    r = wait_token(t, auth=("svc-new", secret), data={"scope": "api.read"})
+    t.eq(r.status_code, 200, r.text)
+    t.eq(r.json().get("scope"), "api.read")
+    listed = json.loads(A.authctl("client", "list").stdout)
+    t.check("svc-new" in [c["client_id"] for c in listed])
+    shown = json.loads(A.authctl("client", "show", "svc-new").stdout)
+    t.eq(shown["grant_types"], ["client_credentials"])
+    t.check("secret_hash" not in shown)
+    # rotate: the old secret stops working after the reload, the new one works
+    new = json.loads(A.authctl("client", "rotate-secret", "svc-new").stdout)["client_secret"]
+    A.reload()
+    r = wait_token(t, auth=("svc-new", secret), want=401)
+    t.eq(r.status_code, 401)
+    t.eq(wait_token(t, auth=("svc-new", new)).status_code, 200)
+    # a bad client is refused before anything is written; a duplicate too
+    p = A.authctl("client", "add", "--id", "bad", "--redirect-uris", "https://x.example/#f",
+                  check=False)
+    t.check(p.returncode != 0 and "fragment" in p.stderr, p.stderr)
+    t.check(not os.path.exists(os.path.join(A.state, "policy", "client-bad.conf")))
+    p = A.authctl("client", "add", "--id", "svc-new", check=False)
+    t.check(p.returncode != 0 and "exists" in p.stderr, p.stderr)
+    p = A.authctl("client", "add", "--id", "inj", "--name", "x\n[client evil]", check=False)
+    t.check(p.returncode != 0)
+    t.check(A.authctl("client", "remove", "demo-portal", check=False).returncode != 0)
+    A.authctl("client", "remove", "svc-new")
+    A.reload()
+    t.eq(wait_token(t, auth=("svc-new", new), want=401).status_code, 401)
+
+
+@test
+def private_key_jwt_client_over_http(t):
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1", alg="ES256", use="sig")
+    path = os.path.join(A.state, "jwtc.jwks")
+    with open(path, "w") as f:
+        f.write(json.dumps({"keys": [json.loads(key.export_public())]}))
+    p = A.authctl("client", "add", "--id", "jwtc", "--grant-types", "client_credentials",
+                  "--auth-method", "private_key_jwt", "--jwks-file", path)
+    t.eq(json.loads(p.stdout), {"client_id": "jwtc"})
+    A.reload()
+
+    def assertion(jti, aud=A.base + "/token", exp_in=60):
+        now = int(time.time())
+        return signed(key, {"iss": "jwtc", "sub": "jwtc", "aud": aud, "jti": jti,
+                            "iat": now, "exp": now + exp_in}, typ="JWT", kid="k1")
+
+    typ = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    r = wait_token(t, data={"client_assertion_type": typ, "client_assertion": assertion("a1")})
+    t.eq(r.status_code, 200, r.text)
+    r = A.post("/token", data={"grant_type": "client_credentials", "client_assertion_type": typ,
+                               "client_assertion": assertion("a1")})
+    t.eq((r.status_code, r.json()["error"]), (401, "invalid_client"))  # replayed jti
+    r = A.post("/token", data={"grant_type": "client_credentials", "client_assertion_type": typ,
+                               "client_assertion": assertion("a2", aud="https://x.example")})
+    t.eq(r.status_code, 401)
+    r = A.post("/token", data={"grant_type": "client_credentials", "client_assertion_type": typ,
+                               "client_assertion": assertion("a3", exp_in=-120)})
+    t.eq(r.status_code, 401)
+    # the same assertion authenticates introspection (aud = the issuer works too)
+    at = r = A.post("/token", data={"grant_type": "client_credentials",
+                                    "client_assertion_type": typ,
+                                    "client_assertion": assertion("a4", aud=A.base)})
+    t.eq(at.status_code, 200, at.text)
+    r = A.post("/introspect", data={"token": at.json()["access_token"],
+                                    "client_assertion_type": typ,
+                                    "client_assertion": assertion("a5",
+                                                                  aud=A.base + "/introspect")})
+    t.eq(r.json().get("active"), True, r.text)
+    A.authctl("client", "remove", "jwtc")
+    A.reload()
+
+
 try:
     run()
 finally:
