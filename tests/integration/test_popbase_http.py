@@ -17,6 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+from oidc import Browser  # noqa: E402
 from itest import BUILD, ROOT, Authd, free_port, run, stop_pid, test, wait_port
 
 AUTHCTL = os.path.join(BUILD, "authctl")
@@ -399,6 +400,26 @@ def authd_starts_with_the_https_population_service(t):
             t.eq(a.get("/readyz").status_code, 200, a.log_tail())
             ev = [e for e in a.log_events() if e.get("ev") == "authd.start"]
             t.eq(ev and ev[0].get("popbase"), "http")
+            # a citizen of the service's population registers while it is up
+            n, name = person(3)[:2]
+            pw = "Long-enough-pass-1"
+            r = a.post("/api/register", json={"id_number": n, "name": name, "password": pw})
+            t.eq(r.status_code, 201, r.text)
+            # the service goes away: registration fails closed, logins go on, and the node
+            # stays in the load balancer as degraded
+            s.stop()
+            r = a.get("/readyz")
+            t.eq(r.status_code, 200)
+            t.eq(r.json().get("status"), "degraded")
+            n2, name2 = person(4)[:2]
+            r = a.post("/api/register", json={"id_number": n2, "name": name2, "password": pw})
+            t.eq(r.status_code, 503, r.text)
+            t.eq(r.json().get("error"), "temporarily_unavailable")
+            b = Browser(a)
+            redirect = b.loopback()
+            code, verifier, _ = b.code("demo-app", redirect, "openid profile",
+                                       citizen={"id_number": n, "password": pw})
+            t.check("id_token" in b.exchange(code, verifier, redirect), "login failed")
 
 
 @test
