@@ -140,6 +140,23 @@ class BCReceiver:
             self.srv.server_close()
             self.srv = None
 
+    def wait_sid(self, sid, timeout=20.0):
+        """The first received logout token for session sid (earlier logouts may still
+        arrive late), or None."""
+        import json
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for got in list(self.tokens):
+                p = (got["token"] or "..").split(".")[1]
+                try:
+                    c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+                except ValueError:
+                    continue
+                if c.get("sid") == sid:
+                    return got
+            time.sleep(0.05)
+        return None
+
     def wait_tokens(self, n=1, timeout=20.0):
         end = time.monotonic() + timeout
         while time.monotonic() < end and len(self.tokens) < n:

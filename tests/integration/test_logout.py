@@ -219,8 +219,8 @@ def logout_reaches_the_rp_by_back_channel_and_revokes_refresh_tokens(t):
     t.eq(query(src).get("sid"), idc["sid"])
     t.eq(query(src).get("iss"), A.base)
     t.check("frame-src" in r.headers.get("Content-Security-Policy", ""))
-    t.require(RCV.wait_tokens(1), "no back-channel logout arrived")
-    got = RCV.tokens[0]
+    got = RCV.wait_sid(idc["sid"])
+    t.require(got, "no back-channel logout arrived")
     t.eq(got["ctype"], "application/x-www-form-urlencoded")
     lc = verify_logout_token(A, got["token"], RP)
     t.eq(lc["sid"], idc["sid"])
@@ -254,9 +254,9 @@ def a_down_rp_gets_the_logout_once_it_is_back(t):
         t.check(len(fails) >= 2, f"retries: {fails}")
     finally:
         RCV.start()
-    t.require(RCV.wait_tokens(1), "not delivered after the RP came back")
-    lc = verify_logout_token(A, RCV.tokens[0]["token"], RP)
-    t.eq(lc["sid"], claims_of(tk["id_token"])["sid"])
+    got = RCV.wait_sid(claims_of(tk["id_token"])["sid"])
+    t.require(got, "not delivered after the RP came back")
+    verify_logout_token(A, got["token"], RP)
 
 
 @test
@@ -273,7 +273,8 @@ def a_failing_rp_is_retried_until_it_answers_2xx(t):
         t.check(RCV.hits >= hits + 2, "not retried after a 500")
     finally:
         RCV.mode = "ok"
-    t.require(RCV.wait_tokens(1), "not delivered after the 500s stopped")
+    t.require(RCV.wait_sid(claims_of(tk["id_token"])["sid"]),
+              "not delivered after the 500s stopped")
 
 
 @test
@@ -300,7 +301,8 @@ def a_hanging_rp_does_not_slow_authd(t):
     finally:
         RCV.mode = "ok"
         RCV.release.set()
-    t.require(RCV.wait_tokens(1), "not delivered after the RP stopped hanging")
+    t.require(RCV.wait_sid(claims_of(tk["id_token"])["sid"]),
+              "not delivered after the RP stopped hanging")
 
 
 @test
