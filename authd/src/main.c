@@ -13,10 +13,12 @@
 #include "conf/policy.h"
 #include "flow/account.h"
 #include "flow/app.h"
+#include "flow/bclogout.h"
 #include "flow/secrets.h"
 #include "http/server.h"
 #include "log/log.h"
 #include "port/keys.h"
+#include "port/outbound.h"
 #include "port/popbase.h"
 #include "port/store.h"
 
@@ -178,10 +180,26 @@ drain(struct server *srv, uint32_t grace_ms)
         nanosleep(&ts, NULL);
 }
 
+/* Starts the back-channel logout worker (flow/bclogout.h); NULL and an error line if it
+ * cannot start: logouts then wait in the store for the next start. */
+static struct bclogout_worker *
+start_worker(struct app *app, struct outbound **ob)
+{
+    struct bclogout_worker *w = NULL;
+
+    if (outbound_curl_open(ob) != RC_OK || bclogout_start(app, *ob, &w) != RC_OK) {
+        log_msg(LOG_ERROR, "logout.worker", "error", "cannot start; back-channel logouts wait");
+        return NULL;
+    }
+    return w;
+}
+
 static int
 serve(struct app *app)
 {
     struct server *srv = NULL;
+    struct outbound *ob = NULL;
+    struct bclogout_worker *worker;
     struct rc_info ri = {0};
     sigset_t set;
     int sig = 0;
@@ -196,6 +214,7 @@ serve(struct app *app)
         log_msg(LOG_ERROR, "authd.start", "error", ri.msg);
         return 1;
     }
+    worker = start_worker(app, &ob);
     log_start(app);
     for (;;) {
         struct timespec tick = {2, 0};
@@ -215,6 +234,8 @@ serve(struct app *app)
     server_quiesce(srv);
     drain(srv, app->cfg->shutdown_grace_ms);
     server_stop(srv);
+    bclogout_stop(worker); /* before the store is freed; pending items stay queued */
+    outbound_free(ob);
     return 0;
 }
 
@@ -240,8 +261,8 @@ main(int argc, char **argv)
         policy_release(pol), config_free(cfg);
         return 0;
     }
-    if (cfg->log_file && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                                    0640)) < 0) {
+    if (cfg->log_file
+        && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
         fprintf(stderr, "authd: log_file %s: %s\n", cfg->log_file, strerror(errno));
         return 1;
     }

@@ -47,6 +47,9 @@ struct config {
     uint32_t lockout_failures, lockout_seconds;
     uint32_t login_rate_per_ip, register_rate_per_ip, rate_window_s;
     char *demo_accounts; /* development: JSON list of citizens registered at start */
+    /* back-channel logout deliveries (flow/bclogout.h) */
+    uint32_t backchannel_retry_min_ms, backchannel_retry_max_ms;
+    uint32_t backchannel_give_up_s;
     /* logging */
     enum log_level log_level;
     char *log_file; /* NULL: stderr */

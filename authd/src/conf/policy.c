@@ -259,6 +259,8 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_url(v) ? parse_url(v) : set_str(&c->backchannel_logout_uri, v);
     if (strcmp(k, "frontchannel_logout_uri") == 0)
         return parse_url(v) ? parse_url(v) : set_str(&c->frontchannel_logout_uri, v);
+    if (strcmp(k, "frontchannel_logout_session_required") == 0)
+        return parse_bool(v, &c->frontchannel_logout_session_required);
     if (strcmp(k, "grant_types") == 0)
         return parse_grants(v, &c->grants);
     if (strcmp(k, "scopes") == 0)

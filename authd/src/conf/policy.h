@@ -59,6 +59,7 @@ struct policy_client {
     struct strlist post_logout_redirect_uris;
     char *backchannel_logout_uri;
     char *frontchannel_logout_uri;
+    bool frontchannel_logout_session_required; /* add iss and sid (Front-Channel §2) */
     unsigned grants; /* GRANT_* bits */
     struct strlist scopes;
     bool first_party;

@@ -1,0 +1,111 @@
+/* /end_session (GET query or POST form, OpenID Connect RP-Initiated Logout 1.0 §2): parse,
+ * call flow/logout, answer with the confirmation page, a redirect to the client's
+ * registered post-logout URI, or the logged-out page (with front-channel iframes). */
+#include <string.h>
+
+#include "core/html.h"
+#include "flow/logout.h"
+#include "flow/session.h"
+#include "http/authz_ui.h"
+#include "http/router.h"
+
+static void
+render(struct http_req *r, struct http_resp *w, const char *page, enum lang lang,
+       const struct tmpl_var *vars, size_t n)
+{
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    if (tmpl_render(&b, page, lang, vars, n) != RC_OK) {
+        buf_clear(&b);
+        authz_ui_error(r, w, 500, "error_title", lang);
+        return;
+    }
+    http_html(r, w, 200, &b);
+}
+
+static void
+confirm_page(struct http_req *r, struct http_resp *w, const struct logout_req *q,
+             const struct logout_result *res, enum lang lang)
+{
+    struct tmpl_var v[] = {
+        {"title", span_str(tmpl_t(lang, "logout_confirm_title"))},
+        {"client_name", span_str(res->client_name)},
+        {"csrf", span_str(res->csrf)},
+        {"id_token_hint", q->id_token_hint},
+        {"client_id", q->client_id},
+        {"post_logout_redirect_uri", q->post_logout_redirect_uri},
+        {"state", q->state},
+        {"ui_locales", q->ui_locales},
+    };
+
+    render(r, w, "logout_confirm.html", lang, v, sizeof(v) / sizeof(v[0]));
+}
+
+/* The iframes, each URL escaped (core/html). NULL when out of memory. */
+static const char *
+frames_html(struct http_req *r, const struct logout_result *res, enum lang lang)
+{
+    struct buf b;
+    const char *out;
+
+    buf_init(&b, 1u << 16);
+    for (size_t i = 0; i < res->nframes; i++) {
+        buf_append_str(&b, "<iframe class=\"fcl\" src=\"");
+        html_escape(&b, span_str(res->frames[i]));
+        buf_append_str(&b, "\" title=\"");
+        html_escape(&b, span_str(tmpl_t(lang, "logout_frame_title")));
+        buf_append_str(&b, "\" width=\"0\" height=\"0\" style=\"display:none\"></iframe>\n");
+    }
+    out = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
+    buf_clear(&b);
+    return out;
+}
+
+static void
+done_page(struct http_req *r, struct http_resp *w, const struct logout_result *res, enum lang lang)
+{
+    struct tmpl_var v[] = {
+        {"title", span_str(tmpl_t(lang, "logout_title"))},
+        {"client_name", span_str(res->client_name)},
+        {"redirect", span_str(res->redirect)},
+        {"frames_html", span_str(frames_html(r, res, lang))},
+    };
+
+    render(r, w, "logged_out.html", lang, v, sizeof(v) / sizeof(v[0]));
+}
+
+static void
+route_logout(struct http_req *r, struct http_resp *w)
+{
+    struct span raw = r->method == HTTP_POST ? r->body : r->query;
+    struct logout_req q;
+    struct logout_result res;
+    struct logout_ctx ctx = {span_str(http_cookie(r, SESSION_COOKIE)), {0}, r->tls};
+    struct form f;
+    const char *ui;
+    enum lang lang;
+
+    if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK
+        || logout_parse(&f, &q, NULL) != RC_OK) {
+        authz_ui_error(r, w, 400, "logout_bad_request", authz_ui_lang(r, NULL, NULL));
+        return;
+    }
+    ui = q.ui_locales.p ? arena_span_dup(&r->arena, q.ui_locales) : NULL;
+    lang = authz_ui_lang(r, NULL, ui);
+    ctx.bind = span_str(authz_ui_bind(r, w)); /* the confirmation's CSRF token is bound to it */
+    logout_request(r->app, &r->arena, &q, &ctx, &res);
+    r->client_id = res.client_id;
+    if (res.set_cookie)
+        http_add_header(w, "Set-Cookie", res.set_cookie);
+    if (res.kind == LOGOUT_ERROR)
+        authz_ui_error(r, w, res.status, res.message, lang);
+    else if (res.kind == LOGOUT_CONFIRM)
+        confirm_page(r, w, &q, &res, lang);
+    else if (res.redirect && res.nframes == 0) /* frames need the page to load first */
+        http_redirect(r, w, r->method == HTTP_POST ? 303 : 302, res.redirect);
+    else
+        done_page(r, w, &res, lang);
+}
+
+ROUTE(end_session, "/end_session", HTTP_GET | HTTP_POST, route_logout)
