@@ -194,6 +194,18 @@ start_worker(struct app *app, struct outbound **ob)
     return w;
 }
 
+/* The signals the main thread waits for with sigtimedwait. Every thread inherits this
+ * mask, so it must be set before the first thread (store sweeper, HTTP pool, workers)
+ * starts: a SIGHUP delivered to a thread that does not block it would kill the process. */
+static void
+control_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM), sigaddset(set, SIGINT), sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static int
 serve(struct app *app)
 {
@@ -204,10 +216,7 @@ serve(struct app *app)
     sigset_t set;
     int sig = 0;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM), sigaddset(&set, SIGINT), sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
-    signal(SIGPIPE, SIG_IGN);
+    control_signals(&set);
     if (server_start(app, &srv, &ri) != RC_OK) {
         fprintf(stderr, "authd: %s: %s\n", ri.field ? ri.field : "listen",
                 ri.msg ? ri.msg : "cannot start");
@@ -249,6 +258,9 @@ main(int argc, char **argv)
     struct rc_info ri = {0};
     int rc, fd = 2;
 
+    sigset_t sigs;
+
+    control_signals(&sigs); /* before any thread exists */
     if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc;
     if (load_all(o.config, &cfg, &pol) != 0)

@@ -323,6 +323,19 @@ def sighup_with_broken_policy_keeps_the_old_one(t):
         t.eq(a.stop(), 0)
 
 
+@test
+def sighup_right_after_start_never_kills(t):
+    """Signals are blocked before any thread starts, so an early SIGHUP cannot land on a
+    thread that would take the default action (terminate)."""
+    for _ in range(5):
+        a = daemon()
+        a.start()
+        a.reload()
+        time.sleep(0.2)
+        t.check(a.proc.poll() is None, "authd died on an early SIGHUP")
+        t.eq(a.stop(), 0)
+
+
 try:
     run()
 finally:
