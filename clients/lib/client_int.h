@@ -17,7 +17,7 @@ struct jose_keyset;
 #define CLIENT_MAX_AUDIENCES 16
 #define CLIENT_MAX_URL       2048
 #define CLIENT_MAX_RESPONSE  (64 * 1024) /* token and introspection answers */
-#define CLIENT_INFO_ARENA    (64 * 1024) /* strings of one struct authd_token_info */
+#define CLIENT_INFO_ARENA    (96 * 1024) /* one token's decoding and its claims */
 
 /* The JWKS cache. mu guards the fields below it and is held only to read or swap them;
  * fetch_mu serialises fetches (held across the network call, never with mu). */
@@ -94,11 +94,17 @@ enum rc fetch_form_encode(struct buf *b, const char *value, size_t len);
 enum rc fetch_form_add(struct buf *b, const char *name, const char *value, size_t len);
 
 /* ---- tokinfo.c ---- */
-/* Fills out from a claims object (JSON text, as a JWT payload or an introspection answer),
- * copying strings into an arena that out owns, and checks that aud holds one of the
- * client's audiences (a missing aud is refused when aud_required). AUTHD_ERR_MALFORMED (a
- * claim of the wrong type), AUTHD_ERR_AUDIENCE, AUTHD_ERR_NOMEM; out zeroed on failure. */
-enum authd_status tokinfo_extract(const struct authd_client *c, struct span json, bool aud_required,
+/* Zeroes out and gives it its own empty arena (CLIENT_INFO_ARENA bytes at most), which
+ * also serves as scratch space while validating. AUTHD_ERR_NOMEM. The caller clears out
+ * (authd_token_info_clear) on every path. */
+enum authd_status tokinfo_init(struct authd_token_info *out);
+/* Fills out (tokinfo_init'ed) from a claims object (JSON text: a verified JWT payload when
+ * jwt, else an introspection answer), copying strings into its arena, and checks the
+ * registered claims: iss is ours, exp/nbf/iat with leeway, aud holds one of our audiences.
+ * For a JWT iss, exp and aud are required; for an introspection answer each is checked only
+ * when present. AUTHD_ERR_MALFORMED (a claim of the wrong type or missing), _ISSUER,
+ * _EXPIRED, _NOT_YET_VALID, _AUDIENCE, _NOMEM. */
+enum authd_status tokinfo_extract(const struct authd_client *c, struct span json, bool jwt,
                                   struct authd_token_info *out);
 /* Scope and assurance requirements, shared by validate and introspect. */
 enum authd_status tokinfo_check_opts(const struct authd_token_info *info,

@@ -151,7 +151,7 @@ out:
     return st;
 }
 
-/* RFC 7662 §2.2: active, then the token's claims; iss and exp rechecked when present. */
+/* RFC 7662 §2.2: active, then the token's claims (iss, exp, nbf, aud rechecked when present). */
 static enum authd_status
 parse_introspection(struct authd_client *c, struct span body, const struct authd_validate_opts *o,
                     struct authd_token_info *out)
@@ -165,14 +165,9 @@ parse_introspection(struct authd_client *c, struct span body, const struct authd
     st = AUTHD_ERR_INACTIVE;
     if (!json_is_true(active))
         goto out;
-    if ((st = tokinfo_extract(c, body, false, out)) != AUTHD_OK)
+    if ((st = tokinfo_init(out)) != AUTHD_OK || (st = tokinfo_extract(c, body, false, out)))
         goto out;
-    if (out->iss && strcmp(out->iss, c->issuer) != 0)
-        st = AUTHD_ERR_ISSUER;
-    else if (out->exp && client_now(c) >= out->exp + c->leeway)
-        st = AUTHD_ERR_EXPIRED;
-    else
-        st = tokinfo_check_opts(out, o);
+    st = tokinfo_check_opts(out, o);
 out:
     json_decref(j);
     return st;

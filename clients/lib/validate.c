@@ -1,13 +1,11 @@
 /* Local validation of JWT access tokens, RFC 9068 §4, with the cached JWKS. JOSE itself
- * (parsing, algorithm policy, signature, registered claims) is core/jose's; this file maps
- * its results to the library's codes and adds the access-token rules. */
+ * (parsing, algorithm policy, signature) is core/jose's; this file maps its results to the
+ * library's codes and adds the access-token rules (claims: tokinfo.c). */
 #include <string.h>
 
 #include "client_int.h"
 #include "core/jose.h"
 #include "core/loa.h"
-
-#define VALIDATE_ARENA (3 * JOSE_MAX_COMPACT + 16 * 1024) /* decoded parts + token copy */
 
 static bool
 field_is(const struct rc_info *ri, const char *name)
@@ -44,28 +42,6 @@ map_verify(enum rc rc, const struct rc_info *ri)
     }
 }
 
-/* core/jose's jose_claims_check results to ours. */
-static enum authd_status
-map_claims(enum rc rc, const struct rc_info *ri)
-{
-    switch (rc) {
-    case RC_OK:
-        return AUTHD_OK;
-    case RC_EXPIRED:
-        return AUTHD_ERR_EXPIRED;
-    case RC_DENIED:
-        if (field_is(ri, "iss"))
-            return AUTHD_ERR_ISSUER;
-        if (field_is(ri, "aud"))
-            return AUTHD_ERR_AUDIENCE;
-        return AUTHD_ERR_NOT_YET_VALID; /* nbf, or iat in the future */
-    case RC_NOMEM:
-        return AUTHD_ERR_NOMEM;
-    default:
-        return AUTHD_ERR_MALFORMED;
-    }
-}
-
 /* Signature and header, refetching the JWKS once (at most once per interval) for an
  * unknown kid. AUTHD_OK: *payload in arena a. */
 static enum authd_status
@@ -94,7 +70,7 @@ verify(struct authd_client *c, struct span token, struct arena *a, struct span *
     return map_verify(rc, &ri);
 }
 
-/* RFC 9068 §2.2: claims every access token carries (exp is checked by core/jose). */
+/* RFC 9068 §2.2: claims every access token carries (iss and exp: tokinfo_extract). */
 static enum authd_status
 check_required(const struct authd_token_info *t)
 {
@@ -107,9 +83,6 @@ enum authd_status
 authd_client_validate(struct authd_client *c, const char *token, size_t len,
                       const struct authd_validate_opts *o, struct authd_token_info *out)
 {
-    struct jose_claims_opts co = {.iss = c->issuer, .leeway = c->leeway};
-    struct rc_info ri = {0};
-    struct arena a;
     struct span payload;
     struct loa want;
     enum authd_status st;
@@ -117,11 +90,10 @@ authd_client_validate(struct authd_client *c, const char *token, size_t len,
     memset(out, 0, sizeof(*out));
     if (!token || (o && o->acr && loa_parse(span_str(o->acr), &want) != RC_OK))
         return AUTHD_ERR_INVALID_ARGUMENT;
-    arena_init(&a, VALIDATE_ARENA);
-    if ((st = verify(c, span_of(token, len), &a, &payload)) != AUTHD_OK)
+    /* One arena for the decoding and the result: the payload is decoded into it anyway. */
+    if ((st = tokinfo_init(out)) != AUTHD_OK)
         goto out;
-    co.now = client_now(c);
-    if ((st = map_claims(jose_claims_check(payload, &co, &ri), &ri)) != AUTHD_OK)
+    if ((st = verify(c, span_of(token, len), out->priv_, &payload)) != AUTHD_OK)
         goto out;
     if ((st = tokinfo_extract(c, payload, true, out)) != AUTHD_OK)
         goto out;
@@ -129,7 +101,6 @@ authd_client_validate(struct authd_client *c, const char *token, size_t len,
         goto out;
     st = tokinfo_check_opts(out, o);
 out:
-    arena_clear(&a);
     if (st != AUTHD_OK)
         authd_token_info_clear(out);
     return st;
