@@ -128,7 +128,7 @@ fuzz: deps
 bench: deps all
 	@scripts/bench/run $(if $(QUICK),--quick)
 
-install: $(AUTHD) $(AUTHCTL)
+install: $(AUTHD) $(AUTHCTL) install-client
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/authd \
 	    $(DESTDIR)$(PREFIX)/share/authd
 	install -m 0755 $(AUTHD) $(DESTDIR)$(PREFIX)/sbin/authd
@@ -138,7 +138,7 @@ install: $(AUTHD) $(AUTHCTL)
 	    [ -e $(DESTDIR)$(PREFIX)/etc/authd/$$(basename $$f) ] || \
 	        install -m 0644 $$f $(DESTDIR)$(PREFIX)/etc/authd/; done
 
-uninstall:
+uninstall: uninstall-client
 	rm -f $(DESTDIR)$(PREFIX)/sbin/authd $(DESTDIR)$(PREFIX)/bin/authctl
 	rm -rf $(DESTDIR)$(PREFIX)/share/authd
 
