@@ -11,6 +11,7 @@
 
 #include "conf/config.h"
 #include "conf/policy.h"
+#include "flow/account.h"
 #include "flow/app.h"
 #include "flow/secrets.h"
 #include "http/server.h"
@@ -253,6 +254,10 @@ main(int argc, char **argv)
                 ri.msg ? ri.msg : "cannot open");
         rc = 1;
     } else {
+        if (account_init(&app) != RC_OK)
+            log_msg(LOG_WARN, "account.init", "error", "cannot compute the dummy hash");
+        if (cfg->demo_accounts)
+            account_seed_demo(&app, cfg->demo_accounts); /* dev only; warns and goes on */
         rc = serve(&app);
     }
     popbase_free(app.pop);

@@ -1,4 +1,5 @@
-/* Internal to adapt/popbase_file*.c: the name hasher and the index header codec. */
+/* Internal to adapt/popbase_file*.c: the name hasher and the index header codec. The
+ * name hasher's key also keys the HTTP backend's cache entries (adapt/popbase_http.c). */
 #ifndef AUTHD_ADAPT_POPBASE_FILE_INT_H
 #define AUTHD_ADAPT_POPBASE_FILE_INT_H
 

@@ -351,39 +351,6 @@ open_index(struct authctl *ctl, const struct args *a, struct popbase **pb)
     return 0;
 }
 
-/* Prints the answer as JSON; exit 0 for match, 1 for any other answer, 2 on errors. */
-static int
-cmd_lookup(struct authctl *ctl, struct args *a)
-{
-    struct popbase *pb = NULL;
-    struct pop_attrs at = {0};
-    enum pop_answer ans = POP_UNAVAILABLE;
-    enum rc rc;
-    int e;
-
-    if (a->npos != 2) {
-        fprintf(stderr, "usage: authctl popbase lookup --index POP.idx --key FILE NUMBER NAME\n");
-        return 2;
-    }
-    if ((e = open_index(ctl, a, &pb)) != 0)
-        return e;
-    rc = popbase_verify(pb, span_str(a->pos[0]), span_str(a->pos[1]), &ans, &at);
-    popbase_free(pb);
-    if (rc == RC_MALFORMED) {
-        fprintf(stderr, "authctl popbase lookup: not a valid ID number\n");
-        return 2;
-    }
-    if (ans == POP_MATCH || ans == POP_MISMATCH)
-        printf("{\"answer\":\"%s\",\"birth_date\":\"%04u-%02u-%02u\",\"sex\":\"%c\","
-               "\"region\":\"%06u\"}\n",
-               pop_answer_name(ans), (unsigned)at.birth_ymd / 10000,
-               (unsigned)at.birth_ymd / 100 % 100, (unsigned)at.birth_ymd % 100, at.sex,
-               (unsigned)at.region);
-    else
-        printf("{\"answer\":\"%s\"}\n", pop_answer_name(ans));
-    return ans == POP_MATCH ? 0 : rc == RC_OK ? 1 : 2;
-}
-
 static int
 cmd_check(struct authctl *ctl, struct args *a)
 {
@@ -499,6 +466,8 @@ cmd_popbase(struct authctl *ctl, int argc, char **argv)
 
     if (strcmp(verb, "serve") == 0)
         return popbase_serve(ctl, argc - 1, argv + 1);
+    if (strcmp(verb, "lookup") == 0)
+        return popbase_lookup(ctl, argc - 1, argv + 1);
     if (argc < 2 || parse_args(argc - 1, argv + 1, &a) != 0) {
         fprintf(stderr, "usage: authctl popbase gen|compile|lookup|check|bench|serve ...\n");
         return 2;
@@ -507,8 +476,6 @@ cmd_popbase(struct authctl *ctl, int argc, char **argv)
         return cmd_gen(&a);
     if (strcmp(verb, "compile") == 0)
         return cmd_compile(ctl, &a);
-    if (strcmp(verb, "lookup") == 0)
-        return cmd_lookup(ctl, &a);
     if (strcmp(verb, "check") == 0)
         return cmd_check(ctl, &a);
     if (strcmp(verb, "bench") == 0)
@@ -520,6 +487,7 @@ cmd_popbase(struct authctl *ctl, int argc, char **argv)
 AUTHCTL_COMMAND(popbase,
                 "popbase gen --count N --seed S [--province NN] --out POP.csv | "
                 "popbase compile POP.csv POP.idx [--key FILE] [--skip-bad] | "
-                "popbase lookup --index POP.idx --key FILE NUMBER NAME | "
+                "popbase lookup (--index POP.idx --key FILE | --url https://... --tls-cert C "
+                "--tls-key K --tls-ca CA) (NUMBER NAME | --stdin) | "
                 "popbase check|bench --index POP.idx --key FILE [--n N] | popbase serve ...",
                 cmd_popbase)

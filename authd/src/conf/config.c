@@ -50,6 +50,7 @@ static const struct key keys[] = {
     {"store_durable_replicas",     K_U32,   O(store_durable_replicas), 0, 16, "0", NULL},
     {"store_durable_timeout_ms",   K_U32,   O(store_durable_timeout_ms), 1, 60000, "1000", NULL},
     {"popbase",                    K_STR,   O(popbase), 0, 0, NULL, check_popbase},
+    {"ready_requires_popbase",     K_BOOL,  O(ready_requires_popbase), 0, 1, "false", NULL},
     {"popbase_name_key",           K_PATH,  O(popbase_name_key), 0, 0, NULL, NULL},
     {"popbase_tls_cert",           K_PATH,  O(popbase_tls_cert), 0, 0, NULL, NULL},
     {"popbase_tls_key",            K_PATH,  O(popbase_tls_key), 0, 0, NULL, NULL},
@@ -161,10 +162,9 @@ check_store(const char *v)
 static const char *
 check_popbase(const char *v)
 {
-    if ((strncmp(v, "file:", 5) == 0 && v[5]) || strncmp(v, "https://", 8) == 0
-        || strncmp(v, "http://", 7) == 0)
+    if ((strncmp(v, "file:", 5) == 0 && v[5]) || (strncmp(v, "https://", 8) == 0 && v[8]))
         return NULL;
-    return "must be file:PATH or an https:// URL";
+    return "must be file:PATH or an https:// URL (mutual TLS is required)";
 }
 
 struct parse_ctx {

@@ -37,6 +37,7 @@ struct config {
     char *popbase;
     char *popbase_name_key;
     char *popbase_tls_cert, *popbase_tls_key, *popbase_tls_ca;
+    bool ready_requires_popbase;
     uint32_t popbase_connect_timeout_ms, popbase_timeout_ms, popbase_retries;
     uint32_t popbase_breaker_failures, popbase_breaker_open_ms;
     uint32_t popbase_cache_match_ttl_s, popbase_cache_miss_ttl_s;

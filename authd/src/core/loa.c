@@ -44,16 +44,10 @@ enum rc
 loa_pick(struct span v, struct loa *out)
 {
     size_t i = 0;
+    struct span w;
 
-    while (i < v.len) {
-        size_t s;
-        while (i < v.len && v.p[i] == ' ')
-            i++;
-        s = i;
-        while (i < v.len && v.p[i] != ' ')
-            i++;
-        if (i > s && loa_parse(span_of(v.p + s, i - s), out) == RC_OK)
+    while (span_next_word(v, &i, &w))
+        if (loa_parse(w, out) == RC_OK)
             return RC_OK;
-    }
     return RC_NOT_FOUND;
 }

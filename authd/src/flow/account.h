@@ -14,6 +14,10 @@
 #include "util/arena.h"
 
 #define ACCOUNT_ID_LEN 64 /* hex */
+/* Passwords longer than this (bytes) are refused before any hashing (STYLE: input length
+ * capped before the KDF). */
+#define ACCOUNT_PASSWORD_MAX 256
+#define ACCOUNT_PHC_MAX      192 /* "$argon2id$v=19$m=..,t=..,p=..$salt$hash" + NUL */
 
 struct account {
     char id[ACCOUNT_ID_LEN + 1];
@@ -44,11 +48,64 @@ enum rc account_register(struct app *app, struct arena *a, const struct register
 /* Checks an ID number and password in constant time whether or not the account exists.
  * RC_OK: *out filled. RC_DENIED: wrong number or password (one message for both),
  * RC_LIMITED: locked out or rate limited (ri->msg says for how long), RC_UNAVAILABLE. */
-enum rc account_login(struct app *app, struct arena *a, struct span id_number,
-                      struct span password, const char *client_ip, struct account *out,
-                      struct rc_info *ri);
+enum rc account_login(struct app *app, struct arena *a, struct span id_number, struct span password,
+                      const char *client_ip, struct account *out, struct rc_info *ri);
 
 /* Loads an account by id. RC_NOT_FOUND, RC_UNAVAILABLE. */
 enum rc account_get(struct app *app, struct arena *a, const char *id, struct account *out);
+
+/* account_register and account_login that also say, on RC_LIMITED, how many seconds to wait
+ * (*retry_after_s, for a Retry-After header; 0 otherwise). retry_after_s may be NULL. */
+enum rc account_register_ex(struct app *app, struct arena *a, const struct register_req *req,
+                            const char *client_ip, struct account *out, struct rc_info *ri,
+                            uint32_t *retry_after_s);
+enum rc account_login_ex(struct app *app, struct arena *a, struct span id_number,
+                         struct span password, const char *client_ip, struct account *out,
+                         struct rc_info *ri, uint32_t *retry_after_s);
+
+/* Computes the dummy hash that account_login verifies against when there is no account
+ * (so both cases cost one argon2id verification with the configured parameters). Call
+ * once at start; account_login does it on first use otherwise. RC_INTERNAL on failure. */
+enum rc account_init(struct app *app);
+
+/* Operator and demo registration: the same checks as account_register without the per-IP
+ * rate limit; skip_popbase records an ial2 (self-asserted) account without asking the
+ * population base. Same results as account_register. */
+struct account_add_opts {
+    bool skip_popbase;
+};
+enum rc account_add(struct app *app, struct arena *a, const struct register_req *req,
+                    const struct account_add_opts *o, struct account *out, struct rc_info *ri);
+
+/* The account id (hex HMAC) of an ID number, after checking and normalizing it.
+ * RC_MALFORMED (ri names id_number), RC_INTERNAL. */
+enum rc account_id_of(struct span id_number, char out[ACCOUNT_ID_LEN + 1], struct rc_info *ri);
+
+/* Operator actions by ID number. RC_MALFORMED, RC_NOT_FOUND (no account; not for unlock),
+ * RC_UNAVAILABLE. */
+enum rc account_find(struct app *app, struct arena *a, struct span id_number, struct account *out,
+                     struct rc_info *ri);
+enum rc account_set_disabled(struct app *app, struct arena *a, struct span id_number, bool disabled,
+                             struct rc_info *ri);
+/* Clears the failure counter and any lockout. */
+enum rc account_unlock(struct app *app, struct arena *a, struct span id_number, struct rc_info *ri);
+
+struct account_lock {
+    int64_t failures;     /* consecutive failures counted so far */
+    int64_t locked_for_s; /* > 0: locked out for this many more seconds */
+};
+/* The lockout state of a number (with or without an account). */
+enum rc account_lock_state(struct app *app, struct arena *a, struct span id_number,
+                           struct account_lock *out, struct rc_info *ri);
+
+/* Hashes password with argon2id at the configured parameters into out (a PHC string).
+ * RC_MALFORMED over ACCOUNT_PASSWORD_MAX, RC_INTERNAL. */
+enum rc account_hash_password(const struct app *app, struct span password,
+                              char out[ACCOUNT_PHC_MAX]);
+
+/* Development: registers each citizen of the demo_accounts JSON file (a list of
+ * {id_number, name, password, phone}) that is not registered yet. A citizen that fails is
+ * logged (warn) and skipped. RC_OK, or RC_NOT_FOUND / RC_MALFORMED for the file itself. */
+enum rc account_seed_demo(struct app *app, const char *json_path);
 
 #endif

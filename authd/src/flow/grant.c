@@ -119,7 +119,7 @@ grant_from_json(struct arena *a, struct span js, struct grant *out)
     out->auth_time = json_integer_value(json_object_get(o, "auth_time"));
     out->issued_at = json_integer_value(json_object_get(o, "iat"));
     acr = get_str(a, o, "acr");
-    if (!out->client_id || !out->redirect_uri || !out->scope || !out->account_id || !acr
+    if (!out->client_id || !out->scope || !out->account_id || !acr
         || loa_parse(span_str(acr), &out->loa) != RC_OK)
         goto out;
     rc = RC_OK;

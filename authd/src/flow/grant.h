@@ -17,7 +17,7 @@
 
 struct grant {
     const char *client_id;
-    const char *redirect_uri;
+    const char *redirect_uri;   /* as the authorization request sent it; NULL if omitted */
     const char *scope;          /* granted scopes, space-separated */
     const char *nonce;          /* may be NULL */
     const char *code_challenge; /* PKCE S256 challenge; may be NULL for confidential

@@ -19,17 +19,26 @@ route_readyz(struct http_req *r, struct http_resp *w)
 {
     struct app *app = r->app;
     json_t *j = json_object();
-    const char *reason = NULL;
+    const char *reason = NULL, *degraded = NULL;
 
+    /* Without the store nothing works: not ready. Without the population base only
+     * registration stops (it fails closed) while logins go on, so by default a node stays
+     * in the load balancer and says it is degraded; ready_requires_popbase makes it a
+     * hard dependency. */
     if (app->store && store_ping(app->store) != RC_OK)
         reason = "store unavailable";
-    else if (app->pop && popbase_ping(app->pop) != RC_OK)
-        reason = "population base unavailable";
     else if (atomic_load(&app->stopping))
         reason = "shutting down";
-    json_object_set_new(j, "status", json_string(reason ? "unavailable" : "ready"));
-    if (reason)
-        json_object_set_new(j, "reason", json_string(reason));
+    else if (app->pop && popbase_ping(app->pop) != RC_OK) {
+        if (app->cfg->ready_requires_popbase)
+            reason = "population base unavailable";
+        else
+            degraded = "population base unavailable: registration is refused";
+    }
+    json_object_set_new(j, "status",
+                        json_string(reason ? "unavailable" : degraded ? "degraded" : "ready"));
+    if (reason || degraded)
+        json_object_set_new(j, "reason", json_string(reason ? reason : degraded));
     http_json(r, w, reason ? 503 : 200, j);
 }
 

@@ -167,16 +167,11 @@ tmpl_lang(struct span ui, const char *al)
 {
     int best = -1, q, bestq = -1;
 
-    for (size_t i = 0; i < ui.len;) {
-        size_t s;
-        while (i < ui.len && ui.p[i] == ' ')
-            i++;
-        s = i;
-        while (i < ui.len && ui.p[i] != ' ')
-            i++;
-        if (i > s && (best = lang_of((const char *)ui.p + s, i - s)) >= 0)
+    struct span w;
+
+    for (size_t i = 0; span_next_word(ui, &i, &w);)
+        if ((best = lang_of((const char *)w.p, w.len)) >= 0)
             return (enum lang)best;
-    }
     /* Accept-Language: tag[;q=0.x], ... — the highest q wins, the first among equals */
     for (const char *p = al; p && *p;) {
         size_t n;

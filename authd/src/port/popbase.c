@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "adapt/popbase_file.h"
+#include "adapt/popbase_http.h"
 
 static const char *const answer_names[POP__COUNT] = {"match", "mismatch", "not_found", "cancelled",
                                                      "unavailable"};
@@ -14,7 +15,8 @@ pop_answer_name(enum pop_answer a)
     return (unsigned)a < POP__COUNT ? answer_names[a] : "unavailable";
 }
 
-/* Backends by scheme. To add one (the HTTP backend), add a branch here. */
+/* Backends by scheme. http:// reaches the HTTP backend only to be refused with a reason
+ * (the population service needs mutual TLS). */
 enum rc
 popbase_open(const char *spec, const struct popbase_opts *o, struct popbase **out,
              struct rc_info *ri)
@@ -24,8 +26,7 @@ popbase_open(const char *spec, const struct popbase_opts *o, struct popbase **ou
     if (strncmp(spec, "file:", 5) == 0)
         return popbase_file_open(spec + 5, o ? o->name_key_path : NULL, out, ri);
     if (strncmp(spec, "https://", 8) == 0 || strncmp(spec, "http://", 7) == 0)
-        return rc_set(ri, RC_UNSUPPORTED, "popbase",
-                      "the HTTP population service backend is not built in yet");
+        return popbase_http_open(spec, o, out, ri);
     return rc_set(ri, RC_MALFORMED, "popbase", "must be file:PATH or an https:// URL");
 }
 

@@ -33,8 +33,8 @@ struct popbase_ops {
     /* id18: a well-formed, normalized 18-character number (core/idnum checked it);
      * name: UTF-8 as the citizen typed it (the backend normalizes). RC_OK with *ans set
      * for every definite answer; RC_UNAVAILABLE (and *ans = POP_UNAVAILABLE) otherwise. */
-    enum rc (*verify)(struct popbase *p, struct span id18, struct span name,
-                      enum pop_answer *ans, struct pop_attrs *attrs);
+    enum rc (*verify)(struct popbase *p, struct span id18, struct span name, enum pop_answer *ans,
+                      struct pop_attrs *attrs);
     enum rc (*ping)(struct popbase *p);
     void (*free)(struct popbase *p);
 };
@@ -48,7 +48,7 @@ struct popbase {
 struct store;
 
 struct popbase_opts {
-    const char *name_key_path;   /* file: the HMAC key for name hashes (STATE/popbase.key) */
+    const char *name_key_path;   /* file: the HMAC key for name hashes; http: keys the cache */
     const char *tls_cert;        /* http: client certificate (PEM) for mutual TLS */
     const char *tls_key;         /* http: its key */
     const char *tls_ca;          /* http: CA that signed the service's certificate */
@@ -57,9 +57,9 @@ struct popbase_opts {
     uint32_t retries;            /* http: extra attempts on timeout/5xx, 0 = none */
     uint32_t breaker_failures;   /* http: consecutive failures that open the breaker, 0 = 5 */
     uint32_t breaker_open_ms;    /* http: time before a half-open probe, 0 = 5000 */
-    struct store *cache;         /* http: answer cache (may be NULL) */
-    uint32_t cache_match_ttl_s;  /* http: 0 = 86400 */
-    uint32_t cache_miss_ttl_s;   /* http: not_found, 0 = 300 */
+    struct store *cache;         /* http: answer cache (may be NULL; needs name_key_path) */
+    uint32_t cache_match_ttl_s;  /* http: match/mismatch/cancelled; 0 = not cached */
+    uint32_t cache_miss_ttl_s;   /* http: not_found; 0 = not cached */
 };
 
 /* Opens "file:PATH" or an "https://" URL. RC_OK: *out owned by the caller (popbase_free). */
@@ -70,8 +70,8 @@ enum rc popbase_open(const char *spec, const struct popbase_opts *o, struct popb
 const char *pop_answer_name(enum pop_answer a);
 
 /* Counts the answer, then calls the backend. */
-enum rc popbase_verify(struct popbase *p, struct span id18, struct span name,
-                       enum pop_answer *ans, struct pop_attrs *attrs);
+enum rc popbase_verify(struct popbase *p, struct span id18, struct span name, enum pop_answer *ans,
+                       struct pop_attrs *attrs);
 enum rc popbase_ping(struct popbase *p);
 void popbase_free(struct popbase *p);
 

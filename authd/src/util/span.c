@@ -30,6 +30,21 @@ span_has_nul(struct span a)
     return a.len && memchr(a.p, 0, a.len) != NULL;
 }
 
+bool
+span_next_word(struct span s, size_t *pos, struct span *word)
+{
+    size_t i = *pos, st;
+
+    while (i < s.len && s.p[i] == ' ')
+        i++;
+    st = i;
+    while (i < s.len && s.p[i] != ' ')
+        i++;
+    *pos = i;
+    *word = span_of(s.p + st, i - st);
+    return i > st;
+}
+
 void
 buf_init(struct buf *b, size_t max)
 {

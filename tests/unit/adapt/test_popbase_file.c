@@ -251,7 +251,10 @@ TEST(popbase_open_dispatches_by_scheme)
     struct popbase *pb = NULL;
     struct rc_info ri = {0};
 
-    CHECK_RC(popbase_open("https://pop.example/", NULL, &pb, &ri), RC_UNSUPPORTED);
+    /* the HTTP backend: reached, and it wants its TLS settings; plain http is refused */
+    CHECK_RC(popbase_open("https://pop.example/", NULL, &pb, &ri), RC_MALFORMED);
+    CHECK_STR(ri.field, "popbase_tls_cert");
+    CHECK_RC(popbase_open("http://pop.example/", NULL, &pb, &ri), RC_UNSUPPORTED);
     CHECK_RC(popbase_open("ftp://x", NULL, &pb, &ri), RC_MALFORMED);
     CHECK_RC(popbase_open("file:/x", NULL, &pb, &ri), RC_MALFORMED); /* no key */
     CHECK_STR(pop_answer_name(POP_NOT_FOUND), "not_found");

@@ -53,3 +53,20 @@ TEST(rc_table_maps_statuses)
     CHECK_STR(rc_name(RC_DENIED), "RC_DENIED");
     CHECK_STR(rc_name((enum rc)999), "RC_UNKNOWN");
 }
+
+TEST(span_next_word_splits_on_spaces)
+{
+    struct span s = SPAN("  openid  profile phone "), w;
+    size_t i = 0;
+
+    CHECK(span_next_word(s, &i, &w));
+    CHECK_SPAN(w, "openid");
+    CHECK(span_next_word(s, &i, &w));
+    CHECK_SPAN(w, "profile");
+    CHECK(span_next_word(s, &i, &w));
+    CHECK_SPAN(w, "phone");
+    CHECK(!span_next_word(s, &i, &w));
+    i = 0;
+    CHECK(!span_next_word(SPAN(""), &i, &w));
+    CHECK(!span_next_word(SPAN("   "), &i, &w));
+}

@@ -1,0 +1,95 @@
+/* The pure rules of the authorization endpoint (no I/O, clock or store): redirect URI
+ * matching, PKCE challenge format, `prompt`, `max_age`, the `claims` acr request, and the
+ * decision whether a session may be used as it is, must log in again, or cannot be used.
+ * flow/authorize.c feeds them what it read from the request, the policy and the store. */
+#ifndef AUTHD_CORE_AUTHZ_H
+#define AUTHD_CORE_AUTHZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loa.h"
+#include "util/arena.h"
+
+#define AUTHZ_CHALLENGE_MIN 43 /* RFC 7636 §4.2 */
+#define AUTHZ_CHALLENGE_MAX 128
+#define AUTHZ_CLAIMS_MAX    4096 /* bytes of the `claims` parameter we parse */
+#define AUTHZ_MAX_AGE_MAX   31536000u
+
+/* prompt values (OIDC Core §3.1.2.1) */
+#define AUTHZ_PROMPT_NONE    0x1u
+#define AUTHZ_PROMPT_LOGIN   0x2u
+#define AUTHZ_PROMPT_CONSENT 0x4u
+#define AUTHZ_PROMPT_SELECT  0x8u /* select_account: one account per citizen, so a no-op */
+
+/* Finds uri among the n registered redirect URIs: byte-for-byte equality (RFC 9700 §4.1.3,
+ * no prefix, case or normalisation games), except that when loopback_any_port is set a
+ * registered `http://127.0.0.1/...` or `http://[::1]/...` URI matches the same URI with
+ * any port (RFC 8252 §7.3). RC_OK: *matched (may be NULL) points at the registered value.
+ * RC_NOT_FOUND when nothing matches, RC_MALFORMED for an empty value or one holding a
+ * fragment (RFC 6749 §3.1.2) or a NUL byte. */
+enum rc authz_redirect_match(const char *const *registered, size_t n, bool loopback_any_port,
+                             struct span uri, const char **matched);
+
+/* Checks a PKCE S256 code_challenge: 43-128 characters of [A-Za-z0-9-._~] (RFC 7636
+ * §4.2). RC_OK or RC_MALFORMED. */
+enum rc authz_challenge_check(struct span challenge);
+
+/* Parses a space-separated prompt list into AUTHZ_PROMPT_* bits. Unknown values are
+ * ignored (they may come from extensions). RC_MALFORMED when `none` is combined with any
+ * other value (OIDC Core §3.1.2.1). */
+enum rc authz_prompt_parse(struct span in, unsigned *out, struct rc_info *ri);
+
+/* Parses max_age: decimal seconds, 0..AUTHZ_MAX_AGE_MAX. RC_MALFORMED otherwise. */
+enum rc authz_max_age_parse(struct span in, int64_t *out);
+
+/* Reads the acr request of an OIDC `claims` parameter (OIDC Core §5.5, §5.5.1.1): the
+ * `acr` member of `id_token` or `userinfo`, {"essential":bool, "value":"..",
+ * "values":[..]}. RC_OK: *values (in a) holds the requested acr values space-separated
+ * (empty if none) and *essential says whether any acr request was essential; RC_OK also
+ * when there is no acr request. RC_MALFORMED for JSON that is not an object of objects or
+ * has duplicate names, RC_TOO_LARGE past AUTHZ_CLAIMS_MAX. */
+enum rc authz_claims_acr(struct arena *a, struct span claims, struct span *values, bool *essential,
+                         struct rc_info *ri);
+
+/* Picks the level a space-separated list of acr values asks for: the first of our values
+ * (urn:authd:acr:...) that `reach` can satisfy, else the first of ours at all (the caller
+ * then finds it unreachable). RC_NOT_FOUND when no value is ours. */
+enum rc authz_acr_pick(struct span values, struct loa reach, struct loa *out);
+
+/* What a request needs from the session. */
+struct authz_need {
+    unsigned prompt;   /* AUTHZ_PROMPT_* */
+    int64_t max_age;   /* seconds; -1: not given */
+    struct loa min;    /* required level (client, scopes, acr_values, claims) */
+    struct loa reach;  /* the most the login we can offer gives (password: ial3 aal1) */
+    bool fresh;        /* the session was created by the login made for this request */
+    bool rp_asked_acr; /* min came (in part) from acr_values/claims, not only policy */
+};
+
+/* The session as the decision sees it. */
+struct authz_have {
+    bool present;
+    struct loa loa;
+    int64_t auth_time;
+};
+
+enum authz_decision {
+    AUTHZ_PROCEED = 0,    /* use the session */
+    AUTHZ_LOGIN,          /* show the login page (new login or step-up) */
+    AUTHZ_LOGIN_REQUIRED, /* prompt=none and a login is needed: error login_required */
+    AUTHZ_UNMET,          /* the requested level cannot be reached: error */
+};
+
+/* Decides what to do with a session (OIDC Core §3.1.2.3). A login made for this request
+ * (need->fresh) satisfies prompt=login and max_age; a level the session lacks and the
+ * login page cannot give is AUTHZ_UNMET, never a login loop. */
+enum authz_decision authz_decide(const struct authz_need *need, const struct authz_have *have,
+                                 int64_t now);
+
+/* True if every space-separated value of want appears in have. */
+bool authz_scopes_covered(struct span want, struct span have);
+/* True if the space-separated list s holds value v. */
+bool authz_list_has(struct span s, const char *v);
+
+#endif

@@ -1,0 +1,288 @@
+/* Accounts: real-name registration and lookup (see account.h). Login and lockout are in
+ * account_login.c, passwords in account_pw.c. */
+#include "flow/account.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/idnum.h"
+#include "core/mask.h"
+#include "core/name.h"
+#include "flow/account_int.h"
+#include "flow/secrets.h"
+#include "log/log.h"
+#include "port/popbase.h"
+#include "port/store.h"
+#include "util/num.h"
+
+/* One message for every population-base refusal, so that the answer does not tell a
+ * stranger whether a number exists, is cancelled, or belongs to someone else. */
+#define MSG_NOT_VERIFIED "the ID number and name could not be verified"
+#define MSG_TRY_LATER    "the population base cannot be reached: try again later"
+
+/* What registration learned about the applicant, field by field. */
+struct reg {
+    struct idnum id;
+    struct name_norm name;
+    struct span phone;
+    struct pop_attrs attrs;
+    enum ial ial;
+    char acct[ACCOUNT_ID_LEN + 1];
+    char phc[ACCOUNT_PHC_MAX];
+};
+
+struct span
+account_key(struct arena *a, const char *id, const char *suffix)
+{
+    return store_key(a, "acct", span_str(id), suffix);
+}
+
+static uint32_t
+today(const struct app *app)
+{
+    return idnum_ymd_from_unix(clock_now(app->clock), ACCOUNT_TZ_OFFSET_S);
+}
+
+static enum rc
+parse_idnum(uint32_t today_ymd, struct span in, struct idnum *out, struct rc_info *ri)
+{
+    struct idnum_info info = {.today_ymd = today_ymd};
+    enum rc rc = idnum_parse(in, out, &info);
+
+    if (rc != RC_OK)
+        rc_set(ri, rc, "id_number", info.ri.msg);
+    return rc;
+}
+
+enum rc
+account_id_of(struct span id_number, char out[ACCOUNT_ID_LEN + 1], struct rc_info *ri)
+{
+    struct idnum id;
+    struct span part;
+    enum rc rc;
+
+    if ((rc = parse_idnum(0, id_number, &id, ri)) != RC_OK)
+        return rc;
+    part = span_str(id.text);
+    return secrets_hmac_hex(SECRET_ACCOUNT, &part, 1, out);
+}
+
+/* Phone: empty, or 11 digits starting with 1 (mainland mobile numbers). */
+static enum rc
+check_phone(struct span p, struct rc_info *ri)
+{
+    if (p.len == 0)
+        return RC_OK;
+    if (p.len != 11 || p.p[0] != '1')
+        return rc_set(ri, RC_MALFORMED, "phone", "must be 11 digits starting with 1");
+    for (size_t i = 0; i < p.len; i++)
+        if (p.p[i] < '0' || p.p[i] > '9')
+            return rc_set(ri, RC_MALFORMED, "phone", "must be 11 digits starting with 1");
+    return RC_OK;
+}
+
+/* The checks that need nothing but the request: number, name, phone, password. */
+static enum rc
+check_fields(const struct app *app, const struct register_req *req, struct reg *g,
+             struct rc_info *ri)
+{
+    enum rc rc;
+
+    if ((rc = parse_idnum(today(app), req->id_number, &g->id, ri)) != RC_OK)
+        return rc;
+    if ((rc = name_normalize(req->name, &g->name, ri)) != RC_OK)
+        return rc == RC_TOO_LARGE ? RC_MALFORMED : rc;
+    if ((rc = check_phone(req->phone, ri)) != RC_OK)
+        return rc;
+    g->phone = req->phone;
+    return account_pw_policy(app, req->password, g->id.text, g->id.birth_ymd, req->phone, ri);
+}
+
+/* Asks the population base; only POP_MATCH passes. */
+static enum rc
+check_population(struct app *app, struct reg *g, struct rc_info *ri)
+{
+    enum pop_answer ans = POP_UNAVAILABLE;
+    enum rc rc = popbase_verify(app->pop, span_str(g->id.text), span_of(g->name.p, g->name.len),
+                                &ans, &g->attrs);
+
+    if (rc == RC_MALFORMED)
+        return rc_set(ri, RC_MALFORMED, "name", "cannot be checked");
+    if (rc != RC_OK || ans == POP_UNAVAILABLE)
+        return rc_set(ri, RC_UNAVAILABLE, NULL, MSG_TRY_LATER);
+    if (ans != POP_MATCH)
+        return rc_set(ri, RC_DENIED, NULL, MSG_NOT_VERIFIED);
+    g->ial = IAL3;
+    return RC_OK;
+}
+
+static void
+fmt_u(char *out, size_t n, unsigned long long v)
+{
+    snprintf(out, n, "%llu", v);
+}
+
+/* Writes the record if the number has none yet (durably: accounts must survive a
+ * failover). RC_CONFLICT if it exists. */
+static enum rc
+write_account(struct app *app, struct arena *a, struct reg *g, struct account *out)
+{
+    char ial[24], birth[24], region[24], created[24], sex[2] = {g->attrs.sex, 0};
+    int64_t now = clock_now(app->clock);
+    struct store_field f[] = {
+        {SPAN("id_number"), span_str(g->id.text)},
+        {SPAN("name"), span_of(g->name.p, g->name.len)},
+        {SPAN("phone"), g->phone},
+        {SPAN("pw"), span_str(g->phc)},
+        {SPAN("ial"), {0}},
+        {SPAN("status"), SPAN("active")},
+        {SPAN("birth"), {0}},
+        {SPAN("sex"), span_str(sex)},
+        {SPAN("region"), {0}},
+        {SPAN("created"), {0}},
+    };
+    struct span key = account_key(a, g->acct, NULL);
+    struct store_record rec = {sizeof(f) / sizeof(f[0]), f};
+    enum rc rc;
+
+    fmt_u(ial, sizeof(ial), (unsigned)g->ial), f[4].value = span_str(ial);
+    fmt_u(birth, sizeof(birth), g->attrs.birth_ymd), f[6].value = span_str(birth);
+    fmt_u(region, sizeof(region), g->attrs.region), f[8].value = span_str(region);
+    fmt_u(created, sizeof(created), (unsigned long long)now), f[9].value = span_str(created);
+    if (!key.p)
+        return RC_NOMEM;
+    rc = store_rec_put(app->store, key, f, rec.n, 0, STORE_NX | STORE_DURABLE);
+    if (rc != RC_OK)
+        return rc;
+    return account_from_record(a, g->acct, &rec, out);
+}
+
+static void
+log_register(const char *ev, const struct reg *g, enum rc rc, const struct rc_info *ri)
+{
+    struct log_rec *lr = log_begin(LOG_INFO, ev);
+    char m[MASK_IDNUM_SIZE];
+
+    mask_idnum(span_str(g->id.text), m);
+    log_str(lr, "idn", g->id.text[0] ? m : NULL);
+    log_str(lr, "rc", rc_name(rc));
+    if (rc != RC_OK && ri && ri->field)
+        log_str(lr, "field", ri->field);
+    if (rc == RC_OK)
+        log_int(lr, "ial", g->ial);
+    log_end(lr);
+}
+
+enum rc
+account_add(struct app *app, struct arena *a, const struct register_req *req,
+            const struct account_add_opts *o, struct account *out, struct rc_info *ri)
+{
+    struct reg g = {.ial = IAL2};
+    struct span part;
+    enum rc rc;
+
+    if ((rc = check_fields(app, req, &g, ri)) != RC_OK)
+        goto out;
+    g.attrs = (struct pop_attrs){g.id.birth_ymd, g.id.sex, g.id.region};
+    if (!(o && o->skip_popbase) && (rc = check_population(app, &g, ri)) != RC_OK)
+        goto out;
+    part = span_str(g.id.text);
+    if ((rc = secrets_hmac_hex(SECRET_ACCOUNT, &part, 1, g.acct)) != RC_OK)
+        goto out;
+    if ((rc = account_hash_password(app, req->password, g.phc)) != RC_OK)
+        goto out;
+    if ((rc = write_account(app, a, &g, out)) == RC_CONFLICT)
+        rc_set(ri, RC_CONFLICT, "id_number", "already registered");
+    else if (rc != RC_OK)
+        rc_set(ri, rc, NULL, "the account store cannot be reached: try again later");
+out:
+    log_register(o && o->skip_popbase ? "account.add" : "account.register", &g, rc, ri);
+    OPENSSL_cleanse(g.phc, sizeof(g.phc));
+    return rc;
+}
+
+enum rc
+account_register_ex(struct app *app, struct arena *a, const struct register_req *req,
+                    const char *client_ip, struct account *out, struct rc_info *ri,
+                    uint32_t *retry_after_s)
+{
+    enum rc rc;
+
+    if (retry_after_s)
+        *retry_after_s = 0;
+    rc = account_rate_ip(app, a, client_ip, "register", app->cfg->register_rate_per_ip, ri,
+                         retry_after_s);
+    if (rc != RC_OK)
+        return rc;
+    return account_add(app, a, req, NULL, out, ri);
+}
+
+enum rc
+account_register(struct app *app, struct arena *a, const struct register_req *req,
+                 const char *client_ip, struct account *out, struct rc_info *ri)
+{
+    return account_register_ex(app, a, req, client_ip, out, ri, NULL);
+}
+
+static uint64_t
+field_u64(const struct store_record *rec, const char *name)
+{
+    uint64_t v = 0;
+
+    if (num_parse_u64(store_rec_field(rec, name), 0, UINT64_MAX, &v) != RC_OK)
+        return 0;
+    return v;
+}
+
+enum rc
+account_from_record(struct arena *a, const char *id, const struct store_record *rec,
+                    struct account *out)
+{
+    struct span idn = store_rec_field(rec, "id_number"), name = store_rec_field(rec, "name");
+    struct span sex = store_rec_field(rec, "sex"), phone = store_rec_field(rec, "phone");
+
+    memset(out, 0, sizeof(*out));
+    if (idn.len != IDNUM_LEN || !name.p || strlen(id) != ACCOUNT_ID_LEN)
+        return RC_MALFORMED;
+    memcpy(out->id, id, ACCOUNT_ID_LEN);
+    memcpy(out->id_number, idn.p, IDNUM_LEN);
+    out->name = arena_span_dup(a, name);
+    out->phone = arena_span_dup(a, phone);
+    if (!out->name || !out->phone)
+        return RC_NOMEM;
+    out->ial = (enum ial)field_u64(rec, "ial");
+    out->disabled = !span_eq_str(store_rec_field(rec, "status"), "active");
+    out->birth_ymd = (uint32_t)field_u64(rec, "birth");
+    out->sex = sex.len == 1 ? (char)sex.p[0] : '?';
+    out->region = (uint32_t)field_u64(rec, "region");
+    out->created = (int64_t)field_u64(rec, "created");
+    return RC_OK;
+}
+
+static bool
+is_hex_id(const char *id)
+{
+    size_t n = 0;
+
+    for (; id && id[n]; n++)
+        if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
+            return false;
+    return n == ACCOUNT_ID_LEN;
+}
+
+enum rc
+account_get(struct app *app, struct arena *a, const char *id, struct account *out)
+{
+    struct store_record rec;
+    struct span key;
+    enum rc rc;
+
+    if (!is_hex_id(id))
+        return RC_NOT_FOUND;
+    if (!(key = account_key(a, id, NULL)).p)
+        return RC_NOMEM;
+    if ((rc = store_rec_get(app->store, a, key, &rec)) != RC_OK)
+        return rc;
+    return account_from_record(a, id, &rec, out) == RC_OK ? RC_OK : RC_INTERNAL;
+}

@@ -1,0 +1,348 @@
+/* /authorize: validating the request (OIDC Core §3.1.2.1-§3.1.2.2, §3.1.2.6; RFC 6749
+ * §4.1.1, §4.1.2.1; RFC 7636 §4.3, §4.4.1; RFC 8252 §7.3). */
+#include <string.h>
+
+#include "conf/policy.h"
+#include "core/authz.h"
+#include "flow/authorize_int.h"
+#include "log/log.h"
+
+/* Why a request failed once the redirect URI is known: an OAuth error for the client. */
+struct bad {
+    const char *error, *desc;
+};
+
+static enum rc
+fail(struct bad *b, const char *error, const char *desc)
+{
+    b->error = error;
+    b->desc = desc;
+    return RC_MALFORMED;
+}
+
+/* The value of name as a C string in a, NULL if absent; RC_TOO_LARGE past max,
+ * RC_MALFORMED for an empty value (treated as invalid rather than absent). */
+static enum rc
+param(struct arena *a, const struct form *f, const char *name, size_t max, const char **out)
+{
+    const struct span *v = form_get(f, name);
+
+    *out = NULL;
+    if (!v)
+        return RC_OK;
+    if (v->len > max)
+        return RC_TOO_LARGE;
+    if (!(*out = arena_span_dup(a, *v)))
+        return RC_NOMEM;
+    return RC_OK;
+}
+
+/* When a parameter is repeated the form parser refuses the whole query; RFC 6749 §4.1.2.1
+ * still wants invalid_request sent to a validated redirect URI. Each '&'-piece is parsed
+ * alone to find client_id and redirect_uri if each occurs exactly once. */
+static void
+salvage(struct arena *a, struct span raw, struct form *out)
+{
+    static const char *const keep[] = {"client_id", "redirect_uri", "state"};
+    size_t i = 0, cnt[3] = {0};
+    struct form one;
+
+    memset(out, 0, sizeof(*out));
+    while (i < raw.len) {
+        size_t s = i;
+        while (i < raw.len && raw.p[i] != '&')
+            i++;
+        if (form_parse(a, raw.p + s, i - s, &one, NULL) == RC_OK && one.n == 1) {
+            for (size_t k = 0; k < 3; k++) {
+                if (!span_eq_str(one.f[0].name, keep[k]) || cnt[k]++)
+                    continue;
+                if (out->n < FORM_MAX_FIELDS)
+                    out->f[out->n++] = one.f[0];
+            }
+        }
+        i++;
+    }
+    for (size_t k = 0; k < 3; k++) /* repeated: not trustworthy, drop */
+        for (size_t j = 0; cnt[k] > 1 && j < out->n; j++)
+            if (span_eq_str(out->f[j].name, keep[k]))
+                out->f[j].name = SPAN("");
+}
+
+/* client_id and redirect_uri: until both are good, errors are shown, not redirected. */
+static enum rc
+check_client(struct arena *a, const struct policy *p, const struct form *f, struct authz_req *r,
+             const struct policy_client **cl, struct authorize_result *out)
+{
+    const struct span *id = form_get(f, "client_id"), *ru = form_get(f, "redirect_uri");
+    const char *matched = NULL;
+
+    if (!id || !(*cl = policy_client(p, *id)))
+        return authz_page_error(out, 400, "invalid_request",
+                                id ? "client_id: unknown client" : "client_id: missing",
+                                RC_NOT_FOUND);
+    r->client_id = (*cl)->id;
+    out->client_id = (*cl)->id;
+    if (!ru) { /* RFC 6749 §3.1.2.3: optional when exactly one is registered */
+        if ((*cl)->redirect_uris.n != 1)
+            return authz_page_error(out, 400, "invalid_request", "redirect_uri: missing",
+                                    RC_MALFORMED);
+        r->redirect_uri = r->redirect_given = (*cl)->redirect_uris.v[0];
+        r->redirect_omitted = true;
+        return RC_OK;
+    }
+    if (authz_redirect_match((const char *const *)(*cl)->redirect_uris.v, (*cl)->redirect_uris.n,
+                             (*cl)->type == CLIENT_PUBLIC, *ru, &matched)
+        != RC_OK)
+        return authz_page_error(out, 400, "invalid_request",
+                                "redirect_uri: not registered for this client", RC_DENIED);
+    r->redirect_uri = matched;
+    r->redirect_given = arena_span_dup(a, *ru);
+    return r->redirect_given ? RC_OK : RC_NOMEM;
+}
+
+/* The scopes: openid required, each defined in policy and allowed for the client;
+ * id_number only for clients with id_number_allowed. Normalized into r->scope. */
+static enum rc
+check_scope(struct arena *a, const struct policy *p, const struct policy_client *cl, struct span s,
+            struct authz_req *r, struct bad *b)
+{
+    struct buf out;
+    size_t i = 0;
+    enum rc rc = RC_OK;
+
+    if (s.len > AUTHZ_SCOPE_MAX)
+        return fail(b, "invalid_scope", "scope: too long");
+    if (!authz_list_has(s, "openid"))
+        return fail(b, "invalid_scope", "scope: openid is required");
+    buf_init(&out, AUTHZ_SCOPE_MAX + 1);
+    struct span w;
+    while (rc == RC_OK && span_next_word(s, &i, &w)) {
+        if ((out.len && authz_list_has(buf_span(&out), arena_span_dup(a, w))))
+            continue;
+        if (!policy_scope(p, w) || !strlist_has(&cl->scopes, w)
+            || (span_eq_str(w, "id_number") && !cl->id_number_allowed))
+            rc = fail(b, "invalid_scope", "scope: not allowed for this client");
+        else if (out.len)
+            rc = buf_append(&out, " ", 1);
+        if (rc == RC_OK)
+            rc = buf_append_span(&out, w);
+    }
+    if (rc == RC_OK && !(r->scope = arena_strndup(a, out.p, out.len)))
+        rc = RC_NOMEM;
+    buf_clear(&out);
+    return rc;
+}
+
+/* PKCE (RFC 7636 §4.3, §4.4.1; RFC 9700 §2.1.1): S256 only; required for public
+ * clients and for every client whose policy keeps pkce_required (the default). */
+static enum rc
+check_pkce(const struct policy_client *cl, const struct form *f, struct authz_req *r,
+           struct arena *a, struct bad *b)
+{
+    const struct span *c = form_get(f, "code_challenge");
+    const struct span *m = form_get(f, "code_challenge_method");
+
+    if (!c) {
+        if (m)
+            return fail(b, "invalid_request", "code_challenge: missing");
+        if (cl->type == CLIENT_PUBLIC || cl->pkce_required)
+            return fail(b, "invalid_request", "code_challenge: required (PKCE S256)");
+        return RC_OK;
+    }
+    /* an absent method means plain (§4.3), which we do not offer */
+    if (!m || !span_eq_str(*m, "S256"))
+        return fail(b, "invalid_request", "code_challenge_method: only S256 is supported");
+    if (authz_challenge_check(*c) != RC_OK)
+        return fail(b, "invalid_request", "code_challenge: 43-128 unreserved characters");
+    r->code_challenge = arena_span_dup(a, *c);
+    return r->code_challenge ? RC_OK : RC_NOMEM;
+}
+
+/* A policy acr (client or scope minimum) raises *min; a bad one fails closed. */
+static bool
+policy_min(const char *acr, struct loa *min)
+{
+    struct loa l;
+
+    if (!acr || !*acr)
+        return true;
+    if (loa_parse(span_str(acr), &l) != RC_OK)
+        return false;
+    *min = loa_max(*min, l);
+    return true;
+}
+
+/* The level required: the client's and each scope's minimum, acr_values, and an acr
+ * request in claims (OIDC Core §3.1.2.1 acr_values, §5.5.1.1). */
+static enum rc
+check_level(struct arena *a, const struct policy *p, const struct policy_client *cl,
+            const struct form *f, struct authz_req *r, struct bad *b)
+{
+    const struct span *av = form_get(f, "acr_values");
+    struct span vals = {0};
+    struct loa l, reach = AUTHZ_PASSWORD_REACH;
+    bool essential = false;
+    size_t i = 0;
+
+    r->min = (struct loa){IAL_NONE, AAL_NONE};
+    if (!policy_min(cl->min_acr, &r->min))
+        return fail(b, "server_error", "client policy: bad min_acr");
+    struct span w;
+    while (span_next_word(span_str(r->scope), &i, &w)) {
+        const struct policy_scope *sc = policy_scope(p, w);
+        if (sc && !policy_min(sc->min_acr, &r->min))
+            return fail(b, "server_error", "scope policy: bad min_acr");
+    }
+    if (av && av->len > AUTHZ_PARAM_MAX)
+        return fail(b, "invalid_request", "acr_values: too long");
+    if (av && authz_acr_pick(*av, reach, &l) == RC_OK)
+        r->min = loa_max(r->min, l), r->rp_asked_acr = true;
+    if (r->claims && authz_claims_acr(a, span_str(r->claims), &vals, &essential, NULL) != RC_OK)
+        return fail(b, "invalid_request", "claims: not a valid claims request");
+    if (vals.len && authz_acr_pick(vals, reach, &l) == RC_OK)
+        r->min = loa_max(r->min, l), r->rp_asked_acr = true;
+    else if (essential && vals.len) /* §5.5.1.1: essential and none of ours: cannot meet */
+        return fail(b, "unmet_authentication_requirements", "claims: no supported acr value");
+    return RC_OK;
+}
+
+/* Plain string parameters, prompt and max_age. */
+static enum rc
+check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct bad *b)
+{
+    const struct span *v;
+
+    if (param(a, f, "nonce", AUTHZ_PARAM_MAX, &r->nonce) != RC_OK
+        || param(a, f, "login_hint", AUTHZ_PARAM_MAX, &r->login_hint) != RC_OK
+        || param(a, f, "ui_locales", AUTHZ_PARAM_MAX, &r->ui_locales) != RC_OK
+        || param(a, f, "claims", AUTHZ_CLAIMS_MAX, &r->claims) != RC_OK)
+        return fail(b, "invalid_request", "a parameter is too long");
+    if ((v = form_get(f, "prompt")) && authz_prompt_parse(*v, &r->prompt, NULL) != RC_OK)
+        return fail(b, "invalid_request", "prompt: none cannot be combined with other values");
+    r->max_age = -1;
+    if ((v = form_get(f, "max_age")) && authz_max_age_parse(*v, &r->max_age) != RC_OK)
+        return fail(b, "invalid_request", "max_age: not a number of seconds");
+    if ((v = form_get(f, "response_mode")) && !span_eq_str(*v, "query"))
+        return fail(b, "invalid_request", "response_mode: only query is supported");
+    if (form_get(f, "request")) /* OIDC Core §6 */
+        return fail(b, "request_not_supported", "request: not supported");
+    if (form_get(f, "request_uri"))
+        return fail(b, "request_uri_not_supported", "request_uri: not supported");
+    if (form_get(f, "registration")) /* §7.2.1 */
+        return fail(b, "registration_not_supported", "registration: not supported");
+    return RC_OK;
+}
+
+/* Everything after the redirect URI is known; failures are for the client. */
+static enum rc
+check_rest(struct arena *a, const struct policy *p, const struct policy_client *cl,
+           const struct form *f, struct authz_req *r, struct bad *b)
+{
+    const struct span *rt = form_get(f, "response_type"), *sc = form_get(f, "scope");
+    enum rc rc;
+
+    if (!rt)
+        return fail(b, "invalid_request", "response_type: missing");
+    if (!span_eq_str(*rt, "code"))
+        return fail(b, "unsupported_response_type", "response_type: only code is supported");
+    if (!(cl->grants & GRANT_AUTHORIZATION_CODE))
+        return fail(b, "unauthorized_client", "client may not use the authorization code grant");
+    if ((rc = check_misc(a, f, r, b)) != RC_OK)
+        return rc;
+    if (!sc)
+        return fail(b, "invalid_scope", "scope: missing (openid is required)");
+    if ((rc = check_scope(a, p, cl, *sc, r, b)) != RC_OK)
+        return rc;
+    if ((rc = check_pkce(cl, f, r, a, b)) != RC_OK)
+        return rc;
+    return check_level(a, p, cl, f, r, b);
+}
+
+static enum rc
+validate(struct app *app, struct arena *a, struct span raw, const struct policy *p,
+         struct authz_req *r, struct authorize_result *out)
+{
+    struct form *f = arena_alloc(a, sizeof(*f));
+    const struct policy_client *cl = NULL;
+    struct bad b = {0};
+    bool repeated = false;
+    enum rc rc;
+
+    if (!f)
+        return authz_page_error(out, 500, "server_error", "out of memory", RC_NOMEM);
+    if (form_parse(a, raw.p, raw.len, f, NULL) != RC_OK) {
+        salvage(a, raw, f); /* a repeated or broken parameter: invalid_request if we can */
+        repeated = true;
+    }
+    if ((rc = check_client(a, p, f, r, &cl, out)) != RC_OK)
+        return rc;
+    if (param(a, f, "state", AUTHZ_PARAM_MAX, &r->state) != RC_OK)
+        return authz_redirect_error(app, a, r, "invalid_request", "state: too long", RC_TOO_LARGE,
+                                    out);
+    if (repeated)
+        return authz_redirect_error(app, a, r, "invalid_request",
+                                    "a parameter is repeated or malformed", RC_MALFORMED, out);
+    if ((rc = check_rest(a, p, cl, f, r, &b)) != RC_OK)
+        return b.error ? authz_redirect_error(app, a, r, b.error, b.desc, rc, out)
+                       : authz_page_error(out, 500, "server_error", "out of memory", rc);
+    return RC_OK;
+}
+
+enum rc
+authorize_request(struct app *app, struct arena *a, struct span raw, struct span cookie,
+                  struct authorize_result *out)
+{
+    struct policy *p = app_policy_get(app);
+    struct authz_req r = {0};
+    struct session s, *sp = NULL;
+    enum rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!p) {
+        rc = authz_page_error(out, 503, "temporarily_unavailable", "no policy", RC_UNAVAILABLE);
+        goto out;
+    }
+    if ((rc = validate(app, a, raw, p, &r, out)) != RC_OK)
+        goto out;
+    if (cookie.len) {
+        rc = session_load(app, a, cookie, &s);
+        if (rc == RC_UNAVAILABLE) {
+            rc = authz_redirect_error(app, a, &r, "temporarily_unavailable", "try again later", rc,
+                                      out);
+            goto out;
+        }
+        sp = rc == RC_OK ? &s : NULL;
+    }
+    rc = authz_continue(app, a, &r, NULL, sp, out);
+out:
+    app_policy_put(p);
+    authz_log("request", out, rc);
+    return rc;
+}
+
+enum rc
+authz_page_error(struct authorize_result *out, int status, const char *error, const char *msg,
+                 enum rc rc)
+{
+    out->kind = AUTHORIZE_PAGE;
+    out->status = status;
+    out->error = error;
+    out->message = msg;
+    return rc;
+}
+
+void
+authz_log(const char *step, const struct authorize_result *out, enum rc rc)
+{
+    static const char *const kinds[] = {"error_page", "redirect", "login", "consent", "form"};
+    struct log_rec *lr = log_begin(LOG_INFO, "authorize");
+
+    log_str(lr, "step", step);
+    if (out->client_id)
+        log_str(lr, "client", out->client_id);
+    log_str(lr, "outcome", kinds[out->kind]);
+    if (out->error)
+        log_str(lr, "error", out->error);
+    log_str(lr, "rc", rc_name(rc));
+    log_end(lr);
+}

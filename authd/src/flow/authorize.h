@@ -1,0 +1,122 @@
+/* The authorization endpoint and the pages it leads to (OIDC Core §3.1.2, RFC 6749 §4.1,
+ * RFC 7636, RFC 8252, RFC 9207, RFC 9700).
+ *
+ *   GET|POST /authorize ─ authorize_request: validate; with a usable SSO session and no
+ *        consent to ask, straight back to the client with a code; otherwise the request is
+ *        saved as a pending authorization (authd:authz:{id}, 10 min) and the browser goes
+ *        to /login?authz=ID or /consent?authz=ID. The pages never re-send the request:
+ *        only the id travels, the validated request stays on the server.
+ *   POST /login    ─ authorize_login: CSRF, account_login, a new session, then on.
+ *   POST /consent  ─ authorize_consent: CSRF, approve or deny, then on.
+ *
+ * CSRF tokens are HMAC(SECRET_CSRF, form, pending id, browser binding): the binding is a
+ * random cookie (`authd_bind`, SameSite=Lax) so a token fetched by an attacker is useless
+ * in the victim's browser (login CSRF, RFC 6749 §10.12). Errors go back to the client
+ * only once client_id and redirect_uri are validated; before that, an error page. */
+#ifndef AUTHD_FLOW_AUTHORIZE_H
+#define AUTHD_FLOW_AUTHORIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/form.h"
+#include "core/loa.h"
+#include "flow/app.h"
+
+#define AUTHZ_PENDING_TTL    600
+#define AUTHZ_PENDING_LEN    43 /* base64url of 32 bytes */
+#define AUTHZ_BIND_COOKIE    "authd_bind"
+#define AUTHZ_BIND_LEN       43
+#define AUTHZ_CSRF_LEN       64
+#define AUTHZ_PARAM_MAX      1024 /* state, nonce, login_hint, ui_locales, ... */
+#define AUTHZ_SCOPE_MAX      1024
+#define AUTHZ_PASSWORD_REACH ((struct loa){IAL3, AAL1}) /* the most a password login gives */
+
+/* A validated authorization request (strings in an arena). */
+struct authz_req {
+    const char *client_id;
+    const char *redirect_uri;   /* the registered value it matched, or the one registered */
+    const char *redirect_given; /* what the client sent (loopback: with its port) */
+    bool redirect_omitted;      /* the request had no redirect_uri (one is registered) */
+    const char *scope;          /* requested scopes, deduplicated, in request order */
+    const char *state, *nonce, *code_challenge;   /* may be NULL */
+    const char *login_hint, *ui_locales, *claims; /* may be NULL */
+    unsigned prompt;                              /* AUTHZ_PROMPT_* */
+    int64_t max_age;                              /* -1: not given */
+    struct loa min;        /* the level required (client, scopes, acr_values, claims) */
+    bool rp_asked_acr;     /* min came from the client's acr_values/claims */
+    const char *login_sid; /* sid of the session the login for this request created */
+};
+
+enum authorize_kind {
+    AUTHORIZE_PAGE,     /* an error page (status, error, message); no redirect */
+    AUTHORIZE_REDIRECT, /* to location: the client's redirect URI with a code or an error */
+    AUTHORIZE_LOGIN,    /* to location: /login?authz=ID */
+    AUTHORIZE_CONSENT,  /* to location: /consent?authz=ID */
+    AUTHORIZE_FORM,     /* show the form again (login: message key in `message`) */
+};
+
+struct authorize_result {
+    enum authorize_kind kind;
+    int status;             /* PAGE, FORM: HTTP status */
+    const char *error;      /* OAuth error code, for logs and pages */
+    const char *message;    /* PAGE: description; FORM: strings.tsv key */
+    const char *location;   /* REDIRECT, LOGIN, CONSENT (in the arena) */
+    const char *set_cookie; /* a Set-Cookie value to send, or NULL */
+    const char *client_id;  /* once known, for the log */
+};
+
+/* Handles an authorization request (query or form parameters; raw is the undecoded
+ * string, used only to salvage client_id and redirect_uri when a parameter is repeated).
+ * session_cookie may be empty. Always fills *out; returns its rc for logging: RC_OK for a
+ * code or a page to go to, else why the request failed (RC_UNAVAILABLE: store down). */
+enum rc authorize_request(struct app *app, struct arena *a, struct span raw,
+                          struct span session_cookie, struct authorize_result *out);
+
+/* What a login or consent page shows about its pending request. */
+struct authorize_page {
+    struct authz_req req;
+    const char *client_name;
+    char csrf[AUTHZ_CSRF_LEN + 1];
+    const char *const *claims; /* consent: claim names the client asks for (NULL-ended) */
+    bool asks_id_number;       /* consent: the id_number scope is requested */
+};
+
+/* Loads pending request `id` for a page and computes the page's CSRF token for the
+ * browser binding `bind` and form `form` ("login" or "consent"). RC_NOT_FOUND: unknown or
+ * expired (show "start again from the application"), RC_UNAVAILABLE. */
+enum rc authorize_page_info(struct app *app, struct arena *a, struct span id, struct span bind,
+                            const char *form, struct authorize_page *out);
+
+/* A fresh browser-binding value (base64url, AUTHZ_BIND_LEN) and its Set-Cookie value
+ * (HttpOnly, SameSite=Lax, Path=/, Secure under TLS), both in a. NULL on failure. */
+const char *authorize_bind_new(struct app *app, struct arena *a, bool tls, const char **value);
+
+struct login_form {
+    struct span pending, csrf, bind, id_number, password;
+    struct span session_cookie; /* the browser's old session, if any */
+    const char *client_ip;
+    bool tls;
+};
+
+/* The login page's POST. FORM with a message key for a wrong password (one message for
+ * an unknown number and a wrong password: "login_failed"), a lockout ("login_limited",
+ * 429) or an outage ("login_unavailable", 503); PAGE for a missing/expired request or a
+ * bad CSRF token (403); otherwise as authorize_request, with set_cookie installing the new
+ * session. The password is not kept. */
+enum rc authorize_login(struct app *app, struct arena *a, const struct login_form *f,
+                        struct authorize_result *out);
+
+struct consent_form {
+    struct span pending, csrf, bind, session_cookie;
+    bool approve;
+    bool share_id_number; /* the separate checkbox for the id_number scope */
+};
+
+/* The consent page's POST: deny sends access_denied to the client; approve remembers the
+ * consent (policy consent_ttl) and issues the code. PAGE for a bad CSRF token or an
+ * expired request; LOGIN if the session ended meanwhile. */
+enum rc authorize_consent(struct app *app, struct arena *a, const struct consent_form *f,
+                          struct authorize_result *out);
+
+#endif

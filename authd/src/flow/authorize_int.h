@@ -1,0 +1,40 @@
+/* Shared between flow/authorize.c (the request) and flow/authorize_steps.c (pending
+ * requests, the login and consent steps, codes). Not for other modules. */
+#ifndef AUTHD_FLOW_AUTHORIZE_INT_H
+#define AUTHD_FLOW_AUTHORIZE_INT_H
+
+#include "flow/authorize.h"
+#include "flow/session.h"
+
+/* Saves r as pending request *id (a new id when (*id)[0] == 0), for AUTHZ_PENDING_TTL.
+ * RC_OK, RC_UNAVAILABLE, RC_NOMEM. */
+enum rc authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
+                           char id[AUTHZ_PENDING_LEN + 1]);
+/* Loads pending request id. RC_NOT_FOUND (unknown, expired or malformed id), RC_UNAVAILABLE. */
+enum rc authz_pending_load(struct app *app, struct arena *a, struct span id, struct authz_req *out);
+
+/* Goes on with a validated request and the browser's session (NULL: none): login page,
+ * consent page, an error for the client, or a code. pending_id: the request's pending id
+ * if it has one (it is dropped once the client gets an answer), else NULL. */
+enum rc authz_continue(struct app *app, struct arena *a, const struct authz_req *r,
+                       const char *pending_id, const struct session *s,
+                       struct authorize_result *out);
+
+/* Issues a code for r with granted scope to the client (redirect). */
+enum rc authz_issue(struct app *app, struct arena *a, const struct authz_req *r,
+                    const struct session *s, const char *scope, struct authorize_result *out);
+
+/* An error for the client: redirect_uri?error=..&error_description=..&state=..&iss=..
+ * (RFC 6749 §4.1.2.1, RFC 9207). Returns rc, for the caller's log. */
+enum rc authz_redirect_error(struct app *app, struct arena *a, const struct authz_req *r,
+                             const char *error, const char *desc, enum rc rc,
+                             struct authorize_result *out);
+
+/* An error page (no redirect). Returns rc. */
+enum rc authz_page_error(struct authorize_result *out, int status, const char *error,
+                         const char *msg, enum rc rc);
+
+/* One line per outcome: ev "authorize" with the client, the outcome and the rc. */
+void authz_log(const char *step, const struct authorize_result *out, enum rc rc);
+
+#endif

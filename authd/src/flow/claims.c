@@ -1,0 +1,90 @@
+#include "flow/claims.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+bool
+scope_has(struct span scope, const char *word)
+{
+    size_t wl = strlen(word), i = 0;
+
+    while (i < scope.len) {
+        size_t j = i;
+        while (j < scope.len && scope.p[j] != ' ')
+            j++;
+        if (j - i == wl && memcmp(scope.p + i, word, wl) == 0)
+            return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+bool
+scope_subset(struct span want, struct span have)
+{
+    size_t i = 0;
+    char w[129];
+
+    while (i < want.len) {
+        size_t j = i;
+        while (j < want.len && want.p[j] != ' ')
+            j++;
+        if (j - i >= sizeof(w))
+            return false;
+        memcpy(w, want.p + i, j - i);
+        w[j - i] = 0;
+        if (j > i && !scope_has(have, w))
+            return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+/* Sets one claim from the account; unknown names and empty values are left out. */
+static void
+add_claim(json_t *o, const char *name, const struct account *ac, bool *idn)
+{
+    char buf[32];
+
+    if (strcmp(name, "name") == 0 && ac->name && *ac->name) {
+        json_object_set_new(o, "name", json_string(ac->name));
+    } else if (strcmp(name, "birthdate") == 0 && ac->birth_ymd) {
+        snprintf(buf, sizeof(buf), "%04u-%02u-%02u", (unsigned)(ac->birth_ymd / 10000),
+                 (unsigned)(ac->birth_ymd / 100 % 100), (unsigned)(ac->birth_ymd % 100));
+        json_object_set_new(o, "birthdate", json_string(buf));
+    } else if (strcmp(name, "gender") == 0 && (ac->sex == 'M' || ac->sex == 'F')) {
+        json_object_set_new(o, "gender", json_string(ac->sex == 'M' ? "male" : "female"));
+    } else if (strcmp(name, "phone_number") == 0 && ac->phone && *ac->phone) {
+        /* E.164 as OIDC Core §5.1 recommends; stored numbers are mainland mobiles */
+        if (ac->phone[0] == '+')
+            json_object_set_new(o, "phone_number", json_string(ac->phone));
+        else
+            json_object_set_new(o, "phone_number", json_pack("s++", "+86", ac->phone, ""));
+    } else if (strcmp(name, "phone_number_verified") == 0 && ac->phone && *ac->phone) {
+        json_object_set_new(o, "phone_number_verified", json_false()); /* no OTP yet */
+    } else if (strcmp(name, "id_number") == 0 && ac->id_number[0]) {
+        json_object_set_new(o, "id_number", json_string(ac->id_number));
+        *idn = true;
+    }
+}
+
+enum rc
+claims_add_user(json_t *o, const struct policy *p, const struct policy_client *c, struct span scope,
+                const struct account *acct, bool *released_id_number)
+{
+    *released_id_number = false;
+    for (size_t i = 0; i < p->nscopes; i++) {
+        const struct policy_scope *s = &p->scopes[i];
+        if (!scope_has(scope, s->name) || !strlist_has(&c->scopes, span_str(s->name)))
+            continue;
+        for (size_t k = 0; k < s->claims.n; k++) {
+            const char *name = s->claims.v[k];
+            if (strcmp(name, "id_number") == 0
+                && (!c->id_number_allowed || !scope_has(scope, "id_number")))
+                continue;
+            add_claim(o, name, acct, released_id_number);
+        }
+    }
+    return RC_OK;
+}

@@ -1,0 +1,28 @@
+/* The user claims a scope releases (OIDC Core §5.1, §5.4), for ID tokens and /userinfo.
+ * Policy maps scopes to claim names ([scope profile] claims = name birthdate gender); this
+ * module maps claim names to account fields. `id_number` is released only when the scope
+ * holds `id_number`, the scope's policy lists it, and the client has id_number_allowed
+ * (ARCHITECTURE.md, Privacy). `sub` is the caller's (flow/subject.h). */
+#ifndef AUTHD_FLOW_CLAIMS_H
+#define AUTHD_FLOW_CLAIMS_H
+
+#include <stdbool.h>
+
+#include "conf/policy.h"
+#include "flow/account.h"
+#include "util/span.h"
+
+struct json_t;
+
+/* True if the space-separated scope string holds word. */
+bool scope_has(struct span scope, const char *word);
+/* True if every word of want is in have (RFC 6749 §6: a refresh may narrow, not widen). */
+bool scope_subset(struct span want, struct span have);
+
+/* Adds to object o the claims that scope releases for account acct to client c.
+ * *released_id_number says whether `id_number` was added (to audit it). RC_OK or
+ * RC_NOMEM. */
+enum rc claims_add_user(struct json_t *o, const struct policy *p, const struct policy_client *c,
+                        struct span scope, const struct account *acct, bool *released_id_number);
+
+#endif

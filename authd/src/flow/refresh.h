@@ -1,0 +1,74 @@
+/* Token families: one per authorization-code redemption. A family record holds what the
+ * tokens of one grant stand for (client, account, session, scope, assurance) and, when the
+ * client has the refresh_token grant, the refresh-token chain:
+ *
+ *   authd:rtf:{FAM}          record: client acct sid scope amr acr auth_time created
+ *                            abs_exp idle_exp rt cur prev rot succ revoked
+ *   authd:rtf:{FAM}:u:HASH   "1": HASH (of an old refresh token) was used
+ *   authd:sidfam:{SID}       set of the session's families, for logout
+ *
+ * Access tokens of the grant carry the family id as the `rtf` claim, so /userinfo and
+ * /introspect find the account and the `revoked` flag with one read, and revoking the
+ * family revokes its access tokens too. The record lives until the family's absolute
+ * expiry plus one access-token lifetime, so it outlives every token it stands for.
+ *
+ * Refresh tokens are FAM (22 chars) followed by 43 chars of base64url of 32 random bytes;
+ * the store holds only HMAC(SECRET_TOKEN, token). Rotation on every use (RFC 9700
+ * §4.14.2): one atomic batch marks the old hash used (put-if-absent: of concurrent
+ * redemptions exactly one rotates) and makes the successor current. A loser, or a retry
+ * of the previous token within refresh_grace_s of its rotation, gets the SAME successor
+ * back, never a second one: the record keeps the successor's random part XOR
+ * HMAC(SECRET_TOKEN, "rt-successor", old token), which only a holder of the old token can
+ * undo. Any other use of an old token is reuse: the whole family is revoked. */
+#ifndef AUTHD_FLOW_REFRESH_H
+#define AUTHD_FLOW_REFRESH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/policy.h"
+#include "core/loa.h"
+#include "flow/app.h"
+#include "util/arena.h"
+
+#define RTF_ID_LEN        22 /* base64url of 16 random bytes */
+#define REFRESH_TOKEN_LEN (RTF_ID_LEN + 43)
+
+struct rtf {
+    char id[RTF_ID_LEN + 1];
+    const char *client_id, *account_id, *sid, *scope, *amr; /* in the caller's arena */
+    struct loa loa;
+    int64_t auth_time, created, abs_exp, idle_exp;
+    bool refresh; /* the family has refresh tokens */
+    bool revoked;
+};
+
+/* Creates a family for f (id generated into f->id; created, abs_exp, idle_exp set from
+ * policy p), adds it to the session's set, and if f->refresh writes the first refresh
+ * token into tok. RC_OK, RC_UNAVAILABLE, RC_NOMEM, RC_INTERNAL. */
+enum rc rtf_create(struct app *app, struct arena *a, const struct policy *p, struct rtf *f,
+                   char tok[REFRESH_TOKEN_LEN + 1]);
+
+/* Redeems refresh token tok for client_id and rotates it. RC_OK: *f is the family (strings
+ * in a) and next the successor (a fresh one, or within the grace window the one already
+ * issued). Failures (all invalid_grant at /token): RC_NOT_FOUND (not a token of ours, or
+ * its family is gone), RC_EXPIRED (idle or absolute lifetime over), RC_DENIED (another
+ * client's token; a revoked family; reuse of an old token, which revokes the family),
+ * RC_UNAVAILABLE, RC_NOMEM. ri says which. */
+enum rc rtf_rotate(struct app *app, struct arena *a, const struct policy *p, const char *client_id,
+                   struct span tok, struct rtf *f, char next[REFRESH_TOKEN_LEN + 1],
+                   struct rc_info *ri);
+
+/* Loads family id. RC_OK: *f (strings in a); RC_NOT_FOUND, RC_UNAVAILABLE. */
+enum rc rtf_get(struct app *app, struct arena *a, struct span id, struct rtf *f);
+
+/* Finds the family of refresh token tok if tok is its current, live token (for
+ * introspection and revocation). RC_OK: *f; RC_NOT_FOUND (unknown, old, expired,
+ * revoked), RC_UNAVAILABLE. */
+enum rc rtf_lookup(struct app *app, struct arena *a, struct span tok, struct rtf *f);
+
+/* Revokes family id and with it every refresh and access token of it. RC_OK (also if it
+ * was revoked already), RC_NOT_FOUND (expired or unknown), RC_UNAVAILABLE. */
+enum rc rtf_revoke(struct app *app, struct arena *a, const struct policy *p, struct span id);
+
+#endif

@@ -1,0 +1,318 @@
+#include "flow/session.h"
+
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/policy.h"
+#include "flow/grant.h"
+#include "flow/secrets.h"
+#include "port/store.h"
+#include "util/num.h"
+
+struct lifetimes {
+    uint32_t ttl, idle;
+};
+
+static struct lifetimes
+lifetimes(struct app *app)
+{
+    struct policy *p = app_policy_get(app);
+    struct lifetimes l = {28800, 3600};
+
+    if (p)
+        l = (struct lifetimes){p->tokens.session_ttl, p->tokens.session_idle_ttl};
+    app_policy_put(p);
+    return l;
+}
+
+/* Seconds the keys of a session created at `created` may live from now; 0: expired. */
+static uint32_t
+ttl_left(struct lifetimes l, int64_t created, int64_t now)
+{
+    int64_t left = (int64_t)l.ttl - (now - created);
+
+    if (left <= 0)
+        return 0;
+    return left < (int64_t)l.idle ? (uint32_t)left : l.idle;
+}
+
+static bool
+b64url(struct span s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t c = s.p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static enum rc
+cookie_tag(struct span cookie, char tag[SESSION_TAG_LEN + 1])
+{
+    if (cookie.len != SESSION_COOKIE_LEN || !b64url(cookie))
+        return RC_NOT_FOUND;
+    return secrets_hmac_hex(SECRET_TOKEN, &cookie, 1, tag);
+}
+
+static struct span
+num_str(struct arena *a, int64_t v)
+{
+    char *s = arena_printf(a, "%" PRId64, v);
+
+    return s ? span_str(s) : (struct span){NULL, 0};
+}
+
+/* The record's fields (values in a). */
+static size_t
+to_fields(struct arena *a, const struct session *s, struct store_field f[8])
+{
+    f[0] = (struct store_field){SPAN("acct"), span_str(s->account_id)};
+    f[1] = (struct store_field){SPAN("sid"), span_str(s->sid)};
+    f[2] = (struct store_field){SPAN("ial"), num_str(a, s->loa.ial)};
+    f[3] = (struct store_field){SPAN("aal"), num_str(a, s->loa.aal)};
+    f[4] = (struct store_field){SPAN("amr"), span_str(s->amr)};
+    f[5] = (struct store_field){SPAN("auth_time"), num_str(a, s->auth_time)};
+    f[6] = (struct store_field){SPAN("created"), num_str(a, s->created)};
+    f[7] = (struct store_field){SPAN("last_seen"), num_str(a, s->last_seen)};
+    for (size_t i = 0; i < 8; i++)
+        if (!f[i].value.p)
+            return 0;
+    return 8;
+}
+
+static bool
+field_int(const struct store_record *r, const char *name, int64_t *out)
+{
+    uint64_t v;
+
+    if (num_parse_u64(store_rec_field(r, name), 0, INT64_MAX, &v) != RC_OK)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+static bool
+field_copy(const struct store_record *r, const char *name, char *out, size_t cap)
+{
+    struct span v = store_rec_field(r, name);
+
+    if (!v.p || v.len == 0 || v.len >= cap || span_has_nul(v))
+        return false;
+    memcpy(out, v.p, v.len);
+    out[v.len] = 0;
+    return true;
+}
+
+static enum rc
+from_record(struct arena *a, const struct store_record *r, struct session *s)
+{
+    int64_t ial, aal;
+
+    if (!field_copy(r, "acct", s->account_id, sizeof(s->account_id))
+        || !field_copy(r, "sid", s->sid, sizeof(s->sid)) || !field_int(r, "ial", &ial)
+        || !field_int(r, "aal", &aal) || !field_int(r, "auth_time", &s->auth_time)
+        || !field_int(r, "created", &s->created) || !field_int(r, "last_seen", &s->last_seen)
+        || ial > IAL5 || aal > AAL3)
+        return RC_MALFORMED;
+    s->loa = (struct loa){(enum ial)ial, (enum aal)aal};
+    s->amr = arena_span_dup(a, store_rec_field(r, "amr"));
+    return s->amr ? RC_OK : RC_NOMEM;
+}
+
+/* Loads the session stored under tag and checks both lifetimes. */
+static enum rc
+load_tag(struct app *app, struct arena *a, const char *tag, struct session *out)
+{
+    struct store_record rec;
+    struct lifetimes l = lifetimes(app);
+    int64_t now = clock_now(app->clock);
+    struct span key = store_key(a, "sess", span_str(tag), NULL);
+    struct session s = {0};
+    enum rc rc;
+
+    if (!key.p)
+        return RC_NOMEM;
+    if ((rc = store_rec_get(app->store, a, key, &rec)) != RC_OK)
+        return rc;
+    memcpy(s.tag, tag, SESSION_TAG_LEN + 1);
+    if (from_record(a, &rec, &s) != RC_OK)
+        return RC_NOT_FOUND; /* a damaged record is no session */
+    if (ttl_left(l, s.created, now) == 0 || now - s.last_seen > (int64_t)l.idle) {
+        session_end(app, a, &s, NULL, NULL);
+        return RC_NOT_FOUND;
+    }
+    *out = s;
+    return RC_OK;
+}
+
+enum rc
+session_load(struct app *app, struct arena *a, struct span cookie, struct session *out)
+{
+    char tag[SESSION_TAG_LEN + 1];
+    enum rc rc;
+
+    if ((rc = cookie_tag(cookie, tag)) != RC_OK)
+        return rc;
+    return load_tag(app, a, tag, out);
+}
+
+enum rc
+session_find_by_sid(struct app *app, struct arena *a, struct span sid, struct session *out)
+{
+    struct span key, tag;
+    char t[SESSION_TAG_LEN + 1];
+    enum rc rc;
+
+    if (sid.len != SESSION_SID_LEN || !b64url(sid))
+        return RC_NOT_FOUND;
+    if (!(key = store_key(a, "sid", sid, NULL)).p)
+        return RC_NOMEM;
+    if ((rc = store_get(app->store, a, key, &tag)) != RC_OK)
+        return rc;
+    if (tag.len != SESSION_TAG_LEN)
+        return RC_NOT_FOUND;
+    memcpy(t, tag.p, SESSION_TAG_LEN);
+    t[SESSION_TAG_LEN] = 0;
+    if ((rc = load_tag(app, a, t, out)) != RC_OK)
+        return rc;
+    return span_eq_str(sid, out->sid) ? RC_OK : RC_NOT_FOUND;
+}
+
+/* Writes the record and the sid index with ttl. One batch when the store allows it; a
+ * Redis Cluster refuses a batch across hash tags (RC_MALFORMED): then the index goes
+ * first, so that it never points at a session that was not written. */
+static enum rc
+write_session(struct app *app, struct arena *a, const struct session *s, uint32_t ttl,
+              unsigned flags)
+{
+    struct store_field f[8];
+    struct span skey = store_key(a, "sess", span_str(s->tag), NULL);
+    struct span ikey = store_key(a, "sid", span_str(s->sid), NULL);
+    size_t n = to_fields(a, s, f);
+    struct store_op ops[2] = {
+        {.kind = STORE_OP_PUT, .key = ikey, .value = span_str(s->tag), .ttl_s = ttl},
+        {.kind = STORE_OP_REC_PUT,
+         .key = skey,
+         .fields = f,
+         .nfields = n,
+         .ttl_s = ttl,
+         .flags = flags},
+    };
+    enum rc rc;
+
+    if (!skey.p || !ikey.p || n == 0)
+        return RC_NOMEM;
+    if ((rc = store_batch(app->store, ops, 2)) != RC_MALFORMED)
+        return rc;
+    if ((rc = store_put(app->store, ikey, span_str(s->tag), ttl, 0)) != RC_OK)
+        return rc;
+    return store_rec_put(app->store, skey, f, n, ttl, flags);
+}
+
+enum rc
+session_create(struct app *app, struct arena *a, const struct session_login *l,
+               char cookie[SESSION_COOKIE_LEN + 1], struct session *out)
+{
+    struct session s = {0};
+    struct lifetimes lt = lifetimes(app);
+    int64_t now = clock_now(app->clock);
+    enum rc rc;
+
+    if (strlen(l->account_id) > SESSION_ACCT_MAX)
+        return RC_MALFORMED;
+    if ((rc = grant_random_token(app, 32, cookie, SESSION_COOKIE_LEN + 1)) != RC_OK
+        || (rc = grant_random_token(app, 32, s.sid, sizeof(s.sid))) != RC_OK
+        || (rc = cookie_tag(span_str(cookie), s.tag)) != RC_OK)
+        goto out;
+    strcpy(s.account_id, l->account_id);
+    s.loa = l->loa;
+    s.amr = l->amr ? l->amr : "";
+    s.auth_time = l->auth_time;
+    s.created = s.last_seen = now;
+    /* NX: 256 random bits never collide, but a collision must not join two sessions */
+    if ((rc = write_session(app, a, &s, ttl_left(lt, now, now), STORE_NX)) != RC_OK)
+        goto out;
+    *out = s;
+out:
+    if (rc != RC_OK)
+        OPENSSL_cleanse(cookie, SESSION_COOKIE_LEN + 1);
+    return rc;
+}
+
+enum rc
+session_touch(struct app *app, struct arena *a, struct session *s)
+{
+    struct lifetimes l = lifetimes(app);
+    int64_t now = clock_now(app->clock);
+    uint32_t ttl = ttl_left(l, s->created, now);
+    struct span rps = store_key(a, "sess", span_str(s->tag), ":rps");
+    enum rc rc;
+
+    if (ttl == 0)
+        return RC_NOT_FOUND;
+    s->last_seen = now;
+    if ((rc = write_session(app, a, s, ttl, STORE_XX)) != RC_OK)
+        return rc;
+    if (!rps.p)
+        return RC_NOMEM;
+    rc = store_expire(app->store, rps, ttl);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+enum rc
+session_add_rp(struct app *app, struct arena *a, const struct session *s, const char *client_id)
+{
+    struct lifetimes l = lifetimes(app);
+    uint32_t ttl = ttl_left(l, s->created, clock_now(app->clock));
+    struct span key = store_key(a, "sess", span_str(s->tag), ":rps");
+
+    if (!key.p)
+        return RC_NOMEM;
+    return store_set_add(app->store, key, span_str(client_id), ttl ? ttl : 1);
+}
+
+enum rc
+session_end(struct app *app, struct arena *a, const struct session *s, struct span **rps,
+            size_t *nrps)
+{
+    struct span skey = store_key(a, "sess", span_str(s->tag), NULL);
+    struct span rkey = store_key(a, "sess", span_str(s->tag), ":rps");
+    struct span ikey = store_key(a, "sid", span_str(s->sid), NULL);
+    struct store_op ops[2] = {{.kind = STORE_OP_DEL, .key = skey},
+                              {.kind = STORE_OP_DEL, .key = rkey}};
+    struct span *m = NULL;
+    size_t n = 0;
+    enum rc rc;
+
+    if (!skey.p || !rkey.p || !ikey.p)
+        return RC_NOMEM;
+    rc = store_set_members(app->store, a, rkey, &m, &n);
+    if (rc != RC_OK && rc != RC_NOT_FOUND)
+        return rc;
+    if ((rc = store_batch(app->store, ops, 2)) != RC_OK)
+        return rc;
+    rc = store_del(app->store, ikey);
+    if (rc != RC_OK && rc != RC_NOT_FOUND)
+        return rc;
+    if (rps)
+        *rps = m, *nrps = n;
+    return RC_OK;
+}
+
+const char *
+session_cookie(struct arena *a, const char *cookie, bool tls)
+{
+    return arena_printf(a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s", SESSION_COOKIE, cookie,
+                        tls ? "; Secure" : "");
+}
+
+const char *
+session_cookie_clear(struct arena *a, bool tls)
+{
+    return arena_printf(a, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s", SESSION_COOKIE,
+                        tls ? "; Secure" : "");
+}

@@ -1,0 +1,85 @@
+/* SSO sessions: one login in a browser serves every client until the session expires.
+ *
+ * The browser holds a cookie `authd_session` whose value is 256 random bits (base64url).
+ * The store holds the record under authd:sess:{T} with T = HMAC(SECRET_TOKEN, cookie) in
+ * hex, so that a store dump cannot be replayed as cookies. Beside it:
+ *   authd:sess:{T}:rps  set of the client ids the session issued codes to (back-channel
+ *                       logout fans out to them)
+ *   authd:sid:{sid}     T, so that logout by the public session id (`sid` claim of
+ *                       OIDC Back-Channel Logout §2.1 / Front-Channel Logout §3) finds it
+ * Lifetimes come from policy [tokens]: session_ttl (absolute, from creation) and
+ * session_idle_ttl (from the last use); the store TTL is the smaller of what is left of
+ * each, and a load re-checks both against the clock.
+ *
+ * For the logout engineer: load the browser's session with session_load (cookie) or
+ * session_find_by_sid (sid of an id_token_hint or a logout request), then session_end
+ * gives the client ids to notify and deletes all three keys; clear the cookie with
+ * session_cookie_clear. */
+#ifndef AUTHD_FLOW_SESSION_H
+#define AUTHD_FLOW_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loa.h"
+#include "flow/app.h"
+#include "util/arena.h"
+
+#define SESSION_COOKIE     "authd_session"
+#define SESSION_COOKIE_LEN 43 /* base64url of 32 bytes */
+#define SESSION_SID_LEN    43
+#define SESSION_TAG_LEN    64 /* hex HMAC */
+#define SESSION_ACCT_MAX   64
+
+struct session {
+    char tag[SESSION_TAG_LEN + 1]; /* store key tag; not a secret by itself, not a cookie */
+    char sid[SESSION_SID_LEN + 1]; /* public id: the `sid` claim */
+    char account_id[SESSION_ACCT_MAX + 1];
+    struct loa loa;
+    const char *amr; /* space-separated RFC 8176 values ("pwd"), in the caller's arena */
+    int64_t auth_time, created, last_seen;
+};
+
+/* What a completed login establishes. */
+struct session_login {
+    const char *account_id;
+    struct loa loa;
+    const char *amr;
+    int64_t auth_time;
+};
+
+/* Creates a session with a fresh cookie value and a fresh sid (never reusing either, so
+ * that a login always gets a new session id), writing the record and its sid index in one
+ * batch. RC_OK: cookie (NUL-terminated; a secret: wipe it once sent) and *out filled.
+ * RC_UNAVAILABLE, RC_FULL, RC_INTERNAL, RC_MALFORMED (account id too long). */
+enum rc session_create(struct app *app, struct arena *a, const struct session_login *l,
+                       char cookie[SESSION_COOKIE_LEN + 1], struct session *out);
+
+/* Loads the session of a cookie value. RC_OK: *out filled (amr in a). RC_NOT_FOUND: no
+ * such session, a malformed cookie, or a session past its absolute or idle lifetime (then
+ * deleted). RC_UNAVAILABLE. Does not extend the session: see session_touch. */
+enum rc session_load(struct app *app, struct arena *a, struct span cookie, struct session *out);
+
+/* Loads a session by its public sid. Same results as session_load. */
+enum rc session_find_by_sid(struct app *app, struct arena *a, struct span sid, struct session *out);
+
+/* Marks s used now: last_seen and the TTLs of its keys move forward (never past the
+ * absolute lifetime). RC_OK, RC_NOT_FOUND (it ended meanwhile), RC_UNAVAILABLE. */
+enum rc session_touch(struct app *app, struct arena *a, struct session *s);
+
+/* Records that s issued a code to client_id (the :rps set). RC_OK, RC_UNAVAILABLE. */
+enum rc session_add_rp(struct app *app, struct arena *a, const struct session *s,
+                       const char *client_id);
+
+/* Ends s: deletes the record, its :rps set and its sid index. RC_OK: *rps (in a, may be
+ * NULL) and *nrps are the client ids it had issued codes to. RC_UNAVAILABLE. */
+enum rc session_end(struct app *app, struct arena *a, const struct session *s, struct span **rps,
+                    size_t *nrps);
+
+/* The Set-Cookie value that installs cookie: HttpOnly, SameSite=Lax, Path=/, Secure when
+ * tls. In a; NULL when out of memory. */
+const char *session_cookie(struct arena *a, const char *cookie, bool tls);
+/* The Set-Cookie value that removes the cookie. */
+const char *session_cookie_clear(struct arena *a, bool tls);
+
+#endif

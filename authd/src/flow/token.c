@@ -1,0 +1,311 @@
+/* POST /token use cases: authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core
+ * §3.1.3), refresh_token (RFC 6749 §6, RFC 9700 §4.14), client_credentials (RFC 6749
+ * §4.4). Errors follow RFC 6749 §5.2. */
+#include "flow/token.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "core/jose.h"
+#include "core/mask.h"
+#include "core/pkce.h"
+#include "flow/claims.h"
+#include "flow/grant.h"
+#include "flow/subject.h"
+#include "flow/token_int.h"
+#include "log/log.h"
+#include "port/keys.h"
+
+#define CODE_USED_TTL 86400 /* how long a redeemed code is remembered, to catch replays */
+
+/* Sets out->error and ri; returns rc. */
+static enum rc
+fail(struct token_resp *out, const char *error, struct rc_info *ri, enum rc rc, const char *field,
+     const char *msg)
+{
+    out->error = error;
+    return rc_set(ri, rc, field, msg);
+}
+
+/* For store and internal failures: the error their rc implies. */
+static enum rc
+fail_rc(struct token_resp *out, enum rc rc)
+{
+    out->error = rc == RC_UNAVAILABLE || rc == RC_NOMEM || rc == RC_FULL ? "temporarily_unavailable"
+                                                                         : "server_error";
+    return rc;
+}
+
+/* The user's account, refused when gone or disabled. */
+static enum rc
+load_account(struct issue *is, const char *id, struct account *acct, struct token_resp *out,
+             struct rc_info *ri)
+{
+    enum rc rc = account_get(is->app, is->a, id, acct);
+
+    if (rc == RC_NOT_FOUND || (rc == RC_OK && acct->disabled))
+        return fail(out, "invalid_grant", ri, RC_DENIED, "account", "no longer usable");
+    return rc == RC_OK ? RC_OK : fail_rc(out, rc);
+}
+
+/* Access token, then (if scope has openid) the ID token, for family f. */
+static enum rc
+issue_user(struct issue *is, const struct rtf *f, const char *scope, const char *nonce,
+           struct token_resp *out, struct rc_info *ri)
+{
+    struct account acct;
+    char sub[SUBJECT_MAX];
+    const char *jti;
+    bool idn = false;
+    enum rc rc;
+
+    if ((rc = load_account(is, f->account_id, &acct, out, ri)) != RC_OK)
+        return rc;
+    if ((rc = subject_for(is->c, f->account_id, sub)) != RC_OK
+        || (rc = token_issue_access(is, sub, scope, f, &out->access_token, &jti)) != RC_OK)
+        return fail_rc(out, rc);
+    if (scope_has(span_str(scope), "openid")
+        && (rc = token_issue_id(is, sub, f, scope, nonce, out->access_token, &acct, &idn,
+                                &out->id_token))
+               != RC_OK)
+        return fail_rc(out, rc);
+    if (idn) {
+        /* every release of the raw ID number is recorded (ARCHITECTURE.md, Privacy) */
+        char m[MASK_IDNUM_SIZE];
+        struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
+        mask_idnum(span_str(acct.id_number), m);
+        log_str(lr, "client", is->c->id);
+        log_str(lr, "idn", m);
+        log_str(lr, "jti", jti);
+        log_end(lr);
+    }
+    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
+    out->scope = scope;
+    out->expires_in = is->p->tokens.access_token_ttl;
+    return RC_OK;
+}
+
+/* RFC 6749 §4.1.3 (same client, same redirect_uri) and RFC 7636 §4.6 (PKCE). */
+static enum rc
+check_code_grant(const struct policy_client *c, const struct grant *g, const struct token_req *req,
+                 struct token_resp *out, struct rc_info *ri)
+{
+    if (!g->client_id || strcmp(g->client_id, c->id) != 0)
+        return fail(out, "invalid_grant", ri, RC_DENIED, "code", "issued to another client");
+    if (g->redirect_uri
+        && (!req->redirect_uri.p || !span_eq_str(req->redirect_uri, g->redirect_uri)))
+        return fail(out, "invalid_grant", ri, RC_DENIED, "redirect_uri",
+                    "differs from the authorization request");
+    if (g->code_challenge) {
+        if (!req->code_verifier.p)
+            return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier", "missing");
+        if (pkce_verify(span_str(g->code_challenge), req->code_verifier) != RC_OK)
+            return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier", "does not match");
+    } else if (req->code_verifier.p) {
+        /* RFC 9700 §4.8.2: a verifier without a challenge is a PKCE downgrade */
+        return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier",
+                    "the authorization request had no code_challenge");
+    } else if (c->type == CLIENT_PUBLIC || c->pkce_required) {
+        return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier", "PKCE is required");
+    }
+    return RC_OK;
+}
+
+/* A code that cannot be taken: if it was redeemed before, revoke what that issued
+ * (RFC 6749 §4.1.2, RFC 9700 §4.5). */
+static enum rc
+code_replayed(struct issue *is, struct span code, struct token_resp *out, struct rc_info *ri)
+{
+    struct span fam;
+    struct log_rec *lr;
+    enum rc rc = grant_code_used(is->app, is->a, code, &fam);
+
+    if (rc == RC_NOT_FOUND)
+        return fail(out, "invalid_grant", ri, RC_NOT_FOUND, "code", "unknown or expired");
+    if (rc != RC_OK)
+        return fail_rc(out, rc);
+    rc = rtf_revoke(is->app, is->a, is->p, fam);
+    if (rc != RC_OK && rc != RC_NOT_FOUND)
+        return fail_rc(out, rc);
+    lr = log_begin(LOG_WARN, "token.code_reuse");
+    log_str(lr, "client", is->c->id);
+    log_span(lr, "rtf", fam);
+    log_end(lr);
+    return fail(out, "invalid_grant", ri, RC_DENIED, "code",
+                "already used; the tokens issued for it are revoked");
+}
+
+static enum rc
+grant_code(struct issue *is, const struct token_req *req, struct token_resp *out,
+           struct rc_info *ri)
+{
+    const struct policy_client *c = is->c;
+    char rt[REFRESH_TOKEN_LEN + 1] = "";
+    struct rtf f = {0};
+    struct grant g;
+    enum rc rc;
+
+    if (!(c->grants & GRANT_AUTHORIZATION_CODE))
+        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
+    if (!req->code.p || req->code.len == 0)
+        return fail(out, "invalid_request", ri, RC_MALFORMED, "code", "missing");
+    rc = grant_code_take(is->app, is->a, req->code, &g);
+    if (rc == RC_NOT_FOUND || rc == RC_MALFORMED)
+        return code_replayed(is, req->code, out, ri);
+    if (rc != RC_OK)
+        return fail_rc(out, rc);
+    if ((rc = check_code_grant(c, &g, req, out, ri)) != RC_OK)
+        return rc;
+    f = (struct rtf){.client_id = c->id,
+                     .account_id = g.account_id,
+                     .sid = g.sid,
+                     .scope = g.scope ? g.scope : "",
+                     .amr = g.amr,
+                     .loa = g.loa,
+                     .auth_time = g.auth_time,
+                     .refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0};
+    if (!f.account_id)
+        return fail(out, "invalid_grant", ri, RC_DENIED, "code", "no account");
+    if ((rc = rtf_create(is->app, is->a, is->p, &f, rt)) != RC_OK
+        || (rc = grant_code_mark_used(is->app, is->a, req->code, span_str(f.id), CODE_USED_TTL))
+               != RC_OK) {
+        OPENSSL_cleanse(rt, sizeof(rt));
+        return fail_rc(out, rc);
+    }
+    rc = issue_user(is, &f, f.scope, g.nonce, out, ri);
+    if (rc == RC_OK && f.refresh && !(out->refresh_token = arena_strndup(is->a, rt, strlen(rt))))
+        rc = fail_rc(out, RC_NOMEM);
+    OPENSSL_cleanse(rt, sizeof(rt));
+    return rc;
+}
+
+/* RFC 6749 §6: the requested scope must not exceed what the grant had. */
+static enum rc
+check_narrowing(struct issue *is, const struct token_req *req, struct token_resp *out,
+                struct rc_info *ri)
+{
+    struct rtf f;
+
+    if (req->scope.len == 0)
+        return fail(out, "invalid_scope", ri, RC_DENIED, "scope", "empty");
+    if (req->refresh_token.len != REFRESH_TOKEN_LEN
+        || rtf_get(is->app, is->a, span_of(req->refresh_token.p, RTF_ID_LEN), &f) != RC_OK)
+        return RC_OK; /* rtf_rotate gives the precise answer */
+    if (!scope_subset(req->scope, span_str(f.scope)))
+        return fail(out, "invalid_scope", ri, RC_DENIED, "scope", "exceeds the original grant");
+    return RC_OK;
+}
+
+static enum rc
+grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *out,
+              struct rc_info *ri)
+{
+    char next[REFRESH_TOKEN_LEN + 1];
+    const char *scope;
+    struct rtf f;
+    enum rc rc;
+
+    if (!(is->c->grants & GRANT_REFRESH_TOKEN))
+        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
+    if (!req->refresh_token.p || req->refresh_token.len == 0)
+        return fail(out, "invalid_request", ri, RC_MALFORMED, "refresh_token", "missing");
+    if (req->scope.p && (rc = check_narrowing(is, req, out, ri)) != RC_OK)
+        return rc;
+    rc = rtf_rotate(is->app, is->a, is->p, is->c->id, req->refresh_token, &f, next, ri);
+    if (rc == RC_NOT_FOUND || rc == RC_EXPIRED || rc == RC_DENIED) {
+        out->error = "invalid_grant";
+        return rc;
+    }
+    if (rc != RC_OK)
+        return fail_rc(out, rc);
+    scope = req->scope.p ? arena_span_dup(is->a, req->scope) : f.scope;
+    if (!scope || !(out->refresh_token = arena_strndup(is->a, next, REFRESH_TOKEN_LEN)))
+        rc = fail_rc(out, RC_NOMEM);
+    else
+        rc = issue_user(is, &f, scope, NULL, out, ri);
+    OPENSSL_cleanse(next, sizeof(next));
+    return rc;
+}
+
+/* The client's own scopes joined, the default when it asks for none (RFC 6749 §3.3). */
+static const char *
+client_scope(struct issue *is, const struct token_req *req, struct token_resp *out,
+             struct rc_info *ri)
+{
+    struct buf b;
+    const char *s;
+    size_t i = 0;
+
+    if (req->scope.p) {
+        while (i < req->scope.len) {
+            size_t j = i;
+            while (j < req->scope.len && req->scope.p[j] != ' ')
+                j++;
+            if (j == i || !strlist_has(&is->c->scopes, span_of(req->scope.p + i, j - i))) {
+                fail(out, "invalid_scope", ri, RC_DENIED, "scope", "not registered for the client");
+                return NULL;
+            }
+            i = j + 1;
+        }
+        return req->scope.len ? arena_span_dup(is->a, req->scope) : NULL;
+    }
+    buf_init(&b, 4096);
+    for (i = 0; i < is->c->scopes.n; i++)
+        buf_printf(&b, "%s%s", i ? " " : "", is->c->scopes.v[i]);
+    s = arena_strndup(is->a, b.p ? (const char *)b.p : "", b.len);
+    buf_clear(&b);
+    return s;
+}
+
+static enum rc
+grant_client(struct issue *is, const struct token_req *req, struct token_resp *out,
+             struct rc_info *ri)
+{
+    const char *scope, *jti;
+    enum rc rc;
+
+    if (!(is->c->grants & GRANT_CLIENT_CREDENTIALS) || is->c->type != CLIENT_CONFIDENTIAL)
+        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
+    if (!(scope = client_scope(is, req, out, ri)))
+        return out->error ? RC_DENIED : fail_rc(out, RC_NOMEM);
+    if ((rc = token_issue_access(is, is->c->id, scope, NULL, &out->access_token, &jti)) != RC_OK)
+        return fail_rc(out, rc);
+    out->scope = scope;
+    out->expires_in = is->p->tokens.access_token_ttl;
+    return RC_OK;
+}
+
+enum rc
+token_grant(struct app *app, struct arena *a, const struct policy *p, const struct policy_client *c,
+            const struct token_req *req, struct token_resp *out, struct rc_info *ri)
+{
+    struct issue is = {app, a, p, c, NULL, clock_now(app->clock)};
+    struct span gt = req->grant_type;
+    struct log_rec *lr;
+    enum rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!gt.p || gt.len == 0)
+        rc = fail(out, "invalid_request", ri, RC_MALFORMED, "grant_type", "missing");
+    else if ((rc = keys_current(app->keys, &is.ks)) != RC_OK)
+        rc = fail_rc(out, RC_UNAVAILABLE);
+    else if (span_eq_str(gt, "authorization_code"))
+        rc = grant_code(&is, req, out, ri);
+    else if (span_eq_str(gt, "refresh_token"))
+        rc = grant_refresh(&is, req, out, ri);
+    else if (span_eq_str(gt, "client_credentials"))
+        rc = grant_client(&is, req, out, ri);
+    else
+        rc = fail(out, "unsupported_grant_type", ri, RC_UNSUPPORTED, "grant_type", "not supported");
+    jose_keyset_release(is.ks);
+    if ((lr = log_begin(LOG_INFO, "token"))) {
+        log_span(lr, "grant", gt.len <= 64 ? gt : SPAN("(long)"));
+        log_str(lr, "client", c->id);
+        log_str(lr, "rc", rc_name(rc));
+        log_str(lr, "error", out->error);
+        if (ri && rc != RC_OK)
+            log_str(lr, "why", ri->msg);
+        log_end(lr);
+    }
+    return rc;
+}

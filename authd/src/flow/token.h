@@ -1,0 +1,75 @@
+/* The token endpoint's use cases (RFC 6749 §4.1.3, §4.4, §6; OIDC Core §3.1.3, §12) and
+ * the tokens they issue:
+ *
+ *   access token  JWT per RFC 9068: header typ "at+jwt"; iss, sub, aud (the client id),
+ *                 client_id, iat, exp, jti, scope; for a user also auth_time, acr, amr, sid
+ *                 and rtf (the token family, flow/refresh.h, which revocation and
+ *                 /userinfo read).
+ *   ID token      OIDC Core §2: iss, sub, aud, exp, iat, auth_time, nonce, acr, amr,
+ *                 at_hash, sid, plus the user claims the granted scopes release
+ *                 (flow/claims.h). Issued when the scope holds `openid`.
+ *   refresh token opaque, rotated on every use (flow/refresh.h). Issued to clients
+ *                 registered for the refresh_token grant; `offline_access` is not required
+ *                 (OIDC Core §11 leaves it to the OP): the family is tied to the SSO
+ *                 session (authd:sidfam:{sid}), so logout revokes it.
+ *
+ * All tokens are signed ES256 with the current key (port/keys.h). The assurance of the
+ * login (acr, amr, auth_time) is copied from the grant and survives refresh unchanged. */
+#ifndef AUTHD_FLOW_TOKEN_H
+#define AUTHD_FLOW_TOKEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/policy.h"
+#include "flow/app.h"
+#include "util/arena.h"
+
+#define TOKEN_JTI_LEN 22 /* base64url of 16 random bytes */
+
+/* A token request's parameters (spans into the parsed form; p == NULL when absent). */
+struct token_req {
+    struct span grant_type, code, redirect_uri, code_verifier, refresh_token, scope;
+};
+
+/* What /token answers. On failure `error` is the RFC 6749 §5.2 code to send. */
+struct token_resp {
+    const char *access_token; /* all strings in the caller's arena */
+    const char *id_token;     /* NULL unless issued */
+    const char *refresh_token;
+    const char *scope; /* the access token's scope */
+    uint32_t expires_in;
+    const char *error;
+};
+
+/* Runs the grant named by req->grant_type for the authenticated client c under policy p.
+ * RC_OK: *out filled (strings in a). Failures set out->error: RC_MALFORMED
+ * (invalid_request), RC_UNSUPPORTED (unsupported_grant_type), RC_DENIED (invalid_grant,
+ * unauthorized_client or invalid_scope, as out->error says), RC_NOT_FOUND / RC_EXPIRED
+ * (invalid_grant), RC_UNAVAILABLE (temporarily_unavailable), RC_NOMEM, RC_INTERNAL
+ * (server_error); ri says why (never a token or code). Logs one `token` event. */
+enum rc token_grant(struct app *app, struct arena *a, const struct policy *p,
+                    const struct policy_client *c, const struct token_req *req,
+                    struct token_resp *out, struct rc_info *ri);
+
+/* What a verified access token says (strings in the caller's arena). */
+struct token_claims {
+    const char *jti, *sub, *client_id, *scope, *iss, *acr, *rtf; /* rtf: NULL for clients */
+    const char *aud;                                             /* the first audience */
+    const char *account_id; /* from the family, when the token has rtf */
+    int64_t exp, iat;
+};
+
+/* Verifies an access token we issued: signature with the current key set (ES256 or
+ * RS256, typ at+jwt), iss, exp with the policy's leeway; then its revocation state (the
+ * jti marker, and the family's `revoked` flag when the token has rtf). RC_OK: *out (with
+ * account_id from the family).
+ * RC_DENIED (bad signature, alg, typ, iss, unknown kid), RC_EXPIRED, RC_MALFORMED,
+ * RC_NOT_FOUND (revoked, or its family is gone), RC_UNAVAILABLE. */
+enum rc token_access_verify(struct app *app, struct arena *a, const struct policy *p,
+                            struct span token, struct token_claims *out, struct rc_info *ri);
+
+/* Marks access token jti revoked until exp (RFC 7009 §2). RC_OK, RC_UNAVAILABLE. */
+enum rc token_access_revoke(struct app *app, struct arena *a, const struct token_claims *tc);
+
+#endif

@@ -1,0 +1,33 @@
+/* Internal to flow/token*.c: building and signing the claim sets. */
+#ifndef AUTHD_FLOW_TOKEN_INT_H
+#define AUTHD_FLOW_TOKEN_INT_H
+
+#include "flow/account.h"
+#include "flow/refresh.h"
+#include "flow/token.h"
+
+struct jose_keyset;
+
+/* One issuance: everything the signers need. */
+struct issue {
+    struct app *app;
+    struct arena *a;
+    const struct policy *p;
+    const struct policy_client *c;
+    struct jose_keyset *ks; /* retained by the caller */
+    int64_t now;
+};
+
+/* Signs an RFC 9068 access token for sub with scope; f (may be NULL for a client acting
+ * for itself) adds the user's session claims and rtf. RC_OK: *token and *jti in is->a. */
+enum rc token_issue_access(struct issue *is, const char *sub, const char *scope,
+                           const struct rtf *f, const char **token, const char **jti);
+
+/* Signs an ID token for family f with the user claims scope releases from acct; nonce may
+ * be NULL (refresh, OIDC Core §12.2); at_hash of access_token. *released_idn says whether
+ * the id_number claim went out. RC_OK: *token in is->a. */
+enum rc token_issue_id(struct issue *is, const char *sub, const struct rtf *f, const char *scope,
+                       const char *nonce, const char *access_token, const struct account *acct,
+                       bool *released_idn, const char **token);
+
+#endif

@@ -1,0 +1,109 @@
+/* Claim sets of access tokens (RFC 9068 §2.2) and ID tokens (OIDC Core §2), signed ES256. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jose.h"
+#include "flow/claims.h"
+#include "flow/grant.h"
+#include "flow/token_int.h"
+
+/* "pwd otp" -> ["pwd","otp"] (RFC 8176 values). */
+static json_t *
+amr_array(const char *amr)
+{
+    json_t *arr = json_array();
+    const char *s = amr ? amr : "";
+
+    while (*s) {
+        size_t n;
+        while (*s == ' ')
+            s++;
+        n = strcspn(s, " ");
+        if (n)
+            json_array_append_new(arr, json_stringn(s, n));
+        s += n;
+    }
+    return arr;
+}
+
+static void
+add_session(json_t *o, const struct rtf *f)
+{
+    char acr[LOA_ACR_MAX];
+
+    loa_format(f->loa, acr);
+    json_object_set_new(o, "auth_time", json_integer(f->auth_time));
+    json_object_set_new(o, "acr", json_string(acr));
+    json_object_set_new(o, "amr", amr_array(f->amr));
+    if (f->sid && *f->sid)
+        json_object_set_new(o, "sid", json_string(f->sid));
+}
+
+/* Serializes o (consumed) and signs it. */
+static enum rc
+sign(struct issue *is, json_t *o, const char *typ, const char **token)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    struct span out;
+    enum rc rc;
+
+    json_decref(o);
+    if (!s)
+        return RC_NOMEM;
+    rc = jose_sign(is->ks, JOSE_ES256, typ, span_str(s), is->a, &out, NULL);
+    free(s);
+    if (rc == RC_OK)
+        *token = (const char *)out.p;
+    return rc;
+}
+
+enum rc
+token_issue_access(struct issue *is, const char *sub, const char *scope, const struct rtf *f,
+                   const char **token, const char **jti)
+{
+    char id[TOKEN_JTI_LEN + 2];
+    json_t *o;
+    enum rc rc;
+
+    if ((rc = grant_random_token(is->app, 16, id, sizeof(id))) != RC_OK)
+        return rc;
+    if (!(*jti = arena_strndup(is->a, id, strlen(id))))
+        return RC_NOMEM;
+    o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", is->app->cfg->issuer, "sub", sub,
+                  "aud", is->c->id, "client_id", is->c->id, "iat", (json_int_t)is->now, "exp",
+                  (json_int_t)(is->now + is->p->tokens.access_token_ttl), "jti", id);
+    if (o && scope && *scope)
+        json_object_set_new(o, "scope", json_string(scope));
+    if (o && f) {
+        add_session(o, f);
+        json_object_set_new(o, "rtf", json_string(f->id));
+    }
+    return sign(is, o, "at+jwt", token);
+}
+
+enum rc
+token_issue_id(struct issue *is, const char *sub, const struct rtf *f, const char *scope,
+               const char *nonce, const char *access_token, const struct account *acct,
+               bool *released_idn, const char **token)
+{
+    struct span at_hash;
+    json_t *o;
+    enum rc rc;
+
+    *released_idn = false;
+    if ((rc = jose_half_hash(JOSE_ES256, span_str(access_token), is->a, &at_hash)) != RC_OK)
+        return rc;
+    o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", is->app->cfg->issuer, "sub", sub, "aud",
+                  is->c->id, "iat", (json_int_t)is->now, "exp",
+                  (json_int_t)(is->now + is->p->tokens.id_token_ttl), "at_hash",
+                  (const char *)at_hash.p);
+    if (!o)
+        return RC_NOMEM;
+    add_session(o, f);
+    if (nonce && *nonce)
+        json_object_set_new(o, "nonce", json_string(nonce));
+    if (acct)
+        claims_add_user(o, is->p, is->c, span_str(scope), acct, released_idn);
+    return sign(is, o, "JWT", token);
+}

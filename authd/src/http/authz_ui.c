@@ -1,0 +1,74 @@
+#include "http/authz_ui.h"
+
+#include <string.h>
+
+enum lang
+authz_ui_lang(const struct http_req *r, const struct span *choice, const char *ui_locales)
+{
+    if (choice && (span_eq_str(*choice, "zh") || span_eq_str(*choice, "en")))
+        return span_eq_str(*choice, "en") ? LANG_EN : LANG_ZH;
+    return tmpl_lang(span_str(ui_locales), http_header(r, "Accept-Language"));
+}
+
+const char *
+authz_ui_lang_code(enum lang l)
+{
+    return l == LANG_EN ? "en" : "zh";
+}
+
+void
+authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *message,
+               enum lang lang)
+{
+    struct tmpl_var v[] = {
+        {"title", span_str(tmpl_t(lang, "authz_error_title"))},
+        {"message", span_str(tmpl_t(lang, message ? message : "error_title"))},
+    };
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    if (tmpl_render(&b, "error.html", lang, v, 2) != RC_OK) {
+        buf_clear(&b);
+        http_text(w, 500, "internal error\n");
+        return;
+    }
+    http_html(r, w, status, &b);
+}
+
+void
+authz_ui_result(struct http_req *r, struct http_resp *w, const struct authorize_result *res,
+                enum lang lang)
+{
+    if (res->set_cookie)
+        http_add_header(w, "Set-Cookie", res->set_cookie);
+    if (res->client_id)
+        r->client_id = res->client_id;
+    switch (res->kind) {
+    case AUTHORIZE_REDIRECT:
+    case AUTHORIZE_LOGIN:
+    case AUTHORIZE_CONSENT:
+        if (res->location) {
+            http_redirect(r, w, r->method == HTTP_POST ? 303 : 302, res->location);
+            return;
+        }
+        authz_ui_error(r, w, 500, "error_title", lang);
+        return;
+    case AUTHORIZE_PAGE:
+    case AUTHORIZE_FORM:
+        authz_ui_error(r, w, res->status ? res->status : 400, res->message, lang);
+        return;
+    }
+}
+
+const char *
+authz_ui_bind(struct http_req *r, struct http_resp *w)
+{
+    const char *v = http_cookie(r, AUTHZ_BIND_COOKIE), *set;
+
+    if (v && strlen(v) == AUTHZ_BIND_LEN)
+        return v;
+    if (!(set = authorize_bind_new(r->app, &r->arena, r->tls, &v)))
+        return NULL;
+    http_add_header(w, "Set-Cookie", set);
+    return v;
+}

@@ -1,0 +1,39 @@
+/* The common start of the client-authenticated endpoints (/token, /introspect, /revoke):
+ * a POST with an application/x-www-form-urlencoded body (RFC 6749 §3.2), parsed with
+ * core/form (repeated parameters refused), and client authentication (flow/client_auth).
+ *
+ *     struct oauth_call oc;
+ *     if (!oauth_call_begin(r, w, "/token", &oc))
+ *         return;            // the error response is written
+ *     ... oc.form, oc.p, oc.c ...
+ *     oauth_call_end(&oc);
+ */
+#ifndef AUTHD_HTTP_OAUTH_CALL_H
+#define AUTHD_HTTP_OAUTH_CALL_H
+
+#include <stdbool.h>
+
+#include "conf/policy.h"
+#include "core/form.h"
+#include "http/http.h"
+
+struct oauth_call {
+    struct form *form;             /* in the request arena */
+    struct policy *p;              /* held until oauth_call_end */
+    const struct policy_client *c; /* the authenticated client, owned by p */
+    bool basic;                    /* the client used HTTP Basic */
+};
+
+/* Parses and authenticates. true: oc filled, the caller must call oauth_call_end. false:
+ * the error response is written (400 invalid_request, 401 invalid_client with
+ * WWW-Authenticate: Basic when Basic was tried, 503) and nothing is held. */
+bool oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path,
+                      struct oauth_call *oc);
+/* Releases what oauth_call_begin holds. */
+void oauth_call_end(struct oauth_call *oc);
+
+/* An RFC 6749 §5.2 error response; WWW-Authenticate: Basic only when basic is true. */
+void oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
+                 const struct rc_info *ri, bool basic);
+
+#endif

@@ -1,0 +1,21 @@
+/* /authorize (GET query or POST form, OIDC Core §3.1.2.1): parse, call
+ * flow/authorize, answer with a redirect or an error page. */
+#include "flow/authorize.h"
+#include "flow/session.h"
+#include "http/authz_ui.h"
+#include "http/router.h"
+
+static void
+route_authorize(struct http_req *r, struct http_resp *w)
+{
+    struct span raw = r->method == HTTP_POST ? r->body : r->query;
+    struct authorize_result res;
+    enum lang lang = authz_ui_lang(r, NULL, NULL);
+
+    authorize_request(r->app, &r->arena, raw, span_str(http_cookie(r, SESSION_COOKIE)), &res);
+    if (res.kind == AUTHORIZE_LOGIN || res.kind == AUTHORIZE_CONSENT)
+        authz_ui_bind(r, w); /* the pages' CSRF tokens are bound to it */
+    authz_ui_result(r, w, &res, lang);
+}
+
+ROUTE(authorize, "/authorize", HTTP_GET | HTTP_POST, route_authorize)

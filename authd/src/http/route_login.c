@@ -1,0 +1,130 @@
+/* /login?authz=ID: the ID number + password form of a pending authorization request
+ * (GET shows it, POST checks it through flow/authorize). */
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "core/form.h"
+#include "flow/authorize.h"
+#include "flow/session.h"
+#include "http/authz_ui.h"
+#include "http/router.h"
+
+struct login_view {
+    struct span id;          /* pending request id */
+    const struct span *lang; /* explicit language choice, or NULL */
+    struct span typed;       /* the ID number typed, shown again (escaped) */
+    const char *message;     /* strings.tsv key, or NULL */
+    int status;
+};
+
+static const char *
+self_url(struct http_req *r, const char *page, struct span id, const char *lang)
+{
+    struct buf b;
+    const char *s;
+
+    buf_init(&b, 4096);
+    buf_append_str(&b, page);
+    buf_append_str(&b, "?");
+    form_append(&b, "authz", id);
+    if (lang)
+        form_append(&b, "lang", span_str(lang));
+    s = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
+    buf_clear(&b);
+    return s;
+}
+
+static void
+show(struct http_req *r, struct http_resp *w, const struct login_view *v)
+{
+    struct authorize_page pg;
+    const char *bind = authz_ui_bind(r, w), *reg;
+    enum lang lang;
+    struct buf b;
+    enum rc rc;
+
+    rc = authorize_page_info(r->app, &r->arena, v->id, span_str(bind), "login", &pg);
+    lang = authz_ui_lang(r, v->lang, rc == RC_OK ? pg.req.ui_locales : NULL);
+    if (rc != RC_OK || !bind) {
+        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400, "login_expired", lang);
+        return;
+    }
+    r->client_id = pg.req.client_id;
+    struct buf ret;
+    buf_init(&ret, 4096);
+    form_append(&ret, "return_to", span_str(self_url(r, "/login", v->id, NULL)));
+    reg = arena_printf(&r->arena, "/register?%s", ret.p ? (const char *)ret.p : "");
+    buf_clear(&ret);
+    struct tmpl_var vars[] = {
+        {"title", span_str(tmpl_t(lang, "login_title"))},
+        {"client_name", span_str(pg.client_name)},
+        {"authz", v->id},
+        {"csrf", span_str(pg.csrf)},
+        {"lang", span_str(authz_ui_lang_code(lang))},
+        {"id_number", v->typed.len ? v->typed : span_str(pg.req.login_hint)},
+        {"message", span_str(v->message ? tmpl_t(lang, v->message) : NULL)},
+        {"register_url", span_str(reg)},
+        {"lang_zh_url", span_str(self_url(r, "/login", v->id, "zh"))},
+        {"lang_en_url", span_str(self_url(r, "/login", v->id, "en"))},
+    };
+    buf_init(&b, 1u << 20);
+    if (tmpl_render(&b, "login.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
+        buf_clear(&b);
+        authz_ui_error(r, w, 500, "error_title", lang);
+        return;
+    }
+    http_html(r, w, v->status ? v->status : 200, &b);
+}
+
+static void
+post(struct http_req *r, struct http_resp *w, const struct form *f)
+{
+    static const struct span none = {(const uint8_t *)"", 0};
+    const struct span *id = form_get(f, "authz"), *csrf = form_get(f, "csrf");
+    const struct span *idn = form_get(f, "id_number"), *pw = form_get(f, "password");
+    struct login_form lf = {
+        .pending = id ? *id : none,
+        .csrf = csrf ? *csrf : none,
+        .bind = span_str(http_cookie(r, AUTHZ_BIND_COOKIE)),
+        .id_number = idn ? *idn : none,
+        .password = pw ? *pw : none,
+        .session_cookie = span_str(http_cookie(r, SESSION_COOKIE)),
+        .client_ip = r->client_ip,
+        .tls = r->tls,
+    };
+    struct authorize_result res;
+
+    authorize_login(r->app, &r->arena, &lf, &res);
+    if (pw) /* the decoded password lives in the arena: wipe it now */
+        OPENSSL_cleanse((void *)pw->p, pw->len);
+    if (res.kind == AUTHORIZE_FORM) {
+        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number, res.message,
+                               res.status};
+        if (res.status == 429)
+            http_add_header(w, "Retry-After", "60");
+        show(r, w, &v);
+        return;
+    }
+    authz_ui_result(r, w, &res, authz_ui_lang(r, form_get(f, "lang"), NULL));
+}
+
+static void
+route_login(struct http_req *r, struct http_resp *w)
+{
+    struct form f;
+    struct span raw = r->method == HTTP_POST ? r->body : r->query;
+
+    if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK) {
+        authz_ui_error(r, w, 400, "login_expired", authz_ui_lang(r, NULL, NULL));
+        return;
+    }
+    if (r->method == HTTP_POST) {
+        post(r, w, &f);
+        return;
+    }
+    const struct span *id = form_get(&f, "authz");
+    struct login_view v = {id ? *id : (struct span){0}, form_get(&f, "lang")};
+    show(r, w, &v);
+}
+
+ROUTE(login, "/login", HTTP_GET | HTTP_POST, route_login)

@@ -1,0 +1,368 @@
+/* Real-name registration: the page (GET/POST /register, works without JavaScript) and the
+ * JSON API (POST /api/register). Both call account_register_ex; this file only parses,
+ * checks the CSRF token of the page, and renders.
+ *
+ * CSRF (OWASP "synchronizer token", double-submit variant keyed on the server): GET sets a
+ * random per-form nonce in a short-lived HttpOnly SameSite=Strict cookie and puts
+ * HMAC(SECRET_CSRF, nonce) in the form; POST recomputes it from the cookie and compares in
+ * constant time. The API takes only application/json, which a cross-site HTML form cannot
+ * send without a CORS preflight we never grant. */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "core/form.h"
+#include "core/idnum.h"
+#include "flow/account.h"
+#include "flow/secrets.h"
+#include "http/router.h"
+#include "http/tmpl.h"
+
+#define CSRF_COOKIE      "authd_reg"
+#define CSRF_NONCE_BYTES 16
+#define CSRF_MAX_AGE_S   1800
+#define API_MAX_BODY     4096
+#define RETURN_TO_MAX    2048
+#define UI_LOCALES_MAX   64
+
+enum { F_ID, F_NAME, F_PHONE, F_PW, F_PW2, F_CONSENT, F__COUNT };
+static const char *const field_names[F__COUNT] = {"id_number", "name",      "phone",
+                                                  "password",  "password2", "consent"};
+static const char *const err_vars[F__COUNT] = {"err_id_number", "err_name",      "err_phone",
+                                               "err_password",  "err_password2", "err_consent"};
+
+/* Everything the form page shows. */
+struct page {
+    enum lang lang;
+    struct span ui_locales, return_to; /* validated, may be empty */
+    struct span v[3];                  /* kept values: id_number, name, phone */
+    bool consent;
+    const char *err[F__COUNT];
+    const char *err_form;
+};
+
+static char *
+hex(struct arena *a, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = arena_alloc(a, 2 * n + 1);
+
+    for (size_t i = 0; s && i < n; i++)
+        s[2 * i] = digits[p[i] >> 4], s[2 * i + 1] = digits[p[i] & 15];
+    return s;
+}
+
+/* Makes a fresh nonce, sets its cookie, returns the token for the form (NULL on failure). */
+static const char *
+csrf_issue(struct http_req *r, struct http_resp *w)
+{
+    uint8_t raw[CSRF_NONCE_BYTES];
+    char *nonce, *token = arena_alloc(&r->arena, 65);
+    const char *cookie;
+
+    if (!token || rng_bytes(r->app->rng, raw, sizeof(raw)) != RC_OK)
+        return NULL;
+    nonce = hex(&r->arena, raw, sizeof(raw));
+    OPENSSL_cleanse(raw, sizeof(raw));
+    if (!nonce || secrets_hmac_hex(SECRET_CSRF, &(struct span){(uint8_t *)nonce, 32}, 1, token))
+        return NULL;
+    cookie = arena_printf(&r->arena,
+                          CSRF_COOKIE "=%s; Path=/register; Max-Age=%d; HttpOnly; "
+                                      "SameSite=Strict%s",
+                          nonce, CSRF_MAX_AGE_S, r->tls ? "; Secure" : "");
+    if (!cookie || http_add_header(w, "Set-Cookie", cookie) != RC_OK)
+        return NULL;
+    return token;
+}
+
+/* True if the form's token is HMAC(cookie nonce): lengths checked first, then
+ * CRYPTO_memcmp. */
+static bool
+csrf_ok(struct http_req *r, const struct span *token)
+{
+    const char *nonce = http_cookie(r, CSRF_COOKIE);
+    char want[65];
+    bool ok;
+
+    if (!nonce || strlen(nonce) != 2 * CSRF_NONCE_BYTES || !token || token->len != 64)
+        return false;
+    if (secrets_hmac_hex(SECRET_CSRF, &(struct span){(const uint8_t *)nonce, strlen(nonce)}, 1,
+                         want)
+        != RC_OK)
+        return false;
+    ok = CRYPTO_memcmp(want, token->p, 64) == 0;
+    OPENSSL_cleanse(want, sizeof(want));
+    return ok;
+}
+
+/* return_to: kept only if it is a same-origin path to the authorization endpoint, so the
+ * success page can never link elsewhere (no open redirect). */
+static struct span
+safe_return_to(const struct span *v)
+{
+    static const char prefix[] = "/authorize?";
+
+    if (!v || v->len > RETURN_TO_MAX || v->len < sizeof(prefix) - 1
+        || memcmp(v->p, prefix, sizeof(prefix) - 1) != 0)
+        return (struct span){NULL, 0};
+    for (size_t i = 0; i < v->len; i++)
+        if (v->p[i] <= 0x20 || v->p[i] >= 0x7f || v->p[i] == '\\')
+            return (struct span){NULL, 0};
+    return *v;
+}
+
+static struct span
+safe_ui_locales(const struct span *v)
+{
+    if (!v || v->len > UI_LOCALES_MAX)
+        return (struct span){NULL, 0};
+    for (size_t i = 0; i < v->len; i++)
+        if (!((v->p[i] >= 'a' && v->p[i] <= 'z') || (v->p[i] >= 'A' && v->p[i] <= 'Z')
+              || v->p[i] == '-' || v->p[i] == ' '))
+            return (struct span){NULL, 0};
+    return *v;
+}
+
+static const char *
+lang_url(struct http_req *r, const struct page *pg, const char *tag)
+{
+    struct buf b;
+    const char *s;
+
+    buf_init(&b, 4 * RETURN_TO_MAX);
+    buf_append_str(&b, "/register?");
+    form_append(&b, "ui_locales", span_str(tag));
+    if (pg->return_to.len)
+        form_append(&b, "return_to", pg->return_to);
+    s = b.p ? arena_strndup(&r->arena, b.p, b.len) : NULL;
+    buf_clear(&b);
+    return s ? s : "/register";
+}
+
+#define VAR(n, s) ((struct tmpl_var){n, (s)})
+
+/* Renders the form with pg's values and errors, and a fresh CSRF token. */
+static void
+render_form(struct http_req *r, struct http_resp *w, int status, const struct page *pg)
+{
+    const char *csrf = csrf_issue(r, w);
+    struct tmpl_var v[8 + 3 + F__COUNT];
+    size_t n = 0;
+    struct buf b;
+
+    if (!csrf) {
+        http_text(w, 500, "internal error\n");
+        return;
+    }
+    v[n++] = VAR("title", span_str(tmpl_t(pg->lang, "register_title")));
+    v[n++] = VAR("csrf", span_str(csrf));
+    v[n++] = VAR("ui_locales", pg->ui_locales);
+    v[n++] = VAR("return_to", pg->return_to);
+    v[n++] = VAR("lang_zh_url", span_str(lang_url(r, pg, "zh-CN")));
+    v[n++] = VAR("lang_en_url", span_str(lang_url(r, pg, "en")));
+    v[n++] = VAR("err_form", span_str(pg->err_form));
+    v[n++] = VAR("v_consent", pg->consent ? SPAN("1") : SPAN(""));
+    v[n++] = VAR("v_id_number", pg->v[0]);
+    v[n++] = VAR("v_name", pg->v[1]);
+    v[n++] = VAR("v_phone", pg->v[2]);
+    for (int f = 0; f < F__COUNT; f++)
+        v[n++] = VAR(err_vars[f], span_str(pg->err[f]));
+    buf_init(&b, 256 * 1024);
+    if (tmpl_render(&b, "register.html", pg->lang, v, n) != RC_OK) {
+        buf_clear(&b);
+        http_text(w, 500, "internal error\n");
+        return;
+    }
+    http_html(r, w, status, &b);
+}
+
+static void
+route_register_get(struct http_req *r, struct http_resp *w)
+{
+    struct form q;
+    struct page pg = {0};
+
+    if (form_parse(&r->arena, r->query.p, r->query.len, &q, NULL) != RC_OK)
+        memset(&q, 0, sizeof(q)); /* a bad query only loses its options */
+    pg.ui_locales = safe_ui_locales(form_get(&q, "ui_locales"));
+    pg.return_to = safe_return_to(form_get(&q, "return_to"));
+    pg.lang = tmpl_lang(pg.ui_locales, http_header(r, "Accept-Language"));
+    render_form(r, w, 200, &pg);
+}
+
+/* The strings.tsv key for a flow failure (ri->msg is English, for the API). */
+static const char *
+error_key(const struct rc_info *ri)
+{
+    static const struct {
+        const char *field, *msg_part, *key;
+    } map[] = {
+        {"name", "", "reg_err_name"},
+        {"phone", "", "reg_err_phone"},
+        {"password", "too short", "reg_err_pw_short"},
+        {"password", "too long", "reg_err_pw_long"},
+        {"password", "ID number", "reg_err_pw_idnum"},
+        {"password", "birth date", "reg_err_pw_birth"},
+        {"password", "mobile", "reg_err_pw_phone"},
+        {"password", "", "reg_err_pw_invalid"},
+    };
+    const char *msg = ri->msg ? ri->msg : "";
+
+    if (ri->field && strcmp(ri->field, "id_number") == 0) {
+        for (int k = IDNUM_LENGTH; k < IDNUM__REASONS; k++)
+            if (strcmp(msg, idnum_reason_message((enum idnum_reason)k)) == 0)
+                return k == IDNUM_LENGTH      ? "reg_err_idnum_length"
+                       : k == IDNUM_CHARACTER ? "reg_err_idnum_character"
+                       : k == IDNUM_DATE      ? "reg_err_idnum_date"
+                       : k == IDNUM_PROVINCE  ? "reg_err_idnum_province"
+                                              : "reg_err_idnum_check_digit";
+        return "reg_err_idnum_character";
+    }
+    for (size_t i = 0; ri->field && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(ri->field, map[i].field) == 0 && strstr(msg, map[i].msg_part))
+            return map[i].key;
+    return "reg_err_generic";
+}
+
+static int
+field_index(const char *field)
+{
+    for (int f = 0; field && f < F__COUNT; f++)
+        if (strcmp(field, field_names[f]) == 0)
+            return f;
+    return -1;
+}
+
+/* Puts the failure of the flow on the page; returns the HTTP status. */
+static int
+place_error(struct http_req *r, struct http_resp *w, struct page *pg, enum rc rc,
+            const struct rc_info *ri, uint32_t retry)
+{
+    const char *t;
+    int f;
+
+    switch (rc) {
+    case RC_MALFORMED:
+        t = tmpl_t(pg->lang, error_key(ri));
+        if ((f = field_index(ri->field)) >= 0)
+            pg->err[f] = t;
+        else
+            pg->err_form = t;
+        return 400;
+    case RC_DENIED:
+        pg->err_form = tmpl_t(pg->lang, "reg_err_not_verified");
+        return 403;
+    case RC_CONFLICT:
+        pg->err[F_ID] = tmpl_t(pg->lang, "reg_err_conflict");
+        return 409;
+    case RC_LIMITED:
+        pg->err_form = arena_printf(&r->arena, "%s %u", tmpl_t(pg->lang, "reg_err_limited"), retry);
+        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
+        return 429;
+    case RC_UNAVAILABLE:
+        pg->err_form = tmpl_t(pg->lang, "reg_err_unavailable");
+        return 503;
+    default:
+        pg->err_form = tmpl_t(pg->lang, "reg_err_generic");
+        return 500;
+    }
+}
+
+static struct span
+value(const struct form *f, const char *name)
+{
+    const struct span *v = form_get(f, name);
+
+    return v ? *v : (struct span){(const uint8_t *)"", 0};
+}
+
+static void
+render_done(struct http_req *r, struct http_resp *w, const struct page *pg)
+{
+    struct tmpl_var v[] = {
+        VAR("title", span_str(tmpl_t(pg->lang, "reg_done_title"))),
+        VAR("login_url", pg->return_to),
+        VAR("lang_zh_url", span_str(lang_url(r, pg, "zh-CN"))),
+        VAR("lang_en_url", span_str(lang_url(r, pg, "en"))),
+    };
+    struct buf b;
+
+    buf_init(&b, 64 * 1024);
+    if (tmpl_render(&b, "register_done.html", pg->lang, v, sizeof(v) / sizeof(v[0])) != RC_OK) {
+        buf_clear(&b);
+        http_text(w, 500, "internal error\n");
+        return;
+    }
+    http_html(r, w, 200, &b);
+}
+
+/* The checks only the page has: CSRF token, second password, consent. Returns the status
+ * to answer with, or 0 to go on. */
+static int
+page_checks(struct http_req *r, const struct form *f, struct page *pg)
+{
+    struct span pw = value(f, "password"), pw2 = value(f, "password2");
+
+    if (!csrf_ok(r, form_get(f, "csrf"))) {
+        pg->err_form = tmpl_t(pg->lang, "reg_err_csrf");
+        return 403;
+    }
+    if (pw.len != pw2.len || CRYPTO_memcmp(pw.p, pw2.p, pw.len) != 0) {
+        pg->err[F_PW2] = tmpl_t(pg->lang, "reg_err_pw_mismatch");
+        return 400;
+    }
+    if (!pg->consent) {
+        pg->err[F_CONSENT] = tmpl_t(pg->lang, "reg_err_consent");
+        return 400;
+    }
+    return 0;
+}
+
+static void
+route_register_post(struct http_req *r, struct http_resp *w)
+{
+    struct form f;
+    struct page pg = {0};
+    struct register_req req;
+    struct account acct;
+    struct rc_info ri = {0};
+    uint32_t retry = 0;
+    enum rc rc;
+    int status;
+
+    if (form_parse(&r->arena, r->body.p, r->body.len, &f, NULL) != RC_OK) {
+        pg.lang = tmpl_lang(SPAN(""), http_header(r, "Accept-Language"));
+        pg.err_form = tmpl_t(pg.lang, "reg_err_bad_request");
+        render_form(r, w, 400, &pg);
+        return;
+    }
+    pg.ui_locales = safe_ui_locales(form_get(&f, "ui_locales"));
+    pg.return_to = safe_return_to(form_get(&f, "return_to"));
+    pg.lang = tmpl_lang(pg.ui_locales, http_header(r, "Accept-Language"));
+    req = (struct register_req){value(&f, "id_number"), value(&f, "name"), value(&f, "phone"),
+                                value(&f, "password")};
+    pg.v[0] = req.id_number, pg.v[1] = req.name, pg.v[2] = req.phone;
+    pg.consent = span_eq_str(value(&f, "consent"), "yes");
+    if ((status = page_checks(r, &f, &pg)) != 0) {
+        render_form(r, w, status, &pg);
+        return;
+    }
+    rc = account_register_ex(r->app, &r->arena, &req, r->client_ip, &acct, &ri, &retry);
+    if (rc == RC_OK) {
+        render_done(r, w, &pg);
+        return;
+    }
+    status = place_error(r, w, &pg, rc, &ri, retry);
+    render_form(r, w, status, &pg);
+}
+
+static void
+route_register(struct http_req *r, struct http_resp *w)
+{
+    if (r->method == HTTP_POST)
+        route_register_post(r, w);
+    else
+        route_register_get(r, w);
+}
+
+ROUTE(register, "/register", HTTP_GET | HTTP_POST, route_register)

@@ -1,0 +1,152 @@
+/* /userinfo (OIDC Core §5.3), GET or POST, with a bearer access token (RFC 6750 §2.1
+ * Authorization header, or §2.2 form body on POST; never the query). Errors per RFC 6750
+ * §3: 401 with WWW-Authenticate: Bearer error="invalid_token", 400 invalid_request, 403
+ * insufficient_scope (a token without `openid`). */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/form.h"
+#include "core/mask.h"
+#include "flow/account.h"
+#include "flow/claims.h"
+#include "flow/subject.h"
+#include "flow/token.h"
+#include "http/router.h"
+#include "log/log.h"
+
+static void
+bearer_error(struct http_req *r, struct http_resp *w, int status, const char *error,
+             const char *desc)
+{
+    json_t *j = json_object();
+    const char *h = "Bearer realm=\"authd\"";
+
+    if (error) {
+        h = arena_printf(&r->arena, "Bearer realm=\"authd\", error=\"%s\"%s%s%s", error,
+                         desc ? ", error_description=\"" : "", desc ? desc : "", desc ? "\"" : "");
+        json_object_set_new(j, "error", json_string(error));
+        if (desc)
+            json_object_set_new(j, "error_description", json_string(desc));
+    }
+    http_add_header(w, "WWW-Authenticate", h ? h : "Bearer");
+    if (status == 503)
+        http_add_header(w, "Retry-After", "1");
+    http_json(r, w, status, j);
+}
+
+/* The token from the header or the form body. RC_NOT_FOUND: none; RC_MALFORMED: both,
+ * or a body that does not parse. */
+static enum rc
+bearer_token(struct http_req *r, struct span *tok)
+{
+    const char *h = http_header(r, "Authorization"), *ct = http_header(r, "Content-Type");
+    const struct span *v = NULL;
+    struct form *f;
+
+    if (r->method == HTTP_POST && ct
+        && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        if (!(f = arena_alloc(&r->arena, sizeof(*f)))
+            || form_parse(&r->arena, r->body.p, r->body.len, f, NULL) != RC_OK)
+            return RC_MALFORMED;
+        v = form_get(f, "access_token");
+    }
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        if (v)
+            return RC_MALFORMED; /* RFC 6750 §2: one method only */
+        for (h += 7; *h == ' ';)
+            h++;
+        *tok = span_str(h);
+        return tok->len ? RC_OK : RC_MALFORMED;
+    }
+    if (!v)
+        return RC_NOT_FOUND;
+    *tok = *v;
+    return RC_OK;
+}
+
+static void
+log_idn(const struct policy_client *c, const struct account *acct, const struct token_claims *tc)
+{
+    char m[MASK_IDNUM_SIZE];
+    struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
+
+    mask_idnum(span_str(acct->id_number), m);
+    log_str(lr, "client", c->id);
+    log_str(lr, "idn", m);
+    log_str(lr, "jti", tc->jti);
+    log_str(lr, "via", "userinfo");
+    log_end(lr);
+}
+
+/* Claims for a verified token. RC_DENIED: the token stands for no usable account. */
+static enum rc
+user_claims(struct http_req *r, const struct policy *p, const struct token_claims *tc, json_t *o)
+{
+    const struct policy_client *c = policy_client(p, span_str(tc->client_id));
+    struct account acct;
+    char sub[SUBJECT_MAX];
+    bool idn = false;
+    enum rc rc;
+
+    if (!c || !tc->account_id)
+        return RC_DENIED;
+    if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)
+        return rc == RC_NOT_FOUND ? RC_DENIED : rc;
+    if (acct.disabled || subject_for(c, acct.id, sub) != RC_OK || strcmp(sub, tc->sub) != 0)
+        rc = RC_DENIED;
+    else {
+        json_object_set_new(o, "sub", json_string(sub));
+        claims_add_user(o, p, c, span_str(tc->scope), &acct, &idn);
+        if (idn)
+            log_idn(c, &acct, tc);
+    }
+    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
+    return rc;
+}
+
+static void
+route_userinfo(struct http_req *r, struct http_resp *w)
+{
+    struct policy *p;
+    struct token_claims tc;
+    struct rc_info ri = {0};
+    struct span tok;
+    json_t *o;
+    enum rc rc = bearer_token(r, &tok);
+
+    if (rc == RC_NOT_FOUND) {
+        bearer_error(r, w, 401, NULL, NULL);
+        return;
+    }
+    if (rc != RC_OK) {
+        bearer_error(r, w, 400, "invalid_request", "one bearer token, header or body");
+        return;
+    }
+    if (!(p = app_policy_get(r->app))) {
+        bearer_error(r, w, 503, "temporarily_unavailable", NULL);
+        return;
+    }
+    rc = token_access_verify(r->app, &r->arena, p, tok, &tc, &ri);
+    if (rc == RC_OK && !scope_has(span_str(tc.scope), "openid"))
+        rc = RC_UNSUPPORTED;
+    o = json_object();
+    if (rc == RC_OK)
+        rc = user_claims(r, p, &tc, o);
+    app_policy_put(p);
+    if (rc == RC_OK) {
+        r->client_id = arena_strndup(&r->arena, tc.client_id, strlen(tc.client_id));
+        http_json(r, w, 200, o);
+        return;
+    }
+    json_decref(o);
+    if (rc == RC_UNAVAILABLE || rc == RC_NOMEM)
+        bearer_error(r, w, 503, "temporarily_unavailable", NULL);
+    else if (rc == RC_UNSUPPORTED)
+        bearer_error(r, w, 403, "insufficient_scope", "the token lacks the openid scope");
+    else
+        bearer_error(r, w, 401, "invalid_token", rc == RC_EXPIRED ? "expired" : "invalid");
+}
+
+ROUTE(userinfo, "/userinfo", HTTP_GET | HTTP_POST, route_userinfo)

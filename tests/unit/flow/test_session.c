@@ -1,0 +1,168 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "flow/secrets.h"
+#include "flow/session.h"
+#include "port/store.h"
+#include "test.h"
+
+static int64_t fake_now = 1700000000;
+
+static int64_t
+fake_clock_now(const struct clock *c)
+{
+    (void)c;
+    return fake_now;
+}
+
+static int64_t
+fake_mono(const struct clock *c)
+{
+    (void)c;
+    return fake_now * 1000000;
+}
+
+static const struct clock fake_clock = {fake_clock_now, fake_mono, NULL};
+
+struct fixture {
+    char dir[32], path[64];
+    struct app app;
+    struct arena a;
+};
+
+static int
+setup(struct fixture *f)
+{
+    strcpy(f->dir, "/tmp/authd-sess-XXXXXX");
+    memset(&f->app, 0, sizeof(f->app));
+    f->app.clock = &fake_clock;
+    f->app.rng = &rng_system;
+    pthread_mutex_init(&f->app.policy_mu, NULL);
+    fake_now = 1700000000;
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/master.key", f->dir);
+    if (secrets_init(f->path, NULL) != RC_OK)
+        return -1;
+    if (store_open("memory:", NULL, &f->app.store, NULL) != RC_OK)
+        return -1;
+    arena_init(&f->a, 0);
+    return 0;
+}
+
+static void
+teardown(struct fixture *f)
+{
+    arena_clear(&f->a);
+    store_free(f->app.store);
+    unlink(f->path);
+    rmdir(f->dir);
+    secrets_clear();
+}
+
+static const struct session_login login = {"acct-1", {IAL3, AAL1}, "pwd", 1700000000};
+
+TEST(session_create_load_and_find_by_sid)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1], cookie2[SESSION_COOKIE_LEN + 1];
+    struct session s, l, s2;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    CHECK_INT(strlen(cookie), SESSION_COOKIE_LEN);
+    CHECK(strcmp(cookie, s.sid) != 0);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_OK);
+    CHECK_STR(l.account_id, "acct-1");
+    CHECK_STR(l.sid, s.sid);
+    CHECK_STR(l.amr, "pwd");
+    CHECK_INT(l.loa.ial, IAL3);
+    CHECK_INT(l.auth_time, 1700000000);
+    CHECK_RC(session_find_by_sid(&f.app, &f.a, span_str(s.sid), &l), RC_OK);
+    CHECK_STR(l.tag, s.tag);
+    /* the store key is not the cookie: a store dump cannot be replayed */
+    CHECK(strstr(s.tag, cookie) == NULL);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(s.tag), &l), RC_NOT_FOUND);
+    /* every login gets a new session id */
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie2, &s2), RC_OK);
+    CHECK(strcmp(s.sid, s2.sid) != 0);
+    CHECK(strcmp(cookie, cookie2) != 0);
+    teardown(&f);
+}
+
+TEST(session_load_refuses_bad_cookies)
+{
+    struct fixture f;
+    struct session l;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_load(&f.app, &f.a, SPAN(""), &l), RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, SPAN("short"), &l), RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, SPAN("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+"), &l),
+             RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, SPAN("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), &l),
+             RC_NOT_FOUND);
+    CHECK_RC(session_find_by_sid(&f.app, &f.a, SPAN("nope"), &l), RC_NOT_FOUND);
+    teardown(&f);
+}
+
+TEST(session_idle_and_absolute_lifetimes)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    /* idle: 3600 s by default; a touch moves it forward */
+    for (int i = 0; i < 8; i++) {
+        fake_now += 3500;
+        REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+        CHECK_RC(session_touch(&f.app, &f.a, &l), RC_OK);
+    }
+    /* 28000 s after creation: the absolute limit (28800) ends it despite the touches */
+    fake_now += 801;
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    fake_now += 3601;
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    CHECK_RC(session_find_by_sid(&f.app, &f.a, span_str(s.sid), &l), RC_NOT_FOUND);
+    teardown(&f);
+}
+
+TEST(session_end_returns_rps_and_removes_everything)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+    struct span *rps = NULL;
+    size_t n = 0;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-portal"), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-app"), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-app"), RC_OK);
+    CHECK_RC(session_end(&f.app, &f.a, &s, &rps, &n), RC_OK);
+    CHECK_INT(n, 2);
+    CHECK(n == 2 && (span_eq_str(rps[0], "demo-app") || span_eq_str(rps[1], "demo-app")));
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    CHECK_RC(session_find_by_sid(&f.app, &f.a, span_str(s.sid), &l), RC_NOT_FOUND);
+    CHECK_RC(session_touch(&f.app, &f.a, &s), RC_NOT_FOUND); /* no resurrection */
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    teardown(&f);
+}
+
+TEST(session_cookie_attributes)
+{
+    struct arena a;
+
+    arena_init(&a, 0);
+    CHECK_STR(session_cookie(&a, "abc", false),
+              "authd_session=abc; Path=/; HttpOnly; SameSite=Lax");
+    CHECK_STR(session_cookie(&a, "abc", true),
+              "authd_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure");
+    CHECK(strstr(session_cookie_clear(&a, false), "Max-Age=0") != NULL);
+    arena_clear(&a);
+}

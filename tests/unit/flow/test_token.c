@@ -1,0 +1,795 @@
+/* flow/token, flow/refresh, flow/client_auth (against policy), flow/subject: driven through
+ * the flow functions with the memory store, a generated ES256 key, a policy parsed from
+ * text, one account, and a clock the tests move. */
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/idnum.h"
+#include "core/jose.h"
+#include "flow/account.h"
+#include "flow/client_auth.h"
+#include "flow/grant.h"
+#include "flow/refresh.h"
+#include "flow/secrets.h"
+#include "flow/subject.h"
+#include "flow/token.h"
+#include "log/log.h"
+#include "port/keys.h"
+#include "port/store.h"
+#include "test.h"
+
+#define NOW      1740787200 /* 2025-03-01 00:00 UTC */
+#define ISS      "https://id.example"
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define CHALLNG  "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+static int64_t now_s = NOW;
+
+static int64_t
+clk_now(const struct clock *c)
+{
+    (void)c;
+    return now_s;
+}
+
+static int64_t
+clk_mono(const struct clock *c)
+{
+    (void)c;
+    return 0;
+}
+
+static const struct clock test_clock = {clk_now, clk_mono, NULL};
+
+/* A keys port over one fixed key set. */
+struct tkeys {
+    struct keys k;
+    struct jose_keyset *ks;
+};
+
+static enum rc
+tk_current(struct keys *k, struct jose_keyset **out)
+{
+    *out = jose_keyset_retain(((struct tkeys *)k)->ks);
+    return RC_OK;
+}
+
+static const struct keys_ops tk_ops = {"test", tk_current, NULL, NULL, NULL};
+
+static struct {
+    char dir[64], master[96];
+    struct config cfg;
+    struct app app;
+    struct tkeys keys;
+    struct jose_keyset *client_ks; /* the private_key_jwt client's private key */
+    struct policy *p;
+    struct arena a;
+    struct account acct;
+    char idn[19];
+} F;
+
+static void
+sha_hex(const char *s, char out[65])
+{
+    uint8_t md[32];
+    unsigned n;
+
+    EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+static struct jose_keyset *
+gen_keyset(struct buf *pub_jwks)
+{
+    struct jose_keyset *ks = NULL;
+    struct buf jwk;
+
+    buf_init(&jwk, 0);
+    if (jose_key_generate(JOSE_ES256, &jwk) == RC_OK && jose_keyset_new(&ks) == RC_OK
+        && jose_keyset_add_jwk(ks, buf_span(&jwk), JOSE_KEY_SIGN, NULL) == RC_OK
+        && jose_keyset_seal(ks) == RC_OK) {
+        if (pub_jwks)
+            buf_append_span(pub_jwks, jose_keyset_jwks(ks));
+    }
+    buf_clear(&jwk);
+    return ks;
+}
+
+static const char policy_fmt[] =
+    "[tokens]\nrefresh_grace_s = 10\nrefresh_token_idle_ttl = 600\nrefresh_token_ttl = 3600\n"
+    "access_token_ttl = 300\nclock_leeway_s = 30\n"
+    "[scope openid]\nclaims = sub\n[scope profile]\nclaims = name birthdate gender\n"
+    "[scope id_number]\nclaims = id_number\n"
+    "[client web]\ntype = confidential\nauth_method = client_secret_post\n"
+    "secret_hash = sha256:%s\nredirect_uris = https://rp.example/cb\n"
+    "grant_types = authorization_code refresh_token\nscopes = openid profile id_number\n"
+    "id_number_allowed = true\nsector = rp.example\n"
+    "[client app]\ntype = public\nauth_method = none\nredirect_uris = http://127.0.0.1/cb\n"
+    "grant_types = authorization_code\nscopes = openid profile id_number\n"
+    "[client svc]\ntype = confidential\nauth_method = client_secret_basic\n"
+    "secret_hash = sha256:%s\ngrant_types = client_credentials\nscopes = api.read api.write\n"
+    "[client jwtc]\ntype = confidential\nauth_method = private_key_jwt\njwks = %s\n"
+    "grant_types = client_credentials\nscopes = api.read\n";
+
+static int
+make_policy(void)
+{
+    struct config_error err = {0};
+    char h[65], text[8192];
+    struct buf jwks;
+    int n;
+
+    buf_init(&jwks, 0);
+    if (!(F.client_ks = gen_keyset(&jwks)))
+        return -1;
+    sha_hex("s3cret", h);
+    n = snprintf(text, sizeof(text), policy_fmt, h, h, (const char *)jwks.p);
+    buf_clear(&jwks);
+    if (n < 0 || (size_t)n >= sizeof(text))
+        return -1;
+    if (policy_parse("test.conf", text, (size_t)n, &F.p, &err) != RC_OK) {
+        fprintf(stderr, "%s\n", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+make_account(void)
+{
+    struct register_req rq = {
+        .name = span_str("张三"), .phone = SPAN("13800000001"), .password = SPAN("Long-enough-1")};
+    struct account_add_opts o = {.skip_popbase = true};
+
+    memcpy(F.idn, "11010519900307123", 17);
+    F.idn[17] = idnum_check_char(F.idn);
+    F.idn[18] = 0;
+    rq.id_number = span_str(F.idn);
+    return account_add(&F.app, &F.a, &rq, &o, &F.acct, NULL) == RC_OK ? 0 : -1;
+}
+
+static void
+fix_down(void)
+{
+    char cmd[128];
+
+    policy_release(F.p);
+    jose_keyset_release(F.keys.ks);
+    jose_keyset_release(F.client_ks);
+    store_free(F.app.store);
+    arena_clear(&F.a);
+    client_auth_cache_clear();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", F.dir);
+    secrets_clear();
+    memset(&F, 0, sizeof(F));
+    now_s = NOW;
+}
+
+/* A fresh fixture per test (the store is per test). */
+static int
+fix_up(void)
+{
+    memset(&F, 0, sizeof(F));
+    now_s = NOW;
+    snprintf(F.dir, sizeof(F.dir), "/tmp/authd-token-XXXXXX");
+    if (!mkdtemp(F.dir))
+        return -1;
+    snprintf(F.master, sizeof(F.master), "%s/master.key", F.dir);
+    log_setup(LOG_ERROR, 2);
+    F.cfg = (struct config){.issuer = ISS,
+                            .argon2_memory_kib = 64,
+                            .argon2_iterations = 1,
+                            .argon2_parallelism = 1,
+                            .password_min_length = 8,
+                            .lockout_failures = 5,
+                            .lockout_seconds = 900,
+                            .rate_window_s = 60};
+    F.app = (struct app){.cfg = &F.cfg, .clock = &test_clock, .rng = &rng_system};
+    F.keys.k.ops = &tk_ops;
+    F.app.keys = &F.keys.k;
+    arena_init(&F.a, 0);
+    if (secrets_init(F.master, NULL) != RC_OK || !(F.keys.ks = gen_keyset(NULL))
+        || store_open("memory:", NULL, &F.app.store, NULL) != RC_OK || make_policy() != 0
+        || make_account() != 0) {
+        fix_down();
+        return -1;
+    }
+    return 0;
+}
+
+static const struct policy_client *
+client(const char *id)
+{
+    return policy_client(F.p, span_str(id));
+}
+
+/* Issues a code as /authorize would. */
+static void
+issue_code(const char *client_id, const char *redirect, const char *scope, const char *challenge,
+           char code[GRANT_CODE_LEN + 1])
+{
+    struct grant g = {.client_id = client_id,
+                      .redirect_uri = redirect,
+                      .scope = scope,
+                      .nonce = "n-0S6",
+                      .code_challenge = challenge,
+                      .account_id = F.acct.id,
+                      .sid = "sid-1",
+                      .amr = "pwd",
+                      .auth_time = NOW - 5,
+                      .issued_at = NOW,
+                      .loa = {IAL3, AAL1}};
+
+    if (grant_code_issue(&F.app, &F.a, &g, 60, code) != RC_OK)
+        code[0] = 0;
+}
+
+static enum rc
+redeem(const char *client_id, const char *code, const char *redirect, const char *verifier,
+       struct token_resp *out)
+{
+    struct token_req rq = {SPAN("authorization_code"), span_str(code), span_str(redirect),
+                           verifier ? span_str(verifier) : (struct span){NULL, 0}};
+
+    if (!redirect)
+        rq.redirect_uri.p = NULL;
+    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, NULL);
+}
+
+static enum rc
+refresh(const char *client_id, const char *rt, const char *scope, struct token_resp *out)
+{
+    struct token_req rq = {.grant_type = SPAN("refresh_token"), .refresh_token = span_str(rt)};
+
+    if (scope)
+        rq.scope = span_str(scope);
+    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, NULL);
+}
+
+/* The verified payload of a token of ours as a JSON object (caller decrefs). */
+static json_t *
+payload(const char *token, const char *typ)
+{
+    struct jose_verify_opts vo = {JOSE_ES256, typ};
+    struct span pl;
+
+    if (!token || jose_verify(F.keys.ks, &vo, span_str(token), &F.a, &pl, NULL, NULL) != RC_OK)
+        return NULL;
+    return json_loadb((const char *)pl.p, pl.len, 0, NULL);
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* ---- subjects --------------------------------------------------------------------------- */
+
+TEST(subject_pairwise_per_sector_public_is_account_id)
+{
+    char s1[SUBJECT_MAX], s2[SUBJECT_MAX], s3[SUBJECT_MAX];
+    struct policy_client a = {.id = "a", .sector = "portal.example"}, b = {.id = "b"},
+                         c = {.id = "c", .sector = "portal.example"},
+                         pub = {.id = "p", .subject_type = SUBJECT_PUBLIC};
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(subject_for(&a, F.acct.id, s1), RC_OK);
+    CHECK_RC(subject_for(&b, F.acct.id, s2), RC_OK);
+    CHECK_RC(subject_for(&c, F.acct.id, s3), RC_OK);
+    CHECK_INT(strlen(s1), 64);
+    CHECK(strcmp(s1, s2) != 0); /* unrelated clients cannot join their users */
+    CHECK_STR(s1, s3);          /* one sector, one sub */
+    CHECK(strcmp(s1, F.acct.id) != 0);
+    CHECK_RC(subject_for(&pub, F.acct.id, s1), RC_OK);
+    CHECK_STR(s1, F.acct.id);
+    CHECK_RC(subject_for(&a, "", s1), RC_MALFORMED);
+    fix_down();
+}
+
+/* ---- client authentication against policy ----------------------------------------------- */
+
+static enum rc
+auth(const char *authz, const char *body, const struct policy_client **c)
+{
+    struct form f;
+    struct client_creds cr;
+    enum rc rc;
+
+    if ((rc = form_parse(&F.a, (const uint8_t *)body, strlen(body), &f, NULL)) != RC_OK
+        || (rc = client_auth_parse(&F.a, authz, &f, &cr, NULL)) != RC_OK)
+        return rc;
+    return client_auth_verify(&F.app, &F.a, F.p, &cr, ISS "/token", c, NULL);
+}
+
+TEST(client_auth_registered_method_only)
+{
+    const struct policy_client *c = NULL;
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(auth("Basic c3ZjOnMzY3JldA==", "", &c), RC_OK); /* svc:s3cret */
+    CHECK(c && strcmp(c->id, "svc") == 0);
+    CHECK_RC(auth("Basic c3ZjOnMzY3JldFg=", "", &c), RC_DENIED); /* svc:s3cretX */
+    CHECK_RC(auth("Basic c3ZjOg==", "", &c), RC_DENIED);         /* svc: (empty secret) */
+    CHECK_RC(auth(NULL, "client_id=svc&client_secret=s3cret", &c), RC_DENIED); /* post */
+    CHECK_RC(auth(NULL, "client_id=web&client_secret=s3cret", &c), RC_OK);
+    CHECK_RC(auth("Basic d2ViOnMzY3JldA==", "", &c), RC_DENIED); /* web uses post */
+    CHECK_RC(auth(NULL, "client_id=web", &c), RC_DENIED);        /* confidential, none */
+    CHECK_RC(auth(NULL, "client_id=app", &c), RC_OK);            /* public, none */
+    CHECK_RC(auth(NULL, "client_id=app&client_secret=x", &c), RC_DENIED);
+    CHECK_RC(auth(NULL, "client_id=nobody&client_secret=s3cret", &c), RC_DENIED);
+    fix_down();
+}
+
+/* A client assertion signed by the jwtc client's key. */
+static const char *
+assertion(const char *iss, const char *sub, const char *aud, int64_t exp, const char *jti)
+{
+    char claims[512];
+    struct span out;
+
+    snprintf(claims, sizeof(claims),
+             "{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":\"%s\",\"exp\":%lld,\"iat\":%lld,"
+             "\"jti\":\"%s\"}",
+             iss, sub, aud, (long long)exp, (long long)now_s, jti);
+    if (jose_sign(F.client_ks, JOSE_ES256, NULL, span_str(claims), &F.a, &out, NULL) != RC_OK)
+        return "";
+    return (const char *)out.p;
+}
+
+static enum rc
+auth_jwt(const char *jwt, const char *client_id)
+{
+    const struct policy_client *c = NULL;
+    char *body = arena_printf(&F.a,
+                              "%s%s%sclient_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
+                              "client-assertion-type%%3Ajwt-bearer&client_assertion=%s",
+                              client_id ? "client_id=" : "", client_id ? client_id : "",
+                              client_id ? "&" : "", jwt);
+    return auth(NULL, body, &c);
+}
+
+TEST(client_auth_private_key_jwt)
+{
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(auth_jwt(assertion("jwtc", "jwtc", ISS "/token", NOW + 60, "j1"), NULL), RC_OK);
+    /* a replayed jti is refused */
+    CHECK_RC(auth_jwt(assertion("jwtc", "jwtc", ISS "/token", NOW + 60, "j1"), NULL), RC_DENIED);
+    /* the issuer is an accepted audience too; client_id may be given */
+    CHECK_RC(auth_jwt(assertion("jwtc", "jwtc", ISS, NOW + 60, "j2"), "jwtc"), RC_OK);
+    CHECK_RC(
+        auth_jwt(assertion("jwtc", "jwtc", "https://other.example/token", NOW + 60, "j3"), NULL),
+        RC_DENIED);
+    CHECK_RC(auth_jwt(assertion("jwtc", "jwtc", ISS "/token", NOW - 60, "j4"), NULL), RC_DENIED);
+    CHECK_RC(auth_jwt(assertion("jwtc", "jwtc", ISS "/token", NOW + 3600, "j5"), NULL), RC_DENIED);
+    CHECK_RC(auth_jwt(assertion("svc", "jwtc", ISS "/token", NOW + 60, "j6"), NULL), RC_DENIED);
+    CHECK_RC(auth_jwt(assertion("jwtc", "jwtc", ISS "/token", NOW + 60, ""), NULL), RC_DENIED);
+    /* signed by a key that is not the client's: our own signing key */
+    {
+        struct span t;
+        const char c[] = "{\"iss\":\"jwtc\",\"sub\":\"jwtc\",\"aud\":\"" ISS
+                         "\",\"exp\":1740787260,\"jti\":\"j7\"}";
+        REQUIRE(jose_sign(F.keys.ks, JOSE_ES256, NULL, SPAN(c), &F.a, &t, NULL) == RC_OK);
+        CHECK_RC(auth_jwt((const char *)t.p, NULL), RC_DENIED);
+    }
+    /* an assertion for a client registered for client_secret_basic */
+    CHECK_RC(auth_jwt(assertion("svc", "svc", ISS "/token", NOW + 60, "j8"), "svc"), RC_DENIED);
+    fix_down();
+}
+
+/* ---- authorization_code ----------------------------------------------------------------- */
+
+TEST(token_code_issues_id_access_and_refresh_tokens)
+{
+    char code[GRANT_CODE_LEN + 1], sub[SUBJECT_MAX];
+    struct token_resp r;
+    json_t *id, *at;
+    struct span ah;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("web", "https://rp.example/cb", "openid profile id_number", CHALLNG, code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_OK);
+    REQUIRE(r.access_token && r.id_token && r.refresh_token);
+    CHECK_INT(strlen(r.refresh_token), REFRESH_TOKEN_LEN);
+    CHECK_INT(r.expires_in, 300);
+    CHECK_STR(r.scope, "openid profile id_number");
+    REQUIRE(subject_for(client("web"), F.acct.id, sub) == RC_OK);
+    id = payload(r.id_token, NULL);
+    at = payload(r.access_token, "at+jwt");
+    REQUIRE(id && at);
+    CHECK_STR(jstr(id, "iss"), ISS);
+    CHECK_STR(jstr(id, "sub"), sub);
+    CHECK_STR(jstr(id, "aud"), "web");
+    CHECK_STR(jstr(id, "nonce"), "n-0S6");
+    CHECK_STR(jstr(id, "acr"), "urn:authd:acr:ial3:aal1");
+    CHECK_STR(jstr(id, "sid"), "sid-1");
+    CHECK_STR(json_string_value(json_array_get(json_object_get(id, "amr"), 0)), "pwd");
+    CHECK_INT(json_integer_value(json_object_get(id, "auth_time")), NOW - 5);
+    CHECK_INT(json_integer_value(json_object_get(id, "exp")), NOW + 600); /* default ttl */
+    REQUIRE(jose_half_hash(JOSE_ES256, span_str(r.access_token), &F.a, &ah) == RC_OK);
+    CHECK_STR(jstr(id, "at_hash"), (const char *)ah.p);
+    CHECK_STR(jstr(id, "name"), "张三");
+    CHECK_STR(jstr(id, "birthdate"), "1990-03-07");
+    CHECK_STR(jstr(id, "gender"), "male");
+    CHECK_STR(jstr(id, "id_number"), F.idn);
+    CHECK_STR(jstr(at, "sub"), sub);
+    CHECK_STR(jstr(at, "client_id"), "web");
+    CHECK_STR(jstr(at, "aud"), "web");
+    CHECK_STR(jstr(at, "scope"), "openid profile id_number");
+    CHECK_STR(jstr(at, "acr"), "urn:authd:acr:ial3:aal1");
+    CHECK(jstr(at, "jti") && jstr(at, "rtf") && jstr(at, "sid"));
+    CHECK(json_object_get(at, "name") == NULL); /* user claims stay out of access tokens */
+    CHECK_INT(json_integer_value(json_object_get(at, "exp")), NOW + 300);
+    json_decref(id);
+    json_decref(at);
+    fix_down();
+}
+
+TEST(token_code_id_number_needs_client_permission)
+{
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r;
+    json_t *id;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("app", "http://127.0.0.1/cb", "openid id_number", CHALLNG, code);
+    CHECK_RC(redeem("app", code, "http://127.0.0.1/cb", VERIFIER, &r), RC_OK);
+    CHECK(r.refresh_token == NULL); /* app lacks the refresh_token grant */
+    REQUIRE((id = payload(r.id_token, NULL)) != NULL);
+    CHECK(json_object_get(id, "id_number") == NULL);
+    json_decref(id);
+    /* without openid, no ID token */
+    issue_code("web", "https://rp.example/cb", "profile", CHALLNG, code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_OK);
+    CHECK(r.id_token == NULL && r.access_token != NULL);
+    fix_down();
+}
+
+TEST(token_code_rejections)
+{
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb2", VERIFIER, &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_grant");
+    /* the code is spent even by a failed redemption */
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_NOT_FOUND);
+    CHECK_STR(r.error, "invalid_grant");
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER "x", &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_grant");
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", NULL, &r), RC_DENIED);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    CHECK_RC(redeem("web", code, NULL, VERIFIER, &r), RC_DENIED);
+    issue_code("app", "http://127.0.0.1/cb", "openid", CHALLNG, code);
+    CHECK_RC(redeem("web", code, "http://127.0.0.1/cb", VERIFIER, &r), RC_DENIED);
+    /* no challenge at /authorize but a verifier now: a PKCE downgrade */
+    issue_code("web", "https://rp.example/cb", "openid", NULL, code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
+    /* public client without PKCE */
+    issue_code("app", "http://127.0.0.1/cb", "openid", NULL, code);
+    CHECK_RC(redeem("app", code, "http://127.0.0.1/cb", NULL, &r), RC_DENIED);
+    CHECK_RC(redeem("web", "", "https://rp.example/cb", VERIFIER, &r), RC_MALFORMED);
+    CHECK_STR(r.error, "invalid_request");
+    CHECK_RC(redeem("svc", "whatever", "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
+    CHECK_STR(r.error, "unauthorized_client");
+    fix_down();
+}
+
+TEST(token_code_reuse_revokes_what_the_first_use_issued)
+{
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r1, r2, r3;
+    struct token_claims tc;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    REQUIRE(redeem("web", code, "https://rp.example/cb", VERIFIER, &r1) == RC_OK);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r1.access_token), &tc, NULL), RC_OK);
+    CHECK_STR(tc.account_id, F.acct.id);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r2), RC_DENIED);
+    CHECK_STR(r2.error, "invalid_grant");
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r1.access_token), &tc, NULL),
+             RC_NOT_FOUND);
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r3), RC_DENIED);
+    CHECK_STR(r3.error, "invalid_grant");
+    fix_down();
+}
+
+/* ---- refresh_token ---------------------------------------------------------------------- */
+
+static void
+code_tokens(struct token_resp *r)
+{
+    char code[GRANT_CODE_LEN + 1];
+
+    issue_code("web", "https://rp.example/cb", "openid profile", CHALLNG, code);
+    if (redeem("web", code, "https://rp.example/cb", VERIFIER, r) != RC_OK)
+        memset(r, 0, sizeof(*r));
+}
+
+TEST(refresh_rotates_and_keeps_the_assurance)
+{
+    struct token_resp r0, r1, r2;
+    json_t *id;
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    REQUIRE(r0.refresh_token);
+    now_s += 100;
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    REQUIRE(r1.refresh_token && r1.id_token);
+    CHECK(strcmp(r1.refresh_token, r0.refresh_token) != 0);
+    CHECK_STR(r1.scope, "openid profile");
+    REQUIRE((id = payload(r1.id_token, NULL)) != NULL);
+    CHECK_INT(json_integer_value(json_object_get(id, "auth_time")), NOW - 5);
+    CHECK_STR(jstr(id, "acr"), "urn:authd:acr:ial3:aal1");
+    CHECK(json_object_get(id, "nonce") == NULL); /* OIDC Core §12.2 */
+    json_decref(id);
+    now_s += 100;
+    CHECK_RC(refresh("web", r1.refresh_token, "openid", &r2), RC_OK); /* narrowed */
+    CHECK_STR(r2.scope, "openid");
+    CHECK_RC(refresh("web", r2.refresh_token, "openid profile phone", &r1), RC_DENIED);
+    CHECK_STR(r1.error, "invalid_scope");
+    CHECK_RC(refresh("svc", r2.refresh_token, NULL, &r1), RC_DENIED);
+    CHECK_STR(r1.error, "unauthorized_client");
+    CHECK_RC(refresh("web", "not-a-token", NULL, &r1), RC_NOT_FOUND);
+    CHECK_STR(r1.error, "invalid_grant");
+    fix_down();
+}
+
+TEST(refresh_grace_window_returns_the_same_successor)
+{
+    struct token_resp r0, r1, r1b, r2;
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    REQUIRE(r0.refresh_token);
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    now_s += 10; /* refresh_grace_s = 10: still concurrent */
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1b), RC_OK);
+    REQUIRE(r1.refresh_token && r1b.refresh_token);
+    CHECK_STR(r1b.refresh_token, r1.refresh_token);
+    CHECK(strcmp(r1b.access_token, r1.access_token) != 0);
+    /* the successor still works and rotates */
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_OK);
+    fix_down();
+}
+
+TEST(refresh_reuse_outside_grace_revokes_the_family)
+{
+    struct token_resp r0, r1, r2, r3;
+    struct token_claims tc;
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    REQUIRE(r0.refresh_token);
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_OK);
+    now_s += 11;
+    /* r0 is two rotations old: reuse */
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r3), RC_DENIED);
+    CHECK_STR(r3.error, "invalid_grant");
+    CHECK_RC(refresh("web", r2.refresh_token, NULL, &r3), RC_DENIED);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r2.access_token), &tc, NULL),
+             RC_NOT_FOUND);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r0.access_token), &tc, NULL),
+             RC_NOT_FOUND);
+    fix_down();
+}
+
+TEST(refresh_previous_token_after_grace_is_reuse)
+{
+    struct token_resp r0, r1, r2;
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    now_s += 11;
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r2), RC_DENIED);
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_DENIED);
+    fix_down();
+}
+
+TEST(refresh_idle_and_absolute_expiry)
+{
+    struct token_resp r0, r1, r2;
+    char forged[REFRESH_TOKEN_LEN + 1];
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    now_s += 599; /* idle ttl 600 */
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    now_s += 600;
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_EXPIRED);
+    CHECK_STR(r2.error, "invalid_grant");
+    /* a forged token with a real family id is unknown, not reuse */
+    code_tokens(&r0);
+    memcpy(forged, r0.refresh_token, REFRESH_TOKEN_LEN + 1);
+    forged[REFRESH_TOKEN_LEN - 1] = forged[REFRESH_TOKEN_LEN - 1] == 'A' ? 'B' : 'A';
+    CHECK_RC(refresh("web", forged, NULL, &r2), RC_NOT_FOUND);
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    /* absolute: 3600 s after the family was made, however active */
+    for (int i = 0; i < 10; i++) {
+        now_s += 500;
+        if (refresh("web", r1.refresh_token, NULL, &r2) != RC_OK)
+            break;
+        r1 = r2;
+    }
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_EXPIRED);
+    fix_down();
+}
+
+/* ---- client_credentials and the rest ---------------------------------------------------- */
+
+TEST(token_client_credentials_scopes_and_rejections)
+{
+    struct token_req rq = {.grant_type = SPAN("client_credentials")};
+    struct token_resp r;
+    json_t *at;
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_STR(r.scope, "api.read api.write");
+    CHECK(r.id_token == NULL && r.refresh_token == NULL);
+    REQUIRE((at = payload(r.access_token, "at+jwt")) != NULL);
+    CHECK_STR(jstr(at, "sub"), "svc");
+    CHECK_STR(jstr(at, "client_id"), "svc");
+    CHECK(json_object_get(at, "rtf") == NULL && json_object_get(at, "acr") == NULL);
+    json_decref(at);
+    rq.scope = SPAN("api.read");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_STR(r.scope, "api.read");
+    rq.scope = SPAN("api.read admin");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
+    rq.scope = (struct span){NULL, 0};
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("web"), &rq, &r, NULL), RC_DENIED);
+    CHECK_STR(r.error, "unauthorized_client");
+    rq.grant_type = SPAN("password");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_UNSUPPORTED);
+    CHECK_STR(r.error, "unsupported_grant_type");
+    rq.grant_type = (struct span){NULL, 0};
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_MALFORMED);
+    CHECK_STR(r.error, "invalid_request");
+    fix_down();
+}
+
+TEST(token_access_verify_refuses_tampered_expired_and_revoked)
+{
+    struct token_req rq = {.grant_type = SPAN("client_credentials")};
+    struct token_resp r;
+    struct token_claims tc;
+    char *t;
+    size_t n;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL) == RC_OK);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL), RC_OK);
+    CHECK_STR(tc.client_id, "svc");
+    CHECK(tc.account_id == NULL);
+    t = arena_strndup(&F.a, r.access_token, strlen(r.access_token));
+    n = strlen(t);
+    t[n - 5] = t[n - 5] == 'A' ? 'B' : 'A';
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(t), &tc, NULL), RC_DENIED);
+    /* an ID token is not an access token (typ) */
+    {
+        struct span id;
+        REQUIRE(jose_sign(F.keys.ks, JOSE_ES256, "JWT",
+                          SPAN("{\"iss\":\"" ISS "\",\"exp\":1740790000}"), &F.a, &id, NULL)
+                == RC_OK);
+        CHECK_RC(token_access_verify(&F.app, &F.a, F.p, id, &tc, NULL), RC_DENIED);
+    }
+    now_s += 300 + 30; /* ttl + leeway */
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL),
+             RC_EXPIRED);
+    now_s = NOW;
+    REQUIRE(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL) == RC_OK);
+    CHECK_RC(token_access_revoke(&F.app, &F.a, &tc), RC_OK);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL),
+             RC_NOT_FOUND);
+    fix_down();
+}
+
+TEST(refresh_lookup_and_revoke_for_introspection)
+{
+    struct token_resp r0, r1;
+    struct rtf f;
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(r0.refresh_token), &f), RC_OK);
+    CHECK_STR(f.client_id, "web");
+    CHECK_STR(f.sid, "sid-1");
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(r0.refresh_token), &f), RC_NOT_FOUND);
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(r1.refresh_token), &f), RC_OK);
+    CHECK_RC(rtf_revoke(&F.app, &F.a, F.p, span_of(f.id, RTF_ID_LEN)), RC_OK);
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(r1.refresh_token), &f), RC_NOT_FOUND);
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r0), RC_DENIED);
+    /* the session's set lists the family for logout */
+    {
+        struct span *m;
+        size_t n = 0;
+        CHECK_RC(store_set_members(F.app.store, &F.a,
+                                   store_key(&F.a, "sidfam", SPAN("sid-1"), NULL), &m, &n),
+                 RC_OK);
+        CHECK_INT(n, 1);
+    }
+    fix_down();
+}
+
+/* ---- a store that cannot answer --------------------------------------------------------- */
+
+static enum rc
+down_put(struct store *s, struct span k, struct span v, uint32_t t, unsigned f)
+{
+    (void)s, (void)k, (void)v, (void)t, (void)f;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+down_get(struct store *s, struct arena *a, struct span k, struct span *o)
+{
+    (void)s, (void)a, (void)k, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+down_rec_get(struct store *s, struct arena *a, struct span k, struct store_record *o)
+{
+    (void)s, (void)a, (void)k, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+down_batch(struct store *s, const struct store_op *ops, size_t n)
+{
+    (void)s, (void)ops, (void)n;
+    return RC_UNAVAILABLE;
+}
+
+static const struct store_ops down_ops = {.name = "down",
+                                          .put = down_put,
+                                          .get = down_get,
+                                          .take = down_get,
+                                          .rec_get = down_rec_get,
+                                          .batch = down_batch};
+
+TEST(token_store_down_is_temporarily_unavailable)
+{
+    struct store down = {.ops = &down_ops}, *mem;
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r0, r;
+    struct token_claims tc;
+
+    REQUIRE(fix_up() == 0);
+    code_tokens(&r0);
+    REQUIRE(r0.refresh_token);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    mem = F.app.store;
+    F.app.store = &down;
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_UNAVAILABLE);
+    CHECK_STR(r.error, "temporarily_unavailable");
+    CHECK_RC(refresh("web", r0.refresh_token, NULL, &r), RC_UNAVAILABLE);
+    CHECK_STR(r.error, "temporarily_unavailable");
+    /* fail closed: a token whose revocation state is unknown is not accepted */
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r0.access_token), &tc, NULL),
+             RC_UNAVAILABLE);
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(r0.refresh_token), &(struct rtf){0}),
+             RC_UNAVAILABLE);
+    F.app.store = mem;
+    /* the code was not consumed by the failed attempt */
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_OK);
+    fix_down();
+}
