@@ -73,6 +73,7 @@ def summarize(meas):
                          "p99_ms": half["p99_ms"],
                          "share": round(half["rps"] / best["rps"], 2) if best["rps"] else 0},
                 "n": best.get("n"), "note": best.get("note", ""),
+                "lower_bound": bool(best.get("lower_bound")),
                 "points": [{"conc": p["conc"], "rps": p["rps"], "p50_ms": p["p50_ms"],
                             "p99_ms": p["p99_ms"], "errors": p.get("errors", 0)} for p in pts],
             }
@@ -161,6 +162,8 @@ def markdown(res):
             h = d["half"]
             rr = r.get(w, {}).get(sy, {})
             wn = names.get(w, w) + (f" N={d['n']:,}" if d.get("n") else "")
+            if d.get("lower_bound"):
+                wn += " (≥: values ran out)"
             L.append(f"| {wn} | {sy} | {fmt(d['max_rps'])} | {d['conc_at_max']} | "
                      f"{d['p50_ms']} / {d['p99_ms']} | {fmt(h['rps'])} ({h['share']:.0%}) "
                      f"{h['p50_ms']} / {h['p99_ms']} | {d['errors_at_max']} | "
