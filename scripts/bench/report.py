@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""Turns DIR/raw/measurements.jsonl (written by scripts/bench/run) into DIR/results.json,
+DIR/results.md and DIR/throughput.png (gnuplot).
+
+  report.py --dir DIR --mode quick|full
+
+Per workload and system: the highest throughput of the concurrency sweep (the "100 %"
+point, with its p50/p99) and the sweep point whose throughput is closest to half of it
+(the "≈50 %" point: wrk is closed-loop, Debian has no wrk2, so the achieved share is
+printed rather than a rate-limited run). Each authd figure is divided by Glewlwyd's and by
+its machine limit; the issue-7 targets are checked where they apply.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+
+WORKLOADS = ["discovery", "jwks", "client_credentials", "introspection_n1000",
+             "introspection_nbig", "code_exchange", "userinfo", "refresh", "login",
+             "login_to_code"]
+SYSTEMS = ["authd-mem", "authd-redis", "glewlwyd"]
+# workload -> (limit fact, how many of it one request needs, label)
+LIMITS = {
+    "discovery": ("mhd_noop", 1, "no-op MHD GET/s"),
+    "jwks": ("mhd_noop", 1, "no-op MHD GET/s"),
+    "client_credentials": ("es256_sign_2cores", 1, "ES256 signs/s, 2 cores"),
+    "code_exchange": ("es256_sign_2cores", 2, "ES256 signs/s, 2 cores ÷ 2 (ID + access token)"),
+    "refresh": ("es256_sign_2cores", 2, "ES256 signs/s, 2 cores ÷ 2"),
+    "introspection_n1000": ("es256_verify_2cores", 1, "ES256 verifies/s, 2 cores"),
+    "introspection_nbig": ("es256_verify_2cores", 1, "ES256 verifies/s, 2 cores"),
+    "userinfo": ("es256_verify_2cores", 1, "ES256 verifies/s, 2 cores"),
+    "login": ("argon2id_2cores", 1, "argon2id hashes/s, 2 threads"),
+    "login_to_code": ("argon2id_2cores", 1, "argon2id hashes/s, 2 threads"),
+}
+
+
+def load(path):
+    meas, facts, missing = [], {}, []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            d = json.loads(line)
+            if "fact" in d:
+                facts.setdefault(d["system"], {})[d["fact"]] = d
+            elif "not_measured" in d:
+                missing.append(d)
+            else:
+                w = d["workload"]
+                if w.startswith("introspection_n") and w != "introspection_n1000":
+                    d["n"] = int(w[len("introspection_n"):])
+                    d["workload"] = "introspection_nbig"
+                meas.append(d)
+    return meas, facts, missing
+
+
+def summarize(meas):
+    out = {}
+    for d in meas:
+        out.setdefault(d["workload"], {}).setdefault(d["system"], []).append(d)
+    summ = {}
+    for w, bysys in out.items():
+        for s, pts in bysys.items():
+            pts.sort(key=lambda p: p["conc"])
+            best = max(pts, key=lambda p: p["rps"])
+            half = min(pts, key=lambda p: abs(p["rps"] - best["rps"] / 2)) if best["rps"] else best
+            summ.setdefault(w, {})[s] = {
+                "max_rps": best["rps"], "conc_at_max": best["conc"],
+                "p50_ms": best["p50_ms"], "p99_ms": best["p99_ms"],
+                "errors_at_max": best.get("errors", 0), "requests_at_max": best.get("requests", 0),
+                "half": {"rps": half["rps"], "conc": half["conc"], "p50_ms": half["p50_ms"],
+                         "p99_ms": half["p99_ms"],
+                         "share": round(half["rps"] / best["rps"], 2) if best["rps"] else 0},
+                "n": best.get("n"), "note": best.get("note", ""),
+                "lower_bound": bool(best.get("lower_bound")),
+                "points": [{"conc": p["conc"], "rps": p["rps"], "p50_ms": p["p50_ms"],
+                            "p99_ms": p["p99_ms"], "errors": p.get("errors", 0)} for p in pts],
+            }
+    return summ
+
+
+def fval(facts, system, name):
+    d = facts.get(system, {}).get(name)
+    return d["value"] if d else None
+
+
+def ratios(summ, facts):
+    r = {}
+    mhd = summ.get("mhd_noop", {}).get("limit", {}).get("max_rps")
+    for w in WORKLOADS:
+        if w not in summ:
+            continue
+        lim_name, per, label = LIMITS[w]
+        lim = mhd if lim_name == "mhd_noop" else fval(facts, "limit", lim_name)
+        if lim:
+            lim = lim / per
+        g = summ[w].get("glewlwyd", {}).get("max_rps")
+        if w == "login_to_code":
+            g = summ.get("login", {}).get("glewlwyd", {}).get("max_rps")
+        for s in ("authd-mem", "authd-redis"):
+            a = summ[w].get(s, {}).get("max_rps")
+            if a is None:
+                continue
+            r.setdefault(w, {})[s] = {
+                "vs_glewlwyd": round(a / g, 2) if g else None,
+                "vs_limit": round(a / lim, 3) if lim else None,
+                "limit": round(lim, 1) if lim else None, "limit_label": label}
+    return r
+
+
+def targets(summ, facts, rat):
+    """The issue-7 targets: (text, value or None, met or None)."""
+    def mx(w, s):
+        return summ.get(w, {}).get(s, {}).get("max_rps")
+    t = []
+    cc = mx("client_credentials", "authd-redis")
+    t.append(("client_credentials (Redis) ≥ 15 000/s", cc, cc is not None and cc >= 15000))
+    g = rat.get("client_credentials", {}).get("authd-redis", {}).get("vs_glewlwyd")
+    t.append(("client_credentials ≥ 30× Glewlwyd", g, g is not None and g >= 30))
+    ce = mx("code_exchange", "authd-redis")
+    t.append(("code exchange (Redis) ≥ 8 000/s", ce, ce is not None and ce >= 8000))
+    lg = rat.get("login", {}).get("authd-redis", {}).get("vs_limit")
+    t.append(("logins ≥ 90 % of the argon2id rate", lg, lg is not None and lg >= 0.9))
+    ib, i1 = mx("introspection_nbig", "authd-redis"), mx("introspection_n1000", "authd-redis")
+    t.append(("introspection with N issued ≥ 20 000/s", ib, ib is not None and ib >= 20000))
+    t.append(("introspection with N issued ≥ with 1 000", ib and i1 and round(ib / i1, 2),
+              ib is not None and i1 is not None and ib >= 0.95 * i1))
+    for w in ("jwks", "discovery"):
+        v = mx(w, "authd-redis")
+        t.append((f"{w} ≥ 50 000/s", v, v is not None and v >= 50000))
+    b = fval(facts, "authd-redis", "redis_bytes_one_session")
+    t.append(("one SSO session ≤ 1 KiB in Redis (measured with one client)", b,
+              b is not None and b <= 1024))
+    return [{"target": a, "value": v, "met": (m if v is not None else None)} for a, v, m in t]
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "—"
+    if isinstance(v, float) and digits:
+        return f"{v:,.{digits}f}"
+    return f"{v:,.0f}" if isinstance(v, (int, float)) else str(v)
+
+
+def markdown(res):
+    s, f, r = res["summary"], res["facts"], res["ratios"]
+    L = [f"# authd benchmark — {res['when']} ({res['mode']} mode)", "",
+         f"Machine: {res['machine']}. Load generator (wrk, Python driver) on the same cores.",
+         "Throughput is successful responses per second at the best point of the concurrency "
+         f"sweep ({res['sweep']}); latency p50/p99 in ms at that point (100 %) and at the sweep "
+         "point closest to half of it (≈50 %, achieved share in brackets: closed-loop wrk, no "
+         "rate limiting).", "",
+         "| workload | system | max/s | conc | p50/p99 @100 % | ≈50 % point: /s (share) p50/p99 | errors @max | × Glewlwyd | × limit (limit) |",
+         "|---|---|---:|---:|---|---|---:|---:|---|"]
+    names = {"introspection_nbig": "introspection (N issued)"}
+    for w in WORKLOADS + ["mhd_noop"]:
+        for sy in SYSTEMS + ["limit"]:
+            d = s.get(w, {}).get(sy)
+            if not d:
+                continue
+            h = d["half"]
+            rr = r.get(w, {}).get(sy, {})
+            wn = names.get(w, w) + (f" N={d['n']:,}" if d.get("n") else "")
+            if d.get("lower_bound"):
+                wn += " (≥: values ran out)"
+            L.append(f"| {wn} | {sy} | {fmt(d['max_rps'])} | {d['conc_at_max']} | "
+                     f"{d['p50_ms']} / {d['p99_ms']} | {fmt(h['rps'])} ({h['share']:.0%}) "
+                     f"{h['p50_ms']} / {h['p99_ms']} | {d['errors_at_max']} | "
+                     f"{fmt(rr.get('vs_glewlwyd'), 2)} | "
+                     f"{fmt(rr.get('vs_limit'), 3)} ({fmt(rr.get('limit'))} {rr.get('limit_label', '')}) |"
+                     if rr else
+                     f"| {wn} | {sy} | {fmt(d['max_rps'])} | {d['conc_at_max']} | "
+                     f"{d['p50_ms']} / {d['p99_ms']} | {fmt(h['rps'])} ({h['share']:.0%}) "
+                     f"{h['p50_ms']} / {h['p99_ms']} | {d['errors_at_max']} | | |")
+    L += ["", "## Not measured", ""]
+    for m in res["not_measured"]:
+        L.append(f"- {m['system']} {m['workload']}: not measured: {m['not_measured']}")
+    if not res["not_measured"]:
+        L.append("- (everything was measured)")
+    L += ["", "## Machine limits and single figures", "", "| system | figure | value | how |",
+          "|---|---|---:|---|"]
+    for sy, facts in f.items():
+        for k, d in facts.items():
+            L.append(f"| {sy} | {k} | {fmt(d['value'], 1)} | {d.get('note', '')} |")
+    L += ["", "## Issue 7 targets", "", "| target | measured | met |", "|---|---:|---|"]
+    for t in res["targets"]:
+        met = "not measured" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        L.append(f"| {t['target']} | {fmt(t['value'], 2)} | {met} |")
+    L += ["", "Chart: throughput.png (throughput against concurrency, log scales). Raw logs: raw/.", ""]
+    return "\n".join(L)
+
+
+def chart(d, summ):
+    data, plots = os.path.join(d, "raw", "chart"), []
+    os.makedirs(data, exist_ok=True)
+    for w, bysys in sorted(summ.items()):
+        for sy, v in bysys.items():
+            if len(v["points"]) < 2:
+                continue
+            p = os.path.join(data, f"{sy}-{w}.dat")
+            with open(p, "w") as f:
+                for pt in v["points"]:
+                    f.write(f"{pt['conc']} {max(pt['rps'], 0.1)}\n")
+            plots.append(f"'{p}' using 1:2 with linespoints title '{sy} {w}'")
+    if not plots:
+        return False
+    gp = "\n".join([
+        "set terminal pngcairo size 1400,900 noenhanced" if has_cairo() else "set terminal png size 1400,900 noenhanced",
+        f"set output '{os.path.join(d, 'throughput.png')}'",
+        "set title 'Throughput against concurrency (successful responses/s)'",
+        "set xlabel 'concurrent connections (logins: browsers)'", "set ylabel 'per second'",
+        "set logscale xy", "set grid", "set key outside right",
+        "plot " + ", \\\n  ".join(plots), ""])
+    with open(os.path.join(data, "throughput.gp"), "w") as f:
+        f.write(gp)
+    return subprocess.run(["gnuplot", os.path.join(data, "throughput.gp")]).returncode == 0
+
+
+def has_cairo():
+    try:
+        out = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
+        return "pngcairo" in (out.stdout + out.stderr)
+    except OSError:
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--mode", default="full")
+    a = ap.parse_args()
+    meas, facts, missing = load(os.path.join(a.dir, "raw", "measurements.jsonl"))
+    summ = summarize(meas)
+    rat = ratios(summ, facts)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    res = {"when": os.path.basename(os.path.normpath(a.dir)), "mode": a.mode,
+           "machine": f"{os.cpu_count()} cores, {cpu}, {platform.platform()}",
+           "sweep": ", ".join(sorted({str(m["conc"]) for m in meas if m["system"] != "limit"},
+                                     key=int)),
+           "summary": summ, "facts": {s: {k: v for k, v in d.items()} for s, d in facts.items()},
+           "ratios": rat, "not_measured": missing, "measurements": meas}
+    res["targets"] = targets(summ, facts, rat)
+    with open(os.path.join(a.dir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, ensure_ascii=False)
+    with open(os.path.join(a.dir, "results.md"), "w") as f:
+        f.write(markdown(res))
+    if not chart(a.dir, summ):
+        print("report.py: no chart (fewer than two points per series, or gnuplot failed)")
+
+
+if __name__ == "__main__":
+    main()
