@@ -15,6 +15,7 @@
 #include "flow/app.h"
 #include "flow/bclogout.h"
 #include "flow/secrets.h"
+#include "flow/tokcache.h"
 #include "http/server.h"
 #include "log/log.h"
 #include "port/keys.h"
@@ -147,6 +148,8 @@ open_adapters(struct app *app, struct rc_info *ri)
         return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
     if ((rc = secrets_init(path, ri)) != RC_OK)
         return rc;
+    if ((rc = tokcache_new(c->token_cache_entries, &app->tokcache)) != RC_OK)
+        return rc_set(ri, rc, "token_cache_entries", "cannot allocate the token cache");
     if ((rc = keys_open(c->keys_dir, &app->keys, &kerr)) != RC_OK) {
         fprintf(stderr, "authd: %s\n", kerr.text);
         return rc_set(ri, rc, "keys_dir", "cannot load the token-signing keys");
@@ -295,6 +298,7 @@ main(int argc, char **argv)
     }
     popbase_free(app.pop);
     keys_free(app.keys);
+    tokcache_free(app.tokcache);
     store_free(app.store);
     policy_release(app.policy);
     secrets_clear();

@@ -28,6 +28,7 @@ struct config {
     uint32_t max_connections;
     uint32_t max_connections_per_ip;
     uint32_t shutdown_grace_ms;
+    uint32_t token_cache_entries;
     /* state and adapters */
     char *state_dir, *keys_dir, *policy_dir;
     char *store;

@@ -136,6 +136,11 @@ struct jose_claims_opts {
     int64_t max_age;   /* > 0: iat must be present and no older than now - max_age */
 };
 
+/* The payload of a compact JWS *without any verification*: only for a token whose exact
+ * bytes were verified (or signed) before, as flow/tokcache proves. RC_MALFORMED,
+ * RC_TOO_LARGE. */
+enum rc jose_payload_unverified(struct span token, struct arena *a, struct span *payload);
+
 /* Checks the registered claims of a JWT payload (a JSON object, as jose_verify returned):
  * iss, aud (string or array of strings, RFC 7519 §4.1.3), exp (RC_EXPIRED when now >= exp
  * + leeway), nbf (RC_DENIED when now + leeway < nbf), iat (RC_DENIED when in the future by

@@ -14,6 +14,7 @@ struct store;
 struct popbase;
 struct keys;
 struct policy;
+struct tokcache;
 
 struct app {
     const struct config *cfg;
@@ -26,6 +27,7 @@ struct app {
     pthread_mutex_t policy_mu;
     struct policy *policy;
     atomic_bool stopping;
+    struct tokcache *tokcache; /* access tokens known good on this node; may be NULL */
 };
 
 /* Returns the policy in force with a reference held; release it with app_policy_put. */

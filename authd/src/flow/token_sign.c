@@ -6,6 +6,7 @@
 #include "core/jose.h"
 #include "flow/claims.h"
 #include "flow/grant.h"
+#include "flow/tokcache.h"
 #include "flow/token_int.h"
 
 /* "pwd otp" -> ["pwd","otp"] (RFC 8176 values). */
@@ -79,7 +80,10 @@ token_issue_access(struct issue *is, const char *sub, const char *scope, const s
         add_session(o, f);
         json_object_set_new(o, "rtf", json_string(f->id));
     }
-    return sign(is, o, "at+jwt", token);
+    if ((rc = sign(is, o, "at+jwt", token)) == RC_OK)
+        tokcache_put(is->app->tokcache, span_str(*token),
+                     is->now + is->p->tokens.access_token_ttl);
+    return rc;
 }
 
 enum rc
