@@ -69,4 +69,6 @@ TEST(span_next_word_splits_on_spaces)
     i = 0;
     CHECK(!span_next_word(SPAN(""), &i, &w));
     CHECK(!span_next_word(SPAN("   "), &i, &w));
+    i = 0;
+    CHECK(!span_next_word((struct span){NULL, 0}, &i, &w)); /* UBSan: no NULL + 0 */
 }
