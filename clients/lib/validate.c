@@ -1,0 +1,107 @@
+/* Local validation of JWT access tokens, RFC 9068 §4, with the cached JWKS. JOSE itself
+ * (parsing, algorithm policy, signature) is core/jose's; this file maps its results to the
+ * library's codes and adds the access-token rules (claims: tokinfo.c). */
+#include <string.h>
+
+#include "client_int.h"
+#include "core/jose.h"
+#include "core/loa.h"
+
+static bool
+field_is(const struct rc_info *ri, const char *name)
+{
+    return ri->field && strcmp(ri->field, name) == 0;
+}
+
+/* core/jose's jose_verify results (see jose.h) to ours. */
+static enum authd_status
+map_verify(enum rc rc, const struct rc_info *ri)
+{
+    switch (rc) {
+    case RC_OK:
+        return AUTHD_OK;
+    case RC_MALFORMED:
+    case RC_TOO_LARGE:
+        return AUTHD_ERR_MALFORMED;
+    case RC_NOT_FOUND:
+        return AUTHD_ERR_UNKNOWN_KEY;
+    case RC_NOMEM:
+        return AUTHD_ERR_NOMEM;
+    case RC_DENIED:
+        if (field_is(ri, "alg"))
+            return AUTHD_ERR_ALGORITHM; /* none, HS256, or not the key's alg */
+        if (field_is(ri, "typ"))
+            return AUTHD_ERR_TYP;
+        if (field_is(ri, "kid"))
+            return AUTHD_ERR_UNKNOWN_KEY; /* no kid, and no single key to try */
+        if (field_is(ri, "crit"))
+            return AUTHD_ERR_MALFORMED;
+        return AUTHD_ERR_SIGNATURE;
+    default:
+        return AUTHD_ERR_INTERNAL;
+    }
+}
+
+/* Signature and header, refetching the JWKS once (at most once per interval) for an
+ * unknown kid. AUTHD_OK: *payload in arena a. */
+static enum authd_status
+verify(struct authd_client *c, struct span token, struct arena *a, struct span *payload)
+{
+    const struct jose_verify_opts vo = {.algs = c->algs, .typ = c->typ};
+    struct jose_keyset *ks = NULL;
+    struct rc_info ri = {0};
+    enum authd_status st;
+    uint64_t gen;
+    enum rc rc;
+
+    if ((st = jwks_cache_get(c, &ks, &gen)) != AUTHD_OK)
+        return st;
+    rc = jose_verify(ks, &vo, token, a, payload, NULL, &ri);
+    jose_keyset_release(ks);
+    if (rc != RC_NOT_FOUND)
+        return map_verify(rc, &ri);
+    /* RFC 9068 §4 via OIDC Core §10.1.1: an unknown kid may mean a rotation: refetch. */
+    if ((st = jwks_cache_unknown_kid(c, gen)) != AUTHD_OK
+        || (st = jwks_cache_get(c, &ks, &gen)) != AUTHD_OK)
+        return st == AUTHD_ERR_KEYS_UNAVAILABLE ? st : AUTHD_ERR_UNKNOWN_KEY;
+    ri = (struct rc_info){0};
+    rc = jose_verify(ks, &vo, token, a, payload, NULL, &ri);
+    jose_keyset_release(ks);
+    return map_verify(rc, &ri);
+}
+
+/* RFC 9068 §2.2: claims every access token carries (iss and exp: tokinfo_extract). */
+static enum authd_status
+check_required(const struct authd_token_info *t)
+{
+    if (!t->iss || !t->sub || !t->client_id || !t->jti || !t->iat)
+        return AUTHD_ERR_MALFORMED;
+    return AUTHD_OK;
+}
+
+enum authd_status
+authd_client_validate(struct authd_client *c, const char *token, size_t len,
+                      const struct authd_validate_opts *o, struct authd_token_info *out)
+{
+    struct span payload;
+    struct loa want;
+    enum authd_status st;
+
+    memset(out, 0, sizeof(*out));
+    if (!token || (o && o->acr && loa_parse(span_str(o->acr), &want) != RC_OK))
+        return AUTHD_ERR_INVALID_ARGUMENT;
+    /* One arena for the decoding and the result: the payload is decoded into it anyway. */
+    if ((st = tokinfo_init(out)) != AUTHD_OK)
+        goto out;
+    if ((st = verify(c, span_of(token, len), out->priv_, &payload)) != AUTHD_OK)
+        goto out;
+    if ((st = tokinfo_extract(c, payload, true, out)) != AUTHD_OK)
+        goto out;
+    if ((st = check_required(out)) != AUTHD_OK)
+        goto out;
+    st = tokinfo_check_opts(out, o);
+out:
+    if (st != AUTHD_OK)
+        authd_token_info_clear(out);
+    return st;
+}
