@@ -17,6 +17,7 @@
 #include "http/server.h"
 #include "log/log.h"
 #include "port/keys.h"
+#include "port/notify.h"
 #include "port/popbase.h"
 #include "port/store.h"
 
@@ -152,6 +153,9 @@ open_adapters(struct app *app, struct rc_info *ri)
     if ((rc = store_open(c->store, &so, &app->store, ri)) != RC_OK)
         return rc;
     po.cache = app->store;
+    if ((rc = notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms}, &app->notify, ri))
+        != RC_OK)
+        return rc;
     return popbase_open(c->popbase, &po, &app->pop, ri);
 }
 
@@ -240,8 +244,8 @@ main(int argc, char **argv)
         policy_release(pol), config_free(cfg);
         return 0;
     }
-    if (cfg->log_file && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                                    0640)) < 0) {
+    if (cfg->log_file
+        && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
         fprintf(stderr, "authd: log_file %s: %s\n", cfg->log_file, strerror(errno));
         return 1;
     }
@@ -261,6 +265,7 @@ main(int argc, char **argv)
         rc = serve(&app);
     }
     popbase_free(app.pop);
+    notify_free(app.notify);
     keys_free(app.keys);
     store_free(app.store);
     policy_release(app.policy);

@@ -14,12 +14,14 @@ struct store;
 struct popbase;
 struct keys;
 struct policy;
+struct notify;
 
 struct app {
     const struct config *cfg;
     struct store *store;
     struct popbase *pop;
     struct keys *keys;
+    struct notify *notify; /* NULL: notices not configured (config `notify`) */
     const struct clock *clock;
     const struct rng *rng;
     /* the policy in force: read with app_policy_get / app_policy_put */
