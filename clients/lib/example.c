@@ -6,7 +6,6 @@
  * refused; exits 0 only for a valid token. Build against an installed library with
  *   cc example.c $(pkg-config --cflags --libs authd-client)            (shared)
  *   cc example.c $(pkg-config --static --cflags --libs authd-client)   (static) */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,15 +28,13 @@ main(int argc, char **argv)
         .audiences = aud,
         .leeway_s = 30,
         .allow_http = strncmp(argv[1], "http://127.0.0.1:", 17) == 0, /* a dev authd */
+        .init_curl_global = 1, /* this program has no threads and no other libcurl user */
     };
     struct authd_validate_opts opts = {
         .scope = argc > 4 ? argv[4] : NULL,
         .acr = argc > 5 ? argv[5] : NULL,
     };
 
-    /* Once per process, before any thread starts. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return 1;
     if ((st = authd_client_new(&cfg, &c)) != AUTHD_OK) {
         fprintf(stderr, "config: %s\n", authd_status_name(st));
         goto out;
@@ -51,6 +48,5 @@ main(int argc, char **argv)
     authd_token_info_clear(&info);
 out:
     authd_client_free(c);
-    curl_global_cleanup();
     return st == AUTHD_OK ? 0 : 1;
 }

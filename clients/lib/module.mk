@@ -51,7 +51,7 @@ $(CLIENTLIB_SO): $(CLIENTLIB_SO).$(CLIENTLIB_VERSION)
 
 $(CLIENTLIB_PC): clients/lib/authd-client.pc.in clients/lib/module.mk
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(CLIENTLIB_VERSION)|g' \
-	    -e 's|@REQUIRES@|$(CLIENTLIB_PKGS)|g' $< > $@
+	    -e 's|@LIBS_PRIVATE@|$(CLIENTLIB_LIBS)|g' $< > $@
 
 # Unit tests see the library's internals, so they link its objects and libauthd.a.
 $(BUILD)/clientlib/unit_tests: $(call obj,$(CLIENTLIB_TEST_SRC)) $(CLIENTLIB_OBJ) $(LIB)
@@ -71,6 +71,7 @@ $(BUILD)/clientlib/mint-token: $(BUILD)/obj/clients/lib/tests/mint.o $(LIB)
 $(BUILD)/clientlib/example: $(BUILD)/obj/clients/lib/example.o $(CLIENTLIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENTLIB_LIBS)
+
 $(BUILD)/clientlib/bench-validate: $(BUILD)/obj/clients/lib/bench.o $(CLIENTLIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -63,21 +63,6 @@ authz_redirect_match(const char *const *registered, size_t n, bool loopback_any_
     return RC_NOT_FOUND;
 }
 
-enum rc
-authz_challenge_check(struct span c)
-{
-    if (c.len < AUTHZ_CHALLENGE_MIN || c.len > AUTHZ_CHALLENGE_MAX)
-        return RC_MALFORMED;
-    for (size_t i = 0; i < c.len; i++) {
-        uint8_t ch = c.p[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
-                  || ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        if (!ok)
-            return RC_MALFORMED;
-    }
-    return RC_OK;
-}
-
 /* Calls fn for each space-separated word of s; stops and returns false if fn does. */
 static bool
 each_word(struct span s, bool (*fn)(struct span w, void *ctx), void *ctx)

@@ -1,5 +1,5 @@
 /* The pure rules of the authorization endpoint (no I/O, clock or store): redirect URI
- * matching, PKCE challenge format, `prompt`, `max_age`, the `claims` acr request, and the
+ * matching, `prompt`, `max_age`, the `claims` acr request, and the
  * decision whether a session may be used as it is, must log in again, or cannot be used.
  * flow/authorize.c feeds them what it read from the request, the policy and the store. */
 #ifndef AUTHD_CORE_AUTHZ_H
@@ -11,8 +11,6 @@
 #include "core/loa.h"
 #include "util/arena.h"
 
-#define AUTHZ_CHALLENGE_MIN 43 /* RFC 7636 §4.2 */
-#define AUTHZ_CHALLENGE_MAX 128
 #define AUTHZ_CLAIMS_MAX    4096 /* bytes of the `claims` parameter we parse */
 #define AUTHZ_MAX_AGE_MAX   31536000u
 
@@ -31,9 +29,6 @@
 enum rc authz_redirect_match(const char *const *registered, size_t n, bool loopback_any_port,
                              struct span uri, const char **matched);
 
-/* Checks a PKCE S256 code_challenge: 43-128 characters of [A-Za-z0-9-._~] (RFC 7636
- * §4.2). RC_OK or RC_MALFORMED. */
-enum rc authz_challenge_check(struct span challenge);
 
 /* Parses a space-separated prompt list into AUTHZ_PROMPT_* bits. Unknown values are
  * ignored (they may come from extensions). RC_MALFORMED when `none` is combined with any

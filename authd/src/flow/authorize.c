@@ -4,6 +4,7 @@
 
 #include "conf/policy.h"
 #include "core/authz.h"
+#include "core/pkce.h"
 #include "flow/authorize_int.h"
 #include "log/log.h"
 
@@ -152,7 +153,7 @@ check_pkce(const struct policy_client *cl, const struct form *f, struct authz_re
     /* an absent method means plain (§4.3), which we do not offer */
     if (!m || !span_eq_str(*m, "S256"))
         return fail(b, "invalid_request", "code_challenge_method: only S256 is supported");
-    if (authz_challenge_check(*c) != RC_OK)
+    if (!pkce_challenge_valid(*c)) /* RFC 7636 §4.2: S256 gives 43 characters */
         return fail(b, "invalid_request", "code_challenge: 43-128 unreserved characters");
     r->code_challenge = arena_span_dup(a, *c);
     return r->code_challenge ? RC_OK : RC_NOMEM;

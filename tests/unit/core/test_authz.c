@@ -52,22 +52,6 @@ TEST(authz_redirect_loopback_any_port_only_when_allowed)
     CHECK_RC(match(true, "http://127.0.0.1:80x/callback"), RC_NOT_FOUND);
 }
 
-TEST(authz_challenge_format)
-{
-    CHECK_RC(authz_challenge_check(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")), RC_OK);
-    CHECK_RC(authz_challenge_check(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c")),
-             RC_MALFORMED); /* 42 */
-    CHECK_RC(authz_challenge_check(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM")),
-             RC_MALFORMED);
-    CHECK_RC(authz_challenge_check(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw=cM")),
-             RC_MALFORMED);
-    char big[130];
-    memset(big, 'a', sizeof(big));
-    CHECK_RC(authz_challenge_check(span_of(big, 128)), RC_OK);
-    CHECK_RC(authz_challenge_check(span_of(big, 129)), RC_MALFORMED);
-    CHECK_RC(authz_challenge_check(SPAN("")), RC_MALFORMED);
-}
-
 TEST(authz_prompt_values)
 {
     unsigned p = 99;

@@ -44,3 +44,13 @@ TEST(pkce_bad_challenge_is_denied)
     /* `plain` is not offered: the verifier itself as the challenge does not match */
     CHECK_RC(pkce_verify(SPAN(VERIFIER), SPAN(VERIFIER)), RC_DENIED);
 }
+
+TEST(pkce_challenge_shape)
+{
+    CHECK(pkce_challenge_valid(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")));
+    CHECK(!pkce_challenge_valid(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c")));
+    CHECK(!pkce_challenge_valid(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM")));
+    CHECK(!pkce_challenge_valid(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw=cM")));
+    CHECK(!pkce_challenge_valid(SPAN("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx")));
+    CHECK(!pkce_challenge_valid(SPAN("")));
+}
