@@ -243,7 +243,7 @@ apply(struct wf *W, const struct svc_req *rq, struct svc_resp *rs)
 {
     struct authd_token_info ti = {0};
     const struct service *sv;
-    json_t *body = NULL, *evidence = json_array(), *app;
+    json_t *body = NULL, *evidence = json_array(), *app, *copy = NULL;
     char id[16];
 
     if (svc_bearer(W->ac, rq, "workflow.apply", NULL, rs, &ti) != 0)
@@ -263,19 +263,18 @@ apply(struct wf *W, const struct svc_req *rq, struct svc_resp *rs)
     app = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:[{s:s, s:I}]}", "id", id, "owner", ti.sub,
                     "service_code", sv->code, "title", sv->title, "stage", "submitted", "licenses",
                     evidence, "history", "stage", "submitted", "at", (json_int_t)time(NULL));
-    pthread_mutex_lock(&W->mu);
-    if (json_object_size(W->apps) < APPS_MAX)
-        json_object_set(W->apps, id, app);
-    else
-        json_decref(app), app = NULL;
+    pthread_mutex_lock(&W->mu); /* stored apps change only under mu; answer with a copy */
+    if (app && json_object_size(W->apps) < APPS_MAX && json_object_set(W->apps, id, app) == 0)
+        copy = json_deep_copy(app);
     pthread_mutex_unlock(&W->mu);
-    if (!app) {
+    json_decref(app);
+    if (!copy) {
         svc_error(rs, 503, "temporarily_unavailable", "too many applications");
         goto out;
     }
-    json_object_set_new(app, "notice",
+    json_object_set_new(copy, "notice",
                         json_string(notify(W, ti.sub, id, "submitted") == 0 ? "sent" : "failed"));
-    svc_json(rs, 201, app);
+    svc_json(rs, 201, copy);
 out:
     svc_log(NAME, "apply", "client", ti.client_id, "status", rs->status == 201 ? "201" : "refused",
             NULL);
