@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "log/log.h"
 #include "port/keys.h"
+#include "port/notify.h"
 #include "port/outbound.h"
 #include "port/popbase.h"
 #include "port/store.h"
@@ -157,6 +158,9 @@ open_adapters(struct app *app, struct rc_info *ri)
     if ((rc = store_open(c->store, &so, &app->store, ri)) != RC_OK)
         return rc;
     po.cache = app->store;
+    if ((rc = notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms}, &app->notify, ri))
+        != RC_OK)
+        return rc;
     return popbase_open(c->popbase, &po, &app->pop, ri);
 }
 
@@ -297,6 +301,7 @@ main(int argc, char **argv)
         rc = serve(&app);
     }
     popbase_free(app.pop);
+    notify_free(app.notify);
     keys_free(app.keys);
     tokcache_free(app.tokcache);
     store_free(app.store);

@@ -87,7 +87,8 @@ def discovery_documents_the_endpoints(t):
         t.eq(set(d["token_endpoint_auth_methods_supported"]),
              {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"})
         t.eq(set(d["grant_types_supported"]),
-             {"authorization_code", "refresh_token", "client_credentials"})
+             {"authorization_code", "refresh_token", "client_credentials",
+              "urn:ietf:params:oauth:grant-type:token-exchange"})
         t.check({"openid", "profile", "phone", "id_number"} <= set(d["scopes_supported"]))
         t.check({"sub", "name", "acr", "amr", "id_number"} <= set(d["claims_supported"]))
         t.check("urn:authd:acr:ial3:aal1" in d["acr_values_supported"])

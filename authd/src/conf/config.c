@@ -24,6 +24,7 @@ static const char *check_listen(const char *v);
 static const char *check_url(const char *v);
 static const char *check_store(const char *v);
 static const char *check_popbase(const char *v);
+static const char *check_notify(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -63,6 +64,8 @@ static const struct key keys[] = {
     {"popbase_breaker_open_ms",    K_U32,   O(popbase_breaker_open_ms), 10, 600000, "5000", NULL},
     {"popbase_cache_match_ttl_s",  K_U32,   O(popbase_cache_match_ttl_s), 0, 2592000, "86400", NULL},
     {"popbase_cache_miss_ttl_s",   K_U32,   O(popbase_cache_miss_ttl_s), 0, 86400, "300", NULL},
+    {"notify",                     K_STR,   O(notify), 0, 0, NULL, check_notify},
+    {"notify_timeout_ms",          K_U32,   O(notify_timeout_ms), 100, 60000, "3000", NULL},
     {"argon2_memory_kib",          K_U32,   O(argon2_memory_kib), 8, 4u << 20, "19456", NULL},
     {"argon2_iterations",          K_U32,   O(argon2_iterations), 1, 100, "2", NULL},
     {"argon2_parallelism",         K_U32,   O(argon2_parallelism), 1, 64, "1", NULL},
@@ -169,6 +172,16 @@ check_popbase(const char *v)
     if ((strncmp(v, "file:", 5) == 0 && v[5]) || (strncmp(v, "https://", 8) == 0 && v[8]))
         return NULL;
     return "must be file:PATH or an https:// URL (mutual TLS is required)";
+}
+
+/* port/notify.h: an absolute file path (development) or a gateway URL. */
+static const char *
+check_notify(const char *v)
+{
+    if ((strncmp(v, "file:/", 6) == 0 && v[6]) || (strncmp(v, "https://", 8) == 0 && v[8])
+        || (strncmp(v, "http://", 7) == 0 && v[7]) || strcmp(v, "none") == 0)
+        return NULL;
+    return "must be file:/ABSOLUTE/PATH, an http(s):// URL or none";
 }
 
 struct parse_ctx {

@@ -42,6 +42,8 @@ struct config {
     uint32_t popbase_connect_timeout_ms, popbase_timeout_ms, popbase_retries;
     uint32_t popbase_breaker_failures, popbase_breaker_open_ms;
     uint32_t popbase_cache_match_ttl_s, popbase_cache_miss_ttl_s;
+    char *notify; /* port/notify.h: file:PATH, http(s)://URL, or NULL */
+    uint32_t notify_timeout_ms;
     /* accounts */
     uint32_t argon2_memory_kib, argon2_iterations, argon2_parallelism;
     uint32_t password_min_length;

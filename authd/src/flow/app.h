@@ -15,12 +15,14 @@ struct popbase;
 struct keys;
 struct policy;
 struct tokcache;
+struct notify;
 
 struct app {
     const struct config *cfg;
     struct store *store;
     struct popbase *pop;
     struct keys *keys;
+    struct notify *notify; /* NULL: notices not configured (config `notify`) */
     const struct clock *clock;
     const struct rng *rng;
     /* the policy in force: read with app_policy_get / app_policy_put */

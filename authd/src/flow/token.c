@@ -1,6 +1,6 @@
 /* POST /token use cases: authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core
  * §3.1.3), refresh_token (RFC 6749 §6, RFC 9700 §4.14), client_credentials (RFC 6749
- * §4.4). Errors follow RFC 6749 §5.2. */
+ * §4.4); token exchange (RFC 8693) is in token_exchange.c. Errors follow RFC 6749 §5.2. */
 #include "flow/token.h"
 
 #include <openssl/crypto.h>
@@ -11,6 +11,7 @@
 #include "core/pkce.h"
 #include "flow/claims.h"
 #include "flow/grant.h"
+#include "flow/notify.h"
 #include "flow/subject.h"
 #include "flow/token_int.h"
 #include "log/log.h"
@@ -62,7 +63,9 @@ issue_user(struct issue *is, const struct rtf *f, const char *scope, const char 
     if ((rc = load_account(is, f->account_id, &acct, out, ri)) != RC_OK)
         return rc;
     if ((rc = subject_for(is->c, f->account_id, sub)) != RC_OK
-        || (rc = token_issue_access(is, sub, scope, f, &out->access_token, &jti)) != RC_OK)
+        || (rc = token_issue_access(is, sub, scope, f, NULL, &out->access_token, &jti)) != RC_OK
+        || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
+               != RC_OK)
         return fail_rc(out, rc);
     if (scope_has(span_str(scope), "openid")
         && (rc = token_issue_id(is, sub, f, scope, nonce, out->access_token, &acct, &idn,
@@ -268,7 +271,8 @@ grant_client(struct issue *is, const struct token_req *req, struct token_resp *o
         return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
     if (!(scope = client_scope(is, req, out, ri)))
         return out->error ? RC_DENIED : fail_rc(out, RC_NOMEM);
-    if ((rc = token_issue_access(is, is->c->id, scope, NULL, &out->access_token, &jti)) != RC_OK)
+    if ((rc = token_issue_access(is, is->c->id, scope, NULL, NULL, &out->access_token, &jti))
+        != RC_OK)
         return fail_rc(out, rc);
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
@@ -295,6 +299,8 @@ token_grant(struct app *app, struct arena *a, const struct policy *p, const stru
         rc = grant_refresh(&is, req, out, ri);
     else if (span_eq_str(gt, "client_credentials"))
         rc = grant_client(&is, req, out, ri);
+    else if (span_eq_str(gt, GRANT_TYPE_EXCHANGE))
+        rc = token_grant_exchange(&is, req, out, ri);
     else
         rc = fail(out, "unsupported_grant_type", ri, RC_UNSUPPORTED, "grant_type", "not supported");
     jose_keyset_release(is.ks);

@@ -30,7 +30,13 @@
 /* A token request's parameters (spans into the parsed form; p == NULL when absent). */
 struct token_req {
     struct span grant_type, code, redirect_uri, code_verifier, refresh_token, scope;
+    /* token exchange (RFC 8693 §2.1) */
+    struct span subject_token, subject_token_type, actor_token, actor_token_type, audience,
+        resource, requested_token_type;
 };
+
+#define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"
+#define GRANT_TYPE_EXCHANGE "urn:ietf:params:oauth:grant-type:token-exchange"
 
 /* What /token answers. On failure `error` is the RFC 6749 §5.2 code to send. */
 struct token_resp {
@@ -39,6 +45,7 @@ struct token_resp {
     const char *refresh_token;
     const char *scope; /* the access token's scope */
     uint32_t expires_in;
+    const char *issued_token_type; /* token exchange only (RFC 8693 §2.2.1) */
     const char *error;
 };
 
@@ -57,6 +64,7 @@ struct token_claims {
     const char *jti, *sub, *client_id, *scope, *iss, *acr, *rtf; /* rtf: NULL for clients */
     const char *aud;                                             /* the first audience */
     const char *account_id; /* from the family, when the token has rtf */
+    const char *act;        /* token exchange: the act claim as compact JSON, or NULL */
     int64_t exp, iat;
 };
 

@@ -18,10 +18,25 @@ struct issue {
     int64_t now;
 };
 
+/* What token exchange changes in an access token (flow/token_exchange.c). */
+struct access_opts {
+    const char *aud; /* instead of the client id */
+    int64_t exp;     /* instead of now + access_token_ttl, when nonzero */
+    const char *act; /* the act claim (RFC 8693 §4.1) as JSON text */
+};
+
 /* Signs an RFC 9068 access token for sub with scope; f (may be NULL for a client acting
- * for itself) adds the user's session claims and rtf. RC_OK: *token and *jti in is->a. */
+ * for itself) adds the user's session claims and rtf; o (may be NULL) overrides aud and exp
+ * and adds act. RC_OK: *token and *jti in is->a. RC_MALFORMED if o->act is not a JSON
+ * object, RC_NOMEM, RC_INTERNAL. */
 enum rc token_issue_access(struct issue *is, const char *sub, const char *scope,
-                           const struct rtf *f, const char **token, const char **jti);
+                           const struct rtf *f, const struct access_opts *o, const char **token,
+                           const char **jti);
+
+/* Token exchange (RFC 8693 §2): see flow/token_exchange.c. Fills out like the other grants
+ * (out->error set on failure). */
+enum rc token_grant_exchange(struct issue *is, const struct token_req *req, struct token_resp *out,
+                             struct rc_info *ri);
 
 /* Signs an ID token for family f with the user claims scope releases from acct; nonce may
  * be NULL (refresh, OIDC Core §12.2); at_hash of access_token. *released_idn says whether

@@ -59,10 +59,25 @@ sign(struct issue *is, json_t *o, const char *typ, const char **token)
     return rc;
 }
 
+/* Adds o's act claim (JSON text we produced) to claims; RC_MALFORMED if it is not an object. */
+static enum rc
+add_act(json_t *claims, const char *act)
+{
+    json_t *j = json_loads(act, JSON_REJECT_DUPLICATES, NULL);
+
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return RC_MALFORMED;
+    }
+    json_object_set_new(claims, "act", j);
+    return RC_OK;
+}
+
 enum rc
 token_issue_access(struct issue *is, const char *sub, const char *scope, const struct rtf *f,
-                   const char **token, const char **jti)
+                   const struct access_opts *ao, const char **token, const char **jti)
 {
+    int64_t exp = ao && ao->exp ? ao->exp : is->now + is->p->tokens.access_token_ttl;
     char id[TOKEN_JTI_LEN + 2];
     json_t *o;
     enum rc rc;
@@ -72,17 +87,20 @@ token_issue_access(struct issue *is, const char *sub, const char *scope, const s
     if (!(*jti = arena_strndup(is->a, id, strlen(id))))
         return RC_NOMEM;
     o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", is->app->cfg->issuer, "sub", sub,
-                  "aud", is->c->id, "client_id", is->c->id, "iat", (json_int_t)is->now, "exp",
-                  (json_int_t)(is->now + is->p->tokens.access_token_ttl), "jti", id);
+                  "aud", ao && ao->aud ? ao->aud : is->c->id, "client_id", is->c->id, "iat",
+                  (json_int_t)is->now, "exp", (json_int_t)exp, "jti", id);
     if (o && scope && *scope)
         json_object_set_new(o, "scope", json_string(scope));
     if (o && f) {
         add_session(o, f);
         json_object_set_new(o, "rtf", json_string(f->id));
     }
+    if (o && ao && ao->act && (rc = add_act(o, ao->act)) != RC_OK) {
+        json_decref(o);
+        return rc;
+    }
     if ((rc = sign(is, o, "at+jwt", token)) == RC_OK)
-        tokcache_put(is->app->tokcache, span_str(*token),
-                     is->now + is->p->tokens.access_token_ttl);
+        tokcache_put(is->app->tokcache, span_str(*token), exp);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* Checking our own access tokens for /userinfo, /introspect and /revoke: signature and
  * claims (RFC 9068 §4), then revocation (a marker per jti, the family's flag). */
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/jose.h"
@@ -40,6 +41,15 @@ parse_claims(struct arena *a, struct span payload, struct token_claims *out)
     out->aud = json_is_string(aud)
                    ? arena_strndup(a, json_string_value(aud), json_string_length(aud))
                    : NULL;
+    if (json_is_object(json_object_get(o, "act"))) {
+        char *act = json_dumps(json_object_get(o, "act"), JSON_COMPACT | JSON_SORT_KEYS);
+        out->act = act ? arena_strndup(a, act, strlen(act)) : NULL;
+        free(act);
+        if (!out->act) {
+            json_decref(o);
+            return RC_NOMEM;
+        }
+    }
     out->exp = json_integer_value(json_object_get(o, "exp"));
     out->iat = json_integer_value(json_object_get(o, "iat"));
     if (out->jti && out->sub && out->client_id && out->exp > 0 && strlen(out->jti) <= 64)
@@ -64,7 +74,9 @@ check_revoked(struct app *app, struct arena *a, struct token_claims *tc)
         return RC_OK;
     if ((rc = rtf_get(app, a, span_str(tc->rtf), &f)) != RC_OK)
         return rc;
-    if (f.revoked || strcmp(f.client_id, tc->client_id) != 0)
+    /* an exchanged token (with act) names the exchanging module as client_id; its family
+     * is still the citizen's grant to the first client, whose revocation revokes it too */
+    if (f.revoked || (!tc->act && strcmp(f.client_id, tc->client_id) != 0))
         return RC_NOT_FOUND;
     tc->account_id = f.account_id;
     return RC_OK;
@@ -99,8 +111,8 @@ token_access_verify(struct app *app, struct arena *a, const struct policy *p, st
     }
     if ((rc = jose_claims_check(payload, &co, ri)) != RC_OK)
         return rc;
-    if (parse_claims(a, payload, out) != RC_OK)
-        return rc_set(ri, RC_MALFORMED, "token", "not an access token");
+    if ((rc = parse_claims(a, payload, out)) != RC_OK)
+        return rc == RC_NOMEM ? rc : rc_set(ri, RC_MALFORMED, "token", "not an access token");
     if (!known)
         tokcache_put(app->tokcache, token, out->exp);
     if ((rc = check_revoked(app, a, out)) == RC_NOT_FOUND)

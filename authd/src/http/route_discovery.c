@@ -96,7 +96,8 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
                                            "private_key_jwt", "none"};
     static const char *const jws_algs[] = {"ES256", "RS256", "PS256", "ES384"};
     static const char *const grants[] = {"authorization_code", "refresh_token",
-                                         "client_credentials"};
+                                         "client_credentials",
+                                         "urn:ietf:params:oauth:grant-type:token-exchange"};
     static const char *const locales[] = {"zh-CN", "en"};
     json_t *o = json_object(), *algs = json_array();
     const char *iss = cfg->issuer;
@@ -112,7 +113,7 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     add_endpoint(o, "end_session_endpoint", iss, "/end_session");
     json_object_set_new(o, "response_types_supported", strs((const char *const[]){"code"}, 1));
     json_object_set_new(o, "response_modes_supported", strs((const char *const[]){"query"}, 1));
-    json_object_set_new(o, "grant_types_supported", strs(grants, 3));
+    json_object_set_new(o, "grant_types_supported", strs(grants, 4));
     json_object_set_new(o, "subject_types_supported",
                         strs((const char *const[]){"pairwise", "public"}, 2));
     json_array_append_new(algs, json_string("ES256"));

@@ -5,6 +5,10 @@
 #include <jansson.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "core/mask.h"
+#include "flow/account.h"
 #include "flow/refresh.h"
 #include "flow/subject.h"
 #include "flow/token.h"
@@ -25,19 +29,56 @@ owns(const struct policy_client *c, const struct token_claims *tc)
     return strcmp(tc->client_id, c->id) == 0 || (tc->aud && strcmp(tc->aud, c->id) == 0);
 }
 
+/* A module keyed by ID number (the electronic-license service) learns the citizen behind
+ * a token it is the audience of, when its policy has id_number_allowed: through this
+ * authenticated back channel, never in the bearer token (RFC 9068 §6). Each release is
+ * logged like the claim's (ARCHITECTURE.md, Privacy). */
+static enum rc
+add_id_number(struct http_req *r, const struct oauth_call *oc, const struct token_claims *tc,
+              json_t *j)
+{
+    struct account acct;
+    char m[MASK_IDNUM_SIZE];
+    struct log_rec *lr;
+    enum rc rc;
+
+    if (!j || !oc->c->id_number_allowed || !tc->account_id || !tc->aud
+        || strcmp(tc->aud, oc->c->id) != 0)
+        return RC_OK;
+    if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)
+        return rc;
+    json_object_set_new(j, "id_number", json_string(acct.id_number));
+    mask_idnum(span_str(acct.id_number), m);
+    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
+    lr = log_begin(LOG_INFO, "claims.id_number");
+    log_str(lr, "client", oc->c->id);
+    log_str(lr, "idn", m);
+    log_str(lr, "jti", tc->jti);
+    log_str(lr, "via", "introspect");
+    log_end(lr);
+    return RC_OK;
+}
+
 static json_t *
 access_info(struct http_req *r, const struct oauth_call *oc, struct span tok, enum rc *rc)
 {
     struct token_claims tc;
+    json_t *j;
 
     *rc = token_access_verify(r->app, &r->arena, oc->p, tok, &tc, NULL);
     if (*rc != RC_OK || !owns(oc->c, &tc))
         return NULL;
-    return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s*, s:s*}", "active", 1,
-                     "client_id", tc.client_id, "sub", tc.sub, "iss", tc.iss ? tc.iss : "", "exp",
-                     (json_int_t)tc.exp, "iat", (json_int_t)tc.iat, "token_type", "Bearer", "jti",
-                     tc.jti, "aud", tc.aud ? tc.aud : tc.client_id, "scope", tc.scope, "acr",
-                     tc.acr);
+    j = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s*, s:s*}", "active", 1,
+                  "client_id", tc.client_id, "sub", tc.sub, "iss", tc.iss ? tc.iss : "", "exp",
+                  (json_int_t)tc.exp, "iat", (json_int_t)tc.iat, "token_type", "Bearer", "jti",
+                  tc.jti, "aud", tc.aud ? tc.aud : tc.client_id, "scope", tc.scope, "acr", tc.acr);
+    if (j && tc.act)
+        json_object_set_new(j, "act", json_loads(tc.act, 0, NULL)); /* RFC 8693 §4.1 */
+    if ((*rc = add_id_number(r, oc, &tc, j)) != RC_OK) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static json_t *

@@ -38,9 +38,21 @@ route_token(struct http_req *r, struct http_resp *w)
 
     if (!oauth_call_begin(r, w, "/token", &oc))
         return;
-    req = (struct token_req){param(oc.form, "grant_type"),    param(oc.form, "code"),
-                             param(oc.form, "redirect_uri"),  param(oc.form, "code_verifier"),
-                             param(oc.form, "refresh_token"), param(oc.form, "scope")};
+    req = (struct token_req){
+        .grant_type = param(oc.form, "grant_type"),
+        .code = param(oc.form, "code"),
+        .redirect_uri = param(oc.form, "redirect_uri"),
+        .code_verifier = param(oc.form, "code_verifier"),
+        .refresh_token = param(oc.form, "refresh_token"),
+        .scope = param(oc.form, "scope"),
+        .subject_token = param(oc.form, "subject_token"),
+        .subject_token_type = param(oc.form, "subject_token_type"),
+        .actor_token = param(oc.form, "actor_token"),
+        .actor_token_type = param(oc.form, "actor_token_type"),
+        .audience = param(oc.form, "audience"),
+        .resource = param(oc.form, "resource"),
+        .requested_token_type = param(oc.form, "requested_token_type"),
+    };
     if (token_grant(r->app, &r->arena, oc.p, oc.c, &req, &out, &ri) != RC_OK) {
         const char *e = out.error ? out.error : "server_error";
         oauth_error(r, w, error_status(e), e, &ri, oc.basic);
@@ -54,6 +66,8 @@ route_token(struct http_req *r, struct http_resp *w)
         json_object_set_new(j, "scope", json_string(out.scope));
     if (j && out.id_token)
         json_object_set_new(j, "id_token", json_string(out.id_token));
+    if (j && out.issued_token_type) /* RFC 8693 §2.2.1 */
+        json_object_set_new(j, "issued_token_type", json_string(out.issued_token_type));
     if (j && out.refresh_token)
         json_object_set_new(j, "refresh_token", json_string(out.refresh_token));
     http_json(r, w, 200, j);

@@ -13,12 +13,14 @@
 #include "flow/account.h"
 #include "flow/client_auth.h"
 #include "flow/grant.h"
+#include "flow/notify.h"
 #include "flow/refresh.h"
 #include "flow/secrets.h"
 #include "flow/subject.h"
 #include "flow/token.h"
 #include "log/log.h"
 #include "port/keys.h"
+#include "port/notify.h"
 #include "port/store.h"
 #include "test.h"
 
@@ -100,6 +102,8 @@ gen_keyset(struct buf *pub_jwks)
     return ks;
 }
 
+#define S3CRET_SHA256 "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0"
+
 static const char policy_fmt[] =
     "[tokens]\nrefresh_grace_s = 10\nrefresh_token_idle_ttl = 600\nrefresh_token_ttl = 3600\n"
     "access_token_ttl = 300\nclock_leeway_s = 30\n"
@@ -114,7 +118,15 @@ static const char policy_fmt[] =
     "[client svc]\ntype = confidential\nauth_method = client_secret_basic\n"
     "secret_hash = sha256:%s\ngrant_types = client_credentials\nscopes = api.read api.write\n"
     "[client jwtc]\ntype = confidential\nauth_method = private_key_jwt\njwks = %s\n"
-    "grant_types = client_credentials\nscopes = api.read\n";
+    "grant_types = client_credentials\nscopes = api.read\n"
+    "[client mod]\ntype = confidential\nauth_method = client_secret_basic\n"
+    "secret_hash = sha256:" S3CRET_SHA256 "\nredirect_uris = https://mod.example/cb\n"
+    "grant_types = authorization_code urn:ietf:params:oauth:grant-type:token-exchange\n"
+    "scopes = openid api.read api.write\nexchange_audiences = mod2 ghost\nsector = mod.example\n"
+    "[client mod2]\ntype = confidential\nauth_method = client_secret_basic\n"
+    "secret_hash = sha256:" S3CRET_SHA256 "\n"
+    "grant_types = client_credentials urn:ietf:params:oauth:grant-type:token-exchange\n"
+    "scopes = notify.send\nexchange_audiences = svc\n";
 
 static int
 make_policy(void)
@@ -792,4 +804,205 @@ TEST(token_store_down_is_temporarily_unavailable)
     /* the code was not consumed by the failed attempt */
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_OK);
     fix_down();
+}
+
+/* ---- token exchange (RFC 8693) ---------------------------------------------------------- */
+
+/* A citizen's access token issued to client "mod" by the code flow. */
+static const char *
+mod_token(const char *scope)
+{
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r;
+
+    issue_code("mod", "https://mod.example/cb", scope, CHALLNG, code);
+    if (redeem("mod", code, "https://mod.example/cb", VERIFIER, &r) != RC_OK)
+        return NULL;
+    return r.access_token;
+}
+
+static enum rc
+xchg(const char *client_id, const char *subject, const char *audience, const char *scope,
+     struct token_resp *out)
+{
+    struct token_req rq = {.grant_type = SPAN(GRANT_TYPE_EXCHANGE),
+                           .subject_token = span_str(subject),
+                           .subject_token_type = SPAN(TOKEN_TYPE_ACCESS),
+                           .audience = span_str(audience)};
+
+    if (scope)
+        rq.scope = span_str(scope);
+    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, NULL);
+}
+
+TEST(exchange_keeps_subject_and_assurance_and_nests_act)
+{
+    struct token_resp r, r2;
+    json_t *s, *x, *y;
+    const char *at;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE((at = mod_token("openid api.read api.write")));
+    CHECK_RC(xchg("mod", at, "mod2", "api.read", &r), RC_OK);
+    CHECK_STR(r.issued_token_type, TOKEN_TYPE_ACCESS);
+    CHECK_STR(r.scope, "api.read");
+    CHECK_INT(r.expires_in, 300);
+    s = payload(at, "at+jwt");
+    x = payload(r.access_token, "at+jwt");
+    REQUIRE(s && x);
+    CHECK_STR(jstr(x, "sub"), jstr(s, "sub"));
+    CHECK_STR(jstr(x, "acr"), jstr(s, "acr"));
+    CHECK_STR(jstr(x, "rtf"), jstr(s, "rtf"));
+    CHECK_STR(jstr(x, "aud"), "mod2");
+    CHECK_STR(jstr(x, "client_id"), "mod");
+    CHECK_STR(jstr(json_object_get(x, "act"), "sub"), "mod");
+    CHECK_INT(json_integer_value(json_object_get(x, "auth_time")), NOW - 5);
+    /* mod2 trades it on towards svc: act nests, the token never outlives the subject's */
+    now_s += 100;
+    CHECK_RC(xchg("mod2", r.access_token, "svc", NULL, &r2), RC_OK);
+    CHECK_INT(r2.expires_in, 200);
+    REQUIRE((y = payload(r2.access_token, "at+jwt")));
+    CHECK_STR(jstr(y, "sub"), jstr(s, "sub"));
+    CHECK_STR(jstr(json_object_get(y, "act"), "sub"), "mod2");
+    CHECK_STR(jstr(json_object_get(json_object_get(y, "act"), "act"), "sub"), "mod");
+    CHECK_STR(r2.scope, "api.read");
+    json_decref(s);
+    json_decref(x);
+    json_decref(y);
+    fix_down();
+}
+
+TEST(exchange_refusals_name_the_rfc_8693_error)
+{
+    struct token_req rq = {.grant_type = SPAN(GRANT_TYPE_EXCHANGE)};
+    struct token_resp r;
+    const char *at;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE((at = mod_token("openid api.read")));
+    CHECK_RC(xchg("svc", at, "mod2", NULL, &r), RC_DENIED); /* no grant */
+    CHECK_STR(r.error, "unauthorized_client");
+    CHECK_RC(xchg("mod", at, "svc", NULL, &r), RC_DENIED); /* not in exchange_audiences */
+    CHECK_STR(r.error, "invalid_target");
+    CHECK_RC(xchg("mod", at, "ghost", NULL, &r), RC_DENIED); /* listed, but no such client */
+    CHECK_STR(r.error, "invalid_target");
+    CHECK_RC(xchg("mod", at, "mod2", "api.write", &r), RC_DENIED); /* beyond the subject's */
+    CHECK_STR(r.error, "invalid_scope");
+    CHECK_RC(xchg("mod2", at, "svc", NULL, &r), RC_DENIED); /* issued to mod, not mod2 */
+    CHECK_STR(r.error, "invalid_request");
+    CHECK_RC(xchg("mod", "a.b.c", "mod2", NULL, &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_request");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_MALFORMED);
+    CHECK_STR(r.error, "invalid_request"); /* no subject_token */
+    rq.subject_token = span_str(at);
+    rq.audience = SPAN("mod2");
+    rq.subject_token_type = SPAN("urn:ietf:params:oauth:token-type:jwt");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_MALFORMED);
+    CHECK_STR(r.error, "invalid_request");
+    rq.subject_token_type = SPAN(TOKEN_TYPE_ACCESS);
+    rq.requested_token_type = SPAN("urn:ietf:params:oauth:token-type:id_token");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_MALFORMED);
+    rq.requested_token_type = (struct span){NULL, 0};
+    rq.resource = SPAN("https://rs.example/");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_DENIED);
+    CHECK_STR(r.error, "invalid_target");
+    fix_down();
+}
+
+TEST(exchange_refuses_expired_and_revoked_subject_tokens)
+{
+    struct token_claims tc;
+    struct token_resp r;
+    const char *at;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE((at = mod_token("openid api.read")));
+    now_s += 300 + 30 + 1; /* ttl + leeway */
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_EXPIRED);
+    CHECK_STR(r.error, "invalid_request");
+    now_s = NOW;
+    REQUIRE(token_access_verify(&F.app, &F.a, F.p, span_str(at), &tc, NULL) == RC_OK);
+    REQUIRE(token_access_revoke(&F.app, &F.a, &tc) == RC_OK);
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_NOT_FOUND);
+    CHECK_STR(r.error, "invalid_request");
+    /* a family revoked (logout, refresh reuse) revokes the exchanged tokens too */
+    REQUIRE((at = mod_token("openid api.read")));
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_OK);
+    REQUIRE(token_access_verify(&F.app, &F.a, F.p, span_str(at), &tc, NULL) == RC_OK);
+    REQUIRE(rtf_revoke(&F.app, &F.a, F.p, span_str(tc.rtf)) == RC_OK);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL),
+             RC_NOT_FOUND);
+    fix_down();
+}
+
+TEST(exchange_a_client_token_is_not_a_citizens)
+{
+    struct token_req rq = {.grant_type = SPAN("client_credentials")};
+    struct token_resp r, x;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE(token_grant(&F.app, &F.a, F.p, client("mod2"), &rq, &r, NULL) == RC_OK);
+    CHECK_RC(xchg("mod2", r.access_token, "svc", NULL, &x), RC_DENIED);
+    CHECK_STR(x.error, "invalid_request");
+    fix_down();
+}
+
+/* ---- notices by sub (flow/notify, adapt/notify_file) ----------------------------------- */
+
+TEST(notify_resolves_the_sub_a_module_was_given)
+{
+    char path[128], line[512] = "";
+    struct notify_req nr = {.text = SPAN("已受理"), .ref = SPAN("A-1")};
+    struct token_resp r;
+    const char *at;
+    json_t *x;
+    FILE *f;
+
+    REQUIRE(fix_up() == 0);
+    snprintf(path, sizeof(path), "file:%s/notices", F.dir);
+    REQUIRE(notify_open(path, NULL, &F.app.notify, NULL) == RC_OK);
+    REQUIRE((at = mod_token("openid api.read")));
+    REQUIRE(xchg("mod", at, "mod2", NULL, &r) == RC_OK);
+    REQUIRE((x = payload(r.access_token, "at+jwt")));
+    nr.sub = span_str(jstr(x, "sub"));
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod"), &nr, NULL), RC_DENIED); /* scope */
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod2"), &nr, NULL), RC_OK);
+    snprintf(path, sizeof(path), "%s/notices", F.dir);
+    REQUIRE((f = fopen(path, "r")));
+    CHECK(fgets(line, sizeof(line), f) != NULL);
+    fclose(f);
+    CHECK(strstr(line, "\"to\":\"13800000001\"") != NULL);
+    CHECK(strstr(line, "\"ref\":\"A-1\"") != NULL);
+    CHECK(strstr(line, "\"sender\":\"mod2\"") != NULL);
+    nr.text = SPAN("a\x01");
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod2"), &nr, NULL), RC_MALFORMED);
+    nr.text = SPAN("\xff\xfe");
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod2"), &nr, NULL), RC_MALFORMED);
+    nr.text = SPAN("ok");
+    nr.ref = SPAN("a/b");
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod2"), &nr, NULL), RC_MALFORMED);
+    nr.ref = SPAN("");
+    nr.sub = SPAN("00ff");
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod2"), &nr, NULL), RC_NOT_FOUND);
+    notify_free(F.app.notify);
+    F.app.notify = NULL;
+    nr.sub = span_str(jstr(x, "sub"));
+    CHECK_RC(notify_citizen(&F.app, &F.a, client("mod2"), &nr, NULL), RC_UNSUPPORTED);
+    json_decref(x);
+    fix_down();
+}
+
+TEST(notify_open_rejects_unknown_sinks)
+{
+    struct notify *n = (struct notify *)1;
+
+    CHECK_RC(notify_open("smtp://x", NULL, &n, NULL), RC_MALFORMED);
+    CHECK_RC(notify_open("none", NULL, &n, NULL), RC_OK);
+    CHECK(n == NULL);
+    CHECK_RC(notify_open("file:/nonexistent-dir/x", NULL, &n, NULL), RC_NOT_FOUND);
+    CHECK_RC(notify_open("http://127.0.0.1:1/sms", NULL, &n, NULL), RC_OK);
+    CHECK_RC(
+        notify_send(n, &(struct notice){.to = SPAN("1"), .text = SPAN("x"), .sender = SPAN("t")}),
+        RC_UNAVAILABLE); /* nobody listens on port 1 */
+    notify_free(n);
 }
