@@ -66,6 +66,10 @@ all: $(AUTHD) $(AUTHCTL) $(UNIT) $(CONTRACT) $(REPLAYS)
 
 -include $(wildcard */module.mk clients/*/module.mk)
 
+# Everything tests/run executes; module.mk files add theirs to TEST_BINS.
+.PHONY: test-bins
+test-bins: $(AUTHD) $(AUTHCTL) $(UNIT) $(CONTRACT) $(TEST_BINS)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -108,10 +112,11 @@ test: deps
 
 # Sanitizer build: everything under build/asan, then the unit and contract tests.
 asan: deps
+	@$(MAKE) --no-print-directory $(CLIENTLIB_SO)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang \
 	    CFLAGS='-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
 	    LDFLAGS='-fsanitize=address,undefined' HARDEN='' \
-	    $(BUILD)/asan/unit_tests $(BUILD)/asan/contract_tests $(BUILD)/asan/authd $(BUILD)/asan/authctl
+	    test-bins
 	@BUILD=$(BUILD)/asan tests/run --asan
 
 FUZZ_SECONDS ?= 30

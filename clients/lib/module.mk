@@ -26,6 +26,8 @@ CLIENTLIB_BINS := $(BUILD)/clientlib/unit_tests $(BUILD)/clientlib/authd-client-
 
 .PHONY: clientlib install-client uninstall-client
 all: clientlib
+# what the tests run (make asan builds these, not the shared library)
+TEST_BINS += $(CLIENTLIB_A) $(CLIENTLIB_BINS)
 clientlib: $(CLIENTLIB_A) $(CLIENTLIB_SO) $(CLIENTLIB_PC) $(CLIENTLIB_BINS)
 
 $(BUILD)/pic/%.o: %.c

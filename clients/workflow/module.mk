@@ -3,6 +3,7 @@
 WORKFLOW_BIN := $(BUILD)/authd-workflow
 WORKFLOW_OBJ := $(call obj,clients/workflow/workflow.c clients/svc/svc.c)
 all: $(WORKFLOW_BIN)
+TEST_BINS += $(WORKFLOW_BIN)
 $(WORKFLOW_BIN): $(WORKFLOW_OBJ) $(CLIENTLIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libmicrohttpd libcurl jansson cjose \
 	    libcrypto 2>/dev/null) -lpthread -lm
