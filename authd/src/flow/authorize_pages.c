@@ -277,6 +277,7 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     rc = account_login_ex(app, a, f->id_number, f->password, f->client_ip, &acct, &ri, &retry);
     if (rc != RC_OK) {
         login_refused(out, rc, &ri);
+        out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
     if ((rc = login_session(app, a, f, &acct, &s, out)) != RC_OK) {
