@@ -62,7 +62,8 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
     rc = authorize_page_info(r->app, &r->arena, v->id, span_str(bind), "login", &pg);
     lang = authz_ui_lang(r, v->lang, rc == RC_OK ? pg.req.ui_locales : NULL);
     if (rc != RC_OK || !bind) {
-        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400, "login_expired", lang);
+        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400,
+                       rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
         return;
     }
     r->client_id = pg.req.client_id;
