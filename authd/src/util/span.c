@@ -41,7 +41,8 @@ span_next_word(struct span s, size_t *pos, struct span *word)
     while (i < s.len && s.p[i] != ' ')
         i++;
     *pos = i;
-    *word = span_of(s.p + st, i - st);
+    /* an empty span may have p == NULL, and NULL + 0 is undefined behaviour in C */
+    *word = s.p ? span_of(s.p + st, i - st) : (struct span){NULL, 0};
     return i > st;
 }
 
