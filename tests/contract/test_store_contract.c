@@ -766,6 +766,61 @@ TEST(store_sentinel_failover_keeps_acknowledged_writes)
     TEARDOWN();
 }
 
+TEST(store_limit_token_buckets)
+{
+    int64_t now = (int64_t)time(NULL) * 1000, retry = 0, t = 0;
+    struct store_field f = {SPAN("x"), SPAN("y")};
+    SETUP();
+    struct span k = K(&a, pfx, "rl"), k2 = K(&a, pfx, "rl2"), r = K(&a, pfx, "rec");
+    struct store_limit three = {k, 1000, 3}, one = {k2, 60000, 1};
+    struct store_limit both[2] = {one, {K(&a, pfx, "rl3"), 1000, 5}};
+
+    /* a burst of three, then one token a second */
+    for (int i = 0; i < 3; i++)
+        CHECK_RC(store_limit(s, &three, 1, now, &retry), RC_OK);
+    CHECK_RC(store_limit(s, &three, 1, now, &retry), RC_LIMITED);
+    CHECK_INT(retry, 1000);
+    CHECK_RC(store_limit(s, &three, 1, now + 400, &retry), RC_LIMITED);
+    CHECK_INT(retry, 600);
+    CHECK_RC(store_limit(s, &three, 1, now + 1000, &retry), RC_OK);
+    CHECK_RC(store_limit(s, &three, 1, now + 1000, &retry), RC_LIMITED);
+    CHECK_RC(store_ttl(s, k, &t), RC_OK); /* the key lives until the bucket is full again */
+    CHECK(t >= 2 && t <= 4);
+    /* all or nothing: an empty bucket refuses the call and the other keeps its tokens */
+    CHECK_RC(store_limit(s, both, 2, now, &retry), RC_OK);
+    CHECK_RC(store_limit(s, both, 2, now, &retry), RC_LIMITED);
+    CHECK_INT(retry, 60000);
+    for (int i = 0; i < 4; i++)
+        CHECK_RC(store_limit(s, &both[1], 1, now, &retry), RC_OK);
+    CHECK_RC(store_limit(s, &both[1], 1, now, NULL), RC_LIMITED);
+    /* misuse */
+    CHECK_RC(store_rec_put(s, r, &f, 1, 60, 0), RC_OK);
+    CHECK_RC(store_limit(s, &(struct store_limit){r, 1000, 1}, 1, now, &retry), RC_CONFLICT);
+    CHECK_RC(store_limit(s, &(struct store_limit){k, 0, 1}, 1, now, &retry), RC_MALFORMED);
+    CHECK_RC(store_limit(s, &(struct store_limit){k, 1000, 0}, 1, now, &retry), RC_MALFORMED);
+    CHECK_RC(store_limit(s, both, STORE_MAX_LIMITS + 1, now, &retry), RC_TOO_LARGE);
+    CHECK_RC(store_limit(s, both, 0, now, &retry), RC_OK);
+    TEARDOWN();
+}
+
+TEST(store_limit_across_slots)
+{
+    int64_t now = (int64_t)time(NULL) * 1000, retry = 0;
+    char t1[40], t2[40];
+    SETUP();
+    struct store_limit l[2];
+
+    /* two fresh tags: in a cluster the buckets live on different slots */
+    new_prefix(t1, sizeof(t1));
+    new_prefix(t2, sizeof(t2));
+    l[0] = (struct store_limit){K(&a, t1, "a"), 1000, 2};
+    l[1] = (struct store_limit){K(&a, t2, "b"), 1000, 1};
+    CHECK_RC(store_limit(s, l, 2, now, &retry), RC_OK);
+    CHECK_RC(store_limit(s, l, 2, now, &retry), RC_LIMITED);
+    CHECK_INT(retry, 1000);
+    TEARDOWN();
+}
+
 TEST(store_batch_across_slots)
 {
     struct store_op ops[2] = {

@@ -941,6 +941,57 @@ mem_batch(struct store *s, const struct store_op *ops, size_t n)
     return rc;
 }
 
+/* The GCRA state of a bucket: its theoretical arrival time, or now when the key is absent
+ * or not a number (as the Redis script reads it). RC_CONFLICT for a key of another kind. */
+static enum rc
+limit_tat(struct mstore *m, uint64_t h, struct span key, int64_t now, int64_t *tat)
+{
+    struct ment *e = find(m, shard_of(m, h), h, key);
+    uint64_t v;
+
+    *tat = now;
+    if (!e)
+        return RC_OK;
+    if (e->type != MT_STR)
+        return RC_CONFLICT;
+    if (num_parse_u64(span_of(e->val, e->vlen), 0, INT64_MAX, &v) == RC_OK && (int64_t)v > now)
+        *tat = (int64_t)v;
+    return RC_OK;
+}
+
+static enum rc
+mem_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now, int64_t *retry_ms)
+{
+    struct mstore *m = M(s);
+    struct bstate b = {0};
+    int64_t tat[STORE_MAX_LIMITS], wait = 0;
+    enum rc rc = RC_OK;
+    char v[24];
+
+    for (size_t i = 0; i < n; i++)
+        b.h[i] = hash_key(m, l[i].key);
+    lock_shards(m, &b, n, true);
+    for (size_t i = 0; i < n && rc == RC_OK; i++) {
+        rc = limit_tat(m, b.h[i], l[i].key, now, &tat[i]);
+        int64_t w = tat[i] - now - (int64_t)(l[i].burst - 1) * l[i].period_ms;
+        wait = w > wait ? w : wait;
+        tat[i] += l[i].period_ms;
+    }
+    if (rc == RC_OK && wait > 0) {
+        *retry_ms = wait;
+        rc = RC_LIMITED;
+    }
+    for (size_t i = 0; i < n && rc == RC_OK; i++) {
+        int w = snprintf(v, sizeof(v), "%lld", (long long)tat[i]);
+        rc = do_put(m, shard_of(m, b.h[i]), b.h[i], l[i].key, span_of(v, (size_t)w), 1, 0, false);
+        struct ment *e = rc == RC_OK ? find(m, shard_of(m, b.h[i]), b.h[i], l[i].key) : NULL;
+        if (e)
+            e->exp_ms = now_ms() + (tat[i] - now);
+    }
+    lock_shards(m, &b, n, false);
+    return rc;
+}
+
 /* ---- expiry sweep, open, free ---- */
 
 static void
@@ -1030,6 +1081,7 @@ static const struct store_ops mem_ops = {
     .q_len = mem_q_len,
     .batch = mem_batch,
     .free = mem_free,
+    .limit = mem_limit,
 };
 
 /* "memory:" or "memory:?max_bytes=N"; opts->mem_max_bytes wins when set. */

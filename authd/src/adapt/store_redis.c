@@ -15,7 +15,7 @@
 #include "adapt/store_redis.h"
 
 /* Script results: 0 done, 1 conflict (exists or wrong kind), 2 not found. */
-enum { SCR_REC_PUT, SCR_SET_ADD, SCR_EXPIRE, SCR_Q_CLAIM, SCR_BATCH, SCR__N };
+enum { SCR_REC_PUT, SCR_SET_ADD, SCR_EXPIRE, SCR_Q_CLAIM, SCR_BATCH, SCR_LIMIT, SCR__N };
 
 static const char *const scripts[SCR__N] = {
     /* ARGV: nx/xx (0, 1 nx, 2 xx), ttl, field, value, ... */
@@ -75,6 +75,26 @@ static const char *const scripts[SCR__N] = {
         "  end\n"
         "end\n"
         "return 0\n",
+    /* GCRA token buckets. ARGV: now_ms, then per key period_ms, burst. A key holds the
+     * theoretical arrival time in ms; a request fits if it is at most (burst - 1) periods
+     * ahead of now. All fit: each moves one period on and expires when the bucket is full
+     * again; else nothing changes and the answer is {1, ms to wait}. Times stay below
+     * 2^53, exact in Lua's doubles. */
+    [SCR_LIMIT] = "local now, tats, wait = tonumber(ARGV[1]), {}, 0\n"
+                  "for i = 1, #KEYS do\n"
+                  "  local p, b = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])\n"
+                  "  local t = tonumber(redis.call('GET', KEYS[i]) or now) or now\n"
+                  "  if t < now then t = now end\n"
+                  "  local w = t - now - (b - 1) * p\n"
+                  "  if w > wait then wait = w end\n"
+                  "  tats[i] = t + p\n"
+                  "end\n"
+                  "if wait > 0 then return {1, wait} end\n"
+                  "for i = 1, #KEYS do\n"
+                  "  redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX',\n"
+                  "             string.format('%.0f', tats[i] - now))\n"
+                  "end\n"
+                  "return {0, 0}\n",
 };
 
 #define R(s)     ((struct rds *)(s))
@@ -617,6 +637,55 @@ rds_batch(struct store *s, const struct store_op *ops, size_t n)
     return rc;
 }
 
+/* Runs the limit script over l[0..n) (one slot: the caller checked). */
+static enum rc
+limit_script(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
+             int64_t *retry_ms)
+{
+    redisReply *rep = NULL;
+    enum rc wrc, rc;
+    ARGS(a);
+
+    a.n = 2;
+    arg_num(&a, (long long)n);
+    for (size_t i = 0; i < n; i++)
+        arg_span(&a, l[i].key);
+    arg_num(&a, now_ms);
+    for (size_t i = 0; i < n; i++)
+        arg_num(&a, l[i].period_ms), arg_num(&a, l[i].burst);
+    if ((rc = run_script(R(s), SCR_LIMIT, l[0].key, &a, false, &rep, &wrc)) != RC_OK)
+        return rc;
+    if (rep->type == REDIS_REPLY_ERROR)
+        rc = err_rc(rep);
+    else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+             || rep->element[0]->type != REDIS_REPLY_INTEGER
+             || rep->element[1]->type != REDIS_REPLY_INTEGER)
+        rc = RC_INTERNAL;
+    else if (rep->element[0]->integer != 0) {
+        *retry_ms = rep->element[1]->integer;
+        rc = RC_LIMITED;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+/* One script for all buckets; in a cluster, buckets on other slots than the first are
+ * taken one by one (so a later refusal does not give back an earlier token). */
+static enum rc
+rds_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms, int64_t *retry_ms)
+{
+    bool one_slot = true;
+    enum rc rc = RC_OK;
+
+    for (size_t i = 1; i < n && R(s)->mode == RDS_CLUSTER; i++)
+        one_slot = one_slot && rds_key_slot(l[i].key) == rds_key_slot(l[0].key);
+    if (one_slot)
+        return limit_script(s, l, n, now_ms, retry_ms);
+    for (size_t i = 0; i < n && rc == RC_OK; i++)
+        rc = limit_script(s, &l[i], 1, now_ms, retry_ms);
+    return rc;
+}
+
 static void
 rds_free(struct store *s)
 {
@@ -648,20 +717,21 @@ static const struct store_ops rds_ops = {
     .q_len = rds_q_len,
     .batch = rds_batch,
     .free = rds_free,
+    .limit = rds_limit,
 };
 
 static const struct store_ops rds_sentinel_ops = {
-    "redis-sentinel", rds_ping,    rds_put,     rds_get,         rds_take,
-    rds_del,          rds_incr,    rds_ttl,     rds_expire,      rds_rec_put,
-    rds_rec_get,      rds_set_add, rds_set_rem, rds_set_members, rds_q_push,
-    rds_q_claim,      rds_q_done,  rds_q_len,   rds_batch,       rds_free,
+    "redis-sentinel", rds_ping,        rds_put,    rds_get,     rds_take,    rds_del,
+    rds_incr,         rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
+    rds_set_rem,      rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
+    rds_batch,        rds_free,        rds_limit,
 };
 
 static const struct store_ops rds_cluster_ops = {
-    "redis-cluster", rds_ping,    rds_put,     rds_get,         rds_take,
-    rds_del,         rds_incr,    rds_ttl,     rds_expire,      rds_rec_put,
-    rds_rec_get,     rds_set_add, rds_set_rem, rds_set_members, rds_q_push,
-    rds_q_claim,     rds_q_done,  rds_q_len,   rds_batch,       rds_free,
+    "redis-cluster", rds_ping,        rds_put,    rds_get,     rds_take,    rds_del,
+    rds_incr,        rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
+    rds_set_rem,     rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
+    rds_batch,       rds_free,        rds_limit,
 };
 
 static void

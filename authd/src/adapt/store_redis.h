@@ -36,6 +36,10 @@ struct rds {
     struct store_opts o;
     pthread_key_t tls;
     bool tls_ok;
+    /* Bumped whenever a thread sees a connection break. A thread whose connection is older
+     * reconnects before using it: a thread that was idle through a Redis restart would
+     * otherwise fail its first call after the restart on a dead socket. */
+    atomic_ullong broken_epoch;
     pthread_mutex_t mu; /* guards: threads list, master, slot map refresh */
     struct rds_thread *threads;
     /* Sentinel: the master the sentinels named last; "" when it must be asked again. */

@@ -14,6 +14,7 @@ struct rds_conn {
     char addr[RDS_ADDR_MAX];
     redisContext *c;
     int64_t retry_at_us;
+    unsigned long long epoch; /* r->broken_epoch when c was connected */
 };
 
 struct rds_thread {
@@ -218,11 +219,17 @@ conn_get(struct rds *r, struct rds_thread *t, const char *addr)
         memset(k, 0, sizeof(*k));
         snprintf(k->addr, sizeof(k->addr), "%s", addr);
     }
-    if (k->c)
+    if (k->c && k->epoch == atomic_load(&r->broken_epoch))
         return k;
+    if (k->c) { /* another thread saw a connection break since: this one is suspect too */
+        redisFree(k->c);
+        k->c = NULL;
+        k->retry_at_us = 0;
+    }
     now = rds_now_us();
     if (now < k->retry_at_us)
         return NULL;
+    k->epoch = atomic_load(&r->broken_epoch);
     if (!(k->c = rds_connect_node(r, addr))) {
         k->retry_at_us = now + RDS_BACKOFF_US;
         return NULL;
@@ -308,6 +315,7 @@ rds_exec(struct rds *r, struct span key, const struct rds_cmd *cmds, size_t n, r
             return RC_UNAVAILABLE;
         }
         if (!pipeline(k->c, ask, cmds, n, replies)) {
+            atomic_fetch_add(&r->broken_epoch, 1);
             conn_drop(k);
             rds_route_failed(r, addr);
             return RC_UNAVAILABLE;

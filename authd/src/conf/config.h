@@ -49,6 +49,10 @@ struct config {
     uint32_t password_min_length;
     uint32_t lockout_failures, lockout_seconds;
     uint32_t login_rate_per_ip, register_rate_per_ip, rate_window_s;
+    /* token buckets (flow/ratelimit.h): requests per rate_window_s, 0 = off */
+    uint32_t rate_login_per_idnum;
+    uint32_t rate_token_per_ip, rate_token_per_client;
+    uint32_t rate_introspect_per_ip, rate_introspect_per_client; /* /introspect and /revoke */
     char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* back-channel logout deliveries (flow/bclogout.h) */
     uint32_t backchannel_retry_min_ms, backchannel_retry_max_ms;

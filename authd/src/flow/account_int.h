@@ -25,9 +25,9 @@ enum rc account_phc_params(const char *phc, struct phc_params *out);
 /* True if phc was made with lower parameters than the configured ones. */
 bool account_phc_outdated(const struct app *app, const char *phc);
 
-/* Counts one attempt from ip in the fixed window of rate_window_s for purpose ("login",
- * "register"); limit 0 disables. RC_LIMITED (ri->msg says how long, *retry_after_s set),
- * RC_UNAVAILABLE. ip NULL: no limit. */
+/* Takes one attempt from ip's token bucket for purpose ("login", "register"): limit per
+ * rate_window_s (flow/ratelimit.h); limit 0 disables. RC_LIMITED (ri->msg says how long,
+ * *retry_after_s set), RC_UNAVAILABLE. ip NULL: no limit. */
 enum rc account_rate_ip(struct app *app, struct arena *a, const char *ip, const char *purpose,
                         uint32_t limit, struct rc_info *ri, uint32_t *retry_after_s);
 

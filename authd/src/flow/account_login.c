@@ -1,4 +1,5 @@
-/* The password check behind the login page: per-IP rate limit, per-number lockout, one
+/* The password check behind the login page: per-IP and per-number rate limits (token
+ * buckets, flow/ratelimit), per-number lockout, one
  * argon2id verification whether or not the account exists, re-hash of outdated hashes. */
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include "core/idnum.h"
 #include "core/mask.h"
 #include "flow/account_int.h"
+#include "flow/ratelimit.h"
 #include "flow/secrets.h"
 #include "log/log.h"
 #include "port/store.h"
@@ -15,44 +17,40 @@
 #define MSG_DENIED   "the ID number or the password is incorrect"
 #define MSG_DISABLED "this account is disabled: contact the service desk"
 
-/* "try again in N minutes" in the arena (a static fallback when out of memory). */
 static const char *
 wait_msg(struct arena *a, const char *what, int64_t secs)
 {
-    const char *m;
+    return ratelimit_wait_msg(a, what, secs);
+}
 
-    if (secs < 60)
-        m = arena_printf(a, "%s: try again in %lld seconds", what,
-                         (long long)(secs > 0 ? secs : 1));
-    else
-        m = arena_printf(a, "%s: try again in %lld minutes", what, (long long)((secs + 59) / 60));
-    return m ? m : what;
+/* The per-address bucket of purpose ("login", "register"), and for a login of a well-formed
+ * number, the per-number bucket (acct: its account id; NULL otherwise): one store call. */
+static enum rc
+rate_take(struct app *app, struct arena *a, const char *ip, const char *purpose, uint32_t limit,
+          const char *acct, struct rc_info *ri, uint32_t *retry_after_s)
+{
+    struct ratelimit rl[2] = {
+        {purpose, ip ? span_str(ip) : (struct span){NULL, 0}, limit},
+        {"login:idn", acct ? span_str(acct) : (struct span){NULL, 0},
+         acct ? app->cfg->rate_login_per_idnum : 0},
+    };
+    uint32_t retry = 0;
+    enum rc rc = ratelimit_take(app, a, rl, 2, &retry, NULL);
+
+    if (retry_after_s)
+        *retry_after_s = retry;
+    if (rc == RC_LIMITED)
+        return rc_set(ri, RC_LIMITED, NULL, wait_msg(a, "too many attempts", retry));
+    if (rc != RC_OK)
+        return rc_set(ri, rc, NULL, "the account store cannot be reached: try again later");
+    return RC_OK;
 }
 
 enum rc
 account_rate_ip(struct app *app, struct arena *a, const char *ip, const char *purpose,
                 uint32_t limit, struct rc_info *ri, uint32_t *retry_after_s)
 {
-    char suffix[32];
-    struct span key;
-    int64_t n = 0, ttl = 0;
-    enum rc rc;
-
-    if (!ip || limit == 0)
-        return RC_OK;
-    if ((size_t)snprintf(suffix, sizeof(suffix), ":%s", purpose) >= sizeof(suffix))
-        return RC_INTERNAL;
-    if (!(key = store_key(a, "rate", span_str(ip), suffix)).p)
-        return RC_NOMEM;
-    if ((rc = store_incr(app->store, key, 1, app->cfg->rate_window_s, &n)) != RC_OK)
-        return rc_set(ri, rc, NULL, "the account store cannot be reached: try again later");
-    if (n <= (int64_t)limit)
-        return RC_OK;
-    if (store_ttl(app->store, key, &ttl) != RC_OK || ttl <= 0)
-        ttl = app->cfg->rate_window_s;
-    if (retry_after_s)
-        *retry_after_s = (uint32_t)ttl;
-    return rc_set(ri, RC_LIMITED, NULL, wait_msg(a, "too many attempts from this address", ttl));
+    return rate_take(app, a, ip, purpose, limit, NULL, ri, retry_after_s);
 }
 
 /* RC_LIMITED if the number is locked out now. */
@@ -191,13 +189,17 @@ account_login_ex(struct app *app, struct arena *a, struct span id_number, struct
     char acct[ACCOUNT_ID_LEN + 1];
     enum rc rc;
 
+    bool well_formed = account_id_of(id_number, acct, NULL) == RC_OK;
+
     if (retry_after_s)
         *retry_after_s = 0;
-    rc =
-        account_rate_ip(app, a, client_ip, "login", app->cfg->login_rate_per_ip, ri, retry_after_s);
+    /* per address and per number (whether or not it has an account: the limit says
+     * nothing about existence), before any password work */
+    rc = rate_take(app, a, client_ip, "login", app->cfg->login_rate_per_ip,
+                   well_formed ? acct : NULL, ri, retry_after_s);
     if (rc != RC_OK)
         goto out;
-    if (account_id_of(id_number, acct, NULL) != RC_OK) {
+    if (!well_formed) {
         /* not a number at all: the same cost and answer as a wrong password */
         account_pw_verify(app, NULL, password);
         rc = rc_set(ri, RC_DENIED, NULL, MSG_DENIED);

@@ -64,6 +64,7 @@ struct authorize_result {
     const char *location;   /* REDIRECT, LOGIN, CONSENT (in the arena) */
     const char *set_cookie; /* a Set-Cookie value to send, or NULL */
     const char *client_id;  /* once known, for the log */
+    uint32_t retry_after_s; /* FORM with status 429: how long to wait */
 };
 
 /* Handles an authorization request (query or form parameters; raw is the undecoded

@@ -268,8 +268,9 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
 
     memset(out, 0, sizeof(*out));
     if ((rc = authz_pending_load(app, a, f->pending, &r)) != RC_OK)
-        rc = authz_page_error(out, rc == RC_UNAVAILABLE ? 503 : 400, "invalid_request",
-                              "login_expired", rc);
+        rc = rc == RC_UNAVAILABLE
+                 ? authz_page_error(out, 503, "temporarily_unavailable", "login_unavailable", rc)
+                 : authz_page_error(out, 400, "invalid_request", "login_expired", rc);
     else if ((out->client_id = r.client_id), !csrf_ok("login", f->pending, f->bind, f->csrf))
         rc = authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
     if (rc != RC_OK)
@@ -277,6 +278,7 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     rc = account_login_ex(app, a, f->id_number, f->password, f->client_ip, &acct, &ri, &retry);
     if (rc != RC_OK) {
         login_refused(out, rc, &ri);
+        out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
     if ((rc = login_session(app, a, f, &acct, &s, out)) != RC_OK) {
@@ -335,8 +337,9 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
 
     memset(out, 0, sizeof(*out));
     if ((rc = authz_pending_load(app, a, f->pending, &r)) != RC_OK)
-        rc = authz_page_error(out, rc == RC_UNAVAILABLE ? 503 : 400, "invalid_request",
-                              "login_expired", rc);
+        rc = rc == RC_UNAVAILABLE
+                 ? authz_page_error(out, 503, "temporarily_unavailable", "login_unavailable", rc)
+                 : authz_page_error(out, 400, "invalid_request", "login_expired", rc);
     else if ((out->client_id = r.client_id), !csrf_ok("consent", f->pending, f->bind, f->csrf))
         rc = authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
     if (rc != RC_OK)

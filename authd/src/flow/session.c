@@ -50,10 +50,16 @@ b64url(struct span s)
     return true;
 }
 
+bool
+session_cookie_valid(struct span cookie)
+{
+    return cookie.len == SESSION_COOKIE_LEN && b64url(cookie);
+}
+
 static enum rc
 cookie_tag(struct span cookie, char tag[SESSION_TAG_LEN + 1])
 {
-    if (cookie.len != SESSION_COOKIE_LEN || !b64url(cookie))
+    if (!session_cookie_valid(cookie))
         return RC_NOT_FOUND;
     return secrets_hmac_hex(SECRET_TOKEN, &cookie, 1, tag);
 }

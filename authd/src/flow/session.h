@@ -55,6 +55,10 @@ struct session_login {
 enum rc session_create(struct app *app, struct arena *a, const struct session_login *l,
                        char cookie[SESSION_COOKIE_LEN + 1], struct session *out);
 
+/* True if cookie has the shape of a session cookie value: SESSION_COOKIE_LEN base64url
+ * characters. Pure; session_load checks it before any store access. */
+bool session_cookie_valid(struct span cookie);
+
 /* Loads the session of a cookie value. RC_OK: *out filled (amr in a). RC_NOT_FOUND: no
  * such session, a malformed cookie, or a session past its absolute or idle lifetime (then
  * deleted). RC_UNAVAILABLE. Does not extend the session: see session_touch. */

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "flow/client_auth.h"
+#include "flow/ratelimit.h"
 
 void
 oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
@@ -31,6 +32,36 @@ is_form(const char *ctype)
     size_t n = sizeof(want) - 1;
 
     return ctype && strncasecmp(ctype, want, n) == 0 && (ctype[n] == 0 || ctype[n] == ';');
+}
+
+/* The token buckets of path: per address always, per client once authenticated (so that
+ * nobody can spend another client's budget by naming it). One store call. true: go on;
+ * false: answered 429 with Retry-After, or 503 when the store cannot answer. */
+static bool
+rate_ok(struct http_req *r, struct http_resp *w, const char *path, const char *client)
+{
+    const struct config *c = r->app->cfg;
+    bool token = strcmp(path, "/token") == 0;
+    struct ratelimit rl[2] = {
+        {token ? "token:ip" : "introspect:ip", span_str(r->client_ip ? r->client_ip : ""),
+         token ? c->rate_token_per_ip : c->rate_introspect_per_ip},
+        {token ? "token:client" : "introspect:client", span_str(client ? client : ""),
+         token ? c->rate_token_per_client : c->rate_introspect_per_client},
+    };
+    struct rc_info ri = {0};
+    uint32_t retry = 0;
+    enum rc rc = ratelimit_take(r->app, &r->arena, rl, 2, &retry, &ri);
+
+    if (rc == RC_OK)
+        return true;
+    if (rc == RC_LIMITED) {
+        /* RFC 6585 §4; RFC 6749 §5.2 has no code for it: docs/security.md */
+        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
+        oauth_error(r, w, 429, "too_many_requests", &ri, false);
+    } else {
+        oauth_error(r, w, 503, "temporarily_unavailable", NULL, false);
+    }
+    return false;
 }
 
 bool
@@ -70,6 +101,10 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
     }
     url = arena_printf(&r->arena, "%s%s", r->app->cfg->issuer, path);
     rc = client_auth_verify(r->app, &r->arena, oc->p, &cr, url, &oc->c, &ri);
+    if (!rate_ok(r, w, path, rc == RC_OK ? oc->c->id : NULL)) {
+        oauth_call_end(oc);
+        return false;
+    }
     if (rc != RC_OK) {
         if (rc == RC_DENIED)
             oauth_error(r, w, 401, "invalid_client", &ri, cr.basic);

@@ -24,9 +24,12 @@ struct oauth_call {
     bool basic;                    /* the client used HTTP Basic */
 };
 
-/* Parses and authenticates. true: oc filled, the caller must call oauth_call_end. false:
- * the error response is written (400 invalid_request, 401 invalid_client with
- * WWW-Authenticate: Basic when Basic was tried, 503) and nothing is held. */
+/* Parses, authenticates, and takes a token from the rate-limit buckets of path (per
+ * address, and per client once authenticated: rate_token_* for /token, rate_introspect_*
+ * otherwise). true: oc filled, the caller must call oauth_call_end. false: the error
+ * response is written (400 invalid_request, 401 invalid_client with WWW-Authenticate:
+ * Basic when Basic was tried, 429 too_many_requests with Retry-After, 503) and nothing is
+ * held. */
 bool oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path,
                       struct oauth_call *oc);
 /* Releases what oauth_call_begin holds. */

@@ -57,7 +57,8 @@ show(struct http_req *r, struct http_resp *w, struct span id, const struct span 
     struct buf b;
 
     if (rc != RC_OK || !bind) {
-        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400, "login_expired", lang);
+        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400,
+                       rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
         return;
     }
     r->client_id = pg.req.client_id;

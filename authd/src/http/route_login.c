@@ -15,7 +15,23 @@ struct login_view {
     struct span typed;       /* the ID number typed, shown again (escaped) */
     const char *message;     /* strings.tsv key, or NULL */
     int status;
+    uint32_t retry_after_s; /* 429: the wait, said on the page */
 };
+
+/* The message of v in lang, with the wait appended when there is one. */
+static const char *
+message(struct http_req *r, const struct login_view *v, enum lang lang)
+{
+    uint32_t n = v->retry_after_s;
+    const char *m = v->message ? tmpl_t(lang, v->message) : NULL, *s;
+
+    if (!m || n == 0)
+        return m;
+    s = arena_printf(&r->arena, "%s (%s %u %s)", m, tmpl_t(lang, "limit_retry_in"),
+                     n < 60 ? n : (n + 59) / 60,
+                     tmpl_t(lang, n < 60 ? "limit_seconds" : "limit_minutes"));
+    return s ? s : m;
+}
 
 static const char *
 self_url(struct http_req *r, const char *page, struct span id, const char *lang)
@@ -46,7 +62,8 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
     rc = authorize_page_info(r->app, &r->arena, v->id, span_str(bind), "login", &pg);
     lang = authz_ui_lang(r, v->lang, rc == RC_OK ? pg.req.ui_locales : NULL);
     if (rc != RC_OK || !bind) {
-        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400, "login_expired", lang);
+        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400,
+                       rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
         return;
     }
     r->client_id = pg.req.client_id;
@@ -62,7 +79,7 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
         {"csrf", span_str(pg.csrf)},
         {"lang", span_str(authz_ui_lang_code(lang))},
         {"id_number", v->typed.len ? v->typed : span_str(pg.req.login_hint)},
-        {"message", span_str(v->message ? tmpl_t(lang, v->message) : NULL)},
+        {"message", span_str(message(r, v, lang))},
         {"register_url", span_str(reg)},
         {"lang_zh_url", span_str(self_url(r, "/login", v->id, "zh"))},
         {"lang_en_url", span_str(self_url(r, "/login", v->id, "en"))},
@@ -98,10 +115,12 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
     if (pw) /* the decoded password lives in the arena: wipe it now */
         OPENSSL_cleanse((void *)pw->p, pw->len);
     if (res.kind == AUTHORIZE_FORM) {
-        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number, res.message,
-                               res.status};
-        if (res.status == 429)
-            http_add_header(w, "Retry-After", "60");
+        struct login_view v = {lf.pending,  form_get(f, "lang"), lf.id_number,
+                               res.message, res.status,          res.retry_after_s};
+        if (res.status == 429) /* RFC 6585 §4 */
+            http_add_header(
+                w, "Retry-After",
+                arena_printf(&r->arena, "%u", res.retry_after_s ? res.retry_after_s : 60));
         show(r, w, &v);
         return;
     }

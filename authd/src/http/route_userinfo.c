@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/bearer.h"
 #include "core/form.h"
 #include "core/mask.h"
 #include "flow/account.h"
@@ -52,13 +53,13 @@ bearer_token(struct http_req *r, struct span *tok)
             return RC_MALFORMED;
         v = form_get(f, "access_token");
     }
-    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-        if (v)
-            return RC_MALFORMED; /* RFC 6750 §2: one method only */
-        for (h += 7; *h == ' ';)
-            h++;
-        *tok = span_str(h);
-        return tok->len ? RC_OK : RC_MALFORMED;
+    switch (h ? bearer_parse(span_str(h), tok) : RC_NOT_FOUND) {
+    case RC_OK:
+        return v ? RC_MALFORMED : RC_OK; /* RFC 6750 §2: one method only */
+    case RC_NOT_FOUND:
+        break;
+    default:
+        return RC_MALFORMED;
     }
     if (!v)
         return RC_NOT_FOUND;

@@ -300,3 +300,23 @@ store_batch(struct store *s, const struct store_op *ops, size_t n)
         CHECKED(store_check_op(&ops[i]));
     return count(s, s->ops->batch(s, ops, n));
 }
+
+enum rc
+store_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
+            int64_t *retry_ms)
+{
+    int64_t dummy = 0;
+
+    if (n > STORE_MAX_LIMITS)
+        return RC_TOO_LARGE;
+    if (n == 0)
+        return RC_OK;
+    if (!l || now_ms < 0)
+        return RC_MALFORMED;
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].period_ms == 0 || l[i].burst == 0)
+            return RC_MALFORMED;
+        CHECKED(store_check_key(l[i].key));
+    }
+    return count(s, s->ops->limit(s, l, n, now_ms, retry_ms ? retry_ms : &dummy));
+}

@@ -33,6 +33,7 @@
 #define STORE_MAX_VALUE  (256 * 1024)
 #define STORE_MAX_BATCH  16
 #define STORE_MAX_FIELDS 64 /* fields in one rec_put */
+#define STORE_MAX_LIMITS 4  /* buckets in one limit call */
 
 /* flags for put and rec_put */
 #define STORE_NX      0x1u /* only if the key is absent, else RC_CONFLICT */
@@ -65,6 +66,15 @@ struct store_op {
     size_t nfields;
     uint32_t ttl_s;
     unsigned flags;
+};
+
+/* One token bucket of a limit call. The bucket holds `burst` tokens and gains one every
+ * period_ms; the key stores its state (GCRA: the "theoretical arrival time" in ms) and
+ * expires once the bucket is full again, so idle buckets cost nothing. */
+struct store_limit {
+    struct span key;
+    uint32_t period_ms; /* > 0 */
+    uint32_t burst;     /* > 0 */
 };
 
 struct store;
@@ -107,6 +117,11 @@ struct store_ops {
      * RC_CONFLICT. */
     enum rc (*batch)(struct store *s, const struct store_op *ops, size_t n);
     void (*free)(struct store *s);
+    /* takes one token from each of n buckets if every one has a token, atomically (in a
+     * cluster, keys on different slots are taken one by one); else RC_LIMITED, nothing is
+     * taken and *retry_ms says when all will have one. now_ms is the caller's clock. */
+    enum rc (*limit)(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
+                     int64_t *retry_ms);
 };
 
 /* Every backend struct starts with this. */
@@ -160,5 +175,12 @@ enum rc store_q_claim(struct store *s, struct arena *a, struct span queue, int64
 enum rc store_q_done(struct store *s, struct span queue, struct span item);
 enum rc store_q_len(struct store *s, struct span queue, int64_t *out);
 enum rc store_batch(struct store *s, const struct store_op *ops, size_t n);
+/* Token buckets (see struct store_limit): one store round trip for up to STORE_MAX_LIMITS
+ * buckets. RC_OK: a token was taken from each. RC_LIMITED: none was; *retry_ms (may be
+ * NULL) is how long until one would be. RC_MALFORMED (zero period or burst, bad key),
+ * RC_TOO_LARGE (n > STORE_MAX_LIMITS), RC_CONFLICT (a key of another kind),
+ * RC_UNAVAILABLE. */
+enum rc store_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
+                    int64_t *retry_ms);
 
 #endif

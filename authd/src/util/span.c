@@ -35,6 +35,7 @@ span_next_word(struct span s, size_t *pos, struct span *word)
 {
     size_t i = *pos, st;
 
+    *word = (struct span){NULL, 0};
     if (!s.p || i >= s.len)
         return false; /* an empty span may have no pointer: no arithmetic on NULL */
     while (i < s.len && s.p[i] == ' ')

@@ -29,7 +29,8 @@ bool span_eq_str(struct span a, const char *s);
 /* True if a holds a NUL byte. */
 bool span_has_nul(struct span a);
 /* Space-separated lists (scope, acr_values, ui_locales): the next non-empty word of s at
- * or after *pos into *word; false when there is none. Start with *pos = 0. */
+ * or after *pos into *word; false (and *word empty) when there is none. Start with
+ * *pos = 0. */
 bool span_next_word(struct span s, size_t *pos, struct span *word);
 
 /* Owned, growable bytes. Always NUL-terminated after a successful append (the NUL is not

@@ -166,3 +166,13 @@ TEST(session_cookie_attributes)
     CHECK(strstr(session_cookie_clear(&a, false), "Max-Age=0") != NULL);
     arena_clear(&a);
 }
+
+TEST(session_cookie_valid_checks_the_shape)
+{
+    CHECK(session_cookie_valid(SPAN("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-")));
+    CHECK(!session_cookie_valid(SPAN("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+"))); /* not url */
+    CHECK(!session_cookie_valid(SPAN("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")));  /* short */
+    CHECK(!session_cookie_valid(SPAN("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")));
+    CHECK(!session_cookie_valid(span_of("AAAAAAAAAAAAAAAAAAAAA\0AAAAAAAAAAAAAAAAAAAAA", 43)));
+    CHECK(!session_cookie_valid(SPAN("")));
+}

@@ -72,3 +72,13 @@ TEST(span_next_word_splits_on_spaces)
     i = 0;
     CHECK(!span_next_word((struct span){NULL, 0}, &i, &w)); /* UBSan: no NULL + 0 */
 }
+
+TEST(span_next_word_of_a_null_span_is_empty)
+{
+    struct span w = SPAN("x");
+    size_t pos = 0;
+
+    CHECK(!span_next_word((struct span){NULL, 0}, &pos, &w));
+    CHECK_INT(w.len, 0);
+    CHECK_INT(pos, 0);
+}
