@@ -27,7 +27,11 @@ end
 
 function request()
     left = left - 1
-    if left < 0 then wrk.thread:stop() end
+    if left < 0 then
+        -- the runner stops wrk with a signal: write out what was collected first
+        for _, o in pairs(outs) do o:flush() end
+        wrk.thread:stop()
+    end
     return wrk.format()
 end
 
