@@ -14,6 +14,15 @@ hexval(uint8_t c)
     return -1;
 }
 
+static enum rc decode(struct arena *a, const uint8_t *in, size_t len, struct span *out,
+                      struct rc_info *ri);
+
+enum rc
+form_decode(struct arena *a, struct span in, struct span *out)
+{
+    return decode(a, in.p, in.len, out, NULL);
+}
+
 /* Decodes in[0..len) into a new arena string. */
 static enum rc
 decode(struct arena *a, const uint8_t *in, size_t len, struct span *out, struct rc_info *ri)

@@ -24,6 +24,9 @@ struct form {
  * a. RC_TOO_LARGE or RC_MALFORMED: *out zeroed, ri says why. */
 enum rc form_parse(struct arena *a, const uint8_t *in, size_t len, struct form *out,
                    struct rc_info *ri);
+/* Decodes one form-urlencoded part ('+' is space, %XX) into a new NUL-terminated arena
+ * string. RC_MALFORMED for a bad escape or a decoded NUL; RC_NOMEM. */
+enum rc form_decode(struct arena *a, struct span in, struct span *out);
 /* The value of name, or NULL if absent. */
 const struct span *form_get(const struct form *f, const char *name);
 /* The value of name as a NUL-terminated string in a (NULL if absent or no memory). */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/form.h"
 #include "core/jose.h"
 #include "flow/secrets.h"
 #include "port/store.h"
@@ -29,103 +30,33 @@ client_auth_name(enum client_auth m)
 
 /* ---- parsing ---------------------------------------------------------------------------- */
 
-static int
-b64val(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict base64 (RFC 4648 §4, padded, as RFC 7617 uses) into the arena. */
+/* Strict base64 (RFC 4648 §4, padded, as RFC 7617 uses) into the arena: OpenSSL decodes;
+ * re-encoding must give the input back, which rejects whitespace, bad padding and
+ * non-canonical trailing bits that EVP_DecodeBlock would let through. */
 static enum rc
 b64_decode(struct arena *a, struct span in, struct span *out)
 {
-    size_t pad = 0, o = 0;
-    uint8_t *p;
+    size_t pad = 0;
+    uint8_t *p, *again;
+    int n;
 
     if (in.len == 0 || in.len % 4 != 0 || in.len > 4 * (CLIENT_SECRET_MAX + CLIENT_ID_MAX * 3))
         return RC_MALFORMED;
     while (pad < 2 && in.p[in.len - 1 - pad] == '=')
         pad++;
-    if (!(p = arena_alloc(a, in.len / 4 * 3 + 1)))
+    if (!(p = arena_alloc(a, in.len / 4 * 3 + 1)) || !(again = arena_alloc(a, in.len + 1)))
         return RC_NOMEM;
-    for (size_t i = 0; i < in.len; i += 4) {
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            bool is_pad = i + (size_t)k >= in.len - pad;
-            v[k] = is_pad ? 0 : b64val(in.p[i + (size_t)k]);
-            if (v[k] < 0)
-                return RC_MALFORMED;
-        }
-        uint32_t w =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        p[o++] = (uint8_t)(w >> 16);
-        p[o++] = (uint8_t)(w >> 8);
-        p[o++] = (uint8_t)w;
-    }
-    o -= pad;
-    /* canonical: the bits the padding hides must be zero */
-    if ((pad == 1 && (b64val(in.p[in.len - 2]) & 3))
-        || (pad == 2 && (b64val(in.p[in.len - 3]) & 15)))
+    n = EVP_DecodeBlock(p, in.p, (int)in.len);
+    if (n < 0 || (size_t)n < pad)
         return RC_MALFORMED;
-    p[o] = 0;
-    *out = span_of(p, o);
+    n -= (int)pad; /* EVP_DecodeBlock counts the padding as zero bytes */
+    if (EVP_EncodeBlock(again, p, n) != (int)in.len || memcmp(again, in.p, in.len) != 0)
+        return RC_MALFORMED;
+    p[n] = 0;
+    *out = span_of(p, (size_t)n);
     return RC_OK;
 }
 
-static int
-hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* application/x-www-form-urlencoded decoding of one part ('+' is space, %XX), into a;
- * RC_MALFORMED for a bad escape or a NUL. */
-static enum rc
-url_decode(struct arena *a, struct span in, struct span *out)
-{
-    uint8_t *p = arena_alloc(a, in.len + 1);
-    size_t o = 0;
-
-    if (!p)
-        return RC_NOMEM;
-    for (size_t i = 0; i < in.len; i++) {
-        uint8_t c = in.p[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= in.len)
-                return RC_MALFORMED;
-            int hi = hexval(in.p[i + 1]), lo = hexval(in.p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return RC_MALFORMED;
-            c = (uint8_t)(hi << 4 | lo);
-            i += 2;
-        }
-        if (c == 0)
-            return RC_MALFORMED;
-        p[o++] = c;
-    }
-    *out = span_of(p, o);
-    return RC_OK;
-}
-
-/* Authorization: Basic <base64(id:secret)>. */
 static enum rc
 parse_basic(struct arena *a, const char *hdr, struct client_creds *out, struct rc_info *ri)
 {
@@ -142,8 +73,8 @@ parse_basic(struct arena *a, const char *hdr, struct client_creds *out, struct r
         return rc_set(ri, RC_DENIED, "Authorization", "Basic credentials are not base64");
     if (!(colon = memchr(dec.p, ':', dec.len)))
         return rc_set(ri, RC_DENIED, "Authorization", "Basic credentials lack ':'");
-    if (url_decode(a, span_of(dec.p, (size_t)(colon - dec.p)), &out->id) != RC_OK
-        || url_decode(a, span_of(colon + 1, dec.len - (size_t)(colon + 1 - dec.p)), &out->secret)
+    if (form_decode(a, span_of(dec.p, (size_t)(colon - dec.p)), &out->id) != RC_OK
+        || form_decode(a, span_of(colon + 1, dec.len - (size_t)(colon + 1 - dec.p)), &out->secret)
                != RC_OK)
         return rc_set(ri, RC_DENIED, "Authorization", "Basic credentials are not urlencoded");
     OPENSSL_cleanse((void *)dec.p, dec.len);
