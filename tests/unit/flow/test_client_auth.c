@@ -45,6 +45,10 @@ TEST(client_auth_malformed_basic_is_denied)
     CHECK_RC(parse(&a, "Basic YSUyOmI=", "", &cr), RC_DENIED); /* "a%2:b": bad escape */
     CHECK_RC(parse(&a, "Basic YSUwMDpi", "", &cr), RC_DENIED); /* "a%00:b": NUL */
     CHECK_RC(parse(&a, "Basic ", "", &cr), RC_DENIED);
+    CHECK_RC(parse(&a, "Basic YTpiYw==", "", &cr), RC_OK);     /* "a:bc" */
+    CHECK_RC(parse(&a, "Basic YTpiYx==", "", &cr), RC_DENIED); /* non-canonical trailing bits */
+    CHECK_RC(parse(&a, "Basic YTpi YQ==", "", &cr), RC_DENIED); /* inner space */
+    CHECK_RC(parse(&a, "Basic YT=i", "", &cr), RC_DENIED);      /* padding inside */
     arena_clear(&a);
 }
 
