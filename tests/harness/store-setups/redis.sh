@@ -2,24 +2,7 @@
 # Runs the store contract suite ($1) against a standalone redis-server on a free loopback
 # port, then again over its unix socket. Stops what it started by PID; exits with the
 # suite's status (its last line is the `N passed, N failed` of both runs added up).
-set -u
-BIN=$1
-DIR=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-# free_ports N: N distinct free loopback ports (all bound at once, so never the same twice).
-free_ports() {
-    /usr/bin/python3 -c 'import socket,sys
-ss=[socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1",0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
+. "$(dirname "$0")/../setup-lib.sh" "$@"
 
 PORT=$(free_ports 1)
 redis-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --save '' --appendonly no \

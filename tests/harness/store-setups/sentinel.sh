@@ -5,24 +5,7 @@
 # and durable writes can be acknowledged again. Then the failover test kills the master by
 # PID during a stream of durable writes. Stops what it started by PID; exits with the
 # suites' status, ending with the sum of their `N passed, N failed`.
-set -u
-BIN=$1
-DIR=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-# free_ports N: N distinct free loopback ports (all bound at once, so never the same twice).
-free_ports() {
-    /usr/bin/python3 -c 'import socket,sys
-ss=[socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1",0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
+. "$(dirname "$0")/../setup-lib.sh" "$@"
 
 # node NAME PORT [ARGS...]: a redis-server with its own dir, in the background.
 node() {

@@ -9,6 +9,7 @@
 #include "conf/policy.h"
 #include "core/form.h"
 #include "core/jose.h"
+#include "fakes.h"
 #include "flow/bclogout.h"
 #include "flow/logout.h"
 #include "flow/secrets.h"
@@ -19,38 +20,6 @@
 
 #define NOW 1740787200
 #define ISS "https://id.example"
-
-static int64_t now_s = NOW;
-
-static int64_t
-clk_now(const struct clock *c)
-{
-    (void)c;
-    return now_s;
-}
-
-static int64_t
-clk_mono(const struct clock *c)
-{
-    (void)c;
-    return 0;
-}
-
-static const struct clock test_clock = {clk_now, clk_mono, NULL};
-
-struct tkeys {
-    struct keys k;
-    struct jose_keyset *ks;
-};
-
-static enum rc
-tk_current(struct keys *k, struct jose_keyset **out)
-{
-    *out = jose_keyset_retain(((struct tkeys *)k)->ks);
-    return RC_OK;
-}
-
-static const struct keys_ops tk_ops = {"test", tk_current, NULL, NULL, NULL};
 
 /* An outbound port that answers what the test says and keeps the last body. */
 struct fake_ob {
@@ -82,7 +51,7 @@ static struct {
     char dir[64], master[96];
     struct config cfg;
     struct app app;
-    struct tkeys keys;
+    struct fake_keys keys;
     struct fake_ob ob;
     struct arena a;
 } F;
@@ -100,7 +69,7 @@ fix_up(void)
     struct buf jwk;
 
     memset(&F, 0, sizeof(F));
-    now_s = NOW;
+    fake_now = NOW;
     snprintf(F.dir, sizeof(F.dir), "/tmp/authd-bcl-XXXXXX");
     if (!mkdtemp(F.dir))
         return -1;
@@ -110,9 +79,9 @@ fix_up(void)
                             .backchannel_retry_min_ms = 1000,
                             .backchannel_retry_max_ms = 4000,
                             .backchannel_give_up_s = 60};
-    F.app = (struct app){.cfg = &F.cfg, .clock = &test_clock, .rng = &rng_system};
+    F.app = (struct app){.cfg = &F.cfg, .clock = &fake_clock, .rng = &rng_system};
     pthread_mutex_init(&F.app.policy_mu, NULL);
-    F.keys.k.ops = &tk_ops;
+    F.keys.k.ops = &fake_keys_ops;
     F.app.keys = &F.keys.k;
     F.ob.o.ops = &fake_ops;
     arena_init(&F.a, 0);
@@ -212,11 +181,11 @@ TEST(bclogout_worker_retries_a_down_then_failing_rp_until_2xx)
     CHECK(strncmp(F.ob.body, "logout_token=ey", 15) == 0);
     CHECK(queued() == 1);
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_NOT_FOUND); /* backing off */
-    now_s += 1;
+    fake_now += 1;
     F.ob.rc = RC_OK, F.ob.status = 500;
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_OK);
     CHECK(F.ob.calls == 2 && queued() == 1);
-    now_s += 2;
+    fake_now += 2;
     F.ob.status = 204; /* any 2xx is success (some frameworks answer 204) */
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_OK);
     CHECK(F.ob.calls == 3 && queued() == 0);
@@ -229,7 +198,7 @@ TEST(bclogout_gives_up_after_the_configured_time)
     CHECK_RC(bclogout_enqueue(&F.app, &F.a, "rp", "SID", "SUB"), RC_OK);
     F.ob.rc = RC_UNAVAILABLE;
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_OK);
-    now_s += 61;
+    fake_now += 61;
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_OK);
     CHECK(queued() == 0);
     fix_down();

@@ -10,6 +10,7 @@
 
 #include "core/idnum.h"
 #include "core/jose.h"
+#include "fakes.h"
 #include "flow/account.h"
 #include "flow/client_auth.h"
 #include "flow/grant.h"
@@ -29,44 +30,11 @@
 #define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define CHALLNG  "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
-static int64_t now_s = NOW;
-
-static int64_t
-clk_now(const struct clock *c)
-{
-    (void)c;
-    return now_s;
-}
-
-static int64_t
-clk_mono(const struct clock *c)
-{
-    (void)c;
-    return 0;
-}
-
-static const struct clock test_clock = {clk_now, clk_mono, NULL};
-
-/* A keys port over one fixed key set. */
-struct tkeys {
-    struct keys k;
-    struct jose_keyset *ks;
-};
-
-static enum rc
-tk_current(struct keys *k, struct jose_keyset **out)
-{
-    *out = jose_keyset_retain(((struct tkeys *)k)->ks);
-    return RC_OK;
-}
-
-static const struct keys_ops tk_ops = {"test", tk_current, NULL, NULL, NULL};
-
 static struct {
     char dir[64], master[96];
     struct config cfg;
     struct app app;
-    struct tkeys keys;
+    struct fake_keys keys;
     struct jose_keyset *client_ks; /* the private_key_jwt client's private key */
     struct policy *p;
     struct arena a;
@@ -181,7 +149,7 @@ fix_down(void)
         fprintf(stderr, "cannot remove %s\n", F.dir);
     secrets_clear();
     memset(&F, 0, sizeof(F));
-    now_s = NOW;
+    fake_now = NOW;
 }
 
 /* A fresh fixture per test (the store is per test). */
@@ -189,7 +157,7 @@ static int
 fix_up(void)
 {
     memset(&F, 0, sizeof(F));
-    now_s = NOW;
+    fake_now = NOW;
     snprintf(F.dir, sizeof(F.dir), "/tmp/authd-token-XXXXXX");
     if (!mkdtemp(F.dir))
         return -1;
@@ -203,8 +171,8 @@ fix_up(void)
                             .lockout_failures = 5,
                             .lockout_seconds = 900,
                             .rate_window_s = 60};
-    F.app = (struct app){.cfg = &F.cfg, .clock = &test_clock, .rng = &rng_system};
-    F.keys.k.ops = &tk_ops;
+    F.app = (struct app){.cfg = &F.cfg, .clock = &fake_clock, .rng = &rng_system};
+    F.keys.k.ops = &fake_keys_ops;
     F.app.keys = &F.keys.k;
     arena_init(&F.a, 0);
     if (secrets_init(F.master, NULL) != RC_OK || !(F.keys.ks = gen_keyset(NULL))
@@ -350,7 +318,7 @@ assertion(const char *iss, const char *sub, const char *aud, int64_t exp, const 
     snprintf(claims, sizeof(claims),
              "{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":\"%s\",\"exp\":%lld,\"iat\":%lld,"
              "\"jti\":\"%s\"}",
-             iss, sub, aud, (long long)exp, (long long)now_s, jti);
+             iss, sub, aud, (long long)exp, (long long)fake_now, jti);
     if (jose_sign(F.client_ks, JOSE_ES256, NULL, span_str(claims), &F.a, &out, NULL) != RC_OK)
         return "";
     return (const char *)out.p;
@@ -538,7 +506,7 @@ TEST(refresh_rotates_and_keeps_the_assurance)
     REQUIRE(fix_up() == 0);
     code_tokens(&r0);
     REQUIRE(r0.refresh_token);
-    now_s += 100;
+    fake_now += 100;
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
     REQUIRE(r1.refresh_token && r1.id_token);
     CHECK(strcmp(r1.refresh_token, r0.refresh_token) != 0);
@@ -548,7 +516,7 @@ TEST(refresh_rotates_and_keeps_the_assurance)
     CHECK_STR(jstr(id, "acr"), "urn:authd:acr:ial3:aal1");
     CHECK(json_object_get(id, "nonce") == NULL); /* OIDC Core §12.2 */
     json_decref(id);
-    now_s += 100;
+    fake_now += 100;
     CHECK_RC(refresh("web", r1.refresh_token, "openid", &r2), RC_OK); /* narrowed */
     CHECK_STR(r2.scope, "openid");
     CHECK_RC(refresh("web", r2.refresh_token, "openid profile phone", &r1), RC_DENIED);
@@ -568,7 +536,7 @@ TEST(refresh_grace_window_returns_the_same_successor)
     code_tokens(&r0);
     REQUIRE(r0.refresh_token);
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
-    now_s += 10; /* refresh_grace_s = 10: still concurrent */
+    fake_now += 10; /* refresh_grace_s = 10: still concurrent */
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1b), RC_OK);
     REQUIRE(r1.refresh_token && r1b.refresh_token);
     CHECK_STR(r1b.refresh_token, r1.refresh_token);
@@ -588,7 +556,7 @@ TEST(refresh_reuse_outside_grace_revokes_the_family)
     REQUIRE(r0.refresh_token);
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_OK);
-    now_s += 11;
+    fake_now += 11;
     /* r0 is two rotations old: reuse */
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r3), RC_DENIED);
     CHECK_STR(r3.error, "invalid_grant");
@@ -607,7 +575,7 @@ TEST(refresh_previous_token_after_grace_is_reuse)
     REQUIRE(fix_up() == 0);
     code_tokens(&r0);
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
-    now_s += 11;
+    fake_now += 11;
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r2), RC_DENIED);
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_DENIED);
     fix_down();
@@ -620,9 +588,9 @@ TEST(refresh_idle_and_absolute_expiry)
 
     REQUIRE(fix_up() == 0);
     code_tokens(&r0);
-    now_s += 599; /* idle ttl 600 */
+    fake_now += 599; /* idle ttl 600 */
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
-    now_s += 600;
+    fake_now += 600;
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_EXPIRED);
     CHECK_STR(r2.error, "invalid_grant");
     /* a forged token with a real family id is unknown, not reuse */
@@ -633,7 +601,7 @@ TEST(refresh_idle_and_absolute_expiry)
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
     /* absolute: 3600 s after the family was made, however active */
     for (int i = 0; i < 10; i++) {
-        now_s += 500;
+        fake_now += 500;
         if (refresh("web", r1.refresh_token, NULL, &r2) != RC_OK)
             break;
         r1 = r2;
@@ -702,10 +670,10 @@ TEST(token_access_verify_refuses_tampered_expired_and_revoked)
                 == RC_OK);
         CHECK_RC(token_access_verify(&F.app, &F.a, F.p, id, &tc, NULL), RC_DENIED);
     }
-    now_s += 300 + 30; /* ttl + leeway */
+    fake_now += 300 + 30; /* ttl + leeway */
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL),
              RC_EXPIRED);
-    now_s = NOW;
+    fake_now = NOW;
     REQUIRE(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL) == RC_OK);
     CHECK_RC(token_access_revoke(&F.app, &F.a, &tc), RC_OK);
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL),
@@ -858,7 +826,7 @@ TEST(exchange_keeps_subject_and_assurance_and_nests_act)
     CHECK_STR(jstr(json_object_get(x, "act"), "sub"), "mod");
     CHECK_INT(json_integer_value(json_object_get(x, "auth_time")), NOW - 5);
     /* mod2 trades it on towards svc: act nests, the token never outlives the subject's */
-    now_s += 100;
+    fake_now += 100;
     CHECK_RC(xchg("mod2", r.access_token, "svc", NULL, &r2), RC_OK);
     CHECK_INT(r2.expires_in, 200);
     REQUIRE((y = payload(r2.access_token, "at+jwt")));
@@ -917,10 +885,10 @@ TEST(exchange_refuses_expired_and_revoked_subject_tokens)
 
     REQUIRE(fix_up() == 0);
     REQUIRE((at = mod_token("openid api.read")));
-    now_s += 300 + 30 + 1; /* ttl + leeway */
+    fake_now += 300 + 30 + 1; /* ttl + leeway */
     CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_EXPIRED);
     CHECK_STR(r.error, "invalid_request");
-    now_s = NOW;
+    fake_now = NOW;
     REQUIRE(token_access_verify(&F.app, &F.a, F.p, span_str(at), &tc, NULL) == RC_OK);
     REQUIRE(token_access_revoke(&F.app, &F.a, &tc) == RC_OK);
     CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_NOT_FOUND);
