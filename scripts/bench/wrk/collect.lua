@@ -4,7 +4,7 @@
 --   BENCH_COLLECT  JSON fields of the body ("access_token"), or "location:code" for the
 --                  code parameter of a redirect's Location header
 local C = dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
-local left, fields, outs = 0, {}, {}
+local left, fields, outs, prefix = 0, {}, {}, nil
 local body = C.env("BENCH_BODY", nil)
 
 wrk.method = body and "POST" or "GET"
@@ -19,23 +19,27 @@ function init(args)
     local total = tonumber(C.env("BENCH_COUNT", "1000"))
     left = math.floor(total / C.nthreads)
     if tid < total % C.nthreads then left = left + 1 end
+    prefix = C.env("BENCH_COLLECT_OUT", "/tmp/bench")
     for f in C.env("BENCH_COLLECT", "access_token"):gmatch("%S+") do
         fields[#fields + 1] = f
-        outs[f] = assert(io.open(C.env("BENCH_COLLECT_OUT", "/tmp/bench") .. "." .. f:gsub(":", "_") .. "." .. tid, "w"))
+        outs[f] = assert(io.open(prefix .. "." .. f:gsub(":", "_") .. "." .. tid, "w"))
     end
 end
 
-function request()
-    left = left - 1
-    if left < 0 then
-        -- the runner stops wrk with a signal: write out what was collected first
-        for _, o in pairs(outs) do o:flush() end
-        wrk.thread:stop()
-    end
-    return wrk.format()
+-- A thread stops once its share of values is written (counted on answers, not requests:
+-- the answers in flight on the other connections when it stops are a few extra values),
+-- then leaves a marker PREFIX-done.<tid> for the runner, which polls for it.
+local function finish()
+    for _, o in pairs(outs) do o:close() end
+    outs = {}
+    local m = assert(io.open(prefix .. "-done." .. tid, "w"))
+    m:close()
+    wrk.thread:stop()
 end
 
 function response(status, headers, rbody)
+    if left <= 0 then return end
+    local got = false
     for _, f in ipairs(fields) do
         local v
         if f:sub(1, 9) == "location:" then
@@ -44,6 +48,13 @@ function response(status, headers, rbody)
         elseif status == 200 then
             v = C.json_field(rbody, f)
         end
-        if v then outs[f]:write(v, "\n") end
+        if v then
+            outs[f]:write(v, "\n")
+            got = true
+        end
+    end
+    if got then
+        left = left - 1
+        if left <= 0 then finish() end
     end
 end
