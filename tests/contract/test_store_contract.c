@@ -219,6 +219,97 @@ TEST(store_take_once_and_del)
     TEARDOWN();
 }
 
+TEST(store_swap_answers_the_old_value)
+{
+    struct span v;
+    int64_t t;
+    SETUP();
+    struct span k = K(&a, pfx, "code"), ks = K(&a, pfx, "set");
+
+    CHECK_RC(store_swap(s, &a, k, SPAN("used:f1"), 100, &v), RC_NOT_FOUND);
+    CHECK_RC(store_get(s, &a, k, &v), RC_NOT_FOUND); /* absent: nothing written */
+    CHECK_RC(store_put(s, k, SPAN("grant"), 60, STORE_NX), RC_OK);
+    CHECK_RC(store_swap(s, &a, k, SPAN("used:f1"), 100, &v), RC_OK);
+    CHECK_SPAN(v, "grant");
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "used:f1");
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 99 && t <= 100);
+    CHECK_RC(store_swap(s, &a, k, SPAN(""), 0, &v), RC_OK);
+    CHECK_SPAN(v, "used:f1");
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK_INT(t, -1);
+    CHECK_RC(store_set_add(s, ks, SPAN("m"), 60), RC_OK);
+    CHECK_RC(store_swap(s, &a, ks, SPAN("x"), 60, &v), RC_CONFLICT);
+    CHECK_RC(store_swap(s, &a, span_of("a\0b", 3), SPAN("x"), 60, &v), RC_MALFORMED);
+    TEARDOWN();
+}
+
+TEST(store_pipeline_answers_each_call)
+{
+    struct store_field f = {SPAN("owner"), SPAN("u1")};
+    struct span v;
+    int64_t t;
+    SETUP();
+    struct span kv = K(&a, pfx, "v"), kn = K(&a, pfx, "new"), kr = K(&a, pfx, "r"),
+                ks = K(&a, pfx, "s"), kx = K(&a, pfx, "absent");
+    struct store_call c[] = {
+        {.op = {.kind = STORE_OP_PUT, .key = kn, .value = SPAN("n"), .ttl_s = 60, .flags = STORE_NX}},
+        {.op = {.kind = STORE_OP_PUT, .key = kv, .value = SPAN("w"), .ttl_s = 60, .flags = STORE_NX}},
+        {.op = {.kind = STORE_OP_REC_PUT, .key = kr, .fields = &f, .nfields = 1, .ttl_s = 60,
+                .flags = STORE_NX}},
+        {.op = {.kind = STORE_OP_SET_ADD, .key = kv, .value = SPAN("m"), .ttl_s = 60}},
+        {.op = {.kind = STORE_OP_SET_ADD, .key = ks, .value = SPAN("m"), .ttl_s = 60}},
+        {.op = {.kind = STORE_OP_GET, .key = kv}},
+        {.op = {.kind = STORE_OP_GET, .key = kx}},
+        {.op = {.kind = STORE_OP_REC_GET, .key = kr}},
+        {.op = {.kind = STORE_OP_REC_GET, .key = kv}},
+        {.op = {.kind = STORE_OP_DEL, .key = kx}},
+        {.op = {.kind = STORE_OP_EXPIRE, .key = kx, .ttl_s = 10}},
+        {.op = {.kind = STORE_OP_EXPIRE, .key = kn, .ttl_s = 300}},
+        {.op = {.kind = STORE_OP_DEL, .key = kv}},
+    };
+    enum rc want[] = {RC_OK, RC_CONFLICT, RC_OK, RC_CONFLICT, RC_OK, RC_OK, RC_NOT_FOUND,
+                      RC_OK, RC_CONFLICT, RC_NOT_FOUND, RC_NOT_FOUND, RC_OK, RC_OK};
+
+    CHECK_RC(store_put(s, kv, SPAN("old"), 60, 0), RC_OK);
+    CHECK_RC(store_pipeline(s, &a, c, 13), RC_OK);
+    for (size_t i = 0; i < 13; i++)
+        if (c[i].rc != want[i]) {
+            fprintf(stderr, "call %zu\n", i);
+            CHECK_RC(c[i].rc, want[i]);
+        }
+    CHECK_SPAN(c[5].value, "old"); /* calls see the ones before them, but none aborts */
+    CHECK_INT(c[7].rec.n, 1);
+    CHECK_SPAN(store_rec_field(&c[7].rec, "owner"), "u1");
+    CHECK_RC(store_get(s, &a, kn, &v), RC_OK);
+    CHECK_SPAN(v, "n");
+    CHECK_RC(store_ttl(s, kn, &t), RC_OK);
+    CHECK(t >= 299 && t <= 300);
+    CHECK_RC(store_get(s, &a, kv, &v), RC_NOT_FOUND);
+    CHECK_RC(store_pipeline(s, &a, c, 0), RC_OK);
+    TEARDOWN();
+}
+
+TEST(store_pipeline_rejects_bad_calls)
+{
+    struct store_call c[STORE_MAX_BATCH + 1];
+    struct span v;
+    SETUP();
+
+    for (size_t i = 0; i < STORE_MAX_BATCH + 1; i++)
+        c[i] = (struct store_call){.op = {.kind = STORE_OP_PUT, .key = K(&a, pfx, "x"),
+                                          .value = SPAN("v")}};
+    CHECK_RC(store_pipeline(s, &a, c, STORE_MAX_BATCH + 1), RC_TOO_LARGE);
+    c[1].op.key = span_of("a\0b", 3);
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_MALFORMED);
+    CHECK_RC(c[0].rc, RC_MALFORMED);
+    CHECK_RC(store_get(s, &a, c[0].op.key, &v), RC_NOT_FOUND); /* none was made */
+    c[1] = (struct store_call){.op = {.kind = (enum store_op_kind)99, .key = K(&a, pfx, "r")}};
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_MALFORMED);
+    TEARDOWN();
+}
+
 TEST(store_incr_fixed_window)
 {
     int64_t c = 0, t = 0;
@@ -475,6 +566,8 @@ TEST(store_batch_rejects_bad_ops)
     CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED);
     ops[1] = (struct store_op){.kind = (enum store_op_kind)99, .key = K(&a, pfx, "r")};
     CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED);
+    ops[1] = (struct store_op){.kind = STORE_OP_GET, .key = K(&a, pfx, "r")};
+    CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED); /* reads belong in a pipeline */
     TEARDOWN();
 }
 
@@ -535,6 +628,7 @@ TEST(store_key_layout)
 
 struct race {
     struct store *s;
+    bool swap; /* store_swap a "used" marker in, instead of store_take */
     char pfx[40];
     atomic_int wins[NCODES];
     atomic_int errors;
@@ -550,9 +644,12 @@ taker(void *arg)
     arena_init(&a, 0);
     for (int i = 0; i < NCODES; i++) {
         struct span k = span_str(arena_printf(&a, "%s:code%d", r->pfx, i));
-        enum rc rc = store_take(r->s, &a, k, &v);
-        if (rc == RC_OK)
+        enum rc rc = r->swap ? store_swap(r->s, &a, k, SPAN("used"), 60, &v)
+                             : store_take(r->s, &a, k, &v);
+        if (rc == RC_OK && span_eq_str(v, "g"))
             atomic_fetch_add(&r->wins[i], 1);
+        else if (rc == RC_OK && r->swap && span_eq_str(v, "used"))
+            continue;
         else if (rc != RC_NOT_FOUND)
             atomic_fetch_add(&r->errors, 1);
     }
@@ -560,7 +657,8 @@ taker(void *arg)
     return NULL;
 }
 
-TEST(store_concurrent_take_exactly_once)
+static void
+race(bool swap)
 {
     static struct race r;
     pthread_t th[NTHREADS];
@@ -568,6 +666,7 @@ TEST(store_concurrent_take_exactly_once)
 
     memset(&r, 0, sizeof(r));
     r.s = s;
+    r.swap = swap;
     memcpy(r.pfx, pfx, sizeof(pfx));
     for (int i = 0; i < NCODES; i++)
         CHECK_RC(store_put(s, span_str(arena_printf(&a, "%s:code%d", pfx, i)), SPAN("g"), 60, 0),
@@ -581,6 +680,16 @@ TEST(store_concurrent_take_exactly_once)
             CHECK_INT(atomic_load(&r.wins[i]), 1);
     CHECK_INT(atomic_load(&r.errors), 0);
     TEARDOWN();
+}
+
+TEST(store_concurrent_take_exactly_once)
+{
+    race(false);
+}
+
+TEST(store_concurrent_swap_exactly_once)
+{
+    race(true);
 }
 
 struct counter {

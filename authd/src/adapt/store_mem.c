@@ -477,8 +477,12 @@ mem_put(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsig
     return rc;
 }
 
+enum read_mode { READ_GET, READ_TAKE, READ_SWAP };
+
+/* GET, GETDEL, or SET XX GET (swap in val with ttl_s) of a string key, under one lock. */
 static enum rc
-get_or_take(struct store *s, struct arena *a, struct span key, struct span *out, bool take)
+read_str(struct store *s, struct arena *a, struct span key, struct span *out, enum read_mode mode,
+         struct span val, uint32_t ttl_s)
 {
     uint64_t h;
     struct shard *sh = lock_key(M(s), key, &h);
@@ -487,8 +491,10 @@ get_or_take(struct store *s, struct arena *a, struct span key, struct span *out,
 
     if (e)
         rc = e->type != MT_STR ? RC_CONFLICT : copy_out(a, e->val, e->vlen, out);
-    if (rc == RC_OK && take)
+    if (rc == RC_OK && mode == READ_TAKE)
         remove_ent(M(s), sh, e);
+    else if (rc == RC_OK && mode == READ_SWAP)
+        rc = do_put(M(s), sh, h, key, val, ttl_s, STORE_XX, false);
     pthread_mutex_unlock(&sh->mu);
     return rc;
 }
@@ -496,13 +502,20 @@ get_or_take(struct store *s, struct arena *a, struct span key, struct span *out,
 static enum rc
 mem_get(struct store *s, struct arena *a, struct span key, struct span *out)
 {
-    return get_or_take(s, a, key, out, false);
+    return read_str(s, a, key, out, READ_GET, SPAN(""), 0);
 }
 
 static enum rc
 mem_take(struct store *s, struct arena *a, struct span key, struct span *out)
 {
-    return get_or_take(s, a, key, out, true);
+    return read_str(s, a, key, out, READ_TAKE, SPAN(""), 0);
+}
+
+static enum rc
+mem_swap(struct store *s, struct arena *a, struct span key, struct span val, uint32_t ttl_s,
+         struct span *old)
+{
+    return read_str(s, a, key, old, READ_SWAP, val, ttl_s);
 }
 
 static enum rc
@@ -857,6 +870,8 @@ batch_check(struct mstore *m, const struct store_op *ops, struct bstate *b, size
         t = MT_NONE;
         break;
     case STORE_OP_EXPIRE:
+    case STORE_OP_GET: /* reads never reach a batch (store_batch refuses them) */
+    case STORE_OP_REC_GET:
         break;
     }
     b->t[i] = t;
@@ -898,6 +913,9 @@ batch_apply(struct mstore *m, const struct store_op *op, uint64_t h)
         break;
     case STORE_OP_EXPIRE:
         (void)do_expire(m, sh, h, op->key, op->ttl_s);
+        break;
+    case STORE_OP_GET:
+    case STORE_OP_REC_GET:
         break;
     }
     return rc;
@@ -1082,6 +1100,7 @@ static const struct store_ops mem_ops = {
     .batch = mem_batch,
     .free = mem_free,
     .limit = mem_limit,
+    .swap = mem_swap,
 };
 
 /* "memory:" or "memory:?max_bytes=N"; opts->mem_max_bytes wins when set. */

@@ -255,35 +255,86 @@ rds_ping(struct store *s)
     return rc;
 }
 
+/* SET key val [EX ttl] [NX|XX]: store_put, and with "GET" after it store_swap. */
+static void
+set_args(struct args *a, struct span key, struct span val, uint32_t ttl_s, unsigned flags)
+{
+    arg_str(a, "SET");
+    arg_span(a, key);
+    arg_span(a, val);
+    if (ttl_s) {
+        arg_str(a, "EX");
+        arg_num(a, ttl_s);
+    }
+    if (flags & (STORE_NX | STORE_XX))
+        arg_str(a, flags & STORE_NX ? "NX" : "XX");
+}
+
+static enum rc
+put_reply(const redisReply *rep, unsigned flags)
+{
+    if (rep->type == REDIS_REPLY_ERROR)
+        return err_rc(rep);
+    if (rep->type == REDIS_REPLY_NIL)
+        return flags & STORE_NX ? RC_CONFLICT : RC_NOT_FOUND;
+    return RC_OK;
+}
+
 static enum rc
 rds_put(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsigned flags)
 {
+    redisReply *rep = NULL;
+    enum rc wrc = RC_OK, rc;
     ARGS(a);
-    arg_str(&a, "SET");
-    arg_span(&a, key);
-    arg_span(&a, val);
-    if (ttl_s) {
-        arg_str(&a, "EX");
-        arg_num(&a, ttl_s);
-    }
-    if (flags & (STORE_NX | STORE_XX))
-        arg_str(&a, flags & STORE_NX ? "NX" : "XX");
-    RUN(key, a, flags & STORE_DURABLE);
-    if (rc == RC_OK && rep->type == REDIS_REPLY_NIL)
-        rc = flags & STORE_NX ? RC_CONFLICT : RC_NOT_FOUND;
+
+    set_args(&a, key, val, ttl_s, flags);
+    if ((rc = run(R(s), key, &a, flags & STORE_DURABLE, &rep, &wrc)) != RC_OK)
+        return rc;
+    rc = put_reply(rep, flags);
     freeReplyObject(rep);
     return rc == RC_OK ? wrc : rc;
+}
+
+/* A string value's reply (GET, GETDEL, SET ... GET): nil is RC_NOT_FOUND. */
+static enum rc
+str_reply(struct arena *ar, const redisReply *rep, struct span *out)
+{
+    if (rep->type == REDIS_REPLY_ERROR)
+        return err_rc(rep);
+    return rep->type == REDIS_REPLY_NIL ? RC_NOT_FOUND : copy_str(ar, rep, out);
+}
+
+/* SET key val XX GET (Redis 7): replaces an existing value and answers the old one, nil
+ * (nothing written) when the key is absent, WRONGTYPE for another kind. */
+static enum rc
+rds_swap(struct store *s, struct arena *ar, struct span key, struct span val, uint32_t ttl_s,
+         struct span *old)
+{
+    redisReply *rep = NULL;
+    enum rc wrc = RC_OK, rc;
+    ARGS(a);
+
+    set_args(&a, key, val, ttl_s, STORE_XX);
+    arg_str(&a, "GET");
+    if ((rc = run(R(s), key, &a, false, &rep, &wrc)) != RC_OK)
+        return rc;
+    rc = str_reply(ar, rep, old);
+    freeReplyObject(rep);
+    return rc;
 }
 
 static enum rc
 get_cmd(struct store *s, struct arena *ar, struct span key, struct span *out, const char *cmd)
 {
+    redisReply *rep = NULL;
+    enum rc wrc = RC_OK, rc;
     ARGS(a);
+
     arg_str(&a, cmd);
     arg_span(&a, key);
-    RUN(key, a, false);
-    if (rc == RC_OK)
-        rc = rep->type == REDIS_REPLY_NIL ? RC_NOT_FOUND : copy_str(ar, rep, out);
+    if ((rc = run(R(s), key, &a, false, &rep, &wrc)) != RC_OK)
+        return rc;
+    rc = str_reply(ar, rep, out);
     freeReplyObject(rep);
     return rc;
 }
@@ -402,13 +453,20 @@ code_script(struct store *s, int i, struct span key, struct args *a, bool durabl
     return rc == RC_OK ? wrc : rc;
 }
 
+/* Script arguments after "EVALSHA sha" (left free in a->v[0..1]): numkeys 1, key. */
+static void
+script_key(struct args *a, struct span key)
+{
+    a->n = 2;
+    arg_str(a, "1");
+    arg_span(a, key);
+}
+
 static enum rc
 rds_expire(struct store *s, struct span key, uint32_t ttl_s)
 {
     ARGS(a);
-    a.n = 2;
-    arg_str(&a, "1");
-    arg_span(&a, key);
+    script_key(&a, key);
     arg_num(&a, ttl_s);
     return code_script(s, SCR_EXPIRE, key, &a, false);
 }
@@ -419,32 +477,35 @@ nx_xx(unsigned flags)
     return flags & STORE_NX ? 1 : flags & STORE_XX ? 2 : 0;
 }
 
+static void
+rec_put_args(struct args *a, struct span key, const struct store_field *f, size_t n,
+             uint32_t ttl_s, unsigned flags)
+{
+    script_key(a, key);
+    arg_num(a, nx_xx(flags));
+    arg_num(a, ttl_s);
+    for (size_t i = 0; i < n; i++) {
+        arg_span(a, f[i].name);
+        arg_span(a, f[i].value);
+    }
+}
+
 static enum rc
 rds_rec_put(struct store *s, struct span key, const struct store_field *f, size_t n, uint32_t ttl_s,
             unsigned flags)
 {
     ARGS(a);
-    a.n = 2;
-    arg_str(&a, "1");
-    arg_span(&a, key);
-    arg_num(&a, nx_xx(flags));
-    arg_num(&a, ttl_s);
-    for (size_t i = 0; i < n; i++) {
-        arg_span(&a, f[i].name);
-        arg_span(&a, f[i].value);
-    }
+    rec_put_args(&a, key, f, n, ttl_s, flags);
     return code_script(s, SCR_REC_PUT, key, &a, flags & STORE_DURABLE);
 }
 
+/* HGETALL's reply: field, value, field, value...; empty is RC_NOT_FOUND. */
 static enum rc
-rds_rec_get(struct store *s, struct arena *ar, struct span key, struct store_record *out)
+rec_reply(struct arena *ar, const redisReply *rep, struct store_record *out)
 {
     struct store_field *f = NULL;
-    ARGS(a);
+    enum rc rc = rep->type == REDIS_REPLY_ERROR ? err_rc(rep) : RC_OK;
 
-    arg_str(&a, "HGETALL");
-    arg_span(&a, key);
-    RUN(key, a, false);
     if (rc == RC_OK && (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2))
         rc = RC_INTERNAL;
     else if (rc == RC_OK && rep->elements == 0)
@@ -459,19 +520,38 @@ rds_rec_get(struct store *s, struct arena *ar, struct span key, struct store_rec
         out->f = f;
         out->n = rep->elements / 2;
     }
+    return rc;
+}
+
+static enum rc
+rds_rec_get(struct store *s, struct arena *ar, struct span key, struct store_record *out)
+{
+    redisReply *rep = NULL;
+    enum rc wrc = RC_OK, rc;
+    ARGS(a);
+
+    arg_str(&a, "HGETALL");
+    arg_span(&a, key);
+    if ((rc = run(R(s), key, &a, false, &rep, &wrc)) != RC_OK)
+        return rc;
+    rc = rec_reply(ar, rep, out);
     freeReplyObject(rep);
     return rc;
+}
+
+static void
+set_add_args(struct args *a, struct span key, struct span member, uint32_t ttl_s)
+{
+    script_key(a, key);
+    arg_span(a, member);
+    arg_num(a, ttl_s);
 }
 
 static enum rc
 rds_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s)
 {
     ARGS(a);
-    a.n = 2;
-    arg_str(&a, "1");
-    arg_span(&a, key);
-    arg_span(&a, member);
-    arg_num(&a, ttl_s);
+    set_add_args(&a, key, member, ttl_s);
     return code_script(s, SCR_SET_ADD, key, &a, false);
 }
 
@@ -583,6 +663,8 @@ op_code(enum store_op_kind k)
     case STORE_OP_SET_ADD:
         return "s";
     case STORE_OP_EXPIRE:
+    case STORE_OP_GET: /* reads never reach a batch (store_batch refuses them) */
+    case STORE_OP_REC_GET:
         break;
     }
     return "e";
@@ -686,6 +768,122 @@ rds_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms
     return rc;
 }
 
+/* ---- pipeline ---------------------------------------------------------------------------- */
+
+/* One call's command; scripts by EVALSHA. Returns the script run, or -1 for a command. */
+static int
+call_args(struct rds *r, struct args *a, const struct store_op *o)
+{
+    int scr = -1;
+
+    switch (o->kind) {
+    case STORE_OP_PUT:
+        set_args(a, o->key, o->value, o->ttl_s, o->flags);
+        break;
+    case STORE_OP_DEL:
+    case STORE_OP_GET:
+    case STORE_OP_REC_GET:
+        arg_str(a, o->kind == STORE_OP_DEL ? "DEL" : o->kind == STORE_OP_GET ? "GET" : "HGETALL");
+        arg_span(a, o->key);
+        break;
+    case STORE_OP_REC_PUT:
+        rec_put_args(a, o->key, o->fields, o->nfields, o->ttl_s, o->flags);
+        scr = SCR_REC_PUT;
+        break;
+    case STORE_OP_SET_ADD:
+        set_add_args(a, o->key, o->value, o->ttl_s);
+        scr = SCR_SET_ADD;
+        break;
+    case STORE_OP_EXPIRE:
+        script_key(a, o->key);
+        arg_num(a, o->ttl_s);
+        scr = SCR_EXPIRE;
+        break;
+    }
+    if (scr >= 0) {
+        a->v[0] = "EVALSHA", a->l[0] = 7;
+        a->v[1] = r->sha[scr], a->l[1] = 40;
+    }
+    return scr;
+}
+
+/* Reads call c's reply as its single call would. */
+static enum rc
+call_reply(struct arena *ar, struct store_call *c, const redisReply *rep)
+{
+    switch (c->op.kind) {
+    case STORE_OP_PUT:
+        return put_reply(rep, c->op.flags);
+    case STORE_OP_GET:
+        return str_reply(ar, rep, &c->value);
+    case STORE_OP_REC_GET:
+        return rec_reply(ar, rep, &c->rec);
+    case STORE_OP_DEL:
+        if (rep->type == REDIS_REPLY_ERROR)
+            return err_rc(rep);
+        return rep->type != REDIS_REPLY_INTEGER ? RC_INTERNAL
+               : rep->integer == 0              ? RC_NOT_FOUND
+                                                : RC_OK;
+    case STORE_OP_REC_PUT:
+    case STORE_OP_SET_ADD:
+    case STORE_OP_EXPIRE:
+        return script_rc(rep);
+    }
+    return RC_INTERNAL;
+}
+
+struct call_args {
+    struct args a;
+    const char *v[ARGS_FEW];
+    size_t l[ARGS_FEW];
+};
+
+/* Standalone and Sentinel: every call in one pipeline to the one master. A call whose
+ * script the server has not loaded (NOSCRIPT) or that must be durable is made alone. */
+static enum rc
+rds_pipeline(struct store *s, struct arena *ar, struct store_call *c, size_t n)
+{
+    struct call_args *ca = calloc(n, sizeof(*ca));
+    struct rds_cmd cmds[STORE_MAX_BATCH];
+    redisReply *reps[STORE_MAX_BATCH] = {0};
+    size_t m = 0, idx[STORE_MAX_BATCH];
+    enum rc rc = RC_OK;
+
+    if (!ca)
+        return RC_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct args *a = &ca[i].a;
+        if (c[i].op.flags & STORE_DURABLE)
+            continue;
+        *a = (struct args){.cap = ARGS_FEW, .v = ca[i].v, .l = ca[i].l};
+        call_args(R(s), a, &c[i].op);
+        if (a->n >= a->cap || a->nn > NUMS) {
+            rc = RC_INTERNAL;
+            break;
+        }
+        cmds[m] = (struct rds_cmd){a->n, a->v, a->l};
+        idx[m++] = i;
+    }
+    if (rc == RC_OK && m)
+        rc = rds_exec(R(s), c[idx[0]].op.key, cmds, m, reps);
+    for (size_t j = 0; j < m; j++) {
+        struct store_call *k = &c[idx[j]];
+        if (rc != RC_OK)
+            k->rc = rc;
+        else if (reps[j]->type == REDIS_REPLY_ERROR && strncmp(reps[j]->str, "NOSCRIPT", 8) == 0)
+            store_call_one(s, ar, k);
+        else
+            k->rc = call_reply(ar, k, reps[j]);
+        if (reps[j])
+            freeReplyObject(reps[j]);
+    }
+    for (size_t i = 0; rc == RC_OK && i < n; i++)
+        if (c[i].op.flags & STORE_DURABLE)
+            store_call_one(s, ar, &c[i]);
+    free(ca);
+    return rc;
+}
+
 static void
 rds_free(struct store *s)
 {
@@ -718,20 +916,22 @@ static const struct store_ops rds_ops = {
     .batch = rds_batch,
     .free = rds_free,
     .limit = rds_limit,
+    .swap = rds_swap,
+    .pipeline = rds_pipeline,
 };
 
 static const struct store_ops rds_sentinel_ops = {
     "redis-sentinel", rds_ping,        rds_put,    rds_get,     rds_take,    rds_del,
     rds_incr,         rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,      rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
-    rds_batch,        rds_free,        rds_limit,
+    rds_batch,        rds_free,        rds_limit,  rds_swap,    rds_pipeline,
 };
 
 static const struct store_ops rds_cluster_ops = {
     "redis-cluster", rds_ping,        rds_put,    rds_get,     rds_take,    rds_del,
     rds_incr,        rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,     rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
-    rds_batch,       rds_free,        rds_limit,
+    rds_batch,       rds_free,        rds_limit,  rds_swap,    NULL, /* one by one */
 };
 
 static void

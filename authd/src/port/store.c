@@ -138,6 +138,8 @@ store_check_op(const struct store_op *op)
         return check_member(op->value);
     case STORE_OP_DEL:
     case STORE_OP_EXPIRE:
+    case STORE_OP_GET:
+    case STORE_OP_REC_GET:
         return RC_OK;
     }
     return RC_MALFORMED;
@@ -296,9 +298,74 @@ store_batch(struct store *s, const struct store_op *ops, size_t n)
         return RC_OK;
     if (!ops)
         return RC_MALFORMED;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         CHECKED(store_check_op(&ops[i]));
+        if (ops[i].kind == STORE_OP_GET || ops[i].kind == STORE_OP_REC_GET)
+            return RC_MALFORMED;
+    }
     return count(s, s->ops->batch(s, ops, n));
+}
+
+/* One call of a pipeline made alone (backends without a pipeline, and their fallbacks). */
+enum rc
+store_call_one(struct store *s, struct arena *a, struct store_call *c)
+{
+    const struct store_op *o = &c->op;
+
+    switch (o->kind) {
+    case STORE_OP_PUT:
+        return c->rc = s->ops->put(s, o->key, o->value, o->ttl_s, o->flags);
+    case STORE_OP_REC_PUT:
+        return c->rc = s->ops->rec_put(s, o->key, o->fields, o->nfields, o->ttl_s, o->flags);
+    case STORE_OP_DEL:
+        return c->rc = s->ops->del(s, o->key);
+    case STORE_OP_SET_ADD:
+        return c->rc = s->ops->set_add(s, o->key, o->value, o->ttl_s);
+    case STORE_OP_EXPIRE:
+        return c->rc = s->ops->expire(s, o->key, o->ttl_s);
+    case STORE_OP_GET:
+        return c->rc = s->ops->get(s, a, o->key, &c->value);
+    case STORE_OP_REC_GET:
+        return c->rc = s->ops->rec_get(s, a, o->key, &c->rec);
+    }
+    return c->rc = RC_MALFORMED;
+}
+
+enum rc
+store_pipeline(struct store *s, struct arena *a, struct store_call *c, size_t n)
+{
+    enum rc rc = RC_OK;
+
+    if (n > STORE_MAX_BATCH)
+        return RC_TOO_LARGE;
+    if (n && !c)
+        return RC_MALFORMED;
+    for (size_t i = 0; i < n && rc == RC_OK; i++)
+        rc = store_check_op(&c[i].op);
+    for (size_t i = 0; i < n; i++) {
+        c[i].rc = rc != RC_OK ? rc : RC_INTERNAL; /* until the backend made the call */
+        c[i].value = (struct span){NULL, 0};
+        c[i].rec = (struct store_record){0, NULL};
+    }
+    if (rc != RC_OK || n == 0)
+        return rc;
+    if (s->ops->pipeline)
+        rc = s->ops->pipeline(s, a, c, n);
+    else
+        for (size_t i = 0; i < n; i++)
+            store_call_one(s, a, &c[i]);
+    for (size_t i = 0; i < n; i++)
+        count(s, c[i].rc);
+    return rc;
+}
+
+enum rc
+store_swap(struct store *s, struct arena *a, struct span key, struct span val, uint32_t ttl_s,
+           struct span *old)
+{
+    CHECKED(store_check_key(key));
+    CHECKED(store_check_value(val));
+    return count(s, s->ops->swap(s, a, key, val, ttl_s, old));
 }
 
 enum rc

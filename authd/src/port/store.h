@@ -56,6 +56,8 @@ enum store_op_kind {
     STORE_OP_DEL,     /* delete key (absent is fine inside a batch) */
     STORE_OP_SET_ADD, /* add value to set key, ttl */
     STORE_OP_EXPIRE,  /* set ttl of key (absent is fine inside a batch) */
+    STORE_OP_GET,     /* store_pipeline only: the value of key */
+    STORE_OP_REC_GET, /* store_pipeline only: the record at key */
 };
 
 struct store_op {
@@ -66,6 +68,16 @@ struct store_op {
     size_t nfields;
     uint32_t ttl_s;
     unsigned flags;
+};
+
+/* One call of store_pipeline: the op, then what it got, exactly as the single call
+ * (store_put, store_rec_put, store_set_add, store_del, store_expire, store_get,
+ * store_rec_get) would have answered. Values read are copied into the pipeline's arena. */
+struct store_call {
+    struct store_op op;
+    enum rc rc;
+    struct span value;       /* STORE_OP_GET */
+    struct store_record rec; /* STORE_OP_REC_GET */
 };
 
 /* One token bucket of a limit call. The bucket holds `burst` tokens and gains one every
@@ -122,6 +134,12 @@ struct store_ops {
      * taken and *retry_ms says when all will have one. now_ms is the caller's clock. */
     enum rc (*limit)(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
                      int64_t *retry_ms);
+    /* replaces the value of an existing string key and hands back the old one, atomically:
+     * of concurrent swappers exactly one gets the value that was there first */
+    enum rc (*swap)(struct store *s, struct arena *a, struct span key, struct span val,
+                    uint32_t ttl_s, struct span *old);
+    /* independent calls in one round trip; NULL: the wrapper makes them one by one */
+    enum rc (*pipeline)(struct store *s, struct arena *a, struct store_call *c, size_t n);
 };
 
 /* Every backend struct starts with this. */
@@ -174,7 +192,24 @@ enum rc store_q_claim(struct store *s, struct arena *a, struct span queue, int64
                       uint32_t lease_s, struct span *item);
 enum rc store_q_done(struct store *s, struct span queue, struct span item);
 enum rc store_q_len(struct store *s, struct span queue, int64_t *out);
+/* Writes only (PUT, REC_PUT, DEL, SET_ADD, EXPIRE): a read op is RC_MALFORMED. */
 enum rc store_batch(struct store *s, const struct store_op *ops, size_t n);
+/* Runs n (<= STORE_MAX_BATCH) independent calls, in order but NOT atomically, and fills
+ * each c[i].rc (and value or rec) as the single call would have: one round trip on a
+ * standalone Redis or a Sentinel master, one call after another in a cluster and in
+ * memory. STORE_DURABLE is honoured per call. Returns RC_OK when every call was answered (its
+ * own rc says how); else the failure (RC_UNAVAILABLE, RC_NOMEM; RC_TOO_LARGE or
+ * RC_MALFORMED for a bad call, before any is made), which every unanswered c[i].rc holds
+ * too. */
+enum rc store_pipeline(struct store *s, struct arena *a, struct store_call *c, size_t n);
+/* Replaces the value of the existing string key with val (ttl_s) and hands back the old
+ * value in *old (in a), atomically: of any number of concurrent swappers exactly one gets
+ * the value that was there before them (the others get what the one before them wrote).
+ * RC_OK; RC_NOT_FOUND if key is absent (nothing written); RC_CONFLICT if it holds another
+ * kind; RC_UNAVAILABLE. Codes: the winner of a redemption leaves a "used" marker in
+ * place of the grant in the same step. */
+enum rc store_swap(struct store *s, struct arena *a, struct span key, struct span val,
+                   uint32_t ttl_s, struct span *old);
 /* Token buckets (see struct store_limit): one store round trip for up to STORE_MAX_LIMITS
  * buckets. RC_OK: a token was taken from each. RC_LIMITED: none was; *retry_ms (may be
  * NULL) is how long until one would be. RC_MALFORMED (zero period or burst, bad key),

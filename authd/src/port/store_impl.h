@@ -19,4 +19,9 @@ enum rc store_check_value(struct span val);
 /* Checks one batch op (kind, key, value, fields, flags); the batch wrappers call it. */
 enum rc store_check_op(const struct store_op *op);
 
+/* Makes pipeline call c alone through s's single-call ops (arguments already checked);
+ * returns and sets c->rc. For backends' pipelines: a cluster, a durable call, a script
+ * the server has not loaded yet. */
+enum rc store_call_one(struct store *s, struct arena *a, struct store_call *c);
+
 #endif
