@@ -40,6 +40,9 @@ struct rds {
      * reconnects before using it: a thread that was idle through a Redis restart would
      * otherwise fail its first call after the restart on a dead socket. */
     atomic_ullong broken_epoch;
+    /* When a thread last connected (rds_now_us): outside a cluster, a thread backing off
+     * from a connect that failed before that time tries again at once. */
+    atomic_llong connected_us;
     pthread_mutex_t mu; /* guards: threads list, master, slot map refresh */
     struct rds_thread *threads;
     /* Sentinel: the master the sentinels named last; "" when it must be asked again. */

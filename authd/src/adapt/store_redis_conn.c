@@ -227,13 +227,18 @@ conn_get(struct rds *r, struct rds_thread *t, const char *addr)
         k->retry_at_us = 0;
     }
     now = rds_now_us();
-    if (now < k->retry_at_us)
+    /* in backoff, unless (one data node: not a cluster) another thread has connected since
+     * this one failed: the server is back, and every thread should use it at once */
+    if (now < k->retry_at_us
+        && (r->mode == RDS_CLUSTER
+            || atomic_load(&r->connected_us) < k->retry_at_us - RDS_BACKOFF_US))
         return NULL;
     k->epoch = atomic_load(&r->broken_epoch);
     if (!(k->c = rds_connect_node(r, addr))) {
         k->retry_at_us = now + RDS_BACKOFF_US;
         return NULL;
     }
+    atomic_store(&r->connected_us, now);
     return k;
 }
 
