@@ -272,17 +272,31 @@ is_hex_id(const char *id)
 }
 
 enum rc
-account_get(struct app *app, struct arena *a, const char *id, struct account *out)
+account_get_op(struct arena *a, const char *id, struct store_op *op)
 {
-    struct store_record rec;
-    struct span key;
-    enum rc rc;
-
     if (!is_hex_id(id))
         return RC_NOT_FOUND;
-    if (!(key = account_key(a, id, NULL)).p)
-        return RC_NOMEM;
-    if ((rc = store_rec_get(app->store, a, key, &rec)) != RC_OK)
+    *op = (struct store_op){.kind = STORE_OP_REC_GET, .key = account_key(a, id, NULL)};
+    return op->key.p ? RC_OK : RC_NOMEM;
+}
+
+enum rc
+account_from_call(struct arena *a, const char *id, const struct store_call *c,
+                  struct account *out)
+{
+    if (c->rc != RC_OK)
+        return c->rc;
+    return account_from_record(a, id, &c->rec, out) == RC_OK ? RC_OK : RC_INTERNAL;
+}
+
+enum rc
+account_get(struct app *app, struct arena *a, const char *id, struct account *out)
+{
+    struct store_call c = {0};
+    enum rc rc;
+
+    if ((rc = account_get_op(a, id, &c.op)) != RC_OK)
         return rc;
-    return account_from_record(a, id, &rec, out) == RC_OK ? RC_OK : RC_INTERNAL;
+    c.rc = store_rec_get(app->store, a, c.op.key, &c.rec);
+    return account_from_call(a, id, &c, out);
 }

@@ -11,6 +11,7 @@
 
 #include "core/loa.h"
 #include "flow/app.h"
+#include "port/store.h"
 #include "util/arena.h"
 
 #define ACCOUNT_ID_LEN 64 /* hex */
@@ -53,6 +54,12 @@ enum rc account_login(struct app *app, struct arena *a, struct span id_number, s
 
 /* Loads an account by id. RC_NOT_FOUND, RC_UNAVAILABLE. */
 enum rc account_get(struct app *app, struct arena *a, const char *id, struct account *out);
+/* account_get in parts, to read the account in a store_pipeline with other calls: the
+ * read (RC_NOT_FOUND for an id that cannot be one), then the account from its answer
+ * (the call's rc, or RC_INTERNAL for a record that is not an account). */
+enum rc account_get_op(struct arena *a, const char *id, struct store_op *op);
+enum rc account_from_call(struct arena *a, const char *id, const struct store_call *c,
+                          struct account *out);
 
 /* account_register and account_login that also say, on RC_LIMITED, how many seconds to wait
  * (*retry_after_s, for a Retry-After header; 0 otherwise). retry_after_s may be NULL. */

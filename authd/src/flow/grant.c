@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonout.h"
 #include "flow/secrets.h"
 #include "port/store.h"
 
@@ -39,6 +40,9 @@ grant_random_token(struct app *app, size_t n, char *out, size_t outlen)
     OPENSSL_cleanse(enc, sizeof(enc));
     return RC_OK;
 }
+
+/* What a redeemed code's key holds instead of its grant: this prefix and the family id. */
+#define USED_PREFIX "used:"
 
 static struct span
 code_key(struct arena *a, struct span code, const char *suffix)
@@ -78,7 +82,7 @@ grant_to_json(struct arena *a, const struct grant *g)
     set_str(o, "acr", acr);
     json_object_set_new(o, "auth_time", json_integer(g->auth_time));
     json_object_set_new(o, "iat", json_integer(g->issued_at));
-    s = json_dumps(o, JSON_COMPACT);
+    s = jsonout_compact(o);
     json_decref(o);
     if (s) {
         copy = arena_strndup(a, s, strlen(s));
@@ -146,37 +150,24 @@ grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32
 }
 
 enum rc
-grant_code_take(struct app *app, struct arena *a, struct span code, struct grant *out)
+grant_code_redeem(struct app *app, struct arena *a, struct span code, struct span family,
+                  uint32_t used_ttl_s, struct grant *out, struct span *used_by)
 {
-    struct span key, js;
+    struct span key, old, marker;
+    char *m;
     enum rc rc;
 
     if (code.len != GRANT_CODE_LEN)
         return RC_NOT_FOUND;
-    if (!(key = code_key(a, code, NULL)).p)
+    if (!(key = code_key(a, code, NULL)).p
+        || !(m = arena_printf(a, "%s%.*s", USED_PREFIX, (int)family.len, (const char *)family.p)))
         return RC_NOMEM;
-    if ((rc = store_take(app->store, a, key, &js)) != RC_OK)
-        return rc;
-    return grant_from_json(a, js, out);
-}
-
-enum rc
-grant_code_mark_used(struct app *app, struct arena *a, struct span code, struct span family,
-                     uint32_t ttl_s)
-{
-    struct span key = code_key(a, code, ":used");
-
-    return key.p ? store_put(app->store, key, family, ttl_s, 0) : RC_NOMEM;
-}
-
-enum rc
-grant_code_used(struct app *app, struct arena *a, struct span code, struct span *family)
-{
-    struct span key;
-
-    if (code.len != GRANT_CODE_LEN)
-        return RC_NOT_FOUND;
-    if (!(key = code_key(a, code, ":used")).p)
-        return RC_NOMEM;
-    return store_get(app->store, a, key, family);
+    marker = span_str(m);
+    if ((rc = store_swap(app->store, a, key, marker, used_ttl_s, &old)) != RC_OK)
+        return rc == RC_CONFLICT ? RC_MALFORMED : rc;
+    if (old.len >= strlen(USED_PREFIX) && memcmp(old.p, USED_PREFIX, strlen(USED_PREFIX)) == 0) {
+        *used_by = span_of(old.p + strlen(USED_PREFIX), old.len - strlen(USED_PREFIX));
+        return RC_CONFLICT;
+    }
+    return grant_from_json(a, old, out);
 }

@@ -1,9 +1,9 @@
 /* What an authorization code stands for, from /authorize (and the login that completed
  * it) to /token. Codes are 256 random bits, base64url; the store holds the grant under
- * authd:code:{HMAC(SECRET_TOKEN, code)} with a TTL, and /token takes it atomically (one
- * redemption wins). After a redemption the token flow may leave a `used` marker
- * (grant_code_mark_used) so that a second use can revoke what the first one issued
- * (RFC 6749 §4.1.2, RFC 9700 §4.5). */
+ * authd:code:{HMAC(SECRET_TOKEN, code)} with a TTL. /token redeems it in one atomic step
+ * (store_swap: one redemption wins) that leaves a `used` marker naming the token family in
+ * its place, so that a second use can revoke what the first one issued (RFC 6749 §4.1.2,
+ * RFC 9700 §4.5). */
 #ifndef AUTHD_FLOW_GRANT_H
 #define AUTHD_FLOW_GRANT_H
 
@@ -35,15 +35,13 @@ struct grant {
  * RC_OK, RC_UNAVAILABLE, RC_INTERNAL. */
 enum rc grant_code_issue(struct app *app, struct arena *a, const struct grant *g,
                          uint32_t ttl_s, char code[GRANT_CODE_LEN + 1]);
-/* Takes the grant of code (it is gone afterwards). RC_OK: *out in a. RC_NOT_FOUND:
- * unknown, expired or already used (see grant_code_used), RC_MALFORMED, RC_UNAVAILABLE. */
-enum rc grant_code_take(struct app *app, struct arena *a, struct span code, struct grant *out);
-/* Records that code was redeemed and issued what `family` names (a refresh-token family
- * id or an access-token jti list), for ttl_s seconds. */
-enum rc grant_code_mark_used(struct app *app, struct arena *a, struct span code,
-                             struct span family, uint32_t ttl_s);
-/* RC_OK with *family (in a) if code was redeemed before; RC_NOT_FOUND otherwise. */
-enum rc grant_code_used(struct app *app, struct arena *a, struct span code, struct span *family);
+/* Redeems code: atomically swaps its grant for a "used" marker naming `family` (kept
+ * used_ttl_s seconds, to catch replays). RC_OK: *out is the grant (in a). RC_CONFLICT:
+ * the code was redeemed before; *used_by names the family that redemption was for (whose
+ * tokens a replay must revoke). RC_NOT_FOUND: unknown or expired. RC_MALFORMED (not a
+ * grant), RC_UNAVAILABLE, RC_NOMEM. */
+enum rc grant_code_redeem(struct app *app, struct arena *a, struct span code, struct span family,
+                          uint32_t used_ttl_s, struct grant *out, struct span *used_by);
 
 /* Serializes g as compact JSON into a (for the store). NULL on failure. */
 struct span grant_to_json(struct arena *a, const struct grant *g);

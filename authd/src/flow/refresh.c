@@ -180,18 +180,24 @@ base_fields(struct arena *a, const struct rtf *f, struct store_field *fl)
 }
 
 enum rc
-rtf_create(struct app *app, struct arena *a, const struct policy *p, struct rtf *f,
-           char tok[REFRESH_TOKEN_LEN + 1])
+rtf_new_id(struct app *app, struct rtf *f)
 {
-    struct store_field fl[NFIELDS_MAX];
+    return grant_random_token(app, 16, f->id, sizeof(f->id));
+}
+
+enum rc
+rtf_create_ops(struct app *app, struct arena *a, const struct policy *p, struct rtf *f,
+               char tok[REFRESH_TOKEN_LEN + 1], struct store_op ops[2], size_t *nops)
+{
+    struct store_field *fl = arena_alloc(a, NFIELDS_MAX * sizeof(*fl));
     uint8_t raw[32];
     char h[65];
     int64_t now = clock_now(app->clock);
     size_t n;
-    enum rc rc;
+    enum rc rc = RC_OK;
 
-    if ((rc = grant_random_token(app, 16, f->id, sizeof(f->id))) != RC_OK)
-        return rc;
+    if (!fl)
+        return RC_NOMEM;
     f->created = now;
     f->abs_exp = f->refresh ? now + p->tokens.refresh_token_ttl : now;
     f->idle_exp = f->refresh ? now + p->tokens.refresh_token_idle_ttl : now;
@@ -206,13 +212,38 @@ rtf_create(struct app *app, struct arena *a, const struct policy *p, struct rtf 
             goto out;
         field(fl, &n, "cur", arena_strndup(a, h, 64));
     }
-    rc = store_rec_put(app->store, fam_key(a, span_str(f->id), NULL), fl, n, rec_ttl(f, p, now),
-                       STORE_NX);
-    if (rc == RC_OK && f->sid && *f->sid)
-        rc = store_set_add(app->store, store_key(a, "sidfam", span_str(f->sid), NULL),
-                           span_str(f->id), rec_ttl(f, p, now));
+    ops[0] = (struct store_op){.kind = STORE_OP_REC_PUT,
+                               .key = fam_key(a, span_str(f->id), NULL),
+                               .fields = fl,
+                               .nfields = n,
+                               .ttl_s = rec_ttl(f, p, now),
+                               .flags = STORE_NX};
+    *nops = 1;
+    if (f->sid && *f->sid)
+        ops[(*nops)++] = (struct store_op){.kind = STORE_OP_SET_ADD,
+                                           .key = store_key(a, "sidfam", span_str(f->sid), NULL),
+                                           .value = span_str(f->id),
+                                           .ttl_s = rec_ttl(f, p, now)};
 out:
     OPENSSL_cleanse(raw, sizeof(raw));
+    return rc;
+}
+
+enum rc
+rtf_create(struct app *app, struct arena *a, const struct policy *p, struct rtf *f,
+           char tok[REFRESH_TOKEN_LEN + 1])
+{
+    struct store_op ops[2];
+    size_t n = 0;
+    enum rc rc;
+
+    if ((rc = rtf_new_id(app, f)) != RC_OK
+        || (rc = rtf_create_ops(app, a, p, f, tok, ops, &n)) != RC_OK)
+        return rc;
+    rc = store_rec_put(app->store, ops[0].key, ops[0].fields, ops[0].nfields, ops[0].ttl_s,
+                       ops[0].flags);
+    if (rc == RC_OK && n > 1)
+        rc = store_set_add(app->store, ops[1].key, ops[1].value, ops[1].ttl_s);
     return rc;
 }
 
@@ -229,6 +260,16 @@ rtf_revoke(struct app *app, struct arena *a, const struct policy *p, struct span
         return rc;
     return store_rec_put(app->store, fam_key(a, id, NULL), fl, 1,
                          rec_ttl(&f, p, clock_now(app->clock)), STORE_XX);
+}
+
+enum rc
+rtf_block(struct app *app, struct arena *a, struct span id, uint32_t ttl_s)
+{
+    struct store_field fl[1] = {{SPAN("revoked"), SPAN("1")}};
+
+    if (id.len != RTF_ID_LEN)
+        return RC_NOT_FOUND;
+    return store_rec_put(app->store, fam_key(a, id, NULL), fl, 1, ttl_s, STORE_NX);
 }
 
 /* ---- rotate ----------------------------------------------------------------------------- */

@@ -29,6 +29,7 @@
 #include "conf/policy.h"
 #include "core/loa.h"
 #include "flow/app.h"
+#include "port/store.h"
 #include "util/arena.h"
 
 #define RTF_ID_LEN        22 /* base64url of 16 random bytes */
@@ -48,6 +49,14 @@ struct rtf {
  * token into tok. RC_OK, RC_UNAVAILABLE, RC_NOMEM, RC_INTERNAL. */
 enum rc rtf_create(struct app *app, struct arena *a, const struct policy *p, struct rtf *f,
                    char tok[REFRESH_TOKEN_LEN + 1]);
+/* rtf_create in parts, for callers that batch the writes with their own: a fresh id into
+ * f->id, then the writes that create f (ops[0]: the record, put-if-absent, RC_CONFLICT
+ * if the id is taken; ops[1] when f has a session: its place in the session's set; *nops
+ * says how many), with f's times set and the first refresh token in tok. The ops point
+ * into a. */
+enum rc rtf_new_id(struct app *app, struct rtf *f);
+enum rc rtf_create_ops(struct app *app, struct arena *a, const struct policy *p, struct rtf *f,
+                       char tok[REFRESH_TOKEN_LEN + 1], struct store_op ops[2], size_t *nops);
 
 /* Redeems refresh token tok for client_id and rotates it. RC_OK: *f is the family (strings
  * in a) and next the successor (a fresh one, or within the grace window the one already
@@ -70,5 +79,10 @@ enum rc rtf_lookup(struct app *app, struct arena *a, struct span tok, struct rtf
 /* Revokes family id and with it every refresh and access token of it. RC_OK (also if it
  * was revoked already), RC_NOT_FOUND (expired or unknown), RC_UNAVAILABLE. */
 enum rc rtf_revoke(struct app *app, struct arena *a, const struct policy *p, struct span id);
+
+/* Takes family id before it exists: a revoked stand-in (for ttl_s) that makes creating it
+ * fail (rtf_create_ops' put-if-absent). RC_OK; RC_CONFLICT if it exists already;
+ * RC_NOT_FOUND for an id that cannot be one; RC_UNAVAILABLE. */
+enum rc rtf_block(struct app *app, struct arena *a, struct span id, uint32_t ttl_s);
 
 #endif

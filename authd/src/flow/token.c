@@ -37,38 +37,33 @@ fail_rc(struct token_resp *out, enum rc rc)
     return rc;
 }
 
-/* The user's account, refused when gone or disabled. */
+/* The user's account (rc: how reading it went), refused when gone or disabled. */
 static enum rc
-load_account(struct issue *is, const char *id, struct account *acct, struct token_resp *out,
-             struct rc_info *ri)
+usable_account(enum rc rc, const struct account *acct, struct token_resp *out, struct rc_info *ri)
 {
-    enum rc rc = account_get(is->app, is->a, id, acct);
-
     if (rc == RC_NOT_FOUND || (rc == RC_OK && acct->disabled))
         return fail(out, "invalid_grant", ri, RC_DENIED, "account", "no longer usable");
     return rc == RC_OK ? RC_OK : fail_rc(out, rc);
 }
 
-/* Access token, then (if scope has openid) the ID token, for family f. */
+/* Access token, then (if scope has openid) the ID token, for family f of account acct
+ * (usable: checked by the caller). */
 static enum rc
-issue_user(struct issue *is, const struct rtf *f, const char *scope, const char *nonce,
-           struct token_resp *out, struct rc_info *ri)
+issue_user(struct issue *is, const struct rtf *f, struct account *acct, const char *scope,
+           const char *nonce, struct token_resp *out)
 {
-    struct account acct;
     char sub[SUBJECT_MAX];
     const char *jti;
     bool idn = false;
     enum rc rc;
 
-    if ((rc = load_account(is, f->account_id, &acct, out, ri)) != RC_OK)
-        return rc;
     if ((rc = subject_for(is->c, f->account_id, sub)) != RC_OK
         || (rc = token_issue_access(is, sub, scope, f, NULL, &out->access_token, &jti)) != RC_OK
         || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
                != RC_OK)
         return fail_rc(out, rc);
     if (scope_has(span_str(scope), "openid")
-        && (rc = token_issue_id(is, sub, f, scope, nonce, out->access_token, &acct, &idn,
+        && (rc = token_issue_id(is, sub, f, scope, nonce, out->access_token, acct, &idn,
                                 &out->id_token))
                != RC_OK)
         return fail_rc(out, rc);
@@ -76,13 +71,12 @@ issue_user(struct issue *is, const struct rtf *f, const char *scope, const char 
         /* every release of the raw ID number is recorded (ARCHITECTURE.md, Privacy) */
         char m[MASK_IDNUM_SIZE];
         struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
-        mask_idnum(span_str(acct.id_number), m);
+        mask_idnum(span_str(acct->id_number), m);
         log_str(lr, "client", is->c->id);
         log_str(lr, "idn", m);
         log_str(lr, "jti", jti);
         log_end(lr);
     }
-    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
     return RC_OK;
@@ -114,20 +108,18 @@ check_code_grant(const struct policy_client *c, const struct grant *g, const str
     return RC_OK;
 }
 
-/* A code that cannot be taken: if it was redeemed before, revoke what that issued
- * (RFC 6749 §4.1.2, RFC 9700 §4.5). */
+/* A code redeemed before (for family fam): revoke what that issued (RFC 6749 §4.1.2,
+ * RFC 9700 §4.5). */
 static enum rc
-code_replayed(struct issue *is, struct span code, struct token_resp *out, struct rc_info *ri)
+code_replayed(struct issue *is, struct span fam, struct token_resp *out, struct rc_info *ri)
 {
-    struct span fam;
     struct log_rec *lr;
-    enum rc rc = grant_code_used(is->app, is->a, code, &fam);
+    enum rc rc = rtf_revoke(is->app, is->a, is->p, fam);
 
-    if (rc == RC_NOT_FOUND)
-        return fail(out, "invalid_grant", ri, RC_NOT_FOUND, "code", "unknown or expired");
-    if (rc != RC_OK)
-        return fail_rc(out, rc);
-    rc = rtf_revoke(is->app, is->a, is->p, fam);
+    /* No family yet: the first redemption failed its checks, or is still under way. A
+     * revoked stand-in makes sure it can no longer create it; if it just did, revoke. */
+    if (rc == RC_NOT_FOUND && (rc = rtf_block(is->app, is->a, fam, CODE_USED_TTL)) == RC_CONFLICT)
+        rc = rtf_revoke(is->app, is->a, is->p, fam);
     if (rc != RC_OK && rc != RC_NOT_FOUND)
         return fail_rc(out, rc);
     lr = log_begin(LOG_WARN, "token.code_reuse");
@@ -135,7 +127,35 @@ code_replayed(struct issue *is, struct span code, struct token_resp *out, struct
     log_span(lr, "rtf", fam);
     log_end(lr);
     return fail(out, "invalid_grant", ri, RC_DENIED, "code",
-                "already used; the tokens issued for it are revoked");
+                "already used; anything issued for it is revoked");
+}
+
+/* The writes that create family f and the read of its account, in one store round trip
+ * where the store allows (store_pipeline), then the account checked. */
+static enum rc
+create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
+              struct account *acct, struct token_resp *out, struct rc_info *ri)
+{
+    struct store_call c[3] = {0};
+    struct store_op ops[2];
+    size_t n = 0;
+    enum rc rc;
+
+    if ((rc = rtf_create_ops(is->app, is->a, is->p, f, rt, ops, &n)) != RC_OK)
+        return fail_rc(out, rc);
+    for (size_t i = 0; i < n; i++)
+        c[i].op = ops[i];
+    rc = account_get_op(is->a, f->account_id, &c[n].op);
+    if (rc == RC_NOT_FOUND)
+        return usable_account(rc, acct, out, ri);
+    if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, n + 1)) != RC_OK)
+        return fail_rc(out, rc);
+    if (c[0].rc == RC_CONFLICT) /* a replay of the code got there first (code_replayed) */
+        return fail(out, "invalid_grant", ri, RC_DENIED, "code", "used twice; both refused");
+    for (size_t i = 0; i < n; i++)
+        if (c[i].rc != RC_OK)
+            return fail_rc(out, c[i].rc);
+    return usable_account(account_from_call(is->a, f->account_id, &c[n], acct), acct, out, ri);
 }
 
 static enum rc
@@ -145,6 +165,8 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     const struct policy_client *c = is->c;
     char rt[REFRESH_TOKEN_LEN + 1] = "";
     struct rtf f = {0};
+    struct account acct = {0};
+    struct span used_by;
     struct grant g;
     enum rc rc;
 
@@ -152,33 +174,35 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
         return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
     if (!req->code.p || req->code.len == 0)
         return fail(out, "invalid_request", ri, RC_MALFORMED, "code", "missing");
-    rc = grant_code_take(is->app, is->a, req->code, &g);
+    /* the family id first: the redemption leaves it in the code's place */
+    if ((rc = rtf_new_id(is->app, &f)) != RC_OK)
+        return fail_rc(out, rc);
+    rc = grant_code_redeem(is->app, is->a, req->code, span_str(f.id), CODE_USED_TTL, &g, &used_by);
     if (rc == RC_NOT_FOUND || rc == RC_MALFORMED)
-        return code_replayed(is, req->code, out, ri);
+        return fail(out, "invalid_grant", ri, RC_NOT_FOUND, "code", "unknown or expired");
+    if (rc == RC_CONFLICT)
+        return code_replayed(is, used_by, out, ri);
     if (rc != RC_OK)
         return fail_rc(out, rc);
     if ((rc = check_code_grant(c, &g, req, out, ri)) != RC_OK)
         return rc;
-    f = (struct rtf){.client_id = c->id,
-                     .account_id = g.account_id,
-                     .sid = g.sid,
-                     .scope = g.scope ? g.scope : "",
-                     .amr = g.amr,
-                     .loa = g.loa,
-                     .auth_time = g.auth_time,
-                     .refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0};
+    f.client_id = c->id;
+    f.account_id = g.account_id;
+    f.sid = g.sid;
+    f.scope = g.scope ? g.scope : "";
+    f.amr = g.amr;
+    f.loa = g.loa;
+    f.auth_time = g.auth_time;
+    f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
     if (!f.account_id)
         return fail(out, "invalid_grant", ri, RC_DENIED, "code", "no account");
-    if ((rc = rtf_create(is->app, is->a, is->p, &f, rt)) != RC_OK
-        || (rc = grant_code_mark_used(is->app, is->a, req->code, span_str(f.id), CODE_USED_TTL))
-               != RC_OK) {
-        OPENSSL_cleanse(rt, sizeof(rt));
-        return fail_rc(out, rc);
-    }
-    rc = issue_user(is, &f, f.scope, g.nonce, out, ri);
+    rc = create_family(is, &f, rt, &acct, out, ri);
+    if (rc == RC_OK)
+        rc = issue_user(is, &f, &acct, f.scope, g.nonce, out);
     if (rc == RC_OK && f.refresh && !(out->refresh_token = arena_strndup(is->a, rt, strlen(rt))))
         rc = fail_rc(out, RC_NOMEM);
     OPENSSL_cleanse(rt, sizeof(rt));
+    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     return rc;
 }
 
@@ -205,6 +229,7 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
 {
     char next[REFRESH_TOKEN_LEN + 1];
     const char *scope;
+    struct account acct = {0};
     struct rtf f;
     enum rc rc;
 
@@ -224,9 +249,12 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
     scope = req->scope.p ? arena_span_dup(is->a, req->scope) : f.scope;
     if (!scope || !(out->refresh_token = arena_strndup(is->a, next, REFRESH_TOKEN_LEN)))
         rc = fail_rc(out, RC_NOMEM);
-    else
-        rc = issue_user(is, &f, scope, NULL, out, ri);
+    else if ((rc = usable_account(account_get(is->app, is->a, f.account_id, &acct), &acct, out,
+                                  ri))
+             == RC_OK)
+        rc = issue_user(is, &f, &acct, scope, NULL, out);
     OPENSSL_cleanse(next, sizeof(next));
+    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     return rc;
 }
 

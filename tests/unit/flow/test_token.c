@@ -442,7 +442,7 @@ TEST(token_code_rejections)
     CHECK_RC(redeem("web", code, "https://rp.example/cb2", VERIFIER, &r), RC_DENIED);
     CHECK_STR(r.error, "invalid_grant");
     /* the code is spent even by a failed redemption */
-    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_NOT_FOUND);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
     CHECK_STR(r.error, "invalid_grant");
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER "x", &r), RC_DENIED);
@@ -483,6 +483,34 @@ TEST(token_code_reuse_revokes_what_the_first_use_issued)
              RC_NOT_FOUND);
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r3), RC_DENIED);
     CHECK_STR(r3.error, "invalid_grant");
+    fix_down();
+}
+
+/* A replay that arrives while the first redemption is between taking the code and creating
+ * its token family: the family is blocked, so the first redemption cannot issue either. */
+TEST(token_code_replay_during_the_first_redemption_blocks_it)
+{
+    char code[GRANT_CODE_LEN + 1], rt[REFRESH_TOKEN_LEN + 1];
+    struct rtf f = {.client_id = "web", .account_id = "x", .scope = "openid", .refresh = true};
+    struct store_op ops[2];
+    struct token_resp r;
+    struct span used_by;
+    struct grant g;
+    size_t n = 0;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    /* the first redemption has taken the code for family f, not yet created */
+    REQUIRE(rtf_new_id(&F.app, &f) == RC_OK);
+    REQUIRE(grant_code_redeem(&F.app, &F.a, span_str(code), span_str(f.id), 60, &g, &used_by)
+            == RC_OK);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_grant");
+    /* now it tries to create the family: refused */
+    REQUIRE(rtf_create_ops(&F.app, &F.a, F.p, &f, rt, ops, &n) == RC_OK);
+    CHECK_RC(store_rec_put(F.app.store, ops[0].key, ops[0].fields, ops[0].nfields, ops[0].ttl_s,
+                           ops[0].flags),
+             RC_CONFLICT);
     fix_down();
 }
 
@@ -739,12 +767,21 @@ down_batch(struct store *s, const struct store_op *ops, size_t n)
     return RC_UNAVAILABLE;
 }
 
+static enum rc
+down_swap(struct store *s, struct arena *a, struct span k, struct span v, uint32_t t,
+          struct span *o)
+{
+    (void)s, (void)a, (void)k, (void)v, (void)t, (void)o;
+    return RC_UNAVAILABLE;
+}
+
 static const struct store_ops down_ops = {.name = "down",
                                           .put = down_put,
                                           .get = down_get,
                                           .take = down_get,
                                           .rec_get = down_rec_get,
-                                          .batch = down_batch};
+                                          .batch = down_batch,
+                                          .swap = down_swap};
 
 TEST(token_store_down_is_temporarily_unavailable)
 {
