@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/jose.h"
+#include "core/jsonout.h"
 #include "flow/claims.h"
 #include "flow/grant.h"
 #include "flow/tokcache.h"
@@ -45,7 +46,7 @@ add_session(json_t *o, const struct rtf *f)
 static enum rc
 sign(struct issue *is, json_t *o, const char *typ, const char **token)
 {
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = jsonout_compact(o);
     struct span out;
     enum rc rc;
 

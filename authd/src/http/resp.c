@@ -2,6 +2,7 @@
 #include <microhttpd.h>
 #include <string.h>
 
+#include "core/jsonout.h"
 #include "http/http.h"
 
 const char *
@@ -39,7 +40,7 @@ http_body_buf(struct http_req *r, struct http_resp *w, struct buf *b)
 void
 http_json(struct http_req *r, struct http_resp *w, int status, json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = jsonout_compact(j);
 
     json_decref(j);
     w->status = status;
