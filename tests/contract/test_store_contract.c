@@ -436,6 +436,45 @@ TEST(store_sets)
     TEARDOWN();
 }
 
+/* Big sets and records (the memory store indexes their items past a handful). */
+TEST(store_big_sets_and_records)
+{
+    struct store_field f[STORE_MAX_FIELDS];
+    struct store_record r;
+    struct span *m;
+    size_t n;
+    SETUP();
+    struct span ks = K(&a, pfx, "fams"), kr = K(&a, pfx, "rec");
+
+    for (int i = 0; i < 300; i++)
+        CHECK_RC(store_set_add(s, ks, span_str(arena_printf(&a, "fam%d", i)), 60), RC_OK);
+    for (int i = 0; i < 300; i += 7) /* again: no duplicates */
+        CHECK_RC(store_set_add(s, ks, span_str(arena_printf(&a, "fam%d", i)), 60), RC_OK);
+    CHECK_RC(store_set_members(s, &a, ks, &m, &n), RC_OK);
+    CHECK_INT(n, 300);
+    for (int i = 0; i < 300; i += 2)
+        CHECK_RC(store_set_rem(s, ks, span_str(arena_printf(&a, "fam%d", i))), RC_OK);
+    CHECK_RC(store_set_rem(s, ks, SPAN("fam0")), RC_NOT_FOUND);
+    CHECK_RC(store_set_rem(s, ks, SPAN("fam1")), RC_OK);
+    CHECK_RC(store_set_members(s, &a, ks, &m, &n), RC_OK);
+    CHECK_INT(n, 149);
+    for (int i = 0; i < 300; i++)
+        CHECK_RC(store_set_add(s, ks, span_str(arena_printf(&a, "fam%d", i)), 60), RC_OK);
+    CHECK_RC(store_set_members(s, &a, ks, &m, &n), RC_OK);
+    CHECK_INT(n, 300);
+    for (int i = 0; i < STORE_MAX_FIELDS; i++)
+        f[i] = (struct store_field){span_str(arena_printf(&a, "f%d", i)), SPAN("old")};
+    CHECK_RC(store_rec_put(s, kr, f, STORE_MAX_FIELDS, 60, 0), RC_OK);
+    for (int i = 0; i < STORE_MAX_FIELDS; i += 3)
+        f[i].value = span_str(arena_printf(&a, "new%d", i));
+    CHECK_RC(store_rec_put(s, kr, f, STORE_MAX_FIELDS, 60, 0), RC_OK);
+    CHECK_RC(store_rec_get(s, &a, kr, &r), RC_OK);
+    CHECK_INT(r.n, STORE_MAX_FIELDS);
+    CHECK_SPAN(store_rec_field(&r, "f3"), "new3");
+    CHECK_SPAN(store_rec_field(&r, "f4"), "old");
+    TEARDOWN();
+}
+
 TEST(store_queue_claim_lease_done)
 {
     struct span it;

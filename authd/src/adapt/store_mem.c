@@ -8,8 +8,10 @@
  * drops an expired entry) plus a sweep thread that walks every shard once a second. The
  * memory bound counts key + value + a fixed per-entry and per-item overhead; a write that
  * would grow the total past it is refused with RC_FULL (concurrent writers may overshoot
- * it by at most one write each). Records, sets and queues are small arrays searched
- * linearly: they hold a handful of fields or members. */
+ * it by at most one write each). Records, sets and queues are arrays of items; from
+ * ITEM_INDEX_MIN items on, an open-addressing index finds an item by name in O(1) (a
+ * session's set of token families grows by one per code redeemed), and each entry keeps
+ * the byte count of its items as they come and go, so no write walks all of them. */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@
 #define ITEM_OVERHEAD  32 /* bytes counted per field, member or queue item */
 #define DEFAULT_MAX    ((size_t)256 << 20)
 #define SWEEP_MS       1000
+#define ITEM_INDEX_MIN 8 /* items from which an entry keeps an index of their names */
 
 enum mtype { MT_STR, MT_HASH, MT_SET, MT_ZSET, MT_NONE };
 
@@ -46,6 +49,9 @@ struct ment {
     size_t vlen;
     struct mitem *items; /* other kinds */
     size_t n, cap;
+    size_t ibytes; /* sum over items of ITEM_OVERHEAD + name and value lengths */
+    uint32_t *ix;  /* n >= ITEM_INDEX_MIN: slot -> item index + 1 (0: empty), or NULL */
+    size_t ixcap;  /* slots, a power of two >= 2 n */
     size_t klen;
     uint8_t key[];
 };
@@ -113,8 +119,10 @@ items_clear(struct ment *e)
         wipe_free(e->items[i].val, e->items[i].vlen);
     }
     free(e->items);
+    free(e->ix);
     e->items = NULL;
-    e->n = e->cap = 0;
+    e->ix = NULL;
+    e->n = e->cap = e->ixcap = e->ibytes = 0;
 }
 
 static void
@@ -131,10 +139,8 @@ ent_free(struct mstore *m, struct ment *e)
 static void
 ent_account(struct mstore *m, struct ment *e)
 {
-    size_t b = ENTRY_OVERHEAD + e->klen + e->vlen;
+    size_t b = ENTRY_OVERHEAD + e->klen + e->vlen + e->ibytes;
 
-    for (size_t i = 0; i < e->n; i++)
-        b += ITEM_OVERHEAD + e->items[i].nlen + e->items[i].vlen;
     if (b >= e->bytes)
         atomic_fetch_add(&m->used, b - e->bytes);
     else
@@ -272,9 +278,72 @@ item_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return c ? c : (al > bl) - (al < bl);
 }
 
+/* Item names are hashed with a per-process random seed, drawn once (0 if RAND_bytes fails:
+ * still correct, only predictable). */
+static uint64_t item_seed;
+static pthread_once_t item_seed_once = PTHREAD_ONCE_INIT;
+
+static void
+item_seed_init(void)
+{
+    if (RAND_bytes((unsigned char *)&item_seed, sizeof(item_seed)) != 1)
+        item_seed = 0;
+}
+
+static size_t
+item_slot(const struct ment *e, const uint8_t *name, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ item_seed;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ name[i]) * 0x100000001b3ull;
+    h ^= h >> 32;
+    return (size_t)h & (e->ixcap - 1);
+}
+
+static void
+index_put(struct ment *e, size_t i)
+{
+    size_t k = item_slot(e, e->items[i].name, e->items[i].nlen);
+
+    while (e->ix[k])
+        k = (k + 1) & (e->ixcap - 1);
+    e->ix[k] = (uint32_t)(i + 1);
+}
+
+/* (Re)builds the index for n items; without memory, the entry goes on without one. */
+static void
+index_build(struct ment *e)
+{
+    size_t cap = 16;
+
+    free(e->ix);
+    e->ix = NULL;
+    e->ixcap = 0;
+    if (e->n < ITEM_INDEX_MIN || e->n >= UINT32_MAX / 4)
+        return;
+    while (cap < 2 * e->n)
+        cap *= 2;
+    if (!(e->ix = calloc(cap, sizeof(*e->ix))))
+        return;
+    e->ixcap = cap;
+    for (size_t i = 0; i < e->n; i++)
+        index_put(e, i);
+}
+
 static struct mitem *
 item_find(struct ment *e, struct span name)
 {
+    if (!e->ix && e->n >= ITEM_INDEX_MIN)
+        index_build(e);
+    if (e->ix) {
+        for (size_t k = item_slot(e, name.p, name.len); e->ix[k]; k = (k + 1) & (e->ixcap - 1)) {
+            struct mitem *it = &e->items[e->ix[k] - 1];
+            if (it->nlen == name.len && memcmp(it->name, name.p, name.len) == 0)
+                return it;
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < e->n; i++)
         if (e->items[i].nlen == name.len && memcmp(e->items[i].name, name.p, name.len) == 0)
             return &e->items[i];
@@ -305,16 +374,37 @@ item_upsert(struct ment *e, struct span name, bool *added)
         return NULL;
     it->nlen = name.len;
     e->n++;
+    e->ibytes += ITEM_OVERHEAD + name.len;
+    if (e->ix && 2 * e->n <= e->ixcap)
+        index_put(e, e->n - 1);
+    else if (e->n >= ITEM_INDEX_MIN)
+        index_build(e);
     *added = true;
     return it;
 }
 
+/* Gives item it the value v (of len bytes, malloc'd), freeing the old one. */
+static void
+item_set_value(struct ment *e, struct mitem *it, uint8_t *v, size_t len)
+{
+    e->ibytes -= it->vlen;
+    wipe_free(it->val, it->vlen);
+    it->val = v;
+    it->vlen = len;
+    e->ibytes += len;
+}
+
+/* Removes it (the last item takes its place); the index is rebuilt when next needed. */
 static void
 item_remove(struct ment *e, struct mitem *it)
 {
+    e->ibytes -= ITEM_OVERHEAD + it->nlen + it->vlen;
     wipe_free(it->name, it->nlen);
     wipe_free(it->val, it->vlen);
     *it = e->items[--e->n];
+    free(e->ix);
+    e->ix = NULL;
+    e->ixcap = 0;
 }
 
 /* ---- operations on a locked shard (shared by single calls and batch) ---- */
@@ -390,9 +480,7 @@ do_rec_put(struct mstore *m, struct shard *sh, uint64_t h, struct span key,
             rc = RC_NOMEM; /* fields set so far stay: out of memory fails this call only */
             break;
         }
-        wipe_free(it->val, it->vlen);
-        it->val = v;
-        it->vlen = f[i].value.len;
+        item_set_value(e, it, v, f[i].value.len);
     }
     set_ttl(e, ttl_s);
     ent_account(m, e);
@@ -1150,6 +1238,7 @@ store_mem_open(const char *url, const struct store_opts *o, struct store **out, 
         return RC_NOMEM;
     m->base.ops = &mem_ops;
     m->max_bytes = max;
+    pthread_once(&item_seed_once, item_seed_init);
     if (RAND_bytes((unsigned char *)&m->seed, sizeof(m->seed)) != 1) {
         free(m);
         return rc_set(ri, RC_INTERNAL, "store", "no randomness for the hash seed");
