@@ -3,8 +3,10 @@
 #include <argon2.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "flow/account_int.h"
 
@@ -14,6 +16,37 @@
 static pthread_mutex_t dummy_mu = PTHREAD_MUTEX_INITIALIZER;
 static char dummy_phc[ACCOUNT_PHC_MAX];
 static struct phc_params dummy_params;
+
+/* At most one argon2id computation per core at a time: the HTTP pool has more threads than
+ * cores when the store is remote (they wait on round trips), and a burst of logins must
+ * not run 16 hashes of 19 MiB each on 2 cores; the extra ones wait their turn here. */
+static sem_t gate;
+static bool gate_ok;
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+
+static void
+gate_init(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    gate_ok = sem_init(&gate, 0, n > 0 ? (unsigned)n : 1) == 0;
+}
+
+static void
+gate_enter(void)
+{
+    pthread_once(&gate_once, gate_init);
+    if (gate_ok)
+        while (sem_wait(&gate) != 0) /* EINTR */
+            ;
+}
+
+static void
+gate_leave(void)
+{
+    if (gate_ok)
+        sem_post(&gate);
+}
 
 static struct phc_params
 configured(const struct app *app)
@@ -35,8 +68,10 @@ hash_with(const struct app *app, struct phc_params pp, struct span pw, char out[
         return RC_INTERNAL;
     if ((rc = rng_bytes(app->rng, salt, sizeof(salt))) != RC_OK)
         return rc;
+    gate_enter();
     err = argon2id_hash_encoded(pp.t, pp.m_kib, pp.p, pw.len ? pw.p : (const uint8_t *)"", pw.len,
                                 salt, sizeof(salt), HASH_LEN, out, ACCOUNT_PHC_MAX);
+    gate_leave();
     OPENSSL_cleanse(salt, sizeof(salt));
     return err == ARGON2_OK ? RC_OK : RC_INTERNAL;
 }
@@ -92,7 +127,9 @@ account_pw_verify(const struct app *app, const char *phc, struct span pw)
         return RC_INTERNAL;
     /* an over-long password is verified capped (same cost) and then refused */
     memcpy(capped, pw.p ? pw.p : (const uint8_t *)"", n);
+    gate_enter();
     err = argon2id_verify(phc ? phc : dummy, capped, n);
+    gate_leave();
     OPENSSL_cleanse(capped, sizeof(capped));
     if (!phc || pw.len > ACCOUNT_PASSWORD_MAX)
         return RC_DENIED;
