@@ -40,7 +40,7 @@ static const struct key keys[] = {
     {"connection_timeout_s",       K_U32,   O(connection_timeout_s), 1, 3600, "10", NULL},
     {"max_connections",            K_U32,   O(max_connections), 1, 1000000, "4096", NULL},
     {"max_connections_per_ip",     K_U32,   O(max_connections_per_ip), 0, 1000000, "256", NULL},
-    {"token_cache_entries",        K_U32,   O(token_cache_entries), 0, 1u << 26, "1048576", NULL},
+    {"token_cache_entries",        K_U32,   O(token_cache_entries), 0, 1u << 26, "2097152", NULL},
     {"shutdown_grace_ms",          K_U32,   O(shutdown_grace_ms), 0, 60000, "1500", NULL},
     {"state_dir",                  K_PATH,  O(state_dir), 0, 0, "/var/lib/authd", NULL},
     {"keys_dir",                   K_PATH,  O(keys_dir), 0, 0, NULL, NULL},
