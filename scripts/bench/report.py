@@ -220,7 +220,7 @@ def fmt(v, digits=0):
 def markdown(res):
     s, f, r = res["summary"], res["facts"], res["ratios"]
     L = [f"# authd benchmark — {res['when']} ({res['mode']} mode)", "",
-         f"Machine: {res['machine']}. Load generator (wrk, Python driver) on the same cores.",
+         f"Machine: {res['machine']}. Load generator (wrk, the C login driver) on the same cores.",
          "Throughput is successful responses per second at the best point of the concurrency "
          f"sweep ({res['sweep']}); latency p50/p99 in ms at that point (100 %) and at the sweep "
          "point closest to half of it (≈50 %, achieved share in brackets: closed-loop wrk, no "
@@ -287,7 +287,8 @@ def chart(d, summ):
     os.makedirs(data, exist_ok=True)
     for w, bysys in sorted(summ.items()):
         for sy, v in bysys.items():
-            if len(v["points"]) < 2:
+            # the alternated introspection runs are one concurrency, repeated: not a curve
+            if len(v["points"]) < 2 or w.startswith("introspection_cmp"):
                 continue
             p = os.path.join(data, f"{sy}-{w}.dat")
             with open(p, "w") as f:

@@ -29,11 +29,12 @@ function request()
     i = i + 1
     if i > #values then
         if once then
+            -- used up: stop, and never send a value twice (a code sent again is a replay,
+            -- which revokes the tokens its first use issued)
             wrk.thread:stop()
-            i = #values
-        else
-            i = 1
+            return wrk.format("GET", "/", {})
         end
+        i = 1
     end
     local v = values[i]
     if body then
