@@ -486,6 +486,27 @@ TEST(token_code_reuse_revokes_what_the_first_use_issued)
     fix_down();
 }
 
+/* An account disabled between the login and the redemption: no tokens, and the token family
+ * created in the same round trip as the account read is taken back. */
+TEST(token_code_for_a_disabled_account_leaves_no_family)
+{
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r;
+    struct span *m;
+    size_t n = 0;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    REQUIRE(account_set_disabled(&F.app, &F.a, span_str(F.acct.id_number), true, NULL) == RC_OK);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_grant");
+    CHECK(r.access_token == NULL && r.refresh_token == NULL);
+    CHECK_RC(store_set_members(F.app.store, &F.a, store_key(&F.a, "sidfam", SPAN("sid-1"), NULL),
+                               &m, &n),
+             RC_NOT_FOUND);
+    fix_down();
+}
+
 /* A replay that arrives while the first redemption is between taking the code and creating
  * its token family: the family is blocked, so the first redemption cannot issue either. */
 TEST(token_code_replay_during_the_first_redemption_blocks_it)
