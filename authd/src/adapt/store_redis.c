@@ -770,8 +770,8 @@ rds_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms
 
 /* ---- pipeline ---------------------------------------------------------------------------- */
 
-/* One call's command; scripts by EVALSHA. Returns the script run, or -1 for a command. */
-static int
+/* One call's command into a (scripts by EVALSHA). */
+static void
 call_args(struct rds *r, struct args *a, const struct store_op *o)
 {
     int scr = -1;
@@ -804,7 +804,6 @@ call_args(struct rds *r, struct args *a, const struct store_op *o)
         a->v[0] = "EVALSHA", a->l[0] = 7;
         a->v[1] = r->sha[scr], a->l[1] = 40;
     }
-    return scr;
 }
 
 /* Reads call c's reply as its single call would. */
@@ -843,7 +842,7 @@ struct call_args {
 static enum rc
 rds_pipeline(struct store *s, struct arena *ar, struct store_call *c, size_t n)
 {
-    struct call_args *ca = calloc(n, sizeof(*ca));
+    struct call_args *ca = malloc(n * sizeof(*ca)); /* each filled before use */
     struct rds_cmd cmds[STORE_MAX_BATCH];
     redisReply *reps[STORE_MAX_BATCH] = {0};
     size_t m = 0, idx[STORE_MAX_BATCH];

@@ -151,15 +151,16 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
     if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, n + 1)) != RC_OK)
         return fail_rc(out, rc);
     if (c[0].rc == RC_CONFLICT) /* a replay of the code got there first (code_replayed) */
-        return fail(out, "invalid_grant", ri, RC_DENIED, "code", "used twice; both refused");
-    rc = c[0].rc != RC_OK ? fail_rc(out, c[0].rc)
-         : n > 1 && c[1].rc != RC_OK
-             ? fail_rc(out, c[1].rc)
-             : usable_account(account_from_call(is->a, f->account_id, &c[n], acct), acct, out, ri);
-    if (rc != RC_OK && c[0].rc == RC_OK) {
-        /* no tokens for it: take the family back rather than leave it to expire (a replay of
-         * the code then finds none, and blocks it) */
-        (void)store_del(is->app->store, ops[0].key);
+        rc = fail(out, "invalid_grant", ri, RC_DENIED, "code", "used twice; both refused");
+    else if (c[0].rc != RC_OK || (n > 1 && c[1].rc != RC_OK))
+        rc = fail_rc(out, c[0].rc != RC_OK ? c[0].rc : c[1].rc);
+    else
+        rc = usable_account(account_from_call(is->a, f->account_id, &c[n], acct), acct, out, ri);
+    if (rc != RC_OK) {
+        /* no tokens for it: take back what was written rather than leave it to expire (a
+         * replay of the code then finds no family, and blocks it); a stand-in stays */
+        if (c[0].rc == RC_OK)
+            (void)store_del(is->app->store, ops[0].key);
         if (n > 1 && c[1].rc == RC_OK)
             (void)store_set_rem(is->app->store, ops[1].key, ops[1].value);
     }
