@@ -42,7 +42,7 @@ authz_ui_result(struct http_req *r, struct http_resp *w, const struct authorize_
     if (res->set_cookie)
         http_add_header(w, "Set-Cookie", res->set_cookie);
     if (res->client_id)
-        r->client_id = res->client_id;
+        http_set_client(r, res->client_id);
     switch (res->kind) {
     case AUTHORIZE_REDIRECT:
     case AUTHORIZE_LOGIN:

@@ -33,7 +33,7 @@ struct http_req {
     const char *client_ip;
     char id[9]; /* request id, 8 hex digits */
     bool tls;
-    const char *client_id; /* set by a route once known, for the log */
+    const char *client_id; /* for the log: set with http_set_client (a copy in the arena) */
     void *conn;            /* the server's; use the functions below */
 };
 
@@ -51,6 +51,10 @@ typedef void (*route_fn)(struct http_req *r, struct http_resp *w);
 
 /* Request header value (case-insensitive name), or NULL. Owned by the server. */
 const char *http_header(const struct http_req *r, const char *name);
+/* Records the client a request is for, for the request's log line (written after the
+ * route returned, when a policy reload may have freed the client's own strings): copies id
+ * into the request's arena. NULL is ignored. */
+void http_set_client(struct http_req *r, const char *id);
 /* Cookie value by name, or NULL. */
 const char *http_cookie(const struct http_req *r, const char *name);
 

@@ -113,7 +113,7 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
         oauth_call_end(oc);
         return false;
     }
-    r->client_id = oc->c->id;
+    http_set_client(r, oc->c->id);
     return true;
 }
 

@@ -5,6 +5,13 @@
 #include "core/jsonout.h"
 #include "http/http.h"
 
+void
+http_set_client(struct http_req *r, const char *id)
+{
+    if (id)
+        r->client_id = arena_strndup(&r->arena, id, strlen(id));
+}
+
 const char *
 http_header(const struct http_req *r, const char *name)
 {

@@ -61,7 +61,7 @@ show(struct http_req *r, struct http_resp *w, struct span id, const struct span 
                        rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
         return;
     }
-    r->client_id = pg.req.client_id;
+    http_set_client(r, pg.req.client_id);
     struct tmpl_var vars[] = {
         {"title", span_str(tmpl_t(lang, "consent_title"))},
         {"client_name", span_str(pg.client_name)},

@@ -66,7 +66,7 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
                        rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
         return;
     }
-    r->client_id = pg.req.client_id;
+    http_set_client(r, pg.req.client_id);
     struct buf ret;
     buf_init(&ret, 4096);
     form_append(&ret, "return_to", span_str(self_url(r, "/login", v->id, NULL)));

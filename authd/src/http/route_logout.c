@@ -95,7 +95,7 @@ route_logout(struct http_req *r, struct http_resp *w)
     lang = authz_ui_lang(r, NULL, ui);
     ctx.bind = span_str(authz_ui_bind(r, w)); /* the confirmation's CSRF token is bound to it */
     logout_request(r->app, &r->arena, &q, &ctx, &res);
-    r->client_id = res.client_id;
+    http_set_client(r, res.client_id);
     if (res.set_cookie)
         http_add_header(w, "Set-Cookie", res.set_cookie);
     if (res.kind == LOGOUT_ERROR)

@@ -137,7 +137,7 @@ route_userinfo(struct http_req *r, struct http_resp *w)
         rc = user_claims(r, p, &tc, o);
     app_policy_put(p);
     if (rc == RC_OK) {
-        r->client_id = arena_strndup(&r->arena, tc.client_id, strlen(tc.client_id));
+        http_set_client(r, tc.client_id);
         http_json(r, w, 200, o);
         return;
     }
