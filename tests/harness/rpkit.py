@@ -33,7 +33,7 @@ def hidden(page, name):
 
 
 def write_test_client(a, client_id, cb, bc_uri=None, fc_uri=None, post_logout=None,
-                      fc_session=True):
+                      fc_session=True, extra=()):
     """Adds a confidential client (secret TEST_SECRET) in STATE/policy/test-<id>.conf."""
     h = hashlib.sha256(TEST_SECRET.encode()).hexdigest()
     lines = [f"[client {client_id}]", f"name = Test RP {client_id}", "type = confidential",
@@ -48,6 +48,7 @@ def write_test_client(a, client_id, cb, bc_uri=None, fc_uri=None, post_logout=No
     if fc_uri:
         lines.append(f"frontchannel_logout_uri = {fc_uri}")
         lines.append(f"frontchannel_logout_session_required = {'true' if fc_session else 'false'}")
+    lines += list(extra)
     with open(f"{a.state}/policy/test-{client_id}.conf", "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -229,7 +229,7 @@ parse_entry(json_t *o, struct keys_entry *e)
         || !parse_status(json_string_value(json_object_get(o, "status")), &e->status))
         return false;
     e->alg = jose_alg_parse(span_str(alg));
-    if (e->alg != JOSE_ES256 && e->alg != JOSE_RS256)
+    if (!jose_alg_info(e->alg) || !jose_alg_info(e->alg)->signs)
         return false;
     memcpy(e->kid, kid, strlen(kid) + 1);
     e->created = json_integer_value(created);
@@ -288,7 +288,7 @@ state_parse(const char *path, struct span text, struct keys_state *st, struct ke
     json_array_foreach(keys, i, v)
     {
         rc = errf(err, RC_MALFORMED,
-                  "%s: keys[%zu]: needs kid, alg (ES256 or RS256), status "
+                  "%s: keys[%zu]: needs kid, alg (one authd signs with), status "
                   "(next, current, previous), created, retire_after",
                   path, i);
         if (!parse_entry(v, &st->e[st->n++]))
@@ -613,7 +613,7 @@ mkdir_p(const char *dir, struct keys_error *err)
 }
 
 enum rc
-keys_file_init(const char *dir, int64_t now, bool rs256, bool *changed, struct keys_error *err)
+keys_file_init(const char *dir, int64_t now, unsigned algs, bool *changed, struct keys_error *err)
 {
     struct keys_state old, st;
     enum rc rc;
@@ -631,10 +631,12 @@ keys_file_init(const char *dir, int64_t now, bool rs256, bool *changed, struct k
         goto out;
     st = old;
     rc = RC_OK;
-    if (!find_entry(&st, JOSE_ES256, KEYS_CURRENT))
-        rc = add_new_key(dir, &st, JOSE_ES256, KEYS_CURRENT, now, err);
-    if (rc == RC_OK && rs256 && !find_entry(&st, JOSE_RS256, KEYS_CURRENT))
-        rc = add_new_key(dir, &st, JOSE_RS256, KEYS_CURRENT, now, err);
+    algs |= JOSE_ES256;
+    for (size_t i = 0; rc == RC_OK && jose_alg_info_at(i); i++) {
+        const struct jose_alg_info *ai = jose_alg_info_at(i);
+        if (ai->signs && (algs & ai->alg) && !find_entry(&st, ai->alg, KEYS_CURRENT))
+            rc = add_new_key(dir, &st, ai->alg, KEYS_CURRENT, now, err);
+    }
     if (rc != RC_OK)
         discard_new(dir, &old, &st);
     else if (st.n != old.n)
@@ -678,15 +680,13 @@ drop_retired(struct keys_state *st, int64_t now, struct keys_state *gone)
     st->n = w;
 }
 
-static const enum jose_alg rotated_algs[] = {JOSE_ES256, JOSE_RS256};
-
 /* RC_CONFLICT if some alg's next key has not been published long enough. */
 static enum rc
 check_publish_time(const struct keys_state *st, const struct keys_rotate_opts *o,
                    struct keys_error *err)
 {
-    for (size_t i = 0; i < sizeof(rotated_algs) / sizeof(rotated_algs[0]); i++) {
-        const struct keys_entry *n = find_entry(st, rotated_algs[i], KEYS_NEXT);
+    for (size_t i = 0; jose_alg_info_at(i); i++) {
+        const struct keys_entry *n = find_entry(st, jose_alg_info_at(i)->alg, KEYS_NEXT);
         if (n && o->now - n->created < o->min_publish)
             return errf(err, RC_CONFLICT,
                         "next %s key %s published %lld s ago; promote it after %lld s more",
@@ -711,8 +711,8 @@ keys_file_rotate(const char *dir, const struct keys_rotate_opts *o, struct keys_
         goto out;
     st = old;
     drop_retired(&st, o->now, &gone);
-    for (size_t i = 0; i < sizeof(rotated_algs) / sizeof(rotated_algs[0]) && rc == RC_OK; i++) {
-        enum jose_alg alg = rotated_algs[i];
+    for (size_t i = 0; jose_alg_info_at(i) && rc == RC_OK; i++) {
+        enum jose_alg alg = jose_alg_info_at(i)->alg;
         if (!find_entry(&st, alg, KEYS_CURRENT))
             continue;
         if (find_entry(&st, alg, KEYS_NEXT))

@@ -52,9 +52,10 @@ enum rc keys_file_state_read(const char *dir, struct keys_state *st, struct keys
 enum rc keys_file_load(const char *dir, const struct keys_state *st, struct jose_keyset **out,
                        struct keys_error *err);
 
-/* Creates dir (0700) if needed and a current ES256 key if there is none, plus a current
- * RS256 key if rs256 and there is none. *changed says whether anything was written. */
-enum rc keys_file_init(const char *dir, int64_t now, bool rs256, bool *changed,
+/* Creates dir (0700) if needed and a current ES256 key if there is none, plus a current key
+ * for each other algorithm in algs (enum jose_alg bits of algorithms authd signs with) that
+ * has none. *changed says whether anything was written. */
+enum rc keys_file_init(const char *dir, int64_t now, unsigned algs, bool *changed,
                        struct keys_error *err);
 
 struct keys_rotate_opts {

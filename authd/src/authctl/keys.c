@@ -6,6 +6,7 @@
  * published JWKS, `keys sign-test [--alg A] [--typ T]` signs the JSON on stdin,
  * `keys verify-test JWKS_FILE [--alg A] [--typ T]` verifies the token on stdin, and
  * `keys bench [--seconds N]` measures ES256 signs/s and verifies/s through core/jose. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,23 @@ flag(int argc, char **argv, const char *name)
         if (strcmp(argv[i], name) == 0)
             return true;
     return false;
+}
+
+/* The algorithms named by --rs256, --ps256 ... (each algorithm authd signs with, lower case). */
+static unsigned
+alg_flags(int argc, char **argv)
+{
+    unsigned algs = 0;
+
+    for (size_t i = 0; jose_alg_info_at(i); i++) {
+        const struct jose_alg_info *ai = jose_alg_info_at(i);
+        char name[32] = "--";
+        for (size_t j = 0; ai->name[j] && j + 3 < sizeof(name); j++)
+            name[2 + j] = (char)tolower((unsigned char)ai->name[j]);
+        if (ai->signs && flag(argc, argv, name))
+            algs |= ai->alg;
+    }
+    return algs;
 }
 
 /* Parses option name as seconds (default def); false after printing an error. */
@@ -74,7 +92,7 @@ cmd_init(struct authctl *ctl, int argc, char **argv)
 
     if (!dir)
         return 1;
-    if (keys_file_init(dir, clock_now(&clock_system), flag(argc, argv, "--rs256"), &changed, &err)
+    if (keys_file_init(dir, clock_now(&clock_system), alg_flags(argc, argv), &changed, &err)
         != RC_OK) {
         fprintf(stderr, "authctl: %s\n", err.text);
         return 1;
@@ -284,7 +302,7 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
         return cmd_verify_test(argc, argv);
     if (strcmp(sub, "bench") == 0)
         return keys_bench(argc, argv);
-    fprintf(stderr, "usage: authctl -c CONFIG keys init [--rs256]\n"
+    fprintf(stderr, "usage: authctl -c CONFIG keys init [--rs256] [--ps256]\n"
                     "       authctl -c CONFIG keys rotate [--min-publish SECONDS] "
                     "[--max-token-lifetime SECONDS]\n"
                     "       authctl -c CONFIG keys list\n");
@@ -292,6 +310,6 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
 }
 
 AUTHCTL_COMMAND(keys,
-                "keys init [--rs256] | keys rotate [--min-publish S] [--max-token-lifetime S] "
+                "keys init [--rs256] [--ps256] | keys rotate [--min-publish S] [--max-token-lifetime S] "
                 "| keys list",
                 cmd_keys)

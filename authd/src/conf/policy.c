@@ -271,6 +271,13 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_bool(v, &c->pkce_required);
     if (strcmp(k, "id_number_allowed") == 0)
         return parse_bool(v, &c->id_number_allowed);
+    if (strcmp(k, "id_token_signed_response_alg") == 0) {
+        const struct jose_alg_info *ai = jose_alg_info(jose_alg_parse(span_str(v)));
+        if (!ai || !ai->signs)
+            return "not an algorithm authd signs with (ES256, RS256, PS256)";
+        c->id_token_alg = ai->alg;
+        return NULL;
+    }
     if (strcmp(k, "sector") == 0)
         return set_str(&c->sector, v);
     if (strcmp(k, "min_acr") == 0)
@@ -349,6 +356,7 @@ open_section(struct pctx *pc, const char *file, int line, const char *v,
             return ini_error(err, RC_CONFLICT, file, line, NULL, "client %s defined twice", name);
         memset(&p->clients[p->nclients], 0, sizeof(*p->clients));
         p->clients[p->nclients].pkce_required = true;
+        p->clients[p->nclients].id_token_alg = JOSE_ES256;
         p->clients[p->nclients].grants = GRANT_AUTHORIZATION_CODE;
         p->clients[p->nclients].line = line;
         if (!(p->clients[p->nclients++].id = strdup(name)))

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "conf/ini.h"
+#include "core/jose.h"
 #include "util/span.h"
 
 #define POLICY_MAX_LIST 16
@@ -69,6 +70,7 @@ struct policy_client {
     char *min_acr;
     struct strlist exchange_audiences; /* token exchange: audiences this client may ask */
     bool id_number_allowed;            /* may receive the raw id_number claim */
+    enum jose_alg id_token_alg;        /* id_token_signed_response_alg; default ES256 */
     int line;                          /* of its [client] header, for errors */
 };
 

@@ -11,9 +11,12 @@
 #include <string.h>
 #include <strings.h>
 
+struct alg_row;
+
 struct jose_key {
     char kid[JOSE_MAX_KID + 1];
     enum jose_alg alg;
+    const struct alg_row *row; /* the algorithm table's row for alg */
     bool priv;
     bool sign;
     size_t sig_len; /* exact signature length in bytes */
@@ -32,31 +35,75 @@ struct jose_keyset {
 /* Members of a JWK that hold private material (RFC 7518 §6). */
 static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
 
-static const struct {
-    enum jose_alg alg;
-    const char *name;
-} alg_names[] = {
-    {JOSE_ES256, "ES256"},
-    {JOSE_RS256, "RS256"},
-    {JOSE_PS256, "PS256"},
-    {JOSE_ES384, "ES384"},
+/* ---- the algorithm table -------------------------------------------------------------- */
+
+/* Signs payload with k's key: *out is the compact JWS, NUL-terminated, in arena a. */
+typedef enum rc (*sign_fn)(const struct jose_key *k, const char *typ, struct span payload,
+                           struct arena *a, struct span *out);
+/* Verifies the compact JWS token (NUL-terminated, length len) with k's key; the header and
+ * the signature's length were checked by the caller. RC_OK or RC_DENIED. */
+typedef enum rc (*verify_fn)(const struct jose_key *k, const char *token, size_t len);
+
+static enum rc cjose_sign(const struct jose_key *k, const char *typ, struct span payload,
+                          struct arena *a, struct span *out);
+static enum rc cjose_verify(const struct jose_key *k, const char *token, size_t len);
+
+/* One row per algorithm: everything else in this file reads these columns, never an
+ * algorithm's name. An algorithm cjose does not have (SM2 with SM3) is one more row with
+ * sign and verify functions of its own (OpenSSL EVP) and its key type. */
+struct alg_row {
+    struct jose_alg_info info;
+    const EVP_MD *(*md)(void); /* the digest of the signature, and of at_hash / c_hash */
+    sign_fn sign;
+    verify_fn verify;
 };
+
+static const struct alg_row alg_table[] = {
+    /* The first row of a key type and curve is the algorithm a JWK without "alg" is for. */
+    {{JOSE_ES256, "ES256", "EC", "P-256", 64, true}, EVP_sha256, cjose_sign, cjose_verify},
+    {{JOSE_RS256, "RS256", "RSA", NULL, 0, true}, EVP_sha256, cjose_sign, cjose_verify},
+    {{JOSE_PS256, "PS256", "RSA", NULL, 0, true}, EVP_sha256, cjose_sign, cjose_verify},
+    {{JOSE_ES384, "ES384", "EC", "P-384", 96, false}, EVP_sha384, cjose_sign, cjose_verify},
+};
+#define ALG_ROWS (sizeof(alg_table) / sizeof(alg_table[0]))
+
+static const struct alg_row *
+alg_row(enum jose_alg alg)
+{
+    for (size_t i = 0; i < ALG_ROWS; i++)
+        if (alg_table[i].info.alg == alg)
+            return &alg_table[i];
+    return NULL;
+}
+
+const struct jose_alg_info *
+jose_alg_info(enum jose_alg alg)
+{
+    const struct alg_row *r = alg_row(alg);
+
+    return r ? &r->info : NULL;
+}
+
+const struct jose_alg_info *
+jose_alg_info_at(size_t i)
+{
+    return i < ALG_ROWS ? &alg_table[i].info : NULL;
+}
 
 const char *
 jose_alg_name(enum jose_alg alg)
 {
-    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++)
-        if (alg_names[i].alg == alg)
-            return alg_names[i].name;
-    return NULL;
+    const struct alg_row *r = alg_row(alg);
+
+    return r ? r->info.name : NULL;
 }
 
 enum jose_alg
 jose_alg_parse(struct span s)
 {
-    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++)
-        if (span_eq_str(s, alg_names[i].name))
-            return alg_names[i].alg;
+    for (size_t i = 0; i < ALG_ROWS; i++)
+        if (span_eq_str(s, alg_table[i].info.name))
+            return alg_table[i].info.alg;
     return 0;
 }
 
@@ -142,24 +189,11 @@ out:
     return rc;
 }
 
-static const EVP_MD *
-alg_md(enum jose_alg alg)
-{
-    switch (alg) {
-    case JOSE_ES256:
-    case JOSE_RS256:
-    case JOSE_PS256:
-        return EVP_sha256();
-    case JOSE_ES384:
-        return EVP_sha384();
-    }
-    return NULL;
-}
-
 enum rc
 jose_half_hash(enum jose_alg alg, struct span token, struct arena *a, struct span *out)
 {
-    const EVP_MD *md = alg_md(alg);
+    const struct alg_row *r = alg_row(alg);
+    const EVP_MD *md = r ? r->md() : NULL;
     uint8_t h[EVP_MAX_MD_SIZE];
     unsigned int hlen = 0;
 
@@ -364,38 +398,48 @@ kid_ok(const char *kid, size_t len)
     return true;
 }
 
-/* The alg a key is for: its "alg" member if given, else the one its type implies; then
- * checks the key fits it. Fills k->alg and k->sig_len. */
+/* True if row r is for keys of the JWK's kty and crv (crv NULL when the JWK has none). */
+static bool
+row_fits(const struct alg_row *r, const char *kty, const char *crv)
+{
+    if (!kty || strcmp(r->info.kty, kty) != 0)
+        return false;
+    return r->info.crv ? crv && strcmp(r->info.crv, crv) == 0 : true;
+}
+
+/* The alg a key is for: its "alg" member if given, else the first row of the table for
+ * its key type and curve; then checks the key fits that row. Fills k->alg, k->row and
+ * k->sig_len. */
 static enum rc
 key_alg(json_t *obj, cjose_jwk_t *jwk, struct jose_key *k, struct rc_info *ri)
 {
     json_t *alg = json_object_get(obj, "alg");
+    const char *kty = json_string_value(json_object_get(obj, "kty"));
+    const char *crv = json_string_value(json_object_get(obj, "crv"));
     cjose_err err;
-    cjose_jwk_kty_t kty = cjose_jwk_get_kty(jwk, &err);
     size_t bits = cjose_jwk_get_keysize(jwk, &err);
-    int crv = kty == CJOSE_JWK_KTY_EC ? (int)cjose_jwk_EC_get_curve(jwk, &err) : -1;
 
+    k->row = NULL;
     if (alg && !json_is_string(alg))
         return rc_set(ri, RC_MALFORMED, "alg", "not a string");
     if (alg)
-        k->alg = jose_alg_parse(span_of(json_string_value(alg), json_string_length(alg)));
-    else if (kty == CJOSE_JWK_KTY_EC)
-        k->alg = crv == CJOSE_JWK_EC_P_256   ? JOSE_ES256
-                 : crv == CJOSE_JWK_EC_P_384 ? JOSE_ES384
-                                             : 0;
+        k->row = alg_row(jose_alg_parse(span_of(json_string_value(alg), json_string_length(alg))));
     else
-        k->alg = kty == CJOSE_JWK_KTY_RSA ? JOSE_RS256 : 0;
-    if (!k->alg)
+        for (size_t i = 0; i < ALG_ROWS && !k->row; i++)
+            if (row_fits(&alg_table[i], kty, crv))
+                k->row = &alg_table[i];
+    if (!k->row)
         return rc_set(ri, RC_UNSUPPORTED, "alg", "algorithm or key type not supported");
-    if (k->alg == JOSE_ES256 || k->alg == JOSE_ES384) {
-        int want = k->alg == JOSE_ES256 ? CJOSE_JWK_EC_P_256 : CJOSE_JWK_EC_P_384;
-        if (kty != CJOSE_JWK_KTY_EC || crv != want)
-            return rc_set(ri, RC_UNSUPPORTED, "crv", "curve does not match alg");
-        k->sig_len = k->alg == JOSE_ES256 ? 64 : 96;
+    k->alg = k->row->info.alg;
+    if (!kty || strcmp(k->row->info.kty, kty) != 0)
+        return rc_set(ri, RC_UNSUPPORTED, "kty", "key type does not match alg");
+    if (!row_fits(k->row, kty, crv))
+        return rc_set(ri, RC_UNSUPPORTED, "crv", "curve does not match alg");
+    if (k->row->info.sig_len) {
+        k->sig_len = k->row->info.sig_len;
         return RC_OK;
     }
-    if (kty != CJOSE_JWK_KTY_RSA)
-        return rc_set(ri, RC_UNSUPPORTED, "kty", "key type does not match alg");
+    /* A signature as long as the modulus (RSA). */
     if (bits < JOSE_MIN_RSA_BITS || bits % 8 != 0)
         return rc_set(ri, RC_UNSUPPORTED, "n", "RSA key smaller than 2048 bits");
     k->sig_len = bits / 8;
@@ -678,31 +722,33 @@ jose_keyset_parse_jwks(struct span jwks, struct jose_keyset **out, struct rc_inf
 
 /* ---- signing ------------------------------------------------------------------------------ */
 
-/* Signs payload with k into a cjose-allocated compact string (*ser valid until *jws is
- * released). */
+/* The cjose rows: signs payload with k into arena a. */
 static enum rc
-sign_raw(const struct jose_key *k, const char *typ, struct span payload, cjose_jws_t **jws,
-         const char **ser)
+cjose_sign(const struct jose_key *k, const char *typ, struct span payload, struct arena *a,
+           struct span *out)
 {
     enum rc rc = RC_NOMEM;
     cjose_err err;
     cjose_header_t *h = cjose_header_new(&err);
+    cjose_jws_t *jws = NULL;
+    const char *ser = NULL;
+    char *d;
 
-    *jws = NULL;
-    if (!h || !cjose_header_set(h, CJOSE_HDR_ALG, jose_alg_name(k->alg), &err)
+    if (!h || !cjose_header_set(h, CJOSE_HDR_ALG, k->row->info.name, &err)
         || !cjose_header_set(h, CJOSE_HDR_KID, k->kid, &err)
         || (typ && !cjose_header_set(h, "typ", typ, &err)))
         goto out;
     rc = RC_INTERNAL;
-    if (!(*jws = cjose_jws_sign(k->jwk, h, payload.p, payload.len, &err)))
+    if (!(jws = cjose_jws_sign(k->jwk, h, payload.p, payload.len, &err))
+        || !cjose_jws_export(jws, &ser, &err))
         goto out;
-    if (!cjose_jws_export(*jws, ser, &err)) {
-        cjose_jws_release(*jws);
-        *jws = NULL;
+    rc = RC_NOMEM;
+    if (!(d = arena_strndup(a, ser, strlen(ser))))
         goto out;
-    }
+    *out = span_str(d);
     rc = RC_OK;
 out:
+    cjose_jws_release(jws);
     cjose_header_release(h);
     return rc;
 }
@@ -712,31 +758,22 @@ jose_sign(const struct jose_keyset *ks, enum jose_alg alg, const char *typ, stru
           struct arena *a, struct span *out, struct rc_info *ri)
 {
     const struct jose_key *k = signing_key(ks, alg ? alg : JOSE_ES256);
-    cjose_jws_t *jws = NULL;
-    const char *ser = NULL;
     enum rc rc;
-    char *d;
 
     if (!k)
         return rc_set(ri, RC_NOT_FOUND, "alg", "no signing key for this algorithm");
     if (claims.len > JOSE_MAX_PAYLOAD)
         return rc_set(ri, RC_TOO_LARGE, "claims", "too large to sign");
-    if ((rc = sign_raw(k, typ, claims, &jws, &ser)) != RC_OK)
+    if ((rc = k->row->sign(k, typ, claims, a, out)) != RC_OK)
         return rc_set(ri, rc, "jws", "signing failed");
-    d = arena_strndup(a, ser, strlen(ser));
-    cjose_jws_release(jws);
-    if (!d)
-        return RC_NOMEM;
-    *out = span_str(d);
     return RC_OK;
 }
 
 /* ---- verification ------------------------------------------------------------------------- */
 
-/* Verifies token (NUL-terminated, length len) against k with cjose; the header and the
- * signature length were checked by the caller. */
+/* The cjose rows: verifies token with k. */
 static enum rc
-verify_raw(const struct jose_key *k, const char *token, size_t len)
+cjose_verify(const struct jose_key *k, const char *token, size_t len)
 {
     cjose_err err;
     cjose_jws_t *jws = cjose_jws_import(token, len, &err);
@@ -753,13 +790,15 @@ static enum rc
 key_selftest(const struct jose_key *k)
 {
     static const char probe[] = "{\"authd\":\"key self-test\"}";
-    cjose_jws_t *jws = NULL;
-    const char *ser = NULL;
-    enum rc rc = sign_raw(k, NULL, SPAN(probe), &jws, &ser);
+    struct arena a;
+    struct span tok;
+    enum rc rc;
 
+    arena_init(&a, 64 * 1024);
+    rc = k->row->sign(k, NULL, SPAN(probe), &a, &tok);
     if (rc == RC_OK)
-        rc = verify_raw(k, ser, strlen(ser));
-    cjose_jws_release(jws);
+        rc = k->row->verify(k, (const char *)tok.p, tok.len);
+    arena_clear(&a);
     return rc == RC_DENIED ? RC_MALFORMED : rc;
 }
 
@@ -892,7 +931,7 @@ jose_verify(const struct jose_keyset *ks, const struct jose_verify_opts *o, stru
         return rc_set(ri, rc, "jwt", "payload is not base64url");
     if (!(t = arena_span_dup(a, token)))
         return RC_NOMEM;
-    if ((rc = verify_raw(k, t, token.len)) != RC_OK)
+    if ((rc = k->row->verify(k, t, token.len)) != RC_OK)
         return rc_set(ri, rc, "jwt", "bad signature");
     *payload = body;
     if (hdr)
@@ -1024,9 +1063,12 @@ generate_once(enum jose_alg alg)
 {
     static const uint8_t e65537[] = {0x01, 0x00, 0x01};
     cjose_err err;
-    cjose_jwk_t *jwk = alg == JOSE_ES256
+    const struct alg_row *r = alg_row(alg);
+    bool ec = strcmp(r->info.kty, "EC") == 0;
+    cjose_jwk_t *jwk = !ec ? cjose_jwk_create_RSA_random(2048, e65537, sizeof(e65537), &err)
+                       : strcmp(r->info.crv, "P-256") == 0
                            ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err)
-                           : cjose_jwk_create_RSA_random(2048, e65537, sizeof(e65537), &err);
+                           : cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_384, &err);
     char *s = jwk ? cjose_jwk_to_json(jwk, true, &err) : NULL;
     json_t *o = s ? json_loads(s, 0, NULL) : NULL;
     char kid[44];
@@ -1048,20 +1090,22 @@ generate_once(enum jose_alg alg)
 enum rc
 jose_key_generate(enum jose_alg alg, struct buf *out)
 {
+    const struct alg_row *r = alg_row(alg);
     json_t *o = NULL;
     char *s = NULL;
     enum rc rc = RC_INTERNAL;
+    size_t coord = r ? r->info.sig_len / 2 : 0; /* bytes of an EC coordinate */
 
-    if (alg != JOSE_ES256 && alg != JOSE_RS256)
+    if (!r || !r->info.signs)
         return RC_UNSUPPORTED;
     /* Keep only keys whose EC members have full length, as RFC 7518 §6.2.1.2 requires and
      * as every relying party's parser expects (a short x or y is a 1 in 128 event). */
     for (int tries = 0; tries < 16 && !s; tries++) {
         if (!(o = generate_once(alg)))
             return RC_INTERNAL;
-        if (alg != JOSE_ES256
-            || (member_len_is(o, "x", 32) && member_len_is(o, "y", 32)
-                && member_len_is(o, "d", 32)))
+        if (!coord
+            || (member_len_is(o, "x", coord) && member_len_is(o, "y", coord)
+                && member_len_is(o, "d", coord)))
             s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         wipe_private(o);
         json_decref(o);

@@ -34,15 +34,37 @@
 #define JOSE_MAX_KID      64          /* bytes of a kid; printable ASCII only */
 #define JOSE_MIN_RSA_BITS 2048
 
-/* Algorithms, as bits so that a caller's allow-list is one unsigned. */
+/* Algorithms, as bits so that a caller's allow-list is one unsigned. What each one is (key
+ * type, curve, digest, signature length, whether authd signs with it) is one row of the
+ * algorithm table in jose.c, read through jose_alg_info: nothing else names an algorithm. */
 enum jose_alg {
     JOSE_ES256 = 1u << 0, /* ECDSA P-256 SHA-256: our default */
     JOSE_RS256 = 1u << 1, /* RSASSA-PKCS1-v1_5 SHA-256: for clients that need it */
-    JOSE_PS256 = 1u << 2, /* RSASSA-PSS SHA-256: verify only (clients' keys) */
+    JOSE_PS256 = 1u << 2, /* RSASSA-PSS SHA-256: for clients that need it */
     JOSE_ES384 = 1u << 3, /* ECDSA P-384 SHA-384: verify only (clients' keys) */
 };
 #define JOSE_ALG_ALL (JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_ES384)
 
+/* The verify allow-lists, in one place. Tokens authd issued (access tokens, ID tokens
+ * presented back as id_token_hint, logout tokens): the algorithms authd signs with. */
+#define JOSE_ALGS_ISSUED (JOSE_ES256 | JOSE_RS256 | JOSE_PS256)
+/* Client assertions (private_key_jwt, RFC 7523): every algorithm of the table. */
+#define JOSE_ALGS_CLIENT_ASSERTION JOSE_ALG_ALL
+
+/* One row of the algorithm table. */
+struct jose_alg_info {
+    enum jose_alg alg;
+    const char *name; /* the JWS "alg" (RFC 7518 §3.1) */
+    const char *kty;  /* the JWK "kty" of its keys */
+    const char *crv;  /* the JWK "crv", NULL where the key type has none (RSA) */
+    size_t sig_len;   /* bytes of a signature (r‖s for ECDSA); 0: the RSA modulus's */
+    bool signs;       /* authd signs with it: keys are generated, rotated and published */
+};
+
+/* The row of alg, or NULL for a value that is not exactly one known algorithm. */
+const struct jose_alg_info *jose_alg_info(enum jose_alg alg);
+/* Row i of the table, in order (for listing: discovery, policy checks); NULL past the end. */
+const struct jose_alg_info *jose_alg_info_at(size_t i);
 /* "ES256" for JOSE_ES256 ...; NULL for anything else. */
 const char *jose_alg_name(enum jose_alg alg);
 /* The alg named by s (exact, case-sensitive as RFC 7518 says); 0 if not one of ours. */
@@ -150,7 +172,7 @@ enum rc jose_claims_check(struct span payload, const struct jose_claims_opts *o,
                           struct rc_info *ri);
 
 /* OIDC Core §3.1.3.6 / §3.3.2.11: at_hash or c_hash of token for a token signed with alg:
- * base64url of the left half of its SHA-256 (SHA-384 for ES384). RC_OK: *out (22 or 32
+ * base64url of the left half of its hash with alg's digest (SHA-256, SHA-384 for ES384). RC_OK: *out (22 or 32
  * chars, NUL-terminated) in arena a. RC_UNSUPPORTED, RC_NOMEM, RC_INTERNAL. */
 enum rc jose_half_hash(enum jose_alg alg, struct span token, struct arena *a, struct span *out);
 
@@ -165,7 +187,8 @@ enum rc jose_b64url_decode(struct span in, struct arena *a, struct span *out);
  * *out NUL-terminated in arena a. RC_MALFORMED, RC_UNSUPPORTED (not EC or RSA), RC_NOMEM. */
 enum rc jose_jwk_thumbprint(struct span jwk, struct arena *a, struct span *out);
 
-/* Generates a new private key for alg (JOSE_ES256, or JOSE_RS256 with 2048-bit modulus)
+/* Generates a new private key for alg (one the table says authd signs with; RSA keys have
+ * a 2048-bit modulus)
  * and writes its private JWK JSON, with kid = RFC 7638 thumbprint, "alg" and "use": "sig",
  * into *out (which the caller buf_init'ed and later wipes with buf_clear: it holds private
  * key material). RC_UNSUPPORTED, RC_TOO_LARGE, RC_NOMEM, RC_INTERNAL. */

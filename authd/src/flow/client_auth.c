@@ -325,8 +325,7 @@ check_assertion(struct app *app, struct arena *a, const struct policy *p,
                 const struct policy_client *c, struct span jwt, const char *endpoint_url,
                 struct rc_info *ri)
 {
-    static const struct jose_verify_opts vo = {JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_ES384,
-                                               NULL};
+    static const struct jose_verify_opts vo = {JOSE_ALGS_CLIENT_ASSERTION, NULL};
     struct jose_keyset *ks = NULL;
     struct span payload;
     int64_t now = clock_now(app->clock);

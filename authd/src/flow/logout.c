@@ -125,7 +125,7 @@ static enum rc
 hint_verify(struct app *app, struct arena *a, const struct policy *p, struct span tok,
             struct hint *h, struct rc_info *ri)
 {
-    static const struct jose_verify_opts vo = {JOSE_ES256 | JOSE_RS256, NULL};
+    static const struct jose_verify_opts vo = {JOSE_ALGS_ISSUED, NULL};
     struct jose_claims_opts co = {
         .iss = app->cfg->issuer, .now = clock_now(app->clock), .leeway = p->tokens.clock_leeway_s};
     struct jose_keyset *ks = NULL;

@@ -1,4 +1,5 @@
-/* Claim sets of access tokens (RFC 9068 §2.2) and ID tokens (OIDC Core §2), signed ES256. */
+/* Claim sets of access tokens (RFC 9068 §2.2, signed ES256) and ID tokens (OIDC Core §2,
+ * signed with the client's id_token_signed_response_alg). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,10 @@ add_session(json_t *o, const struct rtf *f)
         json_object_set_new(o, "sid", json_string(f->sid));
 }
 
-/* Serializes o (consumed) and signs it. */
+/* Serializes o (consumed) and signs it with alg. A missing signing key for alg is a fault of
+ * the deployment (policy names an algorithm the key set lacks): RC_INTERNAL. */
 static enum rc
-sign(struct issue *is, json_t *o, const char *typ, const char **token)
+sign(struct issue *is, json_t *o, enum jose_alg alg, const char *typ, const char **token)
 {
     char *s = jsonout_compact(o);
     struct span out;
@@ -53,8 +55,10 @@ sign(struct issue *is, json_t *o, const char *typ, const char **token)
     json_decref(o);
     if (!s)
         return RC_NOMEM;
-    rc = jose_sign(is->ks, JOSE_ES256, typ, span_str(s), is->a, &out, NULL);
+    rc = jose_sign(is->ks, alg, typ, span_str(s), is->a, &out, NULL);
     free(s);
+    if (rc == RC_NOT_FOUND)
+        rc = RC_INTERNAL;
     if (rc == RC_OK)
         *token = (const char *)out.p;
     return rc;
@@ -100,9 +104,16 @@ token_issue_access(struct issue *is, const char *sub, const char *scope, const s
         json_decref(o);
         return rc;
     }
-    if ((rc = sign(is, o, "at+jwt", token)) == RC_OK)
+    if ((rc = sign(is, o, JOSE_ES256, "at+jwt", token)) == RC_OK)
         tokcache_put(is->app->tokcache, span_str(*token), exp);
     return rc;
+}
+
+/* The client's ID token algorithm (a client built in code rather than by policy_load has 0). */
+static enum jose_alg
+id_token_alg(const struct issue *is)
+{
+    return is->c->id_token_alg ? is->c->id_token_alg : JOSE_ES256;
 }
 
 enum rc
@@ -115,7 +126,8 @@ token_issue_id(struct issue *is, const char *sub, const struct rtf *f, const cha
     enum rc rc;
 
     *released_idn = false;
-    if ((rc = jose_half_hash(JOSE_ES256, span_str(access_token), is->a, &at_hash)) != RC_OK)
+    if ((rc = jose_half_hash(id_token_alg(is), span_str(access_token), is->a, &at_hash))
+        != RC_OK)
         return rc;
     o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", is->app->cfg->issuer, "sub", sub, "aud",
                   is->c->id, "iat", (json_int_t)is->now, "exp",
@@ -128,5 +140,5 @@ token_issue_id(struct issue *is, const char *sub, const struct rtf *f, const cha
         json_object_set_new(o, "nonce", json_string(nonce));
     if (acct)
         claims_add_user(o, is->p, is->c, span_str(scope), acct, released_idn);
-    return sign(is, o, "JWT", token);
+    return sign(is, o, id_token_alg(is), "JWT", token);
 }

@@ -86,7 +86,7 @@ enum rc
 token_access_verify(struct app *app, struct arena *a, const struct policy *p, struct span token,
                     struct token_claims *out, struct rc_info *ri)
 {
-    static const struct jose_verify_opts vo = {JOSE_ES256 | JOSE_RS256, "at+jwt"};
+    static const struct jose_verify_opts vo = {JOSE_ALGS_ISSUED, "at+jwt"};
     struct jose_keyset *ks = NULL;
     struct span payload;
     struct jose_claims_opts co = {

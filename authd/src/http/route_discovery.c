@@ -2,8 +2,8 @@
  * /.well-known/oauth-authorization-server (RFC 8414 §2, §3: the same metadata) and /jwks
  * (RFC 7517 §5: the published keys, public parts only).
  *
- * The metadata depends only on the issuer, the policy (scopes, claims) and whether an
- * RS256 signing key exists, so the serialized body is built once and cached, keyed by the
+ * The metadata depends only on the issuer, the policy (scopes, claims) and which
+ * algorithms have a signing key, so the serialized body is built once and cached, keyed by the
  * policy and key-set snapshots it was built from (both retained by the cache, so their
  * addresses cannot be reused while cached). A request copies it into its arena. */
 #include <jansson.h>
@@ -94,12 +94,11 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
 {
     static const char *const auth_all[] = {"client_secret_basic", "client_secret_post",
                                            "private_key_jwt", "none"};
-    static const char *const jws_algs[] = {"ES256", "RS256", "PS256", "ES384"};
     static const char *const grants[] = {"authorization_code", "refresh_token",
                                          "client_credentials",
                                          "urn:ietf:params:oauth:grant-type:token-exchange"};
     static const char *const locales[] = {"zh-CN", "en"};
-    json_t *o = json_object(), *algs = json_array();
+    json_t *o = json_object(), *algs = json_array(), *assertion_algs = json_array();
     const char *iss = cfg->issuer;
     char *s;
 
@@ -116,12 +115,16 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     json_object_set_new(o, "grant_types_supported", strs(grants, 4));
     json_object_set_new(o, "subject_types_supported",
                         strs((const char *const[]){"pairwise", "public"}, 2));
-    json_array_append_new(algs, json_string("ES256"));
-    if (jose_keyset_signing_kid(ks, JOSE_RS256))
-        json_array_append_new(algs, json_string("RS256"));
+    for (size_t i = 0; jose_alg_info_at(i); i++) {
+        const struct jose_alg_info *ai = jose_alg_info_at(i);
+        if (ai->signs && jose_keyset_signing_kid(ks, ai->alg))
+            json_array_append_new(algs, json_string(ai->name));
+        if (ai->alg & JOSE_ALGS_CLIENT_ASSERTION)
+            json_array_append_new(assertion_algs, json_string(ai->name));
+    }
     json_object_set_new(o, "id_token_signing_alg_values_supported", algs);
     json_object_set_new(o, "token_endpoint_auth_methods_supported", strs(auth_all, 4));
-    json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported", strs(jws_algs, 4));
+    json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported", assertion_algs);
     json_object_set_new(o, "introspection_endpoint_auth_methods_supported", strs(auth_all, 3));
     json_object_set_new(o, "revocation_endpoint_auth_methods_supported", strs(auth_all, 4));
     json_object_set_new(o, "code_challenge_methods_supported",

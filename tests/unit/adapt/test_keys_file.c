@@ -75,7 +75,7 @@ TEST(keys_init_creates_a_private_es256_key_once)
     bool changed = false;
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
-    CHECK_RC(keys_file_init(dir, T0, false, &changed, &err), RC_OK);
+    CHECK_RC(keys_file_init(dir, T0, 0, &changed, &err), RC_OK);
     CHECK(changed);
     CHECK_RC(keys_file_state_read(dir, &st, &err), RC_OK);
     CHECK_INT(st.n, 1);
@@ -86,9 +86,9 @@ TEST(keys_init_creates_a_private_es256_key_once)
     CHECK_INT(sb.st_mode & 0777, 0600);
     REQUIRE(stat(dir, &sb) == 0);
     CHECK_INT(sb.st_mode & 0777, 0700);
-    CHECK_RC(keys_file_init(dir, T0 + 5, false, &changed, &err), RC_OK);
+    CHECK_RC(keys_file_init(dir, T0 + 5, 0, &changed, &err), RC_OK);
     CHECK(!changed);
-    CHECK_RC(keys_file_init(dir, T0 + 5, true, &changed, &err), RC_OK);
+    CHECK_RC(keys_file_init(dir, T0 + 5, JOSE_RS256, &changed, &err), RC_OK);
     CHECK(changed);
     CHECK_RC(keys_file_state_read(dir, &st, &err), RC_OK);
     CHECK_INT(st.n, 2);
@@ -108,7 +108,7 @@ TEST(keys_open_signs_with_current_and_publishes_everything)
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
     arena_init(&a, 0);
-    REQUIRE(keys_file_init(dir, T0, true, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, JOSE_RS256, &changed, &err) == RC_OK);
     CHECK_RC(keys_open(dir, &k, &err), RC_OK);
     REQUIRE(k != NULL);
     CHECK_RC(keys_current(k, &ks), RC_OK);
@@ -141,7 +141,7 @@ TEST(keys_rotation_state_machine)
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
     arena_init(&a, 0);
-    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, 0, &changed, &err) == RC_OK);
     REQUIRE(keys_open(dir, &k, &err) == RC_OK);
     REQUIRE(keys_current(k, &ks) == RC_OK);
     strcpy(kid0, jose_keyset_signing_kid(ks, JOSE_ES256));
@@ -209,7 +209,7 @@ TEST(keys_snapshot_outlives_a_swap)
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
     arena_init(&a, 0);
-    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, 0, &changed, &err) == RC_OK);
     REQUIRE(keys_open(dir, &k, &err) == RC_OK);
     REQUIRE(keys_current(k, &held) == RC_OK);
     for (int i = 0; i < 4; i++) {
@@ -235,7 +235,7 @@ TEST(keys_with_bad_permissions_are_refused)
     bool changed;
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
-    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, 0, &changed, &err) == RC_OK);
     REQUIRE(keys_file_state_read(dir, &st, &err) == RC_OK);
     snprintf(path, sizeof(path), "%s/%s.jwk", dir, st.e[0].kid);
     REQUIRE(chmod(path, 0640) == 0);
@@ -276,7 +276,7 @@ TEST(keys_corrupt_or_missing_files_are_refused_naming_the_file)
     REQUIRE(tmpdir(dir, sizeof(dir)));
     CHECK_RC(keys_open(dir, &k, &err), RC_NOT_FOUND);
     CHECK(strstr(err.text, "keys init") != NULL);
-    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, 0, &changed, &err) == RC_OK);
     REQUIRE(keys_file_state_read(dir, &st, &err) == RC_OK);
     REQUIRE(keys_open(dir, &k, &err) == RC_OK);
     snprintf(path, sizeof(path), "%s/%s.jwk", dir, st.e[0].kid);
@@ -313,7 +313,7 @@ TEST(keys_failed_reload_keeps_the_old_set)
     const char *kid;
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
-    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, 0, &changed, &err) == RC_OK);
     REQUIRE(keys_open(dir, &k, &err) == RC_OK);
     snprintf(path, sizeof(path), "%s/keyset.json", dir);
     write_text(path, "{\"version\":1,\"keys\":[", 0644);
@@ -375,7 +375,7 @@ TEST(keys_swap_while_workers_sign)
     bool changed, reloaded;
 
     REQUIRE(tmpdir(dir, sizeof(dir)));
-    REQUIRE(keys_file_init(dir, T0, false, &changed, &err) == RC_OK);
+    REQUIRE(keys_file_init(dir, T0, 0, &changed, &err) == RC_OK);
     REQUIRE(keys_open(dir, &k, &err) == RC_OK);
     for (int i = 0; i < 4; i++) {
         r[i] = (struct reader){k, &stop, 0, 0, &started};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cjose/cjose.h>
+#include <jansson.h>
 
 #include "core/jose.h"
 #include "test.h"
@@ -19,8 +20,8 @@
 static struct jose_keyset *
 signer(enum jose_alg alg)
 {
-    static struct jose_keyset *cache[2];
-    int i = alg == JOSE_RS256;
+    static struct jose_keyset *cache[8];
+    int i = __builtin_ctz((unsigned)alg);
     struct buf jwk;
 
     if (cache[i])
@@ -115,6 +116,82 @@ TEST(jose_es256_round_trip)
 TEST(jose_rs256_round_trip)
 {
     round_trip(JOSE_RS256);
+}
+
+TEST(jose_ps256_round_trip)
+{
+    round_trip(JOSE_PS256);
+}
+
+/* The algorithm table: every row is reachable by name and by value, the rows authd signs
+ * with are in the allow-list for its own tokens, generate keys whose signatures have the
+ * row's length, and hash at_hash with the row's digest. A new row that misses any of
+ * this fails here. */
+TEST(jose_alg_table_rows_are_consistent)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; jose_alg_info_at(i); i++, n++) {
+        const struct jose_alg_info *ai = jose_alg_info_at(i);
+        struct arena a;
+        struct span t, sig, h;
+
+        CHECK(jose_alg_info(ai->alg) == ai);
+        CHECK_INT(jose_alg_parse(span_str(ai->name)), ai->alg);
+        CHECK_STR(jose_alg_name(ai->alg), ai->name);
+        CHECK(ai->alg & JOSE_ALGS_CLIENT_ASSERTION);
+        CHECK(ai->alg & JOSE_ALG_ALL);
+        CHECK(ai->kty != NULL);
+        arena_init(&a, 0);
+        CHECK_RC(jose_half_hash(ai->alg, SPAN("token"), &a, &h), RC_OK);
+        CHECK_INT(h.len, ai->alg == JOSE_ES384 ? 32 : 22);
+        if (ai->signs) {
+            const char *dot;
+            CHECK(ai->alg & JOSE_ALGS_ISSUED);
+            REQUIRE(signer(ai->alg) != NULL);
+            CHECK_RC(jose_sign(signer(ai->alg), ai->alg, NULL, SPAN("{}"), &a, &t, NULL), RC_OK);
+            REQUIRE((dot = strrchr((const char *)t.p, '.')) != NULL);
+            CHECK_RC(jose_b64url_decode(span_str(dot + 1), &a, &sig), RC_OK);
+            CHECK_INT(sig.len, ai->sig_len ? ai->sig_len : 256); /* RSA-2048 */
+        } else {
+            struct buf jwk;
+            buf_init(&jwk, 0);
+            CHECK_RC(jose_key_generate(ai->alg, &jwk), RC_UNSUPPORTED);
+            buf_clear(&jwk);
+        }
+        arena_clear(&a);
+    }
+    CHECK_INT(n, 4);
+    CHECK(jose_alg_info(0) == NULL);
+    CHECK(jose_alg_info(JOSE_ES256 | JOSE_RS256) == NULL);
+    CHECK(jose_alg_info_at(n) == NULL);
+}
+
+/* A JWK without "alg" is for the first row of its key type and curve: RSA keys are RS256. */
+TEST(jose_jwk_without_alg_takes_the_first_row_of_its_type)
+{
+    struct buf jwk;
+    struct jose_keyset *ks = NULL;
+    json_t *o;
+    char *s;
+    enum jose_alg alg = 0;
+
+    buf_init(&jwk, 0);
+    REQUIRE(jose_key_generate(JOSE_PS256, &jwk) == RC_OK);
+    o = json_loadb((const char *)buf_span(&jwk).p, buf_span(&jwk).len, 0, NULL);
+    REQUIRE(o != NULL);
+    CHECK_STR(json_string_value(json_object_get(o, "alg")), "PS256");
+    json_object_del(o, "alg");
+    s = json_dumps(o, JSON_COMPACT);
+    REQUIRE(s && jose_keyset_new(&ks) == RC_OK);
+    CHECK_RC(jose_keyset_add_jwk(ks, span_str(s), 0, NULL), RC_OK);
+    CHECK_RC(jose_keyset_key(ks, 0, NULL, &alg, NULL, NULL), RC_OK);
+    CHECK_INT(alg, JOSE_RS256);
+    jose_keyset_release(ks);
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+    json_decref(o);
+    buf_clear(&jwk);
 }
 
 TEST(jose_sign_default_alg_is_es256_and_needs_a_key)
