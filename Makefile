@@ -68,7 +68,7 @@ all: $(AUTHD) $(AUTHCTL) $(UNIT) $(CONTRACT) $(REPLAYS)
 
 # Everything tests/run executes; module.mk files add theirs to TEST_BINS.
 .PHONY: test-bins
-test-bins: $(AUTHD) $(AUTHCTL) $(UNIT) $(CONTRACT) $(TEST_BINS)
+test-bins: $(AUTHD) $(AUTHCTL) $(UNIT) $(CONTRACT) $(REPLAYS) $(TEST_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -31,12 +31,15 @@ is_control(uint32_t c)
     return (c < 0x20 || (c >= 0x7f && c <= 0x9f)) && !is_space(c);
 }
 
-/* Checks the input and converts it to NFC UTF-16 in u[0..*ulen). */
+/* Checks the input, drops the zero-width U+200B and U+FEFF, and converts the rest to NFC
+ * UTF-16 in u[0..*ulen). The zero-width characters go first: left until after NFC, one
+ * between a letter and a combining mark kept them apart, so "k\u200b\u0301" normalized to
+ * "k\u0301" while "\u1e31" (the same name) normalized to itself (found by fuzz_name). */
 static enum rc
 to_nfc(struct span in, UChar *u, int32_t *ulen, struct rc_info *ri)
 {
     UChar raw[U16_CAP];
-    int32_t rawlen = 0;
+    int32_t rawlen = 0, kept = 0;
     UErrorCode err = U_ZERO_ERROR;
     const UNormalizer2 *nfc;
     size_t i = 0, k;
@@ -53,6 +56,10 @@ to_nfc(struct span in, UChar *u, int32_t *ulen, struct rc_info *ri)
     u_strFromUTF8(raw, U16_CAP, &rawlen, (const char *)in.p, (int32_t)in.len, &err);
     if (U_FAILURE(err))
         return rc_set(ri, RC_MALFORMED, "name", "not valid UTF-8");
+    for (int32_t r = 0; r < rawlen; r++) /* both are single UTF-16 units */
+        if (raw[r] != 0x200b && raw[r] != 0xfeff)
+            raw[kept++] = raw[r];
+    rawlen = kept;
     nfc = unorm2_getNFCInstance(&err);
     if (U_FAILURE(err))
         return rc_set(ri, RC_INTERNAL, "name", "no NFC normalizer");
@@ -95,8 +102,6 @@ name_normalize(struct span in, struct name_norm *out, struct rc_info *ri)
     while (i < ulen) {
         UChar32 c;
         U16_NEXT(u, i, ulen, c);
-        if (c == 0x200b || c == 0xfeff)
-            continue;
         if (is_space((uint32_t)c)) {
             space = prev != 0 && prev != 0xb7;
             continue;

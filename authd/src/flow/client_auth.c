@@ -237,15 +237,25 @@ assertion_sub(struct arena *a, struct span jwt, struct span *sub)
         return RC_DENIED;
     if (jose_b64url_decode(span_of(d1 + 1, (size_t)(d2 - d1 - 1)), a, &payload) != RC_OK)
         return RC_DENIED;
-    if (!(o = json_loadb((const char *)payload.p, payload.len, 0, NULL)))
+    if (!(o = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL)))
         return RC_DENIED;
     s = json_string_value(json_object_get(o, "sub"));
-    if (s && *s && strlen(s) <= CLIENT_ID_MAX && (s = arena_strndup(a, s, strlen(s)))) {
+    if (s && *s && strlen(s) <= CLIENT_ID_MAX
+        && strlen(s) == json_string_length(json_object_get(o, "sub"))
+        && (s = arena_strndup(a, s, strlen(s)))) {
         *sub = span_str(s);
         rc = RC_OK;
     }
     json_decref(o);
     return rc;
+}
+
+/* True if v is a JSON string equal to want, every byte of it: "fz\u0000x" is not "fz". */
+static bool
+str_is(json_t *v, const char *want)
+{
+    return json_is_string(v) && json_string_length(v) == strlen(want)
+           && memcmp(json_string_value(v), want, strlen(want)) == 0;
 }
 
 /* aud is a string or an array; one of its values must name us (RFC 7523 §3 item 3). */
@@ -257,7 +267,7 @@ aud_ok(json_t *aud, const char *const *ours, size_t n)
 
     if (json_is_string(aud)) {
         for (k = 0; k < n; k++)
-            if (ours[k] && strcmp(json_string_value(aud), ours[k]) == 0)
+            if (ours[k] && str_is(aud, ours[k]))
                 return true;
         return false;
     }
@@ -277,20 +287,19 @@ assertion_claims(struct app *app, struct arena *a, const struct policy_client *c
     const char *cfg_iss = app->cfg ? app->cfg->issuer : "";
     const char *tok = cfg_iss ? arena_printf(a, "%s/token", cfg_iss) : NULL;
     const char *ours[3] = {cfg_iss, tok, endpoint_url};
-    json_t *o = json_loadb((const char *)payload.p, payload.len, 0, NULL);
-    const char *iss, *sub, *jti;
+    json_t *o = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL);
+    const char *jti;
     json_int_t exp;
     struct span parts[2], key;
     char h[65];
     enum rc rc = RC_DENIED;
 
     if (!o)
-        return rc_set(ri, RC_DENIED, "client_assertion", "payload is not JSON");
-    iss = json_string_value(json_object_get(o, "iss"));
-    sub = json_string_value(json_object_get(o, "sub"));
+        return rc_set(ri, RC_DENIED, "client_assertion",
+                      "payload is not a JSON object with unique members");
     jti = json_string_value(json_object_get(o, "jti"));
     exp = json_integer_value(json_object_get(o, "exp"));
-    if (!iss || !sub || strcmp(iss, c->id) != 0 || strcmp(sub, c->id) != 0)
+    if (!str_is(json_object_get(o, "iss"), c->id) || !str_is(json_object_get(o, "sub"), c->id))
         rc_set(ri, RC_DENIED, "client_assertion", "iss and sub must be the client id");
     else if (!aud_ok(json_object_get(o, "aud"), ours, 3))
         rc_set(ri, RC_DENIED, "client_assertion", "aud does not name this server");
@@ -298,7 +307,8 @@ assertion_claims(struct app *app, struct arena *a, const struct policy_client *c
         rc_set(ri, RC_DENIED, "client_assertion", "exp missing");
     else if (exp > now + CLIENT_ASSERTION_MAX_AGE + (json_int_t)leeway)
         rc_set(ri, RC_DENIED, "client_assertion", "exp too far ahead");
-    else if (!jti || !*jti || strlen(jti) > 256)
+    else if (!jti || !*jti || strlen(jti) > 256
+             || strlen(jti) != json_string_length(json_object_get(o, "jti")))
         rc_set(ri, RC_DENIED, "client_assertion", "jti missing or too long");
     else
         rc = RC_OK;

@@ -104,7 +104,7 @@ single_aud(struct arena *a, json_t *o)
 static enum rc
 hint_claims(struct arena *a, struct span payload, struct hint *h)
 {
-    json_t *o = json_loadb((const char *)payload.p, payload.len, 0, NULL);
+    json_t *o = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL);
     enum rc rc = RC_MALFORMED;
 
     if (json_is_object(o)) {

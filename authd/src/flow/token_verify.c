@@ -22,7 +22,7 @@ dup_str(struct arena *a, json_t *o, const char *name)
 static enum rc
 parse_claims(struct arena *a, struct span payload, struct token_claims *out)
 {
-    json_t *o = json_loadb((const char *)payload.p, payload.len, 0, NULL), *aud;
+    json_t *o = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL), *aud;
     enum rc rc = RC_MALFORMED;
 
     memset(out, 0, sizeof(*out));

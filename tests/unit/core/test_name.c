@@ -69,3 +69,15 @@ TEST(name_rejects_bad_input)
     CHECK_RC(name_normalize(span_of(big, NAME_MAX_LEN), &n, &ri), RC_OK);
     CHECK_INT(n.len, NAME_MAX_LEN);
 }
+
+/* A zero-width character between a letter and a combining mark must not keep them from
+ * composing: the same name typed with one must normalize like the precomposed letter
+ * (found by fuzz_name: normalizing the result again changed it). */
+TEST(name_zero_width_does_not_block_composition)
+{
+    struct name_norm a, b;
+
+    CHECK_SPAN(NORM("k\xe2\x80\x8b\xe2\x80\x8b\xcc\x81", &a), "\xe1\xb8\xb1"); /* k ZWSP ZWSP U+0301 */
+    CHECK_SPAN(NORM("\xe1\xb8\xb1", &b), "\xe1\xb8\xb1");                       /* U+1E31 */
+    CHECK_SPAN(NORM("Jose\xef\xbb\xbf\xcc\x81", &a), "Jos\xc3\xa9");            /* e BOM U+0301 */
+}
