@@ -396,14 +396,11 @@ strlist_json(const struct strlist *l)
 static json_t *
 grants_json(unsigned g)
 {
-    static const char *const names[] = {"authorization_code", "refresh_token", "client_credentials",
-                                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                                        "urn:ietf:params:oauth:grant-type:device_code"};
     json_t *a = json_array();
 
-    for (unsigned i = 0; i < 5; i++)
-        if (g & (1u << i))
-            json_array_append_new(a, json_string(names[i]));
+    for (size_t i = 0; policy_grant_at(i); i++)
+        if (g & policy_grant_at(i)->bit)
+            json_array_append_new(a, json_string(policy_grant_at(i)->name));
     return a;
 }
 

@@ -198,23 +198,40 @@ parse_secret_hash(const char *v, struct policy_client *c)
     return NULL;
 }
 
+static const struct policy_grant grants[] = {
+    {GRANT_AUTHORIZATION_CODE, "authorization_code"},
+    {GRANT_REFRESH_TOKEN, "refresh_token"},
+    {GRANT_CLIENT_CREDENTIALS, "client_credentials"},
+    {GRANT_TOKEN_EXCHANGE, "urn:ietf:params:oauth:grant-type:token-exchange"},
+};
+
+const struct policy_grant *
+policy_grant_at(size_t i)
+{
+    return i < sizeof(grants) / sizeof(grants[0]) ? &grants[i] : NULL;
+}
+
+unsigned
+policy_grant_parse(struct span s)
+{
+    for (size_t i = 0; i < sizeof(grants) / sizeof(grants[0]); i++)
+        if (span_eq_str(s, grants[i].name))
+            return grants[i].bit;
+    return 0;
+}
+
 static const char *
 parse_grants(const char *v, unsigned *out)
 {
-    static const char *const names[] = {
-        "authorization_code", "refresh_token", "client_credentials",
-        "urn:ietf:params:oauth:grant-type:token-exchange",
-        "urn:ietf:params:oauth:grant-type:device_code"};
     struct strlist l = {0};
     const char *why = parse_list(v, &l);
 
     *out = 0;
     for (size_t i = 0; !why && i < l.n; i++) {
-        int k;
-        if ((why = parse_enum(l.v[i], names, 5, &k)))
+        unsigned bit = policy_grant_parse(span_str(l.v[i]));
+        if (!bit)
             why = "unknown grant type";
-        else
-            *out |= 1u << k;
+        *out |= bit;
     }
     strlist_clear(&l);
     return why;

@@ -41,7 +41,19 @@ enum subject_type { SUBJECT_PAIRWISE = 0, SUBJECT_PUBLIC };
 #define GRANT_REFRESH_TOKEN      0x2u
 #define GRANT_CLIENT_CREDENTIALS 0x4u
 #define GRANT_TOKEN_EXCHANGE     0x8u
-#define GRANT_DEVICE_CODE        0x10u
+
+/* The grant types, one row each: the bit a client's `grants` holds and the name on the wire
+ * (RFC 6749 §4, RFC 8693 §2.1). Policy, discovery, authctl and the token endpoint all read
+ * this table; the token endpoint has a handler for every row (tested), so a grant is
+ * registered, advertised and served together or not at all. */
+struct policy_grant {
+    unsigned bit;
+    const char *name;
+};
+/* Row i, in order; NULL past the end. */
+const struct policy_grant *policy_grant_at(size_t i);
+/* The bit of the grant named exactly s, 0 for none. */
+unsigned policy_grant_parse(struct span s);
 
 struct strlist {
     size_t n;

@@ -316,12 +316,39 @@ grant_client(struct issue *is, const struct token_req *req, struct token_resp *o
     return RC_OK;
 }
 
+typedef enum rc (*grant_fn)(struct issue *is, const struct token_req *req, struct token_resp *out,
+                            struct rc_info *ri);
+
+/* The handler of each row of the grant table (conf/policy.h); NULL for none. */
+static grant_fn
+grant_handler(unsigned bit)
+{
+    switch (bit) {
+    case GRANT_AUTHORIZATION_CODE:
+        return grant_code;
+    case GRANT_REFRESH_TOKEN:
+        return grant_refresh;
+    case GRANT_CLIENT_CREDENTIALS:
+        return grant_client;
+    case GRANT_TOKEN_EXCHANGE:
+        return token_grant_exchange;
+    }
+    return NULL;
+}
+
+bool
+token_grant_served(unsigned bit)
+{
+    return grant_handler(bit) != NULL;
+}
+
 enum rc
 token_grant(struct app *app, struct arena *a, const struct policy *p, const struct policy_client *c,
             const struct token_req *req, struct token_resp *out, struct rc_info *ri)
 {
     struct issue is = {app, a, p, c, NULL, clock_now(app->clock)};
     struct span gt = req->grant_type;
+    grant_fn handler;
     struct log_rec *lr;
     enum rc rc;
 
@@ -330,16 +357,10 @@ token_grant(struct app *app, struct arena *a, const struct policy *p, const stru
         rc = fail(out, "invalid_request", ri, RC_MALFORMED, "grant_type", "missing");
     else if ((rc = keys_current(app->keys, &is.ks)) != RC_OK)
         rc = fail_rc(out, RC_UNAVAILABLE);
-    else if (span_eq_str(gt, "authorization_code"))
-        rc = grant_code(&is, req, out, ri);
-    else if (span_eq_str(gt, "refresh_token"))
-        rc = grant_refresh(&is, req, out, ri);
-    else if (span_eq_str(gt, "client_credentials"))
-        rc = grant_client(&is, req, out, ri);
-    else if (span_eq_str(gt, GRANT_TYPE_EXCHANGE))
-        rc = token_grant_exchange(&is, req, out, ri);
-    else
+    else if (!(handler = grant_handler(policy_grant_parse(gt))))
         rc = fail(out, "unsupported_grant_type", ri, RC_UNSUPPORTED, "grant_type", "not supported");
+    else
+        rc = handler(&is, req, out, ri);
     jose_keyset_release(is.ks);
     if ((lr = log_begin(LOG_INFO, "token"))) {
         log_span(lr, "grant", gt.len <= 64 ? gt : SPAN("(long)"));

@@ -36,7 +36,6 @@ struct token_req {
 };
 
 #define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"
-#define GRANT_TYPE_EXCHANGE "urn:ietf:params:oauth:grant-type:token-exchange"
 
 /* What /token answers. On failure `error` is the RFC 6749 §5.2 code to send. */
 struct token_resp {
@@ -48,6 +47,11 @@ struct token_resp {
     const char *issued_token_type; /* token exchange only (RFC 8693 §2.2.1) */
     const char *error;
 };
+
+#define GRANT_TYPE_EXCHANGE "urn:ietf:params:oauth:grant-type:token-exchange"
+
+/* True if the token endpoint has a handler for the grant with this GRANT_* bit. */
+bool token_grant_served(unsigned bit);
 
 /* Runs the grant named by req->grant_type for the authenticated client c under policy p.
  * RC_OK: *out filled (strings in a). Failures set out->error: RC_MALFORMED

@@ -94,11 +94,9 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
 {
     static const char *const auth_all[] = {"client_secret_basic", "client_secret_post",
                                            "private_key_jwt", "none"};
-    static const char *const grants[] = {"authorization_code", "refresh_token",
-                                         "client_credentials",
-                                         "urn:ietf:params:oauth:grant-type:token-exchange"};
     static const char *const locales[] = {"zh-CN", "en"};
     json_t *o = json_object(), *algs = json_array(), *assertion_algs = json_array();
+    json_t *grants = json_array();
     const char *iss = cfg->issuer;
     char *s;
 
@@ -112,7 +110,9 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     add_endpoint(o, "end_session_endpoint", iss, "/end_session");
     json_object_set_new(o, "response_types_supported", strs((const char *const[]){"code"}, 1));
     json_object_set_new(o, "response_modes_supported", strs((const char *const[]){"query"}, 1));
-    json_object_set_new(o, "grant_types_supported", strs(grants, 4));
+    for (size_t i = 0; policy_grant_at(i); i++)
+        json_array_append_new(grants, json_string(policy_grant_at(i)->name));
+    json_object_set_new(o, "grant_types_supported", grants);
     json_object_set_new(o, "subject_types_supported",
                         strs((const char *const[]){"pairwise", "public"}, 2));
     for (size_t i = 0; jose_alg_info_at(i); i++) {

@@ -1,0 +1,69 @@
+/* conf/policy: the tables it owns (grant types) and the client keys that name algorithms,
+ * as policy_parse reads them. */
+#include <string.h>
+
+#include "conf/policy.h"
+#include "flow/token.h"
+#include "test.h"
+
+#define CLIENT "[client rp]\ntype = public\nauth_method = none\nredirect_uris = https://rp.example/cb\n"
+
+/* Parses text; RC_OK with *out set, or the rc with err->text describing the line. */
+static enum rc
+parse(const char *text, struct policy **out, struct config_error *err)
+{
+    *out = NULL;
+    return policy_parse("t.conf", text, strlen(text), out, err);
+}
+
+/* The grant table and the token endpoint agree: every grant a client can be registered for,
+ * and discovery advertises, has a handler; a name not in the table is none. */
+TEST(policy_every_grant_of_the_table_is_served)
+{
+    size_t n = 0;
+
+    for (; policy_grant_at(n); n++) {
+        CHECK(token_grant_served(policy_grant_at(n)->bit));
+        CHECK_INT(policy_grant_parse(span_str(policy_grant_at(n)->name)), policy_grant_at(n)->bit);
+    }
+    CHECK_INT(n, 4);
+    CHECK_INT(policy_grant_parse(SPAN("urn:ietf:params:oauth:grant-type:device_code")), 0);
+    CHECK_INT(policy_grant_parse(SPAN("password")), 0);
+    CHECK(!token_grant_served(0));
+}
+
+TEST(policy_grant_types_come_from_the_table)
+{
+    struct policy *p;
+    struct config_error err;
+
+    REQUIRE(parse(CLIENT "grant_types = authorization_code refresh_token "
+                         "urn:ietf:params:oauth:grant-type:token-exchange\n",
+                  &p, &err)
+            == RC_OK);
+    CHECK_INT(policy_client(p, SPAN("rp"))->grants,
+              GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN | GRANT_TOKEN_EXCHANGE);
+    policy_release(p);
+    /* not served, so not registrable: it would be advertised nowhere and answered with
+     * unsupported_grant_type */
+    CHECK_RC(parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:device_code\n", &p, &err),
+             RC_MALFORMED);
+    CHECK_RC(parse(CLIENT "grant_types = password\n", &p, &err), RC_MALFORMED);
+}
+
+TEST(policy_id_token_alg_defaults_to_es256_and_takes_signing_algorithms_only)
+{
+    struct policy *p;
+    struct config_error err;
+
+    REQUIRE(parse(CLIENT, &p, &err) == RC_OK);
+    CHECK_INT(policy_client(p, SPAN("rp"))->id_token_alg, JOSE_ES256);
+    policy_release(p);
+    REQUIRE(parse(CLIENT "id_token_signed_response_alg = PS256\n", &p, &err) == RC_OK);
+    CHECK_INT(policy_client(p, SPAN("rp"))->id_token_alg, JOSE_PS256);
+    policy_release(p);
+    CHECK_RC(parse(CLIENT "id_token_signed_response_alg = ES384\n", &p, &err), RC_MALFORMED);
+    CHECK_RC(parse(CLIENT "id_token_signed_response_alg = none\n", &p, &err), RC_MALFORMED);
+    CHECK_RC(parse(CLIENT "id_token_signed_response_alg = HS256\n", &p, &err), RC_MALFORMED);
+    CHECK_RC(parse(CLIENT "id_token_signed_response_alg = es256\n", &p, &err), RC_MALFORMED);
+}
