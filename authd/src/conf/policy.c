@@ -271,6 +271,8 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_bool(v, &c->pkce_required);
     if (strcmp(k, "id_number_allowed") == 0)
         return parse_bool(v, &c->id_number_allowed);
+    if (strcmp(k, "strict_scopes") == 0)
+        return parse_bool(v, &c->strict_scopes);
     if (strcmp(k, "sector") == 0)
         return set_str(&c->sector, v);
     if (strcmp(k, "min_acr") == 0)
