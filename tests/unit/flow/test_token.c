@@ -94,7 +94,7 @@ static const char policy_fmt[] =
     "[client mod2]\ntype = confidential\nauth_method = client_secret_basic\n"
     "secret_hash = sha256:" S3CRET_SHA256 "\n"
     "grant_types = client_credentials urn:ietf:params:oauth:grant-type:token-exchange\n"
-    "scopes = notify.send\nexchange_audiences = svc\n"
+    "scopes = notify.send api.read\nexchange_audiences = svc\n"
     "[client strict]\ntype = confidential\nauth_method = client_secret_basic\n"
     "secret_hash = sha256:" S3CRET_SHA256 "\ngrant_types = client_credentials\n"
     "scopes = api.read\nstrict_scopes = true\n";
@@ -925,6 +925,33 @@ TEST(exchange_keeps_subject_and_assurance_and_nests_act)
     json_decref(s);
     json_decref(x);
     json_decref(y);
+    fix_down();
+}
+
+/* issue 13 defect 1: the exchanged token carried the subject token's whole scope, so the
+ * audience could read what only the caller was registered for. */
+TEST(exchange_narrows_the_scope_to_the_audience)
+{
+    struct token_resp r;
+    json_t *x;
+    const char *at;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE((at = mod_token("openid api.read api.write")));
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_OK); /* mod2: notify.send api.read */
+    CHECK_STR(r.scope, "api.read");
+    REQUIRE((x = payload(r.access_token, "at+jwt")));
+    CHECK_STR(jstr(x, "scope"), "api.read");
+    json_decref(x);
+    /* a requested value the audience is not registered for is left out */
+    CHECK_RC(xchg("mod", at, "mod2", "openid  api.read ", &r), RC_OK);
+    CHECK_STR(r.scope, "api.read");
+    /* nothing the audience may hold: refused, not a token without scope */
+    CHECK_RC(xchg("mod", at, "mod2", "api.write", &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
+    REQUIRE((at = mod_token("openid")));
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
     fix_down();
 }
 
