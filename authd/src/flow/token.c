@@ -377,6 +377,8 @@ token_grant(struct app *app, struct arena *a, const struct policy *p, const stru
         log_str(lr, "error", out->error);
         if (ri && rc != RC_OK)
             log_str(lr, "why", ri->msg);
+        if (rc == RC_OK)
+            log_str(lr, "scope", out->scope); /* what was granted (RFC 6749 §3.3) */
         log_end(lr);
     }
     return rc;
