@@ -69,7 +69,7 @@ struct policy_client {
     char *min_acr;
     struct strlist exchange_audiences; /* token exchange: audiences this client may ask */
     bool id_number_allowed;            /* may receive the raw id_number claim */
-    bool strict_scopes; /* a requested scope it does not get is invalid_scope, not dropped */
+    bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
     int line;                          /* of its [client] header, for errors */
 };
 

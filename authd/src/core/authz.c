@@ -298,12 +298,12 @@ authz_scope_filter(struct arena *a, struct span in, authz_scope_fn keep, void *c
     enum rc rc = RC_OK;
     char *s;
 
-    if (in.len > AUTHZ_SCOPE_LIST_MAX)
+    if (in.len > AUTHZ_SCOPES_MAX)
         return rc_set(ri, RC_TOO_LARGE, "scope", "too long");
     for (size_t k = 0; k < in.len; k++)
         if (in.p[k] != ' ' && !nqchar(in.p[k]))
             return rc_set(ri, RC_MALFORMED, "scope", "a value holds a character outside NQCHAR");
-    buf_init(&b, AUTHZ_SCOPE_LIST_MAX + 1);
+    buf_init(&b, AUTHZ_SCOPES_MAX + 1);
     while (rc == RC_OK && span_next_word(in, &i, &w)) {
         /* a value seen before (kept or not) was decided then */
         if (authz_scopes_covered(w, span_of(in.p, (size_t)(w.p - in.p))))

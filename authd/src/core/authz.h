@@ -12,7 +12,7 @@
 #include "util/arena.h"
 
 #define AUTHZ_CLAIMS_MAX    4096 /* bytes of the `claims` parameter we parse */
-#define AUTHZ_SCOPE_LIST_MAX 1024 /* bytes of a requested `scope` list we parse */
+#define AUTHZ_SCOPES_MAX    1024 /* bytes of a requested `scope` list we parse */
 #define AUTHZ_MAX_AGE_MAX   31536000u
 
 /* prompt values (OIDC Core §3.1.2.1) */
@@ -91,7 +91,7 @@ typedef bool (*authz_scope_fn)(struct span value, void *ctx);
  * tolerated) and keeps, in request order and once each, the values keep(value, ctx)
  * grants. RC_OK: *out (in a, NUL-terminated, "" when nothing is kept) is the normalised
  * list, values joined by one space, and *dropped counts the distinct values left out.
- * RC_TOO_LARGE past AUTHZ_SCOPE_LIST_MAX bytes, RC_MALFORMED for any other byte (field
+ * RC_TOO_LARGE past AUTHZ_SCOPES_MAX bytes, RC_MALFORMED for any other byte (field
  * "scope" in ri); RC_NOMEM. *out is set only on RC_OK. */
 enum rc authz_scope_filter(struct arena *a, struct span in, authz_scope_fn keep, void *ctx,
                            const char **out, size_t *dropped, struct rc_info *ri);

@@ -132,7 +132,8 @@ check_scope(struct arena *a, const struct policy *p, const struct policy_client 
     if (rc == RC_NOMEM)
         return rc;
     if (rc != RC_OK)
-        return fail(b, "invalid_scope", rc == RC_TOO_LARGE ? "scope: too long" : "scope: malformed");
+        return fail(b, "invalid_scope",
+                    rc == RC_TOO_LARGE ? "scope: too long" : "scope: malformed");
     if (dropped && cl->strict_scopes)
         return fail(b, "invalid_scope", "scope: not allowed for this client");
     if (!authz_list_has(span_str(r->scope), "openid"))

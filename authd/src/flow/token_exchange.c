@@ -152,9 +152,9 @@ out:
 }
 
 struct xscope {
-    struct span have;                  /* the subject token's scope */
+    struct span have;                   /* the subject token's scope */
     const struct policy_client *target; /* the audience */
-    size_t beyond;                     /* requested values the subject token lacks */
+    size_t beyond;                      /* requested values the subject token lacks */
 };
 
 /* A value the new token keeps: the subject token has it and the audience is registered
@@ -186,8 +186,8 @@ exchange_scope(struct issue *is, struct span want, const struct token_claims *tc
     struct xscope x = {span_str(tc->scope ? tc->scope : ""), target, 0};
     const char *s = NULL;
     size_t dropped;
-    enum rc rc = authz_scope_filter(is->a, want.p ? want : x.have, exchange_keeps, &x, &s,
-                                    &dropped, ri);
+    enum rc rc =
+        authz_scope_filter(is->a, want.p ? want : x.have, exchange_keeps, &x, &s, &dropped, ri);
 
     if (rc == RC_NOMEM)
         return NULL;

@@ -231,14 +231,13 @@ TEST(authz_scope_filter_normalises_and_drops)
     CHECK_RC(authz_scope_filter(&a, SPAN("\xe5\xad\x97"), not_x, NULL, &s, &n, NULL), RC_MALFORMED);
     CHECK(s == NULL);
     {
-        char big[AUTHZ_SCOPE_LIST_MAX + 2];
+        char big[AUTHZ_SCOPES_MAX + 2];
         memset(big, 'a', sizeof(big));
         CHECK_RC(authz_scope_filter(&a, span_of(big, sizeof(big)), not_x, NULL, &s, &n, NULL),
                  RC_TOO_LARGE);
-        CHECK_RC(authz_scope_filter(&a, span_of(big, AUTHZ_SCOPE_LIST_MAX), not_x, NULL, &s, &n,
-                                    NULL),
+        CHECK_RC(authz_scope_filter(&a, span_of(big, AUTHZ_SCOPES_MAX), not_x, NULL, &s, &n, NULL),
                  RC_OK);
-        CHECK_INT(strlen(s), AUTHZ_SCOPE_LIST_MAX);
+        CHECK_INT(strlen(s), AUTHZ_SCOPES_MAX);
     }
     arena_clear(&a);
 }
