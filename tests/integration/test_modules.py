@@ -108,6 +108,15 @@ def another_citizens_license_is_not_found(t):
     t.eq(get(f"{m.license}/v1/licenses/nope", lt1).status_code, 404)
 
 
+def mint_token(a, claims):
+    """claims signed with authd's current key (the clientlib test tool), or None."""
+    mint = os.path.join(ROOT, os.environ.get("AUTHD_TEST_BUILD", "build"), "clientlib",
+                        "mint-token")
+    r = subprocess.run([mint, os.path.join(a.state, "keys"), "sign", json.dumps(claims)],
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
 @test
 def license_service_refuses_bad_tokens(t):
     a, m = env()
@@ -121,9 +130,21 @@ def license_service_refuses_bad_tokens(t):
     t.check("invalid_token" in r.headers.get("WWW-Authenticate", ""))
     w = demo.portal_exchange(a, tok["access_token"], "workflow-service")
     t.eq(get(m.license + "/v1/licenses", w).status_code, 401)
-    # insufficient scope: a token towards the license service without license.read
+    # authd no longer trades a token the license service could not use (issue 13 defect 1:
+    # the exchanged scope is narrowed to the audience's registration, nothing left is
+    # invalid_scope) ...
     tok2 = demo.login(a, scope="openid workflow.apply")
-    lt2 = demo.portal_exchange(a, tok2["access_token"], "license-service")
+    r = a.post("/token", auth=("demo-portal", demo.secret(a, "demo-portal")), data={
+        "grant_type": demo.EXCHANGE, "subject_token": tok2["access_token"],
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "audience": "license-service"})
+    t.eq((r.status_code, r.json().get("error")), (400, "invalid_scope"), r.text)
+    # ... and the service refuses one without license.read (signed by authd's key)
+    h, p, s = lt.split(".")
+    c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+    c["scope"] = "openid workflow.apply"
+    lt2 = mint_token(a, c)
+    t.require(lt2, "build/clientlib/mint-token failed")
     r = get(m.license + "/v1/licenses", lt2)
     t.eq(r.status_code, 403)
     t.check("insufficient_scope" in r.headers.get("WWW-Authenticate", ""))

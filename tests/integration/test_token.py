@@ -180,7 +180,9 @@ def token_request_errors(t):
     t.eq((r.status_code, r.json()["error"]), (400, "invalid_request"))
     r = A.post("/token", data={"grant_type": "authorization_code", "code": "x"}, auth=auth)
     t.eq((r.status_code, r.json()["error"]), (400, "unauthorized_client"))
-    r = cc_token(scope="openid admin")
+    r = cc_token(scope="openid admin")  # RFC 6749 §3.3: admin is left out
+    t.eq((r.status_code, r.json().get("scope")), (200, "openid"))
+    r = cc_token(scope="admin")
     t.eq((r.status_code, r.json()["error"]), (400, "invalid_scope"))
     r = A.post("/token", data={"grant_type": "refresh_token", "refresh_token": "x" * 65},
                auth=(portal()["client_id"], portal()["client_secret"]))

@@ -3,9 +3,12 @@ one towards the workflow service, which trades it on towards the license service
 refusal has its error. Also /notify, which resolves the sub a module knows (flow/notify.h).
 """
 import base64
+import hashlib
 import json
 import os
+import secrets
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, run, test  # noqa: E402
@@ -40,6 +43,38 @@ def exchange(a, client, token, audience, **extra):
     return a.post("/token", data=data, auth=(client, secrets_of(a)[client]))
 
 
+# Test-only clients (issue 13 defect 1): a portal that may receive id_number and a reader
+# module registered for openid and profile only, without id_number_allowed.
+XPORTAL, XREADER = "xchg-portal", "xchg-reader"
+XSECRET = secrets.token_urlsafe(32)
+XPORTAL_CB = "http://127.0.0.1/xchg/callback"  # never fetched: the test reads the Location
+
+
+def xchg_policy():
+    h = "sha256:" + hashlib.sha256(XSECRET.encode()).hexdigest()
+    return f"""
+[client {XPORTAL}]
+type = confidential
+auth_method = client_secret_basic
+secret_hash = {h}
+redirect_uris = {XPORTAL_CB}
+grant_types = authorization_code {EXCHANGE}
+scopes = openid profile phone id_number
+exchange_audiences = {XREADER}
+first_party = true
+id_number_allowed = true
+sector = xchg.portal
+
+[client {XREADER}]
+type = confidential
+auth_method = client_secret_basic
+secret_hash = {h}
+grant_types = {EXCHANGE}
+scopes = openid profile
+sector = xchg.reader
+"""
+
+
 _A = None
 
 
@@ -47,8 +82,15 @@ def authd():
     """One daemon for the whole file (logins cost an argon2 hash each)."""
     global _A
     if _A is None:
-        _A = Authd().__enter__()
+        a = Authd().setup()
+        with open(os.path.join(a.state, "policy", "xchg.conf"), "w") as f:
+            f.write(xchg_policy())
+        _A = a.__enter__()
     return _A
+
+
+def userinfo(a, token):
+    return a.get("/userinfo", headers={"Authorization": "Bearer " + token})
 
 
 @test
@@ -67,7 +109,8 @@ def allowed_exchange_carries_act_and_keeps_subject(t):
     t.eq(j["issued_token_type"], AT)
     t.eq(j["token_type"], "Bearer")
     t.check(0 < j["expires_in"] <= 600, j)
-    t.eq(j["scope"], "openid license.read workflow.apply")
+    # narrowed to workflow-service's registration (issue 13 defect 1): no openid
+    t.eq(j["scope"], "license.read workflow.apply")
     c0, c1 = claims(tok["access_token"]), claims(j["access_token"])
     t.eq(c1["aud"], "workflow-service")
     t.eq(c1["client_id"], "demo-portal")
@@ -98,6 +141,85 @@ def allowed_exchange_carries_act_and_keeps_subject(t):
     t.check("id_number" not in i, "workflow-service has no id_number_allowed")
     t.check(any(e.get("ev") == "claims.id_number" and e.get("client") == "license-service"
                 for e in a.log_events()), "the release is logged")
+
+
+@test
+def exchange_never_widens_what_the_audience_reads(t):
+    """Issue 13 defect 1: the portal's login with profile, phone and id_number (box ticked),
+    exchanged towards workflow-service without a scope parameter, gave workflow-service a
+    token that read name, birthdate, phone and the raw id_number at /userinfo."""
+    a = authd()
+    sec = secrets_of(a)
+    tok = portal_tokens(a, scope="openid profile phone id_number workflow.apply")
+    ui = userinfo(a, tok["access_token"]).json()
+    t.require("id_number" in ui and "phone_number" in ui, f"the portal's own view: {ui}")
+    r = exchange(a, "demo-portal", tok["access_token"], "workflow-service")
+    t.require(r.status_code == 200, r.text)
+    w = r.json()
+    t.eq(w["scope"], "workflow.apply")
+    t.eq(claims(w["access_token"]).get("scope"), "workflow.apply")
+    r = userinfo(a, w["access_token"])
+    t.eq((r.status_code, r.json().get("error")), (403, "insufficient_scope"), r.text)
+    for k in ("name", "birthdate", "phone_number", "id_number"):
+        t.check(k not in r.text, f"{k} released: {r.text}")
+    i = a.post("/introspect", data={"token": w["access_token"]},
+               auth=("workflow-service", sec["workflow-service"])).json()
+    t.eq((i["active"], i["scope"]), (True, "workflow.apply"))
+    t.check("id_number" not in i, i)
+    # nothing workflow-service is registered for: refused, not a token without scope
+    tok = portal_tokens(a, scope="openid profile phone id_number")
+    r = exchange(a, "demo-portal", tok["access_token"], "workflow-service")
+    t.eq((r.status_code, r.json().get("error")), (400, "invalid_scope"), r.text)
+    # a requested value beyond the subject token's scope is refused (RFC 6749 §5.2)
+    r = exchange(a, "demo-portal", tok["access_token"], "license-service", scope="license.read")
+    t.eq(r.json().get("error"), "invalid_scope")
+
+
+@test
+def exchanged_token_releases_by_the_holders_policy(t):
+    """/userinfo with an exchanged token releases what the holder (its audience) may read,
+    not what the client that logged the citizen in may read; sub stays the citizen's."""
+    a = authd()
+    b = Browser(a)
+    code, v, _ = b.code(XPORTAL, XPORTAL_CB, "openid profile phone id_number", citizen=2)
+    tok = b.exchange(code, v, XPORTAL_CB, auth=(XPORTAL, XSECRET))
+    t.eq(tok["scope"], "openid profile phone id_number")
+    mine = userinfo(a, tok["access_token"]).json()
+    t.require("id_number" in mine and "phone_number" in mine, mine)
+    r = a.post("/token", auth=(XPORTAL, XSECRET), data={
+        "grant_type": EXCHANGE, "subject_token": tok["access_token"], "subject_token_type": AT,
+        "audience": XREADER})
+    t.require(r.status_code == 200, r.text)
+    t.eq(r.json()["scope"], "openid profile")
+    held = r.json()["access_token"]
+    ui = userinfo(a, held)
+    t.require(ui.status_code == 200, ui.text)
+    ui = ui.json()
+    t.eq(ui["sub"], mine["sub"])
+    t.eq(ui.get("name"), mine["name"])
+    t.check("phone_number" not in ui and "id_number" not in ui, f"released: {ui}")
+    # asking for id_number explicitly does not carry the consent over either
+    r = a.post("/token", auth=(XPORTAL, XSECRET), data={
+        "grant_type": EXCHANGE, "subject_token": tok["access_token"], "subject_token_type": AT,
+        "audience": XREADER, "scope": "openid id_number"})
+    t.eq((r.status_code, r.json().get("scope")), (200, "openid"), r.text)
+    ui = userinfo(a, r.json()["access_token"]).json()
+    t.check("id_number" not in ui, ui)
+    t.check(not any(e.get("ev") == "claims.id_number" and e.get("client") == XREADER
+                    for e in a.log_events()), "an id_number release to the reader was logged")
+    # the holder's policy at the time of the request decides, not the portal's: the reader
+    # loses profile in a reload, its live token no longer reads the name
+    n = sum(1 for e in a.log_events() if e.get("ev") == "policy.reload")
+    with open(os.path.join(a.state, "policy", "xchg.conf"), "w") as f:
+        f.write(xchg_policy().replace("scopes = openid profile\n", "scopes = openid\n"))
+    a.reload()
+    end = time.monotonic() + 10
+    while time.monotonic() < end and sum(1 for e in a.log_events()
+                                         if e.get("ev") == "policy.reload") == n:
+        time.sleep(0.05)
+    ui = userinfo(a, held)
+    t.eq(ui.status_code, 200, ui.text)
+    t.check("name" not in ui.json(), f"released by the portal's policy: {ui.text}")
 
 
 @test

@@ -1,8 +1,11 @@
 """Interoperability with real third-party relying parties from Debian (issue 5, item 9 and
 the first "must show" bullet): Apache httpd + libapache2-mod-auth-openidc protecting a page
-as demo-portal, and Python authlib as a second, public client. One login at authd serves
-both (SSO); their ID and access tokens verify independently with jwcrypto against /jwks;
-RP-initiated logout at one reaches the other by back-channel logout, both ways."""
+as a confidential portal, and Python authlib as a second, public client. One login at authd
+serves both (SSO); their ID and access tokens verify independently with jwcrypto against
+/jwks; RP-initiated logout at one reaches the other by back-channel logout, both ways.
+The portal asks for mod_auth_openidc's usual `openid profile email`: authd ignores `email`
+(issue 13, "Interoperability: scope values"). Both clients are the test's own, registered
+on free ports (no fixed port: issue 13, "Tests must not need fixed ports")."""
 import base64
 import hashlib
 import json
@@ -10,7 +13,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,17 +31,20 @@ from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
 from jwcrypto import jwk, jwt  # noqa: E402
 from rpkit import BCReceiver, hidden, query  # noqa: E402
 
-PORTAL = "http://127.0.0.1:8081"
+PORTAL_PORT = free_port()
+PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
 PORTAL_CB = PORTAL + "/oidc/callback"
 MODULES = "/usr/lib/apache2/modules"
 APP = "interop-app"  # demo-app's twin with a back-channel URI (test-only policy)
+PORTAL_ID = "interop-portal"  # demo-portal's twin on this test's port (test-only policy)
+PORTAL_SECRET = secrets.token_urlsafe(32)
 
 # The mod_auth_openidc configuration of docs/integration-guide.md, with the test's values.
 HTTPD_CONF = """\
 ServerRoot "{root}"
 PidFile "{root}/httpd.pid"
-Listen 127.0.0.1:8081
-ServerName 127.0.0.1:8081
+Listen 127.0.0.1:{port}
+ServerName 127.0.0.1:{port}
 ErrorLog "{root}/error.log"
 LogLevel warn auth_openidc:info
 LoadModule mpm_prefork_module {mods}/mod_mpm_prefork.so
@@ -53,15 +58,15 @@ StartServers 2
 DocumentRoot "{root}/htdocs"
 
 OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
-OIDCClientID demo-portal
+OIDCClientID {client_id}
 OIDCClientSecret {secret}
-OIDCRedirectURI http://127.0.0.1:8081/oidc/callback
+OIDCRedirectURI {portal}/oidc/callback
 OIDCCryptoPassphrase {passphrase}
-OIDCScope "openid profile"
+OIDCScope "openid profile email"
 OIDCPKCEMethod S256
 OIDCPassClaimsAs environment
 OIDCProviderAuthRequestMethod GET
-OIDCDefaultLoggedOutURL http://127.0.0.1:8081/
+OIDCDefaultLoggedOutURL {portal}/
 
 ScriptAlias /private/ "{root}/cgi/"
 <Location /private/>
@@ -87,13 +92,6 @@ class Apache:
         self.proc = None
 
     def start(self):
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", 8081))
-            except OSError:
-                raise RuntimeError("port 127.0.0.1:8081 is busy: demo-portal's registered redirect "
-                                   "URI needs it; stop whatever listens there and run again")
         for d in ("htdocs", "cgi"):
             os.makedirs(os.path.join(self.root, d))
         open(os.path.join(self.root, "htdocs", "index.html"), "w").write("portal home\n")
@@ -102,7 +100,8 @@ class Apache:
         os.chmod(cgi, 0o755)
         conf = os.path.join(self.root, "httpd.conf")
         open(conf, "w").write(HTTPD_CONF.format(root=self.root, mods=MODULES, issuer=self.issuer,
-                                                secret=self.secret,
+                                                secret=self.secret, client_id=PORTAL_ID,
+                                                port=PORTAL_PORT, portal=PORTAL,
                                                 passphrase=secrets.token_hex(16)))
         # -X-like foreground (DFOREGROUND) so the process is ours and stops by PID
         self.out = open(os.path.join(self.root, "stdout.log"), "wb")
@@ -110,7 +109,7 @@ class Apache:
                                      stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True,  # prefork signals its group
                                      env={"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"})
-        if not wait_port(8081, 15, self.proc):
+        if not wait_port(PORTAL_PORT, 15, self.proc):
             raise RuntimeError("apache did not start: " + self.error_log())
         return self
 
@@ -134,13 +133,20 @@ def b64u(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
-def write_app_client(a, bc_uri):
+def write_clients(a, bc_uri):
     lines = [f"[client {APP}]", "name = Interop app (authlib)", "type = public",
              "auth_method = none", "redirect_uris = http://127.0.0.1/callback",
              "post_logout_redirect_uris = http://127.0.0.1/logged-out",
              "grant_types = authorization_code refresh_token", "scopes = openid profile",
              "first_party = true", "subject_type = pairwise", "sector = interop.app",
-             f"backchannel_logout_uri = {bc_uri}"]
+             f"backchannel_logout_uri = {bc_uri}", "",
+             f"[client {PORTAL_ID}]", "name = Interop portal (mod_auth_openidc)",
+             "type = confidential", "auth_method = client_secret_basic",
+             "secret_hash = sha256:" + hashlib.sha256(PORTAL_SECRET.encode()).hexdigest(),
+             f"redirect_uris = {PORTAL_CB}", f"post_logout_redirect_uris = {PORTAL}/",
+             f"backchannel_logout_uri = {PORTAL_CB}?logout=backchannel",
+             "grant_types = authorization_code refresh_token", "scopes = openid profile phone",
+             "first_party = true", "subject_type = pairwise", "sector = interop.portal"]
     open(os.path.join(a.state, "policy", "interop.conf"), "w").write("\n".join(lines) + "\n")
 
 
@@ -161,6 +167,7 @@ def portal_login(t, a, browser, citizen):
               f"portal did not send us to authd: {r.status_code} {r.headers.get('Location')}")
     auth_q = query(r.headers["Location"])
     t.eq(auth_q.get("code_challenge_method"), "S256", "mod_auth_openidc PKCE")
+    t.eq(auth_q.get("scope"), "openid profile email", "mod_auth_openidc's OIDCScope")
     r = browser.get(r.headers["Location"], allow_redirects=False, timeout=10)
     t.require(r.status_code == 302 and r.headers["Location"].startswith("/login?"),
               f"authd did not show the login form: {r.status_code} {r.text[:200]}")
@@ -237,18 +244,13 @@ def portal_session_gone(browser, a, timeout=15):
 def portal_and_authlib_share_one_login_and_one_logout(t):
     rcv = BCReceiver().start()
     a = Authd(population=500, conf={"backchannel_retry_min_ms": 200,
-                                    "backchannel_retry_max_ms": 1000})
-    a.start()
+                                    "backchannel_retry_max_ms": 1000}).setup()
     ap = None
     try:
-        write_app_client(a, rcv.uri)
-        a.reload()
-        t.require(wait_log(a, lambda e: e.get("ev") == "policy.reload"
-                           and e.get("result") == "ok"), "SIGHUP reload not seen")
-        demo = a.demo()
-        portal = [c for c in demo["clients"] if c["client_id"] == "demo-portal"][0]
-        citizen = demo["citizens"][0]
-        ap = Apache(a.base, portal["client_secret"]).start()
+        write_clients(a, rcv.uri)
+        a.start()
+        citizen = a.demo()["citizens"][0]
+        ap = Apache(a.base, PORTAL_SECRET).start()
         browser = requests.Session()
         browser.trust_env = False
 
@@ -256,6 +258,10 @@ def portal_and_authlib_share_one_login_and_one_logout(t):
         env = portal_login(t, a, browser, citizen)
         t.check(len(env.get("OIDC_CLAIM_sub", "")) == 64, env)
         t.check(env.get("OIDC_CLAIM_name"), f"no name claim: {env}")
+        t.check("OIDC_CLAIM_email" not in env, env)
+        t.check(wait_log(a, lambda e: e.get("ev") == "token" and e.get("client") == PORTAL_ID
+                         and e.get("scope") == "openid profile"),
+                "the portal was not granted openid profile (email left out)")
         t.eq(env.get("OIDC_CLAIM_iss"), a.base)
         t.eq(env.get("OIDC_CLAIM_acr"), "urn:authd:acr:ial3:aal1")
         portal_sid = env.get("OIDC_CLAIM_sid")
@@ -294,7 +300,7 @@ def portal_and_authlib_share_one_login_and_one_logout(t):
                         allow_redirects=False, timeout=10)
         t.eq(r.status_code, 200)
         t.require(wait_log(a, lambda e: e.get("ev") == "logout.backchannel"
-                           and e.get("client") == "demo-portal"
+                           and e.get("client") == PORTAL_ID
                            and e.get("result") == "delivered"),
                   "mod_auth_openidc did not accept the logout token: " + ap.error_log()[-800:])
         t.check(portal_session_gone(browser, a), "mod_auth_openidc kept its session")

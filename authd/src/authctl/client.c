@@ -427,6 +427,7 @@ client_json(const struct policy_client *c, bool full)
     json_object_set_new(o, "has_jwks", json_boolean(c->jwks != NULL));
     json_object_set_new(o, "pkce_required", json_boolean(c->pkce_required));
     json_object_set_new(o, "id_number_allowed", json_boolean(c->id_number_allowed));
+    json_object_set_new(o, "strict_scopes", json_boolean(c->strict_scopes));
     return o;
 }
 

@@ -295,6 +295,8 @@ client_key(struct policy_client *c, const char *k, const char *v)
         c->id_token_alg = ai->alg;
         return NULL;
     }
+    if (strcmp(k, "strict_scopes") == 0)
+        return parse_bool(v, &c->strict_scopes);
     if (strcmp(k, "sector") == 0)
         return set_str(&c->sector, v);
     if (strcmp(k, "min_acr") == 0)

@@ -280,3 +280,45 @@ authz_scopes_covered(struct span want, struct span have)
 
     return each_word(want, covered_word, &c);
 }
+
+/* RFC 6749 §3.3 / Appendix A: scope-token = 1*NQCHAR. */
+static bool
+nqchar(uint8_t c)
+{
+    return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+}
+
+enum rc
+authz_scope_filter(struct arena *a, struct span in, authz_scope_fn keep, void *ctx,
+                   const char **out, size_t *dropped, struct rc_info *ri)
+{
+    struct buf b;
+    struct span w;
+    size_t i = 0, n = 0;
+    enum rc rc = RC_OK;
+    char *s;
+
+    if (in.len > AUTHZ_SCOPES_MAX)
+        return rc_set(ri, RC_TOO_LARGE, "scope", "too long");
+    for (size_t k = 0; k < in.len; k++)
+        if (in.p[k] != ' ' && !nqchar(in.p[k]))
+            return rc_set(ri, RC_MALFORMED, "scope", "a value holds a character outside NQCHAR");
+    buf_init(&b, AUTHZ_SCOPES_MAX + 1);
+    while (rc == RC_OK && span_next_word(in, &i, &w)) {
+        /* a value seen before (kept or not) was decided then */
+        if (authz_scopes_covered(w, span_of(in.p, (size_t)(w.p - in.p))))
+            continue;
+        if (!keep(w, ctx))
+            n++;
+        else if ((rc = b.len ? buf_append(&b, " ", 1) : RC_OK) == RC_OK)
+            rc = buf_append_span(&b, w);
+    }
+    if (rc == RC_OK) {
+        s = arena_strndup(a, b.len ? (const char *)b.p : "", b.len);
+        rc = s ? RC_OK : RC_NOMEM;
+        if (s)
+            *out = s, *dropped = n;
+    }
+    buf_clear(&b);
+    return rc == RC_TOO_LARGE ? rc_set(ri, rc, "scope", "too long") : rc;
+}

@@ -12,6 +12,7 @@
 #include "util/arena.h"
 
 #define AUTHZ_CLAIMS_MAX    4096 /* bytes of the `claims` parameter we parse */
+#define AUTHZ_SCOPES_MAX    1024 /* bytes of a requested `scope` list we parse */
 #define AUTHZ_MAX_AGE_MAX   31536000u
 
 /* prompt values (OIDC Core §3.1.2.1) */
@@ -81,6 +82,19 @@ enum authz_decision {
  * login page cannot give is AUTHZ_UNMET, never a login loop. */
 enum authz_decision authz_decide(const struct authz_need *need, const struct authz_have *have,
                                  int64_t now);
+
+/* Decides whether one requested scope value is granted (authz_scope_filter). */
+typedef bool (*authz_scope_fn)(struct span value, void *ctx);
+
+/* Reads a requested scope list (RFC 6749 §3.3: values of NQCHAR, %x21 / %x23-5B /
+ * %x5D-7E, separated by spaces; runs of spaces and leading or trailing ones are
+ * tolerated) and keeps, in request order and once each, the values keep(value, ctx)
+ * grants. RC_OK: *out (in a, NUL-terminated, "" when nothing is kept) is the normalised
+ * list, values joined by one space, and *dropped counts the distinct values left out.
+ * RC_TOO_LARGE past AUTHZ_SCOPES_MAX bytes, RC_MALFORMED for any other byte (field
+ * "scope" in ri); RC_NOMEM. *out is set only on RC_OK. */
+enum rc authz_scope_filter(struct arena *a, struct span in, authz_scope_fn keep, void *ctx,
+                           const char **out, size_t *dropped, struct rc_info *ri);
 
 /* True if every space-separated value of want appears in have. */
 bool authz_scopes_covered(struct span want, struct span have);

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "core/authz.h"
 #include "core/jose.h"
 #include "core/mask.h"
 #include "core/pkce.h"
@@ -215,19 +216,34 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     return rc;
 }
 
-/* RFC 6749 §6: the requested scope must not exceed what the grant had. */
+static bool
+scope_any(struct span w, void *ctx)
+{
+    (void)w, (void)ctx;
+    return true;
+}
+
+/* RFC 6749 §6: the requested scope, normalised into *want, must not exceed what the
+ * grant had. */
 static enum rc
-check_narrowing(struct issue *is, const struct token_req *req, struct token_resp *out,
-                struct rc_info *ri)
+check_narrowing(struct issue *is, const struct token_req *req, const char **want,
+                struct token_resp *out, struct rc_info *ri)
 {
     struct rtf f;
+    size_t dropped;
+    enum rc rc = authz_scope_filter(is->a, req->scope, scope_any, NULL, want, &dropped, ri);
 
-    if (req->scope.len == 0)
+    if (rc == RC_NOMEM)
+        return fail_rc(out, rc);
+    if (rc != RC_OK)
+        return fail(out, "invalid_scope", ri, RC_DENIED, "scope",
+                    rc == RC_TOO_LARGE ? "too long" : "malformed");
+    if (**want == 0)
         return fail(out, "invalid_scope", ri, RC_DENIED, "scope", "empty");
     if (req->refresh_token.len != REFRESH_TOKEN_LEN
         || rtf_get(is->app, is->a, span_of(req->refresh_token.p, RTF_ID_LEN), &f) != RC_OK)
         return RC_OK; /* rtf_rotate gives the precise answer */
-    if (!scope_subset(req->scope, span_str(f.scope)))
+    if (!scope_subset(span_str(*want), span_str(f.scope)))
         return fail(out, "invalid_scope", ri, RC_DENIED, "scope", "exceeds the original grant");
     return RC_OK;
 }
@@ -237,7 +253,7 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
               struct rc_info *ri)
 {
     char next[REFRESH_TOKEN_LEN + 1];
-    const char *scope;
+    const char *scope = NULL;
     struct account acct = {0};
     struct rtf f;
     enum rc rc;
@@ -246,7 +262,7 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
         return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
     if (!req->refresh_token.p || req->refresh_token.len == 0)
         return fail(out, "invalid_request", ri, RC_MALFORMED, "refresh_token", "missing");
-    if (req->scope.p && (rc = check_narrowing(is, req, out, ri)) != RC_OK)
+    if (req->scope.p && (rc = check_narrowing(is, req, &scope, out, ri)) != RC_OK)
         return rc;
     rc = rtf_rotate(is->app, is->a, is->p, is->c->id, req->refresh_token, &f, next, ri);
     if (rc == RC_NOT_FOUND || rc == RC_EXPIRED || rc == RC_DENIED) {
@@ -255,8 +271,9 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
     }
     if (rc != RC_OK)
         return fail_rc(out, rc);
-    scope = req->scope.p ? arena_span_dup(is->a, req->scope) : f.scope;
-    if (!scope || !(out->refresh_token = arena_strndup(is->a, next, REFRESH_TOKEN_LEN)))
+    if (!scope)
+        scope = f.scope;
+    if (!(out->refresh_token = arena_strndup(is->a, next, REFRESH_TOKEN_LEN)))
         rc = fail_rc(out, RC_NOMEM);
     else if ((rc = usable_account(account_get(is->app, is->a, f.account_id, &acct), &acct, out,
                                   ri))
@@ -267,27 +284,39 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
     return rc;
 }
 
-/* The client's own scopes joined, the default when it asks for none (RFC 6749 §3.3). */
+static bool
+scope_registered(struct span w, void *ctx)
+{
+    const struct policy_client *c = ctx;
+
+    return strlist_has(&c->scopes, w);
+}
+
+/* The scope of a client's own token (RFC 6749 §3.3): the requested values it is
+ * registered for (others are left out, or invalid_scope with strict_scopes), or all its
+ * scopes when it asks for none. NULL with out->error set, or NULL for no memory. */
 static const char *
 client_scope(struct issue *is, const struct token_req *req, struct token_resp *out,
              struct rc_info *ri)
 {
     struct buf b;
-    const char *s;
-    size_t i = 0;
+    const char *s = NULL;
+    size_t i, dropped;
+    enum rc rc;
 
     if (req->scope.p) {
-        while (i < req->scope.len) {
-            size_t j = i;
-            while (j < req->scope.len && req->scope.p[j] != ' ')
-                j++;
-            if (j == i || !strlist_has(&is->c->scopes, span_of(req->scope.p + i, j - i))) {
-                fail(out, "invalid_scope", ri, RC_DENIED, "scope", "not registered for the client");
-                return NULL;
-            }
-            i = j + 1;
-        }
-        return req->scope.len ? arena_span_dup(is->a, req->scope) : NULL;
+        rc = authz_scope_filter(is->a, req->scope, scope_registered, (void *)is->c, &s, &dropped,
+                                ri);
+        if (rc == RC_NOMEM)
+            return NULL;
+        if (rc != RC_OK)
+            fail(out, "invalid_scope", ri, RC_DENIED, "scope",
+                 rc == RC_TOO_LARGE ? "too long" : "malformed");
+        else if (dropped && is->c->strict_scopes)
+            fail(out, "invalid_scope", ri, RC_DENIED, "scope", "not registered for the client");
+        else if (*s == 0)
+            fail(out, "invalid_scope", ri, RC_DENIED, "scope", "none registered for the client");
+        return out->error ? NULL : s;
     }
     buf_init(&b, 4096);
     for (i = 0; i < is->c->scopes.n; i++)
@@ -369,6 +398,8 @@ token_grant(struct app *app, struct arena *a, const struct policy *p, const stru
         log_str(lr, "error", out->error);
         if (ri && rc != RC_OK)
             log_str(lr, "why", ri->msg);
+        if (rc == RC_OK)
+            log_str(lr, "scope", out->scope); /* what was granted (RFC 6749 §3.3) */
         log_end(lr);
     }
     return rc;

@@ -13,6 +13,9 @@
  * the pairwise sector of the client the citizen logged in to. A module that needs a
  * stable identity across channels gets it from introspection (id_number, for modules
  * whose policy allows it), not from sub. The token never outlives the subject token.
+ * Its scope is the subject token's (or the requested part of it) narrowed to what the
+ * audience is registered for (exchange_scope): a module never holds more than its own
+ * policy gives it, whatever the caller's token carried.
  *
  * Refusals: a subject token that is invalid, expired, revoked, not issued to the caller
  * (its aud) or not a citizen's is invalid_request, as §2.2.2 requires ("if either the
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/authz.h"
 #include "flow/claims.h"
 #include "flow/notify.h"
 #include "flow/token_int.h"
@@ -147,21 +151,58 @@ out:
     return rc;
 }
 
-/* The scope of the new token: the requested one (a subset of the subject's, RFC 8693
- * §2.1), or the subject's. NULL with out->error set, or NULL for no memory. */
+struct xscope {
+    struct span have;                   /* the subject token's scope */
+    const struct policy_client *target; /* the audience */
+    size_t beyond;                      /* requested values the subject token lacks */
+};
+
+/* A value the new token keeps: the subject token has it and the audience is registered
+ * for it (id_number only with id_number_allowed: the citizen's consent to share it was
+ * given to one client and travels only to modules whose policy may receive it). */
+static bool
+exchange_keeps(struct span w, void *ctx)
+{
+    struct xscope *x = ctx;
+
+    if (!authz_scopes_covered(w, x->have)) {
+        x->beyond++;
+        return false;
+    }
+    return strlist_has(&x->target->scopes, w)
+           && (!span_eq_str(w, "id_number") || x->target->id_number_allowed);
+}
+
+/* The scope of the new token (RFC 8693 §2.1, RFC 6749 §3.3): the requested values, or
+ * the subject token's when none are asked, narrowed to what the audience is registered
+ * for. A requested value beyond the subject token's scope is invalid_scope (RFC 6749
+ * §5.2: it exceeds what the citizen granted); one the audience is not registered for is
+ * left out, or invalid_scope when the caller's policy has strict_scopes; nothing left is
+ * invalid_scope. NULL with out->error set, or NULL for no memory. */
 static const char *
 exchange_scope(struct issue *is, struct span want, const struct token_claims *tc,
-               struct token_resp *out, struct rc_info *ri)
+               const struct policy_client *target, struct token_resp *out, struct rc_info *ri)
 {
-    const char *have = tc->scope ? tc->scope : "";
+    struct xscope x = {span_str(tc->scope ? tc->scope : ""), target, 0};
+    const char *s = NULL;
+    size_t dropped;
+    enum rc rc =
+        authz_scope_filter(is->a, want.p ? want : x.have, exchange_keeps, &x, &s, &dropped, ri);
 
-    if (!want.p)
-        return have;
-    if (want.len == 0 || !scope_subset(want, span_str(have))) {
-        fail(out, "invalid_scope", ri, RC_DENIED, "scope", "exceeds the subject token's scope");
+    if (rc == RC_NOMEM)
         return NULL;
-    }
-    return arena_span_dup(is->a, want);
+    if (rc != RC_OK)
+        fail(out, "invalid_scope", ri, RC_DENIED, "scope",
+             rc == RC_TOO_LARGE ? "too long" : "malformed");
+    else if (x.beyond)
+        fail(out, "invalid_scope", ri, RC_DENIED, "scope", "exceeds the subject token's scope");
+    else if (want.p && dropped && is->c->strict_scopes)
+        fail(out, "invalid_scope", ri, RC_DENIED, "scope", "not registered for the audience");
+    else if (*s == 0)
+        fail(out, "invalid_scope", ri, RC_DENIED, "scope",
+             want.p ? "none registered for the audience"
+                    : "the subject token has no scope the audience is registered for");
+    return out->error ? NULL : s;
 }
 
 /* Issues the exchanged token for subject tc towards target. */
@@ -214,7 +255,7 @@ token_grant_exchange(struct issue *is, const struct token_req *req, struct token
         || (rc = check_target(is, req->audience, &target, out, ri)) != RC_OK
         || (rc = check_subject(is, req->subject_token, &tc, out, ri)) != RC_OK)
         return rc;
-    if (!(scope = exchange_scope(is, req->scope, &tc, out, ri)))
+    if (!(scope = exchange_scope(is, req->scope, &tc, target, out, ri)))
         return out->error ? RC_DENIED : fail_rc(out, RC_NOMEM);
     if ((rc = issue_exchanged(is, &tc, scope, target, out, ri)) != RC_OK)
         return rc;

@@ -1,7 +1,9 @@
 /* /userinfo (OIDC Core §5.3), GET or POST, with a bearer access token (RFC 6750 §2.1
  * Authorization header, or §2.2 form body on POST; never the query). Errors per RFC 6750
  * §3: 401 with WWW-Authenticate: Bearer error="invalid_token", 400 invalid_request, 403
- * insufficient_scope (a token without `openid`). */
+ * insufficient_scope (a token without `openid`). The claims released are those the token's
+ * scope and its holder's policy allow: the holder is the token's audience, so a token
+ * exchanged towards a module (RFC 8693) reads only what that module is registered for. */
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <string.h>
@@ -81,21 +83,52 @@ log_idn(const struct policy_client *c, const struct account *acct, const struct 
     log_end(lr);
 }
 
-/* Claims for a verified token. RC_DENIED: the token stands for no usable account. */
+/* The token's holder: its audience (an exchanged token is held by the module it was
+ * exchanged towards, not by the client that asked for it). */
+static const char *
+holder_id(const struct token_claims *tc)
+{
+    return tc->aud ? tc->aud : tc->client_id;
+}
+
+/* The client the citizen logged in to, whose pairwise sector the token's sub is in: the
+ * innermost act of an exchanged token (RFC 8693 §4.1: each exchange nests the previous
+ * actor), else client_id. NULL for no memory. */
+static const char *
+login_client_id(struct arena *a, const struct token_claims *tc)
+{
+    json_t *act = tc->act ? json_loads(tc->act, 0, NULL) : NULL, *o = act, *in;
+    const char *id = tc->client_id, *s;
+
+    while ((in = json_object_get(o, "act")) && json_is_object(in))
+        o = in;
+    if ((s = json_string_value(json_object_get(o, "sub"))))
+        id = arena_strndup(a, s, strlen(s));
+    json_decref(act);
+    return id;
+}
+
+/* Claims for a verified token, released by the policy of the token's holder (its
+ * registered scopes, id_number_allowed), never by that of the client that obtained it.
+ * RC_DENIED: the token stands for no usable account. */
 static enum rc
 user_claims(struct http_req *r, const struct policy *p, const struct token_claims *tc, json_t *o)
 {
-    const struct policy_client *c = policy_client(p, span_str(tc->client_id));
+    const struct policy_client *c = policy_client(p, span_str(holder_id(tc))), *lc;
+    const char *lid = login_client_id(&r->arena, tc);
     struct account acct;
     char sub[SUBJECT_MAX];
     bool idn = false;
     enum rc rc;
 
-    if (!c || !tc->account_id)
+    if (!lid)
+        return RC_NOMEM;
+    lc = policy_client(p, span_str(lid));
+    if (!c || !lc || !tc->account_id)
         return RC_DENIED;
     if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)
         return rc == RC_NOT_FOUND ? RC_DENIED : rc;
-    if (acct.disabled || subject_for(c, acct.id, sub) != RC_OK || strcmp(sub, tc->sub) != 0)
+    if (acct.disabled || subject_for(lc, acct.id, sub) != RC_OK || strcmp(sub, tc->sub) != 0)
         rc = RC_DENIED;
     else {
         json_object_set_new(o, "sub", json_string(sub));
@@ -137,7 +170,7 @@ route_userinfo(struct http_req *r, struct http_resp *w)
         rc = user_claims(r, p, &tc, o);
     app_policy_put(p);
     if (rc == RC_OK) {
-        http_set_client(r, tc.client_id);
+        http_set_client(r, holder_id(&tc));
         http_json(r, w, 200, o);
         return;
     }

@@ -188,3 +188,56 @@ TEST(authz_scope_lists)
     CHECK(authz_list_has(SPAN("a  openid b"), "openid"));
     CHECK(!authz_list_has(SPAN("openidx"), "openid"));
 }
+
+static bool
+not_x(struct span w, void *ctx)
+{
+    (void)ctx;
+    return !(w.len > 0 && w.p[0] == 'x');
+}
+
+/* issue 13 item 7: a requested list comes out normalised (no stray spaces, no repeats),
+ * with the values the callback refuses left out and counted once each. */
+TEST(authz_scope_filter_normalises_and_drops)
+{
+    struct arena a;
+    const char *s = NULL;
+    size_t n = 99;
+
+    arena_init(&a, 0);
+    CHECK_RC(authz_scope_filter(&a, SPAN("  openid  profile openid "), not_x, NULL, &s, &n, NULL),
+             RC_OK);
+    CHECK_STR(s, "openid profile");
+    CHECK_INT(n, 0);
+    CHECK_RC(authz_scope_filter(&a, SPAN("openid xemail profile xemail xphone"), not_x, NULL, &s,
+                                &n, NULL),
+             RC_OK);
+    CHECK_STR(s, "openid profile");
+    CHECK_INT(n, 2);
+    CHECK_RC(authz_scope_filter(&a, SPAN("xa xb"), not_x, NULL, &s, &n, NULL), RC_OK);
+    CHECK_STR(s, "");
+    CHECK_RC(authz_scope_filter(&a, SPAN("   "), not_x, NULL, &s, &n, NULL), RC_OK);
+    CHECK_STR(s, "");
+    CHECK_RC(authz_scope_filter(&a, SPAN(""), not_x, NULL, &s, &n, NULL), RC_OK);
+    CHECK_STR(s, "");
+    s = NULL;
+    CHECK_RC(authz_scope_filter(&a, SPAN("openid\tprofile"), not_x, NULL, &s, &n, NULL),
+             RC_MALFORMED);
+    CHECK_RC(authz_scope_filter(&a, SPAN("openid\nprofile"), not_x, NULL, &s, &n, NULL),
+             RC_MALFORMED);
+    CHECK_RC(authz_scope_filter(&a, SPAN("open\"id"), not_x, NULL, &s, &n, NULL), RC_MALFORMED);
+    CHECK_RC(authz_scope_filter(&a, SPAN("open\\id"), not_x, NULL, &s, &n, NULL), RC_MALFORMED);
+    CHECK_RC(authz_scope_filter(&a, SPAN("openid\0x"), not_x, NULL, &s, &n, NULL), RC_MALFORMED);
+    CHECK_RC(authz_scope_filter(&a, SPAN("\xe5\xad\x97"), not_x, NULL, &s, &n, NULL), RC_MALFORMED);
+    CHECK(s == NULL);
+    {
+        char big[AUTHZ_SCOPES_MAX + 2];
+        memset(big, 'a', sizeof(big));
+        CHECK_RC(authz_scope_filter(&a, span_of(big, sizeof(big)), not_x, NULL, &s, &n, NULL),
+                 RC_TOO_LARGE);
+        CHECK_RC(authz_scope_filter(&a, span_of(big, AUTHZ_SCOPES_MAX), not_x, NULL, &s, &n, NULL),
+                 RC_OK);
+        CHECK_INT(strlen(s), AUTHZ_SCOPES_MAX);
+    }
+    arena_clear(&a);
+}

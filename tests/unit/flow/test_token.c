@@ -94,7 +94,10 @@ static const char policy_fmt[] =
     "[client mod2]\ntype = confidential\nauth_method = client_secret_basic\n"
     "secret_hash = sha256:" S3CRET_SHA256 "\n"
     "grant_types = client_credentials urn:ietf:params:oauth:grant-type:token-exchange\n"
-    "scopes = notify.send\nexchange_audiences = svc\n";
+    "scopes = notify.send api.read\nexchange_audiences = svc\n"
+    "[client strict]\ntype = confidential\nauth_method = client_secret_basic\n"
+    "secret_hash = sha256:" S3CRET_SHA256 "\ngrant_types = client_credentials\n"
+    "scopes = api.read\nstrict_scopes = true\n";
 
 static int
 make_policy(void)
@@ -566,8 +569,11 @@ TEST(refresh_rotates_and_keeps_the_assurance)
     CHECK(json_object_get(id, "nonce") == NULL); /* OIDC Core §12.2 */
     json_decref(id);
     fake_now += 100;
-    CHECK_RC(refresh("web", r1.refresh_token, "openid", &r2), RC_OK); /* narrowed */
-    CHECK_STR(r2.scope, "openid");
+    CHECK_RC(refresh("web", r1.refresh_token, " openid  openid ", &r2), RC_OK); /* narrowed */
+    CHECK_STR(r2.scope, "openid"); /* normalised (issue 13 item 7) */
+    REQUIRE((id = payload(r2.access_token, "at+jwt")) != NULL);
+    CHECK_STR(jstr(id, "scope"), "openid");
+    json_decref(id);
     CHECK_RC(refresh("web", r2.refresh_token, "openid profile phone", &r1), RC_DENIED);
     CHECK_STR(r1.error, "invalid_scope");
     CHECK_RC(refresh("svc", r2.refresh_token, NULL, &r1), RC_DENIED);
@@ -679,9 +685,33 @@ TEST(token_client_credentials_scopes_and_rejections)
     rq.scope = SPAN("api.read");
     CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
     CHECK_STR(r.scope, "api.read");
-    rq.scope = SPAN("api.read admin");
+    /* RFC 6749 §3.3: values it is not registered for (or we do not know) are left out,
+     * the granted scope is in the response; normalised (issue 13 item 7) */
+    rq.scope = SPAN("api.read admin ");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_STR(r.scope, "api.read");
+    rq.scope = SPAN(" api.write  api.read api.write ");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_STR(r.scope, "api.write api.read");
+    REQUIRE((at = payload(r.access_token, "at+jwt")) != NULL);
+    CHECK_STR(jstr(at, "scope"), "api.write api.read");
+    json_decref(at);
+    rq.scope = SPAN("admin");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope"); /* nothing left to grant */
+    rq.scope = SPAN("");
     CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
     CHECK_STR(r.error, "invalid_scope");
+    rq.scope = SPAN("api.read\tadmin");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
+    /* strict_scopes: what it does not get is an error, not a silent drop */
+    rq.scope = SPAN("api.read admin");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("strict"), &rq, &r, NULL), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
+    rq.scope = SPAN("api.read ");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("strict"), &rq, &r, NULL), RC_OK);
+    CHECK_STR(r.scope, "api.read");
     rq.scope = (struct span){NULL, 0};
     CHECK_RC(token_grant(&F.app, &F.a, F.p, client("web"), &rq, &r, NULL), RC_DENIED);
     CHECK_STR(r.error, "unauthorized_client");
@@ -895,6 +925,33 @@ TEST(exchange_keeps_subject_and_assurance_and_nests_act)
     json_decref(s);
     json_decref(x);
     json_decref(y);
+    fix_down();
+}
+
+/* issue 13 defect 1: the exchanged token carried the subject token's whole scope, so the
+ * audience could read what only the caller was registered for. */
+TEST(exchange_narrows_the_scope_to_the_audience)
+{
+    struct token_resp r;
+    json_t *x;
+    const char *at;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE((at = mod_token("openid api.read api.write")));
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_OK); /* mod2: notify.send api.read */
+    CHECK_STR(r.scope, "api.read");
+    REQUIRE((x = payload(r.access_token, "at+jwt")));
+    CHECK_STR(jstr(x, "scope"), "api.read");
+    json_decref(x);
+    /* a requested value the audience is not registered for is left out */
+    CHECK_RC(xchg("mod", at, "mod2", "openid  api.read ", &r), RC_OK);
+    CHECK_STR(r.scope, "api.read");
+    /* nothing the audience may hold: refused, not a token without scope */
+    CHECK_RC(xchg("mod", at, "mod2", "api.write", &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
+    REQUIRE((at = mod_token("openid")));
+    CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_DENIED);
+    CHECK_STR(r.error, "invalid_scope");
     fix_down();
 }
 
