@@ -38,6 +38,7 @@ static const struct key keys[] = {
     {"max_body_bytes",             K_U32,   O(max_body_bytes), 1024, 16u << 20, "65536", NULL},
     {"max_header_bytes",           K_U32,   O(max_header_bytes), 4096, 1u << 20, "16384", NULL},
     {"connection_timeout_s",       K_U32,   O(connection_timeout_s), 1, 3600, "10", NULL},
+    {"request_head_timeout_s",     K_U32,   O(request_head_timeout_s), 1, 3600, "10", NULL},
     {"max_connections",            K_U32,   O(max_connections), 1, 1000000, "4096", NULL},
     {"max_connections_per_ip",     K_U32,   O(max_connections_per_ip), 0, 1000000, "256", NULL},
     {"token_cache_entries",        K_U32,   O(token_cache_entries), 0, 1u << 26, "2097152", NULL},
