@@ -32,6 +32,7 @@ struct conn {
 
 struct server {
     struct MHD_Daemon *d;
+    struct MHD_Daemon *md; /* the metrics listener, NULL when metrics_listen = off */
     struct app *app;
     char *tls_cert, *tls_key;
     atomic_long inflight;
@@ -237,6 +238,13 @@ begin(struct reqstate *st, struct MHD_Connection *c, const char *method, const c
     st->r.method = method_of(method);
     st->r.method_str = arena_strndup(&st->r.arena, method, strlen(method) > 16 ? 16 : strlen(method));
     st->r.tls = st->srv->tls_cert != NULL;
+    {
+        const union MHD_ConnectionInfo *di =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+        st->r.metrics_listener = di && st->srv->md && di->daemon == st->srv->md;
+        if (st->r.metrics_listener)
+            st->r.tls = false;
+    }
     client_ip(c, st->ip, sizeof(st->ip));
     st->r.client_ip = st->ip;
     (void)RAND_bytes(rnd, sizeof(rnd));
@@ -547,6 +555,38 @@ bind_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
     return NULL;
 }
 
+/* The metrics listener (metrics_listen): plain HTTP, one thread, a few connections, the
+ * same request handling and head checks; the router serves only ROUTE_METRICS routes on
+ * it. */
+static enum rc
+metrics_start(struct server *s, struct rc_info *ri)
+{
+    const struct config *cfg = s->app->cfg;
+    struct sockaddr_storage ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    int e;
+
+    if (!cfg->metrics_host)
+        return RC_OK;
+    if (!bind_addr(cfg->metrics_host, cfg->metrics_port, &ss))
+        return rc_set(ri, RC_MALFORMED, "metrics_listen", "not an IP address");
+    if (((struct sockaddr *)&ss)->sa_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->md = MHD_start_daemon(
+        flags, cfg->metrics_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)cfg->max_header_bytes * 2 + 4096, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 16u,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (s->md)
+        return RC_OK;
+    e = errno;
+    return rc_set(ri, RC_UNAVAILABLE, "metrics_listen",
+                  e == EADDRINUSE ? "address already in use" : "cannot listen");
+}
+
 enum rc
 server_start(struct app *app, struct server **out, struct rc_info *ri)
 {
@@ -602,7 +642,8 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
                       e == EADDRINUSE ? "address already in use"
                                       : "cannot start the HTTP server (address or TLS files)");
     }
-    if ((rc = sweeper_start(s)) != RC_OK) {
+    if ((rc = metrics_start(s, ri)) != RC_OK
+        || (rc = sweeper_start(s)) != RC_OK) {
         server_stop(s);
         return rc == RC_NOMEM ? rc_set(ri, rc, "listen", "cannot start a thread") : rc;
     }
@@ -634,6 +675,8 @@ server_stop(struct server *s)
     if (!s)
         return;
     sweeper_stop(s);
+    if (s->md)
+        MHD_stop_daemon(s->md);
     if (s->d)
         MHD_stop_daemon(s->d);
     if (s->tls_key) {
