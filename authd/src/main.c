@@ -171,6 +171,7 @@ log_start(const struct app *app)
 
     log_str(lr, "version", AUTHD_VERSION);
     log_str(lr, "listen", app->cfg->listen);
+    log_str(lr, "metrics_listen", app->cfg->metrics_listen);
     log_str(lr, "issuer", app->cfg->issuer);
     log_str(lr, "store", app->store->ops->name);
     log_str(lr, "popbase", app->pop->ops->name);

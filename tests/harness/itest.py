@@ -150,11 +150,13 @@ class Redis:
 
 class Authd:
     """A live authd with a fresh state dir made by scripts/dev-setup (dev keys, demo
-    policy, small population), on a free loopback port. conf: extra config lines."""
+    policy, small population), on a free loopback port, with its metrics listener on
+    another (metrics_port; unless conf sets metrics_listen). conf: extra config lines."""
 
     def __init__(self, conf=None, population=2000, state_dir=None, env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.metrics_port = free_port()
         self.own_state = state_dir is None
         self.state = state_dir or tempfile.mkdtemp(prefix="authd-state-")
         self.conf_extra = conf or {}
@@ -187,6 +189,12 @@ class Authd:
     def start(self, wait=True):
         if not os.path.exists(self.conf_path):
             self.setup()
+        if "metrics_listen" not in self.conf_extra:
+            # a port of its own each start: several daemons may share one state dir
+            lines = [l for l in open(self.conf_path).read().splitlines()
+                     if l.split("=")[0].strip() != "metrics_listen"]
+            lines.append(f"metrics_listen = 127.0.0.1:{self.metrics_port}")
+            open(self.conf_path, "w").write("\n".join(lines) + "\n")
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([os.path.join(BUILD, "authd"), "-c", self.conf_path],
                                      stdout=self.logf, stderr=self.logf, env=self.env)
@@ -239,6 +247,12 @@ class Authd:
         kw.setdefault("timeout", 10)
         kw.setdefault("allow_redirects", False)
         return requests.get(self.base + path, **kw)
+
+    def metrics(self, path="/metrics", **kw):
+        """GET on the metrics listener."""
+        import requests
+        kw.setdefault("timeout", 10)
+        return requests.get(f"http://127.0.0.1:{self.metrics_port}{path}", **kw)
 
     def post(self, path, **kw):
         import requests

@@ -21,6 +21,7 @@ struct key {
 };
 
 static const char *check_listen(const char *v);
+static const char *check_metrics_listen(const char *v);
 static const char *check_url(const char *v);
 static const char *check_store(const char *v);
 static const char *check_popbase(const char *v);
@@ -38,6 +39,8 @@ static const struct key keys[] = {
     {"max_body_bytes",             K_U32,   O(max_body_bytes), 1024, 16u << 20, "65536", NULL},
     {"max_header_bytes",           K_U32,   O(max_header_bytes), 4096, 1u << 20, "16384", NULL},
     {"connection_timeout_s",       K_U32,   O(connection_timeout_s), 1, 3600, "10", NULL},
+    {"request_head_timeout_s",     K_U32,   O(request_head_timeout_s), 1, 3600, "10", NULL},
+    {"metrics_listen",             K_STR,   O(metrics_listen), 0, 0, "127.0.0.1:9464", check_metrics_listen},
     {"max_connections",            K_U32,   O(max_connections), 1, 1000000, "4096", NULL},
     {"max_connections_per_ip",     K_U32,   O(max_connections_per_ip), 0, 1000000, "256", NULL},
     {"token_cache_entries",        K_U32,   O(token_cache_entries), 0, 1u << 26, "2097152", NULL},
@@ -145,6 +148,16 @@ static const char *
 check_listen(const char *v)
 {
     char h[64];
+    return split_listen(v, h, sizeof(h), NULL);
+}
+
+/* "off", or address:port like listen. */
+static const char *
+check_metrics_listen(const char *v)
+{
+    char h[64];
+    if (strcmp(v, "off") == 0)
+        return NULL;
     return split_listen(v, h, sizeof(h), NULL);
 }
 
@@ -308,6 +321,19 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
         return ini_error(err, RC_MALFORMED, file, key_line(pc, "listen"), "listen", "bad value");
     if (!(c->listen_host = strdup(host)))
         return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
+    if (strcmp(c->metrics_listen, "off") != 0) {
+        char mhost[64];
+        if (split_listen(c->metrics_listen, mhost, sizeof(mhost), &c->metrics_port))
+            return ini_error(err, RC_MALFORMED, file, key_line(pc, "metrics_listen"),
+                             "metrics_listen", "bad value");
+        if (c->metrics_port == c->listen_port)
+            return ini_error(err, RC_MALFORMED, file, key_line(pc, "metrics_listen"),
+                             "metrics_listen",
+                             "must not use the port of listen (metrics stay off the public "
+                             "listener)");
+        if (!(c->metrics_host = strdup(mhost)))
+            return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
+    }
     if (!c->tls_cert != !c->tls_key)
         return ini_error(err, RC_MALFORMED, file,
                          key_line(pc, c->tls_cert ? "tls_cert" : "tls_key"),
@@ -413,6 +439,7 @@ config_free(struct config *c)
             free(*str_slot(c, &keys[i]));
     }
     free(c->listen_host);
+    free(c->metrics_host);
     free(c->path);
     free(c);
 }

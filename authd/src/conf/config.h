@@ -25,6 +25,10 @@ struct config {
     uint32_t max_body_bytes;
     uint32_t max_header_bytes;
     uint32_t connection_timeout_s;
+    uint32_t request_head_timeout_s; /* a request head must be complete within this */
+    char *metrics_listen;            /* "127.0.0.1:9464" or "off" */
+    char *metrics_host;              /* derived; NULL when off */
+    uint16_t metrics_port;
     uint32_t max_connections;
     uint32_t max_connections_per_ip;
     uint32_t shutdown_grace_ms;

@@ -33,6 +33,7 @@ struct http_req {
     const char *client_ip;
     char id[9]; /* request id, 8 hex digits */
     bool tls;
+    bool metrics_listener; /* arrived on metrics_listen (router.h: ROUTE_METRICS) */
     const char *client_id; /* for the log: set with http_set_client (a copy in the arena) */
     void *conn;            /* the server's; use the functions below */
 };

@@ -1,5 +1,5 @@
 /* /healthz (the process answers), /readyz (its dependencies answer), /metrics
- * (Prometheus text format 0.0.4). */
+ * (Prometheus text format 0.0.4, on the metrics listener only: docs/operations.md). */
 #include <jansson.h>
 
 #include "http/router.h"
@@ -54,12 +54,20 @@ extra_metrics(struct buf *o, void *ctx)
                    "authd_store_errors_total{backend=\"%s\"} %llu\n",
                    app->store->ops->name, (unsigned long long)atomic_load(&app->store->errors));
     if (app->pop) {
-        buf_append_str(o, "# HELP authd_popbase_answers_total Population-base answers by "
-                          "outcome.\n# TYPE authd_popbase_answers_total counter\n");
+        /* mismatch, not_found and cancelled are one outcome: /api/register answers all three
+         * with the same 403, and a counter telling them apart would tell a stranger whether
+         * a number belongs to a real (or a cancelled) person. */
+        unsigned long long n[POP__COUNT];
         for (int a = 0; a < POP__COUNT; a++)
-            buf_printf(o, "authd_popbase_answers_total{outcome=\"%s\"} %llu\n",
-                       pop_answer_name((enum pop_answer)a),
-                       (unsigned long long)atomic_load(&app->pop->answers[a]));
+            n[a] = atomic_load(&app->pop->answers[a]);
+        buf_printf(o,
+                   "# HELP authd_popbase_answers_total Population-base answers by outcome.\n"
+                   "# TYPE authd_popbase_answers_total counter\n"
+                   "authd_popbase_answers_total{outcome=\"match\"} %llu\n"
+                   "authd_popbase_answers_total{outcome=\"refused\"} %llu\n"
+                   "authd_popbase_answers_total{outcome=\"unavailable\"} %llu\n",
+                   n[POP_MATCH], n[POP_MISMATCH] + n[POP_NOT_FOUND] + n[POP_CANCELLED],
+                   n[POP_UNAVAILABLE]);
     }
 }
 
@@ -81,4 +89,4 @@ route_metrics(struct http_req *r, struct http_resp *w)
 
 ROUTE(healthz, "/healthz", HTTP_GET, route_healthz)
 ROUTE(readyz, "/readyz", HTTP_GET, route_readyz)
-ROUTE(metrics, "/metrics", HTTP_GET, route_metrics)
+ROUTE(metrics, "/metrics", HTTP_GET | ROUTE_METRICS, route_metrics)

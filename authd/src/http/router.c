@@ -9,6 +9,7 @@
 struct route {
     const char *name, *path;
     unsigned methods;
+    bool metrics; /* metrics listener only */
     route_fn fn;
     char allow[48];
 };
@@ -26,6 +27,8 @@ router_register(const char *name, const char *path, unsigned methods, route_fn f
     rt = &routes[nroutes++];
     rt->name = name;
     rt->path = path;
+    rt->metrics = (methods & ROUTE_METRICS) != 0;
+    methods &= ~ROUTE_METRICS;
     rt->methods = methods | ((methods & HTTP_GET) ? HTTP_HEAD : 0);
     rt->fn = fn;
     snprintf(rt->allow, sizeof(rt->allow), "%s%s%s", (methods & HTTP_GET) ? "GET, HEAD" : "",
@@ -46,7 +49,7 @@ router_dispatch(struct http_req *r, struct http_resp *w, unsigned *route_index)
 {
     *route_index = 0;
     for (unsigned i = 1; i < nroutes; i++) {
-        if (!span_eq_str(r->path, routes[i].path))
+        if (routes[i].metrics != r->metrics_listener || !span_eq_str(r->path, routes[i].path))
             continue;
         *route_index = i;
         if (!(routes[i].methods & r->method)) {

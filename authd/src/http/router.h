@@ -3,11 +3,15 @@
  *     static void route_token(struct http_req *r, struct http_resp *w);
  *     ROUTE(token, "/token", HTTP_POST, route_token)
  *
- * Paths match exactly. The name ("token") labels logs and metrics. */
+ * Paths match exactly. The name ("token") labels logs and metrics. A route whose methods
+ * include ROUTE_METRICS is served only on the metrics listener (config metrics_listen), and
+ * that listener serves no other route. */
 #ifndef AUTHD_HTTP_ROUTER_H
 #define AUTHD_HTTP_ROUTER_H
 
 #include "http/http.h"
+
+#define ROUTE_METRICS (1u << 8)
 
 void router_register(const char *name, const char *path, unsigned methods, route_fn fn);
 

@@ -18,6 +18,7 @@ static atomic_ullong lat_bucket[METRICS_MAX_ROUTES][NBUCKET];
 static atomic_ullong lat_count[METRICS_MAX_ROUTES];
 static atomic_ullong lat_sum_us[METRICS_MAX_ROUTES];
 static atomic_long inflight;
+static atomic_ullong head_timeouts;
 
 void
 metrics_route_name(unsigned i, const char *name)
@@ -55,6 +56,12 @@ void
 metrics_inflight(int delta)
 {
     atomic_fetch_add_explicit(&inflight, delta, memory_order_relaxed);
+}
+
+void
+metrics_head_timeout(void)
+{
+    atomic_fetch_add_explicit(&head_timeouts, 1, memory_order_relaxed);
 }
 
 long
@@ -128,8 +135,13 @@ metrics_render(struct buf *out, metrics_extra_fn extra, void *ctx)
                          "authd_build_info{version=\"%s\"} 1\n"
                          "# HELP authd_http_requests_in_flight Requests being served now.\n"
                          "# TYPE authd_http_requests_in_flight gauge\n"
-                         "authd_http_requests_in_flight %ld\n",
-                         AUTHD_VERSION, metrics_inflight_now()))
+                         "authd_http_requests_in_flight %ld\n"
+                         "# HELP authd_http_head_timeouts_total Connections closed because "
+                         "a request head was not complete within request_head_timeout_s.\n"
+                         "# TYPE authd_http_head_timeouts_total counter\n"
+                         "authd_http_head_timeouts_total %llu\n",
+                         AUTHD_VERSION, metrics_inflight_now(),
+                         (unsigned long long)atomic_load(&head_timeouts)))
         != RC_OK)
         return rc;
     if ((rc = render_requests(out)) != RC_OK || (rc = render_latency(out)) != RC_OK)

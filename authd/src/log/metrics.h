@@ -17,6 +17,8 @@ void metrics_request(unsigned route, unsigned status, uint64_t latency_us);
 /* In-flight requests gauge. */
 void metrics_inflight(int delta);
 long metrics_inflight_now(void);
+/* A connection closed for a request head not complete in time (request_head_timeout_s). */
+void metrics_head_timeout(void);
 
 /* Extra lines supplied at render time by the wiring (store errors, population answers). */
 typedef void (*metrics_extra_fn)(struct buf *out, void *ctx);
