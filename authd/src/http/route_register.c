@@ -95,15 +95,22 @@ csrf_ok(struct http_req *r, const struct span *token)
     return ok;
 }
 
-/* return_to: kept only if it is a same-origin path to the authorization endpoint, so the
- * success page can never link elsewhere (no open redirect). */
+static bool
+starts(const struct span *v, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return v->len >= n && memcmp(v->p, prefix, n) == 0;
+}
+
+/* return_to: kept only if it is a same-origin path to the authorization endpoint or to
+ * the login page of a pending request (the login page's "register" link: after
+ * registering, the citizen goes on with that login), so the success page can never link
+ * elsewhere (no open redirect). */
 static struct span
 safe_return_to(const struct span *v)
 {
-    static const char prefix[] = "/authorize?";
-
-    if (!v || v->len > RETURN_TO_MAX || v->len < sizeof(prefix) - 1
-        || memcmp(v->p, prefix, sizeof(prefix) - 1) != 0)
+    if (!v || v->len > RETURN_TO_MAX || !(starts(v, "/authorize?") || starts(v, "/login?authz=")))
         return (struct span){NULL, 0};
     for (size_t i = 0; i < v->len; i++)
         if (v->p[i] <= 0x20 || v->p[i] >= 0x7f || v->p[i] == '\\')
