@@ -164,8 +164,8 @@ authorize_bind_new(struct app *app, struct arena *a, bool tls, const char **valu
 
     if (grant_random_token(app, 32, v, sizeof(v)) != RC_OK || !(*value = arena_strndup(a, v, 43)))
         return NULL;
-    return arena_printf(a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s", AUTHZ_BIND_COOKIE, v,
-                        tls ? "; Secure" : "");
+    return arena_printf(a, "%s%s=%s; Path=/; HttpOnly; SameSite=Lax%s", tls ? "__Host-" : "",
+                        AUTHZ_BIND_COOKIE, v, tls ? "; Secure" : "");
 }
 
 /* The claim names of the requested scopes except openid, NULL-ended, in a. */

@@ -66,10 +66,16 @@ csrf_issue(struct http_req *r, struct http_resp *w)
     OPENSSL_cleanse(raw, sizeof(raw));
     if (!nonce || secrets_hmac_hex(SECRET_CSRF, &(struct span){(uint8_t *)nonce, 32}, 1, token))
         return NULL;
-    cookie = arena_printf(&r->arena,
-                          CSRF_COOKIE "=%s; Path=/register; Max-Age=%d; HttpOnly; "
-                                      "SameSite=Strict%s",
-                          nonce, CSRF_MAX_AGE_S, r->tls ? "; Secure" : "");
+    /* under TLS: __Host-, which needs Secure and Path=/ (http_cookie reads that name) */
+    cookie = r->secure_cookies
+                 ? arena_printf(&r->arena,
+                                HTTP_COOKIE_HOST CSRF_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; "
+                                                             "SameSite=Strict; Secure",
+                                nonce, CSRF_MAX_AGE_S)
+                 : arena_printf(&r->arena,
+                                CSRF_COOKIE "=%s; Path=/register; Max-Age=%d; HttpOnly; "
+                                            "SameSite=Strict",
+                                nonce, CSRF_MAX_AGE_S);
     if (!cookie || http_add_header(w, "Set-Cookie", cookie) != RC_OK)
         return NULL;
     return token;

@@ -111,6 +111,7 @@ begin(struct reqstate *st, struct MHD_Connection *c, const char *method)
     st->r.method = method_of(method);
     st->r.method_str = arena_strndup(&st->r.arena, method, strlen(method) > 16 ? 16 : strlen(method));
     st->r.tls = st->srv->tls_cert != NULL;
+    st->r.secure_cookies = st->r.tls || strncmp(st->srv->app->cfg->issuer, "https://", 8) == 0;
     client_ip(c, st->ip, sizeof(st->ip));
     st->r.client_ip = st->ip;
     (void)RAND_bytes(rnd, sizeof(rnd));
