@@ -81,16 +81,19 @@ consent_key(struct arena *a, const char *account_id, const char *client_id)
     return suffix ? store_key(a, "consent", span_str(account_id), suffix) : (struct span){NULL, 0};
 }
 
-/* Whether the consent page must be shown: prompt=consent, or a third-party client
- * without a remembered consent covering the scopes, or id_number (always explicit,
- * even for first-party clients: a sensitive personal datum). RC_UNAVAILABLE. */
+/* Whether the consent page must be shown: prompt=consent, or a third-party or public
+ * client without a remembered consent covering the scopes, or id_number (always explicit,
+ * even for first-party clients: a sensitive personal datum). A public client is never
+ * treated as first-party: any local process can claim its loopback redirect URI (RFC 8252
+ * §8.6), so a code without a user interaction needs this citizen's earlier approval of
+ * this client. RC_UNAVAILABLE. */
 static enum rc
 consent_needed(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
                bool *needed)
 {
     struct policy *p = app_policy_get(app);
     const struct policy_client *cl = p ? policy_client(p, span_str(r->client_id)) : NULL;
-    bool first = cl && cl->first_party;
+    bool first = cl && cl->first_party && cl->type != CLIENT_PUBLIC;
     struct span have;
     enum rc rc = RC_OK;
 
