@@ -34,7 +34,7 @@ struct http_req {
     const char *client_ip;
     char id[9]; /* request id, 8 hex digits */
     bool tls;
-    bool secure_cookies; /* TLS or an https issuer: cookies are Secure, named __Host-... */
+    bool secure_cookies;   /* TLS or an https issuer: cookies are Secure, named __Host-... */
     const char *client_id; /* for the log: set with http_set_client (a copy in the arena) */
     void *conn;            /* the server's; use the functions below */
 };
