@@ -99,6 +99,29 @@ def error_of(t, r, redirect_prefix):
     return q
 
 
+def approve(s, r):
+    """Approves the consent page r leads to (r: a redirect to /consent?authz=...)."""
+    page = follow(s, r)
+    data = {"authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
+            "action": "approve"}
+    return s.post(A.base + "/consent", data=data, allow_redirects=False, timeout=10)
+
+
+def approve_demo_app(citizen):
+    """The public demo app gets no code without a user interaction until the citizen has
+    approved it once (issue 13 #6): the tests below that log in to it start from that."""
+    s = A.session()
+    r = post_login(s, follow(s, authorize(s)), citizen)
+    if r.headers.get("Location", "").startswith("/consent?"):
+        r = approve(s, r)
+    if "code=" not in r.headers.get("Location", ""):
+        raise RuntimeError(f"approving demo-app: {r.status_code} {r.headers.get('Location')}")
+
+
+for _c in CITIZENS[:4]:  # CITIZENS[4] stays without: public_client_needs_a_remembered_consent
+    approve_demo_app(_c)
+
+
 def html_headers_ok(t, r):
     csp = r.headers.get("Content-Security-Policy", "")
     t.check("frame-ancestors 'none'" in csp, f"CSP: {csp}")
@@ -162,6 +185,47 @@ def prompt_none_with_session_gets_a_code(t):
     code_of(t, login(t, s, citizen=CITIZENS[2]), "http://127.0.0.1:")
     cb = app_cb()
     code_of(t, authorize(s, prompt="none", redirect=cb), cb)
+
+
+@test
+def public_client_needs_a_remembered_consent_for_silent_sso(t):
+    """Issue 13 #6 (RFC 8252 8.6): any local process can claim a loopback redirect URI of a
+    public client, so even a first-party public client gets a code without an interaction
+    only once this citizen approved it (remembered consent); prompt=none before that is
+    consent_required, and the consent page is shown."""
+    s = A.session()
+    cz = CITIZENS[4]
+    code_of(t, login(t, s, client="demo-portal", citizen=cz), PORTAL_CB + "?")
+    cb = app_cb()
+    q = error_of(t, authorize(s, prompt="none", redirect=cb), cb + "?")
+    t.eq(q["error"], "consent_required")
+    t.eq(q["state"], "st-123")
+    cb = app_cb()
+    r = authorize(s, redirect=cb)
+    t.require(r.headers.get("Location", "").startswith("/consent?"), r.headers.get("Location"))
+    page = follow(s, r)
+    t.eq(page.status_code, 200)
+    t.check('name="action" value="approve"' in page.text, page.text[:300])
+    r = authorize(s, redirect=cb)  # deny: access_denied, nothing remembered
+    page = follow(s, r)
+    r = s.post(A.base + "/consent", data={"authz": hidden(page.text, "authz"),
+                                          "csrf": hidden(page.text, "csrf"), "action": "deny"},
+               allow_redirects=False, timeout=10)
+    t.eq(error_of(t, r, cb + "?")["error"], "access_denied")
+    cb = app_cb()
+    t.eq(error_of(t, authorize(s, prompt="none", redirect=cb), cb + "?")["error"],
+         "consent_required")
+    cb = app_cb()  # approve once: a code, and from then on silent SSO on any loopback port
+    code_of(t, approve(s, authorize(s, redirect=cb)), cb + "?")
+    cb = app_cb()
+    code_of(t, authorize(s, prompt="none", redirect=cb), cb + "?")
+    # the consent covers the approved scopes only; another citizen's does not count
+    cb = app_cb()
+    r = authorize(s, prompt="none", redirect=cb, scope="openid profile phone")
+    t.eq(error_of(t, r, cb + "?")["error"], "consent_required")
+    s2 = A.session()
+    r = login(t, s2, citizen=CITIZENS[4], redirect=app_cb())
+    t.check("code=" in r.headers.get("Location", ""), "the same citizen in another browser")
 
 
 @test

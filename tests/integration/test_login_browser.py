@@ -1,8 +1,12 @@
 """The login page in a real browser: headless Chromium (Debian's chromium + chromium-driver)
 driven over the W3C WebDriver HTTP protocol with plain requests. demo-app's /authorize with
 a loopback redirect to a tiny HTTP server run here; the test types the ID number and the
-password, submits, and must land on that server with a code and the state. Screenshots go
-to build/test-artifacts/login.png (the filled form) and login-done.png (the client).
+password, submits, approves the consent page (a public client gets no code without an
+interaction until the citizen approved it once: issue 13 #6), and must land on that server
+with a code and the state. Screenshots go to build/test-artifacts/login.png (the filled
+form), consent.png (the consent page in the browser's language), consent-zh.png and
+consent-en.png (asked again with prompt=consent in each language) and login-done.png (the
+client).
 If Chromium cannot be installed the test FAILS: the login page must be tested in a browser."""
 import base64
 import hashlib
@@ -31,7 +35,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 def install_browser():
     """scripts/install-deps is idempotent: nothing happens when both are installed."""
     p = subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "chromium",
-                        "chromium-driver"], capture_output=True, text=True)
+                        "chromium-driver", "fonts-wqy-microhei"], capture_output=True, text=True)
     ok = p.returncode == 0 and os.access(CHROMEDRIVER, os.X_OK) and os.access(CHROMIUM, os.X_OK)
     return ok, (p.stdout + p.stderr)[-2000:]
 
@@ -96,6 +100,14 @@ class WebDriver:
     def url(self):
         return self.cmd("GET", "/url")
 
+    def wait_url(self, part, timeout=30.0):
+        """The URL once it contains part (a click's navigation is asynchronous), or the last."""
+        import time
+        end = time.monotonic() + timeout
+        while part not in (u := self.url()) and time.monotonic() < end:
+            time.sleep(0.1)
+        return u
+
     def title(self):
         return self.cmd("GET", "/title")
 
@@ -145,6 +157,10 @@ def login_in_headless_chromium_lands_on_the_client(t):
             wd.type(wd.find("#password"), citizen["password"])
             wd.screenshot(os.path.join(ARTIFACTS, "login.png"))
             wd.click(wd.find("#login_submit"))
+            u = wd.wait_url("/consent?authz=")
+            t.require("/consent?authz=" in u, f"no consent page; browser at {u}")
+            wd.screenshot(os.path.join(ARTIFACTS, "consent.png"))
+            wd.click(wd.find('button[value="approve"]'))
             t.require(Client.event.wait(30), f"the client was not reached; browser at {wd.url()}")
             wd.screenshot(os.path.join(ARTIFACTS, "login-done.png"))
             t.eq(Client.got.get("state"), state)
@@ -152,6 +168,21 @@ def login_in_headless_chromium_lands_on_the_client(t):
             t.eq(Client.got.get("iss"), a.base)
             t.check(wd.url().startswith(f"http://127.0.0.1:{cb_port}/callback?code="), wd.url())
             t.check(os.path.getsize(os.path.join(ARTIFACTS, "login.png")) > 1000)
+            # the approval is remembered: silent SSO now; prompt=consent shows the page again
+            Client.event.clear()
+            wd.go(a.base + "/authorize?" + urlencode(dict(q, state="s2", prompt="none")))
+            t.require(Client.event.wait(30), f"no silent SSO after approval: {wd.url()}")
+            t.eq(Client.got.get("state"), "s2")
+            for lang, word in (("zh-CN", "同意"), ("en", "Allow")):
+                Client.event.clear()
+                wd.go(a.base + "/authorize?" + urlencode(dict(q, state="s-" + lang,
+                                                              prompt="consent", ui_locales=lang)))
+                t.require("/consent?authz=" in wd.url(), wd.url())
+                t.check(word in wd.cmd("GET", "/source"), f"the {lang} consent page")
+                wd.screenshot(os.path.join(ARTIFACTS, f"consent-{lang[:2]}.png"))
+                wd.click(wd.find('button[value="approve"]'))
+                t.require(Client.event.wait(30), f"the client was not reached: {wd.url()}")
+                t.eq(Client.got.get("state"), "s-" + lang)
     finally:
         wd.quit()
         stop_pid(drv)

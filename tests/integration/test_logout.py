@@ -237,6 +237,41 @@ def logout_reaches_the_rp_by_back_channel_and_revokes_refresh_tokens(t):
 
 
 @test
+def another_citizens_login_in_the_browser_logs_the_first_one_out(t):
+    """Issue 13 #4: citizen B logging in (prompt=login) where citizen A's session was must
+    end A's session the way /end_session does: A's token families revoked, the RP told by
+    back-channel. The same citizen logging in again keeps the tokens (nothing to end)."""
+    from rpkit import TEST_SECRET
+    RCV.tokens.clear()
+    s, tka = fresh(1)
+    # the same citizen again: a new session (new sid), the refresh token still works
+    tka2 = tokens(A, s, CITIZENS[1], RP, CB, prompt="login")
+    sid_a = claims_of(tka2["id_token"])["sid"]
+    t.check(sid_a != claims_of(tka["id_token"])["sid"], "a login gives a new sid")
+    r = A.post("/token", data={"grant_type": "refresh_token",
+                               "refresh_token": tka["refresh_token"]}, auth=(RP, TEST_SECRET))
+    t.eq(r.status_code, 200, r.text)
+    tka = dict(tka, **r.json())
+    s2, tkb = s, tokens(A, s, CITIZENS[2], RP, CB, prompt="login")
+    t.check(claims_of(tkb["id_token"])["sub"] != claims_of(tka["id_token"])["sub"])
+    for tk in (tka, tka2):  # both of A's families: the one from before the re-login too
+        r = A.post("/token", data={"grant_type": "refresh_token",
+                                   "refresh_token": tk["refresh_token"]},
+                   auth=(RP, TEST_SECRET))
+        t.eq((r.status_code, r.json().get("error")), (400, "invalid_grant"), "A's refresh token")
+    r = A.post("/introspect", data={"token": tka["access_token"]}, auth=(RP, TEST_SECRET))
+    t.eq(r.json().get("active"), False, "A's access token")
+    r = A.post("/introspect", data={"token": tkb["access_token"]}, auth=(RP, TEST_SECRET))
+    t.eq(r.json().get("active"), True, "B's access token")
+    got = RCV.wait_sid(sid_a)
+    t.require(got, "no back-channel logout for A's session")
+    t.eq(verify_logout_token(A, got["token"], RP)["sid"], sid_a)
+    t.check(logged_in(s2), "B's session must work")
+    ev = [e for e in A.log_events() if e.get("ev") == "logout.replaced"]
+    t.check(ev and ev[-1]["ended"] == 1, ev[-1:])
+
+
+@test
 def a_down_rp_gets_the_logout_once_it_is_back(t):
     RCV.tokens.clear()
     s, tk = fresh(5)

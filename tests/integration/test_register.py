@@ -231,6 +231,48 @@ def form_registers_and_links_back_only_to_authorize(t):
 
 
 @test
+def login_pages_register_link_leads_back_into_the_login_in_progress(t):
+    """Issue 13 #7: the login page's "register" link used to lose the pending request
+    (its return_to, /login?authz=ID, was dropped): after registering, the citizen must be
+    able to go on with that same authorization request."""
+    import html
+    from urllib.parse import urljoin
+    s = _a.session()
+    cb = "http://127.0.0.1:8081/oidc/callback"
+    r = s.get(_a.base + "/authorize", params={
+        "client_id": "demo-portal", "response_type": "code", "scope": "openid profile",
+        "redirect_uri": cb, "state": "keep-me", "nonce": "n",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256"}, allow_redirects=False, timeout=10)
+    t.require(r.headers.get("Location", "").startswith("/login?authz="), r.headers)
+    login_url = r.headers["Location"]
+    page = s.get(urljoin(_a.base, login_url), timeout=10)
+    m = re.search(r'href="(/register\?[^"]*)"', page.text)
+    t.require(m, "no register link on the login page")
+    row = _people.take()
+    reg = s.get(urljoin(_a.base, html.unescape(m.group(1))), timeout=10)
+    data = dict(form_fields(row), csrf=form_token(reg.text))
+    data["return_to"] = re.search(r'name="return_to" value="([^"]*)"', reg.text) and \
+        html.unescape(re.search(r'name="return_to" value="([^"]*)"', reg.text).group(1))
+    t.require(data["return_to"], "the registration form lost the login in progress")
+    done = s.post(_a.base + "/register", data=data, timeout=10, allow_redirects=False)
+    t.eq(done.status_code, 200, done.text[:300])
+    link = re.search(r'<p class="links"><a href="([^"]*)"', done.text)
+    t.require(link, "no link back to the login on the success page")
+    t.eq(html.unescape(link.group(1)), login_url)
+    back = s.get(urljoin(_a.base, html.unescape(link.group(1))), timeout=10)
+    t.eq(back.status_code, 200)
+    csrf = re.search(r'name="csrf" value="([^"]*)"', back.text).group(1)
+    r = s.post(_a.base + "/login", data={"authz": login_url.split("=", 1)[1], "csrf": csrf,
+                                         "id_number": row["id_number"],
+                                         "password": "Strong-pass-42"},
+               allow_redirects=False, timeout=10)
+    loc = r.headers.get("Location", "")
+    t.check(loc.startswith(cb + "?") and "code=" in loc and "state=keep-me" in loc,
+            f"{r.status_code} {loc}")
+
+
+@test
 def form_refuses_missing_or_wrong_csrf_token(t):
     row = _people.take()
     r = form_post(_a.session(), form_fields(row), token=False)

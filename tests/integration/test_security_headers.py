@@ -68,8 +68,13 @@ def check_pages(t, seen, tls):
             t.check("httponly" in flags, f"{where}: {c}")
             t.check(any(f.startswith("samesite=") for f in flags), f"{where}: {c}")
             t.eq("secure" in flags, tls, f"{where}: Secure flag on {c.split('=')[0]}")
+            if tls:  # issue 13 #7: __Host- (Secure, Path=/, no Domain: RFC 6265bis 4.1.3.2)
+                t.check(c.startswith("__Host-"), f"{where}: {c.split('=')[0]} without __Host-")
+                t.check("path=/" in flags and not any(f.startswith("domain=") for f in flags),
+                        f"{where}: {c}")
     cookies = {c.split("=")[0] for r in seen for c in r.raw.headers.getlist("Set-Cookie")}
-    t.check("authd_session" in cookies, f"no session cookie among {cookies}")
+    want = "__Host-authd_session" if tls else "authd_session"
+    t.check(want in cookies, f"no {want} cookie among {cookies}")
 
 
 @test
@@ -97,6 +102,26 @@ def html_pages_carry_security_headers_and_hsts_over_tls(t):
         seen = walk(a, verify=os.path.join(pki, "ca-bundle.crt"))
         check_pages(t, seen, tls=True)
         t.check(all(r.url.startswith("https://") for r in seen), "a page was not over TLS")
+        # the prefixed cookies are the ones read back: SSO over TLS with __Host-authd_session
+        s = a.session()
+        s.verify = os.path.join(pki, "ca-bundle.crt")
+        b = Browser(a, s)
+        r, _, _ = b.authorize("demo-portal", "http://127.0.0.1:8081/oidc/callback", "openid")
+        login = s.get(urljoin(a.base, r.headers["Location"]), allow_redirects=False, timeout=10)
+        cz = b.citizens[0]
+        r = s.post(a.base + "/login", allow_redirects=False, timeout=10, data={
+            "authz": hidden(login.text, "authz"), "csrf": hidden(login.text, "csrf"),
+            "id_number": cz["id_number"], "password": cz["password"]})
+        t.check("code=" in r.headers.get("Location", ""), f"login: {r.status_code} {r.text[:200]}")
+        t.eq(sorted(c.name for c in s.cookies), ["__Host-authd_bind", "__Host-authd_session"])
+        r, _, _ = b.authorize("demo-portal", "http://127.0.0.1:8081/oidc/callback", "openid",
+                              prompt="none")
+        t.check("code=" in r.headers.get("Location", ""), f"SSO: {r.headers.get('Location')}")
+        # the registration form's CSRF cookie (__Host-authd_reg) is read back too
+        page = s.get(a.base + "/register", timeout=10)
+        token = hidden(page.text, "csrf")
+        r = s.post(a.base + "/register", timeout=10, data={"csrf": token, "id_number": "1"})
+        t.eq(r.status_code, 400, "a field error, not the CSRF refusal (403)")
 
 
 run()

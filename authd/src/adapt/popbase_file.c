@@ -42,6 +42,11 @@ read_key(const char *path, uint8_t key[POPIDX_KEY_LEN], struct rc_info *ri)
         close(fd);
         return rc_set(ri, RC_MALFORMED, "name_key", "key file must hold exactly 32 bytes");
     }
+    if (st.st_mode & 077) { /* like the signing keys and the master key: a secret */
+        close(fd);
+        return rc_set(ri, RC_DENIED, "name_key",
+                      "key file readable or writable by group or others (chmod 600)");
+    }
     n = read(fd, key, POPIDX_KEY_LEN);
     close(fd);
     if (n != POPIDX_KEY_LEN)

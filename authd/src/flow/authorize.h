@@ -90,7 +90,8 @@ enum rc authorize_page_info(struct app *app, struct arena *a, struct span id, st
                             const char *form, struct authorize_page *out);
 
 /* A fresh browser-binding value (base64url, AUTHZ_BIND_LEN) and its Set-Cookie value
- * (HttpOnly, SameSite=Lax, Path=/, Secure under TLS), both in a. NULL on failure. */
+ * (HttpOnly, SameSite=Lax, Path=/; under TLS Secure and named __Host-authd_bind), both in
+ * a. NULL on failure. */
 const char *authorize_bind_new(struct app *app, struct arena *a, bool tls, const char **value);
 
 struct login_form {

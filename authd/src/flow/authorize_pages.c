@@ -8,6 +8,7 @@
 #include "flow/account.h"
 #include "flow/authorize_int.h"
 #include "flow/grant.h"
+#include "flow/logout.h"
 #include "flow/secrets.h"
 #include "log/log.h"
 #include "port/store.h"
@@ -80,16 +81,19 @@ consent_key(struct arena *a, const char *account_id, const char *client_id)
     return suffix ? store_key(a, "consent", span_str(account_id), suffix) : (struct span){NULL, 0};
 }
 
-/* Whether the consent page must be shown: prompt=consent, or a third-party client
- * without a remembered consent covering the scopes, or id_number (always explicit,
- * even for first-party clients: a sensitive personal datum). RC_UNAVAILABLE. */
+/* Whether the consent page must be shown: prompt=consent, or a third-party or public
+ * client without a remembered consent covering the scopes, or id_number (always explicit,
+ * even for first-party clients: a sensitive personal datum). A public client is never
+ * treated as first-party: any local process can claim its loopback redirect URI (RFC 8252
+ * §8.6), so a code without a user interaction needs this citizen's earlier approval of
+ * this client. RC_UNAVAILABLE. */
 static enum rc
 consent_needed(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
                bool *needed)
 {
     struct policy *p = app_policy_get(app);
     const struct policy_client *cl = p ? policy_client(p, span_str(r->client_id)) : NULL;
-    bool first = cl && cl->first_party;
+    bool first = cl && cl->first_party && cl->type != CLIENT_PUBLIC;
     struct span have;
     enum rc rc = RC_OK;
 
@@ -163,8 +167,8 @@ authorize_bind_new(struct app *app, struct arena *a, bool tls, const char **valu
 
     if (grant_random_token(app, 32, v, sizeof(v)) != RC_OK || !(*value = arena_strndup(a, v, 43)))
         return NULL;
-    return arena_printf(a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s", AUTHZ_BIND_COOKIE, v,
-                        tls ? "; Secure" : "");
+    return arena_printf(a, "%s%s=%s; Path=/; HttpOnly; SameSite=Lax%s", tls ? "__Host-" : "",
+                        AUTHZ_BIND_COOKIE, v, tls ? "; Secure" : "");
 }
 
 /* The claim names of the requested scopes except openid, NULL-ended, in a. */
@@ -230,8 +234,45 @@ login_refused(struct authorize_result *out, enum rc rc, const struct rc_info *ri
     return rc;
 }
 
-/* A new session for acct; the old one (if any) ends, handing its clients on when it was
- * the same citizen's (so that logout still reaches them). */
+/* Another citizen logs in where old was: that is a logout of old, through the path
+ * /end_session takes (token families revoked, back-channel logouts queued). Front-channel
+ * frames cannot be shown on the way to the client: relying parties that need to hear of
+ * it register a back-channel logout URI. RC_UNAVAILABLE: old could not be ended. */
+static enum rc
+replace_other(struct app *app, struct arena *a, const struct session *old, bool tls)
+{
+    struct logout_result lr;
+    enum rc rc = logout_session_end(app, a, old, tls, &lr);
+    struct log_rec *rec = log_begin(rc == RC_OK ? LOG_INFO : LOG_ERROR, "logout.replaced");
+
+    log_str(rec, "rc", rc_name(rc));
+    log_int(rec, "ended", lr.ended);
+    log_end(rec);
+    return rc;
+}
+
+/* The same citizen logged in again: the token families of the old session go to the new
+ * one too (authd:sidfam), so that a later logout of the new session revokes them. Best
+ * effort, like the clients handed on. */
+static void
+carry_families(struct app *app, struct arena *a, const char *old_sid, const char *new_sid)
+{
+    struct policy *p = app_policy_get(app);
+    uint32_t ttl = p ? p->tokens.refresh_token_ttl : 0;
+    struct span from = store_key(a, "sidfam", span_str(old_sid), NULL);
+    struct span to = store_key(a, "sidfam", span_str(new_sid), NULL), *fam = NULL;
+    size_t n = 0;
+
+    app_policy_put(p);
+    if (!ttl || !from.p || !to.p || store_set_members(app->store, a, from, &fam, &n) != RC_OK)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_set_add(app->store, to, fam[i], ttl);
+}
+
+/* A new session for acct; the old one (if any) ends: handing its clients on when it was
+ * the same citizen's (so that logout still reaches them), logged out when it was another
+ * citizen's (issue 13 #4: the first citizen's tokens must not outlive the switch). */
 static enum rc
 login_session(struct app *app, struct arena *a, const struct login_form *f,
               const struct account *acct, struct session *s, struct authorize_result *out)
@@ -243,12 +284,18 @@ login_session(struct app *app, struct arena *a, const struct login_form *f,
     size_t n = 0;
     enum rc rc;
 
-    if (f->session_cookie.len && session_load(app, a, f->session_cookie, &old) == RC_OK)
-        session_end(app, a, &old, strcmp(old.account_id, acct->id) == 0 ? &rps : NULL, &n);
+    if (f->session_cookie.len && session_load(app, a, f->session_cookie, &old) == RC_OK) {
+        if (strcmp(old.account_id, acct->id) == 0)
+            session_end(app, a, &old, &rps, &n);
+        else if ((rc = replace_other(app, a, &old, f->tls)) != RC_OK)
+            return rc; /* fail closed: never two citizens' tokens from one browser */
+    }
     if ((rc = session_create(app, a, &l, cookie, s)) != RC_OK)
         return rc;
     for (size_t i = 0; i < n; i++)
         session_add_rp(app, a, s, arena_span_dup(a, rps[i]));
+    if (n)
+        carry_families(app, a, old.sid, s->sid);
     out->set_cookie = session_cookie(a, cookie, f->tls);
     OPENSSL_cleanse(cookie, sizeof(cookie));
     return out->set_cookie ? RC_OK : RC_NOMEM;

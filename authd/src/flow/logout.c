@@ -270,7 +270,7 @@ notify_client(struct app *app, struct arena *a, const struct policy_client *c,
 
 static enum rc
 end_session(struct app *app, struct arena *a, const struct policy *p, const struct session *s,
-            const struct logout_ctx *ctx, struct logout_result *out)
+            bool tls, struct logout_result *out)
 {
     struct span *rps = NULL;
     size_t n = 0;
@@ -279,7 +279,7 @@ end_session(struct app *app, struct arena *a, const struct policy *p, const stru
     if ((rc = session_end(app, a, s, &rps, &n)) != RC_OK)
         return rc;
     out->ended = true;
-    out->set_cookie = session_cookie_clear(a, ctx->tls);
+    out->set_cookie = session_cookie_clear(a, tls);
     if ((rc = revoke_families(app, a, p, s->sid)) != RC_OK)
         log_msg(LOG_ERROR, "logout.revoke", "rc", rc_name(rc)); /* tokens expire on their own */
     for (size_t i = 0; i < n; i++) {
@@ -288,6 +288,21 @@ end_session(struct app *app, struct arena *a, const struct policy *p, const stru
             notify_client(app, a, c, s, out);
     }
     return RC_OK;
+}
+
+enum rc
+logout_session_end(struct app *app, struct arena *a, const struct session *s, bool tls,
+                   struct logout_result *out)
+{
+    struct policy *p = app_policy_get(app);
+    enum rc rc;
+
+    memset(out, 0, sizeof(*out));
+    out->kind = LOGOUT_DONE;
+    out->status = 200;
+    rc = p ? end_session(app, a, p, s, tls, out) : RC_UNAVAILABLE;
+    app_policy_put(p);
+    return rc;
 }
 
 /* ---- the request ------------------------------------------------------------------------ */
@@ -388,7 +403,7 @@ logout_request(struct app *app, struct arena *a, const struct logout_req *req,
             goto out;
         }
     }
-    if ((rc = end_session(app, a, p, &s, ctx, out)) != RC_OK)
+    if ((rc = end_session(app, a, p, &s, ctx->tls, out)) != RC_OK)
         rc = fail(out, 503, "logout_unavailable", rc);
 out:
     if (out->kind == LOGOUT_ERROR)

@@ -75,6 +75,16 @@ struct logout_result {
 enum rc logout_request(struct app *app, struct arena *a, const struct logout_req *req,
                        const struct logout_ctx *ctx, struct logout_result *out);
 
+struct session;
+
+/* Ends session s the way /end_session does: session_end, its token families revoked, a
+ * back-channel logout queued for each client it issued codes to (a queueing failure is
+ * logged). *out: ended, set_cookie (clears the cookie) and the front-channel frames.
+ * Also used when a login in the browser replaces another account's session. RC_OK,
+ * RC_UNAVAILABLE (nothing ended: the store or the policy is not there). */
+enum rc logout_session_end(struct app *app, struct arena *a, const struct session *s, bool tls,
+                           struct logout_result *out);
+
 /* The CSRF token of the confirmation page for browser binding `bind` (hex, 64 chars +
  * NUL). RC_MALFORMED for a missing binding, RC_INTERNAL. */
 enum rc logout_csrf(struct span bind, char out[65]);

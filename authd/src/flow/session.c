@@ -312,13 +312,13 @@ session_end(struct app *app, struct arena *a, const struct session *s, struct sp
 const char *
 session_cookie(struct arena *a, const char *cookie, bool tls)
 {
-    return arena_printf(a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s", SESSION_COOKIE, cookie,
-                        tls ? "; Secure" : "");
+    return arena_printf(a, "%s%s=%s; Path=/; HttpOnly; SameSite=Lax%s", tls ? "__Host-" : "",
+                        SESSION_COOKIE, cookie, tls ? "; Secure" : "");
 }
 
 const char *
 session_cookie_clear(struct arena *a, bool tls)
 {
-    return arena_printf(a, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s", SESSION_COOKIE,
-                        tls ? "; Secure" : "");
+    return arena_printf(a, "%s%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
+                        tls ? "__Host-" : "", SESSION_COOKIE, tls ? "; Secure" : "");
 }

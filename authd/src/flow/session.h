@@ -80,8 +80,9 @@ enum rc session_add_rp(struct app *app, struct arena *a, const struct session *s
 enum rc session_end(struct app *app, struct arena *a, const struct session *s, struct span **rps,
                     size_t *nrps);
 
-/* The Set-Cookie value that installs cookie: HttpOnly, SameSite=Lax, Path=/, Secure when
- * tls. In a; NULL when out of memory. */
+/* The Set-Cookie value that installs cookie: HttpOnly, SameSite=Lax, Path=/; when tls
+ * (TLS or an https issuer) also Secure and named __Host-authd_session (no Domain: the
+ * prefix pins it to this host, RFC 6265bis §4.1.3.2). In a; NULL when out of memory. */
 const char *session_cookie(struct arena *a, const char *cookie, bool tls);
 /* The Set-Cookie value that removes the cookie. */
 const char *session_cookie_clear(struct arena *a, bool tls);

@@ -67,7 +67,7 @@ authz_ui_bind(struct http_req *r, struct http_resp *w)
 
     if (v && strlen(v) == AUTHZ_BIND_LEN)
         return v;
-    if (!(set = authorize_bind_new(r->app, &r->arena, r->tls, &v)))
+    if (!(set = authorize_bind_new(r->app, &r->arena, r->secure_cookies, &v)))
         return NULL;
     http_add_header(w, "Set-Cookie", set);
     return v;

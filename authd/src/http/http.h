@@ -21,6 +21,7 @@ enum http_method {
 };
 
 #define HTTP_MAX_HEADERS 16
+#define HTTP_COOKIE_HOST "__Host-" /* the cookie name prefix when secure_cookies */
 
 struct http_req {
     struct app *app;
@@ -34,6 +35,7 @@ struct http_req {
     char id[9]; /* request id, 8 hex digits */
     bool tls;
     bool metrics_listener; /* arrived on metrics_listen (router.h: ROUTE_METRICS) */
+    bool secure_cookies;   /* TLS or an https issuer: cookies are Secure, named __Host-... */
     const char *client_id; /* for the log: set with http_set_client (a copy in the arena) */
     void *conn;            /* the server's; use the functions below */
 };

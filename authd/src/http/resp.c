@@ -1,5 +1,6 @@
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/jsonout.h"
@@ -21,7 +22,15 @@ http_header(const struct http_req *r, const char *name)
 const char *
 http_cookie(const struct http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+    char host[64];
+
+    if (!r->secure_cookies)
+        return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+    /* only the __Host- cookie: a browser keeps it Secure, Path=/ and host-only, so a
+     * sibling domain or a plain-HTTP response cannot plant it (RFC 6265bis §4.1.3.2) */
+    if (snprintf(host, sizeof(host), "%s%s", HTTP_COOKIE_HOST, name) >= (int)sizeof(host))
+        return NULL;
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, host);
 }
 
 enum rc

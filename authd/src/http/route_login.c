@@ -107,7 +107,7 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
         .password = pw ? *pw : none,
         .session_cookie = span_str(http_cookie(r, SESSION_COOKIE)),
         .client_ip = r->client_ip,
-        .tls = r->tls,
+        .tls = r->secure_cookies,
     };
     struct authorize_result res;
 

@@ -81,7 +81,7 @@ route_logout(struct http_req *r, struct http_resp *w)
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
     struct logout_req q;
     struct logout_result res;
-    struct logout_ctx ctx = {span_str(http_cookie(r, SESSION_COOKIE)), {0}, r->tls};
+    struct logout_ctx ctx = {span_str(http_cookie(r, SESSION_COOKIE)), {0}, r->secure_cookies};
     struct form f;
     const char *ui;
     enum lang lang;

@@ -66,10 +66,16 @@ csrf_issue(struct http_req *r, struct http_resp *w)
     OPENSSL_cleanse(raw, sizeof(raw));
     if (!nonce || secrets_hmac_hex(SECRET_CSRF, &(struct span){(uint8_t *)nonce, 32}, 1, token))
         return NULL;
-    cookie = arena_printf(&r->arena,
-                          CSRF_COOKIE "=%s; Path=/register; Max-Age=%d; HttpOnly; "
-                                      "SameSite=Strict%s",
-                          nonce, CSRF_MAX_AGE_S, r->tls ? "; Secure" : "");
+    /* under TLS: __Host-, which needs Secure and Path=/ (http_cookie reads that name) */
+    cookie = r->secure_cookies
+                 ? arena_printf(&r->arena,
+                                HTTP_COOKIE_HOST CSRF_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; "
+                                                             "SameSite=Strict; Secure",
+                                nonce, CSRF_MAX_AGE_S)
+                 : arena_printf(&r->arena,
+                                CSRF_COOKIE "=%s; Path=/register; Max-Age=%d; HttpOnly; "
+                                            "SameSite=Strict",
+                                nonce, CSRF_MAX_AGE_S);
     if (!cookie || http_add_header(w, "Set-Cookie", cookie) != RC_OK)
         return NULL;
     return token;
@@ -95,15 +101,22 @@ csrf_ok(struct http_req *r, const struct span *token)
     return ok;
 }
 
-/* return_to: kept only if it is a same-origin path to the authorization endpoint, so the
- * success page can never link elsewhere (no open redirect). */
+static bool
+starts(const struct span *v, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return v->len >= n && memcmp(v->p, prefix, n) == 0;
+}
+
+/* return_to: kept only if it is a same-origin path to the authorization endpoint or to
+ * the login page of a pending request (the login page's "register" link: after
+ * registering, the citizen goes on with that login), so the success page can never link
+ * elsewhere (no open redirect). */
 static struct span
 safe_return_to(const struct span *v)
 {
-    static const char prefix[] = "/authorize?";
-
-    if (!v || v->len > RETURN_TO_MAX || v->len < sizeof(prefix) - 1
-        || memcmp(v->p, prefix, sizeof(prefix) - 1) != 0)
+    if (!v || v->len > RETURN_TO_MAX || !(starts(v, "/authorize?") || starts(v, "/login?authz=")))
         return (struct span){NULL, 0};
     for (size_t i = 0; i < v->len; i++)
         if (v->p[i] <= 0x20 || v->p[i] >= 0x7f || v->p[i] == '\\')

@@ -245,6 +245,7 @@ begin(struct reqstate *st, struct MHD_Connection *c, const char *method, const c
         if (st->r.metrics_listener)
             st->r.tls = false;
     }
+    st->r.secure_cookies = st->r.tls || strncmp(st->srv->app->cfg->issuer, "https://", 8) == 0;
     client_ip(c, st->ip, sizeof(st->ip));
     st->r.client_ip = st->ip;
     (void)RAND_bytes(rnd, sizeof(rnd));

@@ -219,6 +219,11 @@ TEST(popbase_file_refuses_wrong_key_and_damaged_index)
     CHECK_RC(popbase_file_open(fx.idx, other, &pb, &ri), RC_DENIED);
     CHECK(strstr(ri.msg, "another name key") != NULL);
     CHECK_RC(popbase_file_open(fx.idx, fx.csv, &pb, &ri), RC_MALFORMED); /* not a key */
+    /* a name key others can read is refused, like the signing keys (issue 13 item 7) */
+    REQUIRE(chmod(fx.key, 0640) == 0);
+    CHECK_RC(popbase_file_open(fx.idx, fx.key, &pb, &ri), RC_DENIED);
+    CHECK(ri.msg && strstr(ri.msg, "chmod 600") != NULL);
+    REQUIRE(chmod(fx.key, 0600) == 0);
     CHECK_RC(popbase_file_open("/nonexistent/pop.idx", fx.key, &pb, &ri), RC_NOT_FOUND);
     CHECK_RC(popbase_file_open(fx.csv, fx.key, &pb, &ri), RC_MALFORMED); /* not an index */
     /* corrupt one header byte */

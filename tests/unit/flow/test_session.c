@@ -161,9 +161,12 @@ TEST(session_cookie_attributes)
     arena_init(&a, 0);
     CHECK_STR(session_cookie(&a, "abc", false),
               "authd_session=abc; Path=/; HttpOnly; SameSite=Lax");
+    /* under TLS: the __Host- prefix (Secure, Path=/, no Domain: issue 13 item 7) */
     CHECK_STR(session_cookie(&a, "abc", true),
-              "authd_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure");
+              "__Host-authd_session=abc; Path=/; HttpOnly; SameSite=Lax; Secure");
     CHECK(strstr(session_cookie_clear(&a, false), "Max-Age=0") != NULL);
+    CHECK_STR(session_cookie_clear(&a, true),
+              "__Host-authd_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
     arena_clear(&a);
 }
 
