@@ -84,6 +84,7 @@ static const struct key keys[] = {
     {"rate_token_per_client",      K_U32,   O(rate_token_per_client), 0, 100000000, "0", NULL},
     {"rate_introspect_per_ip",     K_U32,   O(rate_introspect_per_ip), 0, 100000000, "0", NULL},
     {"rate_introspect_per_client", K_U32,   O(rate_introspect_per_client), 0, 100000000, "0", NULL},
+    {"max_token_families_per_account", K_U32, O(max_token_families_per_account), 0, 60, "50", NULL},
     {"rate_authorize_per_ip",      K_U32,   O(rate_authorize_per_ip), 0, 100000000, "600", NULL},
     {"rate_end_session_per_ip",    K_U32,   O(rate_end_session_per_ip), 0, 100000000, "300", NULL},
     {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
