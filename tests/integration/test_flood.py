@@ -12,7 +12,7 @@ import sys
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, run, test  # noqa: E402
+from itest import Authd, Redis, run, test  # noqa: E402
 from oidc import Browser, hidden, pkce  # noqa: E402
 
 PER_IP = 40
@@ -35,14 +35,15 @@ def params(**extra):
 class From:
     """Requests from one loopback source address over one keep-alive connection."""
 
-    def __init__(self, ip):
+    def __init__(self, ip, port=None):
         self.ip = ip
+        self.port = port or A.port
         self.c = None
 
     def get(self, path):
         for attempt in range(2):
             if self.c is None:
-                self.c = http.client.HTTPConnection("127.0.0.1", A.port, timeout=10,
+                self.c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
                                                     source_address=(self.ip, 0))
             try:
                 self.c.request("GET", path)
@@ -117,7 +118,7 @@ def end_session_has_a_per_address_limit(t):
     t.check(other.get("/end_session").status != 429, "another address has its own bucket")
 
 
-def finish(b, r, verifier, p):
+def finish(a, b, r, verifier):
     """Takes a browser from the answer of its /authorize (r) through login and consent to
     the tokens; returns the token response or raises with what the server said."""
     for _ in range(4):
@@ -129,51 +130,66 @@ def finish(b, r, verifier, p):
             if "code" not in q:
                 raise AssertionError(loc)
             return b.exchange(q["code"], verifier, CB)
-        page = b.s.get(urljoin(A.base, loc), allow_redirects=False, timeout=10)
+        page = b.s.get(urljoin(a.base, loc), allow_redirects=False, timeout=10)
         data = {"authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf")}
         if loc.startswith("/login"):
             cz = b.citizens[0]
             data.update(id_number=cz["id_number"], password=cz["password"])
-            r = b.s.post(A.base + "/login", data=data, allow_redirects=False, timeout=10)
+            r = b.s.post(a.base + "/login", data=data, allow_redirects=False, timeout=10)
         else:
             data.update(action="approve")
-            r = b.s.post(A.base + "/consent", data=data, allow_redirects=False, timeout=10)
+            r = b.s.post(a.base + "/consent", data=data, allow_redirects=False, timeout=10)
     raise AssertionError("no code after login and consent")
 
 
-@test
-def a_flood_leaves_room_for_a_citizen_already_in_a_login(t):
-    b = Browser(A)
-    r, verifier, p = b.authorize("demo-app", CB, "openid profile")
+def flood_then_login(t, a, ips):
+    """A citizen on the login page; a flood from ips (each up to its limit and one more, with
+    maximal stored parameters) until the store is in its reserve; then the citizen logs in
+    and gets tokens."""
+    b = Browser(a)
+    r, verifier, _ = b.authorize("demo-app", CB, "openid profile")
     t.require(r.headers.get("Location", "").startswith("/login?authz="), r.headers)
-    # the flood: maximal stored parameters, each address up to its limit and one more
     fat = dict(state=big(512), nonce=big(256), login_hint=big(256), ui_locales=big(64),
                claims='{"userinfo":{"name":null}}' + " " * 2000)
     seen = {}
-    for ip in FLOOD_IPS:
-        src = From(ip)
+    for ip in ips:
+        src = From(ip, a.port)
         for _ in range(PER_IP + 1):
             r2 = src.get("/authorize?" + urlencode(params(**fat)))
             err = location_query(r2).get("error") if r2.status == 302 else None
             key = (r2.status, err or ("login" if r2.status == 302 else None))
             seen[key] = seen.get(key, 0) + 1
     t.check(seen.get((302, "login"), 0) > 50, f"the flood stored requests: {seen}")
-    t.eq(seen.get((429, None)), len(FLOOD_IPS), f"one 429 per address: {seen}")
+    t.eq(seen.get((429, None)), len(ips), f"one 429 per address: {seen}")
     t.check(seen.get((302, "temporarily_unavailable"), 0) > 0,
             f"the store refused the rest: {seen}")
     t.eq(set(seen) - {(302, "login"), (429, None), (302, "temporarily_unavailable")}, set(),
          f"nothing else: {seen}")
     # a new request now finds the store in its reserve ...
-    r3 = From("127.0.0.30").get("/authorize?" + urlencode(params(**fat)))
+    r3 = From("127.0.0.254", a.port).get("/authorize?" + urlencode(params(**fat)))
     t.eq(location_query(r3).get("error"), "temporarily_unavailable", f"{r3.status}")
     # ... but the citizen who was already in a login gets through, tokens and all
     try:
-        tok = finish(b, r, verifier, p)
+        tok = finish(a, b, r, verifier)
     except AssertionError as e:
         t.require(False, f"the citizen's login failed: {e}")
     t.check("access_token" in tok and "id_token" in tok, f"{tok}")
-    t.check(A.get("/healthz").status_code == 200, "authd is still up")
+    t.check(a.get("/healthz").status_code == 200, "authd is still up")
 
+
+@test
+def a_flood_leaves_room_for_a_citizen_already_in_a_login(t):
+    flood_then_login(t, A, FLOOD_IPS)
+
+
+@test
+def a_flood_of_a_redis_store_leaves_room_too(t):
+    # Redis's own bound: 3 MB maxmemory (about 1 MB of it Redis itself), a 25 % reserve
+    with Redis(["--maxmemory", "3mb"]) as redis:
+        with Authd(population=300, conf={
+                "store": redis.url(), "store_reserve_percent": 25, "rate_window_s": 600,
+                "rate_authorize_per_ip": PER_IP}) as a:
+            flood_then_login(t, a, [f"127.0.1.{i}" for i in range(1, 25)])
 
 
 try:
