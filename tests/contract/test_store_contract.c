@@ -880,8 +880,8 @@ TEST(store_low_put_leaves_the_reserve)
     CHECK_RC(store_put(full, k, SPAN("pending"), 60, STORE_LOW), RC_FULL);
     CHECK_RC(store_get(full, &a, k, &v), RC_NOT_FOUND);
     CHECK_RC(store_put(full, p, SPAN("session"), 60, 0), RC_OK);
-    CHECK_RC(store_rec_put(full, K(&a, pfx, "rec"), &(struct store_field){SPAN("f"), SPAN("v")},
-                           1, 60, 0),
+    CHECK_RC(store_rec_put(full, K(&a, pfx, "rec"), &(struct store_field){SPAN("f"), SPAN("v")}, 1,
+                           60, 0),
              RC_OK);
     CHECK_RC(store_put(full, p, SPAN("x"), 60, STORE_LOW | STORE_NX), RC_CONFLICT);
     CHECK_RC(store_put(full, k, SPAN("x"), 60, STORE_LOW | STORE_XX), RC_NOT_FOUND);
@@ -908,8 +908,11 @@ TEST(store_low_is_for_puts_only)
 {
     struct store_field f = {SPAN("f"), SPAN("v")};
     SETUP();
-    struct store_op op = {.kind = STORE_OP_PUT, .key = K(&a, pfx, "b"), .value = SPAN("v"),
-                          .ttl_s = 60, .flags = STORE_LOW};
+    struct store_op op = {.kind = STORE_OP_PUT,
+                          .key = K(&a, pfx, "b"),
+                          .value = SPAN("v"),
+                          .ttl_s = 60,
+                          .flags = STORE_LOW};
     struct store_call c = {.op = op};
 
     CHECK_RC(store_rec_put(s, K(&a, pfx, "r"), &f, 1, 60, STORE_LOW), RC_MALFORMED);

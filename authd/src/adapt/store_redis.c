@@ -15,7 +15,16 @@
 #include "adapt/store_redis.h"
 
 /* Script results: 0 done, 1 conflict (exists or wrong kind), 2 not found, 3 full. */
-enum { SCR_REC_PUT, SCR_SET_ADD, SCR_EXPIRE, SCR_Q_CLAIM, SCR_BATCH, SCR_LIMIT, SCR_PUT_LOW, SCR__N };
+enum {
+    SCR_REC_PUT,
+    SCR_SET_ADD,
+    SCR_EXPIRE,
+    SCR_Q_CLAIM,
+    SCR_BATCH,
+    SCR_LIMIT,
+    SCR_PUT_LOW,
+    SCR__N
+};
 
 static const char *const scripts[SCR__N] = {
     /* ARGV: nx/xx (0, 1 nx, 2 xx), ttl, field, value, ... */

@@ -301,11 +301,8 @@ rtf_index_ops(struct arena *a, const struct policy *p, const struct rtf *f, stru
         return RC_NOMEM;
     fl->name = span_str(f->id);
     fl->value = span_str(v);
-    ops[0] = (struct store_op){.kind = STORE_OP_REC_PUT,
-                               .key = k,
-                               .fields = fl,
-                               .nfields = 1,
-                               .ttl_s = index_ttl(p)};
+    ops[0] = (struct store_op){
+        .kind = STORE_OP_REC_PUT, .key = k, .fields = fl, .nfields = 1, .ttl_s = index_ttl(p)};
     ops[1] = (struct store_op){.kind = STORE_OP_REC_GET, .key = k};
     return RC_OK;
 }

@@ -134,8 +134,7 @@ store_check_op(const struct store_op *op)
 {
     enum rc rc;
 
-    if ((rc = store_check_key(op->key)) != RC_OK
-        || (rc = check_flags_not_low(op->flags)) != RC_OK)
+    if ((rc = store_check_key(op->key)) != RC_OK || (rc = check_flags_not_low(op->flags)) != RC_OK)
         return rc;
     switch (op->kind) {
     case STORE_OP_PUT:

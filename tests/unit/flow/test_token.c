@@ -513,8 +513,8 @@ TEST(token_families_per_account_are_bounded_oldest_first)
                  RC_OK);
         CHECK_RC(refresh("web", r[i].refresh_token, NULL, &rr), RC_OK);
     }
-    REQUIRE(store_rec_get(F.app.store, &F.a,
-                          store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL), &idx)
+    REQUIRE(store_rec_get(F.app.store, &F.a, store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL),
+                          &idx)
             == RC_OK);
     CHECK_INT(idx.n, 2);
     /* 0: no bound and no index */
@@ -522,8 +522,8 @@ TEST(token_families_per_account_are_bounded_oldest_first)
     store_del(F.app.store, store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL));
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     REQUIRE(redeem("web", code, "https://rp.example/cb", VERIFIER, &rr) == RC_OK);
-    CHECK_RC(store_rec_get(F.app.store, &F.a,
-                           store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL), &idx),
+    CHECK_RC(store_rec_get(F.app.store, &F.a, store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL),
+                           &idx),
              RC_NOT_FOUND);
     fix_down();
 }
