@@ -127,6 +127,7 @@ open_adapters(struct app *app, struct rc_info *ri)
         .command_timeout_ms = c->store_command_timeout_ms,
         .durable_replicas = c->store_durable_replicas,
         .durable_timeout_ms = c->store_durable_timeout_ms,
+        .reserve_percent = c->store_reserve_percent,
     };
     struct popbase_opts po = {
         .name_key_path = c->popbase_name_key,

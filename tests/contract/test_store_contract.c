@@ -854,6 +854,115 @@ TEST(store_memory_bound_is_full)
     store_free(s);
 }
 
+/* The store with reserve_percent r (the suite's Redis servers run with a maxmemory: a
+ * Redis without one has no bound, hence no reserve). */
+static struct store *
+open_reserve(uint32_t r)
+{
+    struct store *s = NULL;
+    struct store_opts o = test_opts();
+
+    o.reserve_percent = r;
+    return store_open(store_url(), &o, &s, NULL) == RC_OK ? s : NULL;
+}
+
+/* STORE_LOW: a store wholly reserved refuses low-priority puts (RC_FULL, nothing written)
+ * and takes every other write; NX/XX are answered before the bound, as for a plain put. */
+TEST(store_low_put_leaves_the_reserve)
+{
+    struct span v;
+    int64_t ttl;
+    SETUP();
+    struct store *full = open_reserve(100);
+    struct span k = K(&a, pfx, "low"), p = K(&a, pfx, "plain");
+
+    REQUIRE(full != NULL);
+    CHECK_RC(store_put(full, k, SPAN("pending"), 60, STORE_LOW), RC_FULL);
+    CHECK_RC(store_get(full, &a, k, &v), RC_NOT_FOUND);
+    CHECK_RC(store_put(full, p, SPAN("session"), 60, 0), RC_OK);
+    CHECK_RC(store_rec_put(full, K(&a, pfx, "rec"), &(struct store_field){SPAN("f"), SPAN("v")}, 1,
+                           60, 0),
+             RC_OK);
+    CHECK_RC(store_put(full, p, SPAN("x"), 60, STORE_LOW | STORE_NX), RC_CONFLICT);
+    CHECK_RC(store_put(full, k, SPAN("x"), 60, STORE_LOW | STORE_XX), RC_NOT_FOUND);
+    CHECK_RC(store_put(full, p, SPAN("x"), 60, STORE_LOW | STORE_XX), RC_FULL);
+    CHECK_RC(store_get(full, &a, p, &v), RC_OK);
+    CHECK_SPAN(v, "session");
+    /* no reserve: a low-priority put is a plain put */
+    CHECK_RC(store_put(s, k, SPAN("pending"), 60, STORE_LOW), RC_OK);
+    CHECK_RC(store_get(s, &a, k, &v), RC_OK);
+    CHECK_SPAN(v, "pending");
+    CHECK_RC(store_ttl(s, k, &ttl), RC_OK);
+    CHECK(ttl > 0 && ttl <= 60);
+    CHECK_RC(store_put(s, k, SPAN("again"), 60, STORE_LOW | STORE_NX), RC_CONFLICT);
+    CHECK_RC(store_put(s, k, SPAN("again"), 0, STORE_LOW | STORE_XX), RC_OK);
+    CHECK_RC(store_ttl(s, k, &ttl), RC_OK);
+    CHECK_INT(ttl, -1);
+    CHECK_RC(store_del(s, k), RC_OK);
+    store_free(full);
+    TEARDOWN();
+}
+
+/* STORE_LOW is for single puts: records, batches and pipelines refuse it. */
+TEST(store_low_is_for_puts_only)
+{
+    struct store_field f = {SPAN("f"), SPAN("v")};
+    SETUP();
+    struct store_op op = {.kind = STORE_OP_PUT,
+                          .key = K(&a, pfx, "b"),
+                          .value = SPAN("v"),
+                          .ttl_s = 60,
+                          .flags = STORE_LOW};
+    struct store_call c = {.op = op};
+
+    CHECK_RC(store_rec_put(s, K(&a, pfx, "r"), &f, 1, 60, STORE_LOW), RC_MALFORMED);
+    CHECK_RC(store_batch(s, &op, 1), RC_MALFORMED);
+    CHECK_RC(store_pipeline(s, &a, &c, 1), RC_MALFORMED);
+    TEARDOWN();
+}
+
+/* memory only (a Redis node's fill is its own): with half the bound in reserve, low puts
+ * stop near half, other writes go on to the bound, and freed room takes low puts again. */
+TEST(store_memory_reserve_fills_in_order)
+{
+    struct store *s = NULL;
+    struct store_opts o = {.mem_max_bytes = 65536, .reserve_percent = 50};
+    static char val[1000];
+    int low = 0, plain = 0;
+    enum rc rc = RC_OK;
+    char key[32];
+
+    if (!is_memory())
+        return;
+    memset(val, 'v', sizeof(val));
+    REQUIRE(store_open("memory:", &o, &s, NULL) == RC_OK);
+    while (rc == RC_OK && low < 1000) {
+        snprintf(key, sizeof(key), "low%d", low++);
+        rc = store_put(s, span_str(key), span_of(val, sizeof(val)), 0, STORE_LOW);
+    }
+    CHECK_RC(rc, RC_FULL);
+    CHECK(low > 25 && low < 35); /* 32 KiB of about 1.07 KB entries */
+    for (rc = RC_OK; rc == RC_OK && plain < 1000; plain++) {
+        snprintf(key, sizeof(key), "plain%d", plain);
+        rc = store_put(s, span_str(key), span_of(val, sizeof(val)), 0, 0);
+    }
+    CHECK_RC(rc, RC_FULL);
+    CHECK(plain > 25 && plain < 35); /* the reserve, used by plain puts only */
+    CHECK_RC(store_put(s, SPAN("lowx"), SPAN("x"), 0, STORE_LOW), RC_FULL);
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "plain%d", i);
+        CHECK_RC(store_del(s, span_str(key)), RC_OK);
+    }
+    CHECK_RC(store_put(s, SPAN("lowx"), SPAN("x"), 0, STORE_LOW), RC_FULL); /* still above */
+    for (int i = 4; i < plain - 1; i++) { /* the last plain put was refused */
+        snprintf(key, sizeof(key), "plain%d", i);
+        CHECK_RC(store_del(s, span_str(key)), RC_OK);
+    }
+    CHECK_RC(store_del(s, SPAN("low0")), RC_OK);
+    CHECK_RC(store_put(s, SPAN("lowx"), SPAN("x"), 0, STORE_LOW), RC_OK);
+    store_free(s);
+}
+
 /* Sentinel only, run by tests/harness/store-setups/sentinel.sh with
  * AUTHD_TEST_SENTINEL_FAILOVER=1 and AUTHD_TEST_MASTER_PID: during a stream of durable
  * writes the master is killed; writes fail RC_UNAVAILABLE for a while, then succeed on the

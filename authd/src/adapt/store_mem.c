@@ -67,6 +67,7 @@ struct mstore {
     struct shard sh[NSHARDS];
     uint64_t seed;
     size_t max_bytes;
+    size_t low_max; /* STORE_LOW puts: max_bytes less the reserve */
     atomic_size_t used;
     pthread_t sweeper;
     pthread_mutex_t stop_mu;
@@ -148,13 +149,20 @@ ent_account(struct mstore *m, struct ment *e)
     e->bytes = b;
 }
 
+/* RC_FULL if growing the store by est bytes would pass bound. */
+static enum rc
+room_below(struct mstore *m, size_t est, size_t bound)
+{
+    size_t used = atomic_load(&m->used);
+
+    return est > bound || used > bound - est ? RC_FULL : RC_OK;
+}
+
 /* RC_FULL if growing the store by est bytes would pass the bound. */
 static enum rc
 room_for(struct mstore *m, size_t est)
 {
-    size_t used = atomic_load(&m->used);
-
-    return est > m->max_bytes || used > m->max_bytes - est ? RC_FULL : RC_OK;
+    return room_below(m, est, m->max_bytes);
 }
 
 static bool
@@ -428,6 +436,8 @@ do_put(struct mstore *m, struct shard *sh, uint64_t h, struct span key, struct s
         return RC_NOT_FOUND;
     if (!force && room_for(m, est_put(key, val)) != RC_OK)
         return RC_FULL;
+    if ((flags & STORE_LOW) && room_below(m, est_put(key, val), m->low_max) != RC_OK)
+        return RC_FULL; /* the reserve is for others (port/store.h) */
     if (!(v = dup_bytes(val)))
         return RC_NOMEM;
     if (!e && !(e = insert(m, sh, h, key, MT_STR))) {
@@ -1229,7 +1239,7 @@ enum rc
 store_mem_open(const char *url, const struct store_opts *o, struct store **out, struct rc_info *ri)
 {
     struct mstore *m;
-    size_t max = 0;
+    size_t max = 0, r;
     enum rc rc;
 
     if ((rc = parse_url(url, o, &max, ri)) != RC_OK)
@@ -1238,6 +1248,8 @@ store_mem_open(const char *url, const struct store_opts *o, struct store **out, 
         return RC_NOMEM;
     m->base.ops = &mem_ops;
     m->max_bytes = max;
+    r = o->reserve_percent < 100 ? o->reserve_percent : 100;
+    m->low_max = max - (max / 100 * r + max % 100 * r / 100);
     pthread_once(&item_seed_once, item_seed_init);
     if (RAND_bytes((unsigned char *)&m->seed, sizeof(m->seed)) != 1) {
         free(m);

@@ -14,8 +14,17 @@
 
 #include "adapt/store_redis.h"
 
-/* Script results: 0 done, 1 conflict (exists or wrong kind), 2 not found. */
-enum { SCR_REC_PUT, SCR_SET_ADD, SCR_EXPIRE, SCR_Q_CLAIM, SCR_BATCH, SCR_LIMIT, SCR__N };
+/* Script results: 0 done, 1 conflict (exists or wrong kind), 2 not found, 3 full. */
+enum {
+    SCR_REC_PUT,
+    SCR_SET_ADD,
+    SCR_EXPIRE,
+    SCR_Q_CLAIM,
+    SCR_BATCH,
+    SCR_LIMIT,
+    SCR_PUT_LOW,
+    SCR__N
+};
 
 static const char *const scripts[SCR__N] = {
     /* ARGV: nx/xx (0, 1 nx, 2 xx), ttl, field, value, ... */
@@ -95,6 +104,29 @@ static const char *const scripts[SCR__N] = {
                   "             string.format('%.0f', tats[i] - now))\n"
                   "end\n"
                   "return {0, 0}\n",
+    /* STORE_LOW put. ARGV: reserve percent, ttl, nx/xx, value. NX/XX are checked first
+     * (as the memory store does); then refused (3) once the node's used_memory plus the
+     * value passes maxmemory less the reserve; a node without maxmemory has no bound, so no
+     * reserve either. INFO memory reads counters Redis keeps up to date: a few
+     * microseconds inside the one round trip. */
+    [SCR_PUT_LOW] =
+        "local e = redis.call('EXISTS', KEYS[1])\n"
+        "if ARGV[3] == '1' and e == 1 then return 1 end\n"
+        "if ARGV[3] == '2' and e == 0 then return 2 end\n"
+        "local info = redis.call('INFO', 'memory')\n"
+        "local function num(name)\n" /* a plain find: a pattern scan costs more than INFO */
+        "  local i = string.find(info, name, 1, true)\n"
+        "  return i and tonumber(string.match(info, '^%d+', i + #name)) or 0\n"
+        "end\n"
+        "local used, max = num('\\nused_memory:'), num('\\nmaxmemory:')\n"
+        "if max > 0 and used + #ARGV[4] > max - math.floor(max * tonumber(ARGV[1]) / 100) then\n"
+        "  return 3\n"
+        "end\n"
+        "local a = {'SET', KEYS[1], ARGV[4]}\n"
+        "if ARGV[2] ~= '0' then a[#a + 1] = 'EX'; a[#a + 1] = ARGV[2] end\n"
+        "if ARGV[3] == '1' then a[#a + 1] = 'NX' elseif ARGV[3] == '2' then a[#a + 1] = 'XX' end\n"
+        "if not redis.call(unpack(a)) then return tonumber(ARGV[3]) end\n"
+        "return 0\n",
 };
 
 #define R(s)     ((struct rds *)(s))
@@ -220,7 +252,17 @@ script_rc(const redisReply *rep)
         return err_rc(rep);
     if (rep->type != REDIS_REPLY_INTEGER)
         return RC_INTERNAL;
-    return rep->integer == 0 ? RC_OK : rep->integer == 1 ? RC_CONFLICT : RC_NOT_FOUND;
+    switch (rep->integer) {
+    case 0:
+        return RC_OK;
+    case 1:
+        return RC_CONFLICT;
+    case 2:
+        return RC_NOT_FOUND;
+    case 3:
+        return RC_FULL;
+    }
+    return RC_INTERNAL;
 }
 
 static enum rc
@@ -280,6 +322,10 @@ put_reply(const redisReply *rep, unsigned flags)
     return RC_OK;
 }
 
+/* A STORE_LOW put (after the script helpers below). */
+static enum rc put_low(struct store *s, struct span key, struct span val, uint32_t ttl_s,
+                       unsigned flags);
+
 static enum rc
 rds_put(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsigned flags)
 {
@@ -287,6 +333,8 @@ rds_put(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsig
     enum rc wrc = RC_OK, rc;
     ARGS(a);
 
+    if (flags & STORE_LOW)
+        return put_low(s, key, val, ttl_s, flags);
     set_args(&a, key, val, ttl_s, flags);
     if ((rc = run(R(s), key, &a, flags & STORE_DURABLE, &rep, &wrc)) != RC_OK)
         return rc;
@@ -475,6 +523,19 @@ static unsigned
 nx_xx(unsigned flags)
 {
     return flags & STORE_NX ? 1 : flags & STORE_XX ? 2 : 0;
+}
+
+/* A STORE_LOW put: the reserve check and the SET in one script. */
+static enum rc
+put_low(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsigned flags)
+{
+    ARGS(a);
+    script_key(&a, key);
+    arg_num(&a, R(s)->o.reserve_percent < 100 ? R(s)->o.reserve_percent : 100);
+    arg_num(&a, ttl_s);
+    arg_num(&a, nx_xx(flags));
+    arg_span(&a, val);
+    return code_script(s, SCR_PUT_LOW, key, &a, flags & STORE_DURABLE);
 }
 
 static void

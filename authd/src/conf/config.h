@@ -37,6 +37,7 @@ struct config {
     char *state_dir, *keys_dir, *policy_dir;
     char *store;
     uint32_t store_max_memory_mb;
+    uint32_t store_reserve_percent; /* port/store.h STORE_LOW */
     uint32_t store_connect_timeout_ms, store_command_timeout_ms;
     uint32_t store_durable_replicas, store_durable_timeout_ms;
     char *popbase;
@@ -57,6 +58,8 @@ struct config {
     uint32_t rate_login_per_idnum;
     uint32_t rate_token_per_ip, rate_token_per_client;
     uint32_t rate_introspect_per_ip, rate_introspect_per_client; /* /introspect and /revoke */
+    uint32_t rate_authorize_per_ip, rate_end_session_per_ip;
+    uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
     char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* back-channel logout deliveries (flow/bclogout.h) */
     uint32_t backchannel_retry_min_ms, backchannel_retry_max_ms;

@@ -218,13 +218,22 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
 static enum rc
 check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct bad *b)
 {
+    static const struct {
+        const char *name, *desc;
+        size_t max;
+    } kept[] = {
+        {"nonce", "nonce: longer than 256 bytes", AUTHZ_NONCE_MAX},
+        {"login_hint", "login_hint: longer than 256 bytes", AUTHZ_LOGIN_HINT_MAX},
+        {"ui_locales", "ui_locales: longer than 64 bytes", AUTHZ_UI_LOCALES_MAX},
+        {"claims", "claims: longer than 2048 bytes", AUTHZ_CLAIMS_KEPT_MAX},
+    };
+    const char **out[] = {&r->nonce, &r->login_hint, &r->ui_locales, &r->claims};
     const struct span *v;
+    enum rc rc;
 
-    if (param(a, f, "nonce", AUTHZ_PARAM_MAX, &r->nonce) != RC_OK
-        || param(a, f, "login_hint", AUTHZ_PARAM_MAX, &r->login_hint) != RC_OK
-        || param(a, f, "ui_locales", AUTHZ_PARAM_MAX, &r->ui_locales) != RC_OK
-        || param(a, f, "claims", AUTHZ_CLAIMS_MAX, &r->claims) != RC_OK)
-        return fail(b, "invalid_request", "a parameter is too long");
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        if ((rc = param(a, f, kept[i].name, kept[i].max, out[i])) != RC_OK)
+            return rc == RC_TOO_LARGE ? fail(b, "invalid_request", kept[i].desc) : rc;
     if ((v = form_get(f, "prompt")) && authz_prompt_parse(*v, &r->prompt, NULL) != RC_OK)
         return fail(b, "invalid_request", "prompt: none cannot be combined with other values");
     r->max_age = -1;
@@ -284,9 +293,9 @@ validate(struct app *app, struct arena *a, struct span raw, const struct policy 
     }
     if ((rc = check_client(a, p, f, r, &cl, out)) != RC_OK)
         return rc;
-    if (param(a, f, "state", AUTHZ_PARAM_MAX, &r->state) != RC_OK)
-        return authz_redirect_error(app, a, r, "invalid_request", "state: too long", RC_TOO_LARGE,
-                                    out);
+    if (param(a, f, "state", AUTHZ_STATE_MAX, &r->state) != RC_OK) /* not echoed back */
+        return authz_redirect_error(app, a, r, "invalid_request", "state: longer than 512 bytes",
+                                    RC_TOO_LARGE, out);
     if (repeated)
         return authz_redirect_error(app, a, r, "invalid_request",
                                     "a parameter is repeated or malformed", RC_MALFORMED, out);

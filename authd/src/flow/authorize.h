@@ -28,9 +28,18 @@
 #define AUTHZ_BIND_COOKIE    "authd_bind"
 #define AUTHZ_BIND_LEN       43
 #define AUTHZ_CSRF_LEN       64
-#define AUTHZ_PARAM_MAX      1024 /* state, nonce, login_hint, ui_locales, ... */
+#define AUTHZ_PARAM_MAX      1024 /* parameters that are parsed, not kept (acr_values) */
 #define AUTHZ_SCOPE_MAX      1024
 #define AUTHZ_PASSWORD_REACH ((struct loa){IAL3, AAL1}) /* the most a password login gives */
+
+/* Parameters kept in the pending request (and in the code): each has its own cap, so a
+ * pending request stays under about 4 KB whatever the request (docs/oidc-login.md).
+ * Above it: invalid_request, to the client once its redirect URI is known. */
+#define AUTHZ_STATE_MAX       512
+#define AUTHZ_NONCE_MAX       256
+#define AUTHZ_LOGIN_HINT_MAX  256
+#define AUTHZ_UI_LOCALES_MAX  64
+#define AUTHZ_CLAIMS_KEPT_MAX 2048 /* <= AUTHZ_CLAIMS_MAX (core/authz.h) */
 
 /* A validated authorization request (strings in an arena). */
 struct authz_req {

@@ -7,7 +7,9 @@
 #include "flow/session.h"
 
 /* Saves r as pending request *id (a new id when (*id)[0] == 0), for AUTHZ_PENDING_TTL.
- * RC_OK, RC_UNAVAILABLE, RC_NOMEM. */
+ * A new request may not use the store's reserve (STORE_LOW); saving an existing one may.
+ * RC_OK, RC_FULL (the store is full, or only its reserve is left for a new request),
+ * RC_UNAVAILABLE, RC_NOMEM. */
 enum rc authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
                            char id[AUTHZ_PENDING_LEN + 1]);
 /* Loads pending request id. RC_NOT_FOUND (unknown, expired or malformed id), RC_UNAVAILABLE. */

@@ -38,6 +38,10 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
 {
     json_t *o = json_object();
     char *s = NULL;
+    /* A new request is a low-priority write: it may not eat into the store's reserve,
+     * which keeps room for the citizens already in a login (their pending request saved
+     * again, sessions, codes, tokens). port/store.h STORE_LOW. */
+    unsigned flags = id[0] ? 0 : STORE_LOW;
     enum rc rc = RC_NOMEM;
 
     if (!o)
@@ -58,7 +62,8 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
     json_object_set_new(o, "ru_omitted", json_boolean(r->redirect_omitted));
     rc = RC_NOMEM;
     if ((s = json_dumps(o, JSON_COMPACT)))
-        rc = store_put(app->store, pending_key(a, span_str(id)), span_str(s), AUTHZ_PENDING_TTL, 0);
+        rc = store_put(app->store, pending_key(a, span_str(id)), span_str(s), AUTHZ_PENDING_TTL,
+                       flags);
 out:
     free(s);
     json_decref(o);

@@ -2,11 +2,13 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/jose.h"
 #include "flow/grant.h"
 #include "flow/secrets.h"
+#include "log/log.h"
 #include "port/store.h"
 #include "util/num.h"
 
@@ -270,6 +272,139 @@ rtf_block(struct app *app, struct arena *a, struct span id, uint32_t ttl_s)
     if (id.len != RTF_ID_LEN)
         return RC_NOT_FOUND;
     return store_rec_put(app->store, fam_key(a, id, NULL), fl, 1, ttl_s, STORE_NX);
+}
+
+/* ---- the per-account bound -------------------------------------------------------------- */
+
+static struct span
+index_key(struct arena *a, const char *account_id)
+{
+    return store_key(a, "acctrtf", span_str(account_id), NULL);
+}
+
+/* The index outlives every family it lists: the longest a family can live, and then some. */
+static uint32_t
+index_ttl(const struct policy *p)
+{
+    return p->tokens.refresh_token_ttl + p->tokens.access_token_ttl + p->tokens.clock_leeway_s;
+}
+
+enum rc
+rtf_index_ops(struct arena *a, const struct policy *p, const struct rtf *f, struct store_op ops[2])
+{
+    struct store_field *fl = arena_alloc(a, sizeof(*fl));
+    int64_t exp = f->abs_exp + p->tokens.access_token_ttl + p->tokens.clock_leeway_s;
+    const char *v = arena_printf(a, "%lld %lld", (long long)f->created, (long long)exp);
+    struct span k = index_key(a, f->account_id);
+
+    if (!fl || !v || !k.p)
+        return RC_NOMEM;
+    fl->name = span_str(f->id);
+    fl->value = span_str(v);
+    ops[0] = (struct store_op){
+        .kind = STORE_OP_REC_PUT, .key = k, .fields = fl, .nfields = 1, .ttl_s = index_ttl(p)};
+    ops[1] = (struct store_op){.kind = STORE_OP_REC_GET, .key = k};
+    return RC_OK;
+}
+
+struct entry {
+    struct span id;
+    long long created, exp;
+};
+
+static int
+by_age(const void *x, const void *y)
+{
+    const struct entry *a = x, *b = y;
+
+    if (a->created != b->created)
+        return a->created < b->created ? -1 : 1;
+    return memcmp(a->id.p, b->id.p, a->id.len < b->id.len ? a->id.len : b->id.len);
+}
+
+/* Revokes family id and lets its record go once its access tokens have expired (a revoked
+ * family must not keep its refresh lifetime of store). RC_NOT_FOUND if it is gone. */
+static enum rc
+evict(struct app *app, struct arena *a, const struct policy *p, struct span id)
+{
+    struct store_field fl[1] = {{SPAN("revoked"), SPAN("1")}};
+
+    return store_rec_put(app->store, fam_key(a, id, NULL), fl, 1,
+                         p->tokens.access_token_ttl + p->tokens.clock_leeway_s + 1, STORE_XX);
+}
+
+/* Parses idx into e (live entries first come out sorted by age); *nlive of them live. */
+static size_t
+index_entries(const struct store_record *idx, int64_t now, struct entry *e, size_t *nlive)
+{
+    size_t n = 0;
+
+    *nlive = 0;
+    for (size_t i = 0; i < idx->n; i++) {
+        char v[48];
+        struct span s = idx->f[i].value;
+        if (idx->f[i].name.len != RTF_ID_LEN || s.len >= sizeof(v))
+            continue; /* not ours: dropped by the rewrite */
+        memcpy(v, s.p, s.len);
+        v[s.len] = 0;
+        e[n].id = idx->f[i].name;
+        if (sscanf(v, "%lld %lld", &e[n].created, &e[n].exp) != 2)
+            continue;
+        if (e[n].exp > now)
+            (*nlive)++;
+        else
+            e[n].created = -1; /* dead: not kept */
+        n++;
+    }
+    qsort(e, n, sizeof(*e), by_age);
+    return n;
+}
+
+enum rc
+rtf_account_bound(struct app *app, struct arena *a, const struct policy *p, const char *account_id,
+                  const struct store_record *idx, uint32_t max)
+{
+    struct entry *e;
+    struct store_field *keep;
+    struct store_op ops[2];
+    size_t n, nlive, nkeep = 0, revoked = 0;
+    enum rc rc = RC_OK;
+
+    if (max == 0 || idx->n <= max)
+        return RC_OK;
+    if (!(e = arena_alloc(a, idx->n * sizeof(*e))) || !(keep = arena_alloc(a, max * sizeof(*keep))))
+        return RC_NOMEM;
+    n = index_entries(idx, clock_now(app->clock), e, &nlive);
+    for (size_t i = 0; i < n && rc == RC_OK; i++) {
+        if (e[i].created < 0)
+            continue;
+        if (nlive - revoked > max) { /* the oldest live ones beyond the bound */
+            rc = evict(app, a, p, e[i].id);
+            rc = rc == RC_NOT_FOUND ? RC_OK : rc;
+            revoked++;
+            continue;
+        }
+        keep[nkeep].name = e[i].id;
+        keep[nkeep++].value = span_str(arena_printf(a, "%lld %lld", e[i].created, e[i].exp));
+    }
+    if (rc != RC_OK)
+        return rc;
+    /* rewritten whole, atomically; a family added meanwhile by another redemption of the
+     * same account may drop out of the index (it then escapes the bound, nothing else) */
+    ops[0] = (struct store_op){.kind = STORE_OP_DEL, .key = index_key(a, account_id)};
+    ops[1] = (struct store_op){.kind = STORE_OP_REC_PUT,
+                               .key = ops[0].key,
+                               .fields = keep,
+                               .nfields = nkeep,
+                               .ttl_s = index_ttl(p)};
+    rc = store_batch(app->store, ops, nkeep ? 2 : 1);
+    if (revoked) {
+        struct log_rec *lr = log_begin(LOG_INFO, "token.family_bound");
+        log_int(lr, "revoked", (int64_t)revoked);
+        log_int(lr, "max", max);
+        log_end(lr);
+    }
+    return rc;
 }
 
 /* ---- rotate ----------------------------------------------------------------------------- */

@@ -80,6 +80,19 @@ enum rc rtf_lookup(struct app *app, struct arena *a, struct span tok, struct rtf
  * was revoked already), RC_NOT_FOUND (expired or unknown), RC_UNAVAILABLE. */
 enum rc rtf_revoke(struct app *app, struct arena *a, const struct policy *p, struct span id);
 
+/* The per-account bound on live families (config max_token_families_per_account): each
+ * account has an index, authd:acctrtf:{ACCT}, a record of FAM -> "created expiry".
+ * rtf_index_ops: the writes for a new family f (ops[0]: f's entry, ops[1]: a read of the
+ * index after it), to go in the caller's pipeline. RC_OK, RC_NOMEM. */
+enum rc rtf_index_ops(struct arena *a, const struct policy *p, const struct rtf *f,
+                      struct store_op ops[2]);
+/* Given the index as read after a family was added: when it has more than max entries,
+ * revokes the oldest live families beyond max (their records then expire with their
+ * access tokens) and rewrites the index with the rest, dropping the expired. max 0: no
+ * bound. RC_OK, RC_UNAVAILABLE, RC_FULL, RC_NOMEM. */
+enum rc rtf_account_bound(struct app *app, struct arena *a, const struct policy *p,
+                          const char *account_id, const struct store_record *idx, uint32_t max);
+
 /* Takes family id before it exists: a revoked stand-in (for ttl_s) that makes creating it
  * fail (rtf_create_ops' put-if-absent). RC_OK; RC_CONFLICT if it exists already;
  * RC_NOT_FOUND for an id that cannot be one; RC_UNAVAILABLE. */

@@ -137,9 +137,10 @@ static enum rc
 create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
               struct account *acct, struct token_resp *out, struct rc_info *ri)
 {
-    struct store_call c[3] = {0};
-    struct store_op ops[2];
-    size_t n = 0;
+    struct store_call c[5] = {0};
+    struct store_op ops[2], ix[2];
+    uint32_t max = is->app->cfg->max_token_families_per_account;
+    size_t n = 0, nc;
     enum rc rc;
 
     if ((rc = rtf_create_ops(is->app, is->a, is->p, f, rt, ops, &n)) != RC_OK)
@@ -149,7 +150,12 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
     rc = account_get_op(is->a, f->account_id, &c[n].op);
     if (rc == RC_NOT_FOUND)
         return usable_account(rc, acct, out, ri);
-    if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, n + 1)) != RC_OK)
+    nc = n + 1;
+    if (rc == RC_OK && max && (rc = rtf_index_ops(is->a, is->p, f, ix)) == RC_OK) {
+        c[nc++].op = ix[0]; /* the account's index of families, in the same round trip */
+        c[nc++].op = ix[1];
+    }
+    if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, nc)) != RC_OK)
         return fail_rc(out, rc);
     if (c[0].rc == RC_CONFLICT) /* a replay of the code got there first (code_replayed) */
         rc = fail(out, "invalid_grant", ri, RC_DENIED, "code", "used twice; both refused");
@@ -164,6 +170,11 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
             (void)store_del(is->app->store, ops[0].key);
         if (n > 1 && c[1].rc == RC_OK)
             (void)store_set_rem(is->app->store, ops[1].key, ops[1].value);
+    } else if (nc > n + 1 && c[n + 2].rc == RC_OK
+               && rtf_account_bound(is->app, is->a, is->p, f->account_id, &c[n + 2].rec, max)
+                      != RC_OK) {
+        /* the new family stands; the next redemption of the account tries again */
+        log_msg(LOG_WARN, "token.family_bound", "rc", "could not enforce");
     }
     return rc;
 }

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "flow/ratelimit.h"
+
 enum lang
 authz_ui_lang(const struct http_req *r, const struct span *choice, const char *ui_locales)
 {
@@ -71,4 +73,24 @@ authz_ui_bind(struct http_req *r, struct http_resp *w)
         return NULL;
     http_add_header(w, "Set-Cookie", set);
     return v;
+}
+
+bool
+authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name, uint32_t limit,
+                 enum lang lang)
+{
+    struct ratelimit rl = {name, span_str(r->client_ip ? r->client_ip : ""), limit};
+    uint32_t retry = 0;
+    enum rc rc = ratelimit_take(r->app, &r->arena, &rl, 1, &retry, NULL);
+
+    if (rc == RC_OK)
+        return true;
+    if (rc == RC_LIMITED) {
+        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
+        authz_ui_error(r, w, 429, "login_limited", lang);
+    } else {
+        http_add_header(w, "Retry-After", "1");
+        authz_ui_error(r, w, 503, "login_unavailable", lang);
+    }
+    return false;
 }

@@ -23,6 +23,13 @@ void authz_ui_result(struct http_req *r, struct http_resp *w, const struct autho
 void authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *message,
                     enum lang lang);
 
+/* The per-address token bucket `name` ("authorize:ip", "end_session:ip") of a page
+ * endpoint, limit requests per rate_window_s (0: off), one store call (flow/ratelimit.h).
+ * true: go on; false: answered with the error page, 429 with Retry-After (RFC 6585 §4) or
+ * 503 when the store cannot answer (fail closed). */
+bool authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name, uint32_t limit,
+                      enum lang lang);
+
 /* The browser-binding cookie value: the request's, or a new one (its Set-Cookie added to
  * w). NULL when out of memory. */
 const char *authz_ui_bind(struct http_req *r, struct http_resp *w);

@@ -12,6 +12,9 @@ route_authorize(struct http_req *r, struct http_resp *w)
     struct authorize_result res;
     enum lang lang = authz_ui_lang(r, NULL, NULL);
 
+    /* before any parsing: each request may store a pending request (docs/security.md) */
+    if (!authz_ui_rate_ok(r, w, "authorize:ip", r->app->cfg->rate_authorize_per_ip, lang))
+        return;
     authorize_request(r->app, &r->arena, raw, span_str(http_cookie(r, SESSION_COOKIE)), &res);
     if (res.kind == AUTHORIZE_LOGIN || res.kind == AUTHORIZE_CONSENT)
         authz_ui_bind(r, w); /* the pages' CSRF tokens are bound to it */

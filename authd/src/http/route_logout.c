@@ -86,6 +86,9 @@ route_logout(struct http_req *r, struct http_resp *w)
     const char *ui;
     enum lang lang;
 
+    if (!authz_ui_rate_ok(r, w, "end_session:ip", r->app->cfg->rate_end_session_per_ip,
+                          authz_ui_lang(r, NULL, NULL)))
+        return;
     if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK
         || logout_parse(&f, &q, NULL) != RC_OK) {
         authz_ui_error(r, w, 400, "logout_bad_request", authz_ui_lang(r, NULL, NULL));

@@ -6,7 +6,7 @@
 
 #include "port/store_impl.h"
 
-#define ALL_FLAGS (STORE_NX | STORE_XX | STORE_DURABLE)
+#define ALL_FLAGS (STORE_NX | STORE_XX | STORE_DURABLE | STORE_LOW)
 
 enum rc
 store_open(const char *url, const struct store_opts *o, struct store **out, struct rc_info *ri)
@@ -91,6 +91,13 @@ check_flags(unsigned flags)
     return RC_OK;
 }
 
+/* STORE_LOW is for a single put only (not records, batches or pipelines). */
+static enum rc
+check_flags_not_low(unsigned flags)
+{
+    return flags & STORE_LOW ? RC_MALFORMED : check_flags(flags);
+}
+
 /* A member of a set or a queue item: a short name, like a key. */
 static enum rc
 check_member(struct span m)
@@ -127,7 +134,7 @@ store_check_op(const struct store_op *op)
 {
     enum rc rc;
 
-    if ((rc = store_check_key(op->key)) != RC_OK || (rc = check_flags(op->flags)) != RC_OK)
+    if ((rc = store_check_key(op->key)) != RC_OK || (rc = check_flags_not_low(op->flags)) != RC_OK)
         return rc;
     switch (op->kind) {
     case STORE_OP_PUT:
@@ -224,7 +231,7 @@ store_rec_put(struct store *s, struct span key, const struct store_field *f, siz
 {
     CHECKED(store_check_key(key));
     CHECKED(check_fields(f, n));
-    CHECKED(check_flags(flags));
+    CHECKED(check_flags_not_low(flags));
     return count(s, s->ops->rec_put(s, key, f, n, ttl_s, flags));
 }
 

@@ -39,6 +39,13 @@
 #define STORE_NX      0x1u /* only if the key is absent, else RC_CONFLICT */
 #define STORE_XX      0x2u /* only if the key exists, else RC_NOT_FOUND */
 #define STORE_DURABLE 0x4u /* acknowledged only once durable (Redis: WAIT replicas) */
+/* put only: a low-priority write (a pending authorization request, which anybody can make
+ * without an account). It must leave the store's reserve free: refused with RC_FULL once the
+ * store is fuller than (100 - reserve_percent) % of its bound, so that the reserve stays for
+ * the sessions, codes and tokens of citizens already in a login. The bound is the memory
+ * store's max_bytes, or the Redis node's maxmemory (a Redis without maxmemory has no bound:
+ * nothing is refused, by Redis or by this flag). docs/storage.md "The reserve". */
+#define STORE_LOW 0x8u
 
 struct store_field {
     struct span name;
@@ -154,6 +161,7 @@ struct store_opts {
     uint32_t command_timeout_ms; /* redis: 0 = 1000 */
     uint32_t durable_replicas;   /* redis: WAIT this many replicas for STORE_DURABLE */
     uint32_t durable_timeout_ms; /* redis: 0 = 1000 */
+    uint32_t reserve_percent;    /* 0-100: the part of the bound STORE_LOW puts leave free */
 };
 
 /* Opens the backend named by url ("memory:", "redis://[user:pw@]host:port/db",

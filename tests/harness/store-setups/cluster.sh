@@ -18,7 +18,7 @@ PORTS=("${ALL[@]:0:3}")
 for i in 1 2 3; do
     port=${PORTS[$((i - 1))]}
     mkdir -p "$DIR/n$i"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/n$i" --save '' --appendonly no \
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/n$i" --save '' --appendonly no --maxmemory 512mb \
         --cluster-enabled yes --cluster-config-file "$DIR/n$i/nodes.conf" \
         --cluster-port "${ALL[$((i + 2))]}" --cluster-node-timeout 2000 --daemonize no --logfile "$DIR/n$i/redis.log" &
     PIDS+=($!)

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../setup-lib.sh" "$@"
 
 PORT=$(free_ports 1)
-redis-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --save '' --appendonly no \
+redis-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --save '' --appendonly no --maxmemory 512mb \
     --unixsocket "$DIR/redis.sock" --unixsocketperm 700 --daemonize no \
     --user authd on '>s3cr%t@x' '~*' '&*' '+@all' \
     --logfile "$DIR/redis.log" &

@@ -12,7 +12,7 @@ node() {
     local name=$1 port=$2; shift 2
     mkdir -p "$DIR/$name"
     redis-server --port "$port" --bind 127.0.0.1 --dir "$DIR/$name" --save '' \
-        --appendonly no --repl-diskless-sync-delay 0 --daemonize no \
+        --appendonly no --repl-diskless-sync-delay 0 --daemonize no --maxmemory 512mb \
         --logfile "$DIR/$name/redis.log" "$@" &
     PIDS+=($!)
 }

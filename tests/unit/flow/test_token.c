@@ -489,6 +489,48 @@ TEST(token_code_reuse_revokes_what_the_first_use_issued)
     fix_down();
 }
 
+/* max_token_families_per_account (issue 13): an account holds at most that many live
+ * families; each redemption beyond revokes the oldest, whose tokens stop working, and the
+ * index of the account's families stays that small. */
+TEST(token_families_per_account_are_bounded_oldest_first)
+{
+    char code[GRANT_CODE_LEN + 1];
+    struct token_resp r[5], rr;
+    struct token_claims tc;
+    struct store_record idx;
+
+    REQUIRE(fix_up() == 0);
+    F.cfg.max_token_families_per_account = 2;
+    for (int i = 0; i < 5; i++) {
+        fake_now = NOW + i; /* one second apart: "oldest" is well defined */
+        issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+        REQUIRE(redeem("web", code, "https://rp.example/cb", VERIFIER, &r[i]) == RC_OK);
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK_RC(refresh("web", r[i].refresh_token, NULL, &rr), RC_DENIED);
+        CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r[i].access_token), &tc, NULL),
+                 RC_NOT_FOUND);
+    }
+    for (int i = 3; i < 5; i++) {
+        CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r[i].access_token), &tc, NULL),
+                 RC_OK);
+        CHECK_RC(refresh("web", r[i].refresh_token, NULL, &rr), RC_OK);
+    }
+    REQUIRE(store_rec_get(F.app.store, &F.a, store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL),
+                          &idx)
+            == RC_OK);
+    CHECK_INT(idx.n, 2);
+    /* 0: no bound and no index */
+    F.cfg.max_token_families_per_account = 0;
+    store_del(F.app.store, store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL));
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    REQUIRE(redeem("web", code, "https://rp.example/cb", VERIFIER, &rr) == RC_OK);
+    CHECK_RC(store_rec_get(F.app.store, &F.a, store_key(&F.a, "acctrtf", span_str(F.acct.id), NULL),
+                           &idx),
+             RC_NOT_FOUND);
+    fix_down();
+}
+
 /* An account disabled between the login and the redemption: no tokens, and the token family
  * created in the same round trip as the account read is taken back. */
 TEST(token_code_for_a_disabled_account_leaves_no_family)
