@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "flow/account.h"
@@ -121,26 +122,8 @@ static enum rc
 open_adapters(struct app *app, struct rc_info *ri)
 {
     const struct config *c = app->cfg;
-    struct store_opts so = {
-        .mem_max_bytes = (size_t)c->store_max_memory_mb << 20,
-        .connect_timeout_ms = c->store_connect_timeout_ms,
-        .command_timeout_ms = c->store_command_timeout_ms,
-        .durable_replicas = c->store_durable_replicas,
-        .durable_timeout_ms = c->store_durable_timeout_ms,
-    };
-    struct popbase_opts po = {
-        .name_key_path = c->popbase_name_key,
-        .tls_cert = c->popbase_tls_cert,
-        .tls_key = c->popbase_tls_key,
-        .tls_ca = c->popbase_tls_ca,
-        .connect_timeout_ms = c->popbase_connect_timeout_ms,
-        .timeout_ms = c->popbase_timeout_ms,
-        .retries = c->popbase_retries,
-        .breaker_failures = c->popbase_breaker_failures,
-        .breaker_open_ms = c->popbase_breaker_open_ms,
-        .cache_match_ttl_s = c->popbase_cache_match_ttl_s,
-        .cache_miss_ttl_s = c->popbase_cache_miss_ttl_s,
-    };
+    struct store_opts so;
+    struct popbase_opts po;
     char path[4096];
     struct keys_error kerr = {{0}};
     enum rc rc;
@@ -155,13 +138,15 @@ open_adapters(struct app *app, struct rc_info *ri)
         fprintf(stderr, "authd: %s\n", kerr.text);
         return rc_set(ri, rc, "keys_dir", "cannot load the token-signing keys");
     }
-    if ((rc = store_open(c->store, &so, &app->store, ri)) != RC_OK)
+    compose_store_opts(c, &so);
+    if ((rc = compose_store_open(c->store, &so, &app->store, ri)) != RC_OK)
         return rc;
-    po.cache = app->store;
-    if ((rc = notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms}, &app->notify, ri))
+    if ((rc = compose_notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms},
+                                  &app->notify, ri))
         != RC_OK)
         return rc;
-    return popbase_open(c->popbase, &po, &app->pop, ri);
+    compose_popbase_opts(c, app->store, &po);
+    return compose_popbase_open(c->popbase, &po, &app->pop, ri);
 }
 
 static void
@@ -194,7 +179,8 @@ start_worker(struct app *app, struct outbound **ob)
 {
     struct bclogout_worker *w = NULL;
 
-    if (outbound_curl_open(ob) != RC_OK || bclogout_start(app, *ob, &w) != RC_OK) {
+    if (compose_outbound_open(&bclogout_outbound_opts, ob, NULL) != RC_OK
+        || bclogout_start(app, *ob, &w) != RC_OK) {
         log_msg(LOG_ERROR, "logout.worker", "error", "cannot start; back-channel logouts wait");
         return NULL;
     }

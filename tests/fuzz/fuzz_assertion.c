@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "flow/client_auth.h"
@@ -60,7 +61,7 @@ setup(void)
     pthread_mutex_init(&app.policy_mu, NULL);
     if (!mkdtemp(dir) || (size_t)snprintf(path, sizeof(path), "%s/master.key", dir) >= sizeof(path)
         || secrets_init(path, NULL) != RC_OK
-        || store_open("memory:", NULL, &app.store, NULL) != RC_OK
+        || compose_store_open("memory:", NULL, &app.store, NULL) != RC_OK
         || policy_parse("fuzz.conf", policy_text, sizeof(policy_text) - 1, &pol, &err) != RC_OK)
         abort();
     unlink(path);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "flow/secrets.h"
 #include "flow/session.h"
 #include "port/store.h"
@@ -25,7 +26,7 @@ setup(void)
     pthread_mutex_init(&app.policy_mu, NULL);
     if (!mkdtemp(dir) || (size_t)snprintf(path, sizeof(path), "%s/master.key", dir) >= sizeof(path)
         || secrets_init(path, NULL) != RC_OK
-        || store_open("memory:", NULL, &app.store, NULL) != RC_OK)
+        || compose_store_open("memory:", NULL, &app.store, NULL) != RC_OK)
         abort();
     unlink(path);
     rmdir(dir);

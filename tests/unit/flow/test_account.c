@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "adapt/popbase_file.h"
+#include "compose/compose.h"
 #include "core/idnum.h"
 #include "core/popcsv.h"
 #include "flow/account.h"
@@ -133,8 +134,8 @@ open_app(struct tapp *t)
                              .rate_window_s = 60};
     t->app = (struct app){.cfg = &t->cfg, .clock = &fixed_clock, .rng = &rng_system};
     snprintf(spec, sizeof(spec), "file:%s", fx.idx);
-    if (store_open("memory:", NULL, &t->app.store, NULL) != RC_OK
-        || popbase_open(spec, &po, &t->app.pop, NULL) != RC_OK)
+    if (compose_store_open("memory:", NULL, &t->app.store, NULL) != RC_OK
+        || compose_popbase_open(spec, &po, &t->app.pop, NULL) != RC_OK)
         return -1;
     arena_init(&t->a, 0);
     return 0;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "flow/grant.h"
 #include "flow/secrets.h"
 #include "port/store.h"
@@ -22,7 +23,7 @@ TEST(grant_code_is_redeemed_once_and_round_trips)
     REQUIRE(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/master.key", dir);
     REQUIRE(secrets_init(path, NULL) == RC_OK);
-    REQUIRE(store_open("memory:", NULL, &app.store, NULL) == RC_OK);
+    REQUIRE(compose_store_open("memory:", NULL, &app.store, NULL) == RC_OK);
     arena_init(&a, 0);
     CHECK_RC(grant_code_issue(&app, &a, &g, 60, code), RC_OK);
     CHECK_INT(strlen(code), GRANT_CODE_LEN);

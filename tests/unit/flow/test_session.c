@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "flow/secrets.h"
 #include "flow/session.h"
 #include "port/store.h"
@@ -45,7 +46,7 @@ setup(struct fixture *f)
     snprintf(f->path, sizeof(f->path), "%s/master.key", f->dir);
     if (secrets_init(f->path, NULL) != RC_OK)
         return -1;
-    if (store_open("memory:", NULL, &f->app.store, NULL) != RC_OK)
+    if (compose_store_open("memory:", NULL, &f->app.store, NULL) != RC_OK)
         return -1;
     arena_init(&f->a, 0);
     return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "core/idnum.h"
 #include "core/jose.h"
 #include "fakes.h"
@@ -176,7 +177,7 @@ fix_up(void)
     F.app.keys = &F.keys.k;
     arena_init(&F.a, 0);
     if (secrets_init(F.master, NULL) != RC_OK || !(F.keys.ks = gen_keyset(NULL))
-        || store_open("memory:", NULL, &F.app.store, NULL) != RC_OK || make_policy() != 0
+        || compose_store_open("memory:", NULL, &F.app.store, NULL) != RC_OK || make_policy() != 0
         || make_account() != 0) {
         fix_down();
         return -1;
@@ -986,7 +987,7 @@ TEST(notify_resolves_the_sub_a_module_was_given)
 
     REQUIRE(fix_up() == 0);
     snprintf(path, sizeof(path), "file:%s/notices", F.dir);
-    REQUIRE(notify_open(path, NULL, &F.app.notify, NULL) == RC_OK);
+    REQUIRE(compose_notify_open(path, NULL, &F.app.notify, NULL) == RC_OK);
     REQUIRE((at = mod_token("openid api.read")));
     REQUIRE(xchg("mod", at, "mod2", NULL, &r) == RC_OK);
     REQUIRE((x = payload(r.access_token, "at+jwt")));
@@ -1022,11 +1023,11 @@ TEST(notify_open_rejects_unknown_sinks)
 {
     struct notify *n = (struct notify *)1;
 
-    CHECK_RC(notify_open("smtp://x", NULL, &n, NULL), RC_MALFORMED);
-    CHECK_RC(notify_open("none", NULL, &n, NULL), RC_OK);
+    CHECK_RC(compose_notify_open("smtp://x", NULL, &n, NULL), RC_MALFORMED);
+    CHECK_RC(compose_notify_open("none", NULL, &n, NULL), RC_OK);
     CHECK(n == NULL);
-    CHECK_RC(notify_open("file:/nonexistent-dir/x", NULL, &n, NULL), RC_NOT_FOUND);
-    CHECK_RC(notify_open("http://127.0.0.1:1/sms", NULL, &n, NULL), RC_OK);
+    CHECK_RC(compose_notify_open("file:/nonexistent-dir/x", NULL, &n, NULL), RC_NOT_FOUND);
+    CHECK_RC(compose_notify_open("http://127.0.0.1:1/sms", NULL, &n, NULL), RC_OK);
     CHECK_RC(
         notify_send(n, &(struct notice){.to = SPAN("1"), .text = SPAN("x"), .sender = SPAN("t")}),
         RC_UNAVAILABLE); /* nobody listens on port 1 */
