@@ -15,7 +15,7 @@
 #include "flow/account.h"
 #include "flow/app.h"
 #include "flow/bclogout.h"
-#include "flow/secrets.h"
+#include "flow/client_auth.h"
 #include "flow/tokcache.h"
 #include "http/server.h"
 #include "log/log.h"
@@ -23,6 +23,7 @@
 #include "port/notify.h"
 #include "port/outbound.h"
 #include "port/popbase.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 struct opts {
@@ -124,14 +125,13 @@ open_adapters(struct app *app, struct rc_info *ri)
     const struct config *c = app->cfg;
     struct store_opts so;
     struct popbase_opts po;
-    char path[4096];
     struct keys_error kerr = {{0}};
     enum rc rc;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/master.key", c->state_dir) >= sizeof(path))
-        return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
-    if ((rc = secrets_init(path, ri)) != RC_OK)
+    if ((rc = compose_secrets_open(c->state_dir, true, &app->secrets, ri)) != RC_OK)
         return rc;
+    if ((rc = client_auth_keys_new(&app->client_keys)) != RC_OK)
+        return rc_set(ri, rc, "client keys", "cannot allocate the client JWKS cache");
     if ((rc = tokcache_new(c->token_cache_entries, &app->tokcache)) != RC_OK)
         return rc_set(ri, rc, "token_cache_entries", "cannot allocate the token cache");
     if ((rc = keys_open(c->keys_dir, &app->keys, &kerr)) != RC_OK) {
@@ -292,7 +292,8 @@ main(int argc, char **argv)
     tokcache_free(app.tokcache);
     store_free(app.store);
     policy_release(app.policy);
-    secrets_clear();
+    client_auth_keys_free(app.client_keys);
+    secrets_free(app.secrets);
     config_free(cfg);
     return rc;
 }

@@ -18,9 +18,9 @@
 #include "conf/config.h"
 #include "core/mask.h"
 #include "flow/account.h"
-#include "flow/secrets.h"
 #include "log/log.h"
 #include "port/popbase.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 #define USAGE                                                                                      \
@@ -51,6 +51,7 @@ open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
     struct popbase_opts po;
     struct rc_info ri = {0};
     char path[4096];
+    enum rc rc;
 
     if (!c)
         return 2;
@@ -62,8 +63,8 @@ open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
         fprintf(stderr, "authctl user: no master key at %s/master.key\n", c->state_dir);
         return 2;
     }
-    if (secrets_init(path, &ri) != RC_OK)
-        return fail(RC_INTERNAL, "master key", &ri);
+    if ((rc = compose_secrets_open(c->state_dir, false, &u->app.secrets, &ri)) != RC_OK)
+        return fail(rc == RC_NOMEM ? rc : RC_INTERNAL, "master key", &ri);
     compose_store_opts(c, &so);
     if (compose_store_open(c->store, &so, &u->app.store, &ri) != RC_OK)
         return fail(RC_UNAVAILABLE, "store", &ri);
@@ -84,7 +85,7 @@ close_ctx(struct user_ctx *u)
     arena_clear(&u->a);
     popbase_free(u->app.pop);
     store_free(u->app.store);
-    secrets_clear();
+    secrets_free(u->app.secrets);
 }
 
 /* Reads the password from stdin (one line; the newline is dropped). 0 or an exit code. */

@@ -1,6 +1,7 @@
 /* The composition root (see compose.h): scheme tables and configuration mapping. */
 #include "compose/compose.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "adapt/notify_file.h"
@@ -8,6 +9,7 @@
 #include "adapt/outbound_curl.h"
 #include "adapt/popbase_file.h"
 #include "adapt/popbase_http.h"
+#include "adapt/secrets_file.h"
 #include "adapt/store_mem.h"
 #include "adapt/store_redis_open.h"
 
@@ -52,6 +54,20 @@ compose_store_opts(const struct config *c, struct store_opts *out)
         .durable_replicas = c->store_durable_replicas,
         .durable_timeout_ms = c->store_durable_timeout_ms,
     };
+}
+
+/* ---- secrets ---------------------------------------------------------------------------- */
+
+enum rc
+compose_secrets_open(const char *state_dir, bool create, struct secrets **out, struct rc_info *ri)
+{
+    char path[4096];
+
+    *out = NULL;
+    if (!state_dir
+        || (size_t)snprintf(path, sizeof(path), "%s/master.key", state_dir) >= sizeof(path))
+        return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
+    return secrets_file_open(path, create, out, ri);
 }
 
 /* ---- outbound HTTP ---------------------------------------------------------------------- */

@@ -5,10 +5,13 @@
 #ifndef AUTHD_COMPOSE_COMPOSE_H
 #define AUTHD_COMPOSE_COMPOSE_H
 
+#include <stdbool.h>
+
 #include "conf/config.h"
 #include "port/notify.h"
 #include "port/outbound.h"
 #include "port/popbase.h"
+#include "port/secrets.h"
 #include "port/store.h"
 #include "util/rc.h"
 
@@ -37,6 +40,13 @@ enum rc compose_notify_open(const char *spec, const struct notify_opts *o, struc
 /* An outbound HTTP client (libcurl) with settings o. RC_OK: *out owned by the caller. */
 enum rc compose_outbound_open(const struct outbound_opts *o, struct outbound **out,
                               struct rc_info *ri);
+
+/* The keyed hashes from STATE/master.key under state_dir; with create, a missing file is
+ * made (authd; authctl never creates one: a new key would orphan every account).
+ * RC_OK: *out owned by the caller (secrets_free). RC_TOO_LARGE (path), and see
+ * adapt/secrets_file.h. */
+enum rc compose_secrets_open(const char *state_dir, bool create, struct secrets **out,
+                             struct rc_info *ri);
 
 /* The store_* settings of c as store options. */
 void compose_store_opts(const struct config *c, struct store_opts *out);

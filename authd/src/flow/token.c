@@ -57,7 +57,7 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
     bool idn = false;
     enum rc rc;
 
-    if ((rc = subject_for(is->c, f->account_id, sub)) != RC_OK
+    if ((rc = subject_for(is->app, is->c, f->account_id, sub)) != RC_OK
         || (rc = token_issue_access(is, sub, scope, f, NULL, &out->access_token, &jti)) != RC_OK
         || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
                != RC_OK)

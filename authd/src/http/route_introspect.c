@@ -89,7 +89,7 @@ refresh_info(struct http_req *r, const struct oauth_call *oc, struct span tok, e
 
     *rc = rtf_lookup(r->app, &r->arena, tok, &f);
     if (*rc != RC_OK || strcmp(f.client_id, oc->c->id) != 0
-        || subject_for(oc->c, f.account_id, sub) != RC_OK)
+        || subject_for(r->app, oc->c, f.account_id, sub) != RC_OK)
         return NULL;
     loa_format(f.loa, acr);
     return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active", 1, "client_id",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt/secrets_file.h"
 #include "compose/compose.h"
 #include "conf/policy.h"
 #include "core/form.h"
@@ -13,7 +14,6 @@
 #include "fakes.h"
 #include "flow/bclogout.h"
 #include "flow/logout.h"
-#include "flow/secrets.h"
 #include "log/log.h"
 #include "port/keys.h"
 #include "port/store.h"
@@ -86,8 +86,8 @@ fix_up(void)
     F.ob.o.ops = &fake_ops;
     arena_init(&F.a, 0);
     buf_init(&jwk, 0);
-    if (secrets_init(F.master, NULL) != RC_OK || jose_key_generate(JOSE_ES256, &jwk) != RC_OK
-        || jose_keyset_new(&F.keys.ks) != RC_OK
+    if (secrets_file_open(F.master, true, &F.app.secrets, NULL) != RC_OK
+        || jose_key_generate(JOSE_ES256, &jwk) != RC_OK || jose_keyset_new(&F.keys.ks) != RC_OK
         || jose_keyset_add_jwk(F.keys.ks, buf_span(&jwk), JOSE_KEY_SIGN, NULL) != RC_OK
         || jose_keyset_seal(F.keys.ks) != RC_OK
         || compose_store_open("memory:", NULL, &F.app.store, NULL) != RC_OK
@@ -112,7 +112,7 @@ fix_down(void)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", F.dir);
-    secrets_clear();
+    secrets_free(F.app.secrets);
     log_setup(LOG_INFO, 2);
 }
 
@@ -252,8 +252,8 @@ TEST(logout_csrf_needs_a_binding)
     char out[65];
 
     REQUIRE(fix_up() == 0);
-    CHECK_RC(logout_csrf(SPAN(""), out), RC_MALFORMED);
-    CHECK_RC(logout_csrf(SPAN("bind"), out), RC_OK);
+    CHECK_RC(logout_csrf(&F.app, SPAN(""), out), RC_MALFORMED);
+    CHECK_RC(logout_csrf(&F.app, SPAN("bind"), out), RC_OK);
     CHECK(strlen(out) == 64);
     fix_down();
 }

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "adapt/secrets_file.h"
 #include "compose/compose.h"
-#include "flow/secrets.h"
 #include "flow/session.h"
 #include "port/store.h"
 #include "test.h"
@@ -44,7 +44,7 @@ setup(struct fixture *f)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/master.key", f->dir);
-    if (secrets_init(f->path, NULL) != RC_OK)
+    if (secrets_file_open(f->path, true, &f->app.secrets, NULL) != RC_OK)
         return -1;
     if (compose_store_open("memory:", NULL, &f->app.store, NULL) != RC_OK)
         return -1;
@@ -59,7 +59,7 @@ teardown(struct fixture *f)
     store_free(f->app.store);
     unlink(f->path);
     rmdir(f->dir);
-    secrets_clear();
+    secrets_free(f->app.secrets);
 }
 
 static const struct session_login login = {"acct-1", {IAL3, AAL1}, "pwd", 1700000000};
