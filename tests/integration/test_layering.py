@@ -1,6 +1,6 @@
 """The shape of the tree (docs/architecture.md, CONTRIBUTING.md), checked on the sources:
 ports and flows never name an adapter, only the composition root opens adapters, libcurl
-has one home."""
+has one home, and the repository refers to no document outside itself."""
 import os
 import re
 import sys
@@ -48,6 +48,42 @@ def only_the_composition_root_opens_adapters(t):
 def libcurl_is_called_from_one_adapter(t):
     users = [p for p, text in sources() if "curl/curl.h" in includes(text)]
     t.eq(users, ["adapt/outbound_curl.c"])
+
+
+@test
+def no_reference_to_documents_outside_the_repository(t):
+    outside = re.compile(r"\.\./shared|ARCHITECTURE\.md|LIBRARY-NOTES|\bSTYLE(\.md)?\b|"
+                         r"docs/assurance\.md")
+    skip = {".git", "build", "corpus", "node_modules"}
+    for d, dirs, files in os.walk(ROOT):
+        dirs[:] = [x for x in dirs if x not in skip]
+        for f in files:
+            p = os.path.join(d, f)
+            rel = os.path.relpath(p, ROOT)
+            if rel == "tests/integration/test_layering.py":
+                continue
+            try:
+                text = open(p, encoding="utf-8").read()
+            except (UnicodeDecodeError, OSError):
+                continue
+            for n, line in enumerate(text.splitlines(), 1):
+                t.check(not outside.search(line), f"{rel}:{n}: {line.strip()[:100]}")
+
+
+@test
+def every_docs_file_named_in_the_tree_exists(t):
+    named = re.compile(r"\bdocs/([a-z0-9_-]+\.md)")
+    skip = {".git", "build", "corpus"}
+    for d, dirs, files in os.walk(ROOT):
+        dirs[:] = [x for x in dirs if x not in skip]
+        for f in files:
+            if not f.endswith((".c", ".h", ".md", ".py", ".sh", ".mk")) and f != "Makefile":
+                continue
+            p = os.path.join(d, f)
+            text = open(p, encoding="utf-8", errors="replace").read()
+            for m in sorted(set(named.findall(text))):
+                t.check(os.path.exists(os.path.join(ROOT, "docs", m)),
+                        f"{os.path.relpath(p, ROOT)} names docs/{m}, which does not exist")
 
 
 run()

@@ -15,8 +15,8 @@
 #include "util/arena.h"
 
 #define ACCOUNT_ID_LEN 64 /* hex */
-/* Passwords longer than this (bytes) are refused before any hashing (STYLE: input length
- * capped before the KDF). */
+/* Passwords longer than this (bytes) are refused before any hashing (docs/style.md:
+ * input length capped before the KDF). */
 #define ACCOUNT_PASSWORD_MAX 256
 #define ACCOUNT_PHC_MAX      192 /* "$argon2id$v=19$m=..,t=..,p=..$salt$hash" + NUL */
 

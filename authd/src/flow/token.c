@@ -68,7 +68,7 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
                != RC_OK)
         return fail_rc(out, rc);
     if (idn) {
-        /* every release of the raw ID number is recorded (ARCHITECTURE.md, Privacy) */
+        /* every release of the raw ID number is recorded (docs/architecture.md, Privacy) */
         char m[MASK_IDNUM_SIZE];
         struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
         mask_idnum(span_str(acct->id_number), m);

@@ -32,7 +32,7 @@ owns(const struct policy_client *c, const struct token_claims *tc)
 /* A module keyed by ID number (the electronic-license service) learns the citizen behind
  * a token it is the audience of, when its policy has id_number_allowed: through this
  * authenticated back channel, never in the bearer token (RFC 9068 §6). Each release is
- * logged like the claim's (ARCHITECTURE.md, Privacy). */
+ * logged like the claim's (docs/architecture.md, Privacy). */
 static enum rc
 add_id_number(struct http_req *r, const struct oauth_call *oc, const struct token_claims *tc,
               json_t *j)
