@@ -61,7 +61,7 @@ notify_http_outbound_opts(uint32_t timeout_ms, struct outbound_opts *out)
 {
     uint32_t t = timeout_ms ? timeout_ms : 3000;
 
-    *out = (struct outbound_opts){.connect_timeout_ms = t, .timeout_ms = t};
+    *out = (struct outbound_opts){.connect_timeout_ms = t, .timeout_ms = t, .user_agent = ""};
 }
 
 enum rc

@@ -18,7 +18,7 @@ struct handle {
 struct ocurl {
     struct outbound base;
     struct outbound_opts o;
-    char *tls_cert, *tls_key, *tls_ca; /* copies of o's */
+    char *tls_cert, *tls_key, *tls_ca, *user_agent; /* copies of o's */
     pthread_mutex_t mu;
     struct handle *pool;
 };
@@ -79,7 +79,9 @@ handle_setup(struct ocurl *c, CURL *h)
     bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                             (long)(o->connect_timeout_ms ? o->connect_timeout_ms : 1000));
     bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o->timeout_ms ? o->timeout_ms : 3000));
-    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "authd/" AUTHD_VERSION);
+    if (!o->user_agent || *o->user_agent)
+        bad |= curl_easy_setopt(h, CURLOPT_USERAGENT,
+                                o->user_agent ? o->user_agent : "authd/" AUTHD_VERSION);
     bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     if (o->max_response)
         bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_response);
@@ -230,6 +232,7 @@ ocurl_free(struct outbound *ob)
     free(c->tls_cert);
     free(c->tls_key);
     free(c->tls_ca);
+    free(c->user_agent);
     free(c);
 }
 
@@ -259,11 +262,12 @@ outbound_curl_open(const struct outbound_opts *o, struct outbound **out, struct 
     c->o = o ? *o : defaults;
     pthread_mutex_init(&c->mu, NULL);
     if (!copy_opt(c->o.tls_cert, &c->tls_cert) || !copy_opt(c->o.tls_key, &c->tls_key)
-        || !copy_opt(c->o.tls_ca, &c->tls_ca)) {
+        || !copy_opt(c->o.tls_ca, &c->tls_ca) || !copy_opt(c->o.user_agent, &c->user_agent)) {
         ocurl_free(&c->base);
         return rc_set(ri, RC_NOMEM, "outbound", "out of memory");
     }
     c->o.tls_cert = c->tls_cert, c->o.tls_key = c->tls_key, c->o.tls_ca = c->tls_ca;
+    c->o.user_agent = c->user_agent;
     *out = &c->base;
     return RC_OK;
 }

@@ -224,7 +224,7 @@ backchannel_uri(struct app *app, struct arena *a, const char *client_id)
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
 const struct outbound_opts bclogout_outbound_opts = {
-    .connect_timeout_ms = 1000, .timeout_ms = 3000, .env_proxy = true};
+    .connect_timeout_ms = 1000, .timeout_ms = 3000, .env_proxy = true, .user_agent = "authd"};
 
 static enum rc
 deliver(struct app *app, struct outbound *ob, struct arena *a, struct item *it, struct span raw)

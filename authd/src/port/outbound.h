@@ -25,6 +25,7 @@ struct outbound_opts {
     const char *tls_key;         /* its key */
     const char *tls_ca;          /* trust only this CA file; NULL: the system's CAs */
     size_t max_response;         /* body bytes a call may keep; a longer body fails */
+    const char *user_agent;      /* NULL: "authd/VERSION"; "": no User-Agent header */
 };
 
 struct outbound_req {
