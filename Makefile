@@ -29,7 +29,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(HARDEN) -MMD -MP $(PKG_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
-LIB_DIRS    := util core port flow adapt http conf log
+LIB_DIRS    := util core port flow adapt compose http conf log
 LIB_SRC     := $(foreach d,$(LIB_DIRS),$(wildcard authd/src/$(d)/*.c))
 AUTHD_SRC   := authd/src/main.c
 AUTHCTL_SRC := $(wildcard authd/src/authctl/*.c)

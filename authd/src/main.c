@@ -9,12 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "flow/account.h"
 #include "flow/app.h"
 #include "flow/bclogout.h"
-#include "flow/secrets.h"
+#include "flow/client_auth.h"
 #include "flow/tokcache.h"
 #include "http/server.h"
 #include "log/log.h"
@@ -22,6 +23,7 @@
 #include "port/notify.h"
 #include "port/outbound.h"
 #include "port/popbase.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 struct opts {
@@ -121,48 +123,30 @@ static enum rc
 open_adapters(struct app *app, struct rc_info *ri)
 {
     const struct config *c = app->cfg;
-    struct store_opts so = {
-        .mem_max_bytes = (size_t)c->store_max_memory_mb << 20,
-        .connect_timeout_ms = c->store_connect_timeout_ms,
-        .command_timeout_ms = c->store_command_timeout_ms,
-        .durable_replicas = c->store_durable_replicas,
-        .durable_timeout_ms = c->store_durable_timeout_ms,
-        .reserve_percent = c->store_reserve_percent,
-    };
-    struct popbase_opts po = {
-        .name_key_path = c->popbase_name_key,
-        .tls_cert = c->popbase_tls_cert,
-        .tls_key = c->popbase_tls_key,
-        .tls_ca = c->popbase_tls_ca,
-        .connect_timeout_ms = c->popbase_connect_timeout_ms,
-        .timeout_ms = c->popbase_timeout_ms,
-        .retries = c->popbase_retries,
-        .breaker_failures = c->popbase_breaker_failures,
-        .breaker_open_ms = c->popbase_breaker_open_ms,
-        .cache_match_ttl_s = c->popbase_cache_match_ttl_s,
-        .cache_miss_ttl_s = c->popbase_cache_miss_ttl_s,
-    };
-    char path[4096];
+    struct store_opts so;
+    struct popbase_opts po;
     struct keys_error kerr = {{0}};
     enum rc rc;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/master.key", c->state_dir) >= sizeof(path))
-        return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
-    if ((rc = secrets_init(path, ri)) != RC_OK)
+    if ((rc = compose_secrets_open(c->state_dir, true, &app->secrets, ri)) != RC_OK)
         return rc;
+    if ((rc = client_auth_keys_new(&app->client_keys)) != RC_OK)
+        return rc_set(ri, rc, "client keys", "cannot allocate the client JWKS cache");
     if ((rc = tokcache_new(c->token_cache_entries, &app->tokcache)) != RC_OK)
         return rc_set(ri, rc, "token_cache_entries", "cannot allocate the token cache");
     if ((rc = keys_open(c->keys_dir, &app->keys, &kerr)) != RC_OK) {
         fprintf(stderr, "authd: %s\n", kerr.text);
         return rc_set(ri, rc, "keys_dir", "cannot load the token-signing keys");
     }
-    if ((rc = store_open(c->store, &so, &app->store, ri)) != RC_OK)
+    compose_store_opts(c, &so);
+    if ((rc = compose_store_open(c->store, &so, &app->store, ri)) != RC_OK)
         return rc;
-    po.cache = app->store;
-    if ((rc = notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms}, &app->notify, ri))
+    if ((rc = compose_notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms},
+                                  &app->notify, ri))
         != RC_OK)
         return rc;
-    return popbase_open(c->popbase, &po, &app->pop, ri);
+    compose_popbase_opts(c, app->store, &po);
+    return compose_popbase_open(c->popbase, &po, &app->pop, ri);
 }
 
 static void
@@ -196,7 +180,8 @@ start_worker(struct app *app, struct outbound **ob)
 {
     struct bclogout_worker *w = NULL;
 
-    if (outbound_curl_open(ob) != RC_OK || bclogout_start(app, *ob, &w) != RC_OK) {
+    if (compose_outbound_open(&bclogout_outbound_opts, ob, NULL) != RC_OK
+        || bclogout_start(app, *ob, &w) != RC_OK) {
         log_msg(LOG_ERROR, "logout.worker", "error", "cannot start; back-channel logouts wait");
         return NULL;
     }
@@ -308,7 +293,8 @@ main(int argc, char **argv)
     tokcache_free(app.tokcache);
     store_free(app.store);
     policy_release(app.policy);
-    secrets_clear();
+    client_auth_keys_free(app.client_keys);
+    secrets_free(app.secrets);
     config_free(cfg);
     return rc;
 }

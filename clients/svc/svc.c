@@ -77,7 +77,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
     struct svc_req rq;
 
     (void)version;
-    if (!c) { /* first call: MHD has not seen the body yet (LIBRARY-NOTES: keep-alive) */
+    if (!c) { /* first call: MHD has not seen the body yet (docs/library-notes.md) */
         if (!(c = calloc(1, sizeof(*c))))
             return MHD_NO;
         *state = c;

@@ -1,7 +1,7 @@
 /* A libmicrohttpd server that does nothing: the HTTP ceiling of this machine for authd's
  * server setup (epoll, internal thread pool of 2). Answers every request with a fixed
  * 2-byte body, queued on the *second* access-handler call so keep-alive is kept (see
- * /work/shared/LIBRARY-NOTES.md). Used by scripts/bench/run:
+ * docs/library-notes.md). Used by scripts/bench/run:
  *   mhd_noop PORT [THREADS]      runs until SIGTERM/SIGINT; prints "ready" on stdout. */
 #include <arpa/inet.h>
 #include <microhttpd.h>

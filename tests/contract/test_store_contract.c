@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "adapt/store_redis.h"
+#include "compose/compose.h"
 #include "port/store.h"
 #include "test.h"
 
@@ -49,7 +50,7 @@ open_store(void)
     struct store *s = NULL;
     struct store_opts o = test_opts();
 
-    if (store_open(store_url(), &o, &s, NULL) != RC_OK)
+    if (compose_store_open(store_url(), &o, &s, NULL) != RC_OK)
         return NULL;
     return s;
 }
@@ -797,7 +798,7 @@ TEST(store_unreachable_is_unavailable)
 
     REQUIRE(port > 0);
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
-    REQUIRE(store_open(url, NULL, &s, NULL) == RC_OK);
+    REQUIRE(compose_store_open(url, NULL, &s, NULL) == RC_OK);
     arena_init(&a, 0);
     CHECK_RC(store_ping(s), RC_UNAVAILABLE);
     CHECK_RC(store_put(s, SPAN("ct:x"), SPAN("v"), 60, 0), RC_UNAVAILABLE);
@@ -813,13 +814,13 @@ TEST(store_open_rejects_bad_urls)
 {
     struct store *s = (struct store *)1;
 
-    CHECK_RC(store_open("mysql://x", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(compose_store_open("mysql://x", NULL, &s, NULL), RC_MALFORMED);
     CHECK(s == NULL);
-    CHECK_RC(store_open("memory:?max_bytes=abc", NULL, &s, NULL), RC_MALFORMED);
-    CHECK_RC(store_open("redis://127.0.0.1:notaport/0", NULL, &s, NULL), RC_MALFORMED);
-    CHECK_RC(store_open("redis://127.0.0.1:6379/99999", NULL, &s, NULL), RC_MALFORMED);
-    CHECK_RC(store_open("redis-sentinel://127.0.0.1:26379", NULL, &s, NULL), RC_MALFORMED);
-    CHECK_RC(store_open(NULL, NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(compose_store_open("memory:?max_bytes=abc", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(compose_store_open("redis://127.0.0.1:notaport/0", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(compose_store_open("redis://127.0.0.1:6379/99999", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(compose_store_open("redis-sentinel://127.0.0.1:26379", NULL, &s, NULL), RC_MALFORMED);
+    CHECK_RC(compose_store_open(NULL, NULL, &s, NULL), RC_MALFORMED);
 }
 
 #define LONG_NAME "0123456789012345678901234567890123456789012345678901234567890123456789"
@@ -837,7 +838,7 @@ TEST(store_memory_bound_is_full)
 
     if (!is_memory())
         return;
-    REQUIRE(store_open("memory:", &o, &s, NULL) == RC_OK);
+    REQUIRE(compose_store_open("memory:", &o, &s, NULL) == RC_OK);
     while (rc == RC_OK && n < 1000) {
         snprintf(key, sizeof(key), "k%d", n++);
         rc = store_put(s, span_str(key), SPAN("0123456789012345678901234567890123456789"), 0, 0);
@@ -863,7 +864,7 @@ open_reserve(uint32_t r)
     struct store_opts o = test_opts();
 
     o.reserve_percent = r;
-    return store_open(store_url(), &o, &s, NULL) == RC_OK ? s : NULL;
+    return compose_store_open(store_url(), &o, &s, NULL) == RC_OK ? s : NULL;
 }
 
 /* STORE_LOW: a store wholly reserved refuses low-priority puts (RC_FULL, nothing written)
@@ -935,7 +936,7 @@ TEST(store_memory_reserve_fills_in_order)
     if (!is_memory())
         return;
     memset(val, 'v', sizeof(val));
-    REQUIRE(store_open("memory:", &o, &s, NULL) == RC_OK);
+    REQUIRE(compose_store_open("memory:", &o, &s, NULL) == RC_OK);
     while (rc == RC_OK && low < 1000) {
         snprintf(key, sizeof(key), "low%d", low++);
         rc = store_put(s, span_str(key), span_of(val, sizeof(val)), 0, STORE_LOW);
@@ -1281,7 +1282,7 @@ TEST(store_outage_fails_fast_and_recovers)
         sleep_ms(20);
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);
     memset(&l, 0, sizeof(l));
-    REQUIRE(store_open(url, NULL, &l.s, NULL) == RC_OK);
+    REQUIRE(compose_store_open(url, NULL, &l.s, NULL) == RC_OK);
     for (int i = 0; i < 4; i++)
         REQUIRE(pthread_create(&th[i], NULL, loader, &l) == 0);
     sleep_ms(300);

@@ -12,10 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "flow/client_auth.h"
-#include "flow/secrets.h"
 #include "port/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,8 +60,8 @@ setup(void)
     app.rng = &rng_system;
     pthread_mutex_init(&app.policy_mu, NULL);
     if (!mkdtemp(dir) || (size_t)snprintf(path, sizeof(path), "%s/master.key", dir) >= sizeof(path)
-        || secrets_init(path, NULL) != RC_OK
-        || store_open("memory:", NULL, &app.store, NULL) != RC_OK
+        || secrets_file_open(path, true, &app.secrets, NULL) != RC_OK
+        || compose_store_open("memory:", NULL, &app.store, NULL) != RC_OK
         || policy_parse("fuzz.conf", policy_text, sizeof(policy_text) - 1, &pol, &err) != RC_OK)
         abort();
     unlink(path);

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "flow/secrets.h"
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "flow/session.h"
 #include "port/store.h"
 
@@ -24,8 +25,8 @@ setup(void)
     app.rng = &rng_system;
     pthread_mutex_init(&app.policy_mu, NULL);
     if (!mkdtemp(dir) || (size_t)snprintf(path, sizeof(path), "%s/master.key", dir) >= sizeof(path)
-        || secrets_init(path, NULL) != RC_OK
-        || store_open("memory:", NULL, &app.store, NULL) != RC_OK)
+        || secrets_file_open(path, true, &app.secrets, NULL) != RC_OK
+        || compose_store_open("memory:", NULL, &app.store, NULL) != RC_OK)
         abort();
     unlink(path);
     rmdir(dir);

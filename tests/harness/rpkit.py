@@ -120,6 +120,7 @@ class BCReceiver:
                 q = parse_qs(body)
                 rcv.tokens.append({"token": q.get("logout_token", [None])[0],
                                    "ctype": self.headers.get("Content-Type"),
+                                   "ua": self.headers.get("User-Agent"),
                                    "path": self.path})
                 self.send_response(200)
                 self.send_header("Cache-Control", "no-store")

@@ -222,6 +222,7 @@ def logout_reaches_the_rp_by_back_channel_and_revokes_refresh_tokens(t):
     got = RCV.wait_sid(idc["sid"])
     t.require(got, "no back-channel logout arrived")
     t.eq(got["ctype"], "application/x-www-form-urlencoded")
+    t.eq(got["ua"], "authd", "relying parties see the User-Agent they always saw")
     lc = verify_logout_token(A, got["token"], RP)
     t.eq(lc["sid"], idc["sid"])
     t.eq(lc["sub"], idc["sub"])

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 from oidc import Browser  # noqa: E402
-from itest import BUILD, ROOT, Authd, free_port, run, stop_pid, test, wait_port
+from itest import BUILD, ROOT, Authd, Redis, free_port, run, stop_pid, test, wait_port
 
 AUTHCTL = os.path.join(BUILD, "authctl")
 SLACK_MS = 400  # process scheduling on a loaded 2-core machine
@@ -420,6 +420,36 @@ def authd_starts_with_the_https_population_service(t):
             code, verifier, _ = b.code("demo-app", redirect, "openid profile",
                                        citizen={"id_number": n, "password": pw})
             t.check("id_token" in b.exchange(code, verifier, redirect), "login failed")
+
+
+@test
+def authctl_user_add_builds_the_population_base_as_authd_does(t):
+    """`authctl user add` gets its population base from the same composition root as
+    authd (compose/compose.c): the answer cache settings apply to it too, so the match it
+    got is cached in the shared Redis store (it was built without them: nothing cached)."""
+    n, name = person(5)[:2]
+    state = tempfile.mkdtemp(dir=W)
+    master = os.path.join(state, "master.key")
+    with open(master, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(master, 0o600)
+    with Server() as s, Redis() as r:
+        conf = os.path.join(W, "user-add.conf")
+        with open(conf, "w") as f:
+            f.write("".join("%s = %s\n" % kv for kv in {
+                "state_dir": state, "store": r.url(), "popbase": s.url(),
+                "popbase_name_key": WORLD["key"],
+                "popbase_tls_cert": pki("popbase-client.crt"),
+                "popbase_tls_key": pki("popbase-client.key"),
+                "popbase_tls_ca": pki("ca-bundle.crt"), "popbase_retries": 0,
+                "popbase_cache_match_ttl_s": 60}.items()))
+        p = subprocess.run([AUTHCTL, "-c", conf, "user", "add", "--id-number", n, "--name", name,
+                            "--password-stdin"], input="Long-enough-pass-1\n",
+                           capture_output=True, text=True, timeout=60)
+        t.eq(p.returncode, 0, p.stderr)
+        keys = subprocess.run(["redis-cli", "-p", str(r.port), "--raw", "KEYS", "authd:pop:*"],
+                              capture_output=True, text=True, timeout=10).stdout.split()
+        t.eq(len(keys), 1, "the match was not cached: %r" % keys)
 
 
 @test

@@ -1,34 +1,15 @@
 /* Notice gateway over HTTP(S) (see notify_http.h). */
 #include "adapt/notify_http.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct notify_http {
     struct notify base;
     char *url;
-    long timeout_ms;
+    struct outbound *ob; /* owned */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void
-curl_start(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* The gateway's answer body is not read: only its status counts. */
-static size_t
-discard(char *p, size_t size, size_t n, void *arg)
-{
-    (void)p, (void)arg;
-    return size * n;
-}
 
 static char *
 notice_json(const struct notice *m)
@@ -43,39 +24,24 @@ notice_json(const struct notice *m)
     return s;
 }
 
+/* The gateway's answer body is not read: only its status counts. */
 static enum rc
 http_send(struct notify *n, const struct notice *m)
 {
     struct notify_http *h = (struct notify_http *)n;
-    struct curl_slist *hdr = NULL;
+    struct outbound_resp resp = {0};
     char *body = notice_json(m);
-    enum rc rc = RC_UNAVAILABLE;
-    long status = 0;
-    CURL *c;
+    enum rc rc;
 
     if (!body)
         return RC_NOMEM;
-    if (!(c = curl_easy_init()))
-        goto out;
-    hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, h->url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    if (curl_easy_perform(c) == CURLE_OK
-        && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200
-        && status < 300)
-        rc = RC_OK;
-out:
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(c);
+    rc = outbound_send(h->ob,
+                       &(struct outbound_req){.url = h->url,
+                                              .body = span_str(body),
+                                              .content_type = "application/json"},
+                       &resp);
     free(body);
-    return rc;
+    return rc == RC_OK && resp.status >= 200 && resp.status < 300 ? RC_OK : RC_UNAVAILABLE;
 }
 
 static void
@@ -83,28 +49,39 @@ http_free(struct notify *n)
 {
     struct notify_http *h = (struct notify_http *)n;
 
+    outbound_free(h->ob);
     free(h->url);
     free(h);
 }
 
 static const struct notify_ops http_ops = {"http", http_send, http_free};
 
+void
+notify_http_outbound_opts(uint32_t timeout_ms, struct outbound_opts *out)
+{
+    uint32_t t = timeout_ms ? timeout_ms : 3000;
+
+    *out = (struct outbound_opts){.connect_timeout_ms = t, .timeout_ms = t, .user_agent = ""};
+}
+
 enum rc
-notify_http_open(const char *url, uint32_t timeout_ms, struct notify **out, struct rc_info *ri)
+notify_http_open(const char *url, struct outbound *ob, struct notify **out, struct rc_info *ri)
 {
     struct notify_http *h;
 
-    if (strlen(url) > 2048 || strpbrk(url, " \r\n"))
+    if (strlen(url) > 2048 || strpbrk(url, " \r\n")) {
+        outbound_free(ob);
         return rc_set(ri, RC_MALFORMED, "notify", "not a usable URL");
-    pthread_once(&curl_once, curl_start);
-    if (curl_init_rc != CURLE_OK)
-        return rc_set(ri, RC_INTERNAL, "notify", "libcurl could not start");
+    }
+    if (!ob)
+        return rc_set(ri, RC_INTERNAL, "notify", "no outbound HTTP client");
     if (!(h = calloc(1, sizeof(*h))) || !(h->url = strdup(url))) {
         free(h);
+        outbound_free(ob);
         return RC_NOMEM;
     }
     h->base.ops = &http_ops;
-    h->timeout_ms = timeout_ms ? (long)timeout_ms : 3000;
+    h->ob = ob;
     *out = &h->base;
     return RC_OK;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adapt/store_mem.h"
 #include "port/store_impl.h"
 #include "util/num.h"
 

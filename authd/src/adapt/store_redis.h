@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 
+#include "adapt/store_redis_open.h"
 #include "port/store_impl.h"
 
 #define RDS_MAX_NODES  32

@@ -21,6 +21,7 @@
 #include "adapt/popbase_http.h"
 #include "authctl/authctl.h"
 #include "authctl/popbase_cmd.h"
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "port/store.h"
 
@@ -79,19 +80,7 @@ http_opts(const struct config *c, const struct lookup_args *a, struct popbase_op
 {
     memset(o, 0, sizeof(*o));
     if (c)
-        *o = (struct popbase_opts){
-            .name_key_path = c->popbase_name_key,
-            .tls_cert = c->popbase_tls_cert,
-            .tls_key = c->popbase_tls_key,
-            .tls_ca = c->popbase_tls_ca,
-            .connect_timeout_ms = c->popbase_connect_timeout_ms,
-            .timeout_ms = c->popbase_timeout_ms,
-            .retries = c->popbase_retries,
-            .breaker_failures = c->popbase_breaker_failures,
-            .breaker_open_ms = c->popbase_breaker_open_ms,
-            .cache_match_ttl_s = c->popbase_cache_match_ttl_s,
-            .cache_miss_ttl_s = c->popbase_cache_miss_ttl_s,
-        };
+        compose_popbase_opts(c, NULL, o);
     if (a->tls_cert)
         o->tls_cert = a->tls_cert;
     if (a->tls_key)
@@ -108,7 +97,7 @@ open_backend(struct authctl *ctl, const struct lookup_args *a, struct popbase **
 {
     const struct config *c = ctl->config_path ? ctl->config(ctl) : NULL;
     const char *spec = a->url;
-    struct store_opts so = {0};
+    struct store_opts so;
     struct popbase_opts o;
     struct rc_info ri = {0};
     char buf[4096];
@@ -127,16 +116,14 @@ open_backend(struct authctl *ctl, const struct lookup_args *a, struct popbase **
     if (a->key)
         o.name_key_path = a->key;
     if (c && strncmp(spec, "https://", 8) == 0) {
-        so.mem_max_bytes = (size_t)c->store_max_memory_mb << 20;
-        so.connect_timeout_ms = c->store_connect_timeout_ms;
-        so.command_timeout_ms = c->store_command_timeout_ms;
-        if (store_open(c->store, &so, st, &ri) != RC_OK) {
+        compose_store_opts(c, &so);
+        if (compose_store_open(c->store, &so, st, &ri) != RC_OK) {
             fprintf(stderr, "authctl popbase lookup: store: %s\n", ri.msg ? ri.msg : "cannot open");
             return 1;
         }
         o.cache = *st;
     }
-    if (popbase_open(spec, &o, pb, &ri) != RC_OK) {
+    if (compose_popbase_open(spec, &o, pb, &ri) != RC_OK) {
         fprintf(stderr, "authctl popbase lookup: %s: %s\n", ri.field ? ri.field : "popbase",
                 ri.msg ? ri.msg : "cannot open");
         return 1;

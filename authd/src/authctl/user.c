@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "authctl/authctl.h"
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "core/mask.h"
 #include "flow/account.h"
-#include "flow/secrets.h"
 #include "log/log.h"
 #include "port/popbase.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 #define USAGE                                                                                      \
@@ -46,10 +47,11 @@ static int
 open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
 {
     const struct config *c = ctl->config(ctl);
-    struct store_opts so = {0};
-    struct popbase_opts po = {0};
+    struct store_opts so;
+    struct popbase_opts po;
     struct rc_info ri = {0};
     char path[4096];
+    enum rc rc;
 
     if (!c)
         return 2;
@@ -61,29 +63,18 @@ open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
         fprintf(stderr, "authctl user: no master key at %s/master.key\n", c->state_dir);
         return 2;
     }
-    if (secrets_init(path, &ri) != RC_OK)
-        return fail(RC_INTERNAL, "master key", &ri);
-    so = (struct store_opts){.mem_max_bytes = (size_t)c->store_max_memory_mb << 20,
-                             .connect_timeout_ms = c->store_connect_timeout_ms,
-                             .command_timeout_ms = c->store_command_timeout_ms,
-                             .durable_replicas = c->store_durable_replicas,
-                             .durable_timeout_ms = c->store_durable_timeout_ms};
-    if (store_open(c->store, &so, &u->app.store, &ri) != RC_OK)
+    if ((rc = compose_secrets_open(c->state_dir, false, &u->app.secrets, &ri)) != RC_OK)
+        return fail(rc == RC_NOMEM ? rc : RC_INTERNAL, "master key", &ri);
+    compose_store_opts(c, &so);
+    if (compose_store_open(c->store, &so, &u->app.store, &ri) != RC_OK)
         return fail(RC_UNAVAILABLE, "store", &ri);
     if (strcmp(u->app.store->ops->name, "memory") == 0)
         fprintf(stderr, "authctl user: warning: store = memory: is private to this process and "
                         "is gone when it exits; this command is only useful with Redis\n");
     if (!need_pop)
         return 0;
-    po = (struct popbase_opts){.name_key_path = c->popbase_name_key,
-                               .tls_cert = c->popbase_tls_cert,
-                               .tls_key = c->popbase_tls_key,
-                               .tls_ca = c->popbase_tls_ca,
-                               .connect_timeout_ms = c->popbase_connect_timeout_ms,
-                               .timeout_ms = c->popbase_timeout_ms,
-                               .retries = c->popbase_retries,
-                               .cache = u->app.store};
-    if (popbase_open(c->popbase, &po, &u->app.pop, &ri) != RC_OK)
+    compose_popbase_opts(c, u->app.store, &po); /* the daemon's options, breaker and cache */
+    if (compose_popbase_open(c->popbase, &po, &u->app.pop, &ri) != RC_OK)
         return fail(RC_UNAVAILABLE, "popbase", &ri);
     return 0;
 }
@@ -94,7 +85,7 @@ close_ctx(struct user_ctx *u)
     arena_clear(&u->a);
     popbase_free(u->app.pop);
     store_free(u->app.store);
-    secrets_clear();
+    secrets_free(u->app.secrets);
 }
 
 /* Reads the password from stdin (one line; the newline is dropped). 0 or an exit code. */

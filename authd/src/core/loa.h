@@ -1,4 +1,4 @@
-/* Levels of assurance, on two axes (docs/assurance.md):
+/* Levels of assurance, on two axes (docs/architecture.md, Assurance; docs/oidc-login.md):
  *   identity (IAL): ial2 self-asserted, ial3 population-base match, ial4 real person
  *                   (chip read or face match), ial5 in person / qualified certificate;
  *   authentication (AAL): aal1 one factor, aal2 two factors, aal3 hardware-bound.

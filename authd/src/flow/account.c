@@ -10,9 +10,9 @@
 #include "core/mask.h"
 #include "core/name.h"
 #include "flow/account_int.h"
-#include "flow/secrets.h"
 #include "log/log.h"
 #include "port/popbase.h"
+#include "port/secrets.h"
 #include "port/store.h"
 #include "util/num.h"
 
@@ -56,7 +56,8 @@ parse_idnum(uint32_t today_ymd, struct span in, struct idnum *out, struct rc_inf
 }
 
 enum rc
-account_id_of(struct span id_number, char out[ACCOUNT_ID_LEN + 1], struct rc_info *ri)
+account_id_of(struct app *app, struct span id_number, char out[ACCOUNT_ID_LEN + 1],
+              struct rc_info *ri)
 {
     struct idnum id;
     struct span part;
@@ -65,7 +66,7 @@ account_id_of(struct span id_number, char out[ACCOUNT_ID_LEN + 1], struct rc_inf
     if ((rc = parse_idnum(0, id_number, &id, ri)) != RC_OK)
         return rc;
     part = span_str(id.text);
-    return secrets_hmac_hex(SECRET_ACCOUNT, &part, 1, out);
+    return secrets_hmac_hex(app->secrets, SECRET_ACCOUNT, &part, 1, out);
 }
 
 /* Phone: empty, or 11 digits starting with 1 (mainland mobile numbers). */
@@ -188,7 +189,7 @@ account_add(struct app *app, struct arena *a, const struct register_req *req,
     if (!(o && o->skip_popbase) && (rc = check_population(app, &g, ri)) != RC_OK)
         goto out;
     part = span_str(g.id.text);
-    if ((rc = secrets_hmac_hex(SECRET_ACCOUNT, &part, 1, g.acct)) != RC_OK)
+    if ((rc = secrets_hmac_hex(app->secrets, SECRET_ACCOUNT, &part, 1, g.acct)) != RC_OK)
         goto out;
     if ((rc = account_hash_password(app, req->password, g.phc)) != RC_OK)
         goto out;

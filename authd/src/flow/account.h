@@ -15,8 +15,8 @@
 #include "util/arena.h"
 
 #define ACCOUNT_ID_LEN 64 /* hex */
-/* Passwords longer than this (bytes) are refused before any hashing (STYLE: input length
- * capped before the KDF). */
+/* Passwords longer than this (bytes) are refused before any hashing (docs/style.md:
+ * input length capped before the KDF). */
 #define ACCOUNT_PASSWORD_MAX 256
 #define ACCOUNT_PHC_MAX      192 /* "$argon2id$v=19$m=..,t=..,p=..$salt$hash" + NUL */
 
@@ -86,7 +86,8 @@ enum rc account_add(struct app *app, struct arena *a, const struct register_req 
 
 /* The account id (hex HMAC) of an ID number, after checking and normalizing it.
  * RC_MALFORMED (ri names id_number), RC_INTERNAL. */
-enum rc account_id_of(struct span id_number, char out[ACCOUNT_ID_LEN + 1], struct rc_info *ri);
+enum rc account_id_of(struct app *app, struct span id_number, char out[ACCOUNT_ID_LEN + 1],
+                      struct rc_info *ri);
 
 /* Operator actions by ID number. RC_MALFORMED, RC_NOT_FOUND (no account; not for unlock),
  * RC_UNAVAILABLE. */

@@ -16,7 +16,7 @@ account_find(struct app *app, struct arena *a, struct span id_number, struct acc
     char acct[ACCOUNT_ID_LEN + 1];
     enum rc rc;
 
-    if ((rc = account_id_of(id_number, acct, ri)) != RC_OK)
+    if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)
         return rc;
     return account_get(app, a, acct, out);
 }
@@ -30,7 +30,7 @@ account_set_disabled(struct app *app, struct arena *a, struct span id_number, bo
     struct span key;
     enum rc rc;
 
-    if ((rc = account_id_of(id_number, acct, ri)) != RC_OK)
+    if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)
         return rc;
     if (!(key = account_key(a, acct, NULL)).p)
         return RC_NOMEM;
@@ -44,7 +44,7 @@ account_unlock(struct app *app, struct arena *a, struct span id_number, struct r
     struct store_op ops[2] = {{.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}};
     enum rc rc;
 
-    if ((rc = account_id_of(id_number, acct, ri)) != RC_OK)
+    if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)
         return rc;
     ops[0].key = account_key(a, acct, ":fail");
     ops[1].key = account_key(a, acct, ":lock");
@@ -63,7 +63,7 @@ account_lock_state(struct app *app, struct arena *a, struct span id_number,
     enum rc rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = account_id_of(id_number, acct, ri)) != RC_OK)
+    if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)
         return rc;
     fail = account_key(a, acct, ":fail"), lock = account_key(a, acct, ":lock");
     if (!fail.p || !lock.p)

@@ -9,8 +9,8 @@
 #include "core/mask.h"
 #include "flow/account_int.h"
 #include "flow/ratelimit.h"
-#include "flow/secrets.h"
 #include "log/log.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 /* One message for a wrong number and a wrong password: which one was wrong is not said. */
@@ -189,7 +189,7 @@ account_login_ex(struct app *app, struct arena *a, struct span id_number, struct
     char acct[ACCOUNT_ID_LEN + 1];
     enum rc rc;
 
-    bool well_formed = account_id_of(id_number, acct, NULL) == RC_OK;
+    bool well_formed = account_id_of(app, id_number, acct, NULL) == RC_OK;
 
     if (retry_after_s)
         *retry_after_s = 0;

@@ -16,6 +16,8 @@ struct keys;
 struct policy;
 struct tokcache;
 struct notify;
+struct secrets;
+struct client_keys;
 
 struct app {
     const struct config *cfg;
@@ -23,6 +25,8 @@ struct app {
     struct popbase *pop;
     struct keys *keys;
     struct notify *notify; /* NULL: notices not configured (config `notify`) */
+    struct secrets *secrets;         /* the server's keyed hashes (port/secrets.h) */
+    struct client_keys *client_keys; /* parsed client JWKS (flow/client_auth.h); may be NULL */
     const struct clock *clock;
     const struct rng *rng;
     /* the policy in force: read with app_policy_get / app_policy_put */

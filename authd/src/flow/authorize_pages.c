@@ -9,8 +9,8 @@
 #include "flow/authorize_int.h"
 #include "flow/grant.h"
 #include "flow/logout.h"
-#include "flow/secrets.h"
 #include "log/log.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 static void
@@ -138,22 +138,23 @@ authz_continue(struct app *app, struct arena *a, const struct authz_req *r, cons
 }
 
 static enum rc
-csrf_token(const char *form, struct span id, struct span bind, char out[AUTHZ_CSRF_LEN + 1])
+csrf_token(struct app *app, const char *form, struct span id, struct span bind,
+           char out[AUTHZ_CSRF_LEN + 1])
 {
     struct span parts[3] = {span_str(form), id, bind};
 
-    return secrets_hmac_hex(SECRET_CSRF, parts, 3, out);
+    return secrets_hmac_hex(app->secrets, SECRET_CSRF, parts, 3, out);
 }
 
 /* Constant-time check of a posted CSRF token (equal lengths only). */
 static bool
-csrf_ok(const char *form, struct span id, struct span bind, struct span got)
+csrf_ok(struct app *app, const char *form, struct span id, struct span bind, struct span got)
 {
     char want[AUTHZ_CSRF_LEN + 1];
     bool ok;
 
     if (bind.len != AUTHZ_BIND_LEN || got.len != AUTHZ_CSRF_LEN
-        || csrf_token(form, id, bind, want) != RC_OK)
+        || csrf_token(app, form, id, bind, want) != RC_OK)
         return false;
     ok = CRYPTO_memcmp(want, got.p, AUTHZ_CSRF_LEN) == 0;
     OPENSSL_cleanse(want, sizeof(want));
@@ -199,7 +200,7 @@ authorize_page_info(struct app *app, struct arena *a, struct span id, struct spa
     memset(out, 0, sizeof(*out));
     if ((rc = authz_pending_load(app, a, id, &out->req)) != RC_OK)
         return rc;
-    if ((rc = csrf_token(form, id, bind, out->csrf)) != RC_OK)
+    if ((rc = csrf_token(app, form, id, bind, out->csrf)) != RC_OK)
         return rc;
     if (!(p = app_policy_get(app)))
         return RC_UNAVAILABLE;
@@ -318,7 +319,7 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         rc = rc == RC_UNAVAILABLE
                  ? authz_page_error(out, 503, "temporarily_unavailable", "login_unavailable", rc)
                  : authz_page_error(out, 400, "invalid_request", "login_expired", rc);
-    else if ((out->client_id = r.client_id), !csrf_ok("login", f->pending, f->bind, f->csrf))
+    else if ((out->client_id = r.client_id), !csrf_ok(app, "login", f->pending, f->bind, f->csrf))
         rc = authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
     if (rc != RC_OK)
         goto out;
@@ -387,7 +388,7 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
         rc = rc == RC_UNAVAILABLE
                  ? authz_page_error(out, 503, "temporarily_unavailable", "login_unavailable", rc)
                  : authz_page_error(out, 400, "invalid_request", "login_expired", rc);
-    else if ((out->client_id = r.client_id), !csrf_ok("consent", f->pending, f->bind, f->csrf))
+    else if ((out->client_id = r.client_id), !csrf_ok(app, "consent", f->pending, f->bind, f->csrf))
         rc = authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
     if (rc != RC_OK)
         goto out;

@@ -221,15 +221,19 @@ backchannel_uri(struct app *app, struct arena *a, const char *client_id)
     return copy;
 }
 
+#define FORM_TYPE "application/x-www-form-urlencoded"
+
+const struct outbound_opts bclogout_outbound_opts = {
+    .connect_timeout_ms = 1000, .timeout_ms = 3000, .env_proxy = true, .user_agent = "authd"};
+
 static enum rc
 deliver(struct app *app, struct outbound *ob, struct arena *a, struct item *it, struct span raw)
 {
-    static const struct outbound_opts oo = {1000, 3000};
     const char *uri = backchannel_uri(app, a, it->client_id);
     struct span tok;
     struct buf body;
     int64_t t = clock_mono_us(app->clock);
-    int status = 0;
+    struct outbound_resp resp = {0};
     enum rc rc;
 
     if (!uri) { /* removed from the policy, or no longer wants back-channel logouts */
@@ -240,11 +244,12 @@ deliver(struct app *app, struct outbound *ob, struct arena *a, struct item *it, 
         return reschedule(app, a, it, raw, 0);
     buf_init(&body, JOSE_MAX_COMPACT * 2);
     if ((rc = form_append(&body, "logout_token", tok)) == RC_OK)
-        rc = outbound_post_form(ob, uri, buf_span(&body), &oo, &status);
+        rc =
+            outbound_send(ob, &(struct outbound_req){uri, buf_span(&body), FORM_TYPE, NULL}, &resp);
     buf_clear(&body);
-    if (rc != RC_OK || status < 200 || status > 299)
-        return reschedule(app, a, it, raw, status);
-    log_outcome(LOG_INFO, it, "delivered", status, (clock_mono_us(app->clock) - t) / 1000);
+    if (rc != RC_OK || resp.status < 200 || resp.status > 299)
+        return reschedule(app, a, it, raw, resp.status);
+    log_outcome(LOG_INFO, it, "delivered", resp.status, (clock_mono_us(app->clock) - t) / 1000);
     return store_q_done(app->store, queue_key(a), raw);
 }
 

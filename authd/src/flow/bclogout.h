@@ -49,6 +49,10 @@ enum rc bclogout_run_once(struct app *app, struct outbound *ob);
  * logouts). jitter01 is in [0, 1]. */
 uint32_t bclogout_backoff_ms(uint32_t min_ms, uint32_t max_ms, uint32_t n, double jitter01);
 
+/* The outbound client settings for deliveries (1 s to connect, 3 s in all, the
+ * environment's proxy if any, response discarded): main.c opens ob with them. */
+extern const struct outbound_opts bclogout_outbound_opts;
+
 struct bclogout_worker;
 
 /* Starts the worker thread (it uses app and ob until bclogout_stop). RC_OK: *out owned by

@@ -2,7 +2,7 @@
  * Policy maps scopes to claim names ([scope profile] claims = name birthdate gender); this
  * module maps claim names to account fields. `id_number` is released only when the scope
  * holds `id_number`, the scope's policy lists it, and the client has id_number_allowed
- * (ARCHITECTURE.md, Privacy). `sub` is the caller's (flow/subject.h). */
+ * (docs/architecture.md, Privacy). `sub` is the caller's (flow/subject.h). */
 #ifndef AUTHD_FLOW_CLAIMS_H
 #define AUTHD_FLOW_CLAIMS_H
 

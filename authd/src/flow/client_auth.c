@@ -9,7 +9,7 @@
 
 #include "core/form.h"
 #include "core/jose.h"
-#include "flow/secrets.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 const char *
@@ -160,65 +160,83 @@ check_secret(const struct policy_client *c, struct span secret, struct rc_info *
 /* ---- private_key_jwt -------------------------------------------------------------------- */
 
 /* Parsed client JWKS, keyed by client id and the JWKS text itself, so a policy reload that
- * changes a client's keys misses and one that does not keeps the parsed set. */
+ * changes a client's keys misses and one that does not keeps the parsed set. State of
+ * struct app (app->client_keys). */
 #define JWKS_CACHE_SLOTS 64
 
-static struct {
+struct client_keys {
     pthread_mutex_t mu;
     struct {
         char *client_id, *jwks;
         struct jose_keyset *ks;
     } slot[JWKS_CACHE_SLOTS];
     size_t next;
-} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+};
 
 static void
-slot_clear(size_t i)
+slot_clear(struct client_keys *k, size_t i)
 {
-    free(cache.slot[i].client_id);
-    free(cache.slot[i].jwks);
-    jose_keyset_release(cache.slot[i].ks);
-    memset(&cache.slot[i], 0, sizeof(cache.slot[i]));
+    free(k->slot[i].client_id);
+    free(k->slot[i].jwks);
+    jose_keyset_release(k->slot[i].ks);
+    memset(&k->slot[i], 0, sizeof(k->slot[i]));
+}
+
+enum rc
+client_auth_keys_new(struct client_keys **out)
+{
+    if (!(*out = calloc(1, sizeof(**out))))
+        return RC_NOMEM;
+    pthread_mutex_init(&(*out)->mu, NULL);
+    return RC_OK;
 }
 
 void
-client_auth_cache_clear(void)
+client_auth_keys_free(struct client_keys *k)
 {
-    pthread_mutex_lock(&cache.mu);
+    if (!k)
+        return;
     for (size_t i = 0; i < JWKS_CACHE_SLOTS; i++)
-        slot_clear(i);
-    pthread_mutex_unlock(&cache.mu);
+        slot_clear(k, i);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
 }
 
-/* The client's parsed JWKS, retained for the caller. RC_DENIED if it does not parse. */
+/* The client's parsed JWKS, retained for the caller; kept in k (NULL: parsed every time).
+ * RC_DENIED if it does not parse. */
 static enum rc
-client_keys(const struct policy_client *c, struct jose_keyset **out, struct rc_info *ri)
+client_keys(struct client_keys *k, const struct policy_client *c, struct jose_keyset **out,
+            struct rc_info *ri)
 {
     struct jose_keyset *ks = NULL;
     enum rc rc;
     size_t i;
 
-    pthread_mutex_lock(&cache.mu);
-    for (i = 0; i < JWKS_CACHE_SLOTS; i++)
-        if (cache.slot[i].ks && strcmp(cache.slot[i].client_id, c->id) == 0
-            && strcmp(cache.slot[i].jwks, c->jwks) == 0) {
-            *out = jose_keyset_retain(cache.slot[i].ks);
-            pthread_mutex_unlock(&cache.mu);
-            return RC_OK;
-        }
-    pthread_mutex_unlock(&cache.mu);
+    if (k) {
+        pthread_mutex_lock(&k->mu);
+        for (i = 0; i < JWKS_CACHE_SLOTS; i++)
+            if (k->slot[i].ks && strcmp(k->slot[i].client_id, c->id) == 0
+                && strcmp(k->slot[i].jwks, c->jwks) == 0) {
+                *out = jose_keyset_retain(k->slot[i].ks);
+                pthread_mutex_unlock(&k->mu);
+                return RC_OK;
+            }
+        pthread_mutex_unlock(&k->mu);
+    }
     if ((rc = jose_keyset_parse_jwks(span_str(c->jwks), &ks, NULL)) != RC_OK)
         return rc == RC_NOMEM ? rc : rc_set(ri, RC_DENIED, "jwks", "the client's JWKS is unusable");
-    pthread_mutex_lock(&cache.mu);
-    i = cache.next++ % JWKS_CACHE_SLOTS;
-    slot_clear(i);
-    cache.slot[i].client_id = strdup(c->id);
-    cache.slot[i].jwks = strdup(c->jwks);
-    if (cache.slot[i].client_id && cache.slot[i].jwks)
-        cache.slot[i].ks = jose_keyset_retain(ks);
-    else
-        slot_clear(i);
-    pthread_mutex_unlock(&cache.mu);
+    if (k) {
+        pthread_mutex_lock(&k->mu);
+        i = k->next++ % JWKS_CACHE_SLOTS;
+        slot_clear(k, i);
+        k->slot[i].client_id = strdup(c->id);
+        k->slot[i].jwks = strdup(c->jwks);
+        if (k->slot[i].client_id && k->slot[i].jwks)
+            k->slot[i].ks = jose_keyset_retain(ks);
+        else
+            slot_clear(k, i);
+        pthread_mutex_unlock(&k->mu);
+    }
     *out = ks;
     return RC_OK;
 }
@@ -315,7 +333,7 @@ assertion_claims(struct app *app, struct arena *a, const struct policy_client *c
     if (rc != RC_OK)
         goto out;
     parts[0] = span_str(c->id), parts[1] = span_str(jti);
-    if ((rc = secrets_hmac_hex(SECRET_TOKEN, parts, 2, h)) != RC_OK)
+    if ((rc = secrets_hmac_hex(app->secrets, SECRET_TOKEN, parts, 2, h)) != RC_OK)
         goto out;
     if (!(key = store_key(a, "cjti", span_str(h), NULL)).p) {
         rc = RC_NOMEM;
@@ -342,7 +360,7 @@ check_assertion(struct app *app, struct arena *a, const struct policy *p,
     struct jose_claims_opts co = {.now = now, .leeway = p->tokens.clock_leeway_s};
     enum rc rc;
 
-    if ((rc = client_keys(c, &ks, ri)) != RC_OK)
+    if ((rc = client_keys(app->client_keys, c, &ks, ri)) != RC_OK)
         return rc;
     if ((rc = jose_verify(ks, &vo, jwt, a, &payload, NULL, NULL)) != RC_OK) {
         rc = rc == RC_NOMEM ? rc : rc_set(ri, RC_DENIED, "client_assertion", "bad signature");

@@ -57,7 +57,10 @@ enum rc client_auth_verify(struct app *app, struct arena *a, const struct policy
 /* Name of a method as policy and discovery spell it ("client_secret_basic"). */
 const char *client_auth_name(enum client_auth m);
 
-/* Frees the cache of parsed client JWKS (at exit, for leak checkers). */
-void client_auth_cache_clear(void);
+/* The cache of parsed client JWKS, state of struct app (app->client_keys; NULL: no cache).
+ * RC_OK or RC_NOMEM. */
+enum rc client_auth_keys_new(struct client_keys **out);
+/* Frees it. NULL is fine. */
+void client_auth_keys_free(struct client_keys *k);
 
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/jsonout.h"
-#include "flow/secrets.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 enum rc
@@ -45,11 +45,11 @@ grant_random_token(struct app *app, size_t n, char *out, size_t outlen)
 #define USED_PREFIX "used:"
 
 static struct span
-code_key(struct arena *a, struct span code, const char *suffix)
+code_key(struct app *app, struct arena *a, struct span code, const char *suffix)
 {
     char h[65];
 
-    if (secrets_hmac_hex(SECRET_TOKEN, &code, 1, h) != RC_OK)
+    if (secrets_hmac_hex(app->secrets, SECRET_TOKEN, &code, 1, h) != RC_OK)
         return (struct span){NULL, 0};
     return store_key(a, "code", span_str(h), suffix);
 }
@@ -143,7 +143,7 @@ grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32
         return RC_NOMEM;
     if ((rc = grant_random_token(app, 32, code, GRANT_CODE_LEN + 1)) != RC_OK)
         return rc;
-    key = code_key(a, span_str(code), NULL);
+    key = code_key(app, a, span_str(code), NULL);
     if (!key.p)
         return RC_NOMEM;
     return store_put(app->store, key, js, ttl_s, STORE_NX);
@@ -159,7 +159,7 @@ grant_code_redeem(struct app *app, struct arena *a, struct span code, struct spa
 
     if (code.len != GRANT_CODE_LEN)
         return RC_NOT_FOUND;
-    if (!(key = code_key(a, code, NULL)).p
+    if (!(key = code_key(app, a, code, NULL)).p
         || !(m = arena_printf(a, "%s%.*s", USED_PREFIX, (int)family.len, (const char *)family.p)))
         return RC_NOMEM;
     marker = span_str(m);

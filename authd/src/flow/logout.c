@@ -9,11 +9,11 @@
 #include "core/jose.h"
 #include "flow/bclogout.h"
 #include "flow/refresh.h"
-#include "flow/secrets.h"
 #include "flow/session.h"
 #include "flow/subject.h"
 #include "log/log.h"
 #include "port/keys.h"
+#include "port/secrets.h"
 #include "port/store.h"
 
 /* What a verified id_token_hint says (strings in the arena). */
@@ -57,22 +57,22 @@ logout_parse(const struct form *f, struct logout_req *out, struct rc_info *ri)
 }
 
 enum rc
-logout_csrf(struct span bind, char out[65])
+logout_csrf(struct app *app, struct span bind, char out[65])
 {
     struct span parts[2] = {SPAN("logout"), bind};
 
     if (bind.len == 0)
         return RC_MALFORMED;
-    return secrets_hmac_hex(SECRET_CSRF, parts, 2, out);
+    return secrets_hmac_hex(app->secrets, SECRET_CSRF, parts, 2, out);
 }
 
 static bool
-csrf_ok(struct span bind, struct span got)
+csrf_ok(struct app *app, struct span bind, struct span got)
 {
     char want[65];
     bool ok;
 
-    if (got.len != 64 || logout_csrf(bind, want) != RC_OK)
+    if (got.len != 64 || logout_csrf(app, bind, want) != RC_OK)
         return false;
     ok = CRYPTO_memcmp(want, got.p, 64) == 0;
     OPENSSL_cleanse(want, sizeof(want));
@@ -253,7 +253,7 @@ notify_client(struct app *app, struct arena *a, const struct policy_client *c,
     enum rc rc = RC_OK;
 
     if (c->backchannel_logout_uri) {
-        if ((rc = subject_for(c, s->account_id, sub)) == RC_OK)
+        if ((rc = subject_for(app, c, s->account_id, sub)) == RC_OK)
             rc = bclogout_enqueue(app, a, c->id, s->sid, sub);
         if (rc != RC_OK) {
             struct log_rec *lr = log_begin(LOG_ERROR, "logout.backchannel");
@@ -392,13 +392,13 @@ logout_request(struct app *app, struct arena *a, const struct logout_req *req,
     if (!h.sid || strcmp(h.sid, s.sid) != 0) { /* §2: the OP SHOULD ask the user */
         if (!req->confirm) {
             out->kind = LOGOUT_CONFIRM;
-            if ((rc = logout_csrf(ctx->bind, csrf)) != RC_OK)
+            if ((rc = logout_csrf(app, ctx->bind, csrf)) != RC_OK)
                 rc = fail(out, 500, "error_title", rc);
             else if (!(out->csrf = arena_strndup(a, csrf, 64)))
                 rc = fail(out, 500, "error_title", RC_NOMEM);
             goto out;
         }
-        if (!csrf_ok(ctx->bind, req->csrf)) {
+        if (!csrf_ok(app, ctx->bind, req->csrf)) {
             rc = fail(out, 403, "logout_csrf_failed", rc_set(&ri, RC_DENIED, "csrf", "bad"));
             goto out;
         }

@@ -87,6 +87,6 @@ enum rc logout_session_end(struct app *app, struct arena *a, const struct sessio
 
 /* The CSRF token of the confirmation page for browser binding `bind` (hex, 64 chars +
  * NUL). RC_MALFORMED for a missing binding, RC_INTERNAL. */
-enum rc logout_csrf(struct span bind, char out[65]);
+enum rc logout_csrf(struct app *app, struct span bind, char out[65]);
 
 #endif

@@ -7,8 +7,8 @@
 
 #include "core/jose.h"
 #include "flow/grant.h"
-#include "flow/secrets.h"
 #include "log/log.h"
+#include "port/secrets.h"
 #include "port/store.h"
 #include "util/num.h"
 
@@ -105,11 +105,11 @@ rtf_get(struct app *app, struct arena *a, struct span id, struct rtf *f)
 
 /* The successor's random part is kept XOR a pad only the old token's holder can compute. */
 static enum rc
-successor_pad(struct span old_tok, uint8_t pad[32])
+successor_pad(struct app *app, struct span old_tok, uint8_t pad[32])
 {
     struct span parts[2] = {SPAN("rt-successor"), old_tok};
 
-    return secrets_hmac(SECRET_TOKEN, parts, 2, pad);
+    return secrets_hmac(app->secrets, SECRET_TOKEN, parts, 2, pad);
 }
 
 /* tok = family id + base64url(raw). */
@@ -132,9 +132,9 @@ token_from_raw(struct arena *a, const char *fam, const uint8_t raw[32],
 }
 
 static enum rc
-token_hash(struct span tok, char h[65])
+token_hash(struct app *app, struct span tok, char h[65])
 {
-    return secrets_hmac_hex(SECRET_TOKEN, &tok, 1, h);
+    return secrets_hmac_hex(app->secrets, SECRET_TOKEN, &tok, 1, h);
 }
 
 static bool
@@ -210,7 +210,7 @@ rtf_create_ops(struct app *app, struct arena *a, const struct policy *p, struct 
     if (f->refresh) {
         if ((rc = rng_bytes(app->rng, raw, sizeof(raw))) != RC_OK
             || (rc = token_from_raw(a, f->id, raw, tok)) != RC_OK
-            || (rc = token_hash(span_of(tok, REFRESH_TOKEN_LEN), h)) != RC_OK)
+            || (rc = token_hash(app, span_of(tok, REFRESH_TOKEN_LEN), h)) != RC_OK)
             goto out;
         field(fl, &n, "cur", arena_strndup(a, h, 64));
     }
@@ -456,9 +456,9 @@ rotate_batch(struct app *app, struct arena *a, const struct policy *p, struct rt
     enum rc rc;
 
     if ((rc = rng_bytes(app->rng, raw, sizeof(raw))) != RC_OK
-        || (rc = successor_pad(tok, pad)) != RC_OK
+        || (rc = successor_pad(app, tok, pad)) != RC_OK
         || (rc = token_from_raw(a, f->id, raw, next)) != RC_OK
-        || (rc = token_hash(span_of(next, REFRESH_TOKEN_LEN), hn)) != RC_OK)
+        || (rc = token_hash(app, span_of(next, REFRESH_TOKEN_LEN), hn)) != RC_OK)
         goto out;
     for (size_t i = 0; i < 32; i++)
         pad[i] ^= raw[i];
@@ -493,19 +493,19 @@ out:
 
 /* Within the grace window, the previous token gets its successor back. */
 static enum rc
-grace_successor(struct arena *a, const struct store_record *rec, const struct rtf *f,
-                struct span tok, char next[REFRESH_TOKEN_LEN + 1])
+grace_successor(struct app *app, struct arena *a, const struct store_record *rec,
+                const struct rtf *f, struct span tok, char next[REFRESH_TOKEN_LEN + 1])
 {
     uint8_t raw[32], pad[32];
     char hn[65];
     enum rc rc = RC_INTERNAL;
 
-    if (!from_hex32(store_rec_field(rec, "succ"), raw) || successor_pad(tok, pad) != RC_OK)
+    if (!from_hex32(store_rec_field(rec, "succ"), raw) || successor_pad(app, tok, pad) != RC_OK)
         goto out;
     for (size_t i = 0; i < 32; i++)
         raw[i] ^= pad[i];
     if ((rc = token_from_raw(a, f->id, raw, next)) != RC_OK
-        || (rc = token_hash(span_of(next, REFRESH_TOKEN_LEN), hn)) != RC_OK)
+        || (rc = token_hash(app, span_of(next, REFRESH_TOKEN_LEN), hn)) != RC_OK)
         goto out;
     rc = hash_eq(store_rec_field(rec, "cur"), hn) ? RC_OK : RC_NOT_FOUND;
 out:
@@ -527,7 +527,7 @@ not_current(struct app *app, struct arena *a, const struct policy *p,
     if (is_prev && now - rec_int(rec, "rot") <= (int64_t)p->tokens.refresh_grace_s) {
         if (now >= f->abs_exp)
             return rc_set(ri, RC_EXPIRED, "refresh_token", "expired");
-        if ((rc = grace_successor(a, rec, f, tok, next)) == RC_OK)
+        if ((rc = grace_successor(app, a, rec, f, tok, next)) == RC_OK)
             return RC_OK;
         if (rc != RC_NOT_FOUND)
             return rc;
@@ -558,7 +558,7 @@ rtf_rotate(struct app *app, struct arena *a, const struct policy *p, const char 
     if (!token_shape_ok(tok))
         return rc_set(ri, RC_NOT_FOUND, "refresh_token", "unknown");
     fam = span_of(tok.p, RTF_ID_LEN);
-    if ((rc = token_hash(tok, h)) != RC_OK)
+    if ((rc = token_hash(app, tok, h)) != RC_OK)
         return rc;
     for (int attempt = 0; attempt < 2; attempt++) {
         if ((rc = store_rec_get(app->store, a, fam_key(a, fam, NULL), &rec)) == RC_NOT_FOUND)
@@ -594,7 +594,7 @@ rtf_lookup(struct app *app, struct arena *a, struct span tok, struct rtf *f)
     if (!token_shape_ok(tok))
         return RC_NOT_FOUND;
     fam = span_of(tok.p, RTF_ID_LEN);
-    if ((rc = token_hash(tok, h)) != RC_OK)
+    if ((rc = token_hash(app, tok, h)) != RC_OK)
         return rc;
     if ((rc = store_rec_get(app->store, a, fam_key(a, fam, NULL), &rec)) != RC_OK)
         return rc;

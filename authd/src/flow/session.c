@@ -7,7 +7,7 @@
 
 #include "conf/policy.h"
 #include "flow/grant.h"
-#include "flow/secrets.h"
+#include "port/secrets.h"
 #include "port/store.h"
 #include "util/num.h"
 
@@ -57,11 +57,11 @@ session_cookie_valid(struct span cookie)
 }
 
 static enum rc
-cookie_tag(struct span cookie, char tag[SESSION_TAG_LEN + 1])
+cookie_tag(struct app *app, struct span cookie, char tag[SESSION_TAG_LEN + 1])
 {
     if (!session_cookie_valid(cookie))
         return RC_NOT_FOUND;
-    return secrets_hmac_hex(SECRET_TOKEN, &cookie, 1, tag);
+    return secrets_hmac_hex(app->secrets, SECRET_TOKEN, &cookie, 1, tag);
 }
 
 static struct span
@@ -161,7 +161,7 @@ session_load(struct app *app, struct arena *a, struct span cookie, struct sessio
     char tag[SESSION_TAG_LEN + 1];
     enum rc rc;
 
-    if ((rc = cookie_tag(cookie, tag)) != RC_OK)
+    if ((rc = cookie_tag(app, cookie, tag)) != RC_OK)
         return rc;
     return load_tag(app, a, tag, out);
 }
@@ -232,7 +232,7 @@ session_create(struct app *app, struct arena *a, const struct session_login *l,
         return RC_MALFORMED;
     if ((rc = grant_random_token(app, 32, cookie, SESSION_COOKIE_LEN + 1)) != RC_OK
         || (rc = grant_random_token(app, 32, s.sid, sizeof(s.sid))) != RC_OK
-        || (rc = cookie_tag(span_str(cookie), s.tag)) != RC_OK)
+        || (rc = cookie_tag(app, span_str(cookie), s.tag)) != RC_OK)
         goto out;
     strcpy(s.account_id, l->account_id);
     s.loa = l->loa;

@@ -2,10 +2,11 @@
 
 #include <string.h>
 
-#include "flow/secrets.h"
+#include "port/secrets.h"
 
 enum rc
-subject_for(const struct policy_client *c, const char *account_id, char out[SUBJECT_MAX])
+subject_for(struct app *app, const struct policy_client *c, const char *account_id,
+            char out[SUBJECT_MAX])
 {
     size_t n = account_id ? strlen(account_id) : 0;
     struct span parts[2];
@@ -18,5 +19,5 @@ subject_for(const struct policy_client *c, const char *account_id, char out[SUBJ
     }
     parts[0] = span_str(c->sector ? c->sector : c->id);
     parts[1] = span_of(account_id, n);
-    return secrets_hmac_hex(SECRET_SUBJECT, parts, 2, out);
+    return secrets_hmac_hex(app->secrets, SECRET_SUBJECT, parts, 2, out);
 }

@@ -8,12 +8,14 @@
 #define AUTHD_FLOW_SUBJECT_H
 
 #include "conf/policy.h"
+#include "flow/app.h"
 #include "util/rc.h"
 
 #define SUBJECT_MAX 65 /* 64 hex digits + NUL */
 
 /* Writes the sub of account_id for client c into out (NUL-terminated). RC_OK;
  * RC_MALFORMED for an empty or over-long account id; RC_INTERNAL if the HMAC fails. */
-enum rc subject_for(const struct policy_client *c, const char *account_id, char out[SUBJECT_MAX]);
+enum rc subject_for(struct app *app, const struct policy_client *c, const char *account_id,
+                    char out[SUBJECT_MAX]);
 
 #endif

@@ -58,7 +58,7 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
     bool idn = false;
     enum rc rc;
 
-    if ((rc = subject_for(is->c, f->account_id, sub)) != RC_OK
+    if ((rc = subject_for(is->app, is->c, f->account_id, sub)) != RC_OK
         || (rc = token_issue_access(is, sub, scope, f, NULL, &out->access_token, &jti)) != RC_OK
         || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
                != RC_OK)
@@ -69,7 +69,7 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
                != RC_OK)
         return fail_rc(out, rc);
     if (idn) {
-        /* every release of the raw ID number is recorded (ARCHITECTURE.md, Privacy) */
+        /* every release of the raw ID number is recorded (docs/architecture.md, Privacy) */
         char m[MASK_IDNUM_SIZE];
         struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
         mask_idnum(span_str(acct->id_number), m);

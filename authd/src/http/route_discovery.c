@@ -63,7 +63,7 @@ add_policy(json_t *o, const struct policy *p)
     json_object_set_new(o, "claims_supported", claims);
 }
 
-/* Every acr value we can issue: urn:authd:acr:ialN:aalM (docs/assurance.md). */
+/* Every acr value we can issue: urn:authd:acr:ialN:aalM (docs/oidc-login.md). */
 static json_t *
 acr_values(void)
 {

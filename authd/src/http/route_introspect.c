@@ -32,7 +32,7 @@ owns(const struct policy_client *c, const struct token_claims *tc)
 /* A module keyed by ID number (the electronic-license service) learns the citizen behind
  * a token it is the audience of, when its policy has id_number_allowed: through this
  * authenticated back channel, never in the bearer token (RFC 9068 §6). Each release is
- * logged like the claim's (ARCHITECTURE.md, Privacy). */
+ * logged like the claim's (docs/architecture.md, Privacy). */
 static enum rc
 add_id_number(struct http_req *r, const struct oauth_call *oc, const struct token_claims *tc,
               json_t *j)
@@ -89,7 +89,7 @@ refresh_info(struct http_req *r, const struct oauth_call *oc, struct span tok, e
 
     *rc = rtf_lookup(r->app, &r->arena, tok, &f);
     if (*rc != RC_OK || strcmp(f.client_id, oc->c->id) != 0
-        || subject_for(oc->c, f.account_id, sub) != RC_OK)
+        || subject_for(r->app, oc->c, f.account_id, sub) != RC_OK)
         return NULL;
     loa_format(f.loa, acr);
     return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active", 1, "client_id",

@@ -14,9 +14,9 @@
 #include "core/form.h"
 #include "core/idnum.h"
 #include "flow/account.h"
-#include "flow/secrets.h"
 #include "http/router.h"
 #include "http/tmpl.h"
+#include "port/secrets.h"
 
 #define CSRF_COOKIE      "authd_reg"
 #define CSRF_NONCE_BYTES 16
@@ -64,7 +64,9 @@ csrf_issue(struct http_req *r, struct http_resp *w)
         return NULL;
     nonce = hex(&r->arena, raw, sizeof(raw));
     OPENSSL_cleanse(raw, sizeof(raw));
-    if (!nonce || secrets_hmac_hex(SECRET_CSRF, &(struct span){(uint8_t *)nonce, 32}, 1, token))
+    if (!nonce
+        || secrets_hmac_hex(r->app->secrets, SECRET_CSRF, &(struct span){(uint8_t *)nonce, 32}, 1,
+                            token))
         return NULL;
     /* under TLS: __Host-, which needs Secure and Path=/ (http_cookie reads that name) */
     cookie = r->secure_cookies
@@ -92,8 +94,8 @@ csrf_ok(struct http_req *r, const struct span *token)
 
     if (!nonce || strlen(nonce) != 2 * CSRF_NONCE_BYTES || !token || token->len != 64)
         return false;
-    if (secrets_hmac_hex(SECRET_CSRF, &(struct span){(const uint8_t *)nonce, strlen(nonce)}, 1,
-                         want)
+    if (secrets_hmac_hex(r->app->secrets, SECRET_CSRF,
+                         &(struct span){(const uint8_t *)nonce, strlen(nonce)}, 1, want)
         != RC_OK)
         return false;
     ok = CRYPTO_memcmp(want, token->p, 64) == 0;

@@ -128,7 +128,8 @@ user_claims(struct http_req *r, const struct policy *p, const struct token_claim
         return RC_DENIED;
     if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)
         return rc == RC_NOT_FOUND ? RC_DENIED : rc;
-    if (acct.disabled || subject_for(lc, acct.id, sub) != RC_OK || strcmp(sub, tc->sub) != 0)
+    if (acct.disabled || subject_for(r->app, lc, acct.id, sub) != RC_OK
+        || strcmp(sub, tc->sub) != 0)
         rc = RC_DENIED;
     else {
         json_object_set_new(o, "sub", json_string(sub));

@@ -42,12 +42,7 @@ struct notify_opts {
     uint32_t timeout_ms; /* http: whole request, 0 = 3000 */
 };
 
-/* Opens the backend named by spec: "file:PATH" or an http(s):// URL; NULL or "" or "none"
- * gives *out = NULL (notices disabled) and RC_OK. RC_OK: *out owned by the caller
- * (notify_free). RC_MALFORMED (ri names `notify`), RC_NOT_FOUND (file cannot be opened for
- * appending), RC_NOMEM, RC_INTERNAL. */
-enum rc notify_open(const char *spec, const struct notify_opts *o, struct notify **out,
-                    struct rc_info *ri);
+/* A backend is opened by the composition root (compose/compose.h: compose_notify_open). */
 /* Sends m through n. RC_OK, RC_UNAVAILABLE (sink or gateway failed), RC_TOO_LARGE
  * (m->text over NOTICE_TEXT_MAX). */
 enum rc notify_send(struct notify *n, const struct notice *m);

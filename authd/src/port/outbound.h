@@ -1,29 +1,58 @@
-/* The outbound port: authd calling other servers over HTTP (back-channel logout
- * deliveries to relying parties). Backend: adapt/outbound_curl.c (libcurl). No library type
- * crosses this header. */
+/* The outbound port: authd calling other servers over HTTP(S). One client per use, each with
+ * its fixed settings (timeouts, TLS files, response cap): the population-service client
+ * (adapt/popbase_http.c), the notice gateway (adapt/notify_http.c) and back-channel logout
+ * deliveries (flow/bclogout.c). Backend: adapt/outbound_curl.c (libcurl), opened by the
+ * composition root (compose/compose.c). No library type crosses this header. */
 #ifndef AUTHD_PORT_OUTBOUND_H
 #define AUTHD_PORT_OUTBOUND_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/rc.h"
 #include "util/span.h"
 
-struct outbound;
-
+/* A client's settings, fixed when it is opened. Every client: no redirects followed, TLS 1.2
+ * at least, certificates and host names verified, signals off, TCP keep-alive, connections
+ * kept between calls. */
 struct outbound_opts {
     uint32_t connect_timeout_ms; /* 0: 1000 */
     uint32_t timeout_ms;         /* whole exchange; 0: 3000 */
+    bool https_only;             /* refuse http:// URLs */
+    bool env_proxy;              /* go through the proxy the environment names (http_proxy) */
+    const char *tls_cert;        /* client certificate (PEM) for mutual TLS, or NULL */
+    const char *tls_key;         /* its key */
+    const char *tls_ca;          /* trust only this CA file; NULL: the system's CAs */
+    size_t max_response;         /* body bytes a call may keep; a longer body fails */
+    const char *user_agent;      /* NULL: "authd/VERSION"; "": no User-Agent header */
 };
+
+struct outbound_req {
+    const char *url;
+    struct span body;         /* p NULL: a GET; else a POST of these bytes */
+    const char *content_type; /* of the body ("application/json") */
+    const char *accept;       /* Accept header, or NULL for none */
+};
+
+struct outbound_resp {
+    uint8_t *buf; /* where the body goes (at most cap bytes); NULL: the body is discarded */
+    size_t cap;
+    size_t len; /* out: body bytes received */
+    int status; /* out: the HTTP status the server answered */
+};
+
+struct outbound;
 
 struct outbound_ops {
     const char *name; /* "curl" */
-    /* POSTs body as application/x-www-form-urlencoded to url (http or https only, no
-     * redirects followed, response body discarded). RC_OK: *status is the HTTP status the
-     * server answered (any, the caller judges it). RC_UNAVAILABLE: no answer (refused,
-     * timed out, TLS failure); RC_MALFORMED: url refused; RC_NOMEM. */
-    enum rc (*post_form)(struct outbound *o, const char *url, struct span body,
-                         const struct outbound_opts *opts, int *status);
+    /* Makes one exchange. RC_OK: the server answered, resp->status is its status (any: the
+     * caller judges it). RC_UNAVAILABLE: no answer, worth another attempt (cannot resolve or
+     * connect, timed out, reset during the handshake or the exchange). RC_DENIED: no answer
+     * and no point retrying (the server's certificate failed verification, our certificate or
+     * key is unusable, any other failure). RC_TOO_LARGE: the body exceeded resp->cap or the
+     * client's max_response. RC_MALFORMED: url refused. RC_NOMEM. */
+    enum rc (*send)(struct outbound *o, const struct outbound_req *req, struct outbound_resp *resp);
     void (*free)(struct outbound *o);
 };
 
@@ -32,18 +61,13 @@ struct outbound {
     const struct outbound_ops *ops;
 };
 
-/* Opens the libcurl backend (calls curl_global_init: call it from the main thread before
- * other threads start). RC_OK: *out owned by the caller (outbound_free). RC_INTERNAL. */
-enum rc outbound_curl_open(struct outbound **out);
-
 static inline enum rc
-outbound_post_form(struct outbound *o, const char *url, struct span body,
-                   const struct outbound_opts *opts, int *status)
+outbound_send(struct outbound *o, const struct outbound_req *req, struct outbound_resp *resp)
 {
-    return o->ops->post_form(o, url, body, opts, status);
+    return o->ops->send(o, req, resp);
 }
 
-/* Frees the backend. NULL is fine. */
+/* Frees the client. NULL is fine. */
 static inline void
 outbound_free(struct outbound *o)
 {

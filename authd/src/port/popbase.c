@@ -1,10 +1,5 @@
-/* The population-base port: dispatch to a backend and count the answers (see popbase.h). */
+/* The population-base port: call the backend and count the answers (see popbase.h). */
 #include "port/popbase.h"
-
-#include <string.h>
-
-#include "adapt/popbase_file.h"
-#include "adapt/popbase_http.h"
 
 static const char *const answer_names[POP__COUNT] = {"match", "mismatch", "not_found", "cancelled",
                                                      "unavailable"};
@@ -13,21 +8,6 @@ const char *
 pop_answer_name(enum pop_answer a)
 {
     return (unsigned)a < POP__COUNT ? answer_names[a] : "unavailable";
-}
-
-/* Backends by scheme. http:// reaches the HTTP backend only to be refused with a reason
- * (the population service needs mutual TLS). */
-enum rc
-popbase_open(const char *spec, const struct popbase_opts *o, struct popbase **out,
-             struct rc_info *ri)
-{
-    if (!spec)
-        return rc_set(ri, RC_MALFORMED, "popbase", "not configured");
-    if (strncmp(spec, "file:", 5) == 0)
-        return popbase_file_open(spec + 5, o ? o->name_key_path : NULL, out, ri);
-    if (strncmp(spec, "https://", 8) == 0 || strncmp(spec, "http://", 7) == 0)
-        return popbase_http_open(spec, o, out, ri);
-    return rc_set(ri, RC_MALFORMED, "popbase", "must be file:PATH or an https:// URL");
 }
 
 enum rc

@@ -62,9 +62,7 @@ struct popbase_opts {
     uint32_t cache_miss_ttl_s;   /* http: not_found; 0 = not cached */
 };
 
-/* Opens "file:PATH" or an "https://" URL. RC_OK: *out owned by the caller (popbase_free). */
-enum rc popbase_open(const char *spec, const struct popbase_opts *o, struct popbase **out,
-                     struct rc_info *ri);
+/* A backend is opened by the composition root (compose/compose.h: compose_popbase_open). */
 
 /* "match", "mismatch", "not_found", "cancelled", "unavailable". */
 const char *pop_answer_name(enum pop_answer a);

@@ -1,4 +1,4 @@
-/* The store port's shared part: URL dispatch, key building, and the wrappers that check
+/* The store port's shared part: key building, and the wrappers that check
  * arguments once for every backend and count RC_UNAVAILABLE for /metrics. */
 #include "port/store.h"
 
@@ -7,24 +7,6 @@
 #include "port/store_impl.h"
 
 #define ALL_FLAGS (STORE_NX | STORE_XX | STORE_DURABLE | STORE_LOW)
-
-enum rc
-store_open(const char *url, const struct store_opts *o, struct store **out, struct rc_info *ri)
-{
-    static const struct store_opts defaults;
-
-    *out = NULL;
-    if (!url)
-        return rc_set(ri, RC_MALFORMED, "store", "missing");
-    if (!o)
-        o = &defaults;
-    if (strncmp(url, "memory:", 7) == 0)
-        return store_mem_open(url, o, out, ri);
-    if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "unix:", 5) == 0
-        || strncmp(url, "redis-sentinel://", 17) == 0 || strncmp(url, "redis-cluster://", 16) == 0)
-        return store_redis_open(url, o, out, ri);
-    return rc_set(ri, RC_MALFORMED, "store", "unknown scheme");
-}
 
 void
 store_free(struct store *s)

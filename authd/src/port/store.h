@@ -164,12 +164,7 @@ struct store_opts {
     uint32_t reserve_percent;    /* 0-100: the part of the bound STORE_LOW puts leave free */
 };
 
-/* Opens the backend named by url ("memory:", "redis://[user:pw@]host:port/db",
- * "unix:/path/redis.sock[?db=N]", "redis-sentinel://h:p,h:p/master",
- * "redis-cluster://h:p,h:p"). RC_OK: *out is owned by the caller (store_free). A backend
- * that cannot be reached yet is not an error: calls answer RC_UNAVAILABLE until it is. */
-enum rc store_open(const char *url, const struct store_opts *o, struct store **out,
-                   struct rc_info *ri);
+/* A backend is opened by the composition root (compose/compose.h: compose_store_open). */
 void store_free(struct store *s);
 
 /* Builds "authd:<kind>:{<tag>}" + suffix into the arena ("authd:code:{3f2a..}"): the

@@ -1,16 +1,10 @@
-/* For store backends only: the constructors store_open() dispatches to, and the argument
- * checks every backend relies on. Flows include port/store.h, never this file. */
+/* For store backends only: the argument checks every backend relies on. Flows include
+ * port/store.h, never this file; the constructors are in adapt/ (compose/compose.c picks
+ * one by the URL's scheme). */
 #ifndef AUTHD_PORT_STORE_IMPL_H
 #define AUTHD_PORT_STORE_IMPL_H
 
 #include "port/store.h"
-
-/* memory: (adapt/store_mem.c). RC_OK: *out owned by the caller. */
-enum rc store_mem_open(const char *url, const struct store_opts *o, struct store **out,
-                       struct rc_info *ri);
-/* redis://, unix:, redis-sentinel://, redis-cluster:// (adapt/store_redis.c). */
-enum rc store_redis_open(const char *url, const struct store_opts *o, struct store **out,
-                         struct rc_info *ri);
 
 /* RC_MALFORMED for an empty key or one holding NUL, RC_TOO_LARGE past STORE_MAX_KEY. */
 enum rc store_check_key(struct span key);

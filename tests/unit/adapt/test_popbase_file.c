@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "adapt/popbase_file.h"
+#include "compose/compose.h"
 #include "core/popgen.h"
 #include "test.h"
 
@@ -115,7 +116,7 @@ TEST(popbase_file_answers)
     CHECK_INT(st.bad, 0);
     CHECK_INT(st.records + st.duplicates, NPEOPLE);
     snprintf(spec, sizeof(spec), "file:%s", fx.idx);
-    REQUIRE(popbase_open(spec, &o, &pb, NULL) == RC_OK);
+    REQUIRE(compose_popbase_open(spec, &o, &pb, NULL) == RC_OK);
     CHECK_RC(popbase_ping(pb), RC_OK);
     CHECK_RC(popbase_file_check(pb, NULL), RC_OK);
     for (size_t i = 0; i < fx.n; i++) {
@@ -257,11 +258,11 @@ TEST(popbase_open_dispatches_by_scheme)
     struct rc_info ri = {0};
 
     /* the HTTP backend: reached, and it wants its TLS settings; plain http is refused */
-    CHECK_RC(popbase_open("https://pop.example/", NULL, &pb, &ri), RC_MALFORMED);
+    CHECK_RC(compose_popbase_open("https://pop.example/", NULL, &pb, &ri), RC_MALFORMED);
     CHECK_STR(ri.field, "popbase_tls_cert");
-    CHECK_RC(popbase_open("http://pop.example/", NULL, &pb, &ri), RC_UNSUPPORTED);
-    CHECK_RC(popbase_open("ftp://x", NULL, &pb, &ri), RC_MALFORMED);
-    CHECK_RC(popbase_open("file:/x", NULL, &pb, &ri), RC_MALFORMED); /* no key */
+    CHECK_RC(compose_popbase_open("http://pop.example/", NULL, &pb, &ri), RC_UNSUPPORTED);
+    CHECK_RC(compose_popbase_open("ftp://x", NULL, &pb, &ri), RC_MALFORMED);
+    CHECK_RC(compose_popbase_open("file:/x", NULL, &pb, &ri), RC_MALFORMED); /* no key */
     CHECK_STR(pop_answer_name(POP_NOT_FOUND), "not_found");
     CHECK_STR(pop_answer_name(POP_UNAVAILABLE), "unavailable");
 }

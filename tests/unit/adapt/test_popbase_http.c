@@ -7,6 +7,7 @@
 
 #include "adapt/popbase_http.h"
 #include "adapt/popbase_http_int.h"
+#include "compose/compose.h"
 #include "test.h"
 
 TEST(pophttp_breaker_opens_after_threshold_failures)
@@ -229,14 +230,14 @@ TEST(pophttp_open_refuses_missing_tls_settings)
     struct popbase *p = NULL;
     struct rc_info ri = {0};
 
-    CHECK_RC(popbase_open("https://127.0.0.1:1", &o, &p, &ri), RC_MALFORMED);
+    CHECK_RC(compose_popbase_open("https://127.0.0.1:1", &o, &p, &ri), RC_MALFORMED);
     CHECK_STR(ri.field, "popbase_tls_cert");
     o.tls_cert = "/nonexistent/client.crt";
     o.tls_key = "/nonexistent/client.key";
     o.tls_ca = "/nonexistent/ca.crt";
-    CHECK_RC(popbase_open("https://127.0.0.1:1", &o, &p, &ri), RC_NOT_FOUND);
+    CHECK_RC(compose_popbase_open("https://127.0.0.1:1", &o, &p, &ri), RC_NOT_FOUND);
     CHECK_STR(ri.field, "popbase_tls_cert");
-    CHECK_RC(popbase_open("http://127.0.0.1:1", &o, &p, &ri), RC_UNSUPPORTED);
+    CHECK_RC(compose_popbase_open("http://127.0.0.1:1", &o, &p, &ri), RC_UNSUPPORTED);
     CHECK(p == NULL);
 }
 
@@ -254,7 +255,7 @@ TEST(pophttp_unreachable_service_is_unavailable_then_fails_fast)
     enum pop_answer a = POP_MATCH;
 
     /* port 1 on loopback: connection refused at once */
-    REQUIRE(popbase_open("https://127.0.0.1:1", &o, &p, NULL) == RC_OK);
+    REQUIRE(compose_popbase_open("https://127.0.0.1:1", &o, &p, NULL) == RC_OK);
     CHECK_RC(popbase_verify(p, SPAN("11010519491231002X"), SPAN("张三"), &a, NULL), RC_UNAVAILABLE);
     CHECK_INT(a, POP_UNAVAILABLE);
     CHECK_RC(popbase_verify(p, SPAN("11010519491231002X"), SPAN("张三"), &a, NULL), RC_UNAVAILABLE);
@@ -293,7 +294,7 @@ TEST(pophttp_threads_share_the_breaker_and_the_handles)
     struct popbase *p = NULL;
     pthread_t th[STRESS_THREADS];
 
-    REQUIRE(popbase_open("https://127.0.0.1:1", &o, &p, NULL) == RC_OK);
+    REQUIRE(compose_popbase_open("https://127.0.0.1:1", &o, &p, NULL) == RC_OK);
     for (int i = 0; i < STRESS_THREADS; i++)
         REQUIRE(pthread_create(&th[i], NULL, stress, p) == 0);
     for (int i = 0; i < STRESS_THREADS; i++)

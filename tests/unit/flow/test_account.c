@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include "adapt/popbase_file.h"
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "core/idnum.h"
 #include "core/popcsv.h"
 #include "flow/account.h"
-#include "flow/secrets.h"
 #include "log/log.h"
 #include "port/popbase.h"
 #include "port/store.h"
@@ -41,6 +42,7 @@ static char ZHANG[19], LI_CANCELLED[19], WANG_DECEASED[19], AYGUL[19], NOBODY[19
 
 static struct {
     char dir[64], key[96], csv[96], idx[96], master[96], demo[96];
+    struct secrets *app_secrets;
     int state;
 } fx;
 
@@ -60,7 +62,7 @@ cleanup(void)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", fx.dir);
-    secrets_clear();
+    secrets_free(fx.app_secrets);
 }
 
 static int
@@ -103,7 +105,7 @@ setup(void)
     if (popbase_file_compile(fx.csv, fx.idx, fx.key, &o, &st, NULL) != RC_OK)
         return -1;
     log_setup(LOG_ERROR, 2); /* the outcome lines would drown the test output */
-    return secrets_init(fx.master, NULL) == RC_OK ? 0 : -1;
+    return secrets_file_open(fx.master, true, &fx.app_secrets, NULL) == RC_OK ? 0 : -1;
 }
 
 /* A fresh app: its own memory store, the shared population file, cheap argon2. */
@@ -131,10 +133,11 @@ open_app(struct tapp *t)
                              .lockout_failures = 5,
                              .lockout_seconds = 900,
                              .rate_window_s = 60};
-    t->app = (struct app){.cfg = &t->cfg, .clock = &fixed_clock, .rng = &rng_system};
+    t->app = (struct app){
+        .cfg = &t->cfg, .clock = &fixed_clock, .rng = &rng_system, .secrets = fx.app_secrets};
     snprintf(spec, sizeof(spec), "file:%s", fx.idx);
-    if (store_open("memory:", NULL, &t->app.store, NULL) != RC_OK
-        || popbase_open(spec, &po, &t->app.pop, NULL) != RC_OK)
+    if (compose_store_open("memory:", NULL, &t->app.store, NULL) != RC_OK
+        || compose_popbase_open(spec, &po, &t->app.pop, NULL) != RC_OK)
         return -1;
     arena_init(&t->a, 0);
     return 0;
@@ -191,7 +194,7 @@ TEST(account_register_match_creates_ial3_account)
     CHECK_INT(acct.region, 110105);
     CHECK_INT(acct.created, NOW);
     CHECK(!acct.disabled);
-    REQUIRE(account_id_of(span_str(ZHANG), id, NULL) == RC_OK);
+    REQUIRE(account_id_of(&t.app, span_str(ZHANG), id, NULL) == RC_OK);
     CHECK_STR(acct.id, id);
     CHECK_RC(account_get(&t.app, &t.a, id, &got), RC_OK);
     CHECK_STR(got.name, "张三");
@@ -462,7 +465,7 @@ TEST(account_login_rehashes_outdated_hash)
     t.cfg.argon2_iterations = 2;
     t.cfg.argon2_memory_kib = 128;
     CHECK_RC(login(&t, ZHANG, "good password", NULL), RC_OK);
-    REQUIRE(account_id_of(span_str(ZHANG), id, NULL) == RC_OK);
+    REQUIRE(account_id_of(&t.app, span_str(ZHANG), id, NULL) == RC_OK);
     REQUIRE(store_rec_get(t.app.store, &t.a, store_key(&t.a, "acct", span_str(id), NULL), &rec)
             == RC_OK);
     pw = store_rec_field(&rec, "pw");

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "conf/policy.h"
 #include "core/form.h"
 #include "core/jose.h"
 #include "fakes.h"
 #include "flow/bclogout.h"
 #include "flow/logout.h"
-#include "flow/secrets.h"
 #include "log/log.h"
 #include "port/keys.h"
 #include "port/store.h"
@@ -27,21 +28,20 @@ struct fake_ob {
     enum rc rc;
     int status;
     int calls;
-    char url[256];
+    char url[256], type[64];
     char body[20000];
 };
 
 static enum rc
-fake_post(struct outbound *o, const char *url, struct span body, const struct outbound_opts *opts,
-          int *status)
+fake_post(struct outbound *o, const struct outbound_req *req, struct outbound_resp *resp)
 {
     struct fake_ob *f = (struct fake_ob *)o;
 
-    (void)opts;
     f->calls++;
-    snprintf(f->url, sizeof(f->url), "%s", url);
-    snprintf(f->body, sizeof(f->body), "%.*s", (int)body.len, (const char *)body.p);
-    *status = f->status;
+    snprintf(f->url, sizeof(f->url), "%s", req->url);
+    snprintf(f->body, sizeof(f->body), "%.*s", (int)req->body.len, (const char *)req->body.p);
+    snprintf(f->type, sizeof(f->type), "%s", req->content_type ? req->content_type : "");
+    resp->status = f->status;
     return f->rc;
 }
 
@@ -86,11 +86,11 @@ fix_up(void)
     F.ob.o.ops = &fake_ops;
     arena_init(&F.a, 0);
     buf_init(&jwk, 0);
-    if (secrets_init(F.master, NULL) != RC_OK || jose_key_generate(JOSE_ES256, &jwk) != RC_OK
-        || jose_keyset_new(&F.keys.ks) != RC_OK
+    if (secrets_file_open(F.master, true, &F.app.secrets, NULL) != RC_OK
+        || jose_key_generate(JOSE_ES256, &jwk) != RC_OK || jose_keyset_new(&F.keys.ks) != RC_OK
         || jose_keyset_add_jwk(F.keys.ks, buf_span(&jwk), JOSE_KEY_SIGN, NULL) != RC_OK
         || jose_keyset_seal(F.keys.ks) != RC_OK
-        || store_open("memory:", NULL, &F.app.store, NULL) != RC_OK
+        || compose_store_open("memory:", NULL, &F.app.store, NULL) != RC_OK
         || policy_parse("t.conf", policy_text, strlen(policy_text), &p, &err) != RC_OK) {
         buf_clear(&jwk);
         return -1;
@@ -112,7 +112,7 @@ fix_down(void)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", F.dir);
-    secrets_clear();
+    secrets_free(F.app.secrets);
     log_setup(LOG_INFO, 2);
 }
 
@@ -179,6 +179,7 @@ TEST(bclogout_worker_retries_a_down_then_failing_rp_until_2xx)
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_OK);
     CHECK(F.ob.calls == 1 && strcmp(F.ob.url, "https://rp.example/bc") == 0);
     CHECK(strncmp(F.ob.body, "logout_token=ey", 15) == 0);
+    CHECK(strcmp(F.ob.type, "application/x-www-form-urlencoded") == 0);
     CHECK(queued() == 1);
     CHECK_RC(bclogout_run_once(&F.app, &F.ob.o), RC_NOT_FOUND); /* backing off */
     fake_now += 1;
@@ -251,8 +252,8 @@ TEST(logout_csrf_needs_a_binding)
     char out[65];
 
     REQUIRE(fix_up() == 0);
-    CHECK_RC(logout_csrf(SPAN(""), out), RC_MALFORMED);
-    CHECK_RC(logout_csrf(SPAN("bind"), out), RC_OK);
+    CHECK_RC(logout_csrf(&F.app, SPAN(""), out), RC_MALFORMED);
+    CHECK_RC(logout_csrf(&F.app, SPAN("bind"), out), RC_OK);
     CHECK(strlen(out) == 64);
     fix_down();
 }

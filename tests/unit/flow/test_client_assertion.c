@@ -10,13 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "core/jose.h"
 #include "fakes.h"
 #include "flow/app.h"
 #include "flow/client_auth.h"
-#include "flow/secrets.h"
 #include "port/store.h"
 #include "test.h"
 
@@ -58,8 +59,8 @@ setup(void)
     pthread_mutex_init(&app.policy_mu, NULL);
     REQUIRE(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/master.key", dir);
-    REQUIRE(secrets_init(path, NULL) == RC_OK);
-    REQUIRE(store_open("memory:", NULL, &app.store, NULL) == RC_OK);
+    REQUIRE(secrets_file_open(path, true, &app.secrets, NULL) == RC_OK);
+    REQUIRE(compose_store_open("memory:", NULL, &app.store, NULL) == RC_OK);
     REQUIRE(policy_parse("t.conf", (const char *)text.p, text.len, &pol, &err) == RC_OK);
     unlink(path);
     rmdir(dir);

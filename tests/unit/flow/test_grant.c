@@ -2,8 +2,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "flow/grant.h"
-#include "flow/secrets.h"
 #include "port/store.h"
 #include "test.h"
 
@@ -21,8 +22,8 @@ TEST(grant_code_is_redeemed_once_and_round_trips)
 
     REQUIRE(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/master.key", dir);
-    REQUIRE(secrets_init(path, NULL) == RC_OK);
-    REQUIRE(store_open("memory:", NULL, &app.store, NULL) == RC_OK);
+    REQUIRE(secrets_file_open(path, true, &app.secrets, NULL) == RC_OK);
+    REQUIRE(compose_store_open("memory:", NULL, &app.store, NULL) == RC_OK);
     arena_init(&a, 0);
     CHECK_RC(grant_code_issue(&app, &a, &g, 60, code), RC_OK);
     CHECK_INT(strlen(code), GRANT_CODE_LEN);
@@ -45,5 +46,5 @@ TEST(grant_code_is_redeemed_once_and_round_trips)
     store_free(app.store);
     unlink(path);
     rmdir(dir);
-    secrets_clear();
+    secrets_free(app.secrets);
 }

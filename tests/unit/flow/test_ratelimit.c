@@ -1,6 +1,7 @@
 /* flow/ratelimit: token buckets over the memory store with a fake clock. */
 #include <string.h>
 
+#include "compose/compose.h"
 #include "flow/ratelimit.h"
 #include "port/store.h"
 #include "test.h"
@@ -37,7 +38,7 @@ TEST(ratelimit_buckets_refill_and_say_how_long)
     uint32_t retry = 0;
 
     arena_init(&a, 0);
-    REQUIRE(store_open("memory:", NULL, &app.store, NULL) == RC_OK);
+    REQUIRE(compose_store_open("memory:", NULL, &app.store, NULL) == RC_OK);
     for (int i = 0; i < 3; i++)
         CHECK_RC(ratelimit_take(&app, &a, l, 3, &retry, &ri), RC_OK);
     CHECK_RC(ratelimit_take(&app, &a, l, 3, &retry, &ri), RC_LIMITED);
@@ -66,7 +67,7 @@ TEST(ratelimit_store_down_fails_closed)
 
     arena_init(&a, 0);
     /* nothing listens on port 1: every call is RC_UNAVAILABLE, never "allowed" */
-    REQUIRE(store_open("redis://127.0.0.1:1/0", NULL, &app.store, NULL) == RC_OK);
+    REQUIRE(compose_store_open("redis://127.0.0.1:1/0", NULL, &app.store, NULL) == RC_OK);
     CHECK_RC(ratelimit_take(&app, &a, &l, 1, &retry, NULL), RC_UNAVAILABLE);
     /* with every limit off there is no store call at all */
     l.limit = 0;

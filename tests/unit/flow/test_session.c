@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "flow/secrets.h"
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "flow/session.h"
 #include "port/store.h"
 #include "test.h"
@@ -43,9 +44,9 @@ setup(struct fixture *f)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/master.key", f->dir);
-    if (secrets_init(f->path, NULL) != RC_OK)
+    if (secrets_file_open(f->path, true, &f->app.secrets, NULL) != RC_OK)
         return -1;
-    if (store_open("memory:", NULL, &f->app.store, NULL) != RC_OK)
+    if (compose_store_open("memory:", NULL, &f->app.store, NULL) != RC_OK)
         return -1;
     arena_init(&f->a, 0);
     return 0;
@@ -58,7 +59,7 @@ teardown(struct fixture *f)
     store_free(f->app.store);
     unlink(f->path);
     rmdir(f->dir);
-    secrets_clear();
+    secrets_free(f->app.secrets);
 }
 
 static const struct session_login login = {"acct-1", {IAL3, AAL1}, "pwd", 1700000000};

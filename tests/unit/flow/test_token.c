@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
 #include "core/idnum.h"
 #include "core/jose.h"
 #include "fakes.h"
@@ -16,7 +18,6 @@
 #include "flow/grant.h"
 #include "flow/notify.h"
 #include "flow/refresh.h"
-#include "flow/secrets.h"
 #include "flow/subject.h"
 #include "flow/token.h"
 #include "log/log.h"
@@ -146,11 +147,11 @@ fix_down(void)
     jose_keyset_release(F.client_ks);
     store_free(F.app.store);
     arena_clear(&F.a);
-    client_auth_cache_clear();
+    client_auth_keys_free(F.app.client_keys);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", F.dir);
-    secrets_clear();
+    secrets_free(F.app.secrets);
     memset(&F, 0, sizeof(F));
     fake_now = NOW;
 }
@@ -178,8 +179,9 @@ fix_up(void)
     F.keys.k.ops = &fake_keys_ops;
     F.app.keys = &F.keys.k;
     arena_init(&F.a, 0);
-    if (secrets_init(F.master, NULL) != RC_OK || !(F.keys.ks = gen_keyset(NULL))
-        || store_open("memory:", NULL, &F.app.store, NULL) != RC_OK || make_policy() != 0
+    if (secrets_file_open(F.master, true, &F.app.secrets, NULL) != RC_OK
+        || client_auth_keys_new(&F.app.client_keys) != RC_OK || !(F.keys.ks = gen_keyset(NULL))
+        || compose_store_open("memory:", NULL, &F.app.store, NULL) != RC_OK || make_policy() != 0
         || make_account() != 0) {
         fix_down();
         return -1;
@@ -264,16 +266,16 @@ TEST(subject_pairwise_per_sector_public_is_account_id)
                          pub = {.id = "p", .subject_type = SUBJECT_PUBLIC};
 
     REQUIRE(fix_up() == 0);
-    CHECK_RC(subject_for(&a, F.acct.id, s1), RC_OK);
-    CHECK_RC(subject_for(&b, F.acct.id, s2), RC_OK);
-    CHECK_RC(subject_for(&c, F.acct.id, s3), RC_OK);
+    CHECK_RC(subject_for(&F.app, &a, F.acct.id, s1), RC_OK);
+    CHECK_RC(subject_for(&F.app, &b, F.acct.id, s2), RC_OK);
+    CHECK_RC(subject_for(&F.app, &c, F.acct.id, s3), RC_OK);
     CHECK_INT(strlen(s1), 64);
     CHECK(strcmp(s1, s2) != 0); /* unrelated clients cannot join their users */
     CHECK_STR(s1, s3);          /* one sector, one sub */
     CHECK(strcmp(s1, F.acct.id) != 0);
-    CHECK_RC(subject_for(&pub, F.acct.id, s1), RC_OK);
+    CHECK_RC(subject_for(&F.app, &pub, F.acct.id, s1), RC_OK);
     CHECK_STR(s1, F.acct.id);
-    CHECK_RC(subject_for(&a, "", s1), RC_MALFORMED);
+    CHECK_RC(subject_for(&F.app, &a, "", s1), RC_MALFORMED);
     fix_down();
 }
 
@@ -383,7 +385,7 @@ TEST(token_code_issues_id_access_and_refresh_tokens)
     CHECK_INT(strlen(r.refresh_token), REFRESH_TOKEN_LEN);
     CHECK_INT(r.expires_in, 300);
     CHECK_STR(r.scope, "openid profile id_number");
-    REQUIRE(subject_for(client("web"), F.acct.id, sub) == RC_OK);
+    REQUIRE(subject_for(&F.app, client("web"), F.acct.id, sub) == RC_OK);
     id = payload(r.id_token, NULL);
     at = payload(r.access_token, "at+jwt");
     REQUIRE(id && at);
@@ -1085,7 +1087,7 @@ TEST(notify_resolves_the_sub_a_module_was_given)
 
     REQUIRE(fix_up() == 0);
     snprintf(path, sizeof(path), "file:%s/notices", F.dir);
-    REQUIRE(notify_open(path, NULL, &F.app.notify, NULL) == RC_OK);
+    REQUIRE(compose_notify_open(path, NULL, &F.app.notify, NULL) == RC_OK);
     REQUIRE((at = mod_token("openid api.read")));
     REQUIRE(xchg("mod", at, "mod2", NULL, &r) == RC_OK);
     REQUIRE((x = payload(r.access_token, "at+jwt")));
@@ -1121,11 +1123,11 @@ TEST(notify_open_rejects_unknown_sinks)
 {
     struct notify *n = (struct notify *)1;
 
-    CHECK_RC(notify_open("smtp://x", NULL, &n, NULL), RC_MALFORMED);
-    CHECK_RC(notify_open("none", NULL, &n, NULL), RC_OK);
+    CHECK_RC(compose_notify_open("smtp://x", NULL, &n, NULL), RC_MALFORMED);
+    CHECK_RC(compose_notify_open("none", NULL, &n, NULL), RC_OK);
     CHECK(n == NULL);
-    CHECK_RC(notify_open("file:/nonexistent-dir/x", NULL, &n, NULL), RC_NOT_FOUND);
-    CHECK_RC(notify_open("http://127.0.0.1:1/sms", NULL, &n, NULL), RC_OK);
+    CHECK_RC(compose_notify_open("file:/nonexistent-dir/x", NULL, &n, NULL), RC_NOT_FOUND);
+    CHECK_RC(compose_notify_open("http://127.0.0.1:1/sms", NULL, &n, NULL), RC_OK);
     CHECK_RC(
         notify_send(n, &(struct notice){.to = SPAN("1"), .text = SPAN("x"), .sender = SPAN("t")}),
         RC_UNAVAILABLE); /* nobody listens on port 1 */
