@@ -304,6 +304,29 @@ bind_addr(const struct config *cfg, struct sockaddr_storage *ss)
     return NULL;
 }
 
+void
+server_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    struct log_rec *lr = log_begin(LOG_ERROR, "http.panic");
+    char why[LOG_MAX_STR];
+    size_t n;
+
+    (void)cls;
+    /* the library's reasons end with a newline; one event stays one line */
+    n = (size_t)snprintf(why, sizeof(why), "%s", reason ? reason : "-");
+    for (n = n < sizeof(why) ? n : sizeof(why) - 1; n > 0 && why[n - 1] == '\n'; n--)
+        why[n - 1] = 0;
+    log_str(lr, "file", file ? file : "-");
+    log_int(lr, "line", (long long)line);
+    log_str(lr, "reason", why);
+    log_end(lr);
+    if (!lr) {
+        static const char msg[] = "{\"lvl\":\"error\",\"ev\":\"http.panic\"}\n";
+        (void)!write(2, msg, sizeof(msg) - 1);
+    }
+    abort(); /* the library's state is not safe to go on with; a core helps the post-mortem */
+}
+
 enum rc
 server_start(struct app *app, struct server **out, struct rc_info *ri)
 {
@@ -330,6 +353,7 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
         flags |= MHD_USE_TLS;
     }
     router_init();
+    MHD_set_panic_func(server_panic, NULL);
     s->d = MHD_start_daemon(
         flags, cfg->listen_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,

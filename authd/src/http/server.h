@@ -15,5 +15,9 @@ void server_quiesce(struct server *s);
 long server_inflight(struct server *s);
 /* Closes every connection and frees s. */
 void server_stop(struct server *s);
+/* libmicrohttpd's panic handler (MHD_set_panic_func, installed by server_start): writes
+ * one "http.panic" error line with the library's file, line and reason, then abort()s.
+ * Public for its unit test. */
+void server_panic(void *cls, const char *file, unsigned int line, const char *reason);
 
 #endif
