@@ -22,6 +22,9 @@ struct server {
     struct app *app;
     char *tls_cert, *tls_key;
     atomic_long inflight;
+    /* The listening socket MHD_quiesce_daemon handed back: ours to close, but only after
+     * MHD_stop_daemon, as its worker threads may still use it until then. */
+    MHD_socket quiesced_fd;
 };
 
 /* Per-request state: created in the URI-log callback (which sees the raw URI), completed
@@ -338,6 +341,7 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
     if (!s)
         return RC_NOMEM;
     s->app = app;
+    s->quiesced_fd = MHD_INVALID_SOCKET;
     if (!bind_addr(cfg, &ss)) {
         free(s);
         return rc_set(ri, RC_MALFORMED, "listen", "not an IP address");
@@ -379,13 +383,17 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
 void
 server_quiesce(struct server *s)
 {
-    MHD_socket fd;
-
-    if (!s || !s->d)
+    if (!s || !s->d || s->quiesced_fd != MHD_INVALID_SOCKET)
         return;
-    fd = MHD_quiesce_daemon(s->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    /* microhttpd.h: with internal threads the socket "must not be closed until AFTER
+     * MHD_stop_daemon has been called". A worker may still be removing it from its epoll
+     * set: on an open socket that fails with ENOENT, which the library expects; on a
+     * closed one with EBADF, which it answers with a panic (abort). shutdown() leaves the
+     * descriptor open but refuses new connections at once (RST) instead of letting them
+     * wait in the backlog through the drain, as libmicrohttpd itself does on stop. */
+    s->quiesced_fd = MHD_quiesce_daemon(s->d);
+    if (s->quiesced_fd != MHD_INVALID_SOCKET)
+        (void)shutdown(s->quiesced_fd, SHUT_RDWR);
 }
 
 long
@@ -401,6 +409,8 @@ server_stop(struct server *s)
         return;
     if (s->d)
         MHD_stop_daemon(s->d);
+    if (s->quiesced_fd != MHD_INVALID_SOCKET)
+        close(s->quiesced_fd); /* no thread of the daemon is left to use it */
     if (s->tls_key) {
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
         free(s->tls_key);
