@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/acceptor.h"
 #include "http/http.h"
 #include "http/router.h"
 #include "log/log.h"
@@ -22,9 +23,7 @@ struct server {
     struct app *app;
     char *tls_cert, *tls_key;
     atomic_long inflight;
-    /* The listening socket MHD_quiesce_daemon handed back: ours to close, but only after
-     * MHD_stop_daemon, as its worker threads may still use it until then. */
-    MHD_socket quiesced_fd;
+    struct acceptor *acc; /* the listening socket and its accept thread (http/acceptor.h) */
 };
 
 /* Per-request state: created in the URI-log callback (which sees the raw URI), completed
@@ -336,18 +335,28 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
     const struct config *cfg = app->cfg;
     struct server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    /* no listening socket of the library's own: see http/acceptor.h */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC
+                     | MHD_USE_NO_LISTEN_SOCKET;
+    enum rc rc;
 
     if (!s)
         return RC_NOMEM;
     s->app = app;
-    s->quiesced_fd = MHD_INVALID_SOCKET;
     if (!bind_addr(cfg, &ss)) {
         free(s);
         return rc_set(ri, RC_MALFORMED, "listen", "not an IP address");
     }
     if (((struct sockaddr *)&ss)->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    rc = acceptor_open((struct sockaddr *)&ss,
+                       flags & MHD_USE_IPv6 ? sizeof(struct sockaddr_in6)
+                                            : sizeof(struct sockaddr_in),
+                       &s->acc, ri);
+    if (rc != RC_OK) {
+        server_stop(s);
+        return rc;
+    }
     if (cfg->tls_cert) {
         if (!(s->tls_cert = read_file(cfg->tls_cert, ri))
             || !(s->tls_key = read_file(cfg->tls_key, ri))) {
@@ -359,22 +368,22 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
     router_init();
     MHD_set_panic_func(server_panic, NULL);
     s->d = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)cfg->max_header_bytes + 4096, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        (unsigned)cfg->max_connections_per_ip,
         /* without TLS the list ends here; the two TLS options are ignored */
         cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->d) {
-        int e = errno;
         server_stop(s);
-        return rc_set(ri, RC_UNAVAILABLE, "listen",
-                      e == EADDRINUSE ? "address already in use"
-                                      : "cannot start the HTTP server (address or TLS files)");
+        return rc_set(ri, RC_UNAVAILABLE, "listen", "cannot start the HTTP server (TLS files)");
+    }
+    if (acceptor_start(s->acc, s->d, (unsigned)cfg->max_connections) != RC_OK) {
+        server_stop(s);
+        return rc_set(ri, RC_INTERNAL, "listen", "cannot start the accept thread");
     }
     *out = s;
     return RC_OK;
@@ -383,17 +392,8 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
 void
 server_quiesce(struct server *s)
 {
-    if (!s || !s->d || s->quiesced_fd != MHD_INVALID_SOCKET)
-        return;
-    /* microhttpd.h: with internal threads the socket "must not be closed until AFTER
-     * MHD_stop_daemon has been called". A worker may still be removing it from its epoll
-     * set: on an open socket that fails with ENOENT, which the library expects; on a
-     * closed one with EBADF, which it answers with a panic (abort). shutdown() leaves the
-     * descriptor open but refuses new connections at once (RST) instead of letting them
-     * wait in the backlog through the drain, as libmicrohttpd itself does on stop. */
-    s->quiesced_fd = MHD_quiesce_daemon(s->d);
-    if (s->quiesced_fd != MHD_INVALID_SOCKET)
-        (void)shutdown(s->quiesced_fd, SHUT_RDWR);
+    if (s)
+        acceptor_stop(s->acc);
 }
 
 long
@@ -407,10 +407,10 @@ server_stop(struct server *s)
 {
     if (!s)
         return;
+    acceptor_stop(s->acc); /* no connection is handed to a daemon being stopped */
     if (s->d)
         MHD_stop_daemon(s->d);
-    if (s->quiesced_fd != MHD_INVALID_SOCKET)
-        close(s->quiesced_fd); /* no thread of the daemon is left to use it */
+    acceptor_free(s->acc); /* the socket is closed once no thread can name it */
     if (s->tls_key) {
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
         free(s->tls_key);
