@@ -2,6 +2,7 @@
 request limits, slow clients, graceful shutdown and policy reload."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -358,6 +359,31 @@ def sigterm_keeps_listen_socket_until_stop_and_refuses_new_connections(t):
         rc = None
     a.stop()
     t.eq(rc, 0, "exit code")
+
+
+@test
+def listen_socket_is_in_no_libmicrohttpd_epoll_set(t):
+    """A stop must not need MHD_quiesce_daemon: in 0.9.75 it races with the epoll thread
+    pool over the listening socket (a panic at daemon.c:5531 or 4976 on ENOENT). authd
+    accepts itself (http/acceptor.c), so no epoll set of the library holds that socket."""
+    with daemon() as a:
+        inode = listen_inode(a.port)
+        pid = a.proc.pid
+        listen_fds, epolls = [], []
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link == f"socket:[{inode}]":
+                listen_fds.append(fd)
+            elif link == "anon_inode:[eventpoll]":
+                epolls.append(fd)
+        t.require(len(listen_fds) == 1 and epolls, f"listen {listen_fds}, epoll {epolls}")
+        holding = [e for e in epolls
+                   if re.search(rf"^tfd:\s+{listen_fds[0]}\s",
+                                open(f"/proc/{pid}/fdinfo/{e}").read(), re.M)]
+        t.eq(holding, [], "epoll sets holding the listening socket")
 
 
 @test
