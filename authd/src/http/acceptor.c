@@ -13,7 +13,7 @@
 
 #include "log/log.h"
 
-#define ACCEPT_BATCH 64    /* connections taken per wake-up, so a stop is seen promptly */
+#define ACCEPT_BATCH    64 /* connections taken per wake-up, so a stop is seen promptly */
 #define FULL_RECHECK_MS 20 /* at the connection limit, how often to look again */
 
 struct acceptor {
@@ -26,8 +26,7 @@ struct acceptor {
 };
 
 enum rc
-acceptor_open(const struct sockaddr *sa, socklen_t len, struct acceptor **out,
-              struct rc_info *ri)
+acceptor_open(const struct sockaddr *sa, socklen_t len, struct acceptor **out, struct rc_info *ri)
 {
     struct acceptor *a = calloc(1, sizeof(*a));
     int on = 1, e;

@@ -336,8 +336,8 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
     struct server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
     /* no listening socket of the library's own: see http/acceptor.h */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC
-                     | MHD_USE_NO_LISTEN_SOCKET;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     enum rc rc;
 
     if (!s)
@@ -368,7 +368,8 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
     router_init();
     MHD_set_panic_func(server_panic, NULL);
     s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)cfg->max_header_bytes + 4096, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
@@ -379,7 +380,8 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
         MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->d) {
         server_stop(s);
-        return rc_set(ri, RC_UNAVAILABLE, "listen", "cannot start the HTTP server (TLS files)");
+        return rc_set(ri, RC_UNAVAILABLE, "listen",
+                      "cannot start the HTTP server (TLS files, threads)");
     }
     if (acceptor_start(s->acc, s->d, (unsigned)cfg->max_connections) != RC_OK) {
         server_stop(s);
