@@ -2,6 +2,7 @@
 request limits, slow clients, graceful shutdown and policy reload."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -296,6 +297,93 @@ def sigterm_during_burst_answers_in_flight_and_exits_zero(t):
     t.check(len(done) > 10, f"burst made {len(done)} requests")
     t.eq(rc, 0, "exit code")
     t.check(elapsed < 2.0, f"took {elapsed:.2f}s to stop")
+
+
+def listen_inode(port):
+    """The inode of the socket listening on 127.0.0.1:port (/proc/net/tcp, state 0A)."""
+    want = f"0100007F:{port:04X}"
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        if f[1] == want and f[3] == "0A":
+            return f[9]
+    return None
+
+
+@test
+def sigterm_keeps_listen_socket_until_stop_and_refuses_new_connections(t):
+    """microhttpd.h (MHD_quiesce_daemon): with internal threads the listening socket must
+    not be closed until after MHD_stop_daemon. Closing it at once let a worker's epoll_ctl
+    fail with EBADF, and libmicrohttpd's panic aborted the daemon with requests in flight
+    (scripts/stop-stress counts that over many stops). During the drain the socket stays
+    open in the process, yet new connections are refused at once."""
+    a = daemon()
+    a.start()
+    inode = listen_inode(a.port)
+    t.require(inode is not None, "no listening socket in /proc/net/tcp")
+    held = socket.create_connection(("127.0.0.1", a.port))
+    held.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+    time.sleep(0.3)
+    a.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)  # quiesced, draining: the held request is still in flight
+    fd_dir = f"/proc/{a.proc.pid}/fd"
+    links = set()
+    for fd in os.listdir(fd_dir):
+        try:
+            links.add(os.readlink(os.path.join(fd_dir, fd)))
+        except OSError:
+            pass
+    t.check(f"socket:[{inode}]" in links,
+            "listening socket closed during the drain (before MHD_stop_daemon)")
+    try:
+        socket.create_connection(("127.0.0.1", a.port), timeout=2).close()
+        refused = False
+    except ConnectionRefusedError:
+        refused = True
+    t.check(refused, "a new connection during the drain was not refused")
+    held.sendall(b"cd")
+    held.settimeout(3)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = held.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    held.close()
+    t.check(data.startswith(b"HTTP/1.1 405"), f"in-flight request answered {data[:40]!r}")
+    try:
+        rc = a.proc.wait(5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    a.stop()
+    t.eq(rc, 0, "exit code")
+
+
+@test
+def listen_socket_is_in_no_libmicrohttpd_epoll_set(t):
+    """A stop must not need MHD_quiesce_daemon: in 0.9.75 it races with the epoll thread
+    pool over the listening socket (a panic at daemon.c:5531 or 4976 on ENOENT). authd
+    accepts itself (http/acceptor.c), so no epoll set of the library holds that socket."""
+    with daemon() as a:
+        inode = listen_inode(a.port)
+        pid = a.proc.pid
+        listen_fds, epolls = [], []
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link == f"socket:[{inode}]":
+                listen_fds.append(fd)
+            elif link == "anon_inode:[eventpoll]":
+                epolls.append(fd)
+        t.require(len(listen_fds) == 1 and epolls, f"listen {listen_fds}, epoll {epolls}")
+        holding = [e for e in epolls
+                   if re.search(rf"^tfd:\s+{listen_fds[0]}\s",
+                                open(f"/proc/{pid}/fdinfo/{e}").read(), re.M)]
+        t.eq(holding, [], "epoll sets holding the listening socket")
 
 
 @test

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/acceptor.h"
 #include "http/http.h"
 #include "http/router.h"
 #include "log/log.h"
@@ -42,6 +43,7 @@ struct server {
     struct conn conns; /* list head */
     pthread_t sweeper;
     bool sweeping, sweep_stop;
+    struct acceptor *acc; /* the listening socket and its accept thread (http/acceptor.h) */
 };
 
 /* Per-request state: created in the URI-log callback (which sees the raw URI), completed
@@ -588,13 +590,38 @@ metrics_start(struct server *s, struct rc_info *ri)
                   e == EADDRINUSE ? "address already in use" : "cannot listen");
 }
 
+void
+server_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    struct log_rec *lr = log_begin(LOG_ERROR, "http.panic");
+    char why[LOG_MAX_STR];
+    size_t n;
+
+    (void)cls;
+    /* the library's reasons end with a newline; one event stays one line */
+    n = (size_t)snprintf(why, sizeof(why), "%s", reason ? reason : "-");
+    for (n = n < sizeof(why) ? n : sizeof(why) - 1; n > 0 && why[n - 1] == '\n'; n--)
+        why[n - 1] = 0;
+    log_str(lr, "file", file ? file : "-");
+    log_int(lr, "line", (long long)line);
+    log_str(lr, "reason", why);
+    log_end(lr);
+    if (!lr) {
+        static const char msg[] = "{\"lvl\":\"error\",\"ev\":\"http.panic\"}\n";
+        (void)!write(2, msg, sizeof(msg) - 1);
+    }
+    abort(); /* the library's state is not safe to go on with; a core helps the post-mortem */
+}
+
 enum rc
 server_start(struct app *app, struct server **out, struct rc_info *ri)
 {
     const struct config *cfg = app->cfg;
     struct server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    /* no listening socket of the library's own: see http/acceptor.h */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     enum rc rc;
 
     if (!s)
@@ -608,6 +635,14 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
     }
     if (((struct sockaddr *)&ss)->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    rc = acceptor_open((struct sockaddr *)&ss,
+                       flags & MHD_USE_IPv6 ? sizeof(struct sockaddr_in6)
+                                            : sizeof(struct sockaddr_in),
+                       &s->acc, ri);
+    if (rc != RC_OK) {
+        server_stop(s);
+        return rc;
+    }
     if (cfg->tls_cert) {
         if (!(s->tls_cert = read_file(cfg->tls_cert, ri))
             || !(s->tls_key = read_file(cfg->tls_key, ri))) {
@@ -617,9 +652,10 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
         flags |= MHD_USE_TLS;
     }
     router_init();
+    MHD_set_panic_func(server_panic, NULL);
     s->d = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, pool_size(cfg),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         /* No MHD_OPTION_STRICT_FOR_CLIENT: in 0.9.75 level 1 adds only the Host and
          * URI-space checks, and its Host refusal writes its response headers twice (a
          * response a proxy would misframe); whitespace before a colon is checked at -1.
@@ -632,16 +668,18 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        (unsigned)cfg->max_connections_per_ip,
         /* without TLS the list ends here; the two TLS options are ignored */
         cfg->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
         MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     if (!s->d) {
-        int e = errno;
         server_stop(s);
         return rc_set(ri, RC_UNAVAILABLE, "listen",
-                      e == EADDRINUSE ? "address already in use"
-                                      : "cannot start the HTTP server (address or TLS files)");
+                      "cannot start the HTTP server (TLS files, threads)");
+    }
+    if (acceptor_start(s->acc, s->d, (unsigned)cfg->max_connections) != RC_OK) {
+        server_stop(s);
+        return rc_set(ri, RC_INTERNAL, "listen", "cannot start the accept thread");
     }
     if ((rc = metrics_start(s, ri)) != RC_OK
         || (rc = sweeper_start(s)) != RC_OK) {
@@ -655,13 +693,8 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
 void
 server_quiesce(struct server *s)
 {
-    MHD_socket fd;
-
-    if (!s || !s->d)
-        return;
-    fd = MHD_quiesce_daemon(s->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (s)
+        acceptor_stop(s->acc);
 }
 
 long
@@ -675,11 +708,13 @@ server_stop(struct server *s)
 {
     if (!s)
         return;
+    acceptor_stop(s->acc); /* no connection is handed to a daemon being stopped */
     sweeper_stop(s);
     if (s->md)
         MHD_stop_daemon(s->md);
     if (s->d)
         MHD_stop_daemon(s->d);
+    acceptor_free(s->acc); /* the socket is closed once no thread can name it */
     if (s->tls_key) {
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
         free(s->tls_key);
