@@ -194,15 +194,7 @@ kid_is_filename(const char *kid)
 {
     size_t n = strlen(kid);
 
-    if (n == 0 || n > JOSE_MAX_KID)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = kid[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-              || c == '_'))
-            return false;
-    }
-    return true;
+    return n > 0 && n <= JOSE_MAX_KID && span_is_b64url(span_of(kid, n));
 }
 
 static bool

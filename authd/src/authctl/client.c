@@ -62,20 +62,6 @@ value_ok(const char *v)
     return true;
 }
 
-static bool
-id_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 64)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
-              || *s == '-' || *s == '_' || *s == '.'))
-            return false;
-    return true;
-}
-
 /* A new secret (base64url of 32 random bytes) and its policy form sha256:<hex>. */
 static int
 new_secret(char secret[44], char hash[7 + 65])
@@ -266,7 +252,7 @@ parse_add(int argc, char **argv, struct add_opts *o)
             return fail("%s: empty, too long, or holds control characters", argv[i]);
         *slots[k] = argv[++i];
     }
-    if (!o->id || !id_ok(o->id))
+    if (!o->id || !policy_id_valid(o->id))
         return fail("--id is required: letters, digits, '-', '_', '.', at most 64");
     return 0;
 }
@@ -472,7 +458,7 @@ own_file(const struct config *cfg, const char *id, char *path, size_t n)
 {
     struct stat st;
 
-    if (!id_ok(id))
+    if (!policy_id_valid(id))
         return fail("bad client id %s", id);
     if ((size_t)snprintf(path, n, "%s/client-%s.conf", cfg->policy_dir, id) >= n)
         return fail("path too long");

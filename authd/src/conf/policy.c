@@ -335,8 +335,8 @@ tokens_key(struct policy_tokens *t, const char *k, const char *v, char *why_buf,
     return "unknown key";
 }
 
-static bool
-valid_id(const char *s)
+bool
+policy_id_valid(const char *s)
 {
     size_t n = strlen(s);
 
@@ -361,7 +361,7 @@ open_section(struct pctx *pc, const char *file, int line, const char *v,
         pc->sec = SEC_TOKENS;
         return RC_OK;
     }
-    if (!name || !valid_id(name + 1))
+    if (!name || !policy_id_valid(name + 1))
         return ini_error(err, RC_MALFORMED, file, line, NULL,
                          "expected [client ID], [scope NAME] or [tokens] (IDs: letters, digits, "
                          "'-', '_', '.', at most 64)");

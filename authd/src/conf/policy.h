@@ -52,6 +52,9 @@ struct policy_grant {
 };
 /* Row i, in order; NULL past the end. */
 const struct policy_grant *policy_grant_at(size_t i);
+
+/* True if s can name a client or a scope: 1-64 of letters, digits, '-', '_', '.'. */
+bool policy_id_valid(const char *s);
 /* The bit of the grant named exactly s, 0 for none. */
 unsigned policy_grant_parse(struct span s);
 

@@ -136,15 +136,7 @@ jose_b64url_encode(struct span in, struct arena *a, struct span *out)
 static bool
 b64url_alphabet_ok(struct span in)
 {
-    if (in.len % 4 == 1)
-        return false;
-    for (size_t i = 0; i < in.len; i++) {
-        uint8_t c = in.p[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-              || c == '_'))
-            return false;
-    }
-    return true;
+    return in.len % 4 != 1 && span_is_b64url(in);
 }
 
 enum rc

@@ -140,15 +140,7 @@ token_hash(struct app *app, struct span tok, char h[65])
 static bool
 token_shape_ok(struct span tok)
 {
-    if (tok.len != REFRESH_TOKEN_LEN)
-        return false;
-    for (size_t i = 0; i < tok.len; i++) {
-        uint8_t c = tok.p[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-              || c == '_'))
-            return false;
-    }
-    return true;
+    return tok.len == REFRESH_TOKEN_LEN && span_is_b64url(tok);
 }
 
 static bool

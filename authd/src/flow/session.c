@@ -38,22 +38,10 @@ ttl_left(struct lifetimes l, int64_t created, int64_t now)
     return left < (int64_t)l.idle ? (uint32_t)left : l.idle;
 }
 
-static bool
-b64url(struct span s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        uint8_t c = s.p[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-              || c == '_'))
-            return false;
-    }
-    return true;
-}
-
 bool
 session_cookie_valid(struct span cookie)
 {
-    return cookie.len == SESSION_COOKIE_LEN && b64url(cookie);
+    return cookie.len == SESSION_COOKIE_LEN && span_is_b64url(cookie);
 }
 
 static enum rc
@@ -173,7 +161,7 @@ session_find_by_sid(struct app *app, struct arena *a, struct span sid, struct se
     char t[SESSION_TAG_LEN + 1];
     enum rc rc;
 
-    if (sid.len != SESSION_SID_LEN || !b64url(sid))
+    if (sid.len != SESSION_SID_LEN || !span_is_b64url(sid))
         return RC_NOT_FOUND;
     if (!(key = store_key(a, "sid", sid, NULL)).p)
         return RC_NOMEM;

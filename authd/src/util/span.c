@@ -31,6 +31,18 @@ span_has_nul(struct span a)
 }
 
 bool
+span_is_b64url(struct span a)
+{
+    for (size_t i = 0; i < a.len; i++) {
+        uint8_t c = a.p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+bool
 span_next_word(struct span s, size_t *pos, struct span *word)
 {
     size_t i = *pos, st;

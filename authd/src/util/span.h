@@ -28,6 +28,10 @@ bool span_eq(struct span a, struct span b);
 bool span_eq_str(struct span a, const char *s);
 /* True if a holds a NUL byte. */
 bool span_has_nul(struct span a);
+/* True if every byte of a is in the base64url alphabet [A-Za-z0-9_-] (RFC 4648 §5; no
+ * padding). Says nothing of the length: callers check the length their format needs. The
+ * one check of this alphabet (tokens, cookies, kids, JOSE parts). */
+bool span_is_b64url(struct span a);
 /* Space-separated lists (scope, acr_values, ui_locales): the next non-empty word of s at
  * or after *pos into *word; false (and *word empty) when there is none. Start with
  * *pos = 0. */

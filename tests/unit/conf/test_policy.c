@@ -67,3 +67,20 @@ TEST(policy_id_token_alg_defaults_to_es256_and_takes_signing_algorithms_only)
     CHECK_RC(parse(CLIENT "id_token_signed_response_alg = HS256\n", &p, &err), RC_MALFORMED);
     CHECK_RC(parse(CLIENT "id_token_signed_response_alg = es256\n", &p, &err), RC_MALFORMED);
 }
+
+TEST(policy_id_valid_names_clients_and_scopes)
+{
+    char long_id[66];
+
+    CHECK(policy_id_valid("demo-portal"));
+    CHECK(policy_id_valid("a.b_c-D9"));
+    CHECK(!policy_id_valid(""));
+    CHECK(!policy_id_valid("a b"));
+    CHECK(!policy_id_valid("a/b"));
+    CHECK(!policy_id_valid("张三"));
+    memset(long_id, 'a', 64);
+    long_id[64] = 0;
+    CHECK(policy_id_valid(long_id));
+    long_id[64] = 'a', long_id[65] = 0;
+    CHECK(!policy_id_valid(long_id));
+}

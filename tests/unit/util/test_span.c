@@ -82,3 +82,16 @@ TEST(span_next_word_of_a_null_span_is_empty)
     CHECK_INT(w.len, 0);
     CHECK_INT(pos, 0);
 }
+
+TEST(span_is_b64url_is_exactly_the_alphabet)
+{
+    CHECK(span_is_b64url(SPAN("")));
+    CHECK(span_is_b64url(SPAN("AZaz09-_")));
+    CHECK(!span_is_b64url(SPAN("a=")));
+    CHECK(!span_is_b64url(SPAN("a+b")));
+    CHECK(!span_is_b64url(SPAN("a/b")));
+    CHECK(!span_is_b64url(SPAN("a b")));
+    CHECK(!span_is_b64url(SPAN("a.b")));
+    CHECK(!span_is_b64url(span_of("a\0b", 3)));
+    CHECK(!span_is_b64url(SPAN("\xc3\xa9")));
+}
