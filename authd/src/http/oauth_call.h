@@ -35,8 +35,8 @@ bool oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path,
 /* Releases what oauth_call_begin holds. */
 void oauth_call_end(struct oauth_call *oc);
 
-/* An RFC 6749 §5.2 error response; WWW-Authenticate: Basic only when basic is true. */
-void oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
-                 const struct rc_info *ri, bool basic);
+/* The challenge of an error answer to the call: Basic (RFC 7617) only when the client
+ * tried it. */
+#define OAUTH_CALL_CHALLENGE(oc) ((oc)->basic ? HTTP_CH_BASIC_UTF8 : HTTP_CH_NONE)
 
 #endif
