@@ -40,8 +40,9 @@ struct register_req {
 /* Registers a citizen: ID number core check, population base (only `match` registers;
  * `unavailable` fails closed with RC_UNAVAILABLE), password policy, then a durable
  * put-if-absent of the account. RC_OK: *out filled (strings in a). Failures: RC_MALFORMED
- * (ri names the field: id_number, name, phone, password), RC_DENIED (the population base
- * did not confirm: ri->msg is safe to show), RC_CONFLICT (already registered),
+ * (ri names the field: id_number, name, phone, password, and the reason: RC_WHY_IDNUM_*,
+ * RC_WHY_NAME, RC_WHY_PHONE, RC_WHY_PW_*), RC_DENIED (RC_WHY_NOT_VERIFIED: the population
+ * base did not confirm; ri->msg is safe to show), RC_CONFLICT (RC_WHY_REGISTERED),
  * RC_UNAVAILABLE, RC_LIMITED. */
 enum rc account_register(struct app *app, struct arena *a, const struct register_req *req,
                          const char *client_ip, struct account *out, struct rc_info *ri);

@@ -222,6 +222,7 @@ TEST(account_register_refuses_second_registration_with_conflict)
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", "first password"), NULL), RC_OK);
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", "second password"), &ri), RC_CONFLICT);
     CHECK_STR(ri.field, "id_number");
+    CHECK_INT(ri.why, RC_WHY_REGISTERED);
     /* the first password still works, the second never did */
     CHECK_RC(login(&t, ZHANG, "first password", NULL), RC_OK);
     CHECK_RC(login(&t, ZHANG, "second password", NULL), RC_DENIED);
@@ -243,6 +244,7 @@ TEST(account_register_population_refusals_are_denied_alike)
     for (int i = 0; i < 4; i++) {
         CHECK_STR(ri[i].msg, "the ID number and name could not be verified");
         CHECK(ri[i].field == NULL);
+        CHECK_INT(ri[i].why, RC_WHY_NOT_VERIFIED);
     }
     CHECK_RC(account_find(&t.app, &t.a, span_str(ZHANG), &out, NULL), RC_NOT_FOUND);
     CHECK_RC(account_find(&t.app, &t.a, span_str(LI_CANCELLED), &out, NULL), RC_NOT_FOUND);
@@ -291,30 +293,33 @@ TEST(account_register_fails_closed_when_population_base_is_down)
 }
 
 struct bad_field {
-    const char *idn, *name, *phone, *pw, *field, *msg;
+    const char *idn, *name, *phone, *pw, *field, *msg, *why;
 };
 
 TEST(account_register_rejects_each_bad_field_by_name)
 {
     char lower_x[19], future[19], badcheck[19];
     const struct bad_field cases[] = {
-        {"11010519900307123", "张三", "", "good password", "id_number", "must be 18"},
-        {"1101051990030712AX", "张三", "", "good password", "id_number", "17 digits"},
-        {badcheck, "张三", "", "good password", "id_number", "check digit"},
-        {future, "张三", "", "good password", "id_number", "birth date"},
-        {"991051199003071230", "张三", "", "good password", "id_number", "province"},
-        {ZHANG, "", "", "good password", "name", "empty"},
-        {ZHANG, "张\x01三", "", "good password", "name", "control"},
-        {ZHANG, "张三", "23800000001", "good password", "phone", "11 digits"},
-        {ZHANG, "张三", "1380000000", "good password", "phone", "11 digits"},
-        {ZHANG, "张三", "1380000000a", "good password", "phone", "11 digits"},
-        {ZHANG, "张三", "", "short", "password", "too short"},
-        {ZHANG, "张三", "", ZHANG, "password", "ID number"},
-        {ZHANG, "张三", "", lower_x, "password", "ID number"},
-        {ZHANG, "张三", "", "19900307", "password", "birth date"},
-        {ZHANG, "张三", "", "1990-03-07", "password", "birth date"},
-        {ZHANG, "张三", "", "07/03/1990", "password", "birth date"},
-        {ZHANG, "张三", "13800000001", "13800000001", "password", "mobile"},
+        {"11010519900307123", "张三", "", "good password", "id_number", "must be 18",
+         "idnum_length"},
+        {"1101051990030712AX", "张三", "", "good password", "id_number", "17 digits",
+         "idnum_character"},
+        {badcheck, "张三", "", "good password", "id_number", "check digit", "idnum_check_digit"},
+        {future, "张三", "", "good password", "id_number", "birth date", "idnum_date"},
+        {"991051199003071230", "张三", "", "good password", "id_number", "province",
+         "idnum_province"},
+        {ZHANG, "", "", "good password", "name", "empty", "name"},
+        {ZHANG, "张\x01三", "", "good password", "name", "control", "name"},
+        {ZHANG, "张三", "23800000001", "good password", "phone", "11 digits", "phone"},
+        {ZHANG, "张三", "1380000000", "good password", "phone", "11 digits", "phone"},
+        {ZHANG, "张三", "1380000000a", "good password", "phone", "11 digits", "phone"},
+        {ZHANG, "张三", "", "short", "password", "too short", "pw_short"},
+        {ZHANG, "张三", "", ZHANG, "password", "ID number", "pw_idnum"},
+        {ZHANG, "张三", "", lower_x, "password", "ID number", "pw_idnum"},
+        {ZHANG, "张三", "", "19900307", "password", "birth date", "pw_birth"},
+        {ZHANG, "张三", "", "1990-03-07", "password", "birth date", "pw_birth"},
+        {ZHANG, "张三", "", "07/03/1990", "password", "birth date", "pw_birth"},
+        {ZHANG, "张三", "13800000001", "13800000001", "password", "mobile", "pw_phone"},
     };
     struct tapp t;
     struct account out;
@@ -329,6 +334,7 @@ TEST(account_register_rejects_each_bad_field_by_name)
         CHECK_RC(reg(&t, req(cases[i].idn, cases[i].name, cases[i].phone, cases[i].pw), &ri),
                  RC_MALFORMED);
         CHECK_STR(ri.field, cases[i].field);
+        CHECK_STR(rc_reason_name(ri.why), cases[i].why); /* the page's message key follows it */
         if (!ri.msg || !strstr(ri.msg, cases[i].msg))
             test_fail(__FILE__, __LINE__, "case %zu: message \"%s\" lacks \"%s\"", i,
                       ri.msg ? ri.msg : "(null)", cases[i].msg);
@@ -347,9 +353,11 @@ TEST(account_register_rejects_over_long_password_and_name)
     memset(pw, 'a', sizeof(pw) - 1), pw[sizeof(pw) - 1] = 0;
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", pw), &ri), RC_MALFORMED);
     CHECK_STR(ri.field, "password");
+    CHECK_INT(ri.why, RC_WHY_PW_LONG);
     memset(name, 'a', sizeof(name) - 1), name[sizeof(name) - 1] = 0;
     CHECK_RC(reg(&t, req(ZHANG, name, "", "good password"), &ri), RC_MALFORMED);
     CHECK_STR(ri.field, "name");
+    CHECK_INT(ri.why, RC_WHY_NAME);
     /* the same password at the cap is fine (and logs in) */
     pw[ACCOUNT_PASSWORD_MAX] = 0;
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", pw), NULL), RC_OK);
