@@ -103,6 +103,14 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
     return true;
 }
 
+struct span
+oauth_call_param(const struct oauth_call *oc, const char *name)
+{
+    const struct span *s = form_get(oc->form, name);
+
+    return s ? *s : (struct span){NULL, 0};
+}
+
 void
 oauth_call_end(struct oauth_call *oc)
 {

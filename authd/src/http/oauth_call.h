@@ -32,6 +32,8 @@ struct oauth_call {
  * held. */
 bool oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path,
                       struct oauth_call *oc);
+/* The value of form parameter name (a span into the form), or {NULL, 0} when absent. */
+struct span oauth_call_param(const struct oauth_call *oc, const char *name);
 /* Releases what oauth_call_begin holds. */
 void oauth_call_end(struct oauth_call *oc);
 

@@ -18,14 +18,6 @@ static const struct http_error notify_errors[] = {
     {RC_ANY, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
 };
 
-static struct span
-param(const struct form *f, const char *name)
-{
-    const struct span *s = form_get(f, name);
-
-    return s ? *s : (struct span){NULL, 0};
-}
-
 static void
 route_notify(struct http_req *r, struct http_resp *w)
 {
@@ -36,7 +28,8 @@ route_notify(struct http_req *r, struct http_resp *w)
 
     if (!oauth_call_begin(r, w, "/notify", &oc))
         return;
-    req = (struct notify_req){param(oc.form, "sub"), param(oc.form, "text"), param(oc.form, "ref")};
+    req = (struct notify_req){oauth_call_param(&oc, "sub"), oauth_call_param(&oc, "text"),
+                              oauth_call_param(&oc, "ref")};
     rc = notify_citizen(r->app, &r->arena, oc.c, &req, &ri);
     oauth_call_end(&oc);
     if (rc == RC_OK)

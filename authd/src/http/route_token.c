@@ -6,14 +6,6 @@
 #include "http/oauth_call.h"
 #include "http/router.h"
 
-static struct span
-param(const struct form *f, const char *name)
-{
-    const struct span *s = form_get(f, name);
-
-    return s ? *s : (struct span){NULL, 0};
-}
-
 /* The refusals of the grants (RFC 6749 §5.2, RFC 8693 §2.2.2), by the reason the flow
  * gives; a store or memory failure is 503, anything else a 500. */
 static const struct http_error token_errors[] = {
@@ -43,19 +35,19 @@ route_token(struct http_req *r, struct http_resp *w)
     if (!oauth_call_begin(r, w, "/token", &oc))
         return;
     req = (struct token_req){
-        .grant_type = param(oc.form, "grant_type"),
-        .code = param(oc.form, "code"),
-        .redirect_uri = param(oc.form, "redirect_uri"),
-        .code_verifier = param(oc.form, "code_verifier"),
-        .refresh_token = param(oc.form, "refresh_token"),
-        .scope = param(oc.form, "scope"),
-        .subject_token = param(oc.form, "subject_token"),
-        .subject_token_type = param(oc.form, "subject_token_type"),
-        .actor_token = param(oc.form, "actor_token"),
-        .actor_token_type = param(oc.form, "actor_token_type"),
-        .audience = param(oc.form, "audience"),
-        .resource = param(oc.form, "resource"),
-        .requested_token_type = param(oc.form, "requested_token_type"),
+        .grant_type = oauth_call_param(&oc, "grant_type"),
+        .code = oauth_call_param(&oc, "code"),
+        .redirect_uri = oauth_call_param(&oc, "redirect_uri"),
+        .code_verifier = oauth_call_param(&oc, "code_verifier"),
+        .refresh_token = oauth_call_param(&oc, "refresh_token"),
+        .scope = oauth_call_param(&oc, "scope"),
+        .subject_token = oauth_call_param(&oc, "subject_token"),
+        .subject_token_type = oauth_call_param(&oc, "subject_token_type"),
+        .actor_token = oauth_call_param(&oc, "actor_token"),
+        .actor_token_type = oauth_call_param(&oc, "actor_token_type"),
+        .audience = oauth_call_param(&oc, "audience"),
+        .resource = oauth_call_param(&oc, "resource"),
+        .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
     };
     if ((rc = token_grant(r->app, &r->arena, oc.p, oc.c, &req, &out, &ri)) != RC_OK) {
         http_error_answer(r, w, HTTP_ERRORS(token_errors), rc, &ri, OAUTH_CALL_CHALLENGE(&oc));
