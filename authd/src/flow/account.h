@@ -48,8 +48,10 @@ enum rc account_register(struct app *app, struct arena *a, const struct register
                          const char *client_ip, struct account *out, struct rc_info *ri);
 
 /* Checks an ID number and password in constant time whether or not the account exists.
- * RC_OK: *out filled. RC_DENIED: wrong number or password (one message for both),
- * RC_LIMITED: locked out or rate limited (ri->msg says for how long), RC_UNAVAILABLE. */
+ * RC_OK: *out filled. RC_DENIED: wrong number or password (RC_WHY_CREDENTIALS, one message
+ * for both) or, after a good password, a disabled account (RC_WHY_DISABLED), RC_LIMITED:
+ * locked out (RC_WHY_LOCKED) or rate limited (RC_WHY_RATE; ri->msg says for how long),
+ * RC_UNAVAILABLE. */
 enum rc account_login(struct app *app, struct arena *a, struct span id_number, struct span password,
                       const char *client_ip, struct account *out, struct rc_info *ri);
 

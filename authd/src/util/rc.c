@@ -47,6 +47,10 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_PW_INVALID] = "pw_invalid",
     [RC_WHY_NOT_VERIFIED] = "not_verified",
     [RC_WHY_REGISTERED] = "registered",
+    [RC_WHY_CREDENTIALS] = "credentials",
+    [RC_WHY_DISABLED] = "disabled",
+    [RC_WHY_LOCKED] = "locked",
+    [RC_WHY_RATE] = "rate",
 };
 
 static int

@@ -49,6 +49,10 @@ enum rc_reason {
     RC_WHY_PW_INVALID,         /* "pw_invalid": password holds a character not allowed */
     RC_WHY_NOT_VERIFIED,       /* "not_verified": the population base did not confirm */
     RC_WHY_REGISTERED,         /* "registered": the ID number has an account already */
+    RC_WHY_CREDENTIALS,        /* "credentials": wrong ID number or password (one for both) */
+    RC_WHY_DISABLED,           /* "disabled": the account is disabled */
+    RC_WHY_LOCKED,             /* "locked": locked out after failed attempts */
+    RC_WHY_RATE,               /* "rate": too many attempts from an address or for a number */
     RC__WHY_COUNT
 };
 

@@ -385,8 +385,10 @@ TEST(account_login_accepts_right_password_and_denies_the_rest_alike)
     CHECK_RC(login(&t, NOBODY, "good password", &ri[1]), RC_DENIED);
     CHECK_RC(login(&t, "not a number", "good password", &ri[2]), RC_DENIED);
     CHECK_RC(login(&t, AYGUL, "", &ri[3]), RC_DENIED);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         CHECK_STR(ri[i].msg, "the ID number or the password is incorrect");
+        CHECK_INT(ri[i].why, RC_WHY_CREDENTIALS);
+    }
     close_app(&t);
 }
 
@@ -416,10 +418,12 @@ TEST(account_login_locks_out_after_five_failures_until_unlocked)
              RC_LIMITED);
     CHECK_INT(retry, 900);
     CHECK(ri.msg && strstr(ri.msg, "15 minutes"));
+    CHECK_INT(ri.why, RC_WHY_LOCKED);
     /* locked: even the right password is refused, saying how long */
     ri = (struct rc_info){0};
     CHECK_RC(login(&t, ZHANG, "good password", &ri), RC_LIMITED);
     CHECK(ri.msg && strstr(ri.msg, "try again in"));
+    CHECK_INT(ri.why, RC_WHY_LOCKED);
     CHECK_RC(account_lock_state(&t.app, &t.a, span_str(ZHANG), &lk, NULL), RC_OK);
     CHECK(lk.locked_for_s > 0 && lk.locked_for_s <= 900);
     CHECK_RC(account_unlock(&t.app, &t.a, span_str(ZHANG), NULL), RC_OK);
@@ -452,8 +456,10 @@ TEST(account_login_refuses_disabled_account_until_enabled)
     CHECK(out.disabled);
     CHECK_RC(login(&t, ZHANG, "good password", &ri), RC_DENIED);
     CHECK(ri.msg && strstr(ri.msg, "disabled"));
+    CHECK_INT(ri.why, RC_WHY_DISABLED);
     CHECK_RC(login(&t, ZHANG, "bad password", &ri), RC_DENIED); /* no hint without the password */
     CHECK_STR(ri.msg, "the ID number or the password is incorrect");
+    CHECK_INT(ri.why, RC_WHY_CREDENTIALS);
     CHECK_RC(account_set_disabled(&t.app, &t.a, span_str(ZHANG), false, NULL), RC_OK);
     CHECK_RC(login(&t, ZHANG, "good password", NULL), RC_OK);
     CHECK_RC(account_set_disabled(&t.app, &t.a, span_str(NOBODY), true, NULL), RC_NOT_FOUND);
@@ -499,6 +505,7 @@ TEST(account_rate_limits_per_ip_say_how_long)
     CHECK_RC(account_register_ex(&t.app, &t.a, &r, "10.0.0.9", &out, &ri, &retry), RC_LIMITED);
     CHECK(retry > 0 && retry <= 60);
     CHECK(ri.msg && strstr(ri.msg, "try again in"));
+    CHECK_INT(ri.why, RC_WHY_RATE);
     CHECK_RC(account_register(&t.app, &t.a, &r, "10.0.0.10", &out, NULL), RC_CONFLICT);
     for (int i = 0; i < 3; i++)
         CHECK_RC(account_login(&t.app, &t.a, span_str(ZHANG), SPAN("good password"), "10.0.0.9",
