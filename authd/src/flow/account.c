@@ -44,6 +44,24 @@ today(const struct app *app)
     return idnum_ymd_from_unix(clock_now(app->clock), ACCOUNT_TZ_OFFSET_S);
 }
 
+/* The reason code of each core/idnum refusal. */
+static enum rc_reason
+idnum_why(enum idnum_reason r)
+{
+    switch (r) {
+    case IDNUM_LENGTH:
+        return RC_WHY_IDNUM_LENGTH;
+    case IDNUM_CHECK_DIGIT:
+        return RC_WHY_IDNUM_CHECK_DIGIT;
+    case IDNUM_DATE:
+        return RC_WHY_IDNUM_DATE;
+    case IDNUM_PROVINCE:
+        return RC_WHY_IDNUM_PROVINCE;
+    default:
+        return RC_WHY_IDNUM_CHARACTER;
+    }
+}
+
 static enum rc
 parse_idnum(uint32_t today_ymd, struct span in, struct idnum *out, struct rc_info *ri)
 {
@@ -51,7 +69,7 @@ parse_idnum(uint32_t today_ymd, struct span in, struct idnum *out, struct rc_inf
     enum rc rc = idnum_parse(in, out, &info);
 
     if (rc != RC_OK)
-        rc_set(ri, rc, "id_number", info.ri.msg);
+        rc_fail(ri, rc, idnum_why(info.reason), "id_number", info.ri.msg);
     return rc;
 }
 
@@ -76,10 +94,12 @@ check_phone(struct span p, struct rc_info *ri)
     if (p.len == 0)
         return RC_OK;
     if (p.len != 11 || p.p[0] != '1')
-        return rc_set(ri, RC_MALFORMED, "phone", "must be 11 digits starting with 1");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PHONE, "phone",
+                       "must be 11 digits starting with 1");
     for (size_t i = 0; i < p.len; i++)
         if (p.p[i] < '0' || p.p[i] > '9')
-            return rc_set(ri, RC_MALFORMED, "phone", "must be 11 digits starting with 1");
+            return rc_fail(ri, RC_MALFORMED, RC_WHY_PHONE, "phone",
+                           "must be 11 digits starting with 1");
     return RC_OK;
 }
 
@@ -93,7 +113,7 @@ check_fields(const struct app *app, const struct register_req *req, struct reg *
     if ((rc = parse_idnum(today(app), req->id_number, &g->id, ri)) != RC_OK)
         return rc;
     if ((rc = name_normalize(req->name, &g->name, ri)) != RC_OK)
-        return rc == RC_TOO_LARGE ? RC_MALFORMED : rc;
+        return rc_because(ri, rc == RC_TOO_LARGE ? RC_MALFORMED : rc, RC_WHY_NAME);
     if ((rc = check_phone(req->phone, ri)) != RC_OK)
         return rc;
     g->phone = req->phone;
@@ -109,11 +129,11 @@ check_population(struct app *app, struct reg *g, struct rc_info *ri)
                                 &ans, &g->attrs);
 
     if (rc == RC_MALFORMED)
-        return rc_set(ri, RC_MALFORMED, "name", "cannot be checked");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_NAME, "name", "cannot be checked");
     if (rc != RC_OK || ans == POP_UNAVAILABLE)
         return rc_set(ri, RC_UNAVAILABLE, NULL, MSG_TRY_LATER);
     if (ans != POP_MATCH)
-        return rc_set(ri, RC_DENIED, NULL, MSG_NOT_VERIFIED);
+        return rc_fail(ri, RC_DENIED, RC_WHY_NOT_VERIFIED, NULL, MSG_NOT_VERIFIED);
     g->ial = IAL3;
     return RC_OK;
 }
@@ -170,6 +190,8 @@ log_register(const char *ev, const struct reg *g, enum rc rc, const struct rc_in
     log_str(lr, "rc", rc_name(rc));
     if (rc != RC_OK && ri && ri->field)
         log_str(lr, "field", ri->field);
+    if (rc != RC_OK && ri && ri->why != RC_WHY_NONE)
+        log_str(lr, "reason", rc_reason_name(ri->why));
     if (rc == RC_OK)
         log_int(lr, "ial", g->ial);
     log_end(lr);
@@ -194,7 +216,7 @@ account_add(struct app *app, struct arena *a, const struct register_req *req,
     if ((rc = account_hash_password(app, req->password, g.phc)) != RC_OK)
         goto out;
     if ((rc = write_account(app, a, &g, out)) == RC_CONFLICT)
-        rc_set(ri, RC_CONFLICT, "id_number", "already registered");
+        rc_fail(ri, RC_CONFLICT, RC_WHY_REGISTERED, "id_number", "already registered");
     else if (rc != RC_OK)
         rc_set(ri, rc, NULL, "the account store cannot be reached: try again later");
 out:

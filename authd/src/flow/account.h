@@ -40,15 +40,18 @@ struct register_req {
 /* Registers a citizen: ID number core check, population base (only `match` registers;
  * `unavailable` fails closed with RC_UNAVAILABLE), password policy, then a durable
  * put-if-absent of the account. RC_OK: *out filled (strings in a). Failures: RC_MALFORMED
- * (ri names the field: id_number, name, phone, password), RC_DENIED (the population base
- * did not confirm: ri->msg is safe to show), RC_CONFLICT (already registered),
+ * (ri names the field: id_number, name, phone, password, and the reason: RC_WHY_IDNUM_*,
+ * RC_WHY_NAME, RC_WHY_PHONE, RC_WHY_PW_*), RC_DENIED (RC_WHY_NOT_VERIFIED: the population
+ * base did not confirm; ri->msg is safe to show), RC_CONFLICT (RC_WHY_REGISTERED),
  * RC_UNAVAILABLE, RC_LIMITED. */
 enum rc account_register(struct app *app, struct arena *a, const struct register_req *req,
                          const char *client_ip, struct account *out, struct rc_info *ri);
 
 /* Checks an ID number and password in constant time whether or not the account exists.
- * RC_OK: *out filled. RC_DENIED: wrong number or password (one message for both),
- * RC_LIMITED: locked out or rate limited (ri->msg says for how long), RC_UNAVAILABLE. */
+ * RC_OK: *out filled. RC_DENIED: wrong number or password (RC_WHY_CREDENTIALS, one message
+ * for both) or, after a good password, a disabled account (RC_WHY_DISABLED), RC_LIMITED:
+ * locked out (RC_WHY_LOCKED) or rate limited (RC_WHY_RATE; ri->msg says for how long),
+ * RC_UNAVAILABLE. */
 enum rc account_login(struct app *app, struct arena *a, struct span id_number, struct span password,
                       const char *client_ip, struct account *out, struct rc_info *ri);
 

@@ -14,7 +14,8 @@ struct phc_params {
 };
 
 /* Checks the password policy for a new password (length, not the ID number, not the birth
- * date, not the phone number). RC_MALFORMED with field "password" and a static reason. */
+ * date, not the phone number). RC_MALFORMED with field "password", a static message and a
+ * reason code (RC_WHY_PW_*). */
 enum rc account_pw_policy(const struct app *app, struct span pw, const char *id18,
                           uint32_t birth_ymd, struct span phone, struct rc_info *ri);
 /* Verifies pw against the PHC string phc (NULL: against the dummy hash, and fails).

@@ -40,7 +40,7 @@ rate_take(struct app *app, struct arena *a, const char *ip, const char *purpose,
     if (retry_after_s)
         *retry_after_s = retry;
     if (rc == RC_LIMITED)
-        return rc_set(ri, RC_LIMITED, NULL, wait_msg(a, "too many attempts", retry));
+        return rc_fail(ri, RC_LIMITED, RC_WHY_RATE, NULL, wait_msg(a, "too many attempts", retry));
     if (rc != RC_OK)
         return rc_set(ri, rc, NULL, "the account store cannot be reached: try again later");
     return RC_OK;
@@ -73,7 +73,8 @@ check_lock(struct app *app, struct arena *a, const char *acct, struct rc_info *r
         ttl = app->cfg->lockout_seconds;
     if (retry_after_s)
         *retry_after_s = (uint32_t)ttl;
-    return rc_set(ri, RC_LIMITED, NULL, wait_msg(a, "too many failed attempts", ttl));
+    return rc_fail(ri, RC_LIMITED, RC_WHY_LOCKED, NULL,
+                   wait_msg(a, "too many failed attempts", ttl));
 }
 
 /* Counts a failure; the lockout_failures-th consecutive one locks the number for
@@ -94,7 +95,7 @@ count_failure(struct app *app, struct arena *a, const char *acct, struct rc_info
     if (n < (int64_t)c->lockout_failures)
         return store_expire(app->store, fail, c->lockout_seconds) == RC_UNAVAILABLE
                    ? RC_UNAVAILABLE
-                   : rc_set(ri, RC_DENIED, NULL, MSG_DENIED);
+                   : rc_fail(ri, RC_DENIED, RC_WHY_CREDENTIALS, NULL, MSG_DENIED);
     struct store_op ops[] = {
         {.kind = STORE_OP_PUT, .key = lock, .value = SPAN("1"), .ttl_s = c->lockout_seconds},
         {.kind = STORE_OP_DEL, .key = fail},
@@ -103,8 +104,8 @@ count_failure(struct app *app, struct arena *a, const char *acct, struct rc_info
         return rc;
     if (retry_after_s)
         *retry_after_s = c->lockout_seconds;
-    return rc_set(ri, RC_LIMITED, NULL,
-                  wait_msg(a, "too many failed attempts", c->lockout_seconds));
+    return rc_fail(ri, RC_LIMITED, RC_WHY_LOCKED, NULL,
+                   wait_msg(a, "too many failed attempts", c->lockout_seconds));
 }
 
 /* After a good password: forget failures, upgrade an outdated hash (best effort). */
@@ -127,7 +128,7 @@ after_success(struct app *app, struct arena *a, const char *acct, const char *ph
 }
 
 static void
-log_login(struct span idn, enum rc rc)
+log_login(struct span idn, enum rc rc, const struct rc_info *ri)
 {
     struct log_rec *lr = log_begin(LOG_INFO, "account.login");
     char m[MASK_IDNUM_SIZE];
@@ -135,6 +136,8 @@ log_login(struct span idn, enum rc rc)
     mask_idnum(idn, m);
     log_str(lr, "idn", m);
     log_str(lr, "rc", rc_name(rc));
+    if (rc != RC_OK && ri && ri->why != RC_WHY_NONE)
+        log_str(lr, "reason", rc_reason_name(ri->why));
     log_end(lr);
 }
 
@@ -176,7 +179,7 @@ check_password(struct app *app, struct arena *a, const char *acct, struct span p
     if ((rc = account_from_record(a, acct, &rec, out)) != RC_OK)
         return rc == RC_NOMEM ? rc : RC_INTERNAL;
     if (out->disabled)
-        return rc_set(ri, RC_DENIED, NULL, MSG_DISABLED);
+        return rc_fail(ri, RC_DENIED, RC_WHY_DISABLED, NULL, MSG_DISABLED);
     after_success(app, a, acct, phc, pw);
     return RC_OK;
 }
@@ -202,7 +205,7 @@ account_login_ex(struct app *app, struct arena *a, struct span id_number, struct
     if (!well_formed) {
         /* not a number at all: the same cost and answer as a wrong password */
         account_pw_verify(app, NULL, password);
-        rc = rc_set(ri, RC_DENIED, NULL, MSG_DENIED);
+        rc = rc_fail(ri, RC_DENIED, RC_WHY_CREDENTIALS, NULL, MSG_DENIED);
         goto out;
     }
     if ((rc = check_lock(app, a, acct, ri, retry_after_s)) != RC_OK)
@@ -213,7 +216,7 @@ out:
         rc = rc_set(ri, RC_UNAVAILABLE, NULL,
                     "the account store cannot be reached: try again "
                     "later");
-    log_login(id_number, rc);
+    log_login(id_number, rc, ri);
     return rc;
 }
 

@@ -221,16 +221,18 @@ account_pw_policy(const struct app *app, struct span pw, const char *id18, uint3
                   struct span phone, struct rc_info *ri)
 {
     if (pw.len > ACCOUNT_PASSWORD_MAX)
-        return rc_set(ri, RC_MALFORMED, "password", "too long (at most 256 bytes)");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PW_LONG, "password",
+                       "too long (at most 256 bytes)");
     if (span_has_nul(pw))
-        return rc_set(ri, RC_MALFORMED, "password", "contains a NUL byte");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PW_INVALID, "password", "contains a NUL byte");
     if (char_count(pw) < app->cfg->password_min_length)
-        return rc_set(ri, RC_MALFORMED, "password", "too short");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PW_SHORT, "password", "too short");
     if (equals_squeezed(pw, span_str(id18)))
-        return rc_set(ri, RC_MALFORMED, "password", "must not be the ID number");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PW_IDNUM, "password", "must not be the ID number");
     if (is_birth_date(pw, birth_ymd))
-        return rc_set(ri, RC_MALFORMED, "password", "must not be the birth date");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PW_BIRTH, "password", "must not be the birth date");
     if (equals_squeezed(pw, phone))
-        return rc_set(ri, RC_MALFORMED, "password", "must not be the mobile number");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PW_PHONE, "password",
+                       "must not be the mobile number");
     return RC_OK;
 }

@@ -20,38 +20,20 @@
 
 #define CODE_USED_TTL 86400 /* how long a redeemed code is remembered, to catch replays */
 
-/* Sets out->error and ri; returns rc. */
-static enum rc
-fail(struct token_resp *out, const char *error, struct rc_info *ri, enum rc rc, const char *field,
-     const char *msg)
-{
-    out->error = error;
-    return rc_set(ri, rc, field, msg);
-}
-
-/* For store and internal failures: the error their rc implies. */
-static enum rc
-fail_rc(struct token_resp *out, enum rc rc)
-{
-    out->error = rc == RC_UNAVAILABLE || rc == RC_NOMEM || rc == RC_FULL ? "temporarily_unavailable"
-                                                                         : "server_error";
-    return rc;
-}
-
 /* The user's account (rc: how reading it went), refused when gone or disabled. */
 static enum rc
-usable_account(enum rc rc, const struct account *acct, struct token_resp *out, struct rc_info *ri)
+usable_account(enum rc rc, const struct account *acct, struct rc_info *ri)
 {
     if (rc == RC_NOT_FOUND || (rc == RC_OK && acct->disabled))
-        return fail(out, "invalid_grant", ri, RC_DENIED, "account", "no longer usable");
-    return rc == RC_OK ? RC_OK : fail_rc(out, rc);
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "account", "no longer usable");
+    return rc == RC_OK ? RC_OK : rc_because(ri, rc, RC_WHY_NONE);
 }
 
 /* Access token, then (if scope has openid) the ID token, for family f of account acct
  * (usable: checked by the caller). */
 static enum rc
 issue_user(struct issue *is, const struct rtf *f, struct account *acct, const char *scope,
-           const char *nonce, struct token_resp *out)
+           const char *nonce, struct token_resp *out, struct rc_info *ri)
 {
     char sub[SUBJECT_MAX];
     const char *jti;
@@ -62,12 +44,12 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
         || (rc = token_issue_access(is, sub, scope, f, NULL, &out->access_token, &jti)) != RC_OK
         || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
                != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (scope_has(span_str(scope), "openid")
         && (rc = token_issue_id(is, sub, f, scope, nonce, out->access_token, acct, &idn,
                                 &out->id_token))
                != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (idn) {
         /* every release of the raw ID number is recorded (docs/architecture.md, Privacy) */
         char m[MASK_IDNUM_SIZE];
@@ -86,25 +68,25 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
 /* RFC 6749 §4.1.3 (same client, same redirect_uri) and RFC 7636 §4.6 (PKCE). */
 static enum rc
 check_code_grant(const struct policy_client *c, const struct grant *g, const struct token_req *req,
-                 struct token_resp *out, struct rc_info *ri)
+                 struct rc_info *ri)
 {
     if (!g->client_id || strcmp(g->client_id, c->id) != 0)
-        return fail(out, "invalid_grant", ri, RC_DENIED, "code", "issued to another client");
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "issued to another client");
     if (g->redirect_uri
         && (!req->redirect_uri.p || !span_eq_str(req->redirect_uri, g->redirect_uri)))
-        return fail(out, "invalid_grant", ri, RC_DENIED, "redirect_uri",
-                    "differs from the authorization request");
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "redirect_uri",
+                       "differs from the authorization request");
     if (g->code_challenge) {
         if (!req->code_verifier.p)
-            return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier", "missing");
+            return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code_verifier", "missing");
         if (pkce_verify(span_str(g->code_challenge), req->code_verifier) != RC_OK)
-            return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier", "does not match");
+            return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code_verifier", "does not match");
     } else if (req->code_verifier.p) {
         /* RFC 9700 §4.8.2: a verifier without a challenge is a PKCE downgrade */
-        return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier",
-                    "the authorization request had no code_challenge");
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code_verifier",
+                       "the authorization request had no code_challenge");
     } else if (c->type == CLIENT_PUBLIC || c->pkce_required) {
-        return fail(out, "invalid_grant", ri, RC_DENIED, "code_verifier", "PKCE is required");
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code_verifier", "PKCE is required");
     }
     return RC_OK;
 }
@@ -112,7 +94,7 @@ check_code_grant(const struct policy_client *c, const struct grant *g, const str
 /* A code redeemed before (for family fam): revoke what that issued (RFC 6749 §4.1.2,
  * RFC 9700 §4.5). */
 static enum rc
-code_replayed(struct issue *is, struct span fam, struct token_resp *out, struct rc_info *ri)
+code_replayed(struct issue *is, struct span fam, struct rc_info *ri)
 {
     struct log_rec *lr;
     enum rc rc = rtf_revoke(is->app, is->a, is->p, fam);
@@ -122,20 +104,20 @@ code_replayed(struct issue *is, struct span fam, struct token_resp *out, struct 
     if (rc == RC_NOT_FOUND && (rc = rtf_block(is->app, is->a, fam, CODE_USED_TTL)) == RC_CONFLICT)
         rc = rtf_revoke(is->app, is->a, is->p, fam);
     if (rc != RC_OK && rc != RC_NOT_FOUND)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     lr = log_begin(LOG_WARN, "token.code_reuse");
     log_str(lr, "client", is->c->id);
     log_span(lr, "rtf", fam);
     log_end(lr);
-    return fail(out, "invalid_grant", ri, RC_DENIED, "code",
-                "already used; anything issued for it is revoked");
+    return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code",
+                   "already used; anything issued for it is revoked");
 }
 
 /* The writes that create family f and the read of its account, in one store round trip
  * where the store allows (store_pipeline), then the account checked. */
 static enum rc
-create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
-              struct account *acct, struct token_resp *out, struct rc_info *ri)
+create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], struct account *acct,
+              struct rc_info *ri)
 {
     struct store_call c[5] = {0};
     struct store_op ops[2], ix[2];
@@ -144,25 +126,25 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1],
     enum rc rc;
 
     if ((rc = rtf_create_ops(is->app, is->a, is->p, f, rt, ops, &n)) != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     for (size_t i = 0; i < n; i++)
         c[i].op = ops[i];
     rc = account_get_op(is->a, f->account_id, &c[n].op);
     if (rc == RC_NOT_FOUND)
-        return usable_account(rc, acct, out, ri);
+        return usable_account(rc, acct, ri);
     nc = n + 1;
     if (rc == RC_OK && max && (rc = rtf_index_ops(is->a, is->p, f, ix)) == RC_OK) {
         c[nc++].op = ix[0]; /* the account's index of families, in the same round trip */
         c[nc++].op = ix[1];
     }
     if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, nc)) != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (c[0].rc == RC_CONFLICT) /* a replay of the code got there first (code_replayed) */
-        rc = fail(out, "invalid_grant", ri, RC_DENIED, "code", "used twice; both refused");
+        rc = rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "used twice; both refused");
     else if (c[0].rc != RC_OK || (n > 1 && c[1].rc != RC_OK))
-        rc = fail_rc(out, c[0].rc != RC_OK ? c[0].rc : c[1].rc);
+        rc = rc_because(ri, c[0].rc != RC_OK ? c[0].rc : c[1].rc, RC_WHY_NONE);
     else
-        rc = usable_account(account_from_call(is->a, f->account_id, &c[n], acct), acct, out, ri);
+        rc = usable_account(account_from_call(is->a, f->account_id, &c[n], acct), acct, ri);
     if (rc != RC_OK) {
         /* no tokens for it: take back what was written rather than leave it to expire (a
          * replay of the code then finds no family, and blocks it); a stand-in stays */
@@ -192,20 +174,20 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     enum rc rc;
 
     if (!(c->grants & GRANT_AUTHORIZATION_CODE))
-        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
+        return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
     if (!req->code.p || req->code.len == 0)
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "code", "missing");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "code", "missing");
     /* the family id first: the redemption leaves it in the code's place */
     if ((rc = rtf_new_id(is->app, &f)) != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     rc = grant_code_redeem(is->app, is->a, req->code, span_str(f.id), CODE_USED_TTL, &g, &used_by);
     if (rc == RC_NOT_FOUND || rc == RC_MALFORMED)
-        return fail(out, "invalid_grant", ri, RC_NOT_FOUND, "code", "unknown or expired");
+        return rc_fail(ri, RC_NOT_FOUND, RC_WHY_GRANT, "code", "unknown or expired");
     if (rc == RC_CONFLICT)
-        return code_replayed(is, used_by, out, ri);
+        return code_replayed(is, used_by, ri);
     if (rc != RC_OK)
-        return fail_rc(out, rc);
-    if ((rc = check_code_grant(c, &g, req, out, ri)) != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    if ((rc = check_code_grant(c, &g, req, ri)) != RC_OK)
         return rc;
     f.client_id = c->id;
     f.account_id = g.account_id;
@@ -216,12 +198,12 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     f.auth_time = g.auth_time;
     f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
     if (!f.account_id)
-        return fail(out, "invalid_grant", ri, RC_DENIED, "code", "no account");
-    rc = create_family(is, &f, rt, &acct, out, ri);
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "no account");
+    rc = create_family(is, &f, rt, &acct, ri);
     if (rc == RC_OK)
-        rc = issue_user(is, &f, &acct, f.scope, g.nonce, out);
+        rc = issue_user(is, &f, &acct, f.scope, g.nonce, out, ri);
     if (rc == RC_OK && f.refresh && !(out->refresh_token = arena_strndup(is->a, rt, strlen(rt))))
-        rc = fail_rc(out, RC_NOMEM);
+        rc = rc_because(ri, RC_NOMEM, RC_WHY_NONE);
     OPENSSL_cleanse(rt, sizeof(rt));
     OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     return rc;
@@ -238,24 +220,24 @@ scope_any(struct span w, void *ctx)
  * grant had. */
 static enum rc
 check_narrowing(struct issue *is, const struct token_req *req, const char **want,
-                struct token_resp *out, struct rc_info *ri)
+                struct rc_info *ri)
 {
     struct rtf f;
     size_t dropped;
     enum rc rc = authz_scope_filter(is->a, req->scope, scope_any, NULL, want, &dropped, ri);
 
     if (rc == RC_NOMEM)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (rc != RC_OK)
-        return fail(out, "invalid_scope", ri, RC_DENIED, "scope",
-                    rc == RC_TOO_LARGE ? "too long" : "malformed");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope",
+                       rc == RC_TOO_LARGE ? "too long" : "malformed");
     if (**want == 0)
-        return fail(out, "invalid_scope", ri, RC_DENIED, "scope", "empty");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "empty");
     if (req->refresh_token.len != REFRESH_TOKEN_LEN
         || rtf_get(is->app, is->a, span_of(req->refresh_token.p, RTF_ID_LEN), &f) != RC_OK)
         return RC_OK; /* rtf_rotate gives the precise answer */
     if (!scope_subset(span_str(*want), span_str(f.scope)))
-        return fail(out, "invalid_scope", ri, RC_DENIED, "scope", "exceeds the original grant");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "exceeds the original grant");
     return RC_OK;
 }
 
@@ -270,26 +252,23 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
     enum rc rc;
 
     if (!(is->c->grants & GRANT_REFRESH_TOKEN))
-        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
+        return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
     if (!req->refresh_token.p || req->refresh_token.len == 0)
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "refresh_token", "missing");
-    if (req->scope.p && (rc = check_narrowing(is, req, &scope, out, ri)) != RC_OK)
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "refresh_token", "missing");
+    if (req->scope.p && (rc = check_narrowing(is, req, &scope, ri)) != RC_OK)
         return rc;
     rc = rtf_rotate(is->app, is->a, is->p, is->c->id, req->refresh_token, &f, next, ri);
-    if (rc == RC_NOT_FOUND || rc == RC_EXPIRED || rc == RC_DENIED) {
-        out->error = "invalid_grant";
-        return rc;
-    }
+    if (rc == RC_NOT_FOUND || rc == RC_EXPIRED || rc == RC_DENIED)
+        return rc_because(ri, rc, RC_WHY_GRANT); /* ri says why (flow/refresh.h) */
     if (rc != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (!scope)
         scope = f.scope;
     if (!(out->refresh_token = arena_strndup(is->a, next, REFRESH_TOKEN_LEN)))
-        rc = fail_rc(out, RC_NOMEM);
-    else if ((rc = usable_account(account_get(is->app, is->a, f.account_id, &acct), &acct, out,
-                                  ri))
+        rc = rc_because(ri, RC_NOMEM, RC_WHY_NONE);
+    else if ((rc = usable_account(account_get(is->app, is->a, f.account_id, &acct), &acct, ri))
              == RC_OK)
-        rc = issue_user(is, &f, &acct, scope, NULL, out);
+        rc = issue_user(is, &f, &acct, scope, NULL, out, ri);
     OPENSSL_cleanse(next, sizeof(next));
     OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     return rc;
@@ -305,10 +284,10 @@ scope_registered(struct span w, void *ctx)
 
 /* The scope of a client's own token (RFC 6749 §3.3): the requested values it is
  * registered for (others are left out, or invalid_scope with strict_scopes), or all its
- * scopes when it asks for none. NULL with out->error set, or NULL for no memory. */
-static const char *
-client_scope(struct issue *is, const struct token_req *req, struct token_resp *out,
-             struct rc_info *ri)
+ * scopes when it asks for none. RC_OK: *scope in is->a. RC_DENIED (RC_WHY_SCOPE),
+ * RC_NOMEM. */
+static enum rc
+client_scope(struct issue *is, const struct token_req *req, const char **scope, struct rc_info *ri)
 {
     struct buf b;
     const char *s = NULL;
@@ -319,38 +298,40 @@ client_scope(struct issue *is, const struct token_req *req, struct token_resp *o
         rc = authz_scope_filter(is->a, req->scope, scope_registered, (void *)is->c, &s, &dropped,
                                 ri);
         if (rc == RC_NOMEM)
-            return NULL;
+            return rc_because(ri, rc, RC_WHY_NONE);
         if (rc != RC_OK)
-            fail(out, "invalid_scope", ri, RC_DENIED, "scope",
-                 rc == RC_TOO_LARGE ? "too long" : "malformed");
-        else if (dropped && is->c->strict_scopes)
-            fail(out, "invalid_scope", ri, RC_DENIED, "scope", "not registered for the client");
-        else if (*s == 0)
-            fail(out, "invalid_scope", ri, RC_DENIED, "scope", "none registered for the client");
-        return out->error ? NULL : s;
+            return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope",
+                           rc == RC_TOO_LARGE ? "too long" : "malformed");
+        if (dropped && is->c->strict_scopes)
+            return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "not registered for the client");
+        if (*s == 0)
+            return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "none registered for the client");
+        *scope = s;
+        return RC_OK;
     }
     buf_init(&b, 4096);
     for (i = 0; i < is->c->scopes.n; i++)
         buf_printf(&b, "%s%s", i ? " " : "", is->c->scopes.v[i]);
     s = arena_strndup(is->a, b.p ? (const char *)b.p : "", b.len);
     buf_clear(&b);
-    return s;
+    *scope = s;
+    return s ? RC_OK : rc_because(ri, RC_NOMEM, RC_WHY_NONE);
 }
 
 static enum rc
 grant_client(struct issue *is, const struct token_req *req, struct token_resp *out,
              struct rc_info *ri)
 {
-    const char *scope, *jti;
+    const char *scope = NULL, *jti;
     enum rc rc;
 
     if (!(is->c->grants & GRANT_CLIENT_CREDENTIALS) || is->c->type != CLIENT_CONFIDENTIAL)
-        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type", "not registered");
-    if (!(scope = client_scope(is, req, out, ri)))
-        return out->error ? RC_DENIED : fail_rc(out, RC_NOMEM);
+        return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
+    if ((rc = client_scope(is, req, &scope, ri)) != RC_OK)
+        return rc;
     if ((rc = token_issue_access(is, is->c->id, scope, NULL, NULL, &out->access_token, &jti))
         != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
     return RC_OK;
@@ -389,16 +370,19 @@ token_grant(struct app *app, struct arena *a, const struct policy *p, const stru
     struct issue is = {app, a, p, c, NULL, clock_now(app->clock)};
     struct span gt = req->grant_type;
     grant_fn handler;
+    struct rc_info own = {0};
     struct log_rec *lr;
     enum rc rc;
 
     memset(out, 0, sizeof(*out));
+    if (!ri)
+        ri = &own;
     if (!gt.p || gt.len == 0)
-        rc = fail(out, "invalid_request", ri, RC_MALFORMED, "grant_type", "missing");
+        rc = rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "grant_type", "missing");
     else if ((rc = keys_current(app->keys, &is.ks)) != RC_OK)
-        rc = fail_rc(out, RC_UNAVAILABLE);
+        rc = rc_because(ri, RC_UNAVAILABLE, RC_WHY_NONE);
     else if (!(handler = grant_handler(policy_grant_parse(gt))))
-        rc = fail(out, "unsupported_grant_type", ri, RC_UNSUPPORTED, "grant_type", "not supported");
+        rc = rc_fail(ri, RC_UNSUPPORTED, RC_WHY_GRANT_TYPE, "grant_type", "not supported");
     else
         rc = handler(&is, req, out, ri);
     jose_keyset_release(is.ks);
@@ -406,9 +390,10 @@ token_grant(struct app *app, struct arena *a, const struct policy *p, const stru
         log_span(lr, "grant", gt.len <= 64 ? gt : SPAN("(long)"));
         log_str(lr, "client", c->id);
         log_str(lr, "rc", rc_name(rc));
-        log_str(lr, "error", out->error);
-        if (ri && rc != RC_OK)
+        if (rc != RC_OK) {
+            log_str(lr, "reason", rc_reason_name(ri->why));
             log_str(lr, "why", ri->msg);
+        }
         if (rc == RC_OK)
             log_str(lr, "scope", out->scope); /* what was granted (RFC 6749 §3.3) */
         log_end(lr);

@@ -37,7 +37,7 @@ struct token_req {
 
 #define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"
 
-/* What /token answers. On failure `error` is the RFC 6749 §5.2 code to send. */
+/* What /token answers on success. */
 struct token_resp {
     const char *access_token; /* all strings in the caller's arena */
     const char *id_token;     /* NULL unless issued */
@@ -45,7 +45,6 @@ struct token_resp {
     const char *scope; /* the access token's scope */
     uint32_t expires_in;
     const char *issued_token_type; /* token exchange only (RFC 8693 §2.2.1) */
-    const char *error;
 };
 
 #define GRANT_TYPE_EXCHANGE "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -54,11 +53,14 @@ struct token_resp {
 bool token_grant_served(unsigned bit);
 
 /* Runs the grant named by req->grant_type for the authenticated client c under policy p.
- * RC_OK: *out filled (strings in a). Failures set out->error: RC_MALFORMED
- * (invalid_request), RC_UNSUPPORTED (unsupported_grant_type), RC_DENIED (invalid_grant,
- * unauthorized_client or invalid_scope, as out->error says), RC_NOT_FOUND / RC_EXPIRED
- * (invalid_grant), RC_UNAVAILABLE (temporarily_unavailable), RC_NOMEM, RC_INTERNAL
- * (server_error); ri says why (never a token or code). Logs one `token` event. */
+ * RC_OK: *out filled (strings in a). A refusal sets ri->why (util/rc.h), which the token
+ * endpoint's table maps to its RFC 6749 §5.2 error: RC_WHY_PARAM and RC_WHY_SUBJECT_TOKEN
+ * (invalid_request), RC_WHY_GRANT_TYPE (unsupported_grant_type), RC_WHY_CLIENT_NOT_ALLOWED
+ * (unauthorized_client), RC_WHY_SCOPE (invalid_scope), RC_WHY_TARGET (invalid_target),
+ * RC_WHY_GRANT (invalid_grant: the code or refresh token, RC_NOT_FOUND, RC_EXPIRED or
+ * RC_DENIED). Other failures have RC_WHY_NONE: RC_UNAVAILABLE, RC_NOMEM, RC_FULL
+ * (temporarily_unavailable), anything else (server_error). ri->msg says why in English
+ * (never a token or code); ri may be NULL. Logs one `token` event with the reason's name. */
 enum rc token_grant(struct app *app, struct arena *a, const struct policy *p,
                     const struct policy_client *c, const struct token_req *req,
                     struct token_resp *out, struct rc_info *ri);

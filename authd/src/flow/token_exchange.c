@@ -33,82 +33,65 @@
 
 #define ACT_MAX_DEPTH 4 /* nested act claims: a longer chain of delegation is refused */
 
-static enum rc
-fail(struct token_resp *out, const char *error, struct rc_info *ri, enum rc rc, const char *field,
-     const char *msg)
-{
-    out->error = error;
-    return rc_set(ri, rc, field, msg);
-}
-
-static enum rc
-fail_rc(struct token_resp *out, enum rc rc)
-{
-    out->error = rc == RC_UNAVAILABLE || rc == RC_NOMEM || rc == RC_FULL ? "temporarily_unavailable"
-                                                                         : "server_error";
-    return rc;
-}
-
 /* The parameters, before any store access (RFC 8693 §2.1). */
 static enum rc
-check_params(const struct token_req *req, struct token_resp *out, struct rc_info *ri)
+check_params(const struct token_req *req, struct rc_info *ri)
 {
     if (!req->subject_token.p || req->subject_token.len == 0)
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "subject_token", "missing");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "subject_token", "missing");
     if (!req->subject_token_type.p)
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "subject_token_type", "missing");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "subject_token_type", "missing");
     if (!span_eq_str(req->subject_token_type, TOKEN_TYPE_ACCESS))
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "subject_token_type",
-                    "only urn:ietf:params:oauth:token-type:access_token is accepted");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "subject_token_type",
+                       "only urn:ietf:params:oauth:token-type:access_token is accepted");
     if (req->requested_token_type.p && !span_eq_str(req->requested_token_type, TOKEN_TYPE_ACCESS))
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "requested_token_type",
-                    "only urn:ietf:params:oauth:token-type:access_token is issued");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "requested_token_type",
+                       "only urn:ietf:params:oauth:token-type:access_token is issued");
     if (req->actor_token.p || req->actor_token_type.p)
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "actor_token",
-                    "not supported: the authenticated client is the actor");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "actor_token",
+                       "not supported: the authenticated client is the actor");
     if (req->resource.p)
-        return fail(out, "invalid_target", ri, RC_DENIED, "resource",
-                    "not supported: name the module in audience");
+        return rc_fail(ri, RC_DENIED, RC_WHY_TARGET, "resource",
+                       "not supported: name the module in audience");
     if (!req->audience.p || req->audience.len == 0)
-        return fail(out, "invalid_request", ri, RC_MALFORMED, "audience", "missing");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "audience", "missing");
     return RC_OK;
 }
 
 /* The caller's right to the audience (policy exchange_audiences, an existing client). */
 static enum rc
 check_target(struct issue *is, struct span audience, const struct policy_client **target,
-             struct token_resp *out, struct rc_info *ri)
+             struct rc_info *ri)
 {
     if (!strlist_has(&is->c->exchange_audiences, audience))
-        return fail(out, "invalid_target", ri, RC_DENIED, "audience",
-                    "not allowed for this client by policy");
+        return rc_fail(ri, RC_DENIED, RC_WHY_TARGET, "audience",
+                       "not allowed for this client by policy");
     if (!(*target = policy_client(is->p, audience)))
-        return fail(out, "invalid_target", ri, RC_DENIED, "audience", "no such module");
+        return rc_fail(ri, RC_DENIED, RC_WHY_TARGET, "audience", "no such module");
     return RC_OK;
 }
 
 /* Verifies the subject token and that it is a citizen's token issued to the caller. */
 static enum rc
-check_subject(struct issue *is, struct span tok, struct token_claims *tc, struct token_resp *out,
-              struct rc_info *ri)
+check_subject(struct issue *is, struct span tok, struct token_claims *tc, struct rc_info *ri)
 {
     enum rc rc = token_access_verify(is->app, is->a, is->p, tok, tc, NULL);
 
     if (rc == RC_EXPIRED)
-        return fail(out, "invalid_request", ri, RC_EXPIRED, "subject_token", "expired");
+        return rc_fail(ri, RC_EXPIRED, RC_WHY_SUBJECT_TOKEN, "subject_token", "expired");
     if (rc == RC_NOT_FOUND)
-        return fail(out, "invalid_request", ri, RC_NOT_FOUND, "subject_token", "revoked");
+        return rc_fail(ri, RC_NOT_FOUND, RC_WHY_SUBJECT_TOKEN, "subject_token", "revoked");
     if (rc == RC_UNAVAILABLE || rc == RC_NOMEM || rc == RC_INTERNAL)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (rc != RC_OK)
-        return fail(out, "invalid_request", ri, RC_DENIED, "subject_token", "invalid");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SUBJECT_TOKEN, "subject_token", "invalid");
     /* RFC 8693 §5: only the party a token was issued to may trade it */
     if (!tc->aud || strcmp(tc->aud, is->c->id) != 0)
-        return fail(out, "invalid_request", ri, RC_DENIED, "subject_token",
-                    "not issued to this client");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SUBJECT_TOKEN, "subject_token",
+                       "not issued to this client");
     if (!tc->rtf || !tc->account_id)
-        return fail(out, "invalid_request", ri, RC_DENIED, "subject_token",
-                    "not a citizen's token");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SUBJECT_TOKEN, "subject_token",
+                       "not a citizen's token");
     return RC_OK;
 }
 
@@ -178,10 +161,10 @@ exchange_keeps(struct span w, void *ctx)
  * for. A requested value beyond the subject token's scope is invalid_scope (RFC 6749
  * §5.2: it exceeds what the citizen granted); one the audience is not registered for is
  * left out, or invalid_scope when the caller's policy has strict_scopes; nothing left is
- * invalid_scope. NULL with out->error set, or NULL for no memory. */
-static const char *
+ * invalid_scope. RC_OK: *scope in is->a. RC_DENIED (RC_WHY_SCOPE), RC_NOMEM. */
+static enum rc
 exchange_scope(struct issue *is, struct span want, const struct token_claims *tc,
-               const struct policy_client *target, struct token_resp *out, struct rc_info *ri)
+               const struct policy_client *target, const char **scope, struct rc_info *ri)
 {
     struct xscope x = {span_str(tc->scope ? tc->scope : ""), target, 0};
     const char *s = NULL;
@@ -190,19 +173,20 @@ exchange_scope(struct issue *is, struct span want, const struct token_claims *tc
         authz_scope_filter(is->a, want.p ? want : x.have, exchange_keeps, &x, &s, &dropped, ri);
 
     if (rc == RC_NOMEM)
-        return NULL;
+        return rc_because(ri, rc, RC_WHY_NONE);
     if (rc != RC_OK)
-        fail(out, "invalid_scope", ri, RC_DENIED, "scope",
-             rc == RC_TOO_LARGE ? "too long" : "malformed");
-    else if (x.beyond)
-        fail(out, "invalid_scope", ri, RC_DENIED, "scope", "exceeds the subject token's scope");
-    else if (want.p && dropped && is->c->strict_scopes)
-        fail(out, "invalid_scope", ri, RC_DENIED, "scope", "not registered for the audience");
-    else if (*s == 0)
-        fail(out, "invalid_scope", ri, RC_DENIED, "scope",
-             want.p ? "none registered for the audience"
-                    : "the subject token has no scope the audience is registered for");
-    return out->error ? NULL : s;
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope",
+                       rc == RC_TOO_LARGE ? "too long" : "malformed");
+    if (x.beyond)
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "exceeds the subject token's scope");
+    if (want.p && dropped && is->c->strict_scopes)
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "not registered for the audience");
+    if (*s == 0)
+        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope",
+                       want.p ? "none registered for the audience"
+                              : "the subject token has no scope the audience is registered for");
+    *scope = s;
+    return RC_OK;
 }
 
 /* Issues the exchanged token for subject tc towards target. */
@@ -216,23 +200,23 @@ issue_exchanged(struct issue *is, const struct token_claims *tc, const char *sco
     enum rc rc;
 
     if ((rc = make_act(is, tc->act, &ao.act)) == RC_DENIED)
-        return fail(out, "invalid_request", ri, RC_DENIED, "subject_token",
-                    "delegation chain too long");
+        return rc_fail(ri, RC_DENIED, RC_WHY_SUBJECT_TOKEN, "subject_token",
+                       "delegation chain too long");
     if (rc != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     if ((rc = rtf_get(is->app, is->a, span_str(tc->rtf), &f)) == RC_NOT_FOUND)
-        return fail(out, "invalid_request", ri, RC_NOT_FOUND, "subject_token", "revoked");
+        return rc_fail(ri, RC_NOT_FOUND, RC_WHY_SUBJECT_TOKEN, "subject_token", "revoked");
     if (rc != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     ao.exp = is->now + is->p->tokens.access_token_ttl;
     if (ao.exp > tc->exp)
         ao.exp = tc->exp; /* the delegation never outlives the citizen's token */
     if ((rc = token_issue_access(is, tc->sub, scope, &f, &ao, &out->access_token, &jti)) != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     /* lets the audience notify the citizen later by this sub (flow/notify.h) */
     if ((rc = notify_subject_remember(is->app, is->a, is->p, target, tc->sub, tc->account_id))
         != RC_OK)
-        return fail_rc(out, rc);
+        return rc_because(ri, rc, RC_WHY_NONE);
     out->scope = scope;
     out->expires_in = ao.exp > is->now ? (uint32_t)(ao.exp - is->now) : 0;
     out->issued_token_type = TOKEN_TYPE_ACCESS;
@@ -245,18 +229,18 @@ token_grant_exchange(struct issue *is, const struct token_req *req, struct token
 {
     const struct policy_client *target;
     struct token_claims tc;
-    const char *scope;
+    const char *scope = NULL;
     enum rc rc;
 
     if (!(is->c->grants & GRANT_TOKEN_EXCHANGE) || is->c->type != CLIENT_CONFIDENTIAL)
-        return fail(out, "unauthorized_client", ri, RC_DENIED, "grant_type",
-                    "token exchange is not registered for this client");
-    if ((rc = check_params(req, out, ri)) != RC_OK
-        || (rc = check_target(is, req->audience, &target, out, ri)) != RC_OK
-        || (rc = check_subject(is, req->subject_token, &tc, out, ri)) != RC_OK)
+        return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type",
+                       "token exchange is not registered for this client");
+    if ((rc = check_params(req, ri)) != RC_OK
+        || (rc = check_target(is, req->audience, &target, ri)) != RC_OK
+        || (rc = check_subject(is, req->subject_token, &tc, ri)) != RC_OK)
         return rc;
-    if (!(scope = exchange_scope(is, req->scope, &tc, target, out, ri)))
-        return out->error ? RC_DENIED : fail_rc(out, RC_NOMEM);
+    if ((rc = exchange_scope(is, req->scope, &tc, target, &scope, ri)) != RC_OK)
+        return rc;
     if ((rc = issue_exchanged(is, &tc, scope, target, out, ri)) != RC_OK)
         return rc;
     if (ri) {

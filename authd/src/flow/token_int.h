@@ -33,8 +33,8 @@ enum rc token_issue_access(struct issue *is, const char *sub, const char *scope,
                            const struct rtf *f, const struct access_opts *o, const char **token,
                            const char **jti);
 
-/* Token exchange (RFC 8693 §2): see flow/token_exchange.c. Fills out like the other grants
- * (out->error set on failure). */
+/* Token exchange (RFC 8693 §2): see flow/token_exchange.c. Fills out and ri like the other
+ * grants (flow/token.h, token_grant). */
 enum rc token_grant_exchange(struct issue *is, const struct token_req *req, struct token_resp *out,
                              struct rc_info *ri);
 

@@ -70,10 +70,49 @@ void http_body_buf(struct http_req *r, struct http_resp *w, struct buf *b);
  * Cache-Control no-store. */
 struct json_t;
 void http_json(struct http_req *r, struct http_resp *w, int status, struct json_t *j);
-/* OAuth 2.0 error response (RFC 6749 §5.2): {"error","error_description"} with status. */
+/* The challenge an error answer carries (RFC 6749 §5.2, RFC 7235 §4.1, RFC 6750 §3). */
+enum http_challenge {
+    HTTP_CH_NONE,
+    HTTP_CH_BASIC,      /* on 401: WWW-Authenticate: Basic realm="authd" */
+    HTTP_CH_BASIC_UTF8, /* on 401: the same with charset="UTF-8" (RFC 7617 §2.1) */
+    HTTP_CH_BEARER,     /* always: Bearer realm="authd", error=..., error_description=... */
+};
+
+/* The one renderer of error answers: {"error","error_description"} with status (an empty
+ * object when error is NULL), no-store, the challenge ch, and Retry-After: 1 on 503.
+ * description may be NULL. */
+void http_error_json(struct http_req *r, struct http_resp *w, int status, const char *error,
+                     const char *description, enum http_challenge ch);
+
+/* One row of an endpoint's error table. Each endpoint maps its failures, (rc, reason), to
+ * its answers in one table; the first matching row wins, and the last row should be
+ * {RC_ANY, RC_WHY_ANY, ...}. */
+struct http_error {
+    enum rc rc;         /* RC_ANY: every rc */
+    enum rc_reason why; /* RC_WHY_ANY: every reason */
+    int status;         /* 0: rc's default status (util/rc.h) */
+    const char *error;  /* OAuth error code; NULL: rc's default */
+    const char *key;    /* page message key (authd/templates/strings.tsv), or NULL */
+    const char *desc;   /* NULL: "field: msg" from the rc_info; HTTP_DESC_NONE: none; else
+                           this text */
+};
+#define HTTP_DESC_NONE ""
+#define HTTP_ERRORS(t) (t), sizeof(t) / sizeof((t)[0])
+
+/* The row of t (n rows) for rc and ri's reason (ri may be NULL: RC_WHY_NONE); a 500
+ * server_error row if none matches. Never NULL. */
+const struct http_error *http_error_find(const struct http_error *t, size_t n, enum rc rc,
+                                         const struct rc_info *ri);
+/* The error_description row e gives for ri (in the arena), or NULL for none. */
+const char *http_error_desc(struct http_req *r, const struct http_error *e,
+                            const struct rc_info *ri);
+/* Answers rc as the matching row of t says, with http_error_json. */
+void http_error_answer(struct http_req *r, struct http_resp *w, const struct http_error *t,
+                       size_t n, enum rc rc, const struct rc_info *ri, enum http_challenge ch);
+/* http_error_json with HTTP_CH_BASIC: for answers outside any table (router, parsers). */
 void http_oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
                       const char *description);
-/* The same, status and error taken from rc's row in the rc table, description from ri. */
+/* The answer rc's defaults give (util/rc.h: status, OAuth error), description from ri. */
 void http_rc_error(struct http_req *r, struct http_resp *w, enum rc rc,
                    const struct rc_info *ri);
 /* Plain text response (static body). */

@@ -7,22 +7,23 @@
 #include "flow/client_auth.h"
 #include "flow/ratelimit.h"
 
-void
-oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
-            const struct rc_info *ri, bool basic)
-{
-    json_t *j = json_pack("{s:s}", "error", error);
-    const char *desc = NULL;
+/* The failures of the common start (RFC 6749 §5.2; 429: RFC 6585 §4, docs/security.md). */
+static const struct http_error call_errors[] = {
+    {RC_ANY, RC_WHY_CLIENT_AUTH, 401, "invalid_client", NULL, NULL},
+    {RC_TOO_LARGE, RC_WHY_ANY, 413, "invalid_request", NULL, NULL},
+    {RC_MALFORMED, RC_WHY_ANY, 400, "invalid_request", NULL, NULL},
+    {RC_LIMITED, RC_WHY_ANY, 429, "too_many_requests", NULL, NULL},
+    {RC_ANY, RC_WHY_ANY, 0, NULL, NULL, HTTP_DESC_NONE},
+};
 
-    if (ri && ri->msg)
-        desc = ri->field ? arena_printf(&r->arena, "%s: %s", ri->field, ri->msg) : ri->msg;
-    if (j && desc)
-        json_object_set_new(j, "error_description", json_string(desc));
-    if (status == 401 && basic)
-        http_add_header(w, "WWW-Authenticate", "Basic realm=\"authd\", charset=\"UTF-8\"");
-    if (status == 503)
-        http_add_header(w, "Retry-After", "1");
-    http_json(r, w, status, j);
+/* Answers a failure of the common start; false. basic: the client tried HTTP Basic. */
+static bool
+call_failed(struct http_req *r, struct http_resp *w, enum rc rc, const struct rc_info *ri,
+            bool basic)
+{
+    http_error_answer(r, w, HTTP_ERRORS(call_errors), rc, ri,
+                      basic ? HTTP_CH_BASIC_UTF8 : HTTP_CH_NONE);
+    return false;
 }
 
 static bool
@@ -54,14 +55,10 @@ rate_ok(struct http_req *r, struct http_resp *w, const char *path, const char *c
 
     if (rc == RC_OK)
         return true;
-    if (rc == RC_LIMITED) {
-        /* RFC 6585 §4; RFC 6749 §5.2 has no code for it: docs/security.md */
-        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
-        oauth_error(r, w, 429, "too_many_requests", &ri, false);
-    } else {
-        oauth_error(r, w, 503, "temporarily_unavailable", NULL, false);
-    }
-    return false;
+    if (rc != RC_LIMITED)
+        return call_failed(r, w, RC_UNAVAILABLE, NULL, false);
+    http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
+    return call_failed(r, w, RC_LIMITED, &ri, false);
 }
 
 bool
@@ -73,32 +70,23 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
     enum rc rc;
 
     memset(oc, 0, sizeof(*oc));
-    if (!is_form(http_header(r, "Content-Type"))) {
-        rc_set(&ri, RC_MALFORMED, "Content-Type", "must be application/x-www-form-urlencoded");
-        oauth_error(r, w, 400, "invalid_request", &ri, false);
-        return false;
-    }
-    if (!(oc->form = arena_alloc(&r->arena, sizeof(*oc->form)))) {
-        oauth_error(r, w, 503, "temporarily_unavailable", NULL, false);
-        return false;
-    }
-    if ((rc = form_parse(&r->arena, r->body.p, r->body.len, oc->form, &ri)) != RC_OK) {
-        oauth_error(r, w, rc == RC_TOO_LARGE ? 413 : 400, "invalid_request", &ri, false);
-        return false;
-    }
+    if (!is_form(http_header(r, "Content-Type")))
+        return call_failed(r, w,
+                           rc_fail(&ri, RC_MALFORMED, RC_WHY_PARAM, "Content-Type",
+                                   "must be application/x-www-form-urlencoded"),
+                           &ri, false);
+    if (!(oc->form = arena_alloc(&r->arena, sizeof(*oc->form))))
+        return call_failed(r, w, RC_NOMEM, NULL, false);
+    if ((rc = form_parse(&r->arena, r->body.p, r->body.len, oc->form, &ri)) != RC_OK)
+        return call_failed(r, w, rc == RC_TOO_LARGE ? rc : RC_MALFORMED, &ri, false);
     if ((rc = client_auth_parse(&r->arena, http_header(r, "Authorization"), oc->form, &cr, &ri))
-        != RC_OK) {
-        if (rc == RC_MALFORMED)
-            oauth_error(r, w, 400, "invalid_request", &ri, false);
-        else
-            oauth_error(r, w, 401, "invalid_client", &ri, cr.basic || rc == RC_DENIED);
-        return false;
-    }
+        != RC_OK)
+        return call_failed(
+            r, w, rc_because(&ri, rc, rc == RC_MALFORMED ? RC_WHY_PARAM : RC_WHY_CLIENT_AUTH), &ri,
+            cr.basic || rc == RC_DENIED);
     oc->basic = cr.basic;
-    if (!(oc->p = app_policy_get(r->app))) {
-        oauth_error(r, w, 503, "temporarily_unavailable", NULL, false);
-        return false;
-    }
+    if (!(oc->p = app_policy_get(r->app)))
+        return call_failed(r, w, RC_UNAVAILABLE, NULL, false);
     url = arena_printf(&r->arena, "%s%s", r->app->cfg->issuer, path);
     rc = client_auth_verify(r->app, &r->arena, oc->p, &cr, url, &oc->c, &ri);
     if (!rate_ok(r, w, path, rc == RC_OK ? oc->c->id : NULL)) {
@@ -106,15 +94,21 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
         return false;
     }
     if (rc != RC_OK) {
-        if (rc == RC_DENIED)
-            oauth_error(r, w, 401, "invalid_client", &ri, cr.basic);
-        else
-            oauth_error(r, w, rc_http_status(rc), rc_oauth_error(rc), NULL, false);
         oauth_call_end(oc);
-        return false;
+        if (rc != RC_DENIED) /* the store or memory: no description */
+            return call_failed(r, w, rc, NULL, false);
+        return call_failed(r, w, rc_because(&ri, rc, RC_WHY_CLIENT_AUTH), &ri, cr.basic);
     }
     http_set_client(r, oc->c->id);
     return true;
+}
+
+struct span
+oauth_call_param(const struct oauth_call *oc, const char *name)
+{
+    const struct span *s = form_get(oc->form, name);
+
+    return s ? *s : (struct span){NULL, 0};
 }
 
 void

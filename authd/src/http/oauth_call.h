@@ -32,11 +32,13 @@ struct oauth_call {
  * held. */
 bool oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path,
                       struct oauth_call *oc);
+/* The value of form parameter name (a span into the form), or {NULL, 0} when absent. */
+struct span oauth_call_param(const struct oauth_call *oc, const char *name);
 /* Releases what oauth_call_begin holds. */
 void oauth_call_end(struct oauth_call *oc);
 
-/* An RFC 6749 §5.2 error response; WWW-Authenticate: Basic only when basic is true. */
-void oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
-                 const struct rc_info *ri, bool basic);
+/* The challenge of an error answer to the call: Basic (RFC 7617) only when the client
+ * tried it. */
+#define OAUTH_CALL_CHALLENGE(oc) ((oc)->basic ? HTTP_CH_BASIC_UTF8 : HTTP_CH_NONE)
 
 #endif

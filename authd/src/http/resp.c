@@ -73,32 +73,99 @@ http_json(struct http_req *r, struct http_resp *w, int status, json_t *j)
     free(s);
 }
 
+/* The WWW-Authenticate value of ch for this answer, or NULL for none. */
+static const char *
+challenge(struct http_req *r, int status, const char *error, const char *desc,
+          enum http_challenge ch)
+{
+    const char *h;
+
+    switch (ch) {
+    case HTTP_CH_BASIC:
+        return status == 401 ? "Basic realm=\"authd\"" : NULL;
+    case HTTP_CH_BASIC_UTF8:
+        return status == 401 ? "Basic realm=\"authd\", charset=\"UTF-8\"" : NULL;
+    case HTTP_CH_BEARER:
+        if (!error)
+            return "Bearer realm=\"authd\"";
+        h = arena_printf(&r->arena, "Bearer realm=\"authd\", error=\"%s\"%s%s%s", error,
+                         desc ? ", error_description=\"" : "", desc ? desc : "", desc ? "\"" : "");
+        return h ? h : "Bearer";
+    default:
+        return NULL;
+    }
+}
+
 void
-http_oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
-                 const char *description)
+http_error_json(struct http_req *r, struct http_resp *w, int status, const char *error,
+                const char *description, enum http_challenge ch)
 {
     json_t *j = json_object();
+    const char *h = challenge(r, status, error, description, ch);
 
-    json_object_set_new(j, "error", json_string(error));
-    if (description)
+    if (error)
+        json_object_set_new(j, "error", json_string(error));
+    if (error && description)
         json_object_set_new(j, "error_description", json_string(description));
-    if (status == 401)
-        http_add_header(w, "WWW-Authenticate", "Basic realm=\"authd\"");
+    if (h)
+        http_add_header(w, "WWW-Authenticate", h);
     if (status == 503)
         http_add_header(w, "Retry-After", "1");
     http_json(r, w, status, j);
 }
 
+static bool
+row_matches(const struct http_error *e, enum rc rc, enum rc_reason why)
+{
+    return (e->rc == RC_ANY || e->rc == rc) && (e->why == RC_WHY_ANY || e->why == why);
+}
+
+const struct http_error *
+http_error_find(const struct http_error *t, size_t n, enum rc rc, const struct rc_info *ri)
+{
+    static const struct http_error fallback = {RC_ANY, RC_WHY_ANY, 500, "server_error", NULL, NULL};
+    enum rc_reason why = ri ? ri->why : RC_WHY_NONE;
+
+    for (size_t i = 0; i < n; i++)
+        if (row_matches(&t[i], rc, why))
+            return &t[i];
+    return &fallback;
+}
+
+const char *
+http_error_desc(struct http_req *r, const struct http_error *e, const struct rc_info *ri)
+{
+    if (e->desc)
+        return *e->desc ? e->desc : NULL;
+    if (!ri || !ri->msg)
+        return NULL;
+    return ri->field ? arena_printf(&r->arena, "%s: %s", ri->field, ri->msg) : ri->msg;
+}
+
+void
+http_error_answer(struct http_req *r, struct http_resp *w, const struct http_error *t, size_t n,
+                  enum rc rc, const struct rc_info *ri, enum http_challenge ch)
+{
+    const struct http_error *e = http_error_find(t, n, rc, ri);
+    const char *error = e->error ? e->error : rc_oauth_error(rc);
+
+    http_error_json(r, w, e->status ? e->status : rc_http_status(rc),
+                    error ? error : "server_error", http_error_desc(r, e, ri), ch);
+}
+
+void
+http_oauth_error(struct http_req *r, struct http_resp *w, int status, const char *error,
+                 const char *description)
+{
+    http_error_json(r, w, status, error, description, HTTP_CH_BASIC);
+}
+
 void
 http_rc_error(struct http_req *r, struct http_resp *w, enum rc rc, const struct rc_info *ri)
 {
-    const char *desc = NULL;
+    static const struct http_error defaults[] = {{RC_ANY, RC_WHY_ANY, 0, NULL, NULL, NULL}};
 
-    if (ri && ri->msg)
-        desc = ri->field ? arena_printf(&r->arena, "%s: %s", ri->field, ri->msg) : ri->msg;
-    http_oauth_error(r, w, rc_http_status(rc), rc_oauth_error(rc) ? rc_oauth_error(rc)
-                                                                   : "server_error",
-                     desc);
+    http_error_answer(r, w, HTTP_ERRORS(defaults), rc, ri, HTTP_CH_BASIC);
 }
 
 void

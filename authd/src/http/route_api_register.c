@@ -23,30 +23,29 @@ is_json(const char *ctype)
            && (ctype[n] == 0 || ctype[n] == ';' || ctype[n] == ' ');
 }
 
-/* Parses the body into req; on failure answers and returns false. */
-static bool
-parse(struct http_req *r, struct http_resp *w, struct register_req *req)
+/* Every refusal of the API, the body's and account_register_ex's. */
+static const struct http_error api_errors[] = {
+    {RC_UNSUPPORTED, RC_WHY_PARAM, 415, "invalid_request", NULL,
+     "Content-Type must be application/json"},
+    {RC_TOO_LARGE, RC_WHY_PARAM, 413, "invalid_request", NULL, NULL},
+    {RC_MALFORMED, RC_WHY_ANY, 400, "invalid_request", NULL, NULL},
+    {RC_DENIED, RC_WHY_ANY, 403, "access_denied", NULL, NULL},
+    {RC_CONFLICT, RC_WHY_ANY, 409, "already_registered", NULL, "id_number: already registered"},
+    {RC_LIMITED, RC_WHY_ANY, 429, "too_many_requests", NULL, NULL},
+    {RC_INTERNAL, RC_WHY_ANY, 500, "server_error", NULL, NULL},
+    {RC_ANY, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
+};
+
+/* Parses the body into req. */
+static enum rc
+parse(struct http_req *r, struct register_req *req, struct rc_info *ri)
 {
-    struct rc_info ri = {0};
     enum rc rc;
 
-    if (!is_json(http_header(r, "Content-Type"))) {
-        http_oauth_error(r, w, 415, "invalid_request", "Content-Type must be application/json");
-        return false;
-    }
-    rc = account_json_parse(&r->arena, r->body, req, &ri);
-    if (rc == RC_OK)
-        return true;
-    if (rc == RC_TOO_LARGE)
-        http_oauth_error(r, w, 413, "invalid_request", "body too large");
-    else if (rc == RC_MALFORMED && ri.field)
-        http_oauth_error(r, w, 400, "invalid_request",
-                         arena_printf(&r->arena, "%s: %s", ri.field, ri.msg));
-    else if (rc == RC_MALFORMED)
-        http_oauth_error(r, w, 400, "invalid_request", ri.msg);
-    else
-        http_rc_error(r, w, rc, &ri);
-    return false;
+    if (!is_json(http_header(r, "Content-Type")))
+        return rc_fail(ri, RC_UNSUPPORTED, RC_WHY_PARAM, "Content-Type", "not JSON");
+    rc = account_json_parse(&r->arena, r->body, req, ri);
+    return rc == RC_TOO_LARGE ? rc_because(ri, rc, RC_WHY_PARAM) : rc;
 }
 
 static void
@@ -56,35 +55,17 @@ route_api_register(struct http_req *r, struct http_resp *w)
     struct account acct;
     struct rc_info ri = {0};
     uint32_t retry = 0;
-    const char *desc;
     enum rc rc;
 
-    if (!parse(r, w, &req))
-        return;
-    rc = account_register_ex(r->app, &r->arena, &req, r->client_ip, &acct, &ri, &retry);
-    desc = ri.field ? arena_printf(&r->arena, "%s: %s", ri.field, ri.msg ? ri.msg : "invalid")
-                    : ri.msg;
-    switch (rc) {
-    case RC_OK:
+    if ((rc = parse(r, &req, &ri)) == RC_OK)
+        rc = account_register_ex(r->app, &r->arena, &req, r->client_ip, &acct, &ri, &retry);
+    if (rc == RC_OK) {
         http_json(r, w, 201, json_pack("{s:s}", "status", "registered"));
         return;
-    case RC_MALFORMED:
-        http_oauth_error(r, w, 400, "invalid_request", desc);
-        return;
-    case RC_DENIED:
-        http_oauth_error(r, w, 403, "access_denied", desc);
-        return;
-    case RC_CONFLICT:
-        http_oauth_error(r, w, 409, "already_registered", "id_number: already registered");
-        return;
-    case RC_LIMITED:
-        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry ? retry : 1));
-        http_oauth_error(r, w, 429, "too_many_requests", desc);
-        return;
-    default:
-        http_oauth_error(r, w, rc == RC_INTERNAL ? 500 : 503,
-                         rc == RC_INTERNAL ? "server_error" : "temporarily_unavailable", desc);
     }
+    if (rc == RC_LIMITED)
+        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry ? retry : 1));
+    http_error_answer(r, w, HTTP_ERRORS(api_errors), rc, &ri, HTTP_CH_NONE);
 }
 
 ROUTE(api_register, "/api/register", HTTP_POST, route_api_register)

@@ -16,6 +16,20 @@
 #include "http/router.h"
 #include "log/log.h"
 
+/* The refusals of both endpoints (RFC 6749 §5.2); a token that is not the caller's, or
+ * not valid, is no refusal (RFC 7662 §2.2, RFC 7009 §2.2). */
+static const struct http_error introspect_errors[] = {
+    {RC_MALFORMED, RC_WHY_ANY, 400, "invalid_request", NULL, NULL},
+    {RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, 400, "unauthorized_client", NULL, NULL},
+    {RC_ANY, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, HTTP_DESC_NONE},
+};
+
+static void
+refuse(struct http_req *r, struct http_resp *w, enum rc rc, const struct rc_info *ri)
+{
+    http_error_answer(r, w, HTTP_ERRORS(introspect_errors), rc, ri, HTTP_CH_NONE);
+}
+
 /* JWTs have two dots; our refresh tokens none. */
 static bool
 looks_like_jwt(struct span t)
@@ -107,9 +121,8 @@ token_param(struct http_req *r, struct http_resp *w, struct oauth_call *oc)
 
     if (t && t->len > 0)
         return t;
-    rc_set(&ri, RC_MALFORMED, "token", "missing");
-    oauth_error(r, w, 400, "invalid_request", &ri, false);
     oauth_call_end(oc);
+    refuse(r, w, rc_fail(&ri, RC_MALFORMED, RC_WHY_PARAM, "token", "missing"), &ri);
     return NULL;
 }
 
@@ -125,9 +138,11 @@ route_introspect(struct http_req *r, struct http_resp *w)
     if (!oauth_call_begin(r, w, "/introspect", &oc))
         return;
     if (oc.c->type == CLIENT_PUBLIC) {
-        rc_set(&ri, RC_DENIED, "client", "public clients cannot introspect");
-        oauth_error(r, w, 400, "unauthorized_client", &ri, false);
         oauth_call_end(&oc);
+        refuse(r, w,
+               rc_fail(&ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "client",
+                       "public clients cannot introspect"),
+               &ri);
         return;
     }
     if (!(t = token_param(r, w, &oc)))
@@ -135,7 +150,7 @@ route_introspect(struct http_req *r, struct http_resp *w)
     j = looks_like_jwt(*t) ? access_info(r, &oc, *t, &rc) : refresh_info(r, &oc, *t, &rc);
     oauth_call_end(&oc);
     if (!j && (rc == RC_UNAVAILABLE || rc == RC_NOMEM)) {
-        oauth_error(r, w, 503, "temporarily_unavailable", NULL, false);
+        refuse(r, w, rc, NULL);
         return;
     }
     http_json(r, w, 200, j ? j : json_pack("{s:b}", "active", 0));
@@ -177,7 +192,7 @@ route_revoke(struct http_req *r, struct http_resp *w)
     if (rc == RC_NOT_FOUND)
         rc = RC_OK;
     if (rc != RC_OK) {
-        oauth_error(r, w, 503, "temporarily_unavailable", NULL, false);
+        refuse(r, w, rc, NULL);
         return;
     }
     w->status = 200;

@@ -9,13 +9,14 @@
 #include "http/oauth_call.h"
 #include "http/router.h"
 
-static struct span
-param(const struct form *f, const char *name)
-{
-    const struct span *s = form_get(f, name);
-
-    return s ? *s : (struct span){NULL, 0};
-}
+static const struct http_error notify_errors[] = {
+    {RC_MALFORMED, RC_WHY_ANY, 400, "invalid_request", NULL, NULL},
+    {RC_TOO_LARGE, RC_WHY_ANY, 400, "invalid_request", NULL, NULL},
+    {RC_DENIED, RC_WHY_ANY, 403, "insufficient_scope", NULL, NULL},
+    {RC_NOT_FOUND, RC_WHY_ANY, 404, "unknown_subject", NULL, NULL},
+    {RC_CONFLICT, RC_WHY_ANY, 409, "no_channel", NULL, NULL},
+    {RC_ANY, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
+};
 
 static void
 route_notify(struct http_req *r, struct http_resp *w)
@@ -27,29 +28,14 @@ route_notify(struct http_req *r, struct http_resp *w)
 
     if (!oauth_call_begin(r, w, "/notify", &oc))
         return;
-    req = (struct notify_req){param(oc.form, "sub"), param(oc.form, "text"), param(oc.form, "ref")};
+    req = (struct notify_req){oauth_call_param(&oc, "sub"), oauth_call_param(&oc, "text"),
+                              oauth_call_param(&oc, "ref")};
     rc = notify_citizen(r->app, &r->arena, oc.c, &req, &ri);
     oauth_call_end(&oc);
-    switch (rc) {
-    case RC_OK:
+    if (rc == RC_OK)
         http_json(r, w, 202, json_pack("{s:s}", "status", "sent"));
-        return;
-    case RC_MALFORMED:
-    case RC_TOO_LARGE:
-        oauth_error(r, w, 400, "invalid_request", &ri, false);
-        return;
-    case RC_DENIED:
-        oauth_error(r, w, 403, "insufficient_scope", &ri, false);
-        return;
-    case RC_NOT_FOUND:
-        oauth_error(r, w, 404, "unknown_subject", &ri, false);
-        return;
-    case RC_CONFLICT:
-        oauth_error(r, w, 409, "no_channel", &ri, false);
-        return;
-    default:
-        oauth_error(r, w, 503, "temporarily_unavailable", &ri, false);
-    }
+    else
+        http_error_answer(r, w, HTTP_ERRORS(notify_errors), rc, &ri, HTTP_CH_NONE);
 }
 
 ROUTE(notify, "/notify", HTTP_POST, route_notify)

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "core/form.h"
-#include "core/idnum.h"
 #include "flow/account.h"
 #include "http/router.h"
 #include "http/tmpl.h"
@@ -205,39 +204,30 @@ route_register_get(struct http_req *r, struct http_resp *w)
     render_form(r, w, 200, &pg);
 }
 
-/* The strings.tsv key for a flow failure (ri->msg is English, for the API). */
-static const char *
-error_key(const struct rc_info *ri)
-{
-    static const struct {
-        const char *field, *msg_part, *key;
-    } map[] = {
-        {"name", "", "reg_err_name"},
-        {"phone", "", "reg_err_phone"},
-        {"password", "too short", "reg_err_pw_short"},
-        {"password", "too long", "reg_err_pw_long"},
-        {"password", "ID number", "reg_err_pw_idnum"},
-        {"password", "birth date", "reg_err_pw_birth"},
-        {"password", "mobile", "reg_err_pw_phone"},
-        {"password", "", "reg_err_pw_invalid"},
-    };
-    const char *msg = ri->msg ? ri->msg : "";
-
-    if (ri->field && strcmp(ri->field, "id_number") == 0) {
-        for (int k = IDNUM_LENGTH; k < IDNUM__REASONS; k++)
-            if (strcmp(msg, idnum_reason_message((enum idnum_reason)k)) == 0)
-                return k == IDNUM_LENGTH      ? "reg_err_idnum_length"
-                       : k == IDNUM_CHARACTER ? "reg_err_idnum_character"
-                       : k == IDNUM_DATE      ? "reg_err_idnum_date"
-                       : k == IDNUM_PROVINCE  ? "reg_err_idnum_province"
-                                              : "reg_err_idnum_check_digit";
-        return "reg_err_idnum_character";
-    }
-    for (size_t i = 0; ri->field && i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(ri->field, map[i].field) == 0 && strstr(msg, map[i].msg_part))
-            return map[i].key;
-    return "reg_err_generic";
-}
+/* What the page shows for a refusal of account_register_ex, by (rc, reason): the status
+ * and the message key (authd/templates/strings.tsv); the message goes next to the field
+ * ri names, or at the top of the form. */
+static const struct http_error page_errors[] = {
+    {RC_MALFORMED, RC_WHY_IDNUM_LENGTH, 400, NULL, "reg_err_idnum_length", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_CHARACTER, 400, NULL, "reg_err_idnum_character", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_CHECK_DIGIT, 400, NULL, "reg_err_idnum_check_digit", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_DATE, 400, NULL, "reg_err_idnum_date", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_PROVINCE, 400, NULL, "reg_err_idnum_province", NULL},
+    {RC_MALFORMED, RC_WHY_NAME, 400, NULL, "reg_err_name", NULL},
+    {RC_MALFORMED, RC_WHY_PHONE, 400, NULL, "reg_err_phone", NULL},
+    {RC_MALFORMED, RC_WHY_PW_SHORT, 400, NULL, "reg_err_pw_short", NULL},
+    {RC_MALFORMED, RC_WHY_PW_LONG, 400, NULL, "reg_err_pw_long", NULL},
+    {RC_MALFORMED, RC_WHY_PW_IDNUM, 400, NULL, "reg_err_pw_idnum", NULL},
+    {RC_MALFORMED, RC_WHY_PW_BIRTH, 400, NULL, "reg_err_pw_birth", NULL},
+    {RC_MALFORMED, RC_WHY_PW_PHONE, 400, NULL, "reg_err_pw_phone", NULL},
+    {RC_MALFORMED, RC_WHY_PW_INVALID, 400, NULL, "reg_err_pw_invalid", NULL},
+    {RC_MALFORMED, RC_WHY_ANY, 400, NULL, "reg_err_generic", NULL},
+    {RC_DENIED, RC_WHY_ANY, 403, NULL, "reg_err_not_verified", NULL},
+    {RC_CONFLICT, RC_WHY_ANY, 409, NULL, "reg_err_conflict", NULL},
+    {RC_LIMITED, RC_WHY_ANY, 429, NULL, "reg_err_limited", NULL},
+    {RC_UNAVAILABLE, RC_WHY_ANY, 503, NULL, "reg_err_unavailable", NULL},
+    {RC_ANY, RC_WHY_ANY, 500, NULL, "reg_err_generic", NULL},
+};
 
 static int
 field_index(const char *field)
@@ -248,39 +238,24 @@ field_index(const char *field)
     return -1;
 }
 
-/* Puts the failure of the flow on the page; returns the HTTP status. */
+/* Puts the failure of the flow on the page (page_errors); returns the HTTP status. */
 static int
 place_error(struct http_req *r, struct http_resp *w, struct page *pg, enum rc rc,
             const struct rc_info *ri, uint32_t retry)
 {
-    const char *t;
-    int f;
+    const struct http_error *e = http_error_find(HTTP_ERRORS(page_errors), rc, ri);
+    const char *t = tmpl_t(pg->lang, e->key);
+    int f = rc == RC_MALFORMED || rc == RC_CONFLICT ? field_index(ri->field) : -1;
 
-    switch (rc) {
-    case RC_MALFORMED:
-        t = tmpl_t(pg->lang, error_key(ri));
-        if ((f = field_index(ri->field)) >= 0)
-            pg->err[f] = t;
-        else
-            pg->err_form = t;
-        return 400;
-    case RC_DENIED:
-        pg->err_form = tmpl_t(pg->lang, "reg_err_not_verified");
-        return 403;
-    case RC_CONFLICT:
-        pg->err[F_ID] = tmpl_t(pg->lang, "reg_err_conflict");
-        return 409;
-    case RC_LIMITED:
-        pg->err_form = arena_printf(&r->arena, "%s %u", tmpl_t(pg->lang, "reg_err_limited"), retry);
+    if (rc == RC_LIMITED) {
+        t = arena_printf(&r->arena, "%s %u", t, retry);
         http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
-        return 429;
-    case RC_UNAVAILABLE:
-        pg->err_form = tmpl_t(pg->lang, "reg_err_unavailable");
-        return 503;
-    default:
-        pg->err_form = tmpl_t(pg->lang, "reg_err_generic");
-        return 500;
     }
+    if (f >= 0)
+        pg->err[f] = t;
+    else
+        pg->err_form = t;
+    return e->status;
 }
 
 static struct span

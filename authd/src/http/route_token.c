@@ -1,31 +1,26 @@
 /* POST /token (RFC 6749 §3.2, §5): parse, authenticate the client, run the grant
  * (flow/token.h), answer JSON with Cache-Control: no-store. */
 #include <jansson.h>
-#include <string.h>
 
 #include "flow/token.h"
 #include "http/oauth_call.h"
 #include "http/router.h"
 
-static struct span
-param(const struct form *f, const char *name)
-{
-    const struct span *s = form_get(f, name);
-
-    return s ? *s : (struct span){NULL, 0};
-}
-
-static int
-error_status(const char *error)
-{
-    if (strcmp(error, "temporarily_unavailable") == 0)
-        return 503;
-    if (strcmp(error, "server_error") == 0)
-        return 500;
-    if (strcmp(error, "invalid_client") == 0)
-        return 401;
-    return 400;
-}
+/* The refusals of the grants (RFC 6749 §5.2, RFC 8693 §2.2.2), by the reason the flow
+ * gives; a store or memory failure is 503, anything else a 500. */
+static const struct http_error token_errors[] = {
+    {RC_UNAVAILABLE, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
+    {RC_NOMEM, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
+    {RC_FULL, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
+    {RC_ANY, RC_WHY_PARAM, 400, "invalid_request", NULL, NULL},
+    {RC_ANY, RC_WHY_SUBJECT_TOKEN, 400, "invalid_request", NULL, NULL},
+    {RC_ANY, RC_WHY_GRANT_TYPE, 400, "unsupported_grant_type", NULL, NULL},
+    {RC_ANY, RC_WHY_CLIENT_NOT_ALLOWED, 400, "unauthorized_client", NULL, NULL},
+    {RC_ANY, RC_WHY_SCOPE, 400, "invalid_scope", NULL, NULL},
+    {RC_ANY, RC_WHY_TARGET, 400, "invalid_target", NULL, NULL},
+    {RC_ANY, RC_WHY_GRANT, 400, "invalid_grant", NULL, NULL},
+    {RC_ANY, RC_WHY_ANY, 500, "server_error", NULL, NULL},
+};
 
 static void
 route_token(struct http_req *r, struct http_resp *w)
@@ -35,27 +30,27 @@ route_token(struct http_req *r, struct http_resp *w)
     struct token_resp out;
     struct rc_info ri = {0};
     json_t *j;
+    enum rc rc;
 
     if (!oauth_call_begin(r, w, "/token", &oc))
         return;
     req = (struct token_req){
-        .grant_type = param(oc.form, "grant_type"),
-        .code = param(oc.form, "code"),
-        .redirect_uri = param(oc.form, "redirect_uri"),
-        .code_verifier = param(oc.form, "code_verifier"),
-        .refresh_token = param(oc.form, "refresh_token"),
-        .scope = param(oc.form, "scope"),
-        .subject_token = param(oc.form, "subject_token"),
-        .subject_token_type = param(oc.form, "subject_token_type"),
-        .actor_token = param(oc.form, "actor_token"),
-        .actor_token_type = param(oc.form, "actor_token_type"),
-        .audience = param(oc.form, "audience"),
-        .resource = param(oc.form, "resource"),
-        .requested_token_type = param(oc.form, "requested_token_type"),
+        .grant_type = oauth_call_param(&oc, "grant_type"),
+        .code = oauth_call_param(&oc, "code"),
+        .redirect_uri = oauth_call_param(&oc, "redirect_uri"),
+        .code_verifier = oauth_call_param(&oc, "code_verifier"),
+        .refresh_token = oauth_call_param(&oc, "refresh_token"),
+        .scope = oauth_call_param(&oc, "scope"),
+        .subject_token = oauth_call_param(&oc, "subject_token"),
+        .subject_token_type = oauth_call_param(&oc, "subject_token_type"),
+        .actor_token = oauth_call_param(&oc, "actor_token"),
+        .actor_token_type = oauth_call_param(&oc, "actor_token_type"),
+        .audience = oauth_call_param(&oc, "audience"),
+        .resource = oauth_call_param(&oc, "resource"),
+        .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
     };
-    if (token_grant(r->app, &r->arena, oc.p, oc.c, &req, &out, &ri) != RC_OK) {
-        const char *e = out.error ? out.error : "server_error";
-        oauth_error(r, w, error_status(e), e, &ri, oc.basic);
+    if ((rc = token_grant(r->app, &r->arena, oc.p, oc.c, &req, &out, &ri)) != RC_OK) {
+        http_error_answer(r, w, HTTP_ERRORS(token_errors), rc, &ri, OAUTH_CALL_CHALLENGE(&oc));
         oauth_call_end(&oc);
         return;
     }

@@ -19,24 +19,26 @@
 #include "http/router.h"
 #include "log/log.h"
 
-static void
-bearer_error(struct http_req *r, struct http_resp *w, int status, const char *error,
-             const char *desc)
-{
-    json_t *j = json_object();
-    const char *h = "Bearer realm=\"authd\"";
+/* RFC 6750 §3.1, every answer with its Bearer challenge: no token at all is a bare 401
+ * (RC_NOT_FOUND), two tokens 400, a token without `openid` 403 (RC_UNSUPPORTED). */
+static const struct http_error userinfo_errors[] = {
+    {RC_NOT_FOUND, RC_WHY_PARAM, 401, NULL, NULL, HTTP_DESC_NONE},
+    {RC_MALFORMED, RC_WHY_PARAM, 400, "invalid_request", NULL, "one bearer token, header or body"},
+    {RC_UNAVAILABLE, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, HTTP_DESC_NONE},
+    {RC_NOMEM, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, HTTP_DESC_NONE},
+    {RC_UNSUPPORTED, RC_WHY_SCOPE, 403, "insufficient_scope", NULL,
+     "the token lacks the openid scope"},
+    {RC_EXPIRED, RC_WHY_ANY, 401, "invalid_token", NULL, "expired"},
+    {RC_ANY, RC_WHY_ANY, 401, "invalid_token", NULL, "invalid"},
+};
 
-    if (error) {
-        h = arena_printf(&r->arena, "Bearer realm=\"authd\", error=\"%s\"%s%s%s", error,
-                         desc ? ", error_description=\"" : "", desc ? desc : "", desc ? "\"" : "");
-        json_object_set_new(j, "error", json_string(error));
-        if (desc)
-            json_object_set_new(j, "error_description", json_string(desc));
-    }
-    http_add_header(w, "WWW-Authenticate", h ? h : "Bearer");
-    if (status == 503)
-        http_add_header(w, "Retry-After", "1");
-    http_json(r, w, status, j);
+/* Answers from the table; NULL error (no token at all): a bare challenge, {}. */
+static void
+refuse(struct http_req *r, struct http_resp *w, enum rc rc, const struct rc_info *ri)
+{
+    const struct http_error *e = http_error_find(HTTP_ERRORS(userinfo_errors), rc, ri);
+
+    http_error_json(r, w, e->status, e->error, http_error_desc(r, e, ri), HTTP_CH_BEARER);
 }
 
 /* The token from the header or the form body. RC_NOT_FOUND: none; RC_MALFORMED: both,
@@ -151,21 +153,17 @@ route_userinfo(struct http_req *r, struct http_resp *w)
     json_t *o;
     enum rc rc = bearer_token(r, &tok);
 
-    if (rc == RC_NOT_FOUND) {
-        bearer_error(r, w, 401, NULL, NULL);
-        return;
-    }
     if (rc != RC_OK) {
-        bearer_error(r, w, 400, "invalid_request", "one bearer token, header or body");
+        refuse(r, w, rc_because(&ri, rc, RC_WHY_PARAM), &ri);
         return;
     }
     if (!(p = app_policy_get(r->app))) {
-        bearer_error(r, w, 503, "temporarily_unavailable", NULL);
+        refuse(r, w, RC_UNAVAILABLE, NULL);
         return;
     }
     rc = token_access_verify(r->app, &r->arena, p, tok, &tc, &ri);
     if (rc == RC_OK && !scope_has(span_str(tc.scope), "openid"))
-        rc = RC_UNSUPPORTED;
+        rc = rc_fail(&ri, RC_UNSUPPORTED, RC_WHY_SCOPE, "scope", "lacks openid");
     o = json_object();
     if (rc == RC_OK)
         rc = user_claims(r, p, &tc, o);
@@ -176,12 +174,7 @@ route_userinfo(struct http_req *r, struct http_resp *w)
         return;
     }
     json_decref(o);
-    if (rc == RC_UNAVAILABLE || rc == RC_NOMEM)
-        bearer_error(r, w, 503, "temporarily_unavailable", NULL);
-    else if (rc == RC_UNSUPPORTED)
-        bearer_error(r, w, 403, "insufficient_scope", "the token lacks the openid scope");
-    else
-        bearer_error(r, w, 401, "invalid_token", rc == RC_EXPIRED ? "expired" : "invalid");
+    refuse(r, w, rc, &ri);
 }
 
 ROUTE(userinfo, "/userinfo", HTTP_GET | HTTP_POST, route_userinfo)

@@ -22,6 +22,37 @@ static const struct {
     [RC_FULL] = {"RC_FULL", 503, "temporarily_unavailable"},
 };
 
+static const char *const reason_names[RC__WHY_COUNT] = {
+    [RC_WHY_NONE] = "none",
+    [RC_WHY_PARAM] = "param",
+    [RC_WHY_GRANT_TYPE] = "grant_type",
+    [RC_WHY_CLIENT_AUTH] = "client_auth",
+    [RC_WHY_CLIENT_NOT_ALLOWED] = "client_not_allowed",
+    [RC_WHY_SCOPE] = "scope",
+    [RC_WHY_TARGET] = "target",
+    [RC_WHY_GRANT] = "grant",
+    [RC_WHY_SUBJECT_TOKEN] = "subject_token",
+    [RC_WHY_IDNUM_LENGTH] = "idnum_length",
+    [RC_WHY_IDNUM_CHARACTER] = "idnum_character",
+    [RC_WHY_IDNUM_CHECK_DIGIT] = "idnum_check_digit",
+    [RC_WHY_IDNUM_DATE] = "idnum_date",
+    [RC_WHY_IDNUM_PROVINCE] = "idnum_province",
+    [RC_WHY_NAME] = "name",
+    [RC_WHY_PHONE] = "phone",
+    [RC_WHY_PW_SHORT] = "pw_short",
+    [RC_WHY_PW_LONG] = "pw_long",
+    [RC_WHY_PW_IDNUM] = "pw_idnum",
+    [RC_WHY_PW_BIRTH] = "pw_birth",
+    [RC_WHY_PW_PHONE] = "pw_phone",
+    [RC_WHY_PW_INVALID] = "pw_invalid",
+    [RC_WHY_NOT_VERIFIED] = "not_verified",
+    [RC_WHY_REGISTERED] = "registered",
+    [RC_WHY_CREDENTIALS] = "credentials",
+    [RC_WHY_DISABLED] = "disabled",
+    [RC_WHY_LOCKED] = "locked",
+    [RC_WHY_RATE] = "rate",
+};
+
 static int
 valid(enum rc rc)
 {
@@ -46,12 +77,34 @@ rc_oauth_error(enum rc rc)
     return valid(rc) ? rc_table[rc].oauth : "server_error";
 }
 
+const char *
+rc_reason_name(enum rc_reason why)
+{
+    return (int)why >= 0 && why < RC__WHY_COUNT && reason_names[why] ? reason_names[why]
+                                                                     : "unknown";
+}
+
 enum rc
-rc_set(struct rc_info *ri, enum rc rc, const char *field, const char *msg)
+rc_fail(struct rc_info *ri, enum rc rc, enum rc_reason why, const char *field, const char *msg)
 {
     if (ri) {
         ri->field = field;
         ri->msg = msg;
+        ri->why = why;
     }
+    return rc;
+}
+
+enum rc
+rc_set(struct rc_info *ri, enum rc rc, const char *field, const char *msg)
+{
+    return rc_fail(ri, rc, RC_WHY_NONE, field, msg);
+}
+
+enum rc
+rc_because(struct rc_info *ri, enum rc rc, enum rc_reason why)
+{
+    if (ri)
+        ri->why = why;
     return rc;
 }

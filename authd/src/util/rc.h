@@ -20,10 +20,52 @@ enum rc {
     RC__COUNT
 };
 
-/* Optional reason for a failure: static strings only, never the offending value. */
+/* Why a request was refused, finer than enum rc: a stable code, never English. Each
+ * endpoint maps (rc, reason) to its answer in one table (http/http.h: struct http_error:
+ * status, OAuth error, page message key); logs carry its name (rc_reason_name). Codes are
+ * appended, never renumbered or renamed. */
+enum rc_reason {
+    RC_WHY_NONE = 0,           /* "none": nothing finer than the rc */
+    RC_WHY_PARAM,              /* "param": a parameter missing, malformed or not accepted */
+    RC_WHY_GRANT_TYPE,         /* "grant_type": a grant type the server does not offer */
+    RC_WHY_CLIENT_AUTH,        /* "client_auth": client authentication failed */
+    RC_WHY_CLIENT_NOT_ALLOWED, /* "client_not_allowed": not registered for this use */
+    RC_WHY_SCOPE,              /* "scope": the requested scope is refused */
+    RC_WHY_TARGET,             /* "target": the audience or resource is refused */
+    RC_WHY_GRANT,              /* "grant": code or refresh token unknown, expired or reused */
+    RC_WHY_SUBJECT_TOKEN,      /* "subject_token": token exchange's subject token unusable */
+    RC_WHY_IDNUM_LENGTH,       /* "idnum_length": the ID number is not 18 characters */
+    RC_WHY_IDNUM_CHARACTER,    /* "idnum_character": not 17 digits and a digit or X */
+    RC_WHY_IDNUM_CHECK_DIGIT,  /* "idnum_check_digit" */
+    RC_WHY_IDNUM_DATE,         /* "idnum_date": the birth date is not valid */
+    RC_WHY_IDNUM_PROVINCE,     /* "idnum_province": the region code is not valid */
+    RC_WHY_NAME,               /* "name": the name is unusable */
+    RC_WHY_PHONE,              /* "phone": not a mainland mobile number */
+    RC_WHY_PW_SHORT,           /* "pw_short": password below password_min_length */
+    RC_WHY_PW_LONG,            /* "pw_long": password above ACCOUNT_PASSWORD_MAX */
+    RC_WHY_PW_IDNUM,           /* "pw_idnum": password is the ID number */
+    RC_WHY_PW_BIRTH,           /* "pw_birth": password is the birth date */
+    RC_WHY_PW_PHONE,           /* "pw_phone": password is the mobile number */
+    RC_WHY_PW_INVALID,         /* "pw_invalid": password holds a character not allowed */
+    RC_WHY_NOT_VERIFIED,       /* "not_verified": the population base did not confirm */
+    RC_WHY_REGISTERED,         /* "registered": the ID number has an account already */
+    RC_WHY_CREDENTIALS,        /* "credentials": wrong ID number or password (one for both) */
+    RC_WHY_DISABLED,           /* "disabled": the account is disabled */
+    RC_WHY_LOCKED,             /* "locked": locked out after failed attempts */
+    RC_WHY_RATE,               /* "rate": too many attempts from an address or for a number */
+    RC__WHY_COUNT
+};
+
+/* Wildcards for tables keyed by (rc, reason): match any code. */
+#define RC_ANY     RC__COUNT
+#define RC_WHY_ANY RC__WHY_COUNT
+
+/* Optional reason for a failure: a code, and static strings only, never the offending
+ * value. msg is developer-facing English (an error_description where the wire has one). */
 struct rc_info {
-    const char *msg;   /* "not registered" */
-    const char *field; /* "redirect_uri" */
+    const char *msg;    /* "not registered" */
+    const char *field;  /* "redirect_uri" */
+    enum rc_reason why; /* RC_WHY_NONE unless the failure has a finer reason */
 };
 
 /* Returns the symbolic name ("RC_DENIED") of rc; never NULL. */
@@ -32,8 +74,17 @@ const char *rc_name(enum rc rc);
 int rc_http_status(enum rc rc);
 /* Returns the default OAuth 2.0 error code for rc (RC_OK: NULL). */
 const char *rc_oauth_error(enum rc rc);
-/* Fills ri (if not NULL) with a static message and field name; returns rc unchanged so a
- * caller can write `return rc_set(ri, RC_MALFORMED, "redirect_uri", "not registered");`. */
+/* Fills ri (if not NULL) with a static message and field name, reason RC_WHY_NONE; returns
+ * rc unchanged so a caller can write
+ * `return rc_set(ri, RC_MALFORMED, "redirect_uri", "not registered");`. */
 enum rc rc_set(struct rc_info *ri, enum rc rc, const char *field, const char *msg);
+/* rc_set with a reason code: `return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "empty");`. */
+enum rc rc_fail(struct rc_info *ri, enum rc rc, enum rc_reason why, const char *field,
+                const char *msg);
+/* Gives a callee's failure (already in ri, field and message kept) the reason why; returns
+ * rc. With RC_WHY_NONE: passes the failure on unrefined, its rc alone decides the answer. */
+enum rc rc_because(struct rc_info *ri, enum rc rc, enum rc_reason why);
+/* Returns the stable name of a reason ("pw_short"); never NULL ("unknown" if out of range). */
+const char *rc_reason_name(enum rc_reason why);
 
 #endif

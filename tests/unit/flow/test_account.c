@@ -222,6 +222,7 @@ TEST(account_register_refuses_second_registration_with_conflict)
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", "first password"), NULL), RC_OK);
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", "second password"), &ri), RC_CONFLICT);
     CHECK_STR(ri.field, "id_number");
+    CHECK_INT(ri.why, RC_WHY_REGISTERED);
     /* the first password still works, the second never did */
     CHECK_RC(login(&t, ZHANG, "first password", NULL), RC_OK);
     CHECK_RC(login(&t, ZHANG, "second password", NULL), RC_DENIED);
@@ -243,6 +244,7 @@ TEST(account_register_population_refusals_are_denied_alike)
     for (int i = 0; i < 4; i++) {
         CHECK_STR(ri[i].msg, "the ID number and name could not be verified");
         CHECK(ri[i].field == NULL);
+        CHECK_INT(ri[i].why, RC_WHY_NOT_VERIFIED);
     }
     CHECK_RC(account_find(&t.app, &t.a, span_str(ZHANG), &out, NULL), RC_NOT_FOUND);
     CHECK_RC(account_find(&t.app, &t.a, span_str(LI_CANCELLED), &out, NULL), RC_NOT_FOUND);
@@ -291,30 +293,33 @@ TEST(account_register_fails_closed_when_population_base_is_down)
 }
 
 struct bad_field {
-    const char *idn, *name, *phone, *pw, *field, *msg;
+    const char *idn, *name, *phone, *pw, *field, *msg, *why;
 };
 
 TEST(account_register_rejects_each_bad_field_by_name)
 {
     char lower_x[19], future[19], badcheck[19];
     const struct bad_field cases[] = {
-        {"11010519900307123", "张三", "", "good password", "id_number", "must be 18"},
-        {"1101051990030712AX", "张三", "", "good password", "id_number", "17 digits"},
-        {badcheck, "张三", "", "good password", "id_number", "check digit"},
-        {future, "张三", "", "good password", "id_number", "birth date"},
-        {"991051199003071230", "张三", "", "good password", "id_number", "province"},
-        {ZHANG, "", "", "good password", "name", "empty"},
-        {ZHANG, "张\x01三", "", "good password", "name", "control"},
-        {ZHANG, "张三", "23800000001", "good password", "phone", "11 digits"},
-        {ZHANG, "张三", "1380000000", "good password", "phone", "11 digits"},
-        {ZHANG, "张三", "1380000000a", "good password", "phone", "11 digits"},
-        {ZHANG, "张三", "", "short", "password", "too short"},
-        {ZHANG, "张三", "", ZHANG, "password", "ID number"},
-        {ZHANG, "张三", "", lower_x, "password", "ID number"},
-        {ZHANG, "张三", "", "19900307", "password", "birth date"},
-        {ZHANG, "张三", "", "1990-03-07", "password", "birth date"},
-        {ZHANG, "张三", "", "07/03/1990", "password", "birth date"},
-        {ZHANG, "张三", "13800000001", "13800000001", "password", "mobile"},
+        {"11010519900307123", "张三", "", "good password", "id_number", "must be 18",
+         "idnum_length"},
+        {"1101051990030712AX", "张三", "", "good password", "id_number", "17 digits",
+         "idnum_character"},
+        {badcheck, "张三", "", "good password", "id_number", "check digit", "idnum_check_digit"},
+        {future, "张三", "", "good password", "id_number", "birth date", "idnum_date"},
+        {"991051199003071230", "张三", "", "good password", "id_number", "province",
+         "idnum_province"},
+        {ZHANG, "", "", "good password", "name", "empty", "name"},
+        {ZHANG, "张\x01三", "", "good password", "name", "control", "name"},
+        {ZHANG, "张三", "23800000001", "good password", "phone", "11 digits", "phone"},
+        {ZHANG, "张三", "1380000000", "good password", "phone", "11 digits", "phone"},
+        {ZHANG, "张三", "1380000000a", "good password", "phone", "11 digits", "phone"},
+        {ZHANG, "张三", "", "short", "password", "too short", "pw_short"},
+        {ZHANG, "张三", "", ZHANG, "password", "ID number", "pw_idnum"},
+        {ZHANG, "张三", "", lower_x, "password", "ID number", "pw_idnum"},
+        {ZHANG, "张三", "", "19900307", "password", "birth date", "pw_birth"},
+        {ZHANG, "张三", "", "1990-03-07", "password", "birth date", "pw_birth"},
+        {ZHANG, "张三", "", "07/03/1990", "password", "birth date", "pw_birth"},
+        {ZHANG, "张三", "13800000001", "13800000001", "password", "mobile", "pw_phone"},
     };
     struct tapp t;
     struct account out;
@@ -329,6 +334,7 @@ TEST(account_register_rejects_each_bad_field_by_name)
         CHECK_RC(reg(&t, req(cases[i].idn, cases[i].name, cases[i].phone, cases[i].pw), &ri),
                  RC_MALFORMED);
         CHECK_STR(ri.field, cases[i].field);
+        CHECK_STR(rc_reason_name(ri.why), cases[i].why); /* the page's message key follows it */
         if (!ri.msg || !strstr(ri.msg, cases[i].msg))
             test_fail(__FILE__, __LINE__, "case %zu: message \"%s\" lacks \"%s\"", i,
                       ri.msg ? ri.msg : "(null)", cases[i].msg);
@@ -347,9 +353,11 @@ TEST(account_register_rejects_over_long_password_and_name)
     memset(pw, 'a', sizeof(pw) - 1), pw[sizeof(pw) - 1] = 0;
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", pw), &ri), RC_MALFORMED);
     CHECK_STR(ri.field, "password");
+    CHECK_INT(ri.why, RC_WHY_PW_LONG);
     memset(name, 'a', sizeof(name) - 1), name[sizeof(name) - 1] = 0;
     CHECK_RC(reg(&t, req(ZHANG, name, "", "good password"), &ri), RC_MALFORMED);
     CHECK_STR(ri.field, "name");
+    CHECK_INT(ri.why, RC_WHY_NAME);
     /* the same password at the cap is fine (and logs in) */
     pw[ACCOUNT_PASSWORD_MAX] = 0;
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", pw), NULL), RC_OK);
@@ -377,8 +385,10 @@ TEST(account_login_accepts_right_password_and_denies_the_rest_alike)
     CHECK_RC(login(&t, NOBODY, "good password", &ri[1]), RC_DENIED);
     CHECK_RC(login(&t, "not a number", "good password", &ri[2]), RC_DENIED);
     CHECK_RC(login(&t, AYGUL, "", &ri[3]), RC_DENIED);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         CHECK_STR(ri[i].msg, "the ID number or the password is incorrect");
+        CHECK_INT(ri[i].why, RC_WHY_CREDENTIALS);
+    }
     close_app(&t);
 }
 
@@ -408,10 +418,12 @@ TEST(account_login_locks_out_after_five_failures_until_unlocked)
              RC_LIMITED);
     CHECK_INT(retry, 900);
     CHECK(ri.msg && strstr(ri.msg, "15 minutes"));
+    CHECK_INT(ri.why, RC_WHY_LOCKED);
     /* locked: even the right password is refused, saying how long */
     ri = (struct rc_info){0};
     CHECK_RC(login(&t, ZHANG, "good password", &ri), RC_LIMITED);
     CHECK(ri.msg && strstr(ri.msg, "try again in"));
+    CHECK_INT(ri.why, RC_WHY_LOCKED);
     CHECK_RC(account_lock_state(&t.app, &t.a, span_str(ZHANG), &lk, NULL), RC_OK);
     CHECK(lk.locked_for_s > 0 && lk.locked_for_s <= 900);
     CHECK_RC(account_unlock(&t.app, &t.a, span_str(ZHANG), NULL), RC_OK);
@@ -444,8 +456,10 @@ TEST(account_login_refuses_disabled_account_until_enabled)
     CHECK(out.disabled);
     CHECK_RC(login(&t, ZHANG, "good password", &ri), RC_DENIED);
     CHECK(ri.msg && strstr(ri.msg, "disabled"));
+    CHECK_INT(ri.why, RC_WHY_DISABLED);
     CHECK_RC(login(&t, ZHANG, "bad password", &ri), RC_DENIED); /* no hint without the password */
     CHECK_STR(ri.msg, "the ID number or the password is incorrect");
+    CHECK_INT(ri.why, RC_WHY_CREDENTIALS);
     CHECK_RC(account_set_disabled(&t.app, &t.a, span_str(ZHANG), false, NULL), RC_OK);
     CHECK_RC(login(&t, ZHANG, "good password", NULL), RC_OK);
     CHECK_RC(account_set_disabled(&t.app, &t.a, span_str(NOBODY), true, NULL), RC_NOT_FOUND);
@@ -491,6 +505,7 @@ TEST(account_rate_limits_per_ip_say_how_long)
     CHECK_RC(account_register_ex(&t.app, &t.a, &r, "10.0.0.9", &out, &ri, &retry), RC_LIMITED);
     CHECK(retry > 0 && retry <= 60);
     CHECK(ri.msg && strstr(ri.msg, "try again in"));
+    CHECK_INT(ri.why, RC_WHY_RATE);
     CHECK_RC(account_register(&t.app, &t.a, &r, "10.0.0.10", &out, NULL), RC_CONFLICT);
     for (int i = 0; i < 3; i++)
         CHECK_RC(account_login(&t.app, &t.a, span_str(ZHANG), SPAN("good password"), "10.0.0.9",

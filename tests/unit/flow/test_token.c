@@ -41,6 +41,7 @@ static struct {
     struct arena a;
     struct account acct;
     char idn[19];
+    struct rc_info ri; /* the last token_grant refusal's reason */
 } F;
 
 static void
@@ -225,7 +226,7 @@ redeem(const char *client_id, const char *code, const char *redirect, const char
 
     if (!redirect)
         rq.redirect_uri.p = NULL;
-    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, NULL);
+    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, &F.ri);
 }
 
 static enum rc
@@ -235,7 +236,7 @@ refresh(const char *client_id, const char *rt, const char *scope, struct token_r
 
     if (scope)
         rq.scope = span_str(scope);
-    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, NULL);
+    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, &F.ri);
 }
 
 /* The verified payload of a token of ours as a JSON object (caller decrefs). */
@@ -445,13 +446,13 @@ TEST(token_code_rejections)
     REQUIRE(fix_up() == 0);
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     CHECK_RC(redeem("web", code, "https://rp.example/cb2", VERIFIER, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     /* the code is spent even by a failed redemption */
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER "x", &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", NULL, &r), RC_DENIED);
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
@@ -465,9 +466,9 @@ TEST(token_code_rejections)
     issue_code("app", "http://127.0.0.1/cb", "openid", NULL, code);
     CHECK_RC(redeem("app", code, "http://127.0.0.1/cb", NULL, &r), RC_DENIED);
     CHECK_RC(redeem("web", "", "https://rp.example/cb", VERIFIER, &r), RC_MALFORMED);
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_STR(rc_reason_name(F.ri.why), "param");
     CHECK_RC(redeem("svc", "whatever", "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
-    CHECK_STR(r.error, "unauthorized_client");
+    CHECK_STR(rc_reason_name(F.ri.why), "client_not_allowed");
     fix_down();
 }
 
@@ -483,11 +484,11 @@ TEST(token_code_reuse_revokes_what_the_first_use_issued)
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r1.access_token), &tc, NULL), RC_OK);
     CHECK_STR(tc.account_id, F.acct.id);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r2), RC_DENIED);
-    CHECK_STR(r2.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r1.access_token), &tc, NULL),
              RC_NOT_FOUND);
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r3), RC_DENIED);
-    CHECK_STR(r3.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     fix_down();
 }
 
@@ -546,7 +547,7 @@ TEST(token_code_for_a_disabled_account_leaves_no_family)
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     REQUIRE(account_set_disabled(&F.app, &F.a, span_str(F.acct.id_number), true, NULL) == RC_OK);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     CHECK(r.access_token == NULL && r.refresh_token == NULL);
     CHECK_RC(store_set_members(F.app.store, &F.a, store_key(&F.a, "sidfam", SPAN("sid-1"), NULL),
                                &m, &n),
@@ -573,7 +574,7 @@ TEST(token_code_replay_during_the_first_redemption_blocks_it)
     REQUIRE(grant_code_redeem(&F.app, &F.a, span_str(code), span_str(f.id), 60, &g, &used_by)
             == RC_OK);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     /* now it tries to create the family: refused */
     REQUIRE(rtf_create_ops(&F.app, &F.a, F.p, &f, rt, ops, &n) == RC_OK);
     CHECK_RC(store_rec_put(F.app.store, ops[0].key, ops[0].fields, ops[0].nfields, ops[0].ttl_s,
@@ -619,11 +620,11 @@ TEST(refresh_rotates_and_keeps_the_assurance)
     CHECK_STR(jstr(id, "scope"), "openid");
     json_decref(id);
     CHECK_RC(refresh("web", r2.refresh_token, "openid profile phone", &r1), RC_DENIED);
-    CHECK_STR(r1.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     CHECK_RC(refresh("svc", r2.refresh_token, NULL, &r1), RC_DENIED);
-    CHECK_STR(r1.error, "unauthorized_client");
+    CHECK_STR(rc_reason_name(F.ri.why), "client_not_allowed");
     CHECK_RC(refresh("web", "not-a-token", NULL, &r1), RC_NOT_FOUND);
-    CHECK_STR(r1.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     fix_down();
 }
 
@@ -658,7 +659,7 @@ TEST(refresh_reuse_outside_grace_revokes_the_family)
     fake_now += 11;
     /* r0 is two rotations old: reuse */
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r3), RC_DENIED);
-    CHECK_STR(r3.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     CHECK_RC(refresh("web", r2.refresh_token, NULL, &r3), RC_DENIED);
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r2.access_token), &tc, NULL),
              RC_NOT_FOUND);
@@ -691,7 +692,7 @@ TEST(refresh_idle_and_absolute_expiry)
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r1), RC_OK);
     fake_now += 600;
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r2), RC_EXPIRED);
-    CHECK_STR(r2.error, "invalid_grant");
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
     /* a forged token with a real family id is unknown, not reuse */
     code_tokens(&r0);
     memcpy(forged, r0.refresh_token, REFRESH_TOKEN_LEN + 1);
@@ -718,7 +719,7 @@ TEST(token_client_credentials_scopes_and_rejections)
     json_t *at;
 
     REQUIRE(fix_up() == 0);
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_OK);
     CHECK_STR(r.scope, "api.read api.write");
     CHECK(r.id_token == NULL && r.refresh_token == NULL);
     REQUIRE((at = payload(r.access_token, "at+jwt")) != NULL);
@@ -727,44 +728,44 @@ TEST(token_client_credentials_scopes_and_rejections)
     CHECK(json_object_get(at, "rtf") == NULL && json_object_get(at, "acr") == NULL);
     json_decref(at);
     rq.scope = SPAN("api.read");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_OK);
     CHECK_STR(r.scope, "api.read");
     /* RFC 6749 §3.3: values it is not registered for (or we do not know) are left out,
      * the granted scope is in the response; normalised (issue 13 item 7) */
     rq.scope = SPAN("api.read admin ");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_OK);
     CHECK_STR(r.scope, "api.read");
     rq.scope = SPAN(" api.write  api.read api.write ");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_OK);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_OK);
     CHECK_STR(r.scope, "api.write api.read");
     REQUIRE((at = payload(r.access_token, "at+jwt")) != NULL);
     CHECK_STR(jstr(at, "scope"), "api.write api.read");
     json_decref(at);
     rq.scope = SPAN("admin");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope"); /* nothing left to grant */
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "scope"); /* nothing left to grant */
     rq.scope = SPAN("");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     rq.scope = SPAN("api.read\tadmin");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     /* strict_scopes: what it does not get is an error, not a silent drop */
     rq.scope = SPAN("api.read admin");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("strict"), &rq, &r, NULL), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("strict"), &rq, &r, &F.ri), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     rq.scope = SPAN("api.read ");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("strict"), &rq, &r, NULL), RC_OK);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("strict"), &rq, &r, &F.ri), RC_OK);
     CHECK_STR(r.scope, "api.read");
     rq.scope = (struct span){NULL, 0};
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("web"), &rq, &r, NULL), RC_DENIED);
-    CHECK_STR(r.error, "unauthorized_client");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("web"), &rq, &r, &F.ri), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "client_not_allowed");
     rq.grant_type = SPAN("password");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_UNSUPPORTED);
-    CHECK_STR(r.error, "unsupported_grant_type");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_UNSUPPORTED);
+    CHECK_STR(rc_reason_name(F.ri.why), "grant_type");
     rq.grant_type = (struct span){NULL, 0};
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL), RC_MALFORMED);
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri), RC_MALFORMED);
+    CHECK_STR(rc_reason_name(F.ri.why), "param");
     fix_down();
 }
 
@@ -777,7 +778,7 @@ TEST(token_access_verify_refuses_tampered_expired_and_revoked)
     size_t n;
 
     REQUIRE(fix_up() == 0);
-    REQUIRE(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, NULL) == RC_OK);
+    REQUIRE(token_grant(&F.app, &F.a, F.p, client("svc"), &rq, &r, &F.ri) == RC_OK);
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r.access_token), &tc, NULL), RC_OK);
     CHECK_STR(tc.client_id, "svc");
     CHECK(tc.account_id == NULL);
@@ -892,9 +893,9 @@ TEST(token_store_down_is_temporarily_unavailable)
     mem = F.app.store;
     F.app.store = &down;
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_UNAVAILABLE);
-    CHECK_STR(r.error, "temporarily_unavailable");
+    CHECK_STR(rc_reason_name(F.ri.why), "none");
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r), RC_UNAVAILABLE);
-    CHECK_STR(r.error, "temporarily_unavailable");
+    CHECK_STR(rc_reason_name(F.ri.why), "none");
     /* fail closed: a token whose revocation state is unknown is not accepted */
     CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r0.access_token), &tc, NULL),
              RC_UNAVAILABLE);
@@ -932,7 +933,7 @@ xchg(const char *client_id, const char *subject, const char *audience, const cha
 
     if (scope)
         rq.scope = span_str(scope);
-    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, NULL);
+    return token_grant(&F.app, &F.a, F.p, client(client_id), &rq, out, &F.ri);
 }
 
 TEST(exchange_keeps_subject_and_assurance_and_nests_act)
@@ -992,10 +993,10 @@ TEST(exchange_narrows_the_scope_to_the_audience)
     CHECK_STR(r.scope, "api.read");
     /* nothing the audience may hold: refused, not a token without scope */
     CHECK_RC(xchg("mod", at, "mod2", "api.write", &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     REQUIRE((at = mod_token("openid")));
     CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     fix_down();
 }
 
@@ -1008,31 +1009,31 @@ TEST(exchange_refusals_name_the_rfc_8693_error)
     REQUIRE(fix_up() == 0);
     REQUIRE((at = mod_token("openid api.read")));
     CHECK_RC(xchg("svc", at, "mod2", NULL, &r), RC_DENIED); /* no grant */
-    CHECK_STR(r.error, "unauthorized_client");
+    CHECK_STR(rc_reason_name(F.ri.why), "client_not_allowed");
     CHECK_RC(xchg("mod", at, "svc", NULL, &r), RC_DENIED); /* not in exchange_audiences */
-    CHECK_STR(r.error, "invalid_target");
+    CHECK_STR(rc_reason_name(F.ri.why), "target");
     CHECK_RC(xchg("mod", at, "ghost", NULL, &r), RC_DENIED); /* listed, but no such client */
-    CHECK_STR(r.error, "invalid_target");
+    CHECK_STR(rc_reason_name(F.ri.why), "target");
     CHECK_RC(xchg("mod", at, "mod2", "api.write", &r), RC_DENIED); /* beyond the subject's */
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(F.ri.why), "scope");
     CHECK_RC(xchg("mod2", at, "svc", NULL, &r), RC_DENIED); /* issued to mod, not mod2 */
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_STR(rc_reason_name(F.ri.why), "subject_token");
     CHECK_RC(xchg("mod", "a.b.c", "mod2", NULL, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_request");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_MALFORMED);
-    CHECK_STR(r.error, "invalid_request"); /* no subject_token */
+    CHECK_STR(rc_reason_name(F.ri.why), "subject_token");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, &F.ri), RC_MALFORMED);
+    CHECK_STR(rc_reason_name(F.ri.why), "param"); /* no subject_token */
     rq.subject_token = span_str(at);
     rq.audience = SPAN("mod2");
     rq.subject_token_type = SPAN("urn:ietf:params:oauth:token-type:jwt");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_MALFORMED);
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, &F.ri), RC_MALFORMED);
+    CHECK_STR(rc_reason_name(F.ri.why), "param");
     rq.subject_token_type = SPAN(TOKEN_TYPE_ACCESS);
     rq.requested_token_type = SPAN("urn:ietf:params:oauth:token-type:id_token");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_MALFORMED);
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, &F.ri), RC_MALFORMED);
     rq.requested_token_type = (struct span){NULL, 0};
     rq.resource = SPAN("https://rs.example/");
-    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, NULL), RC_DENIED);
-    CHECK_STR(r.error, "invalid_target");
+    CHECK_RC(token_grant(&F.app, &F.a, F.p, client("mod"), &rq, &r, &F.ri), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "target");
     fix_down();
 }
 
@@ -1046,12 +1047,12 @@ TEST(exchange_refuses_expired_and_revoked_subject_tokens)
     REQUIRE((at = mod_token("openid api.read")));
     fake_now += 300 + 30 + 1; /* ttl + leeway */
     CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_EXPIRED);
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_STR(rc_reason_name(F.ri.why), "subject_token");
     fake_now = NOW;
     REQUIRE(token_access_verify(&F.app, &F.a, F.p, span_str(at), &tc, NULL) == RC_OK);
     REQUIRE(token_access_revoke(&F.app, &F.a, &tc) == RC_OK);
     CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_NOT_FOUND);
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_STR(rc_reason_name(F.ri.why), "subject_token");
     /* a family revoked (logout, refresh reuse) revokes the exchanged tokens too */
     REQUIRE((at = mod_token("openid api.read")));
     CHECK_RC(xchg("mod", at, "mod2", NULL, &r), RC_OK);
@@ -1068,9 +1069,9 @@ TEST(exchange_a_client_token_is_not_a_citizens)
     struct token_resp r, x;
 
     REQUIRE(fix_up() == 0);
-    REQUIRE(token_grant(&F.app, &F.a, F.p, client("mod2"), &rq, &r, NULL) == RC_OK);
+    REQUIRE(token_grant(&F.app, &F.a, F.p, client("mod2"), &rq, &r, &F.ri) == RC_OK);
     CHECK_RC(xchg("mod2", r.access_token, "svc", NULL, &x), RC_DENIED);
-    CHECK_STR(x.error, "invalid_request");
+    CHECK_STR(rc_reason_name(F.ri.why), "subject_token");
     fix_down();
 }
 
