@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/mask.h"
+#include "log/log.h"
+
 bool
 scope_has(struct span scope, const char *word)
 {
@@ -87,4 +90,19 @@ claims_add_user(json_t *o, const struct policy *p, const struct policy_client *c
         }
     }
     return RC_OK;
+}
+
+void
+claims_log_idn_release(const char *client_id, const char *id_number, const char *jti,
+                       const char *via)
+{
+    char m[MASK_IDNUM_SIZE];
+    struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
+
+    mask_idnum(span_str(id_number), m);
+    log_str(lr, "client", client_id);
+    log_str(lr, "idn", m);
+    log_str(lr, "jti", jti);
+    log_str(lr, "via", via);
+    log_end(lr);
 }

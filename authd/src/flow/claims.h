@@ -19,6 +19,13 @@ bool scope_has(struct span scope, const char *word);
 /* True if every word of want is in have (RFC 6749 §6: a refresh may narrow, not widen). */
 bool scope_subset(struct span want, struct span have);
 
+/* Writes the audit line of one release of the raw ID number (event `claims.id_number`:
+ * the client it went to, the number masked, the token's jti, and `via`: "token",
+ * "userinfo" or "introspect"). Every release goes through here (docs/architecture.md,
+ * Privacy). */
+void claims_log_idn_release(const char *client_id, const char *id_number, const char *jti,
+                            const char *via);
+
 /* Adds to object o the claims that scope releases for account acct to client c.
  * *released_id_number says whether `id_number` was added (to audit it). RC_OK or
  * RC_NOMEM. */

@@ -9,6 +9,7 @@
 
 #include "core/form.h"
 #include "core/jose.h"
+#include "core/jsonget.h"
 #include "port/secrets.h"
 #include "port/store.h"
 
@@ -268,14 +269,6 @@ assertion_sub(struct arena *a, struct span jwt, struct span *sub)
     return rc;
 }
 
-/* True if v is a JSON string equal to want, every byte of it: "fz\u0000x" is not "fz". */
-static bool
-str_is(json_t *v, const char *want)
-{
-    return json_is_string(v) && json_string_length(v) == strlen(want)
-           && memcmp(json_string_value(v), want, strlen(want)) == 0;
-}
-
 /* aud is a string or an array; one of its values must name us (RFC 7523 §3 item 3). */
 static bool
 aud_ok(json_t *aud, const char *const *ours, size_t n)
@@ -285,7 +278,7 @@ aud_ok(json_t *aud, const char *const *ours, size_t n)
 
     if (json_is_string(aud)) {
         for (k = 0; k < n; k++)
-            if (ours[k] && str_is(aud, ours[k]))
+            if (ours[k] && jsonget_str_is(aud, ours[k]))
                 return true;
         return false;
     }
@@ -317,7 +310,7 @@ assertion_claims(struct app *app, struct arena *a, const struct policy_client *c
                       "payload is not a JSON object with unique members");
     jti = json_string_value(json_object_get(o, "jti"));
     exp = json_integer_value(json_object_get(o, "exp"));
-    if (!str_is(json_object_get(o, "iss"), c->id) || !str_is(json_object_get(o, "sub"), c->id))
+    if (!jsonget_str_is(json_object_get(o, "iss"), c->id) || !jsonget_str_is(json_object_get(o, "sub"), c->id))
         rc_set(ri, RC_DENIED, "client_assertion", "iss and sub must be the client id");
     else if (!aud_ok(json_object_get(o, "aud"), ours, 3))
         rc_set(ri, RC_DENIED, "client_assertion", "aud does not name this server");

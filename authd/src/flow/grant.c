@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonget.h"
 #include "core/jsonout.h"
 #include "port/secrets.h"
 #include "port/store.h"
@@ -92,15 +93,6 @@ grant_to_json(struct arena *a, const struct grant *g)
     return copy ? span_str(copy) : (struct span){NULL, 0};
 }
 
-static const char *
-get_str(struct arena *a, json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-
-    return json_is_string(v) ? arena_strndup(a, json_string_value(v), json_string_length(v))
-                             : NULL;
-}
-
 enum rc
 grant_from_json(struct arena *a, struct span js, struct grant *out)
 {
@@ -111,18 +103,18 @@ grant_from_json(struct arena *a, struct span js, struct grant *out)
     memset(out, 0, sizeof(*out));
     if (!json_is_object(o))
         goto out;
-    out->client_id = get_str(a, o, "client_id");
-    out->redirect_uri = get_str(a, o, "redirect_uri");
-    out->scope = get_str(a, o, "scope");
-    out->nonce = get_str(a, o, "nonce");
-    out->code_challenge = get_str(a, o, "code_challenge");
-    out->account_id = get_str(a, o, "acct");
-    out->sid = get_str(a, o, "sid");
-    out->amr = get_str(a, o, "amr");
-    out->claims = get_str(a, o, "claims");
+    out->client_id = jsonget_str(a, o, "client_id");
+    out->redirect_uri = jsonget_str(a, o, "redirect_uri");
+    out->scope = jsonget_str(a, o, "scope");
+    out->nonce = jsonget_str(a, o, "nonce");
+    out->code_challenge = jsonget_str(a, o, "code_challenge");
+    out->account_id = jsonget_str(a, o, "acct");
+    out->sid = jsonget_str(a, o, "sid");
+    out->amr = jsonget_str(a, o, "amr");
+    out->claims = jsonget_str(a, o, "claims");
     out->auth_time = json_integer_value(json_object_get(o, "auth_time"));
     out->issued_at = json_integer_value(json_object_get(o, "iat"));
-    acr = get_str(a, o, "acr");
+    acr = jsonget_str(a, o, "acr");
     if (!out->client_id || !out->scope || !out->account_id || !acr
         || loa_parse(span_str(acr), &out->loa) != RC_OK)
         goto out;
