@@ -8,8 +8,8 @@
 #include "flow/authorize.h"
 #include "flow/session.h"
 
-/* Saves r as pending authorization request *id (a new one when (*id)[0] == 0, for
- * AUTHZ_PENDING_TTL) through flow/pending.h: a new request may not use the store's reserve
+/* Saves r as pending authorization request *id (a new one when (*id)[0] == 0), for
+ * AUTHZ_PENDING_TTL from now, through flow/pending.h: a new request may not use the store's reserve
  * (STORE_LOW), saving an existing one may. RC_OK, RC_FULL (the store is full, or only its
  * reserve is left for a new request), RC_TOO_LARGE, RC_UNAVAILABLE, RC_NOMEM. */
 enum rc authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,

@@ -93,12 +93,12 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
     struct pending p;
     enum rc rc;
 
-    if (id[0]) { /* saved again: keep when it was made and when it expires */
-        if ((rc = pending_load(app, a, PENDING_AUTHZ, span_str(id), &p)) != RC_OK)
-            return rc;
-        p.nattr = 0;
-    } else
-        memset(&p, 0, sizeof(p));
+    memset(&p, 0, sizeof(p));
+    if (id[0]) { /* saved again at the next step: another AUTHZ_PENDING_TTL from now */
+        memcpy(p.id, id, AUTHZ_PENDING_LEN + 1);
+        p.created = clock_now(app->clock);
+        p.expires = p.created + AUTHZ_PENDING_TTL;
+    }
     if ((rc = to_pending(a, r, &p)) != RC_OK
         || (rc = pending_save(app, a, &p, AUTHZ_PENDING_TTL)) != RC_OK)
         return rc;

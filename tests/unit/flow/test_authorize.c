@@ -340,14 +340,17 @@ TEST(authorize_pending_request_round_trips_and_expires)
     CHECK_INT(l.min.ial, IAL3);
     CHECK(l.rp_asked_acr);
     CHECK(!l.redirect_omitted);
-    /* saved again (a login in between): same id, same expiry */
+    /* saved again at the next step (a login): same id, another 600 s from then */
     fake_now = NOW + 300;
     r.login_sid = "sid";
     CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_OK);
-    fake_now = NOW + 599;
+    fake_now = NOW + 899;
     CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_OK);
     CHECK_STR(l.login_sid, "sid");
-    fake_now = NOW + AUTHZ_PENDING_TTL;
+    fake_now = NOW + 300 + AUTHZ_PENDING_TTL;
     CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_NOT_FOUND);
+    /* once completed, saving it again does not bring it back */
+    authz_pending_drop(&F.app, &F.a, id);
+    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_NOT_FOUND);
     fix_down();
 }
