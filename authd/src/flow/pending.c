@@ -186,8 +186,7 @@ load_decision(struct app *app, struct arena *a, struct pending *p)
 }
 
 static enum rc
-parse(struct app *app, struct arena *a, enum pending_kind kind, struct span id, struct span v,
-      struct pending *out)
+parse(struct arena *a, enum pending_kind kind, struct span id, struct span v, struct pending *out)
 {
     json_t *o = json_loadb((const char *)v.p, v.len, 0, NULL);
     bool ok;
@@ -199,7 +198,6 @@ parse(struct app *app, struct arena *a, enum pending_kind kind, struct span id, 
     json_decref(o);
     if (!ok)
         return RC_NOT_FOUND; /* a damaged or earlier-format record is no interaction */
-    (void)app;
     return RC_OK;
 }
 
@@ -214,7 +212,7 @@ pending_load(struct app *app, struct arena *a, enum pending_kind kind, struct sp
         return RC_NOT_FOUND;
     if ((rc = store_get(app->store, a, rec_key(a, kind, id, NULL), &v)) != RC_OK)
         return rc;
-    if ((rc = parse(app, a, kind, id, v, out)) != RC_OK)
+    if ((rc = parse(a, kind, id, v, out)) != RC_OK)
         return rc;
     /* the authorization request is never decided from elsewhere: no second read */
     if (kind != PENDING_AUTHZ && (rc = load_decision(app, a, out)) != RC_OK)
@@ -281,7 +279,7 @@ pending_complete(struct app *app, struct arena *a, enum pending_kind kind, struc
         return RC_NOT_FOUND;
     if ((rc = store_take(app->store, a, rec_key(a, kind, id, NULL), &v)) != RC_OK)
         return rc;
-    rc = parse(app, a, kind, id, v, p);
+    rc = parse(a, kind, id, v, p);
     if (rc == RC_OK && kind != PENDING_AUTHZ)
         rc = load_decision(app, a, p);
     if (kind != PENDING_AUTHZ) /* best effort: it expires with the record */
