@@ -9,7 +9,6 @@
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
 #include "flow/grant.h"
-#include "log/log.h"
 #include "port/secrets.h"
 
 static enum rc
