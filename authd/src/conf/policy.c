@@ -50,6 +50,7 @@ client_clear(struct policy_client *c)
     free(c->frontchannel_logout_uri), free(c->sector), free(c->min_acr);
     strlist_clear(&c->redirect_uris), strlist_clear(&c->post_logout_redirect_uris);
     strlist_clear(&c->scopes), strlist_clear(&c->exchange_audiences);
+    strlist_clear(&c->authenticators);
 }
 
 void
@@ -67,7 +68,7 @@ policy_release(struct policy *p)
         client_clear(&p->clients[i]);
     for (size_t i = 0; i < p->nscopes; i++) {
         free(p->scopes[i].name), free(p->scopes[i].min_acr);
-        strlist_clear(&p->scopes[i].claims);
+        strlist_clear(&p->scopes[i].claims), strlist_clear(&p->scopes[i].authenticators);
     }
     free(p->clients), free(p->scopes), free(p->dir);
     free(p);
@@ -303,6 +304,8 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return set_str(&c->min_acr, v);
     if (strcmp(k, "exchange_audiences") == 0)
         return parse_list(v, &c->exchange_audiences);
+    if (strcmp(k, "authenticators") == 0)
+        return parse_list(v, &c->authenticators);
     return "unknown key";
 }
 
@@ -313,6 +316,8 @@ scope_key(struct policy_scope *s, const char *k, const char *v)
         return parse_list(v, &s->claims);
     if (strcmp(k, "min_acr") == 0)
         return set_str(&s->min_acr, v);
+    if (strcmp(k, "authenticators") == 0)
+        return parse_list(v, &s->authenticators);
     return "unknown key";
 }
 

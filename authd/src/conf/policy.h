@@ -87,6 +87,7 @@ struct policy_client {
     bool id_number_allowed;            /* may receive the raw id_number claim */
     enum jose_alg id_token_alg;        /* id_token_signed_response_alg; default ES256 */
     bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
+    struct strlist authenticators;     /* flow/authn.h names it accepts; empty: every one */
     int line;                          /* of its [client] header, for errors */
 };
 
@@ -94,6 +95,7 @@ struct policy_scope {
     char *name;
     struct strlist claims;
     char *min_acr;
+    struct strlist authenticators; /* flow/authn.h names it accepts; empty: every one */
 };
 
 struct policy_tokens {

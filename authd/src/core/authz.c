@@ -226,20 +226,22 @@ authz_acr_pick(struct span values, struct loa reach, struct loa *out)
 enum authz_decision
 authz_decide(const struct authz_need *need, const struct authz_have *have, int64_t now)
 {
-    bool login = false;
+    bool short_ = !have->present || !loa_satisfies(have->loa, need->min), reauth = false;
 
-    if (!have->present || !loa_satisfies(have->loa, need->min))
-        login = true;
-    else if (!need->fresh && (need->prompt & AUTHZ_PROMPT_LOGIN))
-        login = true; /* §3.1.2.1: prompt=login re-authenticates */
+    if (!need->fresh && (need->prompt & AUTHZ_PROMPT_LOGIN))
+        reauth = true; /* §3.1.2.1: prompt=login re-authenticates */
     else if (!need->fresh && need->max_age >= 0
              && (need->max_age == 0 || now - have->auth_time > need->max_age))
-        login = true; /* §3.1.2.1: max_age; 0 is "always" (like prompt=login) */
-    if (!login)
+        reauth = true; /* §3.1.2.1: max_age; 0 is "always" (like prompt=login) */
+    if (have->present && !short_ && !reauth)
         return AUTHZ_PROCEED;
-    /* a level the login page cannot give, or a fresh login that still falls short: fail,
-     * never loop back to the page */
-    if (!loa_satisfies(need->reach, need->min) || (need->fresh && have->present))
+    if (have->present && short_ && !reauth
+        && loa_satisfies(loa_max(have->loa, need->step), need->min))
+        return need->prompt & AUTHZ_PROMPT_NONE ? AUTHZ_LOGIN_REQUIRED : AUTHZ_STEP_UP;
+    /* a level no login (and step-up after it) can give, or a fresh login that still falls
+     * short: fail, never loop back to the page */
+    if (need->reach.aal == AAL_NONE || !loa_satisfies(loa_max(need->reach, need->step), need->min)
+        || (need->fresh && have->present))
         return AUTHZ_UNMET;
     if (need->prompt & AUTHZ_PROMPT_NONE)
         return AUTHZ_LOGIN_REQUIRED;

@@ -58,7 +58,8 @@ struct authz_need {
     unsigned prompt;   /* AUTHZ_PROMPT_* */
     int64_t max_age;   /* seconds; -1: not given */
     struct loa min;    /* required level (client, scopes, acr_values, claims) */
-    struct loa reach;  /* the most the login we can offer gives (password: ial3 aal1) */
+    struct loa reach;  /* the most a new login can give (the accepted authenticators) */
+    struct loa step;   /* the most a step-up adds to a session (AAL_NONE: no step-up) */
     bool fresh;        /* the session was created by the login made for this request */
     bool rp_asked_acr; /* min came (in part) from acr_values/claims, not only policy */
 };
@@ -72,14 +73,19 @@ struct authz_have {
 
 enum authz_decision {
     AUTHZ_PROCEED = 0,    /* use the session */
-    AUTHZ_LOGIN,          /* show the login page (new login or step-up) */
+    AUTHZ_LOGIN,          /* show the login page: a new login */
+    AUTHZ_STEP_UP,        /* the session is below the level: an authenticator raises it */
     AUTHZ_LOGIN_REQUIRED, /* prompt=none and a login is needed: error login_required */
     AUTHZ_UNMET,          /* the requested level cannot be reached: error */
 };
 
 /* Decides what to do with a session (OIDC Core §3.1.2.3). A login made for this request
- * (need->fresh) satisfies prompt=login and max_age; a level the session lacks and the
- * login page cannot give is AUTHZ_UNMET, never a login loop. */
+ * (need->fresh) satisfies prompt=login and max_age. A session below the level goes to
+ * step-up when raising it by need->step reaches the level (and nothing else asks for a new
+ * login), else to a new login when one (followed by a step-up) can reach it; a level
+ * neither can give (or no authenticator to log in with: reach.aal AAL_NONE) is
+ * AUTHZ_UNMET, never a login loop. prompt=none turns STEP_UP and LOGIN
+ * into AUTHZ_LOGIN_REQUIRED. */
 enum authz_decision authz_decide(const struct authz_need *need, const struct authz_have *have,
                                  int64_t now);
 

@@ -5,8 +5,8 @@
 #include "conf/policy.h"
 #include "core/authz.h"
 #include "core/pkce.h"
+#include "flow/authn.h"
 #include "flow/authorize_int.h"
-#include "log/log.h"
 
 /* Why a request failed once the redirect URI is known: an OAuth error for the client. */
 struct bad {
@@ -188,10 +188,13 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
 {
     const struct span *av = form_get(f, "acr_values");
     struct span vals = {0};
-    struct loa l, reach = AUTHZ_PASSWORD_REACH;
+    struct loa l, reach, step;
     bool essential = false;
     size_t i = 0;
 
+    /* the most the authenticators this request accepts can give, a step-up included */
+    authn_reach(p, cl->id, r->scope, &reach, &step);
+    reach = loa_max(reach, step);
     r->min = (struct loa){IAL_NONE, AAL_NONE};
     if (!policy_min(cl->min_acr, &r->min))
         return fail(b, "server_error", "client policy: bad min_acr");
@@ -335,31 +338,4 @@ out:
     app_policy_put(p);
     authz_log("request", out, rc);
     return rc;
-}
-
-enum rc
-authz_page_error(struct authorize_result *out, int status, const char *error, const char *msg,
-                 enum rc rc)
-{
-    out->kind = AUTHORIZE_PAGE;
-    out->status = status;
-    out->error = error;
-    out->message = msg;
-    return rc;
-}
-
-void
-authz_log(const char *step, const struct authorize_result *out, enum rc rc)
-{
-    static const char *const kinds[] = {"error_page", "redirect", "login", "consent", "form"};
-    struct log_rec *lr = log_begin(LOG_INFO, "authorize");
-
-    log_str(lr, "step", step);
-    if (out->client_id)
-        log_str(lr, "client", out->client_id);
-    log_str(lr, "outcome", kinds[out->kind]);
-    if (out->error)
-        log_str(lr, "error", out->error);
-    log_str(lr, "rc", rc_name(rc));
-    log_end(lr);
 }

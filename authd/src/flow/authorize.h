@@ -6,7 +6,8 @@
  *        saved as a pending authorization (authd:authz:{id}, 10 min) and the browser goes
  *        to /login?authz=ID or /consent?authz=ID. The pages never re-send the request:
  *        only the id travels, the validated request stays on the server.
- *   POST /login    ─ authorize_login: CSRF, account_login, a new session, then on.
+ *   POST /login    ─ authorize_login: CSRF, an authenticator (flow/authn.h), a new or a
+ *        raised session, then on.
  *   POST /consent  ─ authorize_consent: CSRF, approve or deny, then on.
  *
  * CSRF tokens are HMAC(SECRET_CSRF, form, pending id, browser binding): the binding is a
@@ -23,14 +24,13 @@
 #include "core/loa.h"
 #include "flow/app.h"
 
-#define AUTHZ_PENDING_TTL    600
-#define AUTHZ_PENDING_LEN    43 /* base64url of 32 bytes */
+#define AUTHZ_PENDING_TTL    600 /* a pending interaction (flow/pending.h) */
+#define AUTHZ_PENDING_LEN    43  /* base64url of 32 bytes */
 #define AUTHZ_BIND_COOKIE    "authd_bind"
 #define AUTHZ_BIND_LEN       43
 #define AUTHZ_CSRF_LEN       64
 #define AUTHZ_PARAM_MAX      1024 /* parameters that are parsed, not kept (acr_values) */
 #define AUTHZ_SCOPE_MAX      1024
-#define AUTHZ_PASSWORD_REACH ((struct loa){IAL3, AAL1}) /* the most a password login gives */
 
 /* Parameters kept in the pending request (and in the code): each has its own cap, so a
  * pending request stays under about 4 KB whatever the request (docs/oidc-login.md).
@@ -104,17 +104,22 @@ enum rc authorize_page_info(struct app *app, struct arena *a, struct span id, st
 const char *authorize_bind_new(struct app *app, struct arena *a, bool tls, const char **value);
 
 struct login_form {
-    struct span pending, csrf, bind, id_number, password;
+    struct span pending, csrf, bind;
+    struct span authn;             /* the authenticator (flow/authn.h); empty: the password */
+    struct span id_number, secret; /* what it needs: the password or a one-time code */
     struct span session_cookie; /* the browser's old session, if any */
     const char *client_ip;
     bool tls;
 };
 
-/* The login page's POST. FORM with a message key for a wrong password (one message for
+/* The login page's POST, through the authenticator f->authn (flow/authn.h) if policy
+ * accepts it for the request. FORM with a message key for a wrong secret (one message for
  * an unknown number and a wrong password: "login_failed"), a lockout ("login_limited",
- * 429) or an outage ("login_unavailable", 503); PAGE for a missing/expired request or a
- * bad CSRF token (403); otherwise as authorize_request, with set_cookie installing the new
- * session. The password is not kept. */
+ * 429) or an outage ("login_unavailable", 503); PAGE for a missing/expired request, an
+ * authenticator not accepted (or a step-up without a session: 400 "login_expired") or a
+ * bad CSRF token (403); otherwise as authorize_request, with set_cookie installing a new
+ * session (none after a step-up: the session is raised in place). The secret is not
+ * kept. */
 enum rc authorize_login(struct app *app, struct arena *a, const struct login_form *f,
                         struct authorize_result *out);
 

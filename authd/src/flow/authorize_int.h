@@ -1,19 +1,30 @@
-/* Shared between flow/authorize.c (the request) and flow/authorize_steps.c (pending
- * requests, the login and consent steps, codes). Not for other modules. */
+/* The layer under flow/authorize.c (the request) and flow/authorize_pages.c (the login
+ * and consent pages): flow/authorize_steps.c keeps the pending request, takes the session
+ * decision and gives the answers (a page to go to, a code, an error). It includes neither
+ * of them. Not for other modules. */
 #ifndef AUTHD_FLOW_AUTHORIZE_INT_H
 #define AUTHD_FLOW_AUTHORIZE_INT_H
 
 #include "flow/authorize.h"
 #include "flow/session.h"
 
-/* Saves r as pending request *id (a new id when (*id)[0] == 0), for AUTHZ_PENDING_TTL.
- * A new request may not use the store's reserve (STORE_LOW); saving an existing one may.
- * RC_OK, RC_FULL (the store is full, or only its reserve is left for a new request),
- * RC_UNAVAILABLE, RC_NOMEM. */
+/* Saves r as pending authorization request *id (a new one when (*id)[0] == 0), for
+ * AUTHZ_PENDING_TTL from now, through flow/pending.h: a new request may not use the store's reserve
+ * (STORE_LOW), saving an existing one may. RC_OK, RC_FULL (the store is full, or only its
+ * reserve is left for a new request), RC_TOO_LARGE, RC_UNAVAILABLE, RC_NOMEM. */
 enum rc authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
                            char id[AUTHZ_PENDING_LEN + 1]);
-/* Loads pending request id. RC_NOT_FOUND (unknown, expired or malformed id), RC_UNAVAILABLE. */
+/* Loads pending request id. RC_NOT_FOUND (unknown, expired or malformed id, or a record
+ * of an earlier format), RC_UNAVAILABLE. */
 enum rc authz_pending_load(struct app *app, struct arena *a, struct span id, struct authz_req *out);
+/* Completes pending request id (NULL: none) once the client has its answer. */
+void authz_pending_drop(struct app *app, struct arena *a, const char *id);
+
+/* The session decision (core/authz.h authz_decide, with what the accepted authenticators
+ * reach). true: go on with s; false: *out says where to (the login page, for step-up with
+ * the authenticator in `authn`, or an error for the client), *rc why. */
+bool authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const char *pending_id,
+                const struct session *s, struct authorize_result *out, enum rc *rc);
 
 /* Goes on with a validated request and the browser's session (NULL: none): login page,
  * consent page, an error for the client, or a code. pending_id: the request's pending id
@@ -21,6 +32,11 @@ enum rc authz_pending_load(struct app *app, struct arena *a, struct span id, str
 enum rc authz_continue(struct app *app, struct arena *a, const struct authz_req *r,
                        const char *pending_id, const struct session *s,
                        struct authorize_result *out);
+
+/* Remembers that s's citizen granted scope to r's client (policy consent_ttl; best
+ * effort: without it the citizen is asked again next time). */
+void authz_consent_remember(struct app *app, struct arena *a, const struct session *s,
+                            const struct authz_req *r, const char *scope);
 
 /* Issues a code for r with granted scope to the client (redirect). */
 enum rc authz_issue(struct app *app, struct arena *a, const struct authz_req *r,

@@ -1,105 +1,288 @@
-/* /authorize after validation: pending requests, the session decision, consent, codes and
- * the answers to the client (OIDC Core §3.1.2.3-§3.1.2.6, RFC 6749 §4.1.2, RFC 9207). */
-#include <jansson.h>
+/* /authorize after validation and under the pages: the pending request, the session
+ * decision, consent, codes and the answers to the client (OIDC Core §3.1.2.3-§3.1.2.6,
+ * RFC 6749 §4.1.2, RFC 9207). */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/policy.h"
 #include "core/authz.h"
+#include "flow/authn.h"
 #include "flow/authorize_int.h"
 #include "flow/grant.h"
+#include "flow/pending.h"
+#include "log/log.h"
 #include "port/store.h"
 
-static void
-jset(json_t *o, const char *k, const char *v)
+_Static_assert(AUTHZ_PENDING_LEN == PENDING_ID_LEN, "a pending request id is a pending id");
+
+/* The request's own attributes beside the common fields of a pending interaction. */
+static enum rc
+to_pending(struct arena *a, const struct authz_req *r, struct pending *p)
 {
-    if (v)
-        json_object_set_new(o, k, json_string(v));
+    const char *num[] = {arena_printf(a, "%u", r->prompt),
+                         arena_printf(a, "%lld", (long long)r->max_age)};
+    const struct pending_attr at[] = {
+        {"redirect_uri", r->redirect_uri},
+        {"redirect_given", r->redirect_given},
+        {"state", r->state},
+        {"nonce", r->nonce},
+        {"code_challenge", r->code_challenge},
+        {"login_hint", r->login_hint},
+        {"ui_locales", r->ui_locales},
+        {"login_sid", r->login_sid},
+        {"prompt", num[0]},
+        {"max_age", num[1]},
+        {"rp_acr", r->rp_asked_acr ? "1" : NULL},
+        {"ru_omitted", r->redirect_omitted ? "1" : NULL},
+    };
+    enum rc rc = num[0] && num[1] ? RC_OK : RC_NOMEM;
+
+    p->kind = PENDING_AUTHZ;
+    p->client_id = r->client_id, p->scope = r->scope, p->claims = r->claims;
+    p->acr = r->min;
+    for (size_t i = 0; rc == RC_OK && i < sizeof(at) / sizeof(at[0]); i++)
+        rc = pending_attr_set(p, at[i].name, at[i].value);
+    return rc;
 }
 
-static const char *
-jget(struct arena *a, json_t *o, const char *k)
+static bool
+attr_int(const struct pending *p, const char *name, int64_t lo, int64_t hi, int64_t *out)
 {
-    json_t *v = json_object_get(o, k);
+    const char *v = pending_attr(p, name);
+    char *end;
+    long long n;
 
-    return json_is_string(v) ? arena_strndup(a, json_string_value(v), json_string_length(v)) : NULL;
+    if (!v || !*v)
+        return false;
+    n = strtoll(v, &end, 10);
+    if (*end || n < lo || n > hi)
+        return false;
+    *out = n;
+    return true;
 }
 
-static struct span
-pending_key(struct arena *a, struct span id)
+static bool
+from_pending(const struct pending *p, struct authz_req *out)
 {
-    return store_key(a, "authz", id, NULL);
+    int64_t prompt, max_age;
+
+    memset(out, 0, sizeof(*out));
+    out->client_id = p->client_id, out->scope = p->scope, out->claims = p->claims;
+    out->min = p->acr;
+    out->redirect_uri = pending_attr(p, "redirect_uri");
+    out->redirect_given = pending_attr(p, "redirect_given");
+    out->state = pending_attr(p, "state"), out->nonce = pending_attr(p, "nonce");
+    out->code_challenge = pending_attr(p, "code_challenge");
+    out->login_hint = pending_attr(p, "login_hint");
+    out->ui_locales = pending_attr(p, "ui_locales");
+    out->login_sid = pending_attr(p, "login_sid");
+    out->rp_asked_acr = pending_attr(p, "rp_acr") != NULL;
+    out->redirect_omitted = pending_attr(p, "ru_omitted") != NULL;
+    if (!attr_int(p, "prompt", 0, 0xff, &prompt)
+        || !attr_int(p, "max_age", -1, INT32_MAX, &max_age))
+        return false;
+    out->prompt = (unsigned)prompt, out->max_age = max_age;
+    return out->redirect_uri && out->redirect_given && out->scope;
 }
 
 enum rc
 authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
                    char id[AUTHZ_PENDING_LEN + 1])
 {
-    json_t *o = json_object();
-    char *s = NULL;
-    /* A new request is a low-priority write: it may not eat into the store's reserve,
-     * which keeps room for the citizens already in a login (their pending request saved
-     * again, sessions, codes, tokens). port/store.h STORE_LOW. */
-    unsigned flags = id[0] ? 0 : STORE_LOW;
-    enum rc rc = RC_NOMEM;
+    struct pending p;
+    enum rc rc;
 
-    if (!o)
-        return RC_NOMEM;
-    if (!id[0] && (rc = grant_random_token(app, 32, id, AUTHZ_PENDING_LEN + 1)) != RC_OK)
-        goto out;
-    jset(o, "client_id", r->client_id), jset(o, "redirect_uri", r->redirect_uri);
-    jset(o, "redirect_given", r->redirect_given), jset(o, "scope", r->scope);
-    jset(o, "state", r->state), jset(o, "nonce", r->nonce);
-    jset(o, "code_challenge", r->code_challenge), jset(o, "login_hint", r->login_hint);
-    jset(o, "ui_locales", r->ui_locales), jset(o, "claims", r->claims);
-    jset(o, "login_sid", r->login_sid);
-    json_object_set_new(o, "prompt", json_integer(r->prompt));
-    json_object_set_new(o, "max_age", json_integer(r->max_age));
-    json_object_set_new(o, "ial", json_integer(r->min.ial));
-    json_object_set_new(o, "aal", json_integer(r->min.aal));
-    json_object_set_new(o, "rp_acr", json_boolean(r->rp_asked_acr));
-    json_object_set_new(o, "ru_omitted", json_boolean(r->redirect_omitted));
-    rc = RC_NOMEM;
-    if ((s = json_dumps(o, JSON_COMPACT)))
-        rc = store_put(app->store, pending_key(a, span_str(id)), span_str(s), AUTHZ_PENDING_TTL,
-                       flags);
-out:
-    free(s);
-    json_decref(o);
-    return rc;
+    memset(&p, 0, sizeof(p));
+    if (id[0]) { /* saved again at the next step: another AUTHZ_PENDING_TTL from now */
+        memcpy(p.id, id, AUTHZ_PENDING_LEN + 1);
+        p.created = clock_now(app->clock);
+        p.expires = p.created + AUTHZ_PENDING_TTL;
+    }
+    if ((rc = to_pending(a, r, &p)) != RC_OK
+        || (rc = pending_save(app, a, &p, AUTHZ_PENDING_TTL)) != RC_OK)
+        return rc;
+    memcpy(id, p.id, AUTHZ_PENDING_LEN + 1);
+    return RC_OK;
 }
 
 enum rc
 authz_pending_load(struct app *app, struct arena *a, struct span id, struct authz_req *out)
 {
-    struct span v;
-    json_t *o;
-    enum rc rc;
+    struct pending p;
+    enum rc rc = pending_load(app, a, PENDING_AUTHZ, id, &p);
 
-    if (id.len != AUTHZ_PENDING_LEN || span_has_nul(id))
-        return RC_NOT_FOUND;
-    if ((rc = store_get(app->store, a, pending_key(a, id), &v)) != RC_OK)
+    if (rc != RC_OK)
         return rc;
-    if (!(o = json_loadb((const char *)v.p, v.len, 0, NULL)))
-        return RC_NOT_FOUND;
-    memset(out, 0, sizeof(*out));
-    out->client_id = jget(a, o, "client_id"), out->redirect_uri = jget(a, o, "redirect_uri");
-    out->redirect_given = jget(a, o, "redirect_given"), out->scope = jget(a, o, "scope");
-    out->state = jget(a, o, "state"), out->nonce = jget(a, o, "nonce");
-    out->code_challenge = jget(a, o, "code_challenge");
-    out->login_hint = jget(a, o, "login_hint"), out->ui_locales = jget(a, o, "ui_locales");
-    out->claims = jget(a, o, "claims"), out->login_sid = jget(a, o, "login_sid");
-    out->prompt = (unsigned)json_integer_value(json_object_get(o, "prompt"));
-    out->max_age = json_integer_value(json_object_get(o, "max_age"));
-    out->min.ial = (enum ial)json_integer_value(json_object_get(o, "ial"));
-    out->min.aal = (enum aal)json_integer_value(json_object_get(o, "aal"));
-    out->rp_asked_acr = json_is_true(json_object_get(o, "rp_acr"));
-    out->redirect_omitted = json_is_true(json_object_get(o, "ru_omitted"));
-    json_decref(o);
-    if (!out->client_id || !out->redirect_uri || !out->redirect_given || !out->scope)
+    if (p.state == PENDING_EXPIRED || !from_pending(&p, out))
         return RC_NOT_FOUND;
     return RC_OK;
+}
+
+void
+authz_pending_drop(struct app *app, struct arena *a, const char *id)
+{
+    if (id)
+        pending_complete(app, a, PENDING_AUTHZ, span_str(id), NULL);
+}
+
+/* Saves r as pending (keeping its id) and sends the browser to page?authz=ID, with
+ * &authn=NAME when m (may be NULL) is the authenticator to use. */
+static enum rc
+to_page(struct app *app, struct arena *a, const struct authz_req *r, const char *pending_id,
+        const char *page, const struct authn *m, enum authorize_kind kind,
+        struct authorize_result *out)
+{
+    char id[AUTHZ_PENDING_LEN + 1] = "";
+    enum rc rc;
+
+    if (pending_id && strlen(pending_id) == AUTHZ_PENDING_LEN)
+        memcpy(id, pending_id, sizeof(id));
+    if ((rc = authz_pending_save(app, a, r, id)) != RC_OK)
+        return authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later", rc,
+                                    out);
+    out->kind = kind;
+    out->client_id = r->client_id;
+    out->location = m ? arena_printf(a, "%s?authz=%s&authn=%s", page, id, m->name)
+                      : arena_printf(a, "%s?authz=%s", page, id);
+    return out->location ? RC_OK : RC_NOMEM;
+}
+
+/* What the request's accepted authenticators reach: a new login, and a step-up. */
+static bool
+reach(struct app *app, const struct authz_req *r, const struct session *s, struct loa *login,
+      struct loa *step, const struct authn **m)
+{
+    struct policy *p = app_policy_get(app);
+
+    *login = *step = (struct loa){IAL_NONE, AAL_NONE};
+    *m = NULL;
+    if (!p)
+        return false;
+    authn_reach(p, r->client_id, r->scope, login, step);
+    if (s)
+        *m = authn_step_up(p, r->client_id, r->scope, s->loa, r->min);
+    app_policy_put(p);
+    return true;
+}
+
+bool
+authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const char *pending_id,
+           const struct session *s, struct authorize_result *out, enum rc *rc)
+{
+    struct authz_need need = {r->prompt,
+                              r->max_age,
+                              r->min,
+                              {0},
+                              {0},
+                              s && r->login_sid && strcmp(s->sid, r->login_sid) == 0,
+                              r->rp_asked_acr};
+    struct authz_have have = {s != NULL, s ? s->loa : (struct loa){0}, s ? s->auth_time : 0};
+    const struct authn *m = NULL;
+
+    if (!reach(app, r, s, &need.reach, &need.step, &m)) {
+        *rc = authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later",
+                                   RC_UNAVAILABLE, out);
+        return false;
+    }
+    switch (authz_decide(&need, &have, clock_now(app->clock))) {
+    case AUTHZ_PROCEED:
+        return true;
+    case AUTHZ_LOGIN:
+        *rc = to_page(app, a, r, pending_id, "/login", NULL, AUTHORIZE_LOGIN, out);
+        return false;
+    case AUTHZ_STEP_UP: /* the session is below the level: an authenticator that raises it */
+        *rc = to_page(app, a, r, pending_id, "/login", m, AUTHORIZE_LOGIN, out);
+        return false;
+    case AUTHZ_LOGIN_REQUIRED: /* OIDC Core §3.1.2.6 */
+        *rc = authz_redirect_error(app, a, r, "login_required", "no usable login session",
+                                   RC_DENIED, out);
+        break;
+    case AUTHZ_UNMET: /* never a login loop, never a silent downgrade */
+        *rc = authz_redirect_error(
+            app, a, r, r->rp_asked_acr ? "unmet_authentication_requirements" : "access_denied",
+            "the required level of assurance cannot be reached with a password login", RC_DENIED,
+            out);
+        break;
+    }
+    authz_pending_drop(app, a, pending_id);
+    return false;
+}
+
+static struct span
+consent_key(struct arena *a, const char *account_id, const char *client_id)
+{
+    char *suffix = arena_printf(a, ":%s", client_id);
+
+    return suffix ? store_key(a, "consent", span_str(account_id), suffix) : (struct span){NULL, 0};
+}
+
+/* Whether the consent page must be shown: prompt=consent, or a third-party or public
+ * client without a remembered consent covering the scopes, or id_number (always explicit,
+ * even for first-party clients: a sensitive personal datum). A public client is never
+ * treated as first-party: any local process can claim its loopback redirect URI (RFC 8252
+ * §8.6), so a code without a user interaction needs this citizen's earlier approval of
+ * this client. RC_UNAVAILABLE. */
+static enum rc
+consent_needed(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
+               bool *needed)
+{
+    struct policy *p = app_policy_get(app);
+    const struct policy_client *cl = p ? policy_client(p, span_str(r->client_id)) : NULL;
+    bool first = cl && cl->first_party && cl->type != CLIENT_PUBLIC;
+    struct span have;
+    enum rc rc = RC_OK;
+
+    app_policy_put(p);
+    *needed = true;
+    if (r->prompt & AUTHZ_PROMPT_CONSENT)
+        return RC_OK;
+    if (first && !authz_list_has(span_str(r->scope), "id_number")) {
+        *needed = false;
+        return RC_OK;
+    }
+    rc = store_get(app->store, a, consent_key(a, s->account_id, r->client_id), &have);
+    if (rc == RC_OK)
+        *needed = !authz_scopes_covered(span_str(r->scope), have);
+    return rc == RC_NOT_FOUND ? RC_OK : rc;
+}
+
+enum rc
+authz_continue(struct app *app, struct arena *a, const struct authz_req *r, const char *pending_id,
+               const struct session *s, struct authorize_result *out)
+{
+    struct session t;
+    bool needed;
+    enum rc rc = RC_OK;
+
+    if (!authz_gate(app, a, r, pending_id, s, out, &rc))
+        return rc;
+    if ((rc = consent_needed(app, a, r, s, &needed)) != RC_OK)
+        return authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later", rc,
+                                    out);
+    if (needed && (r->prompt & AUTHZ_PROMPT_NONE)) {
+        authz_pending_drop(app, a, pending_id);
+        return authz_redirect_error(app, a, r, "consent_required", "consent is needed", RC_DENIED,
+                                    out);
+    }
+    if (needed)
+        return to_page(app, a, r, pending_id, "/consent", NULL, AUTHORIZE_CONSENT, out);
+    t = *s;
+    session_touch(app, a, &t); /* best effort: the session is good, we checked it */
+    authz_pending_drop(app, a, pending_id);
+    return authz_issue(app, a, r, &t, r->scope, out);
+}
+
+void
+authz_consent_remember(struct app *app, struct arena *a, const struct session *s,
+                       const struct authz_req *r, const char *scope)
+{
+    struct policy *p = app_policy_get(app);
+    uint32_t ttl = p ? p->tokens.consent_ttl : 0;
+
+    app_policy_put(p);
+    if (ttl) /* best effort: without it the citizen is asked again next time */
+        store_put(app->store, consent_key(a, s->account_id, r->client_id), span_str(scope), ttl, 0);
 }
 
 /* redirect_given + '?' or '&' + the parameters (RFC 6749 §4.1.2: keep the URI's query). */
@@ -177,4 +360,31 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
     OPENSSL_cleanse(code, sizeof(code));
     out->client_id = r->client_id;
     return rc;
+}
+
+enum rc
+authz_page_error(struct authorize_result *out, int status, const char *error, const char *msg,
+                 enum rc rc)
+{
+    out->kind = AUTHORIZE_PAGE;
+    out->status = status;
+    out->error = error;
+    out->message = msg;
+    return rc;
+}
+
+void
+authz_log(const char *step, const struct authorize_result *out, enum rc rc)
+{
+    static const char *const kinds[] = {"error_page", "redirect", "login", "consent", "form"};
+    struct log_rec *lr = log_begin(LOG_INFO, "authorize");
+
+    log_str(lr, "step", step);
+    if (out->client_id)
+        log_str(lr, "client", out->client_id);
+    log_str(lr, "outcome", kinds[out->kind]);
+    if (out->error)
+        log_str(lr, "error", out->error);
+    log_str(lr, "rc", rc_name(rc));
+    log_end(lr);
 }

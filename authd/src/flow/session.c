@@ -237,6 +237,93 @@ out:
     return rc;
 }
 
+/* The token families of old go to new too (authd:sidfam), best effort. */
+static void
+carry_families(struct app *app, struct arena *a, const char *old_sid, const char *new_sid)
+{
+    struct policy *p = app_policy_get(app);
+    uint32_t ttl = p ? p->tokens.refresh_token_ttl : 0;
+    struct span from = store_key(a, "sidfam", span_str(old_sid), NULL);
+    struct span to = store_key(a, "sidfam", span_str(new_sid), NULL), *fam = NULL;
+    size_t n = 0;
+
+    app_policy_put(p);
+    if (!ttl || !from.p || !to.p || store_set_members(app->store, a, from, &fam, &n) != RC_OK)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_set_add(app->store, to, fam[i], ttl);
+}
+
+enum rc
+session_login(struct app *app, struct arena *a, const struct session_login *l,
+              const struct session *same, char cookie[SESSION_COOKIE_LEN + 1], struct session *out)
+{
+    struct span *rps = NULL;
+    size_t n = 0;
+    enum rc rc;
+
+    if (same)
+        session_end(app, a, same, &rps, &n);
+    if ((rc = session_create(app, a, l, cookie, out)) != RC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        session_add_rp(app, a, out, arena_span_dup(a, rps[i]));
+    if (n)
+        carry_families(app, a, same->sid, out->sid);
+    return RC_OK;
+}
+
+/* have's amr values followed by those of add it lacks, in a; NULL past SESSION_AMR_MAX
+ * (or out of memory). */
+static const char *
+amr_join(struct arena *a, const char *have, const char *add)
+{
+    struct buf b;
+    struct span w, h;
+    size_t i = 0;
+    enum rc rc;
+    const char *out = NULL;
+
+    buf_init(&b, SESSION_AMR_MAX);
+    rc = buf_append_str(&b, have ? have : "");
+    while (rc == RC_OK && add && span_next_word(span_str(add), &i, &w)) {
+        bool dup = false;
+        size_t j = 0;
+        while (!dup && span_next_word(span_of(b.p, b.len), &j, &h))
+            dup = span_eq(h, w);
+        if (!dup && (rc = b.len ? buf_append(&b, " ", 1) : RC_OK) == RC_OK)
+            rc = buf_append_span(&b, w);
+    }
+    if (rc == RC_OK)
+        out = arena_strndup(a, b.len ? (const char *)b.p : "", b.len);
+    buf_clear(&b);
+    return out;
+}
+
+enum rc
+session_upgrade(struct app *app, struct arena *a, struct session *s, const struct session_login *l)
+{
+    struct session t = *s;
+    struct lifetimes lt = lifetimes(app);
+    int64_t now = clock_now(app->clock);
+    uint32_t ttl = ttl_left(lt, s->created, now);
+    enum rc rc;
+
+    if (strcmp(s->account_id, l->account_id) != 0)
+        return RC_DENIED;
+    if (ttl == 0)
+        return RC_NOT_FOUND;
+    if (!(t.amr = amr_join(a, s->amr, l->amr)))
+        return RC_TOO_LARGE;
+    t.loa = loa_max(s->loa, l->loa); /* levels never go down */
+    t.auth_time = l->auth_time;
+    t.last_seen = now;
+    if ((rc = write_session(app, a, &t, ttl, STORE_XX)) != RC_OK)
+        return rc;
+    *s = t;
+    return RC_OK;
+}
+
 enum rc
 session_touch(struct app *app, struct arena *a, struct session *s)
 {

@@ -30,6 +30,7 @@
 #define SESSION_SID_LEN    43
 #define SESSION_TAG_LEN    64 /* hex HMAC */
 #define SESSION_ACCT_MAX   64
+#define SESSION_AMR_MAX    128 /* bytes of the space-separated amr list */
 
 struct session {
     char tag[SESSION_TAG_LEN + 1]; /* store key tag; not a secret by itself, not a cookie */
@@ -54,6 +55,24 @@ struct session_login {
  * RC_UNAVAILABLE, RC_FULL, RC_INTERNAL, RC_MALFORMED (account id too long). */
 enum rc session_create(struct app *app, struct arena *a, const struct session_login *l,
                        char cookie[SESSION_COOKIE_LEN + 1], struct session *out);
+
+/* A completed login's new session (session_create), the browser's old one ending: when
+ * same (may be NULL) is the same citizen's session, it is ended and what it had handed out
+ * goes on to the new one (its :rps client ids, and its token families in authd:sidfam, so
+ * that logging out of the new session still reaches them; both best effort). The caller
+ * ends another citizen's session first (logout_session_end). Same results as
+ * session_create. */
+enum rc session_login(struct app *app, struct arena *a, const struct session_login *l,
+                      const struct session *same, char cookie[SESSION_COOKIE_LEN + 1],
+                      struct session *out);
+
+/* Step-up: raises s (loaded, still current) with a login l of the same account. Levels
+ * only go up (the higher of s and l on each axis), l's amr values join s's (once each, in
+ * order), auth_time becomes l's; the sid and the cookie stay. RC_OK: *s updated and
+ * stored. RC_DENIED (another account), RC_NOT_FOUND (it ended meanwhile), RC_TOO_LARGE
+ * (amr past SESSION_AMR_MAX), RC_UNAVAILABLE. */
+enum rc session_upgrade(struct app *app, struct arena *a, struct session *s,
+                        const struct session_login *l);
 
 /* True if cookie has the shape of a session cookie value: SESSION_COOKIE_LEN base64url
  * characters. Pure; session_load checks it before any store access. */

@@ -93,18 +93,27 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
     http_html(r, w, v->status ? v->status : 200, &b);
 }
 
+/* The one-time code field, for an authenticator that asks for one instead of a password. */
+static struct span
+secret_or_none(const struct span *code)
+{
+    return code ? *code : (struct span){(const uint8_t *)"", 0};
+}
+
 static void
 post(struct http_req *r, struct http_resp *w, const struct form *f)
 {
     static const struct span none = {(const uint8_t *)"", 0};
     const struct span *id = form_get(f, "authz"), *csrf = form_get(f, "csrf");
     const struct span *idn = form_get(f, "id_number"), *pw = form_get(f, "password");
+    const struct span *m = form_get(f, "authn"), *code = form_get(f, "code");
     struct login_form lf = {
         .pending = id ? *id : none,
         .csrf = csrf ? *csrf : none,
         .bind = span_str(http_cookie(r, AUTHZ_BIND_COOKIE)),
+        .authn = m ? *m : none,
         .id_number = idn ? *idn : none,
-        .password = pw ? *pw : none,
+        .secret = pw ? *pw : secret_or_none(code),
         .session_cookie = span_str(http_cookie(r, SESSION_COOKIE)),
         .client_ip = r->client_ip,
         .tls = r->secure_cookies,
@@ -112,8 +121,10 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
     struct authorize_result res;
 
     authorize_login(r->app, &r->arena, &lf, &res);
-    if (pw) /* the decoded password lives in the arena: wipe it now */
+    if (pw) /* the decoded secret lives in the arena: wipe it now */
         OPENSSL_cleanse((void *)pw->p, pw->len);
+    if (code)
+        OPENSSL_cleanse((void *)code->p, code->len);
     if (res.kind == AUTHORIZE_FORM) {
         struct login_view v = {lf.pending,  form_get(f, "lang"), lf.id_number,
                                res.message, res.status,          res.retry_after_s};

@@ -241,3 +241,36 @@ TEST(authz_scope_filter_normalises_and_drops)
     }
     arena_clear(&a);
 }
+
+TEST(authz_decide_steps_up_a_session_below_the_level)
+{
+    /* a second factor reaching aal2 raises a session: step-up, not a new login */
+    struct authz_need n = {
+        .max_age = -1, .min = {IAL3, AAL2}, .reach = {IAL3, AAL1}, .step = {IAL_NONE, AAL2}};
+    struct authz_have aal1 = {true, {IAL3, AAL1}, 1000}, none = {0};
+    struct authz_have ial2 = {true, {IAL2, AAL1}, 1000};
+
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_STEP_UP);
+    CHECK_INT(authz_decide(&n, &none, 1000), AUTHZ_LOGIN); /* a login first, then step-up */
+    CHECK_INT(authz_decide(&n, &ial2, 1000), AUTHZ_LOGIN); /* step-up cannot raise identity */
+    n.fresh = true; /* right after the password login made for this request */
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_STEP_UP);
+    CHECK_INT(authz_decide(&n, &ial2, 1000), AUTHZ_UNMET); /* never a login loop */
+    n.fresh = false;
+    n.prompt = AUTHZ_PROMPT_NONE;
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_LOGIN_REQUIRED);
+    n.prompt = AUTHZ_PROMPT_LOGIN; /* re-authentication asked: a new login, not a step-up */
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_LOGIN);
+    n.prompt = 0;
+    n.min = (struct loa){IAL3, AAL3}; /* beyond every authenticator */
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_UNMET);
+    n.step = (struct loa){IAL_NONE, AAL_NONE}; /* no second factor (today): as before */
+    n.min = (struct loa){IAL3, AAL2};
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_UNMET);
+    CHECK_INT(authz_decide(&n, &none, 1000), AUTHZ_UNMET);
+    /* policy accepts no authenticator to log in with: nothing can be reached */
+    n.reach = (struct loa){IAL_NONE, AAL_NONE};
+    n.min = (struct loa){IAL_NONE, AAL_NONE};
+    CHECK_INT(authz_decide(&n, &none, 1000), AUTHZ_UNMET);
+    CHECK_INT(authz_decide(&n, &aal1, 1000), AUTHZ_PROCEED);
+}

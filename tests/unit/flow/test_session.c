@@ -180,3 +180,77 @@ TEST(session_cookie_valid_checks_the_shape)
     CHECK(!session_cookie_valid(span_of("AAAAAAAAAAAAAAAAAAAAA\0AAAAAAAAAAAAAAAAAAAAA", 43)));
     CHECK(!session_cookie_valid(SPAN("")));
 }
+
+TEST(session_upgrade_only_raises_and_keeps_the_session)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+    struct session_login otp = {"acct-1", {IAL_NONE, AAL2}, "otp", 0};
+    struct session_login other = {"acct-2", {IAL4, AAL3}, "hwk", 0};
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    fake_now += 100;
+    otp.auth_time = fake_now;
+    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &otp), RC_OK);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_OK);
+    CHECK_STR(l.sid, s.sid); /* same session, same cookie */
+    CHECK_INT(l.loa.ial, IAL3); /* ial_none says nothing of identity: it stays */
+    CHECK_INT(l.loa.aal, AAL2);
+    CHECK_STR(l.amr, "pwd otp");
+    CHECK_INT(l.auth_time, 1700000100);
+    /* again: amr values once each; a lower level never lowers the session */
+    struct session_login pwd = {"acct-1", {IAL2, AAL1}, "pwd otp", fake_now + 5};
+    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &pwd), RC_OK);
+    CHECK_STR(l.amr, "pwd otp");
+    CHECK_INT(l.loa.ial, IAL3);
+    CHECK_INT(l.loa.aal, AAL2);
+    CHECK_INT(l.auth_time, 1700000105);
+    /* another citizen's proof never raises this session */
+    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &other), RC_DENIED);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_OK);
+    CHECK_INT(l.loa.aal, AAL2);
+    /* an ended session is not brought back */
+    CHECK_RC(session_end(&f.app, &f.a, &l, NULL, NULL), RC_OK);
+    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &otp), RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    teardown(&f);
+}
+
+TEST(session_upgrade_caps_amr)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1], amr[SESSION_AMR_MAX + 2];
+    struct session s;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    memset(amr, 'a', sizeof(amr) - 1);
+    amr[sizeof(amr) - 1] = 0;
+    struct session_login big = {"acct-1", {IAL3, AAL2}, amr, fake_now};
+    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &big), RC_TOO_LARGE);
+    CHECK_STR(s.amr, "pwd");
+    teardown(&f);
+}
+
+TEST(session_login_hands_the_same_citizens_session_on)
+{
+    struct fixture f;
+    char c1[SESSION_COOKIE_LEN + 1], c2[SESSION_COOKIE_LEN + 1];
+    struct session s1, s2, l;
+    struct span *rps = NULL;
+    size_t n = 0;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_login(&f.app, &f.a, &login, NULL, c1, &s1), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s1, "portal"), RC_OK);
+    CHECK_RC(session_login(&f.app, &f.a, &login, &s1, c2, &s2), RC_OK);
+    CHECK(strcmp(s1.sid, s2.sid) != 0);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(c1), &l), RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(c2), &l), RC_OK);
+    CHECK_RC(session_end(&f.app, &f.a, &l, &rps, &n), RC_OK);
+    REQUIRE(n == 1);
+    CHECK_SPAN(rps[0], "portal");
+    teardown(&f);
+}

@@ -1,0 +1,88 @@
+/* Authenticators: the ways a person proves who they are. Each one names its `amr` values
+ * (RFC 8176), the most it can yield on each axis of assurance (core/loa.h), what it needs
+ * from the pending interaction and the login form, and a verify function; a login that
+ * verified ends in one call, authn_complete, which creates the SSO session
+ * (session_login) or, for an authenticator that raises an existing one, steps it up
+ * (session_upgrade: levels only go up, amr grows, auth_time moves).
+ *
+ * Registered authenticators (authn.c, the table `all`): `password` (authn_password.c:
+ * ID number and password, ial of the account, aal1, amr "pwd"). Policy decides which a
+ * client and each scope accept (`authenticators = password` in a [client ...] or
+ * [scope ...] section, docs/policy.md; default: every registered one); a request accepts
+ * the authenticators its client and all its scopes accept. */
+#ifndef AUTHD_FLOW_AUTHN_H
+#define AUTHD_FLOW_AUTHN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/policy.h"
+#include "core/loa.h"
+#include "flow/app.h"
+#include "flow/session.h"
+
+#define AUTHN_NAME_MAX 32
+
+/* What an authenticator needs from the login form and the pending interaction. */
+#define AUTHN_NEEDS_ID_NUMBER 0x1u /* the citizen types the ID number: it starts a session */
+#define AUTHN_NEEDS_SECRET    0x2u /* a secret typed on the page (password, one-time code) */
+#define AUTHN_NEEDS_SESSION   0x4u /* raises the browser's session (step-up), never starts one */
+
+/* What the login form gives an authenticator. Borrowed; secret is wiped by the caller. */
+struct authn_input {
+    struct span id_number, secret;
+    const struct session *session; /* the browser's session, NULL if none */
+    const char *client_ip;
+};
+
+/* What an authenticator proved. account_id in the caller's arena or storage. */
+struct authn_proof {
+    const char *account_id;
+    struct loa loa; /* the levels this proof gives (IAL_NONE: it says nothing of identity) */
+};
+
+/* Verifies in. RC_OK: *out filled. Refusals: RC_DENIED (wrong secret or unknown person:
+ * one answer for both), RC_LIMITED (*retry_s set), RC_MALFORMED (ri->field names the
+ * field), RC_UNAVAILABLE. */
+typedef enum rc (*authn_verify_fn)(struct app *app, struct arena *a, const struct authn_input *in,
+                                   struct authn_proof *out, struct rc_info *ri, uint32_t *retry_s);
+
+struct authn {
+    const char *name; /* policy value and /login's `authn` parameter */
+    const char *amr;  /* space-separated RFC 8176 values it adds to the session */
+    struct loa reach; /* the most it yields (IAL_NONE: leaves identity as it is) */
+    unsigned needs;   /* AUTHN_NEEDS_* */
+    authn_verify_fn verify;
+};
+
+extern const struct authn authn_password;
+
+/* The registered authenticator called name, or NULL. */
+const struct authn *authn_find(struct span name);
+
+/* True if policy p lets a request of client_id for scope (space-separated) use m. */
+bool authn_accepted(const struct policy *p, const char *client_id, const char *scope,
+                    const struct authn *m);
+
+/* The most the accepted authenticators can give a request: *login by starting a session,
+ * *step by raising one (IAL_NONE/AAL_NONE when none can). Pure over p. */
+void authn_reach(const struct policy *p, const char *client_id, const char *scope,
+                 struct loa *login, struct loa *step);
+
+/* The first accepted authenticator that raises a session at have to min (step-up), NULL
+ * when none does. */
+const struct authn *authn_step_up(const struct policy *p, const char *client_id, const char *scope,
+                                  struct loa have, struct loa min);
+
+/* Ends a login that m verified as proof. current: the browser's session (NULL if none).
+ * With AUTHN_NEEDS_SESSION it steps up current (which must be the proof's account:
+ * RC_DENIED otherwise; the cookie stays); else a new session, current ending (handed on to
+ * the new one when it was the same citizen's, logged out when it was another citizen's:
+ * never two citizens' tokens from one browser). tls: the cookie gets the __Host- prefix.
+ * RC_OK: *s is the session and *set_cookie (in a) the Set-Cookie value to send, NULL when
+ * the cookie stays. RC_UNAVAILABLE, RC_FULL, RC_NOMEM. */
+enum rc authn_complete(struct app *app, struct arena *a, const struct authn *m,
+                       const struct authn_proof *proof, const struct session *current, bool tls,
+                       struct session *s, const char **set_cookie);
+
+#endif

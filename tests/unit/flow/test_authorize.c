@@ -1,0 +1,356 @@
+/* flow/authorize*: the request, the session decision and the login and consent steps,
+ * driven through the flow functions with the memory store, a policy parsed from text, one
+ * account (ial2: no population base) and the fake clock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapt/secrets_file.h"
+#include "compose/compose.h"
+#include "conf/policy.h"
+#include "core/authz.h"
+#include "core/idnum.h"
+#include "fakes.h"
+#include "flow/account.h"
+#include "flow/authn.h"
+#include "flow/authorize.h"
+#include "flow/authorize_int.h"
+#include "flow/pending.h"
+#include "flow/session.h"
+#include "log/log.h"
+#include "port/store.h"
+#include "test.h"
+
+#define NOW       1740787200
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define PASSWORD  "Long-enough-1"
+
+static const char policy_text[] =
+    "[scope openid]\nclaims = sub\n[scope profile]\nclaims = name\n"
+    "[scope strong]\nclaims = sub\nmin_acr = urn:authd:acr:ial2:aal2\n"
+    "[scope pwdonly]\nclaims = sub\nauthenticators = password\n"
+    "[scope nologin]\nclaims = sub\nauthenticators = none-such\n"
+    "[client first]\ntype = confidential\nauth_method = client_secret_post\n"
+    "secret_hash = sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n"
+    "redirect_uris = https://first.example/cb\ngrant_types = authorization_code\n"
+    "scopes = openid profile strong pwdonly nologin\nfirst_party = true\n"
+    "[client third]\ntype = confidential\nauth_method = client_secret_post\n"
+    "secret_hash = sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n"
+    "redirect_uris = https://third.example/cb\ngrant_types = authorization_code\n"
+    "scopes = openid profile\n"
+    "[client locked]\ntype = confidential\nauth_method = client_secret_post\n"
+    "secret_hash = sha256:1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n"
+    "redirect_uris = https://locked.example/cb\ngrant_types = authorization_code\n"
+    "scopes = openid\nfirst_party = true\nauthenticators = kiosk-card\n";
+
+static struct {
+    char dir[64], master[96];
+    struct config cfg;
+    struct app app;
+    struct arena a;
+    struct account acct;
+    char idn[19];
+    char bind[AUTHZ_BIND_LEN + 1];
+} F;
+
+static void
+fix_down(void)
+{
+    char cmd[128];
+
+    app_policy_swap(&F.app, NULL);
+    store_free(F.app.store);
+    arena_clear(&F.a);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", F.dir);
+    secrets_free(F.app.secrets);
+    pthread_mutex_destroy(&F.app.policy_mu);
+    memset(&F, 0, sizeof(F));
+}
+
+static int
+fix_up(void)
+{
+    struct config_error err = {0};
+    struct policy *p = NULL;
+    struct register_req rq = {.name = span_str("张三"), .password = SPAN(PASSWORD)};
+    struct account_add_opts o = {.skip_popbase = true};
+
+    memset(&F, 0, sizeof(F));
+    fake_now = NOW;
+    snprintf(F.dir, sizeof(F.dir), "/tmp/authd-authz-XXXXXX");
+    if (!mkdtemp(F.dir))
+        return -1;
+    snprintf(F.master, sizeof(F.master), "%s/master.key", F.dir);
+    log_setup(LOG_ERROR, 2);
+    F.cfg = (struct config){.issuer = "https://id.example",
+                            .argon2_memory_kib = 64,
+                            .argon2_iterations = 1,
+                            .argon2_parallelism = 1,
+                            .password_min_length = 8,
+                            .lockout_failures = 5,
+                            .lockout_seconds = 900,
+                            .rate_window_s = 60};
+    F.app = (struct app){.cfg = &F.cfg, .clock = &fake_clock, .rng = &rng_system};
+    pthread_mutex_init(&F.app.policy_mu, NULL);
+    arena_init(&F.a, 0);
+    memset(F.bind, 'b', AUTHZ_BIND_LEN);
+    memcpy(F.idn, "11010519900307123", 17);
+    F.idn[17] = idnum_check_char(F.idn);
+    rq.id_number = span_str(F.idn);
+    if (secrets_file_open(F.master, true, &F.app.secrets, NULL) != RC_OK
+        || compose_store_open("memory:", NULL, &F.app.store, NULL) != RC_OK
+        || policy_parse("test.conf", policy_text, sizeof(policy_text) - 1, &p, &err) != RC_OK) {
+        fprintf(stderr, "%s\n", err.text);
+        fix_down();
+        return -1;
+    }
+    app_policy_swap(&F.app, p);
+    if (account_add(&F.app, &F.a, &rq, &o, &F.acct, NULL) != RC_OK) {
+        fix_down();
+        return -1;
+    }
+    return 0;
+}
+
+static enum rc
+request(const char *client, const char *scope, const char *extra, struct span cookie,
+        struct authorize_result *out)
+{
+    const char *q = arena_printf(&F.a,
+                                 "response_type=code&client_id=%s&scope=%s&state=xyz"
+                                 "&code_challenge=%s&code_challenge_method=S256%s",
+                                 client, scope, CHALLENGE, extra ? extra : "");
+    return authorize_request(&F.app, &F.a, span_str(q), cookie, out);
+}
+
+/* The pending id of a /login?authz=ID or /consent?authz=ID location. */
+static struct span
+pending_of(const struct authorize_result *res)
+{
+    const char *p = res->location ? strstr(res->location, "authz=") : NULL;
+
+    return p ? span_of(p + 6, AUTHZ_PENDING_LEN) : (struct span){NULL, 0};
+}
+
+static enum rc
+login(struct span pending, const char *authn, const char *secret, struct span cookie,
+      struct authorize_result *out)
+{
+    struct authorize_page pg;
+    struct login_form lf = {.pending = pending,
+                            .bind = span_str(F.bind),
+                            .authn = span_str(authn ? authn : ""),
+                            .id_number = span_str(F.idn),
+                            .secret = span_str(secret),
+                            .session_cookie = cookie,
+                            .client_ip = "192.0.2.1"};
+
+    if (authorize_page_info(&F.app, &F.a, pending, lf.bind, "login", &pg) != RC_OK)
+        lf.csrf = SPAN("");
+    else
+        lf.csrf = span_str(arena_printf(&F.a, "%s", pg.csrf));
+    return authorize_login(&F.app, &F.a, &lf, out);
+}
+
+/* The cookie value of a Set-Cookie header value. */
+static struct span
+cookie_of(const char *set_cookie)
+{
+    const char *v = set_cookie ? strchr(set_cookie, '=') : NULL;
+
+    return v ? span_of(v + 1, SESSION_COOKIE_LEN) : (struct span){NULL, 0};
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+TEST(authorize_login_then_code_and_the_pending_request_is_used_once)
+{
+    struct authorize_result res;
+    struct span id, cookie;
+    struct session s;
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(request("first", "openid%20profile", NULL, SPAN(""), &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK(starts(res.location, "/login?authz="));
+    CHECK(strstr(res.location, "authn=") == NULL); /* a new login: the password page */
+    id = pending_of(&res);
+    CHECK_RC(login(id, NULL, "wrong-password", SPAN(""), &res), RC_DENIED);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK_INT(res.status, 401);
+    CHECK_STR(res.message, "login_failed");
+    CHECK_RC(login(id, NULL, PASSWORD, SPAN(""), &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    CHECK(strstr(res.location, "state=xyz") != NULL);
+    cookie = cookie_of(res.set_cookie);
+    REQUIRE(session_load(&F.app, &F.a, cookie, &s) == RC_OK);
+    CHECK_STR(s.amr, "pwd");
+    CHECK_INT(s.loa.ial, IAL2);
+    CHECK_INT(s.loa.aal, AAL1);
+    CHECK_INT(s.auth_time, NOW);
+    /* the pending request completed: a second POST finds nothing */
+    CHECK_RC(login(id, NULL, PASSWORD, SPAN(""), &res), RC_NOT_FOUND);
+    CHECK_INT(res.kind, AUTHORIZE_PAGE);
+    CHECK_STR(res.message, "login_expired");
+    /* with the session, straight back with a code */
+    CHECK_RC(request("first", "openid", NULL, cookie, &res), RC_OK);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    fix_down();
+}
+
+TEST(authorize_level_the_password_cannot_reach_is_unmet)
+{
+    struct authorize_result res;
+    struct session s;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session_login l = {F.acct.id, {IAL3, AAL1}, "pwd", NOW};
+
+    REQUIRE(fix_up() == 0);
+    l.account_id = F.acct.id;
+    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &s) == RC_OK);
+    /* a scope's min_acr: access_denied, no login loop, no step-up without a second factor */
+    CHECK_RC(request("first", "openid%20strong", NULL, span_str(cookie), &res), RC_DENIED);
+    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
+    CHECK(strstr(res.location, "error=access_denied") != NULL);
+    /* asked by the client: unmet_authentication_requirements */
+    CHECK_RC(
+        request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
+        RC_DENIED);
+    CHECK(strstr(res.location, "error=unmet_authentication_requirements") != NULL);
+    fix_down();
+}
+
+TEST(authorize_policy_decides_the_authenticators)
+{
+    struct authorize_result res;
+    struct span id;
+    struct policy *p;
+
+    REQUIRE(fix_up() == 0);
+    p = app_policy_get(&F.app);
+    CHECK(authn_accepted(p, "first", "openid pwdonly", &authn_password));
+    CHECK(!authn_accepted(p, "first", "openid nologin", &authn_password));
+    CHECK(!authn_accepted(p, "locked", "openid", &authn_password));
+    CHECK(!authn_accepted(p, "ghost", "openid", &authn_password));
+    CHECK(authn_find(SPAN("password")) == &authn_password);
+    CHECK(authn_find(SPAN("otp")) == NULL);
+    CHECK(authn_step_up(p, "first", "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+          == NULL); /* no second factor registered yet */
+    struct loa login_reach, step;
+    authn_reach(p, "first", "openid", &login_reach, &step);
+    CHECK_INT(login_reach.ial, IAL3);
+    CHECK_INT(login_reach.aal, AAL1);
+    CHECK_INT(step.aal, AAL_NONE);
+    authn_reach(p, "locked", "openid", &login_reach, &step);
+    CHECK_INT(login_reach.aal, AAL_NONE);
+    app_policy_put(p);
+    /* no accepted authenticator can log in: refused, no login page that cannot work */
+    CHECK_RC(request("locked", "openid", NULL, SPAN(""), &res), RC_DENIED);
+    CHECK(strstr(res.location, "error=access_denied") != NULL);
+    /* an authenticator the login names but policy does not accept */
+    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
+    id = pending_of(&res);
+    CHECK_RC(login(id, "otp", "123456", SPAN(""), &res), RC_DENIED);
+    CHECK_INT(res.kind, AUTHORIZE_PAGE);
+    CHECK_INT(res.status, 400);
+    fix_down();
+}
+
+TEST(authorize_consent_for_a_third_party_client)
+{
+    struct authorize_result res;
+    struct span id, cookie;
+    struct authorize_page pg;
+    struct consent_form cf = {.bind = SPAN("")};
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(request("third", "openid%20profile", NULL, SPAN(""), &res), RC_OK);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_CONSENT);
+    cookie = cookie_of(res.set_cookie);
+    id = pending_of(&res);
+    cf.pending = id, cf.bind = span_str(F.bind), cf.session_cookie = cookie;
+    REQUIRE(authorize_page_info(&F.app, &F.a, id, cf.bind, "consent", &pg) == RC_OK);
+    CHECK_STR(pg.client_name, "third");
+    cf.csrf = SPAN("0000000000000000000000000000000000000000000000000000000000000000");
+    CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_DENIED);
+    CHECK_INT(res.status, 403);
+    cf.csrf = span_str(pg.csrf);
+    cf.approve = true;
+    CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_OK);
+    CHECK(starts(res.location, "https://third.example/cb?code="));
+    /* remembered: the next request goes straight back */
+    CHECK_RC(request("third", "openid%20profile", NULL, cookie, &res), RC_OK);
+    CHECK(starts(res.location, "https://third.example/cb?code="));
+    fix_down();
+}
+
+TEST(authorize_another_citizens_login_ends_the_first_session)
+{
+    struct authorize_result res;
+    struct session other, s;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session_login l = {"someone-else", {IAL3, AAL1}, "pwd", NOW};
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &other) == RC_OK);
+    CHECK_RC(request("first", "openid", "&prompt=login", span_str(cookie), &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, span_str(cookie), &res), RC_OK);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    CHECK_RC(session_load(&F.app, &F.a, span_str(cookie), &s), RC_NOT_FOUND);
+    CHECK_RC(session_load(&F.app, &F.a, cookie_of(res.set_cookie), &s), RC_OK);
+    CHECK_STR(s.account_id, F.acct.id);
+    fix_down();
+}
+
+TEST(authorize_pending_request_round_trips_and_expires)
+{
+    struct authz_req r = {.client_id = "first",
+                          .redirect_uri = "https://first.example/cb",
+                          .redirect_given = "https://first.example/cb",
+                          .scope = "openid",
+                          .state = "s",
+                          .nonce = "n",
+                          .claims = "{}",
+                          .prompt = AUTHZ_PROMPT_LOGIN,
+                          .max_age = -1,
+                          .min = {IAL3, AAL1},
+                          .rp_asked_acr = true},
+                     l;
+    char id[AUTHZ_PENDING_LEN + 1] = "";
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_OK);
+    CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_OK);
+    CHECK_STR(l.client_id, "first");
+    CHECK_STR(l.state, "s");
+    CHECK_STR(l.nonce, "n");
+    CHECK_STR(l.claims, "{}");
+    CHECK(l.code_challenge == NULL);
+    CHECK_INT(l.prompt, AUTHZ_PROMPT_LOGIN);
+    CHECK_INT(l.max_age, -1);
+    CHECK_INT(l.min.ial, IAL3);
+    CHECK(l.rp_asked_acr);
+    CHECK(!l.redirect_omitted);
+    /* saved again at the next step (a login): same id, another 600 s from then */
+    fake_now = NOW + 300;
+    r.login_sid = "sid";
+    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_OK);
+    fake_now = NOW + 899;
+    CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_OK);
+    CHECK_STR(l.login_sid, "sid");
+    fake_now = NOW + 300 + AUTHZ_PENDING_TTL;
+    CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_NOT_FOUND);
+    /* once completed, saving it again does not bring it back */
+    authz_pending_drop(&F.app, &F.a, id);
+    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_NOT_FOUND);
+    fix_down();
+}
