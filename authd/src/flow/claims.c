@@ -4,45 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/authz.h"
 #include "core/mask.h"
 #include "log/log.h"
-
-bool
-scope_has(struct span scope, const char *word)
-{
-    size_t wl = strlen(word), i = 0;
-
-    while (i < scope.len) {
-        size_t j = i;
-        while (j < scope.len && scope.p[j] != ' ')
-            j++;
-        if (j - i == wl && memcmp(scope.p + i, word, wl) == 0)
-            return true;
-        i = j + 1;
-    }
-    return false;
-}
-
-bool
-scope_subset(struct span want, struct span have)
-{
-    size_t i = 0;
-    char w[129];
-
-    while (i < want.len) {
-        size_t j = i;
-        while (j < want.len && want.p[j] != ' ')
-            j++;
-        if (j - i >= sizeof(w))
-            return false;
-        memcpy(w, want.p + i, j - i);
-        w[j - i] = 0;
-        if (j > i && !scope_has(have, w))
-            return false;
-        i = j + 1;
-    }
-    return true;
-}
 
 /* Sets one claim from the account; unknown names and empty values are left out. */
 static void
@@ -79,12 +43,12 @@ claims_add_user(json_t *o, const struct policy *p, const struct policy_client *c
     *released_id_number = false;
     for (size_t i = 0; i < p->nscopes; i++) {
         const struct policy_scope *s = &p->scopes[i];
-        if (!scope_has(scope, s->name) || !strlist_has(&c->scopes, span_str(s->name)))
+        if (!authz_list_has(scope, s->name) || !strlist_has(&c->scopes, span_str(s->name)))
             continue;
         for (size_t k = 0; k < s->claims.n; k++) {
             const char *name = s->claims.v[k];
             if (strcmp(name, "id_number") == 0
-                && (!c->id_number_allowed || !scope_has(scope, "id_number")))
+                && (!c->id_number_allowed || !authz_list_has(scope, "id_number")))
                 continue;
             add_claim(o, name, acct, released_id_number);
         }

@@ -14,11 +14,6 @@
 
 struct json_t;
 
-/* True if the space-separated scope string holds word. */
-bool scope_has(struct span scope, const char *word);
-/* True if every word of want is in have (RFC 6749 §6: a refresh may narrow, not widen). */
-bool scope_subset(struct span want, struct span have);
-
 /* Writes the audit line of one release of the raw ID number (event `claims.id_number`:
  * the client it went to, the number masked, the token's jti, and `via`: "token",
  * "userinfo" or "introspect"). Every release goes through here (docs/architecture.md,

@@ -7,13 +7,14 @@
 
 #include "conf/policy.h"
 #include "core/jose.h"
+#include "core/jsonget.h"
 #include "flow/bclogout.h"
+#include "flow/csrf.h"
 #include "flow/refresh.h"
 #include "flow/session.h"
 #include "flow/subject.h"
 #include "log/log.h"
 #include "port/keys.h"
-#include "port/secrets.h"
 #include "port/store.h"
 
 /* What a verified id_token_hint says (strings in the arena). */
@@ -59,35 +60,10 @@ logout_parse(const struct form *f, struct logout_req *out, struct rc_info *ri)
 enum rc
 logout_csrf(struct app *app, struct span bind, char out[65])
 {
-    struct span parts[2] = {SPAN("logout"), bind};
-
-    if (bind.len == 0)
-        return RC_MALFORMED;
-    return secrets_hmac_hex(app->secrets, SECRET_CSRF, parts, 2, out);
-}
-
-static bool
-csrf_ok(struct app *app, struct span bind, struct span got)
-{
-    char want[65];
-    bool ok;
-
-    if (got.len != 64 || logout_csrf(app, bind, want) != RC_OK)
-        return false;
-    ok = CRYPTO_memcmp(want, got.p, 64) == 0;
-    OPENSSL_cleanse(want, sizeof(want));
-    return ok;
+    return csrf_make(app, "logout", &bind, 1, out);
 }
 
 /* ---- the hint --------------------------------------------------------------------------- */
-
-static const char *
-claim_str(struct arena *a, json_t *o, const char *name)
-{
-    const char *s = json_string_value(json_object_get(o, name));
-
-    return s ? arena_strndup(a, s, strlen(s)) : NULL;
-}
 
 /* The single audience of an ID token: a string, or an array of exactly one. */
 static const char *
@@ -109,8 +85,8 @@ hint_claims(struct arena *a, struct span payload, struct hint *h)
 
     if (json_is_object(o)) {
         h->aud = single_aud(a, o);
-        h->sid = claim_str(a, o, "sid");
-        h->sub = claim_str(a, o, "sub");
+        h->sid = jsonget_str(a, o, "sid");
+        h->sub = jsonget_str(a, o, "sub");
         if (h->aud && h->sub)
             rc = RC_OK;
     }
@@ -398,7 +374,7 @@ logout_request(struct app *app, struct arena *a, const struct logout_req *req,
                 rc = fail(out, 500, "error_title", RC_NOMEM);
             goto out;
         }
-        if (!csrf_ok(app, ctx->bind, req->csrf)) {
+        if (!csrf_check(app, "logout", &ctx->bind, 1, req->csrf)) {
             rc = fail(out, 403, "logout_csrf_failed", rc_set(&ri, RC_DENIED, "csrf", "bad"));
             goto out;
         }

@@ -45,21 +45,13 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
         || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
                != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
-    if (scope_has(span_str(scope), "openid")
+    if (authz_list_has(span_str(scope), "openid")
         && (rc = token_issue_id(is, sub, f, scope, nonce, out->access_token, acct, &idn,
                                 &out->id_token))
                != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
-    if (idn) {
-        /* every release of the raw ID number is recorded (docs/architecture.md, Privacy) */
-        char m[MASK_IDNUM_SIZE];
-        struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
-        mask_idnum(span_str(acct->id_number), m);
-        log_str(lr, "client", is->c->id);
-        log_str(lr, "idn", m);
-        log_str(lr, "jti", jti);
-        log_end(lr);
-    }
+    if (idn)
+        claims_log_idn_release(is->c->id, acct->id_number, jti, "token");
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
     return RC_OK;
@@ -236,7 +228,7 @@ check_narrowing(struct issue *is, const struct token_req *req, const char **want
     if (req->refresh_token.len != REFRESH_TOKEN_LEN
         || rtf_get(is->app, is->a, span_of(req->refresh_token.p, RTF_ID_LEN), &f) != RC_OK)
         return RC_OK; /* rtf_rotate gives the precise answer */
-    if (!scope_subset(span_str(*want), span_str(f.scope)))
+    if (!authz_scopes_covered(span_str(*want), span_str(f.scope)))
         return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "exceeds the original grant");
     return RC_OK;
 }

@@ -5,19 +5,12 @@
 #include <string.h>
 
 #include "core/jose.h"
+#include "core/jsonget.h"
 #include "flow/refresh.h"
 #include "flow/token.h"
 #include "flow/tokcache.h"
 #include "port/keys.h"
 #include "port/store.h"
-
-static const char *
-dup_str(struct arena *a, json_t *o, const char *name)
-{
-    const char *s = json_string_value(json_object_get(o, name));
-
-    return s ? arena_strndup(a, s, strlen(s)) : NULL;
-}
 
 static enum rc
 parse_claims(struct arena *a, struct span payload, struct token_claims *out)
@@ -31,13 +24,13 @@ parse_claims(struct arena *a, struct span payload, struct token_claims *out)
     aud = json_object_get(o, "aud");
     if (json_is_array(aud))
         aud = json_array_get(aud, 0);
-    out->jti = dup_str(a, o, "jti");
-    out->sub = dup_str(a, o, "sub");
-    out->client_id = dup_str(a, o, "client_id");
-    out->scope = dup_str(a, o, "scope");
-    out->iss = dup_str(a, o, "iss");
-    out->acr = dup_str(a, o, "acr");
-    out->rtf = dup_str(a, o, "rtf");
+    out->jti = jsonget_str(a, o, "jti");
+    out->sub = jsonget_str(a, o, "sub");
+    out->client_id = jsonget_str(a, o, "client_id");
+    out->scope = jsonget_str(a, o, "scope");
+    out->iss = jsonget_str(a, o, "iss");
+    out->acr = jsonget_str(a, o, "acr");
+    out->rtf = jsonget_str(a, o, "rtf");
     out->aud = json_is_string(aud)
                    ? arena_strndup(a, json_string_value(aud), json_string_length(aud))
                    : NULL;

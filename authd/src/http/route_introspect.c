@@ -9,6 +9,7 @@
 
 #include "core/mask.h"
 #include "flow/account.h"
+#include "flow/claims.h"
 #include "flow/refresh.h"
 #include "flow/subject.h"
 #include "flow/token.h"
@@ -52,8 +53,6 @@ add_id_number(struct http_req *r, const struct oauth_call *oc, const struct toke
               json_t *j)
 {
     struct account acct;
-    char m[MASK_IDNUM_SIZE];
-    struct log_rec *lr;
     enum rc rc;
 
     if (!j || !oc->c->id_number_allowed || !tc->account_id || !tc->aud
@@ -62,14 +61,8 @@ add_id_number(struct http_req *r, const struct oauth_call *oc, const struct toke
     if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)
         return rc;
     json_object_set_new(j, "id_number", json_string(acct.id_number));
-    mask_idnum(span_str(acct.id_number), m);
+    claims_log_idn_release(oc->c->id, acct.id_number, tc->jti, "introspect");
     OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
-    lr = log_begin(LOG_INFO, "claims.id_number");
-    log_str(lr, "client", oc->c->id);
-    log_str(lr, "idn", m);
-    log_str(lr, "jti", tc->jti);
-    log_str(lr, "via", "introspect");
-    log_end(lr);
     return RC_OK;
 }
 

@@ -3,9 +3,9 @@
  * checks the CSRF token of the page, and renders.
  *
  * CSRF (OWASP "synchronizer token", double-submit variant keyed on the server): GET sets a
- * random per-form nonce in a short-lived HttpOnly SameSite=Strict cookie and puts
- * HMAC(SECRET_CSRF, nonce) in the form; POST recomputes it from the cookie and compares in
- * constant time. The API takes only application/json, which a cross-site HTML form cannot
+ * random per-form nonce in a short-lived HttpOnly SameSite=Strict cookie and puts the
+ * registration form's CSRF token bound to that nonce (flow/csrf.h) in the form; POST
+ * recomputes it from the cookie and compares in constant time. The API takes only application/json, which a cross-site HTML form cannot
  * send without a CORS preflight we never grant. */
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -13,9 +13,9 @@
 
 #include "core/form.h"
 #include "flow/account.h"
+#include "flow/csrf.h"
 #include "http/router.h"
 #include "http/tmpl.h"
-#include "port/secrets.h"
 
 #define CSRF_COOKIE      "authd_reg"
 #define CSRF_NONCE_BYTES 16
@@ -63,9 +63,7 @@ csrf_issue(struct http_req *r, struct http_resp *w)
         return NULL;
     nonce = hex(&r->arena, raw, sizeof(raw));
     OPENSSL_cleanse(raw, sizeof(raw));
-    if (!nonce
-        || secrets_hmac_hex(r->app->secrets, SECRET_CSRF, &(struct span){(uint8_t *)nonce, 32}, 1,
-                            token))
+    if (!nonce || csrf_make(r->app, "register", &(struct span){(uint8_t *)nonce, 32}, 1, token))
         return NULL;
     /* under TLS: __Host-, which needs Secure and Path=/ (http_cookie reads that name) */
     cookie = r->secure_cookies
@@ -82,24 +80,16 @@ csrf_issue(struct http_req *r, struct http_resp *w)
     return token;
 }
 
-/* True if the form's token is HMAC(cookie nonce): lengths checked first, then
- * CRYPTO_memcmp. */
+/* True if the form's token is the registration form's, bound to the cookie's nonce
+ * (flow/csrf.h). */
 static bool
 csrf_ok(struct http_req *r, const struct span *token)
 {
     const char *nonce = http_cookie(r, CSRF_COOKIE);
-    char want[65];
-    bool ok;
 
-    if (!nonce || strlen(nonce) != 2 * CSRF_NONCE_BYTES || !token || token->len != 64)
-        return false;
-    if (secrets_hmac_hex(r->app->secrets, SECRET_CSRF,
-                         &(struct span){(const uint8_t *)nonce, strlen(nonce)}, 1, want)
-        != RC_OK)
-        return false;
-    ok = CRYPTO_memcmp(want, token->p, 64) == 0;
-    OPENSSL_cleanse(want, sizeof(want));
-    return ok;
+    return nonce && strlen(nonce) == 2 * CSRF_NONCE_BYTES && token
+           && csrf_check(r->app, "register", &(struct span){(const uint8_t *)nonce, strlen(nonce)},
+                         1, *token);
 }
 
 static bool

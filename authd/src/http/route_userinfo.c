@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/bearer.h"
+#include "core/authz.h"
 #include "core/form.h"
 #include "core/mask.h"
 #include "flow/account.h"
@@ -71,20 +72,6 @@ bearer_token(struct http_req *r, struct span *tok)
     return RC_OK;
 }
 
-static void
-log_idn(const struct policy_client *c, const struct account *acct, const struct token_claims *tc)
-{
-    char m[MASK_IDNUM_SIZE];
-    struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
-
-    mask_idnum(span_str(acct->id_number), m);
-    log_str(lr, "client", c->id);
-    log_str(lr, "idn", m);
-    log_str(lr, "jti", tc->jti);
-    log_str(lr, "via", "userinfo");
-    log_end(lr);
-}
-
 /* The token's holder: its audience (an exchanged token is held by the module it was
  * exchanged towards, not by the client that asked for it). */
 static const char *
@@ -137,7 +124,7 @@ user_claims(struct http_req *r, const struct policy *p, const struct token_claim
         json_object_set_new(o, "sub", json_string(sub));
         claims_add_user(o, p, c, span_str(tc->scope), &acct, &idn);
         if (idn)
-            log_idn(c, &acct, tc);
+            claims_log_idn_release(c->id, acct.id_number, tc->jti, "userinfo");
     }
     OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     return rc;
@@ -162,7 +149,7 @@ route_userinfo(struct http_req *r, struct http_resp *w)
         return;
     }
     rc = token_access_verify(r->app, &r->arena, p, tok, &tc, &ri);
-    if (rc == RC_OK && !scope_has(span_str(tc.scope), "openid"))
+    if (rc == RC_OK && !authz_list_has(span_str(tc.scope), "openid"))
         rc = rc_fail(&ri, RC_UNSUPPORTED, RC_WHY_SCOPE, "scope", "lacks openid");
     o = json_object();
     if (rc == RC_OK)
