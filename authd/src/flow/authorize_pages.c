@@ -1,38 +1,33 @@
 /* The login and consent pages of a pending authorization request: what a page shows, its
  * CSRF token and the browser binding, and the two POSTs (the login through an
  * authenticator, flow/authn.h; approve or deny). Over flow/authorize_steps.c. */
-#include <openssl/crypto.h>
 #include <string.h>
 
 #include "conf/policy.h"
 #include "core/authz.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
+#include "flow/csrf.h"
 #include "flow/grant.h"
-#include "port/secrets.h"
 
+_Static_assert(AUTHZ_CSRF_LEN == CSRF_LEN, "the pages' CSRF tokens are flow/csrf's");
+
+/* The page's token, bound to the pending request and the browser (flow/csrf.h). */
 static enum rc
 csrf_token(struct app *app, const char *form, struct span id, struct span bind,
            char out[AUTHZ_CSRF_LEN + 1])
 {
-    struct span parts[3] = {span_str(form), id, bind};
+    struct span bound[2] = {id, bind};
 
-    return secrets_hmac_hex(app->secrets, SECRET_CSRF, parts, 3, out);
+    return csrf_make(app, form, bound, 2, out);
 }
 
-/* Constant-time check of a posted CSRF token (equal lengths only). */
 static bool
 csrf_ok(struct app *app, const char *form, struct span id, struct span bind, struct span got)
 {
-    char want[AUTHZ_CSRF_LEN + 1];
-    bool ok;
+    struct span bound[2] = {id, bind};
 
-    if (bind.len != AUTHZ_BIND_LEN || got.len != AUTHZ_CSRF_LEN
-        || csrf_token(app, form, id, bind, want) != RC_OK)
-        return false;
-    ok = CRYPTO_memcmp(want, got.p, AUTHZ_CSRF_LEN) == 0;
-    OPENSSL_cleanse(want, sizeof(want));
-    return ok;
+    return bind.len == AUTHZ_BIND_LEN && csrf_check(app, form, bound, 2, got);
 }
 
 const char *

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonget.h"
 #include "flow/grant.h"
 #include "port/store.h"
 
@@ -82,14 +83,6 @@ to_json(const struct pending *p)
     return o;
 }
 
-static const char *
-jget(struct arena *a, json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-
-    return json_is_string(v) ? arena_strndup(a, json_string_value(v), json_string_length(v)) : NULL;
-}
-
 static int64_t
 jint(json_t *o, const char *k, int64_t lo, int64_t hi, bool *ok)
 {
@@ -110,8 +103,8 @@ from_json(struct arena *a, json_t *o, struct pending *out)
     const char *k;
     bool ok = json_is_integer(json_object_get(o, "v")) && json_is_object(x);
 
-    out->client_id = jget(a, o, "client_id");
-    out->scope = jget(a, o, "scope"), out->claims = jget(a, o, "claims");
+    out->client_id = jsonget_str(a, o, "client_id");
+    out->scope = jsonget_str(a, o, "scope"), out->claims = jsonget_str(a, o, "claims");
     out->acr.ial = (enum ial)jint(o, "ial", IAL_NONE, IAL5, &ok);
     out->acr.aal = (enum aal)jint(o, "aal", AAL_NONE, AAL3, &ok);
     out->created = jint(o, "created", 0, INT64_MAX / 2, &ok);
@@ -125,7 +118,7 @@ from_json(struct arena *a, json_t *o, struct pending *out)
         if (!json_is_string(v) || out->nattr >= PENDING_ATTR_MAX)
             return false;
         out->attr[out->nattr].name = arena_printf(a, "%s", k);
-        out->attr[out->nattr++].value = jget(a, x, k);
+        out->attr[out->nattr++].value = jsonget_str(a, x, k);
     }
     return check_caps(out) == RC_OK;
 }
