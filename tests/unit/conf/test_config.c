@@ -80,8 +80,8 @@ TEST(config_values_paths_and_tls)
     CHECK_STR(c->issuer, "https://0.0.0.0:443"); /* TLS: https */
     CHECK_STR(c->store, "redis://10.0.0.5:6379/0");
     config_free(c);
-    REQUIRE(parse("listen = [::1]:9000\nmetrics_listen = [::1]:9001\nallow_insecure_http = 0\n",
-                  &c, &err)
+    REQUIRE(parse("listen = [::1]:9000\nmetrics_listen = [::1]:9001\nallow_insecure_http = 0\n", &c,
+                  &err)
             == RC_OK);
     CHECK_STR(c->listen_host, "::1");
     CHECK_STR(c->issuer, "http://[::1]:9000");
@@ -111,8 +111,7 @@ TEST(config_refusals_say_file_line_and_key)
         {"log_level = loud\n", "t.conf:1: log_level: must be debug, info, warn or error",
          RC_MALFORMED},
         {"[section]\n", "t.conf:1: -: the config file has no sections", RC_MALFORMED},
-        {"issuer = https://id.example/\n", "t.conf:1: issuer: must not end with '/'",
-         RC_MALFORMED},
+        {"issuer = https://id.example/\n", "t.conf:1: issuer: must not end with '/'", RC_MALFORMED},
         {"issuer = https://id.example?x=1\n", "t.conf:1: issuer: must not have a query",
          RC_MALFORMED},
         {"issuer = ftp://id.example\n", "t.conf:1: issuer: must be an http:// or https:// URL",
@@ -120,8 +119,7 @@ TEST(config_refusals_say_file_line_and_key)
         {"store = mongodb://x\n", "t.conf:1: store: must be memory:", RC_MALFORMED},
         {"popbase = http://pop.example\n", "t.conf:1: popbase: must be file:PATH or an https://",
          RC_MALFORMED},
-        {"notify = file:relative\n", "t.conf:1: notify: must be file:/ABSOLUTE/PATH",
-         RC_MALFORMED},
+        {"notify = file:relative\n", "t.conf:1: notify: must be file:/ABSOLUTE/PATH", RC_MALFORMED},
         {"listen = 127.0.0.1\n", "t.conf:1: listen: expected address:port", RC_MALFORMED},
         {"listen = 127.0.0.1:0\n", "t.conf:1: listen: port must be 1-65535", RC_MALFORMED},
         {"listen = example.org:80\n", "t.conf:1: listen: address must be an IP address",
@@ -203,8 +201,7 @@ TEST(config_print_lists_every_key_and_masks_url_passwords)
     CHECK(strstr(out, "tls_cert = \n") != NULL); /* unset keys are listed too */
     CHECK(strstr(out, "max_token_families_per_account = 50\n") != NULL);
     config_free(c);
-    REQUIRE(parse("store = redis-sentinel://:pw0rd@10.0.0.1:26379,10.0.0.2:26379/authd\n", &c,
-                  &err)
+    REQUIRE(parse("store = redis-sentinel://:pw0rd@10.0.0.1:26379,10.0.0.2:26379/authd\n", &c, &err)
             == RC_OK);
     print(c, out, sizeof(out));
     CHECK(strstr(out, "store = redis-sentinel://:****@10.0.0.1:26379,10.0.0.2:26379/authd\n")

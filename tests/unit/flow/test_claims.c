@@ -25,8 +25,7 @@ static const char policy_text[] =
 static struct account
 citizen(void)
 {
-    struct account ac = {.name = "张三", .phone = "13800000001", .birth_ymd = 19900307,
-                         .sex = 'M'};
+    struct account ac = {.name = "张三", .phone = "13800000001", .birth_ymd = 19900307, .sex = 'M'};
 
     memcpy(ac.id_number, "11010519900307123X", 19);
     return ac;
@@ -34,8 +33,8 @@ citizen(void)
 
 /* The claims scope releases to client_id as compact JSON text in out. */
 static void
-claims_of(const char *client_id, const char *scope, const struct account *ac, char *out,
-          size_t n, bool *idn)
+claims_of(const char *client_id, const char *scope, const struct account *ac, char *out, size_t n,
+          bool *idn)
 {
     struct config_error err = {0};
     struct policy *p = NULL;

@@ -156,8 +156,8 @@ TEST(logout_with_a_hint_for_the_session_ends_everything_it_touched)
     /* one back-channel item, for the one client with a backchannel_logout_uri, carrying
      * the sub that client knows */
     CHECK_INT(queued(), 1);
-    REQUIRE(store_q_claim(F.app.store, &F.a, store_key(&F.a, "bcl", SPAN("q"), NULL), NOW + 10,
-                          30, &item)
+    REQUIRE(store_q_claim(F.app.store, &F.a, store_key(&F.a, "bcl", SPAN("q"), NULL), NOW + 10, 30,
+                          &item)
             == RC_OK);
     REQUIRE(subject_for(&F.app, policy_client(F.p, SPAN("rp")), "acct-1", sub) == RC_OK);
     REQUIRE((o = json_loadb((const char *)item.p, item.len, 0, NULL)));
@@ -168,8 +168,7 @@ TEST(logout_with_a_hint_for_the_session_ends_everything_it_touched)
     CHECK_INT(r.nframes, 2);
     snprintf(want, sizeof(want), "https://rp.example/fc?iss=https%%3A%%2F%%2Fid.example&sid=%s",
              S.sid);
-    CHECK(r.nframes == 2
-          && (strcmp(r.frames[0], want) == 0 || strcmp(r.frames[1], want) == 0));
+    CHECK(r.nframes == 2 && (strcmp(r.frames[0], want) == 0 || strcmp(r.frames[1], want) == 0));
     CHECK(r.nframes == 2
           && (strcmp(r.frames[0], "https://fc.example/logout?a=b") == 0
               || strcmp(r.frames[1], "https://fc.example/logout?a=b") == 0));
@@ -247,8 +246,7 @@ TEST(logout_hint_refusals_end_nothing_and_redirect_nowhere)
     snprintf(claims, sizeof(claims), "{\"iss\":\"" FAKE_ISSUER "\",\"aud\":\"rp\",\"exp\":%d}",
              NOW + 600);
     CHECK_RC(run(sign(NULL, claims), NULL, NULL, NULL, true, &r), RC_DENIED);
-    CHECK_RC(run(hint_for("\"nobody\"", S.sid, NOW + 600), NULL, NULL, NULL, true, &r),
-             RC_DENIED);
+    CHECK_RC(run(hint_for("\"nobody\"", S.sid, NOW + 600), NULL, NULL, NULL, true, &r), RC_DENIED);
     CHECK_RC(run(hint_for("[\"rp\",\"fc\"]", S.sid, NOW + 600), NULL, NULL, NULL, true, &r),
              RC_DENIED);
     /* client_id must agree with the hint, and be a client */

@@ -173,7 +173,7 @@ TEST(notify_refusals_name_the_field)
 #define REFUSED(client_id, s, t, r, want_rc, want_field)                                           \
     do {                                                                                           \
         ri = (struct rc_info){0};                                                                  \
-        CHECK_RC(ask(client_id, s, t, r, &ri), want_rc);                                          \
+        CHECK_RC(ask(client_id, s, t, r, &ri), want_rc);                                           \
         CHECK_STR(ri.field, want_field);                                                           \
     } while (0)
     REFUSED("quiet", sub, "hello", NULL, RC_DENIED, "client");

@@ -81,8 +81,9 @@ ttl_of(struct span key)
 #define CHECK_TTL(key, want)                                                                       \
     do {                                                                                           \
         int64_t t_ = ttl_of(key);                                                                  \
-        if (t_ < (want) - 1 || t_ > (want))                                                        \
-            test_fail(__FILE__, __LINE__, "ttl %lld, want %lld", (long long)t_, (long long)(want)); \
+        if (t_ < (want)-1 || t_ > (want))                                                          \
+            test_fail(__FILE__, __LINE__, "ttl %lld, want %lld", (long long)t_,                    \
+                      (long long)(want));                                                          \
     } while (0)
 
 static void
@@ -156,9 +157,9 @@ TEST(refresh_create_without_refresh_lives_as_long_as_its_access_tokens)
     CHECK(f.abs_exp == NOW && f.idle_exp == NOW);
     CHECK(field(f.id, "cur").p == NULL);
     CHECK_TTL(fam_key(f.id, NULL), 300 + 30);
-    CHECK_RC(store_set_members(F.app.store, &F.a, store_key(&F.a, "sidfam", SPAN(""), NULL), &m,
-                               &n),
-             RC_NOT_FOUND);
+    CHECK_RC(
+        store_set_members(F.app.store, &F.a, store_key(&F.a, "sidfam", SPAN(""), NULL), &m, &n),
+        RC_NOT_FOUND);
     REQUIRE(rtf_get(&F.app, &F.a, span_str(f.id), &g) == RC_OK);
     CHECK(!g.refresh);
     /* a token shaped for the family is still not one of ours */
@@ -215,9 +216,9 @@ TEST(refresh_rotate_marks_the_old_token_used_and_hides_the_successor)
     CHECK_SPAN(v, "1");
     CHECK_TTL(fam_key(f.id, used), 3600 - 100 + 330);
     /* the successor's random part is not in the record as such (only XOR a pad) */
-    REQUIRE(jose_b64url_decode(span_of(next + RTF_ID_LEN, REFRESH_TOKEN_LEN - RTF_ID_LEN), &F.a,
-                               &raw)
-            == RC_OK);
+    REQUIRE(
+        jose_b64url_decode(span_of(next + RTF_ID_LEN, REFRESH_TOKEN_LEN - RTF_ID_LEN), &F.a, &raw)
+        == RC_OK);
     REQUIRE(raw.len == 32);
     for (size_t i = 0; i < 32; i++)
         sprintf(rawhex + 2 * i, "%02x", raw.p[i]);

@@ -20,7 +20,7 @@
 #define CHALLNG  "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 #define XG       "grant_types = client_credentials urn:ietf:params:oauth:grant-type:token-exchange\n"
 #define CONF                                                                                       \
-    "type = confidential\nauth_method = client_secret_basic\nsecret_hash = sha256:"               \
+    "type = confidential\nauth_method = client_secret_basic\nsecret_hash = sha256:"                \
     "0000000000000000000000000000000000000000000000000000000000000000\n"
 
 static const char policy_text[] =
@@ -86,8 +86,8 @@ citizen_token(const char *client_id, const char *redirect, const char *scope)
                       .auth_time = NOW - 5,
                       .issued_at = NOW,
                       .loa = {IAL3, AAL1}};
-    struct token_req rq = {SPAN("authorization_code"), {NULL, 0}, span_str(redirect),
-                           SPAN(VERIFIER)};
+    struct token_req rq = {
+        SPAN("authorization_code"), {NULL, 0}, span_str(redirect), SPAN(VERIFIER)};
     struct token_resp r;
 
     if (grant_code_issue(&F.app, &F.a, &g, 60, code) != RC_OK)
@@ -130,7 +130,9 @@ static void
 act_of(const char *token, char *out, size_t n)
 {
     json_t *o = payload(token);
-    char *s = o ? json_dumps(json_object_get(o, "act"), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    char *s =
+        o ? json_dumps(json_object_get(o, "act"), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+          : NULL;
 
     snprintf(out, n, "%s", s ? s : "(none)");
     free(s);
@@ -143,7 +145,8 @@ TEST(exchange_act_nests_each_caller_up_to_four_deep)
         "{\"sub\":\"c0\"}",
         "{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"}",
         "{\"act\":{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"},\"sub\":\"c2\"}",
-        "{\"act\":{\"act\":{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"},\"sub\":\"c2\"},\"sub\":\"c3\"}",
+        "{\"act\":{\"act\":{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"},\"sub\":\"c2\"},\"sub\":"
+        "\"c3\"}",
     };
     struct token_resp r;
     const char *tok;

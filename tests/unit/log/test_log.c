@@ -86,8 +86,7 @@ TEST(log_one_event_is_one_json_line)
     CHECK_STR(json_string_value(json_object_get(o, "lvl")), "warn");
     CHECK_STR(json_string_value(json_object_get(o, "ev")), "test.event");
     CHECK_STR(json_string_value(json_object_get(o, "client")), "web");
-    CHECK_STR(json_string_value(json_object_get(o, "why")),
-              "line one\nline two \"quoted\"\t\x01");
+    CHECK_STR(json_string_value(json_object_get(o, "why")), "line one\nline two \"quoted\"\t\x01");
     CHECK_INT(json_integer_value(json_object_get(o, "n")), -42);
     CHECK(json_object_get(o, "absent") == NULL);
     ts = json_string_value(json_object_get(o, "ts"));
@@ -157,8 +156,9 @@ static const char policy_text[] = "[scope openid]\nclaims = sub\n";
 TEST(log_account_lines_hold_id_numbers_masked_and_no_names)
 {
     struct fake_app f;
-    struct register_req rq = {
-        .name = span_str("欧阳娜娜"), .phone = SPAN("13800000001"), .password = SPAN("Long-enough-1")};
+    struct register_req rq = {.name = span_str("欧阳娜娜"),
+                              .phone = SPAN("13800000001"),
+                              .password = SPAN("Long-enough-1")};
     struct account_add_opts o = {.skip_popbase = true};
     struct account acct;
     char idn[19], masked[MASK_IDNUM_SIZE], bad[19];
