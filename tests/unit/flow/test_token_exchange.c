@@ -145,8 +145,8 @@ TEST(exchange_act_nests_each_caller_up_to_four_deep)
         "{\"sub\":\"c0\"}",
         "{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"}",
         "{\"act\":{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"},\"sub\":\"c2\"}",
-        "{\"act\":{\"act\":{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"},\"sub\":\"c2\"},\"sub\":"
-        "\"c3\"}",
+        ("{\"act\":{\"act\":{\"act\":{\"sub\":\"c0\"},\"sub\":\"c1\"},\"sub\":\"c2\"},"
+         "\"sub\":\"c3\"}"),
     };
     struct token_resp r;
     const char *tok;
