@@ -143,4 +143,167 @@ fake_app_up(struct fake_app *f, const char *policy_text, int64_t now)
     return 0;
 }
 
+/* A store that is down: every call it gets is RC_UNAVAILABLE (fail closed is the flows'
+ * job). Swap it in for app.store and back:  f.app.store = &fake_store_down; */
+static enum rc
+fake_down_put(struct store *s, struct span k, struct span v, uint32_t t, unsigned fl)
+{
+    (void)s, (void)k, (void)v, (void)t, (void)fl;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_get(struct store *s, struct arena *a, struct span k, struct span *o)
+{
+    (void)s, (void)a, (void)k, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_key(struct store *s, struct span k)
+{
+    (void)s, (void)k;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_ttl(struct store *s, struct span k, int64_t *o)
+{
+    (void)s, (void)k, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_expire(struct store *s, struct span k, uint32_t t)
+{
+    (void)s, (void)k, (void)t;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_incr(struct store *s, struct span k, int64_t by, uint32_t t, int64_t *o)
+{
+    (void)s, (void)k, (void)by, (void)t, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_rec_put(struct store *s, struct span k, const struct store_field *f, size_t n, uint32_t t,
+                  unsigned fl)
+{
+    (void)s, (void)k, (void)f, (void)n, (void)t, (void)fl;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_rec_get(struct store *s, struct arena *a, struct span k, struct store_record *o)
+{
+    (void)s, (void)a, (void)k, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_set_add(struct store *s, struct span k, struct span m, uint32_t t)
+{
+    (void)s, (void)k, (void)m, (void)t;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_set_rem(struct store *s, struct span k, struct span m)
+{
+    (void)s, (void)k, (void)m;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_set_members(struct store *s, struct arena *a, struct span k, struct span **o, size_t *n)
+{
+    (void)s, (void)a, (void)k, (void)o, (void)n;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_q_push(struct store *s, struct span q, struct span item, int64_t due)
+{
+    (void)s, (void)q, (void)item, (void)due;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_q_claim(struct store *s, struct arena *a, struct span q, int64_t now, uint32_t lease,
+                  struct span *item)
+{
+    (void)s, (void)a, (void)q, (void)now, (void)lease, (void)item;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_q_done(struct store *s, struct span q, struct span item)
+{
+    (void)s, (void)q, (void)item;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_q_len(struct store *s, struct span q, int64_t *o)
+{
+    (void)s, (void)q, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_batch(struct store *s, const struct store_op *ops, size_t n)
+{
+    (void)s, (void)ops, (void)n;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
+                int64_t *retry_ms)
+{
+    (void)s, (void)l, (void)n, (void)now_ms, (void)retry_ms;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_swap(struct store *s, struct arena *a, struct span k, struct span v, uint32_t t,
+               struct span *o)
+{
+    (void)s, (void)a, (void)k, (void)v, (void)t, (void)o;
+    return RC_UNAVAILABLE;
+}
+
+static enum rc
+fake_down_ping(struct store *s)
+{
+    (void)s;
+    return RC_UNAVAILABLE;
+}
+
+static const struct store_ops fake_down_ops = {.name = "down",
+                                               .ping = fake_down_ping,
+                                               .put = fake_down_put,
+                                               .get = fake_down_get,
+                                               .take = fake_down_get,
+                                               .del = fake_down_key,
+                                               .incr = fake_down_incr,
+                                               .ttl = fake_down_ttl,
+                                               .expire = fake_down_expire,
+                                               .rec_put = fake_down_rec_put,
+                                               .rec_get = fake_down_rec_get,
+                                               .set_add = fake_down_set_add,
+                                               .set_rem = fake_down_set_rem,
+                                               .set_members = fake_down_set_members,
+                                               .q_push = fake_down_q_push,
+                                               .q_claim = fake_down_q_claim,
+                                               .q_done = fake_down_q_done,
+                                               .q_len = fake_down_q_len,
+                                               .batch = fake_down_batch,
+                                               .limit = fake_down_limit,
+                                               .swap = fake_down_swap};
+
+__attribute__((unused)) static struct store fake_store_down = {.ops = &fake_down_ops};
+
 #endif

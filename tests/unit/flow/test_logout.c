@@ -314,3 +314,24 @@ TEST(logout_session_end_without_a_policy_ends_nothing)
     CHECK_INT(queued(), 0); /* the session had issued no codes */
     down();
 }
+
+TEST(logout_store_down_is_503_and_redirects_nowhere)
+{
+    struct logout_result r;
+    struct store *mem;
+
+    REQUIRE(up() == 0);
+    mem = F.app.store;
+    F.app.store = &fake_store_down;
+    /* fail closed: an unreadable session is not "logged out already" */
+    CHECK_RC(run(NULL, "rp", "https://rp.example/bye", "s", true, &r), RC_UNAVAILABLE);
+    CHECK(r.kind == LOGOUT_ERROR && r.status == 503 && !r.ended);
+    CHECK_STR(r.message, "logout_unavailable");
+    CHECK(r.redirect == NULL && r.nframes == 0);
+    CHECK_RC(run(hint_for("\"rp\"", S.sid, NOW + 600), NULL, NULL, NULL, false, &r),
+             RC_UNAVAILABLE);
+    CHECK_INT(r.status, 503);
+    F.app.store = mem;
+    CHECK(session_alive());
+    down();
+}

@@ -246,3 +246,20 @@ TEST(notify_log_line_has_no_phone_and_no_text)
     CHECK(strchr(line, '\n') == line + n - 1); /* one event, one line */
     down();
 }
+
+TEST(notify_store_down_fails_closed)
+{
+    struct rc_info ri = {0};
+    struct store *mem;
+
+    REQUIRE(up("13800000001") == 0);
+    REQUIRE(remember("mod") == RC_OK);
+    mem = F.app.store;
+    F.app.store = &fake_store_down;
+    CHECK_RC(remember("mod"), RC_UNAVAILABLE);
+    CHECK_RC(remember("quiet"), RC_OK); /* nothing to write for it */
+    CHECK_RC(ask("mod", sub, "hello", NULL, &ri), RC_UNAVAILABLE);
+    CHECK_INT(N.calls, 0);
+    F.app.store = mem;
+    down();
+}

@@ -454,3 +454,26 @@ TEST(refresh_account_bound_only_rewrites_when_the_extra_entries_are_dead)
     CHECK(store_rec_field(&after, ids[0]).p == NULL);
     down();
 }
+
+TEST(refresh_store_down_fails_closed_and_changes_nothing)
+{
+    struct rtf f = family(true, "sid-1"), g = family(true, NULL);
+    char tok[REFRESH_TOKEN_LEN + 1], next[REFRESH_TOKEN_LEN + 1];
+    struct store *mem;
+
+    REQUIRE(up() == 0);
+    REQUIRE(rtf_create(&F.app, &F.a, F.p, &f, tok) == RC_OK);
+    mem = F.app.store;
+    F.app.store = &fake_store_down;
+    CHECK_RC(rotate("web", tok, &g, next), RC_UNAVAILABLE); /* never "unknown" */
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(tok), &g), RC_UNAVAILABLE);
+    CHECK_RC(rtf_get(&F.app, &F.a, span_str(f.id), &g), RC_UNAVAILABLE);
+    CHECK_RC(rtf_revoke(&F.app, &F.a, F.p, span_str(f.id)), RC_UNAVAILABLE);
+    CHECK_RC(rtf_block(&F.app, &F.a, span_str(f.id), 60), RC_UNAVAILABLE);
+    g = family(true, NULL);
+    CHECK_RC(rtf_create(&F.app, &F.a, F.p, &g, next), RC_UNAVAILABLE);
+    F.app.store = mem;
+    CHECK_SPAN(field(f.id, "revoked"), "0");
+    CHECK_RC(rtf_lookup(&F.app, &F.a, span_str(tok), &g), RC_OK); /* not rotated */
+    down();
+}
