@@ -1,13 +1,14 @@
 /* core/popgen: the generator is xoshiro256** seeded through splitmix64 (pinned against the
  * reference values, so a seed keeps naming the same people across versions), and every
- * person it makes is a valid, self-consistent citizen in the documented proportions. */
+ * person it makes is a valid, self-consistent citizen in the documented proportions.
+ * Same seed, same people, and the province filter: test_idnum.c
+ * (popgen_is_deterministic_and_respects_province). */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/idnum.h"
 #include "core/name.h"
 #include "core/popgen.h"
-#include "core/region.h"
 #include "test.h"
 
 #define N 20000
@@ -23,26 +24,6 @@ TEST(popgen_next_is_xoshiro256starstar_seeded_by_splitmix64)
     REQUIRE(popgen_init(&g, 42, 0) == RC_OK);
     CHECK(popgen_next(&g) == 0x15780b2e0c2ec716ull);
     CHECK(popgen_next(&g) == 0x6104d9866d113a7eull);
-}
-
-TEST(popgen_same_seed_same_people)
-{
-    struct popgen a, b, c;
-    struct popgen_person pa, pb, pc;
-    int differ = 0;
-
-    REQUIRE(popgen_init(&a, 7, 0) == RC_OK && popgen_init(&b, 7, 0) == RC_OK);
-    REQUIRE(popgen_init(&c, 8, 0) == RC_OK);
-    for (int i = 0; i < 100; i++) {
-        popgen_person(&a, &pa);
-        popgen_person(&b, &pb);
-        popgen_person(&c, &pc);
-        CHECK_STR(pa.id, pb.id);
-        CHECK_STR(pa.name, pb.name);
-        CHECK(pa.status == pb.status && pa.sex == pb.sex);
-        differ += strcmp(pa.id, pc.id) != 0;
-    }
-    CHECK(differ > 95);
 }
 
 /* One person: a number idnum_parse accepts, agreeing with every other field. */
@@ -90,19 +71,4 @@ TEST(popgen_people_are_valid_and_in_proportion)
     CHECK(minority > N / 100 && minority < N * 3 / 100);
     CHECK(male > N * 45 / 100 && male < N * 55 / 100);
     CHECK(three > N * 55 / 100 && three < N * 80 / 100);
-}
-
-TEST(popgen_province_limits_the_counties)
-{
-    struct popgen g;
-    struct popgen_person p;
-
-    REQUIRE(popgen_init(&g, 1, 65) == RC_OK); /* Xinjiang */
-    for (int i = 0; i < 500; i++) {
-        popgen_person(&g, &p);
-        CHECK_INT(p.region / 10000, 65);
-        CHECK(p.id[0] == '6' && p.id[1] == '5');
-    }
-    CHECK_RC(popgen_init(&g, 1, 99), RC_NOT_FOUND);
-    CHECK_RC(popgen_init(&g, 1, 10), RC_NOT_FOUND);
 }
