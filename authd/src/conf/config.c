@@ -452,13 +452,24 @@ config_free(struct config *c)
 static void
 print_masked_url(FILE *f, const char *v)
 {
-    const char *at = strchr(v, '@'), *ss = strstr(v, "//"), *colon;
+    const char *ss = strstr(v, "//"), *auth, *end, *at, *colon;
 
-    if (!at || !ss || ss > at || !(colon = memchr(ss + 2, ':', (size_t)(at - ss - 2)))) {
+    if (!ss) {
         fputs(v, f);
         return;
     }
-    fprintf(f, "%.*s:****%s", (int)(colon - v), v, at);
+    /* the userinfo is what precedes the last '@' of the authority (up to the first '/') */
+    auth = ss + 2;
+    end = auth + strcspn(auth, "/?#");
+    at = memrchr(auth, '@', (size_t)(end - auth));
+    if (!at) {
+        fputs(v, f);
+        return;
+    }
+    /* "user:password@" keeps the user; "password@" (a Redis password without a user,
+     * adapt/store_redis_url.c) keeps nothing */
+    colon = memchr(auth, ':', (size_t)(at - auth));
+    fprintf(f, "%.*s****%s", (int)((colon ? colon + 1 : auth) - v), v, at);
 }
 
 void

@@ -209,11 +209,9 @@ TEST(config_print_lists_every_key_and_masks_url_passwords)
     config_free(c);
 }
 
-#ifdef AUTHD_KNOWN_DEFECTS
-/* KNOWN DEFECT, not yet fixed (conf/config.c print_masked_url): a Redis URL with a password
- * and no user, "redis://PASSWORD@host" (adapt/store_redis_url.c credentials() takes the part
- * before '@' as the password when it has no ':'), is printed by `authd -t` unmasked. Build
- * with -DAUTHD_KNOWN_DEFECTS to run it. */
+/* A Redis URL with a password and no user, "redis://PASSWORD@host" (adapt/store_redis_url.c
+ * credentials() takes the part before '@' as the password when it has no ':'), was printed
+ * by `authd -t` in clear (conf/config.c print_masked_url only knew user:password@). */
 TEST(config_print_masks_a_password_without_a_user)
 {
     struct config *c;
@@ -223,6 +221,15 @@ TEST(config_print_masks_a_password_without_a_user)
     REQUIRE(parse("store = redis://s3cret@10.0.0.5:6379/0\n", &c, &err) == RC_OK);
     print(c, out, sizeof(out));
     CHECK(strstr(out, "s3cret") == NULL);
+    CHECK(strstr(out, "store = redis://****@10.0.0.5:6379/0\n") != NULL);
+    config_free(c);
+    REQUIRE(parse("store = redis://app:pw@x@10.0.0.5:6379/0\n", &c, &err) == RC_OK);
+    print(c, out, sizeof(out));
+    CHECK(strstr(out, "pw") == NULL);
+    CHECK(strstr(out, "store = redis://app:****@10.0.0.5:6379/0\n") != NULL);
+    config_free(c);
+    REQUIRE(parse("store = redis://10.0.0.5:6379/0?x=a@b\n", &c, &err) == RC_OK);
+    print(c, out, sizeof(out));
+    CHECK(strstr(out, "store = redis://10.0.0.5:6379/0?x=a@b\n") != NULL);
     config_free(c);
 }
-#endif

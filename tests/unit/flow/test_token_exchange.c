@@ -98,6 +98,11 @@ citizen_token(const char *client_id, const char *redirect, const char *scope)
     return r.access_token;
 }
 
+/* Why the last xchg was refused (the route's table turns the reason into the OAuth error:
+ * subject_token → invalid_request, scope → invalid_scope, client_not_allowed →
+ * unauthorized_client). */
+static struct rc_info last_ri;
+
 static enum rc
 xchg(const char *caller, const char *subject, const char *audience, const char *scope,
      struct token_resp *out)
@@ -108,9 +113,10 @@ xchg(const char *caller, const char *subject, const char *audience, const char *
                            .audience = span_str(audience)};
 
     memset(out, 0, sizeof(*out));
+    memset(&last_ri, 0, sizeof(last_ri));
     if (scope)
         rq.scope = span_str(scope);
-    return token_grant(&F.app, &F.a, F.p, client(caller), &rq, out, NULL);
+    return token_grant(&F.app, &F.a, F.p, client(caller), &rq, out, &last_ri);
 }
 
 /* The verified payload of one of our access tokens (caller decrefs). */
@@ -165,7 +171,7 @@ TEST(exchange_act_nests_each_caller_up_to_four_deep)
     }
     /* a fifth link would make the chain longer than ACT_MAX_DEPTH: refused */
     CHECK_RC(xchg("c4", tok, "c5", NULL, &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_request");
+    CHECK_STR(rc_reason_name(last_ri.why), "subject_token");
     CHECK(r.access_token == NULL);
     fake_app_down(&F);
 }
@@ -188,11 +194,11 @@ TEST(exchange_id_number_travels_only_to_modules_allowed_it)
     CHECK_STR(r.scope, "api.read");
     /* asked for alone: nothing the audience may hold */
     CHECK_RC(xchg("c0", tok, "noidn", "id_number", &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(last_ri.why), "scope");
     /* the citizen never granted it: beyond the subject token, even for a module allowed it */
     REQUIRE((tok = citizen_token("c0", "https://c0.example/cb", "openid api.read")));
     CHECK_RC(xchg("c0", tok, "idn", "api.read id_number", &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(last_ri.why), "scope");
     CHECK_RC(xchg("c0", tok, "idn", NULL, &r), RC_OK);
     CHECK_STR(r.scope, "api.read");
     fake_app_down(&F);
@@ -213,11 +219,11 @@ TEST(exchange_narrowing_keeps_the_requested_order_and_strict_callers_are_refused
     CHECK_RC(xchg("c1", r.access_token, "c2", "api.write", &r), RC_OK);
     CHECK_STR(r.scope, "api.write");
     CHECK_RC(xchg("c2", r.access_token, "c3", "api.read", &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(last_ri.why), "scope");
     /* strict_scopes: a requested value the audience lacks is an error, not dropped */
     REQUIRE((tok = citizen_token("strict", "https://s.example/cb", "openid api.read api.write")));
     CHECK_RC(xchg("strict", tok, "c5", "api.read api.write", &r), RC_DENIED);
-    CHECK_STR(r.error, "invalid_scope");
+    CHECK_STR(rc_reason_name(last_ri.why), "scope");
     CHECK_RC(xchg("strict", tok, "c5", "api.read", &r), RC_OK);
     CHECK_STR(r.scope, "api.read");
     CHECK_RC(xchg("strict", tok, "c5", NULL, &r), RC_OK); /* nothing asked: narrowed */
@@ -233,7 +239,7 @@ TEST(exchange_is_for_confidential_clients_only)
     REQUIRE(up() == 0);
     REQUIRE((tok = citizen_token("c0", "https://c0.example/cb", "openid api.read")));
     CHECK_RC(xchg("pubx", tok, "c5", NULL, &r), RC_DENIED);
-    CHECK_STR(r.error, "unauthorized_client");
+    CHECK_STR(rc_reason_name(last_ri.why), "client_not_allowed");
     CHECK(r.access_token == NULL);
     fake_app_down(&F);
 }
