@@ -28,10 +28,9 @@ listed(const struct strlist *l, const char *name)
 }
 
 bool
-authn_accepted(const struct policy *p, const char *client_id, const char *scope,
+authn_accepted(const struct policy *p, const struct policy_client *cl, const char *scope,
                const struct authn *m)
 {
-    const struct policy_client *cl = policy_client(p, span_str(client_id));
     struct span w;
     size_t i = 0;
 
@@ -46,23 +45,23 @@ authn_accepted(const struct policy *p, const char *client_id, const char *scope,
 }
 
 void
-authn_reach(const struct policy *p, const char *client_id, const char *scope, struct loa *login,
-            struct loa *step)
+authn_reach(const struct policy *p, const struct policy_client *cl, const char *scope,
+            struct loa *login, struct loa *step)
 {
     *login = *step = (struct loa){IAL_NONE, AAL_NONE};
     for (size_t i = 0; i < NALL; i++) {
         struct loa *to = all[i]->needs & AUTHN_NEEDS_SESSION ? step : login;
-        if (authn_accepted(p, client_id, scope, all[i]))
+        if (authn_accepted(p, cl, scope, all[i]))
             *to = loa_max(*to, all[i]->reach);
     }
 }
 
 const struct authn *
-authn_step_up(const struct policy *p, const char *client_id, const char *scope, struct loa have,
-              struct loa min)
+authn_step_up(const struct policy *p, const struct policy_client *cl, const char *scope,
+              struct loa have, struct loa min)
 {
     for (size_t i = 0; i < NALL; i++)
-        if ((all[i]->needs & AUTHN_NEEDS_SESSION) && authn_accepted(p, client_id, scope, all[i])
+        if ((all[i]->needs & AUTHN_NEEDS_SESSION) && authn_accepted(p, cl, scope, all[i])
             && loa_satisfies(loa_max(have, all[i]->reach), min))
             return all[i];
     return NULL;

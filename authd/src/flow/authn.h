@@ -60,19 +60,20 @@ extern const struct authn authn_password;
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
 
-/* True if policy p lets a request of client_id for scope (space-separated) use m. */
-bool authn_accepted(const struct policy *p, const char *client_id, const char *scope,
+/* True if policy p lets a request of client cl (client_resolve; NULL: none) for scope
+ * (space-separated) use m. */
+bool authn_accepted(const struct policy *p, const struct policy_client *cl, const char *scope,
                     const struct authn *m);
 
 /* The most the accepted authenticators can give a request: *login by starting a session,
  * *step by raising one (IAL_NONE/AAL_NONE when none can). Pure over p. */
-void authn_reach(const struct policy *p, const char *client_id, const char *scope,
+void authn_reach(const struct policy *p, const struct policy_client *cl, const char *scope,
                  struct loa *login, struct loa *step);
 
 /* The first accepted authenticator that raises a session at have to min (step-up), NULL
  * when none does. */
-const struct authn *authn_step_up(const struct policy *p, const char *client_id, const char *scope,
-                                  struct loa have, struct loa min);
+const struct authn *authn_step_up(const struct policy *p, const struct policy_client *cl,
+                                  const char *scope, struct loa have, struct loa min);
 
 /* Ends a login that m verified as proof. current: the browser's session (NULL if none).
  * With AUTHN_NEEDS_SESSION it steps up current (which must be the proof's account:

@@ -7,6 +7,7 @@
 #include "core/pkce.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
+#include "flow/clients.h"
 
 /* Why a request failed once the redirect URI is known: an OAuth error for the client. */
 struct bad {
@@ -71,13 +72,13 @@ salvage(struct arena *a, struct span raw, struct form *out)
 
 /* client_id and redirect_uri: until both are good, errors are shown, not redirected. */
 static enum rc
-check_client(struct arena *a, const struct policy *p, const struct form *f, struct authz_req *r,
+check_client(struct app *app, struct arena *a, const struct policy *p, const struct form *f, struct authz_req *r,
              const struct policy_client **cl, struct authorize_result *out)
 {
     const struct span *id = form_get(f, "client_id"), *ru = form_get(f, "redirect_uri");
     const char *matched = NULL;
 
-    if (!id || !(*cl = policy_client(p, *id)))
+    if (!id || !(*cl = client_resolve(app, p, *id)))
         return authz_page_error(out, 400, "invalid_request",
                                 id ? "client_id: unknown client" : "client_id: missing",
                                 RC_NOT_FOUND);
@@ -193,7 +194,7 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
     size_t i = 0;
 
     /* the most the authenticators this request accepts can give, a step-up included */
-    authn_reach(p, cl->id, r->scope, &reach, &step);
+    authn_reach(p, cl, r->scope, &reach, &step);
     reach = loa_max(reach, step);
     r->min = (struct loa){IAL_NONE, AAL_NONE};
     if (!policy_min(cl->min_acr, &r->min))
@@ -294,7 +295,7 @@ validate(struct app *app, struct arena *a, struct span raw, const struct policy 
         salvage(a, raw, f); /* a repeated or broken parameter: invalid_request if we can */
         repeated = true;
     }
-    if ((rc = check_client(a, p, f, r, &cl, out)) != RC_OK)
+    if ((rc = check_client(app, a, p, f, r, &cl, out)) != RC_OK)
         return rc;
     if (param(a, f, "state", AUTHZ_STATE_MAX, &r->state) != RC_OK) /* not echoed back */
         return authz_redirect_error(app, a, r, "invalid_request", "state: longer than 512 bytes",

@@ -7,6 +7,7 @@
 #include "core/authz.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
+#include "flow/clients.h"
 #include "flow/csrf.h"
 #include "flow/grant.h"
 
@@ -73,7 +74,7 @@ authorize_page_info(struct app *app, struct arena *a, struct span id, struct spa
         return rc;
     if (!(p = app_policy_get(app)))
         return RC_UNAVAILABLE;
-    cl = policy_client(p, span_str(out->req.client_id));
+    cl = client_resolve(app, p, span_str(out->req.client_id));
     out->client_name = arena_printf(a, "%s", cl && cl->name ? cl->name : out->req.client_id);
     out->claims = claim_names(a, p, out->req.scope);
     out->asks_id_number = authz_list_has(span_str(out->req.scope), "id_number");
@@ -111,7 +112,7 @@ login_authn(struct app *app, const struct authz_req *r, struct span name)
 {
     const struct authn *m = name.len ? authn_find(name) : &authn_password;
     struct policy *p = m ? app_policy_get(app) : NULL;
-    bool ok = p && authn_accepted(p, r->client_id, r->scope, m);
+    bool ok = p && authn_accepted(p, client_resolve(app, p, span_str(r->client_id)), r->scope, m);
 
     app_policy_put(p);
     return ok ? m : NULL;

@@ -9,6 +9,7 @@
 #include "core/authz.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
+#include "flow/clients.h"
 #include "flow/grant.h"
 #include "flow/pending.h"
 #include "log/log.h"
@@ -154,14 +155,16 @@ reach(struct app *app, const struct authz_req *r, const struct session *s, struc
       struct loa *step, const struct authn **m)
 {
     struct policy *p = app_policy_get(app);
+    const struct policy_client *cl;
 
     *login = *step = (struct loa){IAL_NONE, AAL_NONE};
     *m = NULL;
     if (!p)
         return false;
-    authn_reach(p, r->client_id, r->scope, login, step);
+    cl = client_resolve(app, p, span_str(r->client_id));
+    authn_reach(p, cl, r->scope, login, step);
     if (s)
-        *m = authn_step_up(p, r->client_id, r->scope, s->loa, r->min);
+        *m = authn_step_up(p, cl, r->scope, s->loa, r->min);
     app_policy_put(p);
     return true;
 }
@@ -228,7 +231,7 @@ consent_needed(struct app *app, struct arena *a, const struct authz_req *r, cons
                bool *needed)
 {
     struct policy *p = app_policy_get(app);
-    const struct policy_client *cl = p ? policy_client(p, span_str(r->client_id)) : NULL;
+    const struct policy_client *cl = client_resolve(app, p, span_str(r->client_id));
     bool first = cl && cl->first_party && cl->type != CLIENT_PUBLIC;
     struct span have;
     enum rc rc = RC_OK;

@@ -10,6 +10,7 @@
 #include "conf/policy.h"
 #include "core/form.h"
 #include "core/jose.h"
+#include "flow/clients.h"
 #include "flow/grant.h"
 #include "log/log.h"
 #include "port/keys.h"
@@ -213,7 +214,7 @@ static const char *
 backchannel_uri(struct app *app, struct arena *a, const char *client_id)
 {
     struct policy *p = app_policy_get(app);
-    const struct policy_client *cl = p ? policy_client(p, span_str(client_id)) : NULL;
+    const struct policy_client *cl = client_resolve(app, p, span_str(client_id));
     const char *uri = cl ? cl->backchannel_logout_uri : NULL;
     const char *copy = uri ? arena_strndup(a, uri, strlen(uri)) : NULL;
 

@@ -10,6 +10,7 @@
 #include "core/form.h"
 #include "core/jose.h"
 #include "core/jsonget.h"
+#include "flow/clients.h"
 #include "port/secrets.h"
 #include "port/store.h"
 
@@ -382,7 +383,7 @@ client_auth_verify(struct app *app, struct arena *a, const struct policy *p,
     if (cr->method == AUTH_PRIVATE_KEY_JWT && id.len == 0
         && assertion_sub(a, cr->assertion, &id) != RC_OK)
         return rc_set(ri, RC_DENIED, "client_assertion", "no client identified");
-    if (!(c = policy_client(p, id)))
+    if (!(c = client_resolve(app, p, id)))
         return rc_set(ri, RC_DENIED, "client_id", "unknown client");
     if (c->auth != cr->method)
         return rc_set(ri, RC_DENIED, "client authentication", "not the client's registered method");

@@ -9,6 +9,7 @@
 #include "core/jose.h"
 #include "core/jsonget.h"
 #include "flow/bclogout.h"
+#include "flow/clients.h"
 #include "flow/csrf.h"
 #include "flow/refresh.h"
 #include "flow/session.h"
@@ -124,7 +125,7 @@ hint_verify(struct app *app, struct arena *a, const struct policy *p, struct spa
         return rc_set(ri, RC_DENIED, "id_token_hint", "wrong issuer or claims");
     if (hint_claims(a, payload, h) != RC_OK)
         return rc_set(ri, RC_DENIED, "id_token_hint", "no single aud or no sub");
-    if (!policy_client(p, span_str(h->aud)))
+    if (!client_resolve(app, p, span_str(h->aud)))
         return rc_set(ri, RC_DENIED, "id_token_hint", "aud is not a known client");
     return RC_OK;
 }
@@ -143,10 +144,10 @@ resolve_client(struct app *app, struct arena *a, const struct policy *p,
     if (req->id_token_hint.p) {
         if ((rc = hint_verify(app, a, p, req->id_token_hint, h, ri)) != RC_OK)
             return rc;
-        *c = policy_client(p, span_str(h->aud));
+        *c = client_resolve(app, p, span_str(h->aud));
     }
     if (req->client_id.p) {
-        const struct policy_client *byid = policy_client(p, req->client_id);
+        const struct policy_client *byid = client_resolve(app, p, req->client_id);
         if (!byid)
             return rc_set(ri, RC_DENIED, "client_id", "unknown client");
         if (*c && *c != byid)
@@ -259,7 +260,7 @@ end_session(struct app *app, struct arena *a, const struct policy *p, const stru
     if ((rc = revoke_families(app, a, p, s->sid)) != RC_OK)
         log_msg(LOG_ERROR, "logout.revoke", "rc", rc_name(rc)); /* tokens expire on their own */
     for (size_t i = 0; i < n; i++) {
-        const struct policy_client *c = policy_client(p, rps[i]);
+        const struct policy_client *c = client_resolve(app, p, rps[i]);
         if (c)
             notify_client(app, a, c, s, out);
     }

@@ -27,6 +27,7 @@
 
 #include "core/authz.h"
 #include "flow/claims.h"
+#include "flow/clients.h"
 #include "flow/notify.h"
 #include "flow/token_int.h"
 #include "log/log.h"
@@ -66,7 +67,7 @@ check_target(struct issue *is, struct span audience, const struct policy_client 
     if (!strlist_has(&is->c->exchange_audiences, audience))
         return rc_fail(ri, RC_DENIED, RC_WHY_TARGET, "audience",
                        "not allowed for this client by policy");
-    if (!(*target = policy_client(is->p, audience)))
+    if (!(*target = client_resolve(is->app, is->p, audience)))
         return rc_fail(ri, RC_DENIED, RC_WHY_TARGET, "audience", "no such module");
     return RC_OK;
 }

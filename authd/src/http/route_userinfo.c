@@ -15,6 +15,7 @@
 #include "core/mask.h"
 #include "flow/account.h"
 #include "flow/claims.h"
+#include "flow/clients.h"
 #include "flow/subject.h"
 #include "flow/token.h"
 #include "http/router.h"
@@ -103,7 +104,7 @@ login_client_id(struct arena *a, const struct token_claims *tc)
 static enum rc
 user_claims(struct http_req *r, const struct policy *p, const struct token_claims *tc, json_t *o)
 {
-    const struct policy_client *c = policy_client(p, span_str(holder_id(tc))), *lc;
+    const struct policy_client *c = client_resolve(r->app, p, span_str(holder_id(tc))), *lc;
     const char *lid = login_client_id(&r->arena, tc);
     struct account acct;
     char sub[SUBJECT_MAX];
@@ -112,7 +113,7 @@ user_claims(struct http_req *r, const struct policy *p, const struct token_claim
 
     if (!lid)
         return RC_NOMEM;
-    lc = policy_client(p, span_str(lid));
+    lc = client_resolve(r->app, p, span_str(lid));
     if (!c || !lc || !tc->account_id)
         return RC_DENIED;
     if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)

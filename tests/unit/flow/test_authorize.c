@@ -13,6 +13,7 @@
 #include "fakes.h"
 #include "flow/account.h"
 #include "flow/authn.h"
+#include "flow/clients.h"
 #include "flow/authorize.h"
 #include "flow/authorize_int.h"
 #include "flow/pending.h"
@@ -235,20 +236,20 @@ TEST(authorize_policy_decides_the_authenticators)
 
     REQUIRE(fix_up() == 0);
     p = app_policy_get(&F.app);
-    CHECK(authn_accepted(p, "first", "openid pwdonly", &authn_password));
-    CHECK(!authn_accepted(p, "first", "openid nologin", &authn_password));
-    CHECK(!authn_accepted(p, "locked", "openid", &authn_password));
-    CHECK(!authn_accepted(p, "ghost", "openid", &authn_password));
+    CHECK(authn_accepted(p, client_resolve(&F.app, p, SPAN("first")), "openid pwdonly", &authn_password));
+    CHECK(!authn_accepted(p, client_resolve(&F.app, p, SPAN("first")), "openid nologin", &authn_password));
+    CHECK(!authn_accepted(p, client_resolve(&F.app, p, SPAN("locked")), "openid", &authn_password));
+    CHECK(!authn_accepted(p, client_resolve(&F.app, p, SPAN("ghost")), "openid", &authn_password));
     CHECK(authn_find(SPAN("password")) == &authn_password);
     CHECK(authn_find(SPAN("otp")) == NULL);
-    CHECK(authn_step_up(p, "first", "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+    CHECK(authn_step_up(p, client_resolve(&F.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
           == NULL); /* no second factor registered yet */
     struct loa login_reach, step;
-    authn_reach(p, "first", "openid", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.app, p, SPAN("first")), "openid", &login_reach, &step);
     CHECK_INT(login_reach.ial, IAL3);
     CHECK_INT(login_reach.aal, AAL1);
     CHECK_INT(step.aal, AAL_NONE);
-    authn_reach(p, "locked", "openid", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.app, p, SPAN("locked")), "openid", &login_reach, &step);
     CHECK_INT(login_reach.aal, AAL_NONE);
     app_policy_put(p);
     /* no accepted authenticator can log in: refused, no login page that cannot work */
