@@ -833,55 +833,9 @@ TEST(refresh_lookup_and_revoke_for_introspection)
     fix_down();
 }
 
-/* ---- a store that cannot answer --------------------------------------------------------- */
-
-static enum rc
-down_put(struct store *s, struct span k, struct span v, uint32_t t, unsigned f)
-{
-    (void)s, (void)k, (void)v, (void)t, (void)f;
-    return RC_UNAVAILABLE;
-}
-
-static enum rc
-down_get(struct store *s, struct arena *a, struct span k, struct span *o)
-{
-    (void)s, (void)a, (void)k, (void)o;
-    return RC_UNAVAILABLE;
-}
-
-static enum rc
-down_rec_get(struct store *s, struct arena *a, struct span k, struct store_record *o)
-{
-    (void)s, (void)a, (void)k, (void)o;
-    return RC_UNAVAILABLE;
-}
-
-static enum rc
-down_batch(struct store *s, const struct store_op *ops, size_t n)
-{
-    (void)s, (void)ops, (void)n;
-    return RC_UNAVAILABLE;
-}
-
-static enum rc
-down_swap(struct store *s, struct arena *a, struct span k, struct span v, uint32_t t,
-          struct span *o)
-{
-    (void)s, (void)a, (void)k, (void)v, (void)t, (void)o;
-    return RC_UNAVAILABLE;
-}
-
-static const struct store_ops down_ops = {.name = "down",
-                                          .put = down_put,
-                                          .get = down_get,
-                                          .take = down_get,
-                                          .rec_get = down_rec_get,
-                                          .batch = down_batch,
-                                          .swap = down_swap};
-
 TEST(token_store_down_is_temporarily_unavailable)
 {
-    struct store down = {.ops = &down_ops}, *mem;
+    struct store *mem;
     char code[GRANT_CODE_LEN + 1];
     struct token_resp r0, r;
     struct token_claims tc;
@@ -891,7 +845,7 @@ TEST(token_store_down_is_temporarily_unavailable)
     REQUIRE(r0.refresh_token);
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
     mem = F.app.store;
-    F.app.store = &down;
+    F.app.store = &fake_store_down;
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_UNAVAILABLE);
     CHECK_STR(rc_reason_name(F.ri.why), "none");
     CHECK_RC(refresh("web", r0.refresh_token, NULL, &r), RC_UNAVAILABLE);
