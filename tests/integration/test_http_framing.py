@@ -123,6 +123,20 @@ def bare_lf_line_ends_are_refused(t):
     refused(t, b"GET /healthz HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", what="between headers")
     refused(t, b"GET /healthz HTTP/1.1\nHost: x\n\n", what="everywhere")
     refused(t, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\n", what="the empty line")
+    # with nothing behind it (the check must not read past the head: review finding)
+    data, closed = exchange(shared().port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\n")
+    t.eq(statuses(data), [400], f"the empty line, nothing behind: {data[:200]!r}")
+    t.check(closed, "the empty line, nothing behind: connection left open")
+
+
+@test
+def a_nul_in_the_last_header_line_is_refused(t):
+    # libmicrohttpd reports the value up to the NUL; a NUL in an earlier line breaks the
+    # chain of lines, one in the last line only shortens the head (review finding)
+    refused(t, b"GET /healthz HTTP/1.1\r\nX-A: b\r\nHost: a\x00\r\n\r\n", what="Host: a NUL, last")
+    refused(t, b"GET /healthz HTTP/1.1\r\nHost: a\x00\r\nX-A: b\r\n\r\n", what="Host: a NUL, first")
+    refused(t, b"POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\x00\r\n\r\n"
+               b"0\r\n\r\n", what="Transfer-Encoding: chunked NUL, last")
 
 
 @test

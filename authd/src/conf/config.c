@@ -458,11 +458,12 @@ print_masked_url(FILE *f, const char *v)
         fputs(v, f);
         return;
     }
-    /* the userinfo is what precedes the last '@' of the authority (up to the first '/') */
+    /* the credentials as the store URL parser finds them (adapt/store_redis_url.c): up to
+     * the first '@', unless a '/' comes before it; a password may hold '?' or '#' */
     auth = ss + 2;
-    end = auth + strcspn(auth, "/?#");
-    at = memrchr(auth, '@', (size_t)(end - auth));
-    if (!at) {
+    at = strchr(auth, '@');
+    end = strchr(auth, '/');
+    if (!at || (end && end < at)) {
         fputs(v, f);
         return;
     }

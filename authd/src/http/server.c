@@ -181,7 +181,9 @@ head_check(struct reqstate *st, struct MHD_Connection *c, const char *method,
            const char *version)
 {
     struct head_scan h = {0};
-    size_t vlen = strlen(version);
+    size_t vlen = strlen(version), head;
+    const union MHD_ConnectionInfo *hs =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
     bool http10;
 
     if (vlen == 0 || (uintptr_t)version < (uintptr_t)method) /* HTTP/0.9 */
@@ -195,13 +197,15 @@ head_check(struct reqstate *st, struct MHD_Connection *c, const char *method,
     MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
     if (h.status)
         return h.status;
-    /* The empty line is a CRLF too. These bytes are in libmicrohttpd's connection memory
-     * pool; they lie past the head only when it ended in a bare LF, and are then the next
-     * bytes received (refused) or unused pool memory. */
-    if (h.end[1] != '\0' || h.end[2] != '\0' || h.end[3] != '\0')
+    /* The last line and the empty line end in CRLF too: the head libmicrohttpd measured
+     * (request line + header lines + empty line, exactly as received, from the method on)
+     * ends 4 bytes after the last value. Shorter text means a NUL cut the last value short;
+     * 3 bytes, a bare LF on the empty line. Measured, not read: the bytes past the head
+     * are the next request's or unused pool memory. */
+    if (!hs || (uintptr_t)h.end + 4 != (uintptr_t)method + hs->header_size)
         return 400;
-    /* request line + header lines + empty line, exactly as received */
-    if ((uintptr_t)h.end + 4 - (uintptr_t)method > st->srv->app->cfg->max_header_bytes)
+    head = hs->header_size;
+    if (head > st->srv->app->cfg->max_header_bytes)
         return 431;
     if (h.nhost > 1 || (h.nhost == 0 && !http10)) /* RFC 9112 §3.2 */
         return 400;

