@@ -38,6 +38,15 @@ authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *
 }
 
 void
+authz_ui_error_answer(struct http_req *r, struct http_resp *w, const struct http_error *t, size_t n,
+                      enum rc rc, const struct rc_info *ri, enum lang lang)
+{
+    const struct http_error *e = http_error_find(t, n, rc, ri);
+
+    authz_ui_error(r, w, e->status ? e->status : rc_http_status(rc), e->key, lang);
+}
+
+void
 authz_ui_result(struct http_req *r, struct http_resp *w, const struct authorize_result *res,
                 enum lang lang)
 {

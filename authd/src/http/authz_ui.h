@@ -23,6 +23,11 @@ void authz_ui_result(struct http_req *r, struct http_resp *w, const struct autho
 void authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *message,
                     enum lang lang);
 
+/* The error page row (status, message key) of table t (n rows) gives for rc and ri
+ * (http_error_find; status 0: rc's default). */
+void authz_ui_error_answer(struct http_req *r, struct http_resp *w, const struct http_error *t,
+                           size_t n, enum rc rc, const struct rc_info *ri, enum lang lang);
+
 /* The per-address token bucket `name` ("authorize:ip", "end_session:ip") of a page
  * endpoint, limit requests per rate_window_s (0: off), one store call (flow/ratelimit.h).
  * true: go on; false: answered with the error page, 429 with Retry-After (RFC 6585 §4) or

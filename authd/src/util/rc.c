@@ -51,6 +51,7 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_DISABLED] = "disabled",
     [RC_WHY_LOCKED] = "locked",
     [RC_WHY_RATE] = "rate",
+    [RC_WHY_CSRF] = "csrf",
 };
 
 static int

@@ -53,6 +53,8 @@ enum rc_reason {
     RC_WHY_DISABLED,           /* "disabled": the account is disabled */
     RC_WHY_LOCKED,             /* "locked": locked out after failed attempts */
     RC_WHY_RATE,               /* "rate": too many attempts from an address or for a number */
+    RC_WHY_CSRF,               /* "csrf": a form's CSRF token is missing or wrong (RC_DENIED),
+                                  or could not be made (another rc) */
     RC__WHY_COUNT
 };
 
