@@ -9,17 +9,11 @@
 #include "flow/authorize_int.h"
 #include "flow/clients.h"
 
-/* Why a request failed once the redirect URI is known: an OAuth error for the client. */
-struct bad {
-    const char *error, *desc;
-};
-
+/* Why a request failed once the redirect URI is known: an error for the client. */
 static enum rc
-fail(struct bad *b, const char *error, const char *desc)
+fail(struct rc_info *b, enum rc_reason why, const char *field, const char *msg)
 {
-    b->error = error;
-    b->desc = desc;
-    return RC_MALFORMED;
+    return rc_fail(b, RC_MALFORMED, why, field, msg);
 }
 
 /* The value of name as a C string in a, NULL if absent; RC_TOO_LARGE past max,
@@ -79,15 +73,14 @@ check_client(struct app *app, struct arena *a, const struct policy *p, const str
     const char *matched = NULL;
 
     if (!id || !(*cl = client_resolve(app, p, *id)))
-        return authz_page_error(out, 400, "invalid_request",
-                                id ? "client_id: unknown client" : "client_id: missing",
-                                RC_NOT_FOUND);
+        return authz_page_error(out, RC_NOT_FOUND, RC_WHY_CLIENT, "client_id",
+                                id ? "unknown client" : "missing");
     r->client_id = (*cl)->id;
     out->client_id = (*cl)->id;
     if (!ru) { /* RFC 6749 §3.1.2.3: optional when exactly one is registered */
         if ((*cl)->redirect_uris.n != 1)
-            return authz_page_error(out, 400, "invalid_request", "redirect_uri: missing",
-                                    RC_MALFORMED);
+            return authz_page_error(out, RC_MALFORMED, RC_WHY_REDIRECT_URI, "redirect_uri",
+                                    "missing");
         r->redirect_uri = r->redirect_given = (*cl)->redirect_uris.v[0];
         r->redirect_omitted = true;
         return RC_OK;
@@ -95,8 +88,8 @@ check_client(struct app *app, struct arena *a, const struct policy *p, const str
     if (authz_redirect_match((const char *const *)(*cl)->redirect_uris.v, (*cl)->redirect_uris.n,
                              (*cl)->type == CLIENT_PUBLIC, *ru, &matched)
         != RC_OK)
-        return authz_page_error(out, 400, "invalid_request",
-                                "redirect_uri: not registered for this client", RC_DENIED);
+        return authz_page_error(out, RC_DENIED, RC_WHY_REDIRECT_URI, "redirect_uri",
+                                "not registered for this client");
     r->redirect_uri = matched;
     r->redirect_given = arena_span_dup(a, *ru);
     return r->redirect_given ? RC_OK : RC_NOMEM;
@@ -124,7 +117,7 @@ scope_grantable(struct span w, void *ctx)
  * unless the client's policy has strict_scopes. openid is required. */
 static enum rc
 check_scope(struct arena *a, const struct policy *p, const struct policy_client *cl, struct span s,
-            struct authz_req *r, struct bad *b)
+            struct authz_req *r, struct rc_info *b)
 {
     struct scope_ctx sc = {p, cl};
     size_t dropped;
@@ -133,12 +126,11 @@ check_scope(struct arena *a, const struct policy *p, const struct policy_client 
     if (rc == RC_NOMEM)
         return rc;
     if (rc != RC_OK)
-        return fail(b, "invalid_scope",
-                    rc == RC_TOO_LARGE ? "scope: too long" : "scope: malformed");
+        return fail(b, RC_WHY_SCOPE, "scope", rc == RC_TOO_LARGE ? "too long" : "malformed");
     if (dropped && cl->strict_scopes)
-        return fail(b, "invalid_scope", "scope: not allowed for this client");
+        return fail(b, RC_WHY_SCOPE, "scope", "not allowed for this client");
     if (!authz_list_has(span_str(r->scope), "openid"))
-        return fail(b, "invalid_scope", "scope: openid is required");
+        return fail(b, RC_WHY_SCOPE, "scope", "openid is required");
     return RC_OK;
 }
 
@@ -146,23 +138,23 @@ check_scope(struct arena *a, const struct policy *p, const struct policy_client 
  * clients and for every client whose policy keeps pkce_required (the default). */
 static enum rc
 check_pkce(const struct policy_client *cl, const struct form *f, struct authz_req *r,
-           struct arena *a, struct bad *b)
+           struct arena *a, struct rc_info *b)
 {
     const struct span *c = form_get(f, "code_challenge");
     const struct span *m = form_get(f, "code_challenge_method");
 
     if (!c) {
         if (m)
-            return fail(b, "invalid_request", "code_challenge: missing");
+            return fail(b, RC_WHY_PARAM, "code_challenge", "missing");
         if (cl->type == CLIENT_PUBLIC || cl->pkce_required)
-            return fail(b, "invalid_request", "code_challenge: required (PKCE S256)");
+            return fail(b, RC_WHY_PARAM, "code_challenge", "required (PKCE S256)");
         return RC_OK;
     }
     /* an absent method means plain (§4.3), which we do not offer */
     if (!m || !span_eq_str(*m, "S256"))
-        return fail(b, "invalid_request", "code_challenge_method: only S256 is supported");
+        return fail(b, RC_WHY_PARAM, "code_challenge_method", "only S256 is supported");
     if (!pkce_challenge_valid(*c)) /* RFC 7636 §4.2: S256 gives 43 characters */
-        return fail(b, "invalid_request", "code_challenge: 43-128 unreserved characters");
+        return fail(b, RC_WHY_PARAM, "code_challenge", "43-128 unreserved characters");
     r->code_challenge = arena_span_dup(a, *c);
     return r->code_challenge ? RC_OK : RC_NOMEM;
 }
@@ -185,7 +177,7 @@ policy_min(const char *acr, struct loa *min)
  * request in claims (OIDC Core §3.1.2.1 acr_values, §5.5.1.1). */
 static enum rc
 check_level(struct arena *a, const struct policy *p, const struct policy_client *cl,
-            const struct form *f, struct authz_req *r, struct bad *b)
+            const struct form *f, struct authz_req *r, struct rc_info *b)
 {
     const struct span *av = form_get(f, "acr_values");
     struct span vals = {0};
@@ -198,38 +190,38 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
     reach = loa_max(reach, step);
     r->min = (struct loa){IAL_NONE, AAL_NONE};
     if (!policy_min(cl->min_acr, &r->min))
-        return fail(b, "server_error", "client policy: bad min_acr");
+        return fail(b, RC_WHY_POLICY, "client policy", "bad min_acr");
     struct span w;
     while (span_next_word(span_str(r->scope), &i, &w)) {
         const struct policy_scope *sc = policy_scope(p, w);
         if (sc && !policy_min(sc->min_acr, &r->min))
-            return fail(b, "server_error", "scope policy: bad min_acr");
+            return fail(b, RC_WHY_POLICY, "scope policy", "bad min_acr");
     }
     if (av && av->len > AUTHZ_PARAM_MAX)
-        return fail(b, "invalid_request", "acr_values: too long");
+        return fail(b, RC_WHY_PARAM, "acr_values", "too long");
     if (av && authz_acr_pick(*av, reach, &l) == RC_OK)
         r->min = loa_max(r->min, l), r->rp_asked_acr = true;
     if (r->claims && authz_claims_acr(a, span_str(r->claims), &vals, &essential, NULL) != RC_OK)
-        return fail(b, "invalid_request", "claims: not a valid claims request");
+        return fail(b, RC_WHY_PARAM, "claims", "not a valid claims request");
     if (vals.len && authz_acr_pick(vals, reach, &l) == RC_OK)
         r->min = loa_max(r->min, l), r->rp_asked_acr = true;
     else if (essential && vals.len) /* §5.5.1.1: essential and none of ours: cannot meet */
-        return fail(b, "unmet_authentication_requirements", "claims: no supported acr value");
+        return fail(b, RC_WHY_ACR_UNMET, "claims", "no supported acr value");
     return RC_OK;
 }
 
 /* Plain string parameters, prompt and max_age. */
 static enum rc
-check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct bad *b)
+check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct rc_info *b)
 {
     static const struct {
-        const char *name, *desc;
+        const char *name, *msg;
         size_t max;
     } kept[] = {
-        {"nonce", "nonce: longer than 256 bytes", AUTHZ_NONCE_MAX},
-        {"login_hint", "login_hint: longer than 256 bytes", AUTHZ_LOGIN_HINT_MAX},
-        {"ui_locales", "ui_locales: longer than 64 bytes", AUTHZ_UI_LOCALES_MAX},
-        {"claims", "claims: longer than 2048 bytes", AUTHZ_CLAIMS_KEPT_MAX},
+        {"nonce", "longer than 256 bytes", AUTHZ_NONCE_MAX},
+        {"login_hint", "longer than 256 bytes", AUTHZ_LOGIN_HINT_MAX},
+        {"ui_locales", "longer than 64 bytes", AUTHZ_UI_LOCALES_MAX},
+        {"claims", "longer than 2048 bytes", AUTHZ_CLAIMS_KEPT_MAX},
     };
     const char **out[] = {&r->nonce, &r->login_hint, &r->ui_locales, &r->claims};
     const struct span *v;
@@ -237,41 +229,42 @@ check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct ba
 
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
         if ((rc = param(a, f, kept[i].name, kept[i].max, out[i])) != RC_OK)
-            return rc == RC_TOO_LARGE ? fail(b, "invalid_request", kept[i].desc) : rc;
+            return rc == RC_TOO_LARGE ? fail(b, RC_WHY_PARAM, kept[i].name, kept[i].msg) : rc;
     if ((v = form_get(f, "prompt")) && authz_prompt_parse(*v, &r->prompt, NULL) != RC_OK)
-        return fail(b, "invalid_request", "prompt: none cannot be combined with other values");
+        return fail(b, RC_WHY_PARAM, "prompt", "none cannot be combined with other values");
     r->max_age = -1;
     if ((v = form_get(f, "max_age")) && authz_max_age_parse(*v, &r->max_age) != RC_OK)
-        return fail(b, "invalid_request", "max_age: not a number of seconds");
+        return fail(b, RC_WHY_PARAM, "max_age", "not a number of seconds");
     if ((v = form_get(f, "response_mode")) && !span_eq_str(*v, "query"))
-        return fail(b, "invalid_request", "response_mode: only query is supported");
+        return fail(b, RC_WHY_PARAM, "response_mode", "only query is supported");
     if (form_get(f, "request")) /* OIDC Core §6 */
-        return fail(b, "request_not_supported", "request: not supported");
+        return fail(b, RC_WHY_REQUEST_OBJECT, "request", "not supported");
     if (form_get(f, "request_uri"))
-        return fail(b, "request_uri_not_supported", "request_uri: not supported");
+        return fail(b, RC_WHY_REQUEST_URI, "request_uri", "not supported");
     if (form_get(f, "registration")) /* §7.2.1 */
-        return fail(b, "registration_not_supported", "registration: not supported");
+        return fail(b, RC_WHY_REGISTRATION, "registration", "not supported");
     return RC_OK;
 }
 
 /* Everything after the redirect URI is known; failures are for the client. */
 static enum rc
 check_rest(struct arena *a, const struct policy *p, const struct policy_client *cl,
-           const struct form *f, struct authz_req *r, struct bad *b)
+           const struct form *f, struct authz_req *r, struct rc_info *b)
 {
     const struct span *rt = form_get(f, "response_type"), *sc = form_get(f, "scope");
     enum rc rc;
 
     if (!rt)
-        return fail(b, "invalid_request", "response_type: missing");
+        return fail(b, RC_WHY_PARAM, "response_type", "missing");
     if (!span_eq_str(*rt, "code"))
-        return fail(b, "unsupported_response_type", "response_type: only code is supported");
+        return fail(b, RC_WHY_RESPONSE_TYPE, "response_type", "only code is supported");
     if (!(cl->grants & GRANT_AUTHORIZATION_CODE))
-        return fail(b, "unauthorized_client", "client may not use the authorization code grant");
+        return fail(b, RC_WHY_CLIENT_NOT_ALLOWED, NULL,
+                    "client may not use the authorization code grant");
     if ((rc = check_misc(a, f, r, b)) != RC_OK)
         return rc;
     if (!sc)
-        return fail(b, "invalid_scope", "scope: missing (openid is required)");
+        return fail(b, RC_WHY_SCOPE, "scope", "missing (openid is required)");
     if ((rc = check_scope(a, p, cl, *sc, r, b)) != RC_OK)
         return rc;
     if ((rc = check_pkce(cl, f, r, a, b)) != RC_OK)
@@ -285,12 +278,12 @@ validate(struct app *app, struct arena *a, struct span raw, const struct policy 
 {
     struct form *f = arena_alloc(a, sizeof(*f));
     const struct policy_client *cl = NULL;
-    struct bad b = {0};
+    struct rc_info b = {0};
     bool repeated = false;
     enum rc rc;
 
     if (!f)
-        return authz_page_error(out, 500, "server_error", "out of memory", RC_NOMEM);
+        return authz_page_error(out, RC_NOMEM, RC_WHY_NONE, NULL, "out of memory");
     if (form_parse(a, raw.p, raw.len, f, NULL) != RC_OK) {
         salvage(a, raw, f); /* a repeated or broken parameter: invalid_request if we can */
         repeated = true;
@@ -298,14 +291,14 @@ validate(struct app *app, struct arena *a, struct span raw, const struct policy 
     if ((rc = check_client(app, a, p, f, r, &cl, out)) != RC_OK)
         return rc;
     if (param(a, f, "state", AUTHZ_STATE_MAX, &r->state) != RC_OK) /* not echoed back */
-        return authz_redirect_error(app, a, r, "invalid_request", "state: longer than 512 bytes",
-                                    RC_TOO_LARGE, out);
+        return authz_redirect_error(r, RC_TOO_LARGE, RC_WHY_PARAM, "state", "longer than 512 bytes",
+                                    out);
     if (repeated)
-        return authz_redirect_error(app, a, r, "invalid_request",
-                                    "a parameter is repeated or malformed", RC_MALFORMED, out);
+        return authz_redirect_error(r, RC_MALFORMED, RC_WHY_PARAM, NULL,
+                                    "a parameter is repeated or malformed", out);
     if ((rc = check_rest(a, p, cl, f, r, &b)) != RC_OK)
-        return b.error ? authz_redirect_error(app, a, r, b.error, b.desc, rc, out)
-                       : authz_page_error(out, 500, "server_error", "out of memory", rc);
+        return b.why ? authz_redirect_error(r, rc, b.why, b.field, b.msg, out)
+                     : authz_page_error(out, rc, RC_WHY_NONE, NULL, "out of memory");
     return RC_OK;
 }
 
@@ -320,7 +313,7 @@ authorize_request(struct app *app, struct arena *a, struct span raw, struct span
 
     memset(out, 0, sizeof(*out));
     if (!p) {
-        rc = authz_page_error(out, 503, "temporarily_unavailable", "no policy", RC_UNAVAILABLE);
+        rc = authz_page_error(out, RC_UNAVAILABLE, RC_WHY_NONE, NULL, "no policy");
         goto out;
     }
     if ((rc = validate(app, a, raw, p, &r, out)) != RC_OK)
@@ -328,8 +321,7 @@ authorize_request(struct app *app, struct arena *a, struct span raw, struct span
     if (cookie.len) {
         rc = session_load(app, a, cookie, &s);
         if (rc == RC_UNAVAILABLE) {
-            rc = authz_redirect_error(app, a, &r, "temporarily_unavailable", "try again later", rc,
-                                      out);
+            rc = authz_redirect_error(&r, rc, RC_WHY_NONE, NULL, "try again later", out);
             goto out;
         }
         sp = rc == RC_OK ? &s : NULL;

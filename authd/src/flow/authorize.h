@@ -58,28 +58,41 @@ struct authz_req {
 };
 
 enum authorize_kind {
-    AUTHORIZE_PAGE,     /* an error page (status, error, message); no redirect */
-    AUTHORIZE_REDIRECT, /* to location: the client's redirect URI with a code or an error */
+    AUTHORIZE_PAGE,     /* an error page (the rc and `why`); no redirect */
+    AUTHORIZE_REDIRECT, /* to location: the client's redirect URI with a code */
     AUTHORIZE_LOGIN,    /* to location: /login?authz=ID */
     AUTHORIZE_CONSENT,  /* to location: /consent?authz=ID */
-    AUTHORIZE_FORM,     /* show the form again (login: message key in `message`) */
+    AUTHORIZE_FORM,     /* show the login form again (the rc and `why`) */
+    AUTHORIZE_ERROR,    /* an error for the client (the rc and `why`): authorize_error_location */
 };
 
+/* PAGE, FORM and ERROR carry no status, OAuth error or message key: the route's table
+ * (http/http.h struct http_error) maps the rc and why.why to them. */
 struct authorize_result {
     enum authorize_kind kind;
-    int status;             /* PAGE, FORM: HTTP status */
-    const char *error;      /* OAuth error code, for logs and pages */
-    const char *message;    /* PAGE: description; FORM: strings.tsv key */
+    struct rc_info why;     /* PAGE, FORM, ERROR: the reason (RC_WHY_*), field and message */
     const char *location;   /* REDIRECT, LOGIN, CONSENT (in the arena) */
     const char *set_cookie; /* a Set-Cookie value to send, or NULL */
     const char *client_id;  /* once known, for the log */
-    uint32_t retry_after_s; /* FORM with status 429: how long to wait */
+    const char *client_uri; /* ERROR: the redirect URI the client sent (or the registered one) */
+    const char *state;      /* ERROR: the request's state, or NULL */
+    uint32_t retry_after_s; /* FORM with RC_LIMITED: how long to wait */
 };
+
+/* The location of an ERROR result: client_uri?error=..&error_description=..&state=..&iss=..
+ * (RFC 6749 §4.1.2.1, RFC 9207), error and description (may be NULL) from the route's
+ * table; in a. NULL when out of memory. */
+const char *authorize_error_location(struct app *app, struct arena *a,
+                                     const struct authorize_result *res, const char *error,
+                                     const char *description);
 
 /* Handles an authorization request (query or form parameters; raw is the undecoded
  * string, used only to salvage client_id and redirect_uri when a parameter is repeated).
- * session_cookie may be empty. Always fills *out; returns its rc for logging: RC_OK for a
- * code or a page to go to, else why the request failed (RC_UNAVAILABLE: store down). */
+ * session_cookie may be empty. Always fills *out; returns RC_OK for a code or a page to go
+ * to, else the rc of the failure (out->why: the reason; before client_id and redirect_uri
+ * are validated a PAGE, RC_WHY_CLIENT or RC_WHY_REDIRECT_URI; after, an ERROR for the
+ * client: RC_WHY_PARAM, RC_WHY_RESPONSE_TYPE, RC_WHY_SCOPE, RC_WHY_LOGIN_REQUIRED, ...,
+ * RC_WHY_NONE with a store failure's rc). */
 enum rc authorize_request(struct app *app, struct arena *a, struct span raw,
                           struct span session_cookie, struct authorize_result *out);
 
@@ -113,13 +126,14 @@ struct login_form {
 };
 
 /* The login page's POST, through the authenticator f->authn (flow/authn.h) if policy
- * accepts it for the request. FORM with a message key for a wrong secret (one message for
- * an unknown number and a wrong password: "login_failed"), a lockout ("login_limited",
- * 429) or an outage ("login_unavailable", 503); PAGE for a missing/expired request, an
- * authenticator not accepted (or a step-up without a session: 400 "login_expired") or a
- * bad CSRF token (403); otherwise as authorize_request, with set_cookie installing a new
- * session (none after a step-up: the session is raised in place). The secret is not
- * kept. */
+ * accepts it for the request. FORM with the authenticator's refusal: RC_DENIED
+ * RC_WHY_CREDENTIALS (one reason for an unknown number and a wrong password; also any
+ * refusal the authenticator gives no reason for) or RC_WHY_DISABLED, RC_LIMITED
+ * (RC_WHY_RATE, RC_WHY_LOCKED; retry_after_s), RC_UNAVAILABLE (an outage, the session
+ * store's included); PAGE for a missing/expired request or an authenticator not accepted
+ * (or a step-up without a session): RC_WHY_PENDING, or a bad CSRF token: RC_DENIED
+ * RC_WHY_CSRF; otherwise as authorize_request, with set_cookie installing a new session
+ * (none after a step-up: the session is raised in place). The secret is not kept. */
 enum rc authorize_login(struct app *app, struct arena *a, const struct login_form *f,
                         struct authorize_result *out);
 
@@ -129,9 +143,10 @@ struct consent_form {
     bool share_id_number; /* the separate checkbox for the id_number scope */
 };
 
-/* The consent page's POST: deny sends access_denied to the client; approve remembers the
- * consent (policy consent_ttl) and issues the code. PAGE for a bad CSRF token or an
- * expired request; LOGIN if the session ended meanwhile. */
+/* The consent page's POST: deny is an ERROR for the client (RC_WHY_DECLINED); approve
+ * remembers the consent (policy consent_ttl) and issues the code. PAGE for a bad CSRF
+ * token (RC_WHY_CSRF) or an expired request (RC_WHY_PENDING); LOGIN if the session ended
+ * meanwhile. */
 enum rc authorize_consent(struct app *app, struct arena *a, const struct consent_form *f,
                           struct authorize_result *out);
 

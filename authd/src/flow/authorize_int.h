@@ -42,17 +42,17 @@ void authz_consent_remember(struct app *app, struct arena *a, const struct sessi
 enum rc authz_issue(struct app *app, struct arena *a, const struct authz_req *r,
                     const struct session *s, const char *scope, struct authorize_result *out);
 
-/* An error for the client: redirect_uri?error=..&error_description=..&state=..&iss=..
- * (RFC 6749 §4.1.2.1, RFC 9207). Returns rc, for the caller's log. */
-enum rc authz_redirect_error(struct app *app, struct arena *a, const struct authz_req *r,
-                             const char *error, const char *desc, enum rc rc,
-                             struct authorize_result *out);
+/* An error for r's client (ERROR: authorize_error_location): rc (RC_OK: RC_DENIED), why,
+ * field and msg (static; the error_description) in out->why. Returns that rc. */
+enum rc authz_redirect_error(const struct authz_req *r, enum rc rc, enum rc_reason why,
+                             const char *field, const char *msg, struct authorize_result *out);
 
-/* An error page (no redirect). Returns rc. */
-enum rc authz_page_error(struct authorize_result *out, int status, const char *error,
-                         const char *msg, enum rc rc);
+/* An error page (no redirect): rc, why, field and msg in out->why. Returns rc. */
+enum rc authz_page_error(struct authorize_result *out, enum rc rc, enum rc_reason why,
+                         const char *field, const char *msg);
 
-/* One line per outcome: ev "authorize" with the client, the outcome and the rc. */
+/* One line per outcome: ev "authorize" with the client, the outcome, the rc and the
+ * reason's name. */
 void authz_log(const char *step, const struct authorize_result *out, enum rc rc);
 
 #endif

@@ -82,26 +82,15 @@ authorize_page_info(struct app *app, struct arena *a, struct span id, struct spa
     return cl ? RC_OK : RC_NOT_FOUND;
 }
 
-/* The login form's answer for an account_login failure. */
+/* The login form again, for an authenticator's refusal rc (out->why holds its reason). A
+ * refusal without a reason is a wrong secret, as far as the page says (one answer whether
+ * or not the number has an account), unless it is a limit or an outage. */
 static enum rc
-login_refused(struct authorize_result *out, enum rc rc, const struct rc_info *ri)
+login_refused(struct authorize_result *out, enum rc rc)
 {
     out->kind = AUTHORIZE_FORM;
-    switch (rc) {
-    case RC_LIMITED:
-        out->status = 429, out->message = "login_limited";
-        break;
-    case RC_UNAVAILABLE:
-        out->status = 503, out->message = "login_unavailable";
-        break;
-    case RC_MALFORMED:
-        out->status = 400;
-        out->message =
-            ri->field && strcmp(ri->field, "id_number") == 0 ? "login_bad_idnum" : "login_failed";
-        break;
-    default: /* one message whether or not the number has an account */
-        out->status = 401, out->message = "login_failed";
-    }
+    if (out->why.why == RC_WHY_NONE && rc != RC_UNAVAILABLE)
+        out->why.why = rc == RC_LIMITED ? RC_WHY_RATE : RC_WHY_CREDENTIALS;
     return rc;
 }
 
@@ -126,12 +115,10 @@ page_request(struct app *app, struct arena *a, const char *form, struct span pen
     enum rc rc = authz_pending_load(app, a, pending, r);
 
     if (rc != RC_OK)
-        return rc == RC_UNAVAILABLE
-                   ? authz_page_error(out, 503, "temporarily_unavailable", "login_unavailable", rc)
-                   : authz_page_error(out, 400, "invalid_request", "login_expired", rc);
+        return authz_page_error(out, rc, RC_WHY_PENDING, "authz", "unknown or expired");
     out->client_id = r->client_id;
     if (!csrf_ok(app, form, pending, bind, csrf))
-        return authz_page_error(out, 403, "invalid_request", "csrf_failed", RC_DENIED);
+        return authz_page_error(out, RC_DENIED, RC_WHY_CSRF, "csrf", "bad");
     return RC_OK;
 }
 
@@ -145,7 +132,6 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     bool have = false;
     struct authn_input in = {f->id_number, f->secret, NULL, f->client_ip};
     struct authn_proof proof = {0};
-    struct rc_info ri = {0};
     uint32_t retry = 0;
     char pid[AUTHZ_PENDING_LEN + 1];
     enum rc rc;
@@ -157,17 +143,18 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     have = f->session_cookie.len && session_load(app, a, f->session_cookie, &cur) == RC_OK;
     in.session = have ? &cur : NULL;
     if (!(m = login_authn(app, &r, f->authn)) || ((m->needs & AUTHN_NEEDS_SESSION) && !have)) {
-        rc = authz_page_error(out, 400, "invalid_request", "login_expired", RC_DENIED);
+        rc = authz_page_error(out, RC_DENIED, RC_WHY_PENDING, "authn", "not accepted here");
         goto out;
     }
-    if ((rc = m->verify(app, a, &in, &proof, &ri, &retry)) != RC_OK) {
-        login_refused(out, rc, &ri);
+    if ((rc = m->verify(app, a, &in, &proof, &out->why, &retry)) != RC_OK) {
+        login_refused(out, rc);
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
     rc = authn_complete(app, a, m, &proof, in.session, f->tls, &s, &out->set_cookie);
-    if (rc != RC_OK) {
-        login_refused(out, rc == RC_DENIED ? rc : RC_UNAVAILABLE, &ri);
+    if (rc != RC_OK) { /* a session that cannot be made is an outage */
+        out->why = (struct rc_info){0};
+        rc = login_refused(out, rc == RC_DENIED ? rc : RC_UNAVAILABLE);
         goto out;
     }
     r.login_sid = s.sid;
@@ -214,20 +201,19 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
     pid[AUTHZ_PENDING_LEN] = 0;
     rc = session_load(app, a, f->session_cookie, &s);
     if (rc != RC_OK && rc != RC_NOT_FOUND) {
-        rc =
-            authz_redirect_error(app, a, &r, "temporarily_unavailable", "try again later", rc, out);
+        rc = authz_redirect_error(&r, rc, RC_WHY_NONE, NULL, "try again later", out);
         goto out;
     }
     if (!authz_gate(app, a, &r, pid, rc == RC_OK ? &s : NULL, out, &rc))
         goto out;
     authz_pending_drop(app, a, pid);
     if (!f->approve) {
-        rc = authz_redirect_error(app, a, &r, "access_denied", "the citizen declined", RC_DENIED,
-                                  out);
+        rc =
+            authz_redirect_error(&r, RC_DENIED, RC_WHY_DECLINED, NULL, "the citizen declined", out);
         goto out;
     }
     if (!(scope = granted_scope(a, r.scope, f->share_id_number))) {
-        rc = authz_page_error(out, 500, "server_error", "out of memory", RC_NOMEM);
+        rc = authz_page_error(out, RC_NOMEM, RC_WHY_NONE, NULL, "out of memory");
         goto out;
     }
     authz_consent_remember(app, a, &s, &r, scope);

@@ -140,8 +140,7 @@ to_page(struct app *app, struct arena *a, const struct authz_req *r, const char 
     if (pending_id && strlen(pending_id) == AUTHZ_PENDING_LEN)
         memcpy(id, pending_id, sizeof(id));
     if ((rc = authz_pending_save(app, a, r, id)) != RC_OK)
-        return authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later", rc,
-                                    out);
+        return authz_redirect_error(r, rc, RC_WHY_NONE, NULL, "try again later", out);
     out->kind = kind;
     out->client_id = r->client_id;
     out->location = m ? arena_printf(a, "%s?authz=%s&authn=%s", page, id, m->name)
@@ -184,8 +183,7 @@ authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const ch
     const struct authn *m = NULL;
 
     if (!reach(app, r, s, &need.reach, &need.step, &m)) {
-        *rc = authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later",
-                                   RC_UNAVAILABLE, out);
+        *rc = authz_redirect_error(r, RC_UNAVAILABLE, RC_WHY_NONE, NULL, "try again later", out);
         return false;
     }
     switch (authz_decide(&need, &have, clock_now(app->clock))) {
@@ -198,14 +196,13 @@ authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const ch
         *rc = to_page(app, a, r, pending_id, "/login", m, AUTHORIZE_LOGIN, out);
         return false;
     case AUTHZ_LOGIN_REQUIRED: /* OIDC Core §3.1.2.6 */
-        *rc = authz_redirect_error(app, a, r, "login_required", "no usable login session",
-                                   RC_DENIED, out);
+        *rc = authz_redirect_error(r, RC_DENIED, RC_WHY_LOGIN_REQUIRED, NULL,
+                                   "no usable login session", out);
         break;
     case AUTHZ_UNMET: /* never a login loop, never a silent downgrade */
         *rc = authz_redirect_error(
-            app, a, r, r->rp_asked_acr ? "unmet_authentication_requirements" : "access_denied",
-            "the required level of assurance cannot be reached with a password login", RC_DENIED,
-            out);
+            r, RC_DENIED, r->rp_asked_acr ? RC_WHY_ACR_UNMET : RC_WHY_LEVEL, NULL,
+            "the required level of assurance cannot be reached with a password login", out);
         break;
     }
     authz_pending_drop(app, a, pending_id);
@@ -261,12 +258,11 @@ authz_continue(struct app *app, struct arena *a, const struct authz_req *r, cons
     if (!authz_gate(app, a, r, pending_id, s, out, &rc))
         return rc;
     if ((rc = consent_needed(app, a, r, s, &needed)) != RC_OK)
-        return authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later", rc,
-                                    out);
+        return authz_redirect_error(r, rc, RC_WHY_NONE, NULL, "try again later", out);
     if (needed && (r->prompt & AUTHZ_PROMPT_NONE)) {
         authz_pending_drop(app, a, pending_id);
-        return authz_redirect_error(app, a, r, "consent_required", "consent is needed", RC_DENIED,
-                                    out);
+        return authz_redirect_error(r, RC_DENIED, RC_WHY_CONSENT_REQUIRED, NULL,
+                                    "consent is needed", out);
     }
     if (needed)
         return to_page(app, a, r, pending_id, "/consent", NULL, AUTHORIZE_CONSENT, out);
@@ -288,41 +284,48 @@ authz_consent_remember(struct app *app, struct arena *a, const struct session *s
         store_put(app->store, consent_key(a, s->account_id, r->client_id), span_str(scope), ttl, 0);
 }
 
-/* redirect_given + '?' or '&' + the parameters (RFC 6749 §4.1.2: keep the URI's query). */
-static enum rc
-client_location(struct app *app, struct arena *a, const struct authz_req *r, const char *const *kv,
-                size_t n, struct authorize_result *out)
+/* uri + '?' or '&' + the parameters (RFC 6749 §4.1.2: keep the URI's query), in a; NULL
+ * when out of memory. */
+static const char *
+client_location(struct app *app, struct arena *a, const char *uri, const char *const *kv, size_t n)
 {
+    const char *out = NULL;
     struct buf b;
     enum rc rc;
 
     buf_init(&b, 16384);
-    rc = buf_append_str(&b, r->redirect_given);
-    if (rc == RC_OK && !strchr(r->redirect_given, '?'))
+    rc = buf_append_str(&b, uri);
+    if (rc == RC_OK && !strchr(uri, '?'))
         rc = buf_append(&b, "?", 1);
     for (size_t i = 0; rc == RC_OK && i < n; i += 2)
         if (kv[i + 1])
             rc = form_append(&b, kv[i], span_str(kv[i + 1]));
     if (rc == RC_OK) /* RFC 9207 §2 */
         rc = form_append(&b, "iss", span_str(app->cfg ? app->cfg->issuer : ""));
-    if (rc == RC_OK && !(out->location = arena_strndup(a, b.p, b.len)))
-        rc = RC_NOMEM;
+    if (rc == RC_OK)
+        out = arena_strndup(a, b.p, b.len);
     buf_clear(&b);
-    out->kind = AUTHORIZE_REDIRECT;
-    return rc;
+    return out;
+}
+
+const char *
+authorize_error_location(struct app *app, struct arena *a, const struct authorize_result *res,
+                         const char *error, const char *description)
+{
+    const char *kv[] = {"error", error, "error_description", description, "state", res->state};
+
+    return res->client_uri ? client_location(app, a, res->client_uri, kv, 6) : NULL;
 }
 
 enum rc
-authz_redirect_error(struct app *app, struct arena *a, const struct authz_req *r, const char *error,
-                     const char *desc, enum rc rc, struct authorize_result *out)
+authz_redirect_error(const struct authz_req *r, enum rc rc, enum rc_reason why, const char *field,
+                     const char *msg, struct authorize_result *out)
 {
-    const char *kv[] = {"error", error, "error_description", desc, "state", r->state};
-
-    out->error = error;
+    out->kind = AUTHORIZE_ERROR;
     out->client_id = r->client_id;
-    if (client_location(app, a, r, kv, 6, out) != RC_OK)
-        return authz_page_error(out, 500, "server_error", "out of memory", RC_NOMEM);
-    return rc == RC_OK ? RC_DENIED : rc;
+    out->client_uri = r->redirect_given;
+    out->state = r->state;
+    return rc_fail(&out->why, rc == RC_OK ? RC_DENIED : rc, why, field, msg);
 }
 
 enum rc
@@ -353,41 +356,39 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
         rc = session_add_rp(app, a, s, r->client_id);
     if (rc != RC_OK) {
         OPENSSL_cleanse(code, sizeof(code));
-        return authz_redirect_error(app, a, r, "temporarily_unavailable", "try again later", rc,
-                                    out);
+        return authz_redirect_error(r, rc, RC_WHY_NONE, NULL, "try again later", out);
     }
     {
         const char *kv[] = {"code", code, "state", r->state};
-        rc = client_location(app, a, r, kv, 4, out);
+        out->location = client_location(app, a, r->redirect_given, kv, 4);
     }
     OPENSSL_cleanse(code, sizeof(code));
+    out->kind = AUTHORIZE_REDIRECT;
     out->client_id = r->client_id;
-    return rc;
+    return out->location ? RC_OK : RC_NOMEM;
 }
 
 enum rc
-authz_page_error(struct authorize_result *out, int status, const char *error, const char *msg,
-                 enum rc rc)
+authz_page_error(struct authorize_result *out, enum rc rc, enum rc_reason why, const char *field,
+                 const char *msg)
 {
     out->kind = AUTHORIZE_PAGE;
-    out->status = status;
-    out->error = error;
-    out->message = msg;
-    return rc;
+    return rc_fail(&out->why, rc, why, field, msg);
 }
 
 void
 authz_log(const char *step, const struct authorize_result *out, enum rc rc)
 {
-    static const char *const kinds[] = {"error_page", "redirect", "login", "consent", "form"};
+    static const char *const kinds[] = {"error_page", "redirect", "login",
+                                        "consent",    "form",     "redirect"};
     struct log_rec *lr = log_begin(LOG_INFO, "authorize");
 
     log_str(lr, "step", step);
     if (out->client_id)
         log_str(lr, "client", out->client_id);
     log_str(lr, "outcome", kinds[out->kind]);
-    if (out->error)
-        log_str(lr, "error", out->error);
+    if (out->kind == AUTHORIZE_PAGE || out->kind == AUTHORIZE_FORM || out->kind == AUTHORIZE_ERROR)
+        log_str(lr, "reason", rc_reason_name(out->why.why));
     log_str(lr, "rc", rc_name(rc));
     log_end(lr);
 }

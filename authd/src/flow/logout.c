@@ -32,7 +32,7 @@ param(const struct form *f, const char *name, struct span *out, struct rc_info *
 
     *out = v ? *v : (struct span){NULL, 0};
     if (v && v->len > LOGOUT_PARAM_MAX)
-        return rc_set(ri, RC_MALFORMED, name, "too long");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, name, "too long");
     return RC_OK;
 }
 
@@ -44,7 +44,7 @@ logout_parse(const struct form *f, struct logout_req *out, struct rc_info *ri)
 
     memset(out, 0, sizeof(*out));
     if (hint && hint->len > JOSE_MAX_COMPACT)
-        return rc_set(ri, RC_MALFORMED, "id_token_hint", "too long");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "id_token_hint", "too long");
     out->id_token_hint = hint ? *hint : (struct span){NULL, 0};
     if ((rc = param(f, "client_id", &out->client_id, ri)) != RC_OK
         || (rc = param(f, "post_logout_redirect_uri", &out->post_logout_redirect_uri, ri)) != RC_OK
@@ -53,7 +53,7 @@ logout_parse(const struct form *f, struct logout_req *out, struct rc_info *ri)
         || (rc = param(f, "csrf", &out->csrf, ri)) != RC_OK)
         return rc;
     if (confirm && !span_eq_str(*confirm, "1"))
-        return rc_set(ri, RC_MALFORMED, "confirm", "must be 1");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "confirm", "must be 1");
     out->confirm = confirm != NULL;
     return RC_OK;
 }
@@ -276,7 +276,6 @@ logout_session_end(struct app *app, struct arena *a, const struct session *s, bo
 
     memset(out, 0, sizeof(*out));
     out->kind = LOGOUT_DONE;
-    out->status = 200;
     rc = p ? end_session(app, a, p, s, tls, out) : RC_UNAVAILABLE;
     app_policy_put(p);
     return rc;
@@ -284,12 +283,11 @@ logout_session_end(struct app *app, struct arena *a, const struct session *s, bo
 
 /* ---- the request ------------------------------------------------------------------------ */
 
+/* An error answer: rc, and why in out->why (the route's table picks the page). */
 static enum rc
-fail(struct logout_result *out, int status, const char *message, enum rc rc)
+fail(struct logout_result *out, enum rc rc)
 {
     out->kind = LOGOUT_ERROR;
-    out->status = status;
-    out->message = message;
     return rc;
 }
 
@@ -319,9 +317,11 @@ log_result(const struct logout_req *req, const struct logout_result *out, enum r
     if (out->client_id)
         log_str(lr, "client", out->client_id);
     log_str(lr, "rc", rc_name(rc));
+    if (rc != RC_OK)
+        log_str(lr, "reason", rc_reason_name(ri->why));
     if (ri->msg) {
         log_str(lr, "field", ri->field);
-        log_str(lr, "reason", ri->msg);
+        log_str(lr, "why", ri->msg);
     }
     log_int(lr, "ended", out->ended);
     log_int(lr, "frames", (long long)out->nframes);
@@ -337,7 +337,7 @@ logout_request(struct app *app, struct arena *a, const struct logout_req *req,
 {
     struct policy *p = app_policy_get(app);
     const struct policy_client *c = NULL;
-    struct rc_info ri = {0};
+    struct rc_info *ri = &out->why;
     struct hint h = {0};
     struct session s;
     char csrf[65];
@@ -345,16 +345,15 @@ logout_request(struct app *app, struct arena *a, const struct logout_req *req,
 
     memset(out, 0, sizeof(*out));
     out->kind = LOGOUT_DONE;
-    out->status = 200;
     if (!p) {
-        rc = fail(out, 503, "logout_unavailable", RC_UNAVAILABLE);
+        rc = fail(out, RC_UNAVAILABLE);
         goto out;
     }
-    if ((rc = resolve_client(app, a, p, req, &h, &c, &ri)) != RC_OK) {
-        rc = rc == RC_UNAVAILABLE ? fail(out, 503, "logout_unavailable", rc)
-                                  : fail(out, 400, "logout_bad_request", rc);
+    if ((rc = resolve_client(app, a, p, req, &h, &c, ri)) != RC_OK) {
+        rc = fail(out, rc_because(ri, rc, rc == RC_UNAVAILABLE ? RC_WHY_NONE : RC_WHY_PARAM));
         goto out;
     }
+    *ri = (struct rc_info){0}; /* an expired hint is good enough (§2) */
     if (c)
         out->client_id = c->id, out->client_name = c->name ? c->name : c->id;
     out->redirect = redirect_target(a, c, req);
@@ -363,29 +362,29 @@ logout_request(struct app *app, struct arena *a, const struct logout_req *req,
         goto out;
     }
     if (rc != RC_OK) {
-        rc = fail(out, 503, "logout_unavailable", rc);
+        rc = fail(out, rc);
         goto out;
     }
     if (!h.sid || strcmp(h.sid, s.sid) != 0) { /* §2: the OP SHOULD ask the user */
         if (!req->confirm) {
             out->kind = LOGOUT_CONFIRM;
             if ((rc = logout_csrf(app, ctx->bind, csrf)) != RC_OK)
-                rc = fail(out, 500, "error_title", rc);
+                rc = fail(out, rc_fail(ri, rc, RC_WHY_CSRF, "csrf", "cannot be made"));
             else if (!(out->csrf = arena_strndup(a, csrf, 64)))
-                rc = fail(out, 500, "error_title", RC_NOMEM);
+                rc = fail(out, rc_fail(ri, RC_NOMEM, RC_WHY_CSRF, "csrf", "cannot be made"));
             goto out;
         }
         if (!csrf_check(app, "logout", &ctx->bind, 1, req->csrf)) {
-            rc = fail(out, 403, "logout_csrf_failed", rc_set(&ri, RC_DENIED, "csrf", "bad"));
+            rc = fail(out, rc_fail(ri, RC_DENIED, RC_WHY_CSRF, "csrf", "bad"));
             goto out;
         }
     }
     if ((rc = end_session(app, a, p, &s, ctx->tls, out)) != RC_OK)
-        rc = fail(out, 503, "logout_unavailable", rc);
+        rc = fail(out, rc);
 out:
     if (out->kind == LOGOUT_ERROR)
         out->redirect = NULL, out->nframes = 0;
-    log_result(req, out, rc, &ri);
+    log_result(req, out, rc, ri);
     app_policy_put(p);
     return rc;
 }

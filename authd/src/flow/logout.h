@@ -37,8 +37,8 @@ struct logout_req {
     struct span csrf; /* its CSRF token */
 };
 
-/* Fills *out from form f. RC_MALFORMED (ri says which field) when a value is over
- * LOGOUT_PARAM_MAX, or confirm has another value than "1". */
+/* Fills *out from form f. RC_MALFORMED, reason RC_WHY_PARAM (ri says which field), when a
+ * value is over LOGOUT_PARAM_MAX, or confirm has another value than "1". */
 enum rc logout_parse(const struct form *f, struct logout_req *out, struct rc_info *ri);
 
 /* What the browser's request context is. */
@@ -49,15 +49,14 @@ struct logout_ctx {
 };
 
 enum logout_kind {
-    LOGOUT_ERROR,   /* an error page: status, message (strings.tsv key) */
+    LOGOUT_ERROR,   /* an error page: the rc returned and why (the route's table answers) */
     LOGOUT_CONFIRM, /* ask: the confirmation page (csrf, client_name) */
     LOGOUT_DONE,    /* logged out (or nothing to do): redirect, or the logged-out page */
 };
 
 struct logout_result {
     enum logout_kind kind;
-    int status;
-    const char *message;                   /* ERROR: strings.tsv key */
+    struct rc_info why;                    /* ERROR: why (reason, field, message) */
     const char *client_id;                 /* once known, for the log and the page */
     const char *client_name;               /* may be NULL */
     const char *csrf;                      /* CONFIRM */
@@ -68,10 +67,12 @@ struct logout_result {
     const char *set_cookie; /* DONE with ended: the Set-Cookie that clears the session */
 };
 
-/* Runs one logout request. Always fills *out (strings in a) and returns its rc for the
- * log: RC_OK (confirmation asked or logout done), RC_MALFORMED / RC_DENIED (a bad hint,
- * client_id mismatch, a bad CSRF token: ERROR 400 or 403), RC_UNAVAILABLE (ERROR 503).
- * Logs one `logout` event. */
+/* Runs one logout request. Always fills *out (strings in a) and returns its rc: RC_OK
+ * (confirmation asked or logout done), else ERROR with out->why: RC_WHY_PARAM (a bad
+ * id_token_hint or client_id, client_id not the hint's aud), RC_WHY_CSRF (RC_DENIED: the
+ * confirmation's token is missing or wrong; another rc: the token could not be made),
+ * RC_WHY_NONE (the policy or the store could not answer: RC_UNAVAILABLE, ...). Logs one
+ * `logout` event (with the reason's name). */
 enum rc logout_request(struct app *app, struct arena *a, const struct logout_req *req,
                        const struct logout_ctx *ctx, struct logout_result *out);
 

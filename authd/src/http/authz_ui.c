@@ -38,14 +38,54 @@ authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *
 }
 
 void
+authz_ui_error_answer(struct http_req *r, struct http_resp *w, const struct http_error *t, size_t n,
+                      enum rc rc, const struct rc_info *ri, enum lang lang)
+{
+    const struct http_error *e = http_error_find(t, n, rc, ri);
+
+    authz_ui_error(r, w, e->status ? e->status : rc_http_status(rc),
+                   e->key ? e->key : http_error_desc(r, e, ri), lang);
+}
+
+void
+authz_ui_pending_error(struct http_req *r, struct http_resp *w, const struct http_error *t,
+                       size_t n, enum rc rc, enum lang lang)
+{
+    struct rc_info ri = {0};
+
+    rc = rc_because(&ri, rc == RC_OK ? RC_NOMEM : rc, RC_WHY_PENDING);
+    authz_ui_error_answer(r, w, t, n, rc, &ri, lang);
+}
+
+/* An ERROR result: to the client's redirect URI with the OAuth error of res's row. */
+static void
+client_error(struct http_req *r, struct http_resp *w, const struct authorize_result *res,
+             enum rc rc, const struct http_error *t, size_t n, enum lang lang)
+{
+    static const struct rc_info oom = {"out of memory", NULL, RC_WHY_NONE};
+    const struct http_error *e = http_error_find(t, n, rc, &res->why);
+    const char *loc =
+        authorize_error_location(r->app, &r->arena, res, e->error ? e->error : rc_oauth_error(rc),
+                                 http_error_desc(r, e, &res->why));
+
+    if (loc)
+        http_redirect(r, w, r->method == HTTP_POST ? 303 : 302, loc);
+    else
+        authz_ui_error_answer(r, w, t, n, RC_NOMEM, &oom, lang);
+}
+
+void
 authz_ui_result(struct http_req *r, struct http_resp *w, const struct authorize_result *res,
-                enum lang lang)
+                enum rc rc, const struct http_error *t, size_t n, enum lang lang)
 {
     if (res->set_cookie)
         http_add_header(w, "Set-Cookie", res->set_cookie);
     if (res->client_id)
         http_set_client(r, res->client_id);
     switch (res->kind) {
+    case AUTHORIZE_ERROR:
+        client_error(r, w, res, rc, t, n, lang);
+        return;
     case AUTHORIZE_REDIRECT:
     case AUTHORIZE_LOGIN:
     case AUTHORIZE_CONSENT:
@@ -57,7 +97,7 @@ authz_ui_result(struct http_req *r, struct http_resp *w, const struct authorize_
         return;
     case AUTHORIZE_PAGE:
     case AUTHORIZE_FORM:
-        authz_ui_error(r, w, res->status ? res->status : 400, res->message, lang);
+        authz_ui_error_answer(r, w, t, n, rc, &res->why, lang);
         return;
     }
 }

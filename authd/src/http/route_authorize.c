@@ -5,20 +5,25 @@
 #include "http/authz_ui.h"
 #include "http/router.h"
 
+/* The answers of /authorize's refusals: the error page before client_id and redirect_uri
+ * are validated, the OAuth error sent to the client after. */
+static const struct http_error authorize_errors[] = {AUTHZ_UI_ERRORS};
+
 static void
 route_authorize(struct http_req *r, struct http_resp *w)
 {
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
     struct authorize_result res;
     enum lang lang = authz_ui_lang(r, NULL, NULL);
+    enum rc rc;
 
     /* before any parsing: each request may store a pending request (docs/security.md) */
     if (!authz_ui_rate_ok(r, w, "authorize:ip", r->app->cfg->rate_authorize_per_ip, lang))
         return;
-    authorize_request(r->app, &r->arena, raw, span_str(http_cookie(r, SESSION_COOKIE)), &res);
+    rc = authorize_request(r->app, &r->arena, raw, span_str(http_cookie(r, SESSION_COOKIE)), &res);
     if (res.kind == AUTHORIZE_LOGIN || res.kind == AUTHORIZE_CONSENT)
         authz_ui_bind(r, w); /* the pages' CSRF tokens are bound to it */
-    authz_ui_result(r, w, &res, lang);
+    authz_ui_result(r, w, &res, rc, HTTP_ERRORS(authorize_errors), lang);
 }
 
 ROUTE(authorize, "/authorize", HTTP_GET | HTTP_POST, route_authorize)

@@ -9,6 +9,10 @@
 #include "http/authz_ui.h"
 #include "http/router.h"
 
+/* The answers of /consent's refusals: the error page, or the OAuth error (a denial
+ * included) sent to the client. */
+static const struct http_error consent_errors[] = {AUTHZ_UI_PAGE_ERRORS, AUTHZ_UI_ERRORS};
+
 /* <li> per claim, names translated (claim_<name> in strings.tsv) and escaped. */
 static const char *
 claims_html(struct http_req *r, const struct authorize_page *pg, enum lang lang)
@@ -57,8 +61,7 @@ show(struct http_req *r, struct http_resp *w, struct span id, const struct span 
     struct buf b;
 
     if (rc != RC_OK || !bind) {
-        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400,
-                       rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
+        authz_ui_pending_error(r, w, HTTP_ERRORS(consent_errors), rc, lang);
         return;
     }
     http_set_client(r, pg.req.client_id);
@@ -89,9 +92,10 @@ route_consent(struct http_req *r, struct http_resp *w)
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
     struct authorize_result res;
     struct form f;
+    enum rc rc;
 
-    if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK) {
-        authz_ui_error(r, w, 400, "login_expired", authz_ui_lang(r, NULL, NULL));
+    if ((rc = form_parse(&r->arena, raw.p, raw.len, &f, NULL)) != RC_OK) {
+        authz_ui_pending_error(r, w, HTTP_ERRORS(consent_errors), rc, authz_ui_lang(r, NULL, NULL));
         return;
     }
     const struct span *id = form_get(&f, "authz"), *csrf = form_get(&f, "csrf");
@@ -108,8 +112,9 @@ route_consent(struct http_req *r, struct http_resp *w)
         .approve = action && span_eq_str(*action, "approve"),
         .share_id_number = share && span_eq_str(*share, "1"),
     };
-    authorize_consent(r->app, &r->arena, &cf, &res);
-    authz_ui_result(r, w, &res, authz_ui_lang(r, form_get(&f, "lang"), NULL));
+    rc = authorize_consent(r->app, &r->arena, &cf, &res);
+    authz_ui_result(r, w, &res, rc, HTTP_ERRORS(consent_errors),
+                    authz_ui_lang(r, form_get(&f, "lang"), NULL));
 }
 
 ROUTE(consent, "/consent", HTTP_GET | HTTP_POST, route_consent)

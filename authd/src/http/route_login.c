@@ -9,6 +9,24 @@
 #include "http/authz_ui.h"
 #include "http/router.h"
 
+/* The answers of /login's refusals: the login form again (status and message), the error
+ * page, or the OAuth error sent to the client. */
+static const struct http_error login_errors[] = {
+    AUTHZ_UI_PAGE_ERRORS,
+    {RC_ANY, RC_WHY_RATE, 429, NULL, "login_limited", NULL}, /* RFC 6585 §4 */
+    {RC_ANY, RC_WHY_LOCKED, 429, NULL, "login_limited", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_LENGTH, 400, NULL, "login_bad_idnum", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_CHARACTER, 400, NULL, "login_bad_idnum", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_CHECK_DIGIT, 400, NULL, "login_bad_idnum", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_DATE, 400, NULL, "login_bad_idnum", NULL},
+    {RC_MALFORMED, RC_WHY_IDNUM_PROVINCE, 400, NULL, "login_bad_idnum", NULL},
+    {RC_MALFORMED, RC_WHY_CREDENTIALS, 400, NULL, "login_failed", NULL},
+    {RC_ANY, RC_WHY_CREDENTIALS, 401, NULL, "login_failed", NULL}, /* number or password */
+    {RC_ANY, RC_WHY_DISABLED, 401, NULL, "login_failed", NULL},    /* the same answer */
+    {RC_UNAVAILABLE, RC_WHY_NONE, 503, "temporarily_unavailable", "login_unavailable", NULL},
+    AUTHZ_UI_ERRORS,
+};
+
 struct login_view {
     struct span id;          /* pending request id */
     const struct span *lang; /* explicit language choice, or NULL */
@@ -62,8 +80,7 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
     rc = authorize_page_info(r->app, &r->arena, v->id, span_str(bind), "login", &pg);
     lang = authz_ui_lang(r, v->lang, rc == RC_OK ? pg.req.ui_locales : NULL);
     if (rc != RC_OK || !bind) {
-        authz_ui_error(r, w, rc == RC_UNAVAILABLE ? 503 : 400,
-                       rc == RC_UNAVAILABLE ? "login_unavailable" : "login_expired", lang);
+        authz_ui_pending_error(r, w, HTTP_ERRORS(login_errors), rc, lang);
         return;
     }
     http_set_client(r, pg.req.client_id);
@@ -119,23 +136,25 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
         .tls = r->secure_cookies,
     };
     struct authorize_result res;
+    enum rc rc = authorize_login(r->app, &r->arena, &lf, &res);
 
-    authorize_login(r->app, &r->arena, &lf, &res);
     if (pw) /* the decoded secret lives in the arena: wipe it now */
         OPENSSL_cleanse((void *)pw->p, pw->len);
     if (code)
         OPENSSL_cleanse((void *)code->p, code->len);
     if (res.kind == AUTHORIZE_FORM) {
-        struct login_view v = {lf.pending,  form_get(f, "lang"), lf.id_number,
-                               res.message, res.status,          res.retry_after_s};
-        if (res.status == 429) /* RFC 6585 §4 */
+        const struct http_error *e = http_error_find(HTTP_ERRORS(login_errors), rc, &res.why);
+        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number,
+                               e->key,     e->status,           res.retry_after_s};
+        if (e->status == 429) /* RFC 6585 §4 */
             http_add_header(
                 w, "Retry-After",
                 arena_printf(&r->arena, "%u", res.retry_after_s ? res.retry_after_s : 60));
         show(r, w, &v);
         return;
     }
-    authz_ui_result(r, w, &res, authz_ui_lang(r, form_get(f, "lang"), NULL));
+    authz_ui_result(r, w, &res, rc, HTTP_ERRORS(login_errors),
+                    authz_ui_lang(r, form_get(f, "lang"), NULL));
 }
 
 static void
@@ -144,8 +163,10 @@ route_login(struct http_req *r, struct http_resp *w)
     struct form f;
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
 
-    if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK) {
-        authz_ui_error(r, w, 400, "login_expired", authz_ui_lang(r, NULL, NULL));
+    enum rc rc;
+
+    if ((rc = form_parse(&r->arena, raw.p, raw.len, &f, NULL)) != RC_OK) {
+        authz_ui_pending_error(r, w, HTTP_ERRORS(login_errors), rc, authz_ui_lang(r, NULL, NULL));
         return;
     }
     if (r->method == HTTP_POST) {

@@ -9,6 +9,15 @@
 #include "http/authz_ui.h"
 #include "http/router.h"
 
+/* The answers of /end_session's refusals (flow/logout.h: the reasons it gives). */
+static const struct http_error logout_errors[] = {
+    {RC_DENIED, RC_WHY_CSRF, 403, NULL, "logout_csrf_failed", NULL},
+    {RC_ANY, RC_WHY_CSRF, 500, NULL, "error_title", NULL}, /* the token cannot be made */
+    {RC_UNAVAILABLE, RC_WHY_ANY, 503, NULL, "logout_unavailable", NULL},
+    {RC_ANY, RC_WHY_PARAM, 400, NULL, "logout_bad_request", NULL},
+    {RC_ANY, RC_WHY_ANY, 503, NULL, "logout_unavailable", NULL}, /* the store failed */
+};
+
 static void
 render(struct http_req *r, struct http_resp *w, const char *page, enum lang lang,
        const struct tmpl_var *vars, size_t n)
@@ -82,27 +91,30 @@ route_logout(struct http_req *r, struct http_resp *w)
     struct logout_req q;
     struct logout_result res;
     struct logout_ctx ctx = {span_str(http_cookie(r, SESSION_COOKIE)), {0}, r->secure_cookies};
+    struct rc_info ri = {0};
     struct form f;
     const char *ui;
     enum lang lang;
+    enum rc rc;
 
     if (!authz_ui_rate_ok(r, w, "end_session:ip", r->app->cfg->rate_end_session_per_ip,
                           authz_ui_lang(r, NULL, NULL)))
         return;
-    if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK
-        || logout_parse(&f, &q, NULL) != RC_OK) {
-        authz_ui_error(r, w, 400, "logout_bad_request", authz_ui_lang(r, NULL, NULL));
+    if ((rc = form_parse(&r->arena, raw.p, raw.len, &f, &ri)) != RC_OK
+        || (rc = logout_parse(&f, &q, &ri)) != RC_OK) {
+        authz_ui_error_answer(r, w, HTTP_ERRORS(logout_errors), rc_because(&ri, rc, RC_WHY_PARAM),
+                              &ri, authz_ui_lang(r, NULL, NULL));
         return;
     }
     ui = q.ui_locales.p ? arena_span_dup(&r->arena, q.ui_locales) : NULL;
     lang = authz_ui_lang(r, NULL, ui);
     ctx.bind = span_str(authz_ui_bind(r, w)); /* the confirmation's CSRF token is bound to it */
-    logout_request(r->app, &r->arena, &q, &ctx, &res);
+    rc = logout_request(r->app, &r->arena, &q, &ctx, &res);
     http_set_client(r, res.client_id);
     if (res.set_cookie)
         http_add_header(w, "Set-Cookie", res.set_cookie);
     if (res.kind == LOGOUT_ERROR)
-        authz_ui_error(r, w, res.status, res.message, lang);
+        authz_ui_error_answer(r, w, HTTP_ERRORS(logout_errors), rc, &res.why, lang);
     else if (res.kind == LOGOUT_CONFIRM)
         confirm_page(r, w, &q, &res, lang);
     else if (res.redirect && res.nframes == 0) /* frames need the page to load first */

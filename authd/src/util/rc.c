@@ -51,6 +51,20 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_DISABLED] = "disabled",
     [RC_WHY_LOCKED] = "locked",
     [RC_WHY_RATE] = "rate",
+    [RC_WHY_CSRF] = "csrf",
+    [RC_WHY_CLIENT] = "client",
+    [RC_WHY_REDIRECT_URI] = "redirect_uri",
+    [RC_WHY_RESPONSE_TYPE] = "response_type",
+    [RC_WHY_REQUEST_OBJECT] = "request_object",
+    [RC_WHY_REQUEST_URI] = "request_uri",
+    [RC_WHY_REGISTRATION] = "registration",
+    [RC_WHY_POLICY] = "policy",
+    [RC_WHY_ACR_UNMET] = "acr_unmet",
+    [RC_WHY_LEVEL] = "level",
+    [RC_WHY_LOGIN_REQUIRED] = "login_required",
+    [RC_WHY_CONSENT_REQUIRED] = "consent_required",
+    [RC_WHY_DECLINED] = "declined",
+    [RC_WHY_PENDING] = "pending",
 };
 
 static int

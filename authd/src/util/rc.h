@@ -53,6 +53,22 @@ enum rc_reason {
     RC_WHY_DISABLED,           /* "disabled": the account is disabled */
     RC_WHY_LOCKED,             /* "locked": locked out after failed attempts */
     RC_WHY_RATE,               /* "rate": too many attempts from an address or for a number */
+    RC_WHY_CSRF,               /* "csrf": a form's CSRF token is missing or wrong (RC_DENIED),
+                                  or could not be made (another rc) */
+    RC_WHY_CLIENT,             /* "client": client_id missing or not a known client */
+    RC_WHY_REDIRECT_URI,       /* "redirect_uri": missing, or not registered for the client */
+    RC_WHY_RESPONSE_TYPE,      /* "response_type": a response type the server does not offer */
+    RC_WHY_REQUEST_OBJECT,     /* "request_object": a request object (OIDC Core §6) */
+    RC_WHY_REQUEST_URI,        /* "request_uri": a request object by reference */
+    RC_WHY_REGISTRATION,       /* "registration": client metadata in the request (§7.2.1) */
+    RC_WHY_POLICY,             /* "policy": the client's or a scope's policy is unusable */
+    RC_WHY_ACR_UNMET,          /* "acr_unmet": the client asked for a level out of reach */
+    RC_WHY_LEVEL,              /* "level": policy demands a level out of reach */
+    RC_WHY_LOGIN_REQUIRED,     /* "login_required": no usable session and no interaction */
+    RC_WHY_CONSENT_REQUIRED,   /* "consent_required": consent needed and no interaction */
+    RC_WHY_DECLINED,           /* "declined": the citizen declined */
+    RC_WHY_PENDING,            /* "pending": a page's pending request is unknown, expired, or
+                                  cannot go on this way */
     RC__WHY_COUNT
 };
 

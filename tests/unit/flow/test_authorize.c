@@ -184,8 +184,7 @@ TEST(authorize_login_then_code_and_the_pending_request_is_used_once)
     id = pending_of(&res);
     CHECK_RC(login(id, NULL, "wrong-password", SPAN(""), &res), RC_DENIED);
     CHECK_INT(res.kind, AUTHORIZE_FORM);
-    CHECK_INT(res.status, 401);
-    CHECK_STR(res.message, "login_failed");
+    CHECK_STR(rc_reason_name(res.why.why), "credentials");
     CHECK_RC(login(id, NULL, PASSWORD, SPAN(""), &res), RC_OK);
     CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
     CHECK(starts(res.location, "https://first.example/cb?code="));
@@ -199,7 +198,7 @@ TEST(authorize_login_then_code_and_the_pending_request_is_used_once)
     /* the pending request completed: a second POST finds nothing */
     CHECK_RC(login(id, NULL, PASSWORD, SPAN(""), &res), RC_NOT_FOUND);
     CHECK_INT(res.kind, AUTHORIZE_PAGE);
-    CHECK_STR(res.message, "login_expired");
+    CHECK_INT(res.why.why, RC_WHY_PENDING);
     /* with the session, straight back with a code */
     CHECK_RC(request("first", "openid", NULL, cookie, &res), RC_OK);
     CHECK(starts(res.location, "https://first.example/cb?code="));
@@ -218,13 +217,19 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
     REQUIRE(session_create(&F.app, &F.a, &l, cookie, &s) == RC_OK);
     /* a scope's min_acr: access_denied, no login loop, no step-up without a second factor */
     CHECK_RC(request("first", "openid%20strong", NULL, span_str(cookie), &res), RC_DENIED);
-    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
-    CHECK(strstr(res.location, "error=access_denied") != NULL);
+    CHECK_INT(res.kind, AUTHORIZE_ERROR);
+    CHECK_INT(res.why.why, RC_WHY_LEVEL); /* route_authorize: access_denied */
+    CHECK_STR(res.client_uri, "https://first.example/cb");
+    CHECK_STR(res.state, "xyz");
     /* asked by the client: unmet_authentication_requirements */
     CHECK_RC(
         request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
         RC_DENIED);
-    CHECK(strstr(res.location, "error=unmet_authentication_requirements") != NULL);
+    CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
+    CHECK(strstr(authorize_error_location(&F.app, &F.a, &res, "unmet_authentication_requirements",
+                                          NULL),
+                 "https://first.example/cb?error=unmet_authentication_requirements&state=xyz&iss=")
+          != NULL);
     fix_down();
 }
 
@@ -254,13 +259,13 @@ TEST(authorize_policy_decides_the_authenticators)
     app_policy_put(p);
     /* no accepted authenticator can log in: refused, no login page that cannot work */
     CHECK_RC(request("locked", "openid", NULL, SPAN(""), &res), RC_DENIED);
-    CHECK(strstr(res.location, "error=access_denied") != NULL);
+    CHECK(res.kind == AUTHORIZE_ERROR && res.why.why == RC_WHY_LEVEL);
     /* an authenticator the login names but policy does not accept */
     CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
     id = pending_of(&res);
     CHECK_RC(login(id, "otp", "123456", SPAN(""), &res), RC_DENIED);
     CHECK_INT(res.kind, AUTHORIZE_PAGE);
-    CHECK_INT(res.status, 400);
+    CHECK_INT(res.why.why, RC_WHY_PENDING);
     fix_down();
 }
 
@@ -282,7 +287,7 @@ TEST(authorize_consent_for_a_third_party_client)
     CHECK_STR(pg.client_name, "third");
     cf.csrf = SPAN("0000000000000000000000000000000000000000000000000000000000000000");
     CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_DENIED);
-    CHECK_INT(res.status, 403);
+    CHECK(res.kind == AUTHORIZE_PAGE && res.why.why == RC_WHY_CSRF);
     cf.csrf = span_str(pg.csrf);
     cf.approve = true;
     CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_OK);

@@ -136,7 +136,7 @@ TEST(logout_with_a_hint_for_the_session_ends_everything_it_touched)
     REQUIRE((hint = hint_for("\"rp\"", S.sid, NOW + 600)));
     CHECK_RC(run(hint, "rp", "https://rp.example/bye", "a b&c", true, &r), RC_OK);
     CHECK_INT(r.kind, LOGOUT_DONE);
-    CHECK_INT(r.status, 200);
+    CHECK_INT(r.why.why, RC_WHY_NONE);
     CHECK(r.ended);
     CHECK_STR(r.client_id, "rp");
     CHECK_STR(r.redirect, "https://rp.example/bye?state=a%20b%26c");
@@ -200,8 +200,8 @@ TEST(logout_without_a_matching_hint_asks_and_checks_the_csrf_token)
     rq.csrf = span_of(csrf, 63);
     CHECK_RC(logout_request(&F.app, &F.a, &rq, &cx, &r), RC_DENIED);
     CHECK_INT(r.kind, LOGOUT_ERROR);
-    CHECK_INT(r.status, 403);
-    CHECK_STR(r.message, "logout_csrf_failed");
+    CHECK_INT(r.why.why, RC_WHY_CSRF);
+    CHECK_STR(rc_reason_name(r.why.why), "csrf");
     rq.csrf = (struct span){NULL, 0};
     CHECK_RC(logout_request(&F.app, &F.a, &rq, &cx, &r), RC_DENIED);
     cx.bind = SPAN("another-browser");
@@ -228,8 +228,8 @@ TEST(logout_hint_refusals_end_nothing_and_redirect_nowhere)
     t = arena_strndup(&F.a, h, strlen(h));
     t[strlen(t) - 3] = t[strlen(t) - 3] == 'A' ? 'B' : 'A';
     CHECK_RC(run(t, NULL, "https://rp.example/bye", NULL, true, &r), RC_DENIED);
-    CHECK(r.kind == LOGOUT_ERROR && r.status == 400 && r.redirect == NULL && !r.ended);
-    CHECK_STR(r.message, "logout_bad_request");
+    CHECK(r.kind == LOGOUT_ERROR && r.why.why == RC_WHY_PARAM && r.redirect == NULL && !r.ended);
+    CHECK_STR(r.why.field, "id_token_hint");
     /* another issuer */
     snprintf(claims, sizeof(claims),
              "{\"iss\":\"https://evil.example\",\"sub\":\"s\",\"aud\":\"rp\",\"sid\":\"%s\","
@@ -252,7 +252,8 @@ TEST(logout_hint_refusals_end_nothing_and_redirect_nowhere)
     /* client_id must agree with the hint, and be a client */
     CHECK_RC(run(hint_for("\"rp\"", S.sid, NOW + 600), "fc", NULL, NULL, true, &r), RC_DENIED);
     CHECK_RC(run(NULL, "nobody", "https://rp.example/bye", NULL, true, &r), RC_DENIED);
-    CHECK(r.kind == LOGOUT_ERROR && r.redirect == NULL);
+    CHECK(r.kind == LOGOUT_ERROR && r.why.why == RC_WHY_PARAM && r.redirect == NULL);
+    CHECK_STR(r.why.field, "client_id");
     CHECK(session_alive());
     down();
 }
@@ -305,7 +306,7 @@ TEST(logout_session_end_without_a_policy_ends_nothing)
     F.app.policy = NULL;
     CHECK_RC(logout_session_end(&F.app, &F.a, &S, false, &r), RC_UNAVAILABLE);
     CHECK_RC(run(NULL, NULL, NULL, NULL, true, &r), RC_UNAVAILABLE);
-    CHECK(r.kind == LOGOUT_ERROR && r.status == 503);
+    CHECK(r.kind == LOGOUT_ERROR && r.why.why == RC_WHY_NONE);
     F.app.policy = p;
     CHECK(session_alive());
     CHECK_RC(logout_session_end(&F.app, &F.a, &S, false, &r), RC_OK);
@@ -325,12 +326,11 @@ TEST(logout_store_down_is_503_and_redirects_nowhere)
     F.app.store = &fake_store_down;
     /* fail closed: an unreadable session is not "logged out already" */
     CHECK_RC(run(NULL, "rp", "https://rp.example/bye", "s", true, &r), RC_UNAVAILABLE);
-    CHECK(r.kind == LOGOUT_ERROR && r.status == 503 && !r.ended);
-    CHECK_STR(r.message, "logout_unavailable");
+    CHECK(r.kind == LOGOUT_ERROR && r.why.why == RC_WHY_NONE && !r.ended);
     CHECK(r.redirect == NULL && r.nframes == 0);
     CHECK_RC(run(hint_for("\"rp\"", S.sid, NOW + 600), NULL, NULL, NULL, false, &r),
              RC_UNAVAILABLE);
-    CHECK_INT(r.status, 503);
+    CHECK(r.kind == LOGOUT_ERROR && r.why.why == RC_WHY_NONE);
     F.app.store = mem;
     CHECK(session_alive());
     down();
