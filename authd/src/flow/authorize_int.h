@@ -17,8 +17,12 @@ enum rc authz_pending_save(struct app *app, struct arena *a, const struct authz_
 /* Loads pending request id. RC_NOT_FOUND (unknown, expired or malformed id, or a record
  * of an earlier format), RC_UNAVAILABLE. */
 enum rc authz_pending_load(struct app *app, struct arena *a, struct span id, struct authz_req *out);
-/* Completes pending request id (NULL: none) once the client has its answer. */
-void authz_pending_drop(struct app *app, struct arena *a, const char *id);
+/* Completes pending request id once the client has its answer: exactly one caller gets
+ * RC_OK for an id (the record is taken atomically), so two POSTs of one page racing each
+ * other cannot both issue a code. RC_OK also for id NULL (no pending request); RC_NOT_FOUND
+ * when another request completed it first (or it expired), RC_UNAVAILABLE. Paths that
+ * answer with an error may ignore the result; a path that issues a code must not. */
+enum rc authz_pending_drop(struct app *app, struct arena *a, const char *id);
 
 /* The session decision (core/authz.h authz_decide, with what the accepted authenticators
  * reach). true: go on with s; false: *out says where to (the login page, for step-up with

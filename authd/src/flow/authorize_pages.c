@@ -206,10 +206,14 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
     }
     if (!authz_gate(app, a, &r, pid, rc == RC_OK ? &s : NULL, out, &rc))
         goto out;
-    authz_pending_drop(app, a, pid);
+    rc = authz_pending_drop(app, a, pid);
     if (!f->approve) {
         rc =
             authz_redirect_error(&r, RC_DENIED, RC_WHY_DECLINED, NULL, "the citizen declined", out);
+        goto out;
+    }
+    if (rc != RC_OK) { /* a second POST of this page, racing the first: one code only */
+        rc = authz_page_error(out, rc, RC_WHY_PENDING, "authz", "already completed");
         goto out;
     }
     if (!(scope = granted_scope(a, r.scope, f->share_id_number))) {

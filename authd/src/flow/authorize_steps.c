@@ -120,11 +120,10 @@ authz_pending_load(struct app *app, struct arena *a, struct span id, struct auth
     return RC_OK;
 }
 
-void
+enum rc
 authz_pending_drop(struct app *app, struct arena *a, const char *id)
 {
-    if (id)
-        pending_complete(app, a, PENDING_AUTHZ, span_str(id), NULL);
+    return id ? pending_complete(app, a, PENDING_AUTHZ, span_str(id), NULL) : RC_OK;
 }
 
 /* Saves r as pending (keeping its id) and sends the browser to page?authz=ID, with
@@ -268,7 +267,8 @@ authz_continue(struct app *app, struct arena *a, const struct authz_req *r, cons
         return to_page(app, a, r, pending_id, "/consent", NULL, AUTHORIZE_CONSENT, out);
     t = *s;
     session_touch(app, a, &t); /* best effort: the session is good, we checked it */
-    authz_pending_drop(app, a, pending_id);
+    if ((rc = authz_pending_drop(app, a, pending_id)) != RC_OK) /* another request won */
+        return authz_page_error(out, rc, RC_WHY_PENDING, "authz", "already completed");
     return authz_issue(app, a, r, &t, r->scope, out);
 }
 

@@ -13,13 +13,14 @@
 #include "fakes.h"
 #include "flow/account.h"
 #include "flow/authn.h"
-#include "flow/clients.h"
 #include "flow/authorize.h"
 #include "flow/authorize_int.h"
+#include "flow/clients.h"
 #include "flow/pending.h"
 #include "flow/session.h"
 #include "log/log.h"
 #include "port/store.h"
+#include "port/store_impl.h"
 #include "test.h"
 
 #define NOW       1740787200
@@ -295,6 +296,52 @@ TEST(authorize_consent_for_a_third_party_client)
     /* remembered: the next request goes straight back */
     CHECK_RC(request("third", "openid%20profile", NULL, cookie, &res), RC_OK);
     CHECK(starts(res.location, "https://third.example/cb?code="));
+    fix_down();
+}
+
+/* Two POSTs of one consent page race: both load the pending request, the other one takes
+ * it first. This one must not issue a second code (a review found two codes for one
+ * request from 8 simultaneous POSTs). The store's take of the pending record is made to
+ * lose the race: it takes the record itself, then answers RC_NOT_FOUND. */
+static const struct store_ops *real_ops;
+
+static enum rc
+losing_take(struct store *s, struct arena *a, struct span key, struct span *out)
+{
+    struct span v;
+
+    if (key.len > 12 && memcmp(key.p, "authd:authz:", 12) == 0) {
+        (void)real_ops->take(s, a, key, &v); /* the other request wins */
+        return RC_NOT_FOUND;
+    }
+    return real_ops->take(s, a, key, out);
+}
+
+TEST(authorize_a_consent_posted_twice_at_once_issues_one_code)
+{
+    static struct store_ops racing;
+    struct authorize_result res;
+    struct span id, cookie;
+    struct authorize_page pg;
+    struct consent_form cf = {.approve = true};
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(request("third", "openid%20profile", NULL, SPAN(""), &res), RC_OK);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_OK);
+    REQUIRE(res.kind == AUTHORIZE_CONSENT);
+    cookie = cookie_of(res.set_cookie);
+    id = pending_of(&res);
+    cf.pending = id, cf.bind = span_str(F.bind), cf.session_cookie = cookie;
+    REQUIRE(authorize_page_info(&F.app, &F.a, id, cf.bind, "consent", &pg) == RC_OK);
+    cf.csrf = span_str(pg.csrf);
+    real_ops = F.app.store->ops;
+    racing = *real_ops;
+    racing.take = losing_take;
+    F.app.store->ops = &racing;
+    CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_NOT_FOUND);
+    F.app.store->ops = real_ops;
+    CHECK(res.kind == AUTHORIZE_PAGE && res.why.why == RC_WHY_PENDING);
+    CHECK(!res.location || !strstr(res.location, "code="));
     fix_down();
 }
 
