@@ -68,7 +68,10 @@ enum rc session_login(struct app *app, struct arena *a, const struct session_log
 
 /* Step-up: raises s (loaded, still current) with a login l of the same account. Levels
  * only go up (the higher of s and l on each axis), l's amr values join s's (once each, in
- * order), auth_time becomes l's; the sid and the cookie stay. RC_OK: *s updated and
+ * order), auth_time becomes l's; the sid and the cookie stay — so a cookie taken before a
+ * step-up would carry the higher level after it: the first authenticator that steps up (the
+ * second factors) must move the upgraded session to a new cookie, as session_login does
+ * (a review finding; no authenticator steps up yet). RC_OK: *s updated and
  * stored. RC_DENIED (another account), RC_NOT_FOUND (it ended meanwhile), RC_TOO_LARGE
  * (amr past SESSION_AMR_MAX), RC_UNAVAILABLE. */
 enum rc session_upgrade(struct app *app, struct arena *a, struct session *s,
