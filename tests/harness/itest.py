@@ -267,3 +267,35 @@ class Authd:
         self.stop()
         if self.own_state and not os.environ.get("AUTHD_KEEP_STATE"):
             shutil.rmtree(self.state, ignore_errors=True)
+
+
+def sibling_daemon(state, base_conf, conf=None):
+    """Another authd on a state directory set up once (state, whose authd.conf lines are
+    base_conf), with its own free port and the extra settings conf: for files of tests that
+    each need a daemon of their own, where setting up a state is the slow part."""
+    a = Authd(state_dir=state)
+    a.port = free_port()
+    a.base = f"http://127.0.0.1:{a.port}"
+    extra = dict(conf or {})
+    extra.update({"listen": f"127.0.0.1:{a.port}", "issuer": a.base})
+    lines = [l for l in base_conf if l.split("=")[0].strip() not in extra]
+    lines += [f"{k} = {v}" for k, v in extra.items()]
+    open(a.conf_path, "w").write("\n".join(lines) + "\n")
+    return a
+
+
+def check_config(text, flag="-t"):
+    """authd FLAG -c on a config file holding text (in a fresh directory with an empty
+    policy/): (exit code, stdout + stderr, the file's path)."""
+    d = tempfile.mkdtemp(prefix="authd-conf-")
+    try:
+        os.makedirs(os.path.join(d, "policy"))
+        path = os.path.join(d, "a.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        p = subprocess.run([os.path.join(BUILD, "authd"), flag, "-c", path], capture_output=True,
+                           text=True)
+        return p.returncode, p.stdout + p.stderr, path
+    finally:
+        shutil.rmtree(d)
+

@@ -13,7 +13,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import BUILD, Authd, free_port, run, test  # noqa: E402
+from itest import Authd, BUILD, free_port, run, sibling_daemon, test  # noqa: E402
+from itest import check_config as itest_check_config  # noqa: E402
 
 AUTHD = os.path.join(BUILD, "authd")
 
@@ -25,28 +26,11 @@ _base_conf = open(_shared.conf_path).read().splitlines()
 
 def daemon(conf=None):
     """A daemon on the shared state with its own port and the given extra settings."""
-    a = Authd(state_dir=_state)
-    a.port = free_port()
-    a.base = f"http://127.0.0.1:{a.port}"
-    extra = dict(conf or {})
-    extra.update({"listen": f"127.0.0.1:{a.port}", "issuer": a.base})
-    lines = [l for l in _base_conf if l.split("=")[0].strip() not in extra]
-    lines += [f"{k} = {v}" for k, v in extra.items()]
-    open(a.conf_path, "w").write("\n".join(lines) + "\n")
-    return a
+    return sibling_daemon(_state, _base_conf, conf)
 
 
 def check_config(text):
-    d = tempfile.mkdtemp(prefix="authd-conf-")
-    try:
-        os.makedirs(os.path.join(d, "policy"))
-        path = os.path.join(d, "bad.conf")
-        with open(path, "w") as f:
-            f.write(text)
-        p = subprocess.run([AUTHD, "--check-config", "-c", path], capture_output=True, text=True)
-        return p.returncode, p.stdout + p.stderr, path
-    finally:
-        shutil.rmtree(d)
+    return itest_check_config(text, "--check-config")
 
 
 @test

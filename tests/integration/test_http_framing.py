@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, free_port, run, test  # noqa: E402
+from itest import Authd, free_port, run, sibling_daemon, test  # noqa: E402
 
 _state = tempfile.mkdtemp(prefix="authd-framing-")
 _shared = Authd(state_dir=_state, population=200).setup()
@@ -22,15 +22,7 @@ _daemon = None
 
 def daemon(conf=None):
     """A daemon on the shared state with its own port and the given extra settings."""
-    a = Authd(state_dir=_state)
-    a.port = free_port()
-    a.base = f"http://127.0.0.1:{a.port}"
-    extra = dict(conf or {})
-    extra.update({"listen": f"127.0.0.1:{a.port}", "issuer": a.base})
-    lines = [l for l in _base_conf if l.split("=")[0].strip() not in extra]
-    lines += [f"{k} = {v}" for k, v in extra.items()]
-    open(a.conf_path, "w").write("\n".join(lines) + "\n")
-    return a
+    return sibling_daemon(_state, _base_conf, conf)
 
 
 def shared():

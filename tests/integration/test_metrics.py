@@ -11,6 +11,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import BUILD, Authd, free_port, run, test  # noqa: E402
+from itest import check_config as itest_check_config  # noqa: E402
 
 AUTHD = os.path.join(BUILD, "authd")
 
@@ -93,16 +94,7 @@ def register_outcomes_share_one_label(t):
 
 
 def check_config(text):
-    d = tempfile.mkdtemp(prefix="authd-conf-")
-    try:
-        os.makedirs(os.path.join(d, "policy"))
-        path = os.path.join(d, "a.conf")
-        with open(path, "w") as f:
-            f.write(text)
-        p = subprocess.run([AUTHD, "-t", "-c", path], capture_output=True, text=True)
-        return p.returncode, p.stdout + p.stderr, path
-    finally:
-        shutil.rmtree(d)
+    return itest_check_config(text, "-t")
 
 
 @test
