@@ -8,6 +8,9 @@
   driver.py authd-sso    --base URL --demo STATE/demo.json
       one login without the token step; prints the browser's Cookie header (its SSO session),
       for the code loader (wrk GET /authorize with that cookie).
+  driver.py glewlwyd-sso --conf DIR/bench.json
+      one Glewlwyd login (POST /api/auth/); prints the Cookie header of its session and, on
+      a second line, the query of GET /api/oidc/auth for the code client (for hop_driver)
   driver.py glewlwyd-login --conf DIR/bench.json --conc N --seconds S
       Glewlwyd's own flow: POST /api/auth/ (username, password) -> GET /api/oidc/auth
       (code, PKCE S256) -> code -> POST /api/oidc/token.
@@ -94,17 +97,26 @@ def authd_login(base, demo, citizen, token):
         raise Fail(f"/token: HTTP {r.status_code}")
 
 
-def glewlwyd_login(conf):
+def glewlwyd_query(c):
+    return {"response_type": "code", "client_id": c["client_id"], "redirect_uri": c["redirect_uri"],
+            "scope": c["scope"], "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+            "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+            "g_continue": ""}  # what Glewlwyd's login page adds once the user is logged in
+
+
+def glewlwyd_session(conf):
     s = requests.Session()
-    u, c = conf["user"], conf["code"]
+    u = conf["user"]
     r = s.post(conf["login"], json={"username": u["username"], "password": u["password"]})
     if r.status_code != 200:
         raise Fail(f"/api/auth/: HTTP {r.status_code}")
-    q = {"response_type": "code", "client_id": c["client_id"], "redirect_uri": c["redirect_uri"],
-         "scope": c["scope"], "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
-         "code_challenge": CHALLENGE, "code_challenge_method": "S256",
-         "g_continue": ""}  # what Glewlwyd's login page adds once the user is logged in
-    r = s.get(conf["authorize"] + "?" + urlencode(q), allow_redirects=False)
+    return s
+
+
+def glewlwyd_login(conf):
+    s = glewlwyd_session(conf)
+    c = conf["code"]
+    r = s.get(conf["authorize"] + "?" + urlencode(glewlwyd_query(c)), allow_redirects=False)
     loc = r.headers.get("Location", "")
     got = parse_qs(urlparse(loc).query)
     if r.status_code != 302 or "code" not in got:
@@ -162,7 +174,7 @@ def load(fn, conc, seconds, label, count=0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["authd-login", "authd-sso", "glewlwyd-login"])
+    ap.add_argument("cmd", choices=["authd-login", "authd-sso", "glewlwyd-login", "glewlwyd-sso"])
     ap.add_argument("--base")
     ap.add_argument("--demo")
     ap.add_argument("--conf")
@@ -172,9 +184,18 @@ def main():
     ap.add_argument("--count", type=int, default=0)
     ap.add_argument("--label", default="")
     a = ap.parse_args()
-    if a.cmd == "glewlwyd-login":
+    if a.cmd in ("glewlwyd-login", "glewlwyd-sso"):
         with open(a.conf) as f:
             conf = json.load(f)
+    if a.cmd == "glewlwyd-sso":
+        try:
+            s = glewlwyd_session(conf)
+        except (Fail, requests.RequestException) as e:
+            sys.exit(f"driver.py: login failed: {e}")
+        print("; ".join(f"{c.name}={c.value}" for c in s.cookies))
+        print(urlencode(glewlwyd_query(conf["code"])))
+        return
+    if a.cmd == "glewlwyd-login":
         load(lambda i: glewlwyd_login(conf), a.conc, a.seconds, a.label)
         return
     with open(a.demo, encoding="utf-8") as f:
