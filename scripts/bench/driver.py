@@ -10,7 +10,7 @@
       for the code loader (wrk GET /authorize with that cookie).
   driver.py glewlwyd-sso --conf DIR/bench.json
       one Glewlwyd login (POST /api/auth/); prints the Cookie header of its session and, on
-      a second line, the query of GET /api/oidc/auth for the code client (for hop_driver)
+      a second line, the query of GET /api/oidc/auth for the code client (for pace --hop)
   driver.py glewlwyd-login --conf DIR/bench.json --conc N --seconds S
       Glewlwyd's own flow: POST /api/auth/ (username, password) -> GET /api/oidc/auth
       (code, PKCE S256) -> code -> POST /api/oidc/token.
@@ -21,7 +21,7 @@
       password) -> POST /interaction/UID/confirm (consent, a fresh browser each time) ->
       code -> POST /token as bench-code
   driver.py op-sso --conf DIR/bench.json
-      one such login; prints the browser's Cookie header and the /auth query (hop_driver)
+      one such login; prints the browser's Cookie header and the /auth query (pace --hop)
 
 Login results print as one line "BENCHJSON {...}" like the wrk scripts (rps = completed
 logins per second; p50/p99 of one whole login; errors = logins that failed, with the

@@ -215,7 +215,7 @@ def targets(summ, facts, rat, meas, missing):
     for sy, label in ((red, "Redis"), ("authd-mem", "memory store")):
         h = mx("sso_hop", sy)
         row("20", f"SSO hops ({label}) ≥ 5 000/s", h, rate(h), h is not None and h >= 5000,
-            "max of the closed-loop sweep (hop_driver, load generator on the same 2 cores)"
+            "max of the closed-loop sweep (pace --hop, load generator on the same 2 cores)"
             if h is not None else why(missing, sy, ["sso_hop"], "no hop figure"))
     h = mx("sso_hop", red)
     best = max([(mx("sso_hop", p) or 0, n) for p, n in PEERS])
@@ -279,7 +279,7 @@ def markdown(res):
     if hp:
         L += ["", "## SSO hop at 50 % and 80 % of the maximum (open loop)", "",
               "GET /authorize with the SSO cookie → code → POST /token (ID + access + refresh "
-              "token), hop_driver at a fixed rate; latency from each hop's intended start "
+              "token), pace --hop at a fixed rate; latency from each hop's due time "
               "(coordinated-omission corrected), the service time (from the actual send) beside it.",
               "", "| system | sweep max/s | load | paced at /s | achieved /s | p50 / p90 / p99 ms "
               "(intended) | service p50 / p99 ms | sent late | errors |",
