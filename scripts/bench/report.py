@@ -243,11 +243,12 @@ def fmt(v, digits=0):
 def markdown(res):
     s, f, r = res["summary"], res["facts"], res["ratios"]
     L = [f"# authd benchmark — {res['when']} ({res['mode']} mode)", "",
-         f"Machine: {res['machine']}. Load generator (wrk, the C login driver) on the same cores.",
+         f"Machine: {res['machine']}. Load generators (wrk, pace.c, the C login driver for authd, "
+         "driver.py for the peers' logins) on the same cores.",
          "Throughput is successful responses per second at the best point of the concurrency "
          f"sweep ({res['sweep']}); latency p50/p99 in ms at that point (100 %) and at the sweep "
-         "point closest to half of it (≈50 %, achieved share in brackets: closed-loop wrk, no "
-         "rate limiting).", "",
+         "point closest to half of it (≈50 %, achieved share in brackets: closed loop, no "
+         "rate limiting; the open-loop runs at 50 % and 80 % are in the tables below).", "",
          "Glewlwyd runs at its best (SQLite WAL on tmpfs, client_secret); oidc-provider with "
          "its Redis adapter and a cluster of one worker a core; their figures depend on that "
          "configuration (docs/performance.md).", "",
