@@ -18,8 +18,8 @@
  * (from the actual send) is reported beside it. Prints one line "BENCHJSON {...}" with the
  * keys of the wrk scripts (rps = successful answers completed within the S seconds, per
  * second: a backlog answered after the end does not count; p50/p90/p99 from the due
- * time, over every answer) plus target_rps, svc_p50_ms/svc_p99_ms, sent_late (requests sent more than 1 ms
- * after their due time) and unsent (due before the end, never sent). 2xx and 3xx answers
+ * time, over every answer) plus target_rps, svc_p50_ms/svc_p99_ms, sent_late (requests sent more
+ * than 1 ms after their due time) and unsent (due before the end, never sent). 2xx and 3xx answers
  * are successes. Answers are read by Content-Length (or to the end of a chunked body). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,8 +34,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,7 +204,8 @@ static void
 note_error(const char *what, const char *detail, size_t n)
 {
     if (!first_error[0])
-        snprintf(first_error, sizeof(first_error), "%s: %.*s", what, (int)(n > 100 ? 100 : n), detail);
+        snprintf(first_error, sizeof(first_error), "%s: %.*s", what, (int)(n > 100 ? 100 : n),
+                 detail);
 }
 
 /* The token request for the code in the Location header of the answer in c->rb (headers of
@@ -245,7 +246,8 @@ token_request(struct conn *c, size_t hlen)
     code[o] = '\0';
     const char *s = strstr(tokbody, "%s");
     int bl = snprintf(body, sizeof(body), "%.*s%s%s", (int)(s - tokbody), tokbody, code, s + 2);
-    int n = snprintf(c->tokreq, sizeof(c->tokreq), "POST %s HTTP/1.1\r\nHost: %s\r\n", tokpath, hostport);
+    int n = snprintf(c->tokreq, sizeof(c->tokreq), "POST %s HTTP/1.1\r\nHost: %s\r\n", tokpath,
+                     hostport);
     for (int i = 0; i < ntokh; i++)
         n += snprintf(c->tokreq + n, sizeof(c->tokreq) - (size_t)n, "%s\r\n", tokhdrs[i]);
     n += snprintf(c->tokreq + n, sizeof(c->tokreq) - (size_t)n,
@@ -358,7 +360,10 @@ main(int argc, char **argv)
         const char *ts = strchr(tokpath + 7, '/');
         tokpath = ts ? ts : "/";
     }
-    size_t hl = (size_t)((colon && (!slash || colon < slash) ? colon : slash ? slash : h + strlen(h)) - h);
+    size_t hl = (size_t)((colon && (!slash || colon < slash) ? colon
+                          : slash                            ? slash
+                                                             : h + strlen(h))
+                         - h);
     if (hl >= sizeof(host))
         return 2;
     memcpy(host, h, hl);
@@ -379,9 +384,10 @@ main(int argc, char **argv)
     for (int i = 0; i < nh; i++)
         n += snprintf(req + n, cap - (size_t)n, "%s\r\n", hdrs[i]);
     if (body)
-        n += snprintf(req + n, cap - (size_t)n,
-                      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
-                      strlen(body), body);
+        n += snprintf(
+            req + n, cap - (size_t)n,
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+            strlen(body), body);
     else
         n += snprintf(req + n, cap - (size_t)n, "\r\n");
     reqlen = (size_t)n;
@@ -413,7 +419,8 @@ main(int argc, char **argv)
                 if (!cs[i].busy && cs[i].fd >= 0)
                     start(&cs[i], t, t);
         }
-        while (!closed && t0 + (double)next_i * interval <= t && t0 + (double)next_i * interval < end) {
+        while (!closed && t0 + (double)next_i * interval <= t
+               && t0 + (double)next_i * interval < end) {
             if (qt - qh < qcap)
                 q[qt++ % qcap] = t0 + (double)next_i * interval;
             next_i++;
