@@ -8,9 +8,20 @@
   driver.py authd-sso    --base URL --demo STATE/demo.json
       one login without the token step; prints the browser's Cookie header (its SSO session),
       for the code loader (wrk GET /authorize with that cookie).
+  driver.py glewlwyd-sso --conf DIR/bench.json
+      one Glewlwyd login (POST /api/auth/); prints the Cookie header of its session and, on
+      a second line, the query of GET /api/oidc/auth for the code client (for pace --hop)
   driver.py glewlwyd-login --conf DIR/bench.json --conc N --seconds S
       Glewlwyd's own flow: POST /api/auth/ (username, password) -> GET /api/oidc/auth
       (code, PKCE S256) -> code -> POST /api/oidc/token.
+
+  driver.py op-login --conf DIR/bench.json --conc N --seconds S
+      oidc-provider (scripts/bench/oidc-provider/server.mjs): GET /auth (code, PKCE S256,
+      scope "openid api") -> its minimal interaction: POST /interaction/UID/login (login,
+      password) -> POST /interaction/UID/confirm (consent, a fresh browser each time) ->
+      code -> POST /token as bench-code
+  driver.py op-sso --conf DIR/bench.json
+      one such login; prints the browser's Cookie header and the /auth query (pace --hop)
 
 Login results print as one line "BENCHJSON {...}" like the wrk scripts (rps = completed
 logins per second; p50/p99 of one whole login; errors = logins that failed, with the
@@ -94,17 +105,26 @@ def authd_login(base, demo, citizen, token):
         raise Fail(f"/token: HTTP {r.status_code}")
 
 
-def glewlwyd_login(conf):
+def glewlwyd_query(c):
+    return {"response_type": "code", "client_id": c["client_id"], "redirect_uri": c["redirect_uri"],
+            "scope": c["scope"], "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+            "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+            "g_continue": ""}  # what Glewlwyd's login page adds once the user is logged in
+
+
+def glewlwyd_session(conf):
     s = requests.Session()
-    u, c = conf["user"], conf["code"]
+    u = conf["user"]
     r = s.post(conf["login"], json={"username": u["username"], "password": u["password"]})
     if r.status_code != 200:
         raise Fail(f"/api/auth/: HTTP {r.status_code}")
-    q = {"response_type": "code", "client_id": c["client_id"], "redirect_uri": c["redirect_uri"],
-         "scope": c["scope"], "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
-         "code_challenge": CHALLENGE, "code_challenge_method": "S256",
-         "g_continue": ""}  # what Glewlwyd's login page adds once the user is logged in
-    r = s.get(conf["authorize"] + "?" + urlencode(q), allow_redirects=False)
+    return s
+
+
+def glewlwyd_login(conf):
+    s = glewlwyd_session(conf)
+    c = conf["code"]
+    r = s.get(conf["authorize"] + "?" + urlencode(glewlwyd_query(c)), allow_redirects=False)
     loc = r.headers.get("Location", "")
     got = parse_qs(urlparse(loc).query)
     if r.status_code != 302 or "code" not in got:
@@ -114,6 +134,53 @@ def glewlwyd_login(conf):
                      "redirect_uri": c["redirect_uri"], "code_verifier": VERIFIER})
     if r.status_code != 200 or "id_token" not in r.json():
         raise Fail(f"/api/oidc/token: HTTP {r.status_code}")
+
+
+def op_query(c):
+    return {"response_type": "code", "client_id": c["client_id"], "redirect_uri": c["redirect_uri"],
+            "scope": c["scope"], "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+            "code_challenge": CHALLENGE, "code_challenge_method": "S256"}
+
+
+def op_to_code(conf, user, s):
+    """One oidc-provider browser login up to the code (its own session in s)."""
+    c = conf["code"]
+    r = s.get(conf["authorize"] + "?" + urlencode(op_query(c)), allow_redirects=False)
+    for _ in range(10):
+        if r.status_code not in (302, 303):
+            raise Fail(f"{urlparse(r.url).path}: HTTP {r.status_code} {r.text[:80]}")
+        loc = urljoin(r.url, r.headers["Location"])
+        if loc.startswith(c["redirect_uri"]):
+            got = parse_qs(urlparse(loc).query)
+            if "code" not in got:
+                raise Fail("redirect without code: " + ",".join(got.get("error", ["?"])))
+            return got["code"][0]
+        path = urlparse(loc).path
+        if path.startswith("/interaction/"):
+            page = s.get(loc, allow_redirects=False)
+            if page.status_code != 200:
+                raise Fail(f"{path}: HTTP {page.status_code}")
+            if "prompt=login" in page.text:
+                r = s.post(loc + "/login", data={"login": user["id"], "password": user["password"]},
+                           allow_redirects=False)
+            elif "prompt=consent" in page.text:
+                r = s.post(loc + "/confirm", data={}, allow_redirects=False)
+            else:
+                raise Fail(f"{path}: unexpected prompt {page.text[:40]}")
+        else:
+            r = s.get(loc, allow_redirects=False)
+    raise Fail("too many redirects")
+
+
+def op_login(conf, user):
+    s = requests.Session()
+    code = op_to_code(conf, user, s)
+    c = conf["code"]
+    r = s.post(conf["token"], auth=(c["client_id"], c["client_secret"]),
+               data={"grant_type": "authorization_code", "code": code,
+                     "redirect_uri": c["redirect_uri"], "code_verifier": VERIFIER})
+    if r.status_code != 200 or "id_token" not in r.json():
+        raise Fail(f"/token: HTTP {r.status_code} {r.text[:80]}")
 
 
 def pct(xs, p):
@@ -162,7 +229,8 @@ def load(fn, conc, seconds, label, count=0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["authd-login", "authd-sso", "glewlwyd-login"])
+    ap.add_argument("cmd", choices=["authd-login", "authd-sso", "glewlwyd-login", "glewlwyd-sso",
+                                    "op-login", "op-sso"])
     ap.add_argument("--base")
     ap.add_argument("--demo")
     ap.add_argument("--conf")
@@ -172,9 +240,32 @@ def main():
     ap.add_argument("--count", type=int, default=0)
     ap.add_argument("--label", default="")
     a = ap.parse_args()
-    if a.cmd == "glewlwyd-login":
+    if a.cmd in ("glewlwyd-login", "glewlwyd-sso", "op-login", "op-sso"):
         with open(a.conf) as f:
             conf = json.load(f)
+    if a.cmd == "op-sso":
+        s = requests.Session()
+        try:
+            op_to_code(conf, conf["users"][0], s)
+        except (Fail, requests.RequestException) as e:
+            sys.exit(f"driver.py: login failed: {e}")
+        # the session's cookies (path /), not the finished interactions' (/interaction/UID)
+        print("; ".join(f"{c.name}={c.value}" for c in s.cookies if c.path == "/"))
+        print(urlencode(op_query(conf["code"])))
+        return
+    if a.cmd == "op-login":
+        us = conf["users"]
+        load(lambda i: op_login(conf, us[i % len(us)]), a.conc, a.seconds, a.label)
+        return
+    if a.cmd == "glewlwyd-sso":
+        try:
+            s = glewlwyd_session(conf)
+        except (Fail, requests.RequestException) as e:
+            sys.exit(f"driver.py: login failed: {e}")
+        print("; ".join(f"{c.name}={c.value}" for c in s.cookies))
+        print(urlencode(glewlwyd_query(conf["code"])))
+        return
+    if a.cmd == "glewlwyd-login":
         load(lambda i: glewlwyd_login(conf), a.conc, a.seconds, a.label)
         return
     with open(a.demo, encoding="utf-8") as f:

@@ -18,12 +18,14 @@ import os
 import platform
 import subprocess
 
-WORKLOADS = ["discovery", "jwks", "client_credentials", "introspection_n1000",
+WORKLOADS = ["sso_hop", "discovery", "jwks", "client_credentials", "introspection_n1000",
              "introspection_nbig", "code_exchange", "userinfo", "refresh", "login",
              "login_to_code"]
-SYSTEMS = ["authd-mem", "authd-redis", "glewlwyd"]
+SYSTEMS = ["authd-mem", "authd-redis", "glewlwyd", "oidc-provider"]
+PEERS = [("glewlwyd", "Glewlwyd"), ("oidc-provider", "oidc-provider")]
 # workload -> (limit fact, how many of it one request needs, label)
 LIMITS = {
+    "sso_hop": ("es256_sign_2cores", 2, "ES256 signs/s, 2 cores ÷ 2 (ID + access token)"),
     "discovery": ("mhd_noop", 1, "no-op MHD GET/s"),
     "jwks": ("mhd_noop", 1, "no-op MHD GET/s"),
     "client_credentials": ("es256_sign_2cores", 1, "ES256 signs/s, 2 cores"),
@@ -97,17 +99,25 @@ def ratios(summ, facts):
         lim = mhd if lim_name == "mhd_noop" else fval(facts, "limit", lim_name)
         if lim:
             lim = lim / per
-        g = summ[w].get("glewlwyd", {}).get("max_rps")
-        if w == "login_to_code":
-            g = summ.get("login", {}).get("glewlwyd", {}).get("max_rps")
+        peer = {}
+        for p, _ in PEERS:
+            peer[p] = summ[w].get(p, {}).get("max_rps")
+            if w == "login_to_code":
+                peer[p] = summ.get("login", {}).get(p, {}).get("max_rps")
         for s in ("authd-mem", "authd-redis"):
             a = summ[w].get(s, {}).get("max_rps")
             if a is None:
                 continue
             r.setdefault(w, {})[s] = {
-                "vs_glewlwyd": round(a / g, 2) if g else None,
+                "vs_glewlwyd": round(a / peer["glewlwyd"], 2) if peer["glewlwyd"] else None,
+                "vs_oidc-provider": round(a / peer["oidc-provider"], 2) if peer["oidc-provider"] else None,
                 "vs_limit": round(a / lim, 3) if lim else None,
                 "limit": round(lim, 1) if lim else None, "limit_label": label}
+        for p, _ in PEERS:
+            if peer[p] is not None and w in summ and p in summ[w]:
+                r.setdefault(w, {})[p] = {
+                    "vs_limit": round(peer[p] / lim, 3) if lim else None,
+                    "limit": round(lim, 1) if lim else None, "limit_label": label}
     return r
 
 
@@ -157,7 +167,9 @@ def targets(summ, facts, rat, meas, missing):
         row(1, "client_credentials (Redis) p99 < 10 ms at 80 % of max", d["p99_ms"],
             f"{d['p99_ms']} ms", d["p99_ms"] < 10 and reached,
             f"paced at {goal:,.0f}/s, achieved {d['rps']:,.0f}/s, {d['conc']} connections; "
-            "latency from the actual send" + ("" if reached else "; paced rate not reached"))
+            + ("open loop (pace.c), latency from the due time (coordinated-omission corrected)"
+               if d.get("latency_from") else "latency from the actual send")
+            + ("" if reached else "; paced rate not reached"))
     else:
         row(1, "client_credentials (Redis) p99 < 10 ms at 80 % of max", None, None, None,
             why(missing, red, [PACED, "client_credentials"], "no paced run"))
@@ -200,6 +212,17 @@ def targets(summ, facts, rat, meas, missing):
         f"{cv['validate_per_s']['value']:,.0f} tokens/s ÷ "
         f"{cv['es256_verify_1core_taskset']['value']:,.0f} verifies/s (client-validate)"
         if v is not None else why(missing, "clientlib", ["validate"], "client-validate not run"))
+    for sy, label in ((red, "Redis"), ("authd-mem", "memory store")):
+        h = mx("sso_hop", sy)
+        row("20", f"SSO hops ({label}) ≥ 5 000/s", h, rate(h), h is not None and h >= 5000,
+            "max of the closed-loop sweep (pace --hop, load generator on the same 2 cores)"
+            if h is not None else why(missing, sy, ["sso_hop"], "no hop figure"))
+    h = mx("sso_hop", red)
+    best = max([(mx("sso_hop", p) or 0, n) for p, n in PEERS])
+    v = round(h / best[0], 1) if h and best[0] else None
+    row("20", "SSO hops (Redis) ≥ 10× the best peer", v, v is not None and f"{v:,.1f}× {best[1]}",
+        v is not None and v >= 10, f"authd-redis max ÷ {best[1]}'s max, same run" if v is not None
+        else "no authd-redis or no peer hop figure")
     b = fval(facts, red, "redis_bytes_sso_session_2clients")
     row(7, "one SSO session with two clients ≤ 1 KiB in Redis", b,
         b is not None and f"{b:,.0f} B",
@@ -220,14 +243,18 @@ def fmt(v, digits=0):
 def markdown(res):
     s, f, r = res["summary"], res["facts"], res["ratios"]
     L = [f"# authd benchmark — {res['when']} ({res['mode']} mode)", "",
-         f"Machine: {res['machine']}. Load generator (wrk, the C login driver) on the same cores.",
+         f"Machine: {res['machine']}. Load generators (wrk, pace.c, the C login driver for authd, "
+         "driver.py for the peers' logins) on the same cores.",
          "Throughput is successful responses per second at the best point of the concurrency "
          f"sweep ({res['sweep']}); latency p50/p99 in ms at that point (100 %) and at the sweep "
-         "point closest to half of it (≈50 %, achieved share in brackets: closed-loop wrk, no "
-         "rate limiting).", "",
-         "| workload | system | max/s | conc | p50/p99 @100 % | ≈50 % point: /s (share) p50/p99 | errors @max | × Glewlwyd | × limit (limit) |",
-         "|---|---|---:|---:|---|---|---:|---:|---|"]
-    names = {"introspection_nbig": "introspection (N issued)"}
+         "point closest to half of it (≈50 %, achieved share in brackets: closed loop, no "
+         "rate limiting; the open-loop runs at 50 % and 80 % are in the tables below).", "",
+         "Glewlwyd runs at its best (SQLite WAL on tmpfs, client_secret); oidc-provider with "
+         "its Redis adapter and a cluster of one worker a core; their figures depend on that "
+         "configuration (docs/performance.md).", "",
+         "| workload | system | max/s | conc | p50/p99 @100 % | ≈50 % point: /s (share) p50/p99 | errors @max | × Glewlwyd | × oidc-provider | × limit (limit) |",
+         "|---|---|---:|---:|---|---|---:|---:|---:|---|"]
+    names = {"introspection_nbig": "introspection (N issued)", "sso_hop": "**SSO hop**"}
     for w in WORKLOADS + ["mhd_noop"]:
         for sy in SYSTEMS + ["limit"]:
             d = s.get(w, {}).get(sy)
@@ -241,27 +268,57 @@ def markdown(res):
             L.append(f"| {wn} | {sy} | {fmt(d['max_rps'])} | {d['conc_at_max']} | "
                      f"{d['p50_ms']} / {d['p99_ms']} | {fmt(h['rps'])} ({h['share']:.0%}) "
                      f"{h['p50_ms']} / {h['p99_ms']} | {d['errors_at_max']} | "
-                     f"{fmt(rr.get('vs_glewlwyd'), 2)} | "
+                     f"{fmt(rr.get('vs_glewlwyd'), 2) if 'vs_glewlwyd' in rr else ''} | "
+                     f"{fmt(rr.get('vs_oidc-provider'), 2) if 'vs_oidc-provider' in rr else ''} | "
                      f"{fmt(rr.get('vs_limit'), 3)} ({fmt(rr.get('limit'))} {rr.get('limit_label', '')}) |"
                      if rr else
                      f"| {wn} | {sy} | {fmt(d['max_rps'])} | {d['conc_at_max']} | "
                      f"{d['p50_ms']} / {d['p99_ms']} | {fmt(h['rps'])} ({h['share']:.0%}) "
-                     f"{h['p50_ms']} / {h['p99_ms']} | {d['errors_at_max']} | | |")
-    paced = [d for sy in SYSTEMS for d in res["measurements"]
-             if d["workload"] == PACED and d["system"] == sy]
+                     f"{h['p50_ms']} / {h['p99_ms']} | {d['errors_at_max']} | | | |")
+    hp = {(d["system"], d["workload"]): d for d in res["measurements"]
+          if d["workload"] in ("sso_hop_paced50", "sso_hop_paced80")}
+    if hp:
+        L += ["", "## SSO hop at 50 % and 80 % of the maximum (open loop)", "",
+              "GET /authorize with the SSO cookie → code → POST /token (ID + access + refresh "
+              "token), pace --hop at a fixed rate; latency from each hop's due time "
+              "(coordinated-omission corrected), the service time (from the actual send) beside it.",
+              "", "| system | sweep max/s | load | paced at /s | achieved /s | p50 / p90 / p99 ms "
+              "(intended) | service p50 / p99 ms | sent late | errors |",
+              "|---|---:|---|---:|---:|---|---|---:|---:|"]
+        for sy in SYSTEMS:
+            for w in ("sso_hop_paced50", "sso_hop_paced80"):
+                d = hp.get((sy, w))
+                if not d:
+                    continue
+                goal = d.get("target_rps") or 0
+                mxh = s.get("sso_hop", {}).get(sy, {}).get("max_rps")
+                share = f" ({d['rps'] / goal:.0%})" if goal else ""
+                L.append(f"| {sy} | {fmt(mxh)} | {w[-2:]} % | {fmt(goal or None)} | "
+                         f"{fmt(d['rps'])}{share} | {d['p50_ms']} / {d['p90_ms']} / {d['p99_ms']} | "
+                         f"{d.get('svc_p50_ms', '—')} / {d.get('svc_p99_ms', '—')} | "
+                         f"{d.get('sent_late', 0):,} | {d.get('errors', 0)} |")
+    pw = [PACED.replace("80", "50"), PACED, PACED + "_wrk"]
+    paced = [d for sy in SYSTEMS for w in pw for d in res["measurements"]
+             if d["workload"] == w and d["system"] == sy]
     if paced:
-        L += ["", "## client_credentials paced at 80 % of the maximum", "",
-              "One wrk run at a fixed rate (BENCH_RATE) of 80 % of the sweep's maximum, "
-              "latency from the actual send (no coordinated-omission correction).", "",
-              "| system | sweep max/s | paced at /s | achieved /s | conc | p50 / p90 / p99 ms "
-              "| errors |",
-              "|---|---:|---:|---:|---:|---|---:|"]
+        L += ["", "## client_credentials at fixed rates (50 % and 80 % of the maximum)", "",
+              "Open loop (scripts/bench/pace.c): each request is due at a fixed time and its "
+              "latency counts from then, so waiting for a free connection behind a slow answer "
+              "is counted (coordinated-omission corrected); the service time from the actual send "
+              "beside it. The `wrk` row is the earlier method (common.lua's pacing, latency from "
+              "the actual send), kept for comparison.", "",
+              "| system | load | sweep max/s | paced at /s | achieved /s | conc | p50 / p90 / p99 ms "
+              "| service p50 / p99 ms | sent late | errors |",
+              "|---|---|---:|---:|---:|---:|---|---|---:|---:|"]
         for d in paced:
             goal = d.get("target_rps") or 0
             share = f" ({d['rps'] / goal:.0%})" if goal else ""
-            L.append(f"| {d['system']} | {fmt(d.get('sweep_max_rps'))} | {fmt(goal or None)} | "
+            load = ("80 % wrk" if d["workload"].endswith("_wrk")
+                    else d["workload"][-2:] + " % open loop")
+            L.append(f"| {d['system']} | {load} | {fmt(d.get('sweep_max_rps'))} | {fmt(goal or None)} | "
                      f"{fmt(d['rps'])}{share} | {d['conc']} | {d['p50_ms']} / {d['p90_ms']} / "
-                     f"{d['p99_ms']} | {d.get('errors', 0)} |")
+                     f"{d['p99_ms']} | {d.get('svc_p50_ms', '—')} / {d.get('svc_p99_ms', '—')} | "
+                     f"{fmt(d.get('sent_late')) if 'sent_late' in d else '—'} | {d.get('errors', 0)} |")
     L += ["", "## Not measured", ""]
     for m in res["not_measured"]:
         L.append(f"- {m['system']} {m['workload']}: not measured: {m['not_measured']}")
@@ -273,7 +330,7 @@ def markdown(res):
         for k, d in facts.items():
             v = d["value"]
             L.append(f"| {sy} | {k} | {fmt(v, 1 if abs(v) >= 10 else 3)} | {d.get('note', '')} |")
-    L += ["", "## Issue 7 targets", "", "| # | target | measured | met | how / why not |",
+    L += ["", "## Issue 7 and issue 20 targets", "", "| # | target | measured | met | how / why not |",
           "|---:|---|---:|---|---|"]
     for t in res["targets"]:
         met = "not measured" if t["met"] is None else ("yes" if t["met"] else "**no**")
@@ -329,7 +386,8 @@ def main():
     res = {"when": os.path.basename(os.path.normpath(a.dir)), "mode": a.mode,
            "machine": f"{os.cpu_count()} cores, {cpu}, {platform.platform()}",
            "sweep": ", ".join(sorted({str(m["conc"]) for m in meas
-                                      if m["system"] != "limit" and m["workload"] != PACED},
+                                      if m["system"] != "limit" and "paced" not in m["workload"]
+                                      and m["workload"] != "sso_hop"},
                                      key=int)),
            "summary": summ, "facts": {s: {k: v for k, v in d.items()} for s, d in facts.items()},
            "ratios": rat, "not_measured": missing, "measurements": meas}
