@@ -90,7 +90,9 @@ enum rc session_load(struct app *app, struct arena *a, struct span cookie, struc
 enum rc session_find_by_sid(struct app *app, struct arena *a, struct span sid, struct session *out);
 
 /* Marks s used now: last_seen and the TTLs of its keys move forward (never past the
- * absolute lifetime). RC_OK, RC_NOT_FOUND (it ended meanwhile), RC_UNAVAILABLE. */
+ * absolute lifetime). A session used less than min(idle lifetime / 16, 60 s) ago is left as
+ * it is (RC_OK, no store call): the idle lifetime holds to within that. RC_OK,
+ * RC_NOT_FOUND (it ended meanwhile), RC_UNAVAILABLE. */
 enum rc session_touch(struct app *app, struct arena *a, struct session *s);
 
 /* Records that s issued a code to client_id (the :rps set). RC_OK, RC_UNAVAILABLE. */

@@ -150,6 +150,7 @@ TEST(session_end_returns_rps_and_removes_everything)
     CHECK(n == 2 && (span_eq_str(rps[0], "demo-app") || span_eq_str(rps[1], "demo-app")));
     CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
     CHECK_RC(session_find_by_sid(&f.app, &f.a, span_str(s.sid), &l), RC_NOT_FOUND);
+    fake_now += 61; /* a touch within a minute of the last use writes nothing */
     CHECK_RC(session_touch(&f.app, &f.a, &s), RC_NOT_FOUND); /* no resurrection */
     CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
     teardown(&f);
@@ -252,5 +253,31 @@ TEST(session_login_hands_the_same_citizens_session_on)
     CHECK_RC(session_end(&f.app, &f.a, &l, &rps, &n), RC_OK);
     REQUIRE(n == 1);
     CHECK_SPAN(rps[0], "portal");
+    teardown(&f);
+}
+
+/* An SSO hop within a minute of the last use costs no store write (the touch is skipped);
+ * later ones move last_seen, and the idle lifetime still ends an unused session. */
+TEST(session_touch_skips_a_recent_use)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+    int64_t t0;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    t0 = s.last_seen;
+    fake_now += 30;
+    REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+    CHECK_RC(session_touch(&f.app, &f.a, &l), RC_OK);
+    REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+    CHECK_INT(l.last_seen, t0); /* nothing written */
+    fake_now += 31;
+    CHECK_RC(session_touch(&f.app, &f.a, &l), RC_OK);
+    REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+    CHECK_INT(l.last_seen, t0 + 61);
+    fake_now += 3601; /* unused past the idle lifetime (3600 s): gone */
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
     teardown(&f);
 }
