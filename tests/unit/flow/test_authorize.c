@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapt/secrets_file.h"
-#include "compose/compose.h"
 #include "conf/policy.h"
 #include "core/authz.h"
 #include "core/idnum.h"
@@ -45,11 +43,10 @@ static const char policy_text[] =
     "redirect_uris = https://locked.example/cb\ngrant_types = authorization_code\n"
     "scopes = openid\nfirst_party = true\nauthenticators = kiosk-card\n";
 
+/* The harness's app (fakes.h: memory store, secrets, keys, fake clock, the policy above)
+ * with one registered citizen. */
 static struct {
-    char dir[64], master[96];
-    struct config cfg;
-    struct app app;
-    struct arena a;
+    struct fake_app fa;
     struct account acct;
     char idn[19];
     char bind[AUTHZ_BIND_LEN + 1];
@@ -58,58 +55,25 @@ static struct {
 static void
 fix_down(void)
 {
-    char cmd[128];
-
-    app_policy_swap(&F.app, NULL);
-    store_free(F.app.store);
-    arena_clear(&F.a);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", F.dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", F.dir);
-    secrets_free(F.app.secrets);
-    pthread_mutex_destroy(&F.app.policy_mu);
+    fake_app_down(&F.fa);
     memset(&F, 0, sizeof(F));
 }
 
 static int
 fix_up(void)
 {
-    struct config_error err = {0};
-    struct policy *p = NULL;
     struct register_req rq = {.name = span_str("张三"), .password = SPAN(PASSWORD)};
     struct account_add_opts o = {.skip_popbase = true};
 
     memset(&F, 0, sizeof(F));
-    fake_now = NOW;
-    snprintf(F.dir, sizeof(F.dir), "/tmp/authd-authz-XXXXXX");
-    if (!mkdtemp(F.dir))
-        return -1;
-    snprintf(F.master, sizeof(F.master), "%s/master.key", F.dir);
     log_setup(LOG_ERROR, 2);
-    F.cfg = (struct config){.issuer = "https://id.example",
-                            .argon2_memory_kib = 64,
-                            .argon2_iterations = 1,
-                            .argon2_parallelism = 1,
-                            .password_min_length = 8,
-                            .lockout_failures = 5,
-                            .lockout_seconds = 900,
-                            .rate_window_s = 60};
-    F.app = (struct app){.cfg = &F.cfg, .clock = &fake_clock, .rng = &rng_system};
-    pthread_mutex_init(&F.app.policy_mu, NULL);
-    arena_init(&F.a, 0);
+    if (fake_app_up(&F.fa, policy_text, NOW) != 0)
+        return -1;
     memset(F.bind, 'b', AUTHZ_BIND_LEN);
     memcpy(F.idn, "11010519900307123", 17);
     F.idn[17] = idnum_check_char(F.idn);
     rq.id_number = span_str(F.idn);
-    if (secrets_file_open(F.master, true, &F.app.secrets, NULL) != RC_OK
-        || compose_store_open("memory:", NULL, &F.app.store, NULL) != RC_OK
-        || policy_parse("test.conf", policy_text, sizeof(policy_text) - 1, &p, &err) != RC_OK) {
-        fprintf(stderr, "%s\n", err.text);
-        fix_down();
-        return -1;
-    }
-    app_policy_swap(&F.app, p);
-    if (account_add(&F.app, &F.a, &rq, &o, &F.acct, NULL) != RC_OK) {
+    if (account_add(&F.fa.app, &F.fa.a, &rq, &o, &F.acct, NULL) != RC_OK) {
         fix_down();
         return -1;
     }
@@ -120,11 +84,11 @@ static enum rc
 request(const char *client, const char *scope, const char *extra, struct span cookie,
         struct authorize_result *out)
 {
-    const char *q = arena_printf(&F.a,
+    const char *q = arena_printf(&F.fa.a,
                                  "response_type=code&client_id=%s&scope=%s&state=xyz"
                                  "&code_challenge=%s&code_challenge_method=S256%s",
                                  client, scope, CHALLENGE, extra ? extra : "");
-    return authorize_request(&F.app, &F.a, span_str(q), cookie, out);
+    return authorize_request(&F.fa.app, &F.fa.a, span_str(q), cookie, out);
 }
 
 /* The pending id of a /login?authz=ID or /consent?authz=ID location. */
@@ -149,11 +113,11 @@ login(struct span pending, const char *authn, const char *secret, struct span co
                             .session_cookie = cookie,
                             .client_ip = "192.0.2.1"};
 
-    if (authorize_page_info(&F.app, &F.a, pending, lf.bind, "login", &pg) != RC_OK)
+    if (authorize_page_info(&F.fa.app, &F.fa.a, pending, lf.bind, "login", &pg) != RC_OK)
         lf.csrf = SPAN("");
     else
-        lf.csrf = span_str(arena_printf(&F.a, "%s", pg.csrf));
-    return authorize_login(&F.app, &F.a, &lf, out);
+        lf.csrf = span_str(arena_printf(&F.fa.a, "%s", pg.csrf));
+    return authorize_login(&F.fa.app, &F.fa.a, &lf, out);
 }
 
 /* The cookie value of a Set-Cookie header value. */
@@ -191,7 +155,7 @@ TEST(authorize_login_then_code_and_the_pending_request_is_used_once)
     CHECK(starts(res.location, "https://first.example/cb?code="));
     CHECK(strstr(res.location, "state=xyz") != NULL);
     cookie = cookie_of(res.set_cookie);
-    REQUIRE(session_load(&F.app, &F.a, cookie, &s) == RC_OK);
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
     CHECK_STR(s.amr, "pwd");
     CHECK_INT(s.loa.ial, IAL2);
     CHECK_INT(s.loa.aal, AAL1);
@@ -215,7 +179,7 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
 
     REQUIRE(fix_up() == 0);
     l.account_id = F.acct.id;
-    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &s) == RC_OK);
+    REQUIRE(session_create(&F.fa.app, &F.fa.a, &l, cookie, &s) == RC_OK);
     /* a scope's min_acr: access_denied, no login loop, no step-up without a second factor */
     CHECK_RC(request("first", "openid%20strong", NULL, span_str(cookie), &res), RC_DENIED);
     CHECK_INT(res.kind, AUTHORIZE_ERROR);
@@ -227,7 +191,7 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
         request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
         RC_DENIED);
     CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
-    CHECK(strstr(authorize_error_location(&F.app, &F.a, &res, "unmet_authentication_requirements",
+    CHECK(strstr(authorize_error_location(&F.fa.app, &F.fa.a, &res, "unmet_authentication_requirements",
                                           NULL),
                  "https://first.example/cb?error=unmet_authentication_requirements&state=xyz&iss=")
           != NULL);
@@ -241,21 +205,21 @@ TEST(authorize_policy_decides_the_authenticators)
     struct policy *p;
 
     REQUIRE(fix_up() == 0);
-    p = app_policy_get(&F.app);
-    CHECK(authn_accepted(p, client_resolve(&F.app, p, SPAN("first")), "openid pwdonly", &authn_password));
-    CHECK(!authn_accepted(p, client_resolve(&F.app, p, SPAN("first")), "openid nologin", &authn_password));
-    CHECK(!authn_accepted(p, client_resolve(&F.app, p, SPAN("locked")), "openid", &authn_password));
-    CHECK(!authn_accepted(p, client_resolve(&F.app, p, SPAN("ghost")), "openid", &authn_password));
+    p = app_policy_get(&F.fa.app);
+    CHECK(authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &authn_password));
+    CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid nologin", &authn_password));
+    CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("locked")), "openid", &authn_password));
+    CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("ghost")), "openid", &authn_password));
     CHECK(authn_find(SPAN("password")) == &authn_password);
     CHECK(authn_find(SPAN("otp")) == NULL);
-    CHECK(authn_step_up(p, client_resolve(&F.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
           == NULL); /* no second factor registered yet */
     struct loa login_reach, step;
-    authn_reach(p, client_resolve(&F.app, p, SPAN("first")), "openid", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", &login_reach, &step);
     CHECK_INT(login_reach.ial, IAL3);
     CHECK_INT(login_reach.aal, AAL1);
     CHECK_INT(step.aal, AAL_NONE);
-    authn_reach(p, client_resolve(&F.app, p, SPAN("locked")), "openid", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("locked")), "openid", &login_reach, &step);
     CHECK_INT(login_reach.aal, AAL_NONE);
     app_policy_put(p);
     /* no accepted authenticator can log in: refused, no login page that cannot work */
@@ -284,14 +248,14 @@ TEST(authorize_consent_for_a_third_party_client)
     cookie = cookie_of(res.set_cookie);
     id = pending_of(&res);
     cf.pending = id, cf.bind = span_str(F.bind), cf.session_cookie = cookie;
-    REQUIRE(authorize_page_info(&F.app, &F.a, id, cf.bind, "consent", &pg) == RC_OK);
+    REQUIRE(authorize_page_info(&F.fa.app, &F.fa.a, id, cf.bind, "consent", &pg) == RC_OK);
     CHECK_STR(pg.client_name, "third");
     cf.csrf = SPAN("0000000000000000000000000000000000000000000000000000000000000000");
-    CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_DENIED);
+    CHECK_RC(authorize_consent(&F.fa.app, &F.fa.a, &cf, &res), RC_DENIED);
     CHECK(res.kind == AUTHORIZE_PAGE && res.why.why == RC_WHY_CSRF);
     cf.csrf = span_str(pg.csrf);
     cf.approve = true;
-    CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_OK);
+    CHECK_RC(authorize_consent(&F.fa.app, &F.fa.a, &cf, &res), RC_OK);
     CHECK(starts(res.location, "https://third.example/cb?code="));
     /* remembered: the next request goes straight back */
     CHECK_RC(request("third", "openid%20profile", NULL, cookie, &res), RC_OK);
@@ -332,14 +296,14 @@ TEST(authorize_a_consent_posted_twice_at_once_issues_one_code)
     cookie = cookie_of(res.set_cookie);
     id = pending_of(&res);
     cf.pending = id, cf.bind = span_str(F.bind), cf.session_cookie = cookie;
-    REQUIRE(authorize_page_info(&F.app, &F.a, id, cf.bind, "consent", &pg) == RC_OK);
+    REQUIRE(authorize_page_info(&F.fa.app, &F.fa.a, id, cf.bind, "consent", &pg) == RC_OK);
     cf.csrf = span_str(pg.csrf);
-    real_ops = F.app.store->ops;
+    real_ops = F.fa.app.store->ops;
     racing = *real_ops;
     racing.take = losing_take;
-    F.app.store->ops = &racing;
-    CHECK_RC(authorize_consent(&F.app, &F.a, &cf, &res), RC_NOT_FOUND);
-    F.app.store->ops = real_ops;
+    F.fa.app.store->ops = &racing;
+    CHECK_RC(authorize_consent(&F.fa.app, &F.fa.a, &cf, &res), RC_NOT_FOUND);
+    F.fa.app.store->ops = real_ops;
     CHECK(res.kind == AUTHORIZE_PAGE && res.why.why == RC_WHY_PENDING);
     CHECK(!res.location || !strstr(res.location, "code="));
     fix_down();
@@ -353,13 +317,13 @@ TEST(authorize_another_citizens_login_ends_the_first_session)
     struct session_login l = {"someone-else", {IAL3, AAL1}, "pwd", NOW};
 
     REQUIRE(fix_up() == 0);
-    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &other) == RC_OK);
+    REQUIRE(session_create(&F.fa.app, &F.fa.a, &l, cookie, &other) == RC_OK);
     CHECK_RC(request("first", "openid", "&prompt=login", span_str(cookie), &res), RC_OK);
     CHECK_INT(res.kind, AUTHORIZE_LOGIN);
     CHECK_RC(login(pending_of(&res), NULL, PASSWORD, span_str(cookie), &res), RC_OK);
     CHECK(starts(res.location, "https://first.example/cb?code="));
-    CHECK_RC(session_load(&F.app, &F.a, span_str(cookie), &s), RC_NOT_FOUND);
-    CHECK_RC(session_load(&F.app, &F.a, cookie_of(res.set_cookie), &s), RC_OK);
+    CHECK_RC(session_load(&F.fa.app, &F.fa.a, span_str(cookie), &s), RC_NOT_FOUND);
+    CHECK_RC(session_load(&F.fa.app, &F.fa.a, cookie_of(res.set_cookie), &s), RC_OK);
     CHECK_STR(s.account_id, F.acct.id);
     fix_down();
 }
@@ -381,8 +345,8 @@ TEST(authorize_pending_request_round_trips_and_expires)
     char id[AUTHZ_PENDING_LEN + 1] = "";
 
     REQUIRE(fix_up() == 0);
-    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_OK);
-    CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_OK);
+    CHECK_RC(authz_pending_save(&F.fa.app, &F.fa.a, &r, id), RC_OK);
+    CHECK_RC(authz_pending_load(&F.fa.app, &F.fa.a, span_str(id), &l), RC_OK);
     CHECK_STR(l.client_id, "first");
     CHECK_STR(l.state, "s");
     CHECK_STR(l.nonce, "n");
@@ -396,14 +360,14 @@ TEST(authorize_pending_request_round_trips_and_expires)
     /* saved again at the next step (a login): same id, another 600 s from then */
     fake_now = NOW + 300;
     r.login_sid = "sid";
-    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_OK);
+    CHECK_RC(authz_pending_save(&F.fa.app, &F.fa.a, &r, id), RC_OK);
     fake_now = NOW + 899;
-    CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_OK);
+    CHECK_RC(authz_pending_load(&F.fa.app, &F.fa.a, span_str(id), &l), RC_OK);
     CHECK_STR(l.login_sid, "sid");
     fake_now = NOW + 300 + AUTHZ_PENDING_TTL;
-    CHECK_RC(authz_pending_load(&F.app, &F.a, span_str(id), &l), RC_NOT_FOUND);
+    CHECK_RC(authz_pending_load(&F.fa.app, &F.fa.a, span_str(id), &l), RC_NOT_FOUND);
     /* once completed, saving it again does not bring it back */
-    authz_pending_drop(&F.app, &F.a, id);
-    CHECK_RC(authz_pending_save(&F.app, &F.a, &r, id), RC_NOT_FOUND);
+    authz_pending_drop(&F.fa.app, &F.fa.a, id);
+    CHECK_RC(authz_pending_save(&F.fa.app, &F.fa.a, &r, id), RC_NOT_FOUND);
     fix_down();
 }
