@@ -12,7 +12,8 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 PORT     ?= 8080
 STATE_DIR ?= ./state
-PKGS     := openssl cjose libcurl hiredis libmicrohttpd jansson libargon2 icu-uc
+PKGS     := openssl cjose libcurl hiredis libmicrohttpd jansson libargon2 icu-uc liboath \
+            libqrencode
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

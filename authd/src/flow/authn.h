@@ -47,12 +47,25 @@ struct authn_proof {
 typedef enum rc (*authn_verify_fn)(struct app *app, struct arena *a, const struct authn_input *in,
                                    struct authn_proof *out, struct rc_info *ri, uint32_t *retry_s);
 
+/* For a second factor (AUTHN_NEEDS_SESSION): true when account_id has it enrolled, so the
+ * step-up page offers it. */
+typedef bool (*authn_enrolled_fn)(struct app *app, struct arena *a, const char *account_id);
+
+/* Sends what the person must answer before verify can succeed (an SMS code) to what the
+ * account has on record, never to anything from the request. RC_OK: sent. RC_LIMITED
+ * (*retry_s set), RC_DENIED (nothing on record to send to), RC_UNAVAILABLE. */
+typedef enum rc (*authn_challenge_fn)(struct app *app, struct arena *a, const char *account_id,
+                                      const char *client_ip, struct rc_info *ri,
+                                      uint32_t *retry_s);
+
 struct authn {
     const char *name; /* policy value and /login's `authn` parameter */
     const char *amr;  /* space-separated RFC 8176 values it adds to the session */
     struct loa reach; /* the most it yields (IAL_NONE: leaves identity as it is) */
     unsigned needs;   /* AUTHN_NEEDS_* */
     authn_verify_fn verify;
+    authn_enrolled_fn enrolled;   /* NULL: every account has it */
+    authn_challenge_fn challenge; /* NULL: nothing to send before verify */
 };
 
 extern const struct authn authn_password;
