@@ -410,3 +410,9 @@ session_cookie_clear(struct arena *a, bool tls)
     return arena_printf(a, "%s%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
                         tls ? "__Host-" : "", SESSION_COOKIE, tls ? "; Secure" : "");
 }
+
+bool
+session_fresh(const struct session *s, int64_t now, uint32_t max_age_s, enum aal min)
+{
+    return s->loa.aal >= min && s->auth_time <= now && now - s->auth_time <= (int64_t)max_age_s;
+}

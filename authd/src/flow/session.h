@@ -77,6 +77,11 @@ enum rc session_login(struct app *app, struct arena *a, const struct session_log
 enum rc session_upgrade(struct app *app, struct arena *a, struct session *s,
                         const struct session_login *l);
 
+/* True if s was authenticated (its auth_time) at most max_age_s seconds before now, at aal
+ * min or above: what a change on the account page, or removing a second factor, asks for
+ * (else the citizen authenticates again). Pure. */
+bool session_fresh(const struct session *s, int64_t now, uint32_t max_age_s, enum aal min);
+
 /* True if cookie has the shape of a session cookie value: SESSION_COOKIE_LEN base64url
  * characters. Pure; session_load checks it before any store access. */
 bool session_cookie_valid(struct span cookie);

@@ -281,3 +281,16 @@ TEST(session_touch_skips_a_recent_use)
     CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
     teardown(&f);
 }
+
+TEST(session_fresh_needs_recent_auth_at_level)
+{
+    struct session s = {.loa = {IAL3, AAL2}, .auth_time = 1000};
+
+    CHECK(session_fresh(&s, 1300, 300, AAL2));
+    CHECK(!session_fresh(&s, 1301, 300, AAL2));
+    CHECK(!session_fresh(&s, 999, 300, AAL2)); /* a clock that went back proves nothing */
+    CHECK(!session_fresh(&s, 1000, 300, AAL3));
+    s.loa.aal = AAL1;
+    CHECK(session_fresh(&s, 1000, 300, AAL1));
+    CHECK(!session_fresh(&s, 1000, 300, AAL2));
+}
