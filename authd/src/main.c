@@ -24,6 +24,7 @@
 #include "port/outbound.h"
 #include "port/popbase.h"
 #include "port/secrets.h"
+#include "flow/audit.h"
 #include "port/store.h"
 
 struct opts {
@@ -129,6 +130,8 @@ open_adapters(struct app *app, struct rc_info *ri)
     enum rc rc;
 
     if ((rc = compose_secrets_open(c->state_dir, true, &app->secrets, ri)) != RC_OK)
+        return rc;
+    if ((rc = compose_audit_open(c, true, &app->audit, ri)) != RC_OK)
         return rc;
     if ((rc = client_auth_keys_new(&app->client_keys)) != RC_OK)
         return rc_set(ri, rc, "client keys", "cannot allocate the client JWKS cache");
@@ -295,6 +298,7 @@ main(int argc, char **argv)
     policy_release(app.policy);
     client_auth_keys_free(app.client_keys);
     secrets_free(app.secrets);
+    audit_free(app.audit);
     config_free(cfg);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "adapt/secrets_file.h"
 #include "adapt/store_mem.h"
 #include "adapt/store_redis_open.h"
+#include "flow/audit.h"
 
 /* ---- store ------------------------------------------------------------------------------ */
 
@@ -190,4 +191,19 @@ compose_notify_open(const char *spec, const struct notify_opts *o, struct notify
         if (strncmp(spec, notify_schemes[i].scheme, strlen(notify_schemes[i].scheme)) == 0)
             return notify_schemes[i].open(spec, o, out, ri);
     return rc_set(ri, RC_MALFORMED, "notify", "must be file:PATH, an http(s):// URL or none");
+}
+
+/* ---- audit ------------------------------------------------------------------------------- */
+
+enum rc
+compose_audit_open(const struct config *c, bool create, struct audit **out, struct rc_info *ri)
+{
+    char path[4096];
+    struct audit_opts o = {c->audit_checkpoint_every, c->audit_checkpoint_seconds};
+
+    if (c->audit_key)
+        snprintf(path, sizeof(path), "%s", c->audit_key);
+    else if ((size_t)snprintf(path, sizeof(path), "%s/audit-key.jwk", c->state_dir) >= sizeof(path))
+        return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
+    return audit_open(path, create, &o, out, ri);
 }

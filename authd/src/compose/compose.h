@@ -48,6 +48,12 @@ enum rc compose_outbound_open(const struct outbound_opts *o, struct outbound **o
 enum rc compose_secrets_open(const char *state_dir, bool create, struct secrets **out,
                              struct rc_info *ri);
 
+struct audit;
+/* The audit log of c (flow/audit.h): its key from audit_key, or STATE/audit-key.jwk, made
+ * when missing with create (authd; authctl never makes one). */
+enum rc compose_audit_open(const struct config *c, bool create, struct audit **out,
+                           struct rc_info *ri);
+
 /* The store_* settings of c as store options. */
 void compose_store_opts(const struct config *c, struct store_opts *out);
 /* The popbase_* settings of c as population-base options, answers cached in cache (may be

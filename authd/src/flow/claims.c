@@ -6,6 +6,7 @@
 
 #include "core/authz.h"
 #include "core/mask.h"
+#include "flow/audit.h"
 #include "log/log.h"
 
 /* Sets one claim from the account; unknown names and empty values are left out. */
@@ -56,12 +57,14 @@ claims_add_user(json_t *o, const struct policy *p, const struct policy_client *c
     return RC_OK;
 }
 
-void
-claims_log_idn_release(const char *client_id, const char *id_number, const char *jti,
-                       const char *via)
+enum rc
+claims_log_idn_release(struct app *app, const char *client_id, const char *account_id,
+                       const char *id_number, const char *jti, const char *via)
 {
     char m[MASK_IDNUM_SIZE];
     struct log_rec *lr = log_begin(LOG_INFO, "claims.id_number");
+    const char *kv[10];
+    enum rc rc;
 
     mask_idnum(span_str(id_number), m);
     log_str(lr, "client", client_id);
@@ -69,4 +72,9 @@ claims_log_idn_release(const char *client_id, const char *id_number, const char 
     log_str(lr, "jti", jti);
     log_str(lr, "via", via);
     log_end(lr);
+    kv[0] = "client", kv[1] = client_id, kv[2] = "acct", kv[3] = account_id;
+    kv[4] = "idn", kv[5] = m, kv[6] = "jti", kv[7] = jti ? jti : "";
+    kv[8] = "via", kv[9] = via;
+    rc = audit_append(app, "claims.id_number", kv, 10);
+    return rc == RC_OK ? RC_OK : RC_UNAVAILABLE;
 }

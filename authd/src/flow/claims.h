@@ -14,12 +14,13 @@
 
 struct json_t;
 
-/* Writes the audit line of one release of the raw ID number (event `claims.id_number`:
- * the client it went to, the number masked, the token's jti, and `via`: "token",
- * "userinfo" or "introspect"). Every release goes through here (docs/architecture.md,
- * Privacy). */
-void claims_log_idn_release(const char *client_id, const char *id_number, const char *jti,
-                            const char *via);
+/* Records one release of the raw ID number of account_id (event `claims.id_number`: the
+ * client it went to, the number masked, the token's jti, and `via`: "token", "userinfo"
+ * or "introspect") in the log and in the audit chain (flow/audit.h), durably. Every release
+ * goes through here (docs/architecture.md, Privacy). RC_OK; otherwise (RC_UNAVAILABLE: the
+ * audit chain did not take it) the caller must not release the number. */
+enum rc claims_log_idn_release(struct app *app, const char *client_id, const char *account_id,
+                               const char *id_number, const char *jti, const char *via);
 
 /* Adds to object o the claims that scope releases for account acct to client c.
  * *released_id_number says whether `id_number` was added (to audit it). RC_OK or

@@ -50,8 +50,11 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
                                 &out->id_token))
                != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
-    if (idn)
-        claims_log_idn_release(is->c->id, acct->id_number, jti, "token");
+    if (idn
+        && (rc = claims_log_idn_release(is->app, is->c->id, f->account_id, acct->id_number,
+                                        jti, "token"))
+               != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE); /* not audited: not released */
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
     return RC_OK;

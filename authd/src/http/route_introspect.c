@@ -60,10 +60,12 @@ add_id_number(struct http_req *r, const struct oauth_call *oc, const struct toke
         return RC_OK;
     if ((rc = account_get(r->app, &r->arena, tc->account_id, &acct)) != RC_OK)
         return rc;
-    json_object_set_new(j, "id_number", json_string(acct.id_number));
-    claims_log_idn_release(oc->c->id, acct.id_number, tc->jti, "introspect");
+    rc = claims_log_idn_release(r->app, oc->c->id, tc->account_id, acct.id_number, tc->jti,
+                                "introspect");
+    if (rc == RC_OK) /* not audited: not released */
+        json_object_set_new(j, "id_number", json_string(acct.id_number));
     OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
-    return RC_OK;
+    return rc;
 }
 
 static json_t *

@@ -124,8 +124,9 @@ user_claims(struct http_req *r, const struct policy *p, const struct token_claim
     else {
         json_object_set_new(o, "sub", json_string(sub));
         claims_add_user(o, p, c, span_str(tc->scope), &acct, &idn);
-        if (idn)
-            claims_log_idn_release(c->id, acct.id_number, tc->jti, "userinfo");
+        if (idn) /* not audited: not released */
+            rc = claims_log_idn_release(r->app, c->id, tc->account_id, acct.id_number, tc->jti,
+                                        "userinfo");
     }
     OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
     return rc;
