@@ -260,8 +260,9 @@ audit_append(struct app *app, const char *ev, const char *const *kv, size_t nkv)
     if (rc == RC_OK
         && (au->seq % au->o.checkpoint_every == 0
             || (au->o.checkpoint_s && clock_now(app->clock) - au->last_cp >= au->o.checkpoint_s))) {
-        enum rc crc = checkpoint_locked(app, au, &a); /* the record is in: a late checkpoint
-                                                          is retried on the next append */
+        /* the record is in either way; a checkpoint that failed is made up by the next one
+         * due (the time condition holds again on this node's next append) */
+        enum rc crc = checkpoint_locked(app, au, &a);
         if (crc != RC_OK)
             log_failure(AUDIT_EV_CHECKPOINT, crc);
     }
