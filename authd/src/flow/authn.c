@@ -9,7 +9,10 @@
 #include "log/log.h"
 
 /* Every registered authenticator, in the order the login offers them. */
-static const struct authn *const all[] = {&authn_password};
+static const struct authn *const all[] = {
+    &authn_password,
+    &authn_totp,
+};
 #define NALL (sizeof(all) / sizeof(all[0]))
 
 const struct authn *

@@ -69,6 +69,7 @@ struct authn {
 };
 
 extern const struct authn authn_password;
+extern const struct authn authn_totp;
 
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
