@@ -16,6 +16,12 @@ static const struct authn *const all[] = {
 #define NALL (sizeof(all) / sizeof(all[0]))
 
 const struct authn *
+authn_at(size_t i)
+{
+    return i < NALL ? all[i] : NULL;
+}
+
+const struct authn *
 authn_find(struct span name)
 {
     for (size_t i = 0; i < NALL; i++)

@@ -71,6 +71,10 @@ struct authn {
 extern const struct authn authn_password;
 extern const struct authn authn_totp;
 
+/* The i-th registered authenticator (in the order the login offers them), NULL past the
+ * last. */
+const struct authn *authn_at(size_t i);
+
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
 
