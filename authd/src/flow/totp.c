@@ -343,13 +343,22 @@ out:
     return rc;
 }
 
+/* s authenticated at aal2 recently enough to change its factors. */
+static bool
+fresh(struct app *app, const struct session *s)
+{
+    return session_fresh(s, clock_now(app->clock), app->cfg->mfa_remove_max_age_s, AAL2);
+}
+
 enum rc
-totp_recovery_regenerate(struct app *app, struct arena *a, const char *account_id,
+totp_recovery_regenerate(struct app *app, struct arena *a, const struct session *s,
                          char codes[TOTP_NCODES][OTP_RECOVERY_LEN + 1])
 {
-    if (!totp_enrolled(app, a, account_id))
+    if (!fresh(app, s))
+        return RC_EXPIRED;
+    if (!totp_enrolled(app, a, s->account_id))
         return RC_DENIED;
-    return recovery_new(app, a, account_id, codes);
+    return recovery_new(app, a, s->account_id, codes);
 }
 
 enum rc
@@ -384,7 +393,7 @@ totp_remove(struct app *app, struct arena *a, const struct session *s)
 {
     enum rc rc;
 
-    if (!session_fresh(s, clock_now(app->clock), app->cfg->mfa_remove_max_age_s, AAL2))
+    if (!fresh(app, s))
         return RC_EXPIRED;
     rc = totp_reset(app, a, s->account_id);
     return rc == RC_NOT_FOUND ? RC_OK : rc;

@@ -70,9 +70,11 @@ enum rc totp_enrol_confirm(struct app *app, struct arena *a, const char *account
 enum rc totp_verify(struct app *app, struct arena *a, const char *account_id, struct span code,
                     enum otp_kind *kind, uint32_t *retry_s);
 
-/* Replaces account_id's recovery codes with ten new ones (the old set stops working in the
- * same step). RC_OK: codes[] filled. RC_DENIED (no TOTP enrolled), RC_UNAVAILABLE. */
-enum rc totp_recovery_regenerate(struct app *app, struct arena *a, const char *account_id,
+/* Replaces the recovery codes of s's account with ten new ones (the old set stops working
+ * in the same step). s must be fresh at aal2 as for totp_remove (else RC_EXPIRED): a
+ * password alone must not yield codes that pass for the second factor. RC_OK: codes[]
+ * filled. RC_DENIED (no TOTP enrolled), RC_UNAVAILABLE. */
+enum rc totp_recovery_regenerate(struct app *app, struct arena *a, const struct session *s,
                                  char codes[TOTP_NCODES][OTP_RECOVERY_LEN + 1]);
 
 /* The number of unused recovery codes of account_id. RC_OK, RC_UNAVAILABLE. */

@@ -171,7 +171,11 @@ TEST(totp_recovery_codes_work_once_and_regenerating_drops_the_old_set)
     CHECK_RC(verify(codes[1]), RC_OK);
     CHECK_RC(totp_recovery_left(&T.fa.app, &T.fa.a, T.acct.id, &left), RC_OK);
     CHECK_INT(left, 8);
-    CHECK_RC(totp_recovery_regenerate(&T.fa.app, &T.fa.a, T.acct.id, fresh), RC_OK);
+    struct session s = {.loa = {IAL2, AAL1}, .auth_time = NOW};
+    strcpy(s.account_id, T.acct.id);
+    CHECK_RC(totp_recovery_regenerate(&T.fa.app, &T.fa.a, &s, fresh), RC_EXPIRED); /* aal1 */
+    s.loa.aal = AAL2;
+    CHECK_RC(totp_recovery_regenerate(&T.fa.app, &T.fa.a, &s, fresh), RC_OK);
     CHECK_RC(verify(codes[2]), RC_DENIED); /* the old set is gone */
     CHECK_RC(verify(fresh[2]), RC_OK);
     CHECK_RC(verify("abcde-fghij"), RC_DENIED);
