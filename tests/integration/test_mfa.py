@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pyotp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, run, test  # noqa: E402
+from itest import Authd, Redis, run, test  # noqa: E402
 from oidc import Browser, pkce  # noqa: E402
 
 A = Authd(population=500, conf={"rate_otp_per_account": "50"})
@@ -238,6 +238,33 @@ def enrolment_from_the_step_up_continues_the_request(t):
     t.require(r.status_code in (302, 303) and r.headers["Location"].startswith(PORTAL_CB),
               f"{r.status_code} {r.headers.get('Location')}")
     t.eq(claims(tokens(b, r, v)["id_token"])["acr"], AAL2)
+
+
+@test
+def authctl_shows_factors_and_the_service_desk_resets_them(t):
+    global A
+    main = A
+    with Redis() as red, Authd(population=500, conf={"store": red.url()}) as a:
+        A = a
+        try:
+            citizen = a.demo()["citizens"][0]
+            b = signed_in(0)
+            enrol(t, b)
+            show = json.loads(a.authctl("user", "show", citizen["id_number"]).stdout)
+            t.eq(show["factors"], ["totp"])
+            t.eq(show["recovery_codes_left"], 10)
+            p = a.authctl("user", "reset-mfa", citizen["id_number"])
+            t.eq(json.loads(p.stdout)["factors"], [])
+            t.check(citizen["id_number"] not in p.stdout + p.stderr, "full ID number printed")
+            p = a.authctl("user", "reset-mfa", citizen["id_number"], check=False)
+            t.eq(p.returncode, 1, "nothing left to reset")
+            t.check("mfa.reset" in p.stderr and "********" in p.stderr, p.stderr[-300:])
+            t.check(citizen["id_number"] not in p.stderr)
+            # the citizen is offered enrolment again
+            page, _ = step_up_page(t, b)
+            t.check('id="mfa_enrol"' in page.text, "no enrolment offered after the reset")
+        finally:
+            A = main
 
 
 @test
