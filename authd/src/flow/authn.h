@@ -6,7 +6,9 @@
  * (session_upgrade: levels only go up, amr grows, auth_time moves).
  *
  * Registered authenticators (authn.c, the table `all`): `password` (authn_password.c:
- * ID number and password, ial of the account, aal1, amr "pwd"). Policy decides which a
+ * ID number and password, ial of the account, aal1, amr "pwd"); `totp` (authn_totp.c: a
+ * code of the citizen's TOTP app or a recovery code, raises a session to aal2, amr "otp";
+ * flow/totp.h). Policy decides which a
  * client and each scope accept (`authenticators = password` in a [client ...] or
  * [scope ...] section, docs/policy.md; default: every registered one); a request accepts
  * the authenticators its client and all its scopes accept. */

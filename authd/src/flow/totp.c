@@ -302,9 +302,11 @@ totp_enrol_confirm(struct app *app, struct arena *a, const char *account_id, str
         goto out;
     snprintf(now, sizeof(now), "%" PRId64, clock_now(app->clock));
     struct store_field f[2] = {{SPAN("seed"), blob}, {SPAN("created"), span_str(now)}};
-    /* the codes first: an app enrolled without its codes would leave no way back */
+    /* the codes first: an app enrolled without its codes would leave no way back; the
+     * record durably (a factor lost in a failover would let a password enrol another) */
     if ((rc = recovery_new(app, a, account_id, codes)) != RC_OK
-        || (rc = store_rec_put(app->store, key_of(a, account_id, NULL), f, 2, 0, STORE_NX))
+        || (rc = store_rec_put(app->store, key_of(a, account_id, NULL), f, 2, 0,
+                               STORE_NX | STORE_DURABLE))
                != RC_OK)
         goto out;
     store_del(app->store, nkey);

@@ -1,5 +1,7 @@
 /* /login?authz=ID: the ID number + password form of a pending authorization request
- * (GET shows it, POST checks it through flow/authorize). */
+ * (GET shows it, POST checks it through flow/authorize); with &authn=NAME of a
+ * session-raising authenticator, the second-factor page of a step-up (http/page_stepup.h:
+ * POST authn, code | challenge=1 | decline=1). */
 #include <openssl/crypto.h>
 #include <string.h>
 
