@@ -2,13 +2,16 @@
 W3C WebDriver HTTP protocol with plain requests (test_login_browser.py, test_mfa_browser.py).
 """
 import base64
+import contextlib
 import http.server
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from itest import BUILD, ROOT
+from itest import BUILD, ROOT, free_port, stop_pid, wait_port
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
@@ -108,3 +111,31 @@ class WebDriver:
                 self.cmd("DELETE", "")
             finally:
                 self.sid = None
+
+
+@contextlib.contextmanager
+def chromium(t):
+    """Chromium under chromedriver, with the loopback redirect endpoint (Client) on a free
+    port: yields (WebDriver with a session started, the callback port). The test FAILS when
+    Chromium cannot be installed. Everything started here is stopped by PID."""
+    ok, why = install_browser()
+    t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
+                  "chromium-driver); the pages must be tested in a browser:\n" + why)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    cb_port = free_port()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    wd_port = free_port()
+    profile = tempfile.mkdtemp(prefix="authd-chromium-")
+    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    wd = WebDriver(wd_port)
+    try:
+        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
+        wd.start(profile)
+        yield wd, cb_port
+    finally:
+        wd.quit()
+        stop_pid(drv)
+        srv.shutdown()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -2,20 +2,19 @@
 computed independently by pyotp (RFC 6238), the step-up of an aal1 session through the
 second-factor page, recovery codes, wrong/reused/out-of-window codes, the refusal sent to
 the client, the cookie moving on step-up, levels across refresh and token exchange."""
-import base64
 import html
 import json
 import os
 import re
 import sys
 import time
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import pyotp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, Redis, run, test  # noqa: E402
-from oidc import Browser, pkce  # noqa: E402
+from oidc import Browser, claims, hidden, query  # noqa: E402
 
 A = Authd(population=500, conf={"rate_otp_per_account": "50"})
 A.start()
@@ -25,20 +24,6 @@ SECRETS = {c["client_id"]: c.get("client_secret") for c in DEMO["clients"]}
 PORTAL_CB = "http://127.0.0.1:8081/oidc/callback"
 AAL2 = "urn:authd:acr:ial3:aal2"
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-
-
-def claims(jwt):
-    p = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
-
-
-def hidden(text, name):
-    m = re.search(r'name="%s" value="([^"]*)"' % name, text)
-    return html.unescape(m.group(1)) if m else None
-
-
-def query(loc):
-    return {k: v[0] for k, v in parse_qs(urlsplit(loc).query, keep_blank_values=True).items()}
 
 
 def signed_in(citizen):

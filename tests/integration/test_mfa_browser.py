@@ -6,22 +6,18 @@ Screenshots: build/test-artifacts/mfa-enrol.png, mfa-codes.png, mfa-stepup.png,
 mfa-stepup-en.png. If Chromium or zbarimg cannot be installed the test FAILS."""
 import base64
 import hashlib
-import http.server
 import os
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from urllib.parse import urlencode
 
 import pyotp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import ROOT, Authd, free_port, run, stop_pid, test, wait_port  # noqa: E402
-from browser import ARTIFACTS, CHROMEDRIVER, Client, WebDriver, install_browser  # noqa: E402
+from itest import ROOT, Authd, run, test  # noqa: E402
+from browser import ARTIFACTS, Client, chromium  # noqa: E402
 
 ZBARIMG = "/usr/bin/zbarimg"
 
@@ -50,23 +46,10 @@ def request(a, cb_port, state, **extra):
 
 @test
 def qr_from_a_screenshot_enrols_and_steps_up(t):
-    ok, why = install_browser()
-    t.require(ok, "Chromium could not be installed: " + why)
     t.require(install_zbar(), "zbar-tools could not be installed (scripts/install-deps)")
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    cb_port = free_port()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
-    try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
+    with chromium(t) as (wd, cb_port):
         with Authd(population=500) as a:
             citizen = a.demo()["citizens"][0]
-            wd.start(profile)
             Client.event.clear()
             wd.go(request(a, cb_port, "s1"))
             wd.type(wd.find("#id_number"), citizen["id_number"])
@@ -108,11 +91,6 @@ def qr_from_a_screenshot_enrols_and_steps_up(t):
             t.require(Client.event.wait(30), f"the client was not reached: {wd.url()}")
             t.eq(Client.got.get("state"), "s2")
             t.eq(len(Client.got.get("code", "")), 43)
-    finally:
-        wd.quit()
-        stop_pid(drv)
-        srv.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 run()

@@ -7,6 +7,7 @@ The portal asks for mod_auth_openidc's usual `openid profile email`: authd ignor
 (issue 13, "Interoperability: scope values"). Both clients are the test's own, registered
 on free ports (no fixed port: issue 13, "Tests must not need fixed ports")."""
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -258,19 +259,32 @@ def portal_session_gone(browser, a, timeout=15):
     return False
 
 
-@test
-def portal_and_authlib_share_one_login_and_one_logout(t):
+@contextlib.contextmanager
+def portal(conf=None):
+    """authd with the test's clients, a back-channel receiver and Apache as the portal:
+    yields (authd, apache, receiver, a browser session); stops them all by PID."""
     rcv = BCReceiver().start()
-    a = Authd(population=500, conf={"backchannel_retry_min_ms": 200,
-                                    "backchannel_retry_max_ms": 1000}).setup()
+    a = Authd(population=500, conf=conf).setup()
     ap = None
     try:
         write_clients(a, rcv.uri)
         a.start()
-        citizen = a.demo()["citizens"][0]
         ap = Apache(a.base, PORTAL_SECRET).start()
         browser = requests.Session()
         browser.trust_env = False
+        yield a, ap, rcv, browser
+    finally:
+        if ap:
+            ap.stop()
+        a.stop()
+        rcv.stop()
+
+
+@test
+def portal_and_authlib_share_one_login_and_one_logout(t):
+    conf = {"backchannel_retry_min_ms": 200, "backchannel_retry_max_ms": 1000}
+    with portal(conf) as (a, ap, rcv, browser):
+        citizen = a.demo()["citizens"][0]
 
         # 1. the portal, through authd's login form; the claims reach the protected page
         env = portal_login(t, a, browser, citizen)
@@ -323,11 +337,6 @@ def portal_and_authlib_share_one_login_and_one_logout(t):
                            and e.get("result") == "delivered"),
                   "mod_auth_openidc did not accept the logout token: " + ap.error_log()[-800:])
         t.check(portal_session_gone(browser, a), "mod_auth_openidc kept its session")
-    finally:
-        if ap:
-            ap.stop()
-        a.stop()
-        rcv.stop()
 
 
 def enrol_totp(t, a, browser):
@@ -350,16 +359,8 @@ def enrol_totp(t, a, browser):
 @test
 def portal_steps_up_to_aal2_with_a_totp_code(t):
     subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "python3-pyotp"], check=True)
-    rcv = BCReceiver().start()
-    a = Authd(population=500).setup()
-    ap = None
-    try:
-        write_clients(a, rcv.uri)
-        a.start()
+    with portal() as (a, ap, _, browser):
         citizen = a.demo()["citizens"][1]
-        ap = Apache(a.base, PORTAL_SECRET).start()
-        browser = requests.Session()
-        browser.trust_env = False
         env = portal_login(t, a, browser, citizen)  # aal1: the password
         t.eq(env.get("OIDC_CLAIM_acr"), "urn:authd:acr:ial3:aal1")
         totp = enrol_totp(t, a, browser)
@@ -390,11 +391,6 @@ def portal_steps_up_to_aal2_with_a_totp_code(t):
         t.eq(env.get("OIDC_CLAIM_acr"), "urn:authd:acr:ial3:aal2")
         t.check("otp" in env.get("OIDC_CLAIM_amr", "").split(","), env.get("OIDC_CLAIM_amr"))
         t.check("pwd" in env.get("OIDC_CLAIM_amr", "").split(","), env.get("OIDC_CLAIM_amr"))
-    finally:
-        if ap:
-            ap.stop()
-        a.stop()
-        rcv.stop()
 
 
 if __name__ == "__main__":

@@ -63,7 +63,6 @@ stepup_page_show(struct http_req *r, struct http_resp *w, const struct authorize
 {
     struct authorize_factors f;
     const char *code = authz_ui_lang_code(lang), *msg = v->retry;
-    struct buf b;
 
     if (authorize_factors(r->app, &r->arena, &pg->req,
                           span_str(http_cookie(r, SESSION_COOKIE)), v->authn, &f)
@@ -91,11 +90,6 @@ stepup_page_show(struct http_req *r, struct http_resp *w, const struct authorize
         {"lang_zh_url", span_str(page_url(r, "/login", v->id, f.asked, "zh"))},
         {"lang_en_url", span_str(page_url(r, "/login", v->id, f.asked, "en"))},
     };
-    buf_init(&b, 1u << 20);
-    if (tmpl_render(&b, "stepup.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
-        buf_clear(&b);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, v->status ? v->status : 200, &b);
+    authz_ui_page(r, w, v->status ? v->status : 200, "stepup.html", lang, vars,
+                  sizeof(vars) / sizeof(vars[0]));
 }

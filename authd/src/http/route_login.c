@@ -78,7 +78,6 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
     struct authorize_page pg;
     const char *bind = authz_ui_bind(r, w), *reg;
     enum lang lang;
-    struct buf b;
     enum rc rc;
 
     rc = authorize_page_info(r->app, &r->arena, v->id, span_str(bind), "login", &pg);
@@ -111,13 +110,8 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
         {"lang_zh_url", span_str(self_url(r, "/login", v->id, "zh"))},
         {"lang_en_url", span_str(self_url(r, "/login", v->id, "en"))},
     };
-    buf_init(&b, 1u << 20);
-    if (tmpl_render(&b, "login.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
-        buf_clear(&b);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, v->status ? v->status : 200, &b);
+    authz_ui_page(r, w, v->status ? v->status : 200, "login.html", lang, vars,
+                  sizeof(vars) / sizeof(vars[0]));
 }
 
 /* The one-time code field, for an authenticator that asks for one instead of a password. */

@@ -86,20 +86,6 @@ continue_url(struct mfa_call *c)
                         authz_ui_lang_code(c->lang));
 }
 
-static void
-render(struct mfa_call *c, const char *page, int status, struct tmpl_var *vars, size_t n)
-{
-    struct buf b;
-
-    buf_init(&b, 1u << 20);
-    if (tmpl_render(&b, page, c->lang, vars, n) != RC_OK) {
-        buf_clear(&b);
-        authz_ui_error(c->r, c->w, 500, "error_title", c->lang);
-        return;
-    }
-    http_html(c->r, c->w, status, &b);
-}
-
 /* The secret in groups of four, for typing by hand. */
 static const char *
 grouped(struct arena *a, const char *b32)
@@ -155,7 +141,7 @@ show_totp(struct mfa_call *c, int status, const char *msg)
         authz_ui_error(c->r, c->w, 500, "error_title", c->lang);
         return;
     }
-    render(c, "mfa_totp.html", status, vars, sizeof(vars) / sizeof(vars[0]));
+    authz_ui_page(c->r, c->w, status, "mfa_totp.html", c->lang, vars, sizeof(vars) / sizeof(vars[0]));
 }
 
 /* The codes page: each code as "abcde-fghij", escaped, then wiped. */
@@ -184,7 +170,7 @@ show_codes(struct mfa_call *c, char codes[TOTP_NCODES][OTP_RECOVERY_LEN + 1])
         {"lang_zh_url", span_str(self_url(c, "zh"))},
         {"lang_en_url", span_str(self_url(c, "en"))},
     };
-    render(c, "mfa_codes.html", 200, vars, sizeof(vars) / sizeof(vars[0]));
+    authz_ui_page(c->r, c->w, 200, "mfa_codes.html", c->lang, vars, sizeof(vars) / sizeof(vars[0]));
 }
 
 static void
