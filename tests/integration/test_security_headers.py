@@ -1,8 +1,7 @@
 """Every HTML page authd serves (login, consent, registration, second factors, error pages)
 carries the security headers, and every cookie its flags: checked on every text/html response
-of a walk
-through the pages, once over plain HTTP and once over TLS (certs/dev-pki), where cookies
-must also be Secure and every response carries HSTS."""
+of a walk through the pages, once over plain HTTP and once over TLS (certs/dev-pki), where
+cookies must also be Secure and every response carries HSTS."""
 import os
 import subprocess
 import sys
