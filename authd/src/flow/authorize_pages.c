@@ -155,7 +155,9 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     if (f->challenge) {
         rc = m->challenge && have ? m->challenge(app, a, cur.account_id, f->client_ip, &out->why, &retry)
                           : RC_DENIED;
-        out->kind = AUTHORIZE_FORM;
+        out->kind = AUTHORIZE_FORM; /* the page again: "sent", or why not */
+        if (rc != RC_OK)
+            login_refused(out, rc);
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
