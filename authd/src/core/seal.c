@@ -49,8 +49,8 @@ seal_derive(const uint8_t *ikm, size_t ikm_len, const char *label, struct span k
 /* AES-256-GCM over in (len n) into out, with the tag in/out. enc: 1 seal, 0 open. RC_OK,
  * RC_DENIED (open: the tag does not verify), RC_INTERNAL. */
 static enum rc
-gcm(int enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t nonce[SEAL_NONCE_LEN],
-    struct span aad, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[SEAL_TAG_LEN])
+gcm(int enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t nonce[SEAL_NONCE_LEN], struct span aad,
+    const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[SEAL_TAG_LEN])
 {
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int len = 0, ok;
@@ -76,8 +76,7 @@ gcm(int enc, const uint8_t key[SEAL_KEY_LEN], const uint8_t nonce[SEAL_NONCE_LEN
 
 enum rc
 seal_seal(struct arena *a, const uint8_t key[SEAL_KEY_LEN], struct span kid,
-          const uint8_t nonce[SEAL_NONCE_LEN], struct span aad, struct span plain,
-          struct span *out)
+          const uint8_t nonce[SEAL_NONCE_LEN], struct span aad, struct span plain, struct span *out)
 {
     size_t n = SEAL_NONCE_LEN + plain.len + SEAL_TAG_LEN;
     uint8_t *raw;

@@ -27,7 +27,8 @@
 #define SEAL_TAG_LEN   16
 #define SEAL_KID_MAX   16
 #define SEAL_PLAIN_MAX 4096 /* bytes of plaintext one blob holds */
-#define SEAL_BLOB_MAX  (3 + SEAL_KID_MAX + 1 + ((SEAL_NONCE_LEN + SEAL_PLAIN_MAX + SEAL_TAG_LEN) * 4 + 2) / 3)
+#define SEAL_BLOB_MAX                                                                              \
+    (3 + SEAL_KID_MAX + 1 + ((SEAL_NONCE_LEN + SEAL_PLAIN_MAX + SEAL_TAG_LEN) * 4 + 2) / 3)
 
 /* key = HKDF-SHA-256(salt none, ikm, info = label "\0" kid): one key per purpose label and
  * key id. RC_OK; RC_MALFORMED (empty ikm or label, a kid that is not 1..SEAL_KID_MAX

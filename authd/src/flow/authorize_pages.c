@@ -153,8 +153,9 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         goto out;
     }
     if (f->challenge) {
-        rc = m->challenge && have ? m->challenge(app, a, cur.account_id, f->client_ip, &out->why, &retry)
-                          : RC_DENIED;
+        rc = m->challenge && have
+                 ? m->challenge(app, a, cur.account_id, f->client_ip, &out->why, &retry)
+                 : RC_DENIED;
         out->kind = AUTHORIZE_FORM; /* the page again: "sent", or why not */
         if (rc != RC_OK)
             login_refused(out, rc);

@@ -136,8 +136,7 @@ check_code(struct app *app, struct arena *a, const char *account_id,
     if (r < 0)
         return RC_DENIED;
     snprintf(suffix, sizeof(suffix), ":step:%" PRIu64, step);
-    rc = store_put(app->store, key_of(a, account_id, suffix), SPAN("1"), TOTP_STEP_TTL_S,
-                   STORE_NX);
+    rc = store_put(app->store, key_of(a, account_id, suffix), SPAN("1"), TOTP_STEP_TTL_S, STORE_NX);
     return rc == RC_CONFLICT ? RC_DENIED : rc; /* RFC 6238 §5.2: one use of a code */
 }
 
@@ -170,7 +169,8 @@ otpauth_uri(struct app *app, struct arena *a, const char *account_id, const char
     buf_init(&b, 4096);
     rc = buf_append_str(&b, "otpauth://totp/");
     if (rc == RC_OK && (rc = form_encode(&b, span_str(issuer))) == RC_OK
-        && (rc = buf_append_str(&b, ":")) == RC_OK && (rc = form_encode(&b, span_str(masked))) == RC_OK
+        && (rc = buf_append_str(&b, ":")) == RC_OK
+        && (rc = form_encode(&b, span_str(masked))) == RC_OK
         && (rc = buf_append_str(&b, "?")) == RC_OK
         && (rc = form_append(&b, "secret", span_str(b32))) == RC_OK
         && (rc = form_append(&b, "issuer", span_str(issuer))) == RC_OK)
@@ -189,7 +189,8 @@ seed_b32(const uint8_t seed[TOTP_SEED_LEN], char out[TOTP_B32_MAX])
     size_t n = 0;
     enum rc rc = RC_INTERNAL;
 
-    if (oath_base32_encode((const char *)seed, TOTP_SEED_LEN, &s, &n) == OATH_OK && n < TOTP_B32_MAX) {
+    if (oath_base32_encode((const char *)seed, TOTP_SEED_LEN, &s, &n) == OATH_OK
+        && n < TOTP_B32_MAX) {
         memcpy(out, s, n);
         out[n] = 0;
         rc = RC_OK;
@@ -203,8 +204,7 @@ seed_b32(const uint8_t seed[TOTP_SEED_LEN], char out[TOTP_B32_MAX])
 
 /* The seed of the enrolment under way, a new one when there is none. */
 static enum rc
-pending_seed(struct app *app, struct arena *a, const char *account_id,
-             uint8_t seed[TOTP_SEED_LEN])
+pending_seed(struct app *app, struct arena *a, const char *account_id, uint8_t seed[TOTP_SEED_LEN])
 {
     struct span key = key_of(a, account_id, ":new"), blob;
     enum rc rc = store_get(app->store, a, key, &blob);
@@ -265,7 +265,8 @@ recovery_new(struct app *app, struct arena *a, const char *account_id,
         }
         otp_recovery_from(rnd, codes[i]);
         rc = recovery_member(app, account_id, codes[i], hex);
-        ops[i + 1] = (struct store_op){.kind = STORE_OP_SET_ADD, .key = key, .value = span_str(hex)};
+        ops[i + 1] =
+            (struct store_op){.kind = STORE_OP_SET_ADD, .key = key, .value = span_str(hex)};
     }
     OPENSSL_cleanse(rnd, sizeof(rnd));
     if (rc == RC_OK)

@@ -26,13 +26,13 @@
 #include "flow/app.h"
 #include "flow/session.h"
 
-#define TOTP_SEED_LEN    20  /* bytes: 160 bits, RFC 4226 §4 R6 */
+#define TOTP_SEED_LEN    20 /* bytes: 160 bits, RFC 4226 §4 R6 */
 #define TOTP_STEP_S      30
-#define TOTP_WINDOW      1   /* steps of drift accepted on each side */
+#define TOTP_WINDOW      1 /* steps of drift accepted on each side */
 #define TOTP_ENROL_TTL_S 600
 #define TOTP_STEP_TTL_S  (TOTP_STEP_S * (2 * TOTP_WINDOW + 2))
-#define TOTP_B32_MAX     64  /* base32 of the seed, with the NUL */
-#define TOTP_NCODES      10  /* recovery codes in a set */
+#define TOTP_B32_MAX     64 /* base32 of the seed, with the NUL */
+#define TOTP_NCODES      10 /* recovery codes in a set */
 
 /* liboath's one-time set-up; the composition root calls it once at start. RC_INTERNAL. */
 enum rc totp_library_init(void);

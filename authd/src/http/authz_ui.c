@@ -38,8 +38,8 @@ authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *
 }
 
 void
-authz_ui_page(struct http_req *r, struct http_resp *w, int status, const char *name,
-              enum lang lang, const struct tmpl_var *vars, size_t n)
+authz_ui_page(struct http_req *r, struct http_resp *w, int status, const char *name, enum lang lang,
+              const struct tmpl_var *vars, size_t n)
 {
     struct buf b;
 

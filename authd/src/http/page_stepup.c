@@ -19,8 +19,7 @@ stepup_page_wanted(struct span name)
 
 /* "/login?authz=ID&authn=NAME&lang=L" or "/mfa/totp?authz=ID&lang=L", in the arena. */
 static const char *
-page_url(struct http_req *r, const char *path, struct span id, const char *authn,
-         const char *lang)
+page_url(struct http_req *r, const char *path, struct span id, const char *authn, const char *lang)
 {
     struct buf b;
     const char *s = NULL;
@@ -37,8 +36,7 @@ page_url(struct http_req *r, const char *path, struct span id, const char *authn
 
 /* <li> links to the other factors the account has, escaped, in the arena. */
 static const char *
-others_html(struct http_req *r, const struct authorize_factors *f, struct span id,
-            const char *lang)
+others_html(struct http_req *r, const struct authorize_factors *f, struct span id, const char *lang)
 {
     struct buf b;
     const char *s;
@@ -64,8 +62,8 @@ stepup_page_show(struct http_req *r, struct http_resp *w, const struct authorize
     struct authorize_factors f;
     const char *code = authz_ui_lang_code(lang), *msg = v->retry;
 
-    if (authorize_factors(r->app, &r->arena, &pg->req,
-                          span_str(http_cookie(r, SESSION_COOKIE)), v->authn, &f)
+    if (authorize_factors(r->app, &r->arena, &pg->req, span_str(http_cookie(r, SESSION_COOKIE)),
+                          v->authn, &f)
             != RC_OK
         || !f.asked) {
         authz_ui_error(r, w, 400, "login_expired", lang);
@@ -83,8 +81,8 @@ stepup_page_show(struct http_req *r, struct http_resp *w, const struct authorize
         {"message", span_str(msg)},
         {"enrolled", span_str(f.asked_enrolled ? "1" : "")},
         {"challenge", span_str(f.asked_challenge ? "1" : "")},
-        {"factor_hint",
-         span_str(tmpl_t(lang, strcmp(f.asked, "totp") == 0 ? "mfa_factor_totp" : "mfa_factor_other"))},
+        {"factor_hint", span_str(tmpl_t(lang, strcmp(f.asked, "totp") == 0 ? "mfa_factor_totp"
+                                                                           : "mfa_factor_other"))},
         {"enrol_url", span_str(page_url(r, "/mfa/totp", v->id, NULL, code))},
         {"others_html", span_str(others_html(r, &f, v->id, code))},
         {"lang_zh_url", span_str(page_url(r, "/login", v->id, f.asked, "zh"))},

@@ -150,9 +150,8 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
         OPENSSL_cleanse((void *)code->p, code->len);
     if (res.kind == AUTHORIZE_FORM) {
         const struct http_error *e = http_error_find(HTTP_ERRORS(login_errors), rc, &res.why);
-        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number,
-                               e->key,     e->status,           res.retry_after_s,
-                               lf.authn};
+        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number, e->key,
+                               e->status,  res.retry_after_s,   lf.authn};
         if (rc == RC_OK) /* a challenge sent: the page again, saying so */
             v.message = "mfa_code_sent", v.status = 200;
         if (e->status == 429) /* RFC 6585 §4 */

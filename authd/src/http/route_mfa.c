@@ -41,7 +41,8 @@ static const struct http_error confirm_errors[] = {
     {RC_UNAVAILABLE, RC_WHY_ANY, 503, NULL, "login_unavailable", NULL},
     {RC_ANY, RC_WHY_ANY, 500, NULL, "error_title", NULL},
 };
-static const struct http_error change_errors[] = { /* remove, regenerate */
+static const struct http_error change_errors[] = {
+    /* remove, regenerate */
     {RC_EXPIRED, RC_WHY_ANY, 403, NULL, "mfa_reauth", NULL},
     {RC_DENIED, RC_WHY_ANY, 409, NULL, "mfa_enrol_link", NULL},
     {RC_UNAVAILABLE, RC_WHY_ANY, 503, NULL, "login_unavailable", NULL},
@@ -81,9 +82,8 @@ continue_url(struct mfa_call *c)
 {
     if (!c->authz.len)
         return "/account";
-    return arena_printf(&c->r->arena, "/login?authz=%.*s&authn=totp&lang=%s",
-                        (int)c->authz.len, (const char *)c->authz.p,
-                        authz_ui_lang_code(c->lang));
+    return arena_printf(&c->r->arena, "/login?authz=%.*s&authn=totp&lang=%s", (int)c->authz.len,
+                        (const char *)c->authz.p, authz_ui_lang_code(c->lang));
 }
 
 /* The secret in groups of four, for typing by hand. */
@@ -141,7 +141,8 @@ show_totp(struct mfa_call *c, int status, const char *msg)
         authz_ui_error(c->r, c->w, 500, "error_title", c->lang);
         return;
     }
-    authz_ui_page(c->r, c->w, status, "mfa_totp.html", c->lang, vars, sizeof(vars) / sizeof(vars[0]));
+    authz_ui_page(c->r, c->w, status, "mfa_totp.html", c->lang, vars,
+                  sizeof(vars) / sizeof(vars[0]));
 }
 
 /* The codes page: each code as "abcde-fghij", escaped, then wiped. */

@@ -21,7 +21,8 @@ TEST(seal_round_trip_names_its_key_id)
     arena_init(&a, 0);
     key_of("m1", key);
     REQUIRE(seal_seal(&a, key, SPAN("m1"), nonce, SPAN("acct:totp"), SPAN("12345678901234567890"),
-                      &blob) == RC_OK);
+                      &blob)
+            == RC_OK);
     CHECK(strncmp((const char *)blob.p, "s1.m1.", 6) == 0);
     CHECK(memmem(blob.p, blob.len, "1234567890", 10) == NULL);
     REQUIRE(seal_kid(blob, &kid) == RC_OK);

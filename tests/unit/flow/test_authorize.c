@@ -191,9 +191,9 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
     CHECK_STR(res.client_uri, "https://first.example/cb");
     CHECK_STR(res.state, "xyz");
     /* asked by the client: unmet_authentication_requirements */
-    CHECK_RC(
-        request("first", "openid%20pwdonly", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
-        RC_DENIED);
+    CHECK_RC(request("first", "openid%20pwdonly", "&acr_values=urn:authd:acr:ial2:aal2",
+                     span_str(cookie), &res),
+             RC_DENIED);
     CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
     CHECK(strstr(authorize_error_location(&F.fa.app, &F.fa.a, &res, "unmet_authentication_requirements",
                                           NULL),
@@ -216,12 +216,15 @@ TEST(authorize_policy_decides_the_authenticators)
     CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("ghost")), "openid", &authn_password));
     CHECK(authn_find(SPAN("password")) == &authn_password);
     CHECK(authn_find(SPAN("otp")) == NULL);
-    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid",
+                        (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
           == &authn_totp);
-    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly",
+                        (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
           == NULL); /* the scope accepts no second factor */
     struct loa login_reach, step;
-    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &login_reach,
+                &step);
     CHECK_INT(login_reach.ial, IAL3);
     CHECK_INT(login_reach.aal, AAL1);
     CHECK_INT(step.aal, AAL_NONE);
@@ -394,8 +397,10 @@ totp_enrol_for_test(uint8_t seed[TOTP_SEED_LEN])
     REQUIRE(oath_base32_decode(e.secret_b32, strlen(e.secret_b32), &bin, &n) == OATH_OK);
     memcpy(seed, bin, TOTP_SEED_LEN);
     free(bin);
-    REQUIRE(oath_totp_generate((const char *)seed, TOTP_SEED_LEN, (time_t)fake_now, 30, 0, 6, code) == OATH_OK);
-    REQUIRE(totp_enrol_confirm(&F.fa.app, &F.fa.a, F.acct.id, span_str(code), codes, &retry) == RC_OK);
+    REQUIRE(oath_totp_generate((const char *)seed, TOTP_SEED_LEN, (time_t)fake_now, 30, 0, 6, code)
+            == OATH_OK);
+    REQUIRE(totp_enrol_confirm(&F.fa.app, &F.fa.a, F.acct.id, span_str(code), codes, &retry)
+            == RC_OK);
 }
 
 /* A password session of F's account, and the request for `strong` (min aal2) with it. */
@@ -441,7 +446,8 @@ TEST(authorize_step_up_with_totp_raises_the_session_on_a_new_cookie)
     CHECK_STR(rc_reason_name(res.why.why), "credentials");
     /* the right one, a step later: the code, the same sid, aal2, amr otp, new auth_time */
     fake_now = NOW + 40;
-    REQUIRE(oath_totp_generate((const char *)seed, TOTP_SEED_LEN, (time_t)fake_now, 30, 0, 6, code) == OATH_OK);
+    REQUIRE(oath_totp_generate((const char *)seed, TOTP_SEED_LEN, (time_t)fake_now, 30, 0, 6, code)
+            == OATH_OK);
     CHECK_RC(login(id, "totp", code, cookie, &res), RC_OK);
     CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
     CHECK(starts(res.location, "https://first.example/cb?code="));
@@ -494,7 +500,8 @@ TEST(authorize_step_up_declined_is_access_denied_or_unmet)
     CHECK_STR(res.client_uri, "https://first.example/cb");
     CHECK_RC(authorize_login(&F.fa.app, &F.fa.a, &lf, &res), RC_NOT_FOUND); /* used */
     /* the client asked for aal2 in acr_values: unmet_authentication_requirements */
-    CHECK_RC(request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", cookie, &res), RC_OK);
+    CHECK_RC(request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", cookie, &res),
+             RC_OK);
     CHECK(strstr(res.location, "&authn=totp") != NULL);
     id = pending_of(&res);
     REQUIRE(authorize_page_info(&F.fa.app, &F.fa.a, id, lf.bind, "login", &pg) == RC_OK);

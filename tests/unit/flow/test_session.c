@@ -204,7 +204,7 @@ TEST(session_upgrade_only_raises_and_moves_the_session_to_a_new_cookie)
     CHECK_RC(session_load(&f.app, &f.a, span_str(c2), &l), RC_OK);
     CHECK_STR(l.sid, s.sid); /* same session id */
     CHECK_RC(session_find_by_sid(&f.app, &f.a, span_str(s.sid), &l), RC_OK);
-    CHECK_STR(l.tag, s.tag); /* the sid index follows */
+    CHECK_STR(l.tag, s.tag);    /* the sid index follows */
     CHECK_INT(l.loa.ial, IAL3); /* ial_none says nothing of identity: it stays */
     CHECK_INT(l.loa.aal, AAL2);
     CHECK_STR(l.amr, "pwd otp");

@@ -141,7 +141,7 @@ TEST(totp_accepts_one_step_of_drift_and_each_step_once)
     char codes[TOTP_NCODES][OTP_RECOVERY_LEN + 1];
 
     REQUIRE(up() == 0);
-    enrol(codes); /* used the code of step NOW/30 */
+    enrol(codes);                                   /* used the code of step NOW/30 */
     CHECK_RC(verify(code_at(NOW)), RC_DENIED);      /* replay of the same step */
     CHECK_RC(verify(code_at(NOW + 30)), RC_OK);     /* the phone a step ahead */
     CHECK_RC(verify(code_at(NOW + 30)), RC_DENIED); /* once */
@@ -216,9 +216,9 @@ TEST(totp_attempts_are_limited_per_account)
     T.fa.cfg.rate_otp_per_account = 3;
     for (int i = 0; i < 3; i++)
         CHECK_RC(verify("000000"), RC_DENIED);
-    CHECK_RC(totp_verify(&T.fa.app, &T.fa.a, T.acct.id, span_str(code_at(fake_now + 30)), &kind,
-                         &retry),
-             RC_LIMITED);
+    CHECK_RC(
+        totp_verify(&T.fa.app, &T.fa.a, T.acct.id, span_str(code_at(fake_now + 30)), &kind, &retry),
+        RC_LIMITED);
     CHECK(retry >= 1);
     down();
 }
