@@ -119,24 +119,38 @@ attempt(struct app *app, struct arena *a, const char *account_id, uint32_t *retr
     return ratelimit_take(app, a, &l, 1, retry_s, NULL);
 }
 
+/* liboath's comparison of a candidate code with the typed one: constant time (equal
+ * lengths: six digits both). */
+static int
+code_cmp(void *typed, const char *candidate)
+{
+    return strlen(candidate) == OTP_TOTP_DIGITS
+                   && CRYPTO_memcmp(typed, candidate, OTP_TOTP_DIGITS) == 0
+               ? 0
+               : 1;
+}
+
 /* Checks code (six digits, NUL-terminated) against seed at the clock's time, ±TOTP_WINDOW
  * steps (RFC 6238 §5.2), then claims the step it matched so that no node accepts it again.
  * RC_OK, RC_DENIED (wrong, out of the window or used), RC_UNAVAILABLE. */
 static enum rc
 check_code(struct app *app, struct arena *a, const char *account_id,
-           const uint8_t seed[TOTP_SEED_LEN], const char *code)
+           const uint8_t seed[TOTP_SEED_LEN], char *code)
 {
     int pos = 0;
     uint64_t step = 0;
     char suffix[40];
     enum rc rc;
-    int r = oath_totp_validate3((const char *)seed, TOTP_SEED_LEN, (time_t)clock_now(app->clock),
-                                TOTP_STEP_S, 0, TOTP_WINDOW, &pos, &step, code);
+    int r = oath_totp_validate3_callback((const char *)seed, TOTP_SEED_LEN,
+                                         (time_t)clock_now(app->clock), TOTP_STEP_S, 0,
+                                         OTP_TOTP_DIGITS, TOTP_WINDOW, &pos, &step, code_cmp,
+                                         code);
 
     if (r < 0)
         return RC_DENIED;
     snprintf(suffix, sizeof(suffix), ":step:%" PRIu64, step);
-    rc = store_put(app->store, key_of(a, account_id, suffix), SPAN("1"), TOTP_STEP_TTL_S, STORE_NX);
+    rc = store_put(app->store, key_of(a, account_id, suffix), SPAN("1"), TOTP_STEP_TTL_S,
+                   STORE_NX);
     return rc == RC_CONFLICT ? RC_DENIED : rc; /* RFC 6238 §5.2: one use of a code */
 }
 
