@@ -328,6 +328,8 @@ totp_enrol_confirm(struct app *app, struct arena *a, const char *account_id, str
 out:
     OPENSSL_cleanse(seed, sizeof(seed));
     OPENSSL_cleanse(c, sizeof(c));
+    if (rc != RC_OK) /* codes are the caller's only on RC_OK */
+        OPENSSL_cleanse(codes, sizeof(char[TOTP_NCODES][OTP_RECOVERY_LEN + 1]));
     return rc;
 }
 
