@@ -17,6 +17,7 @@
 #include "flow/bclogout.h"
 #include "flow/client_auth.h"
 #include "flow/tokcache.h"
+#include "flow/totp.h"
 #include "http/server.h"
 #include "log/log.h"
 #include "port/keys.h"
@@ -133,6 +134,8 @@ open_adapters(struct app *app, struct rc_info *ri)
         return rc;
     if ((rc = compose_audit_open(c, true, &app->audit, ri)) != RC_OK)
         return rc;
+    if ((rc = totp_library_init()) != RC_OK) /* liboath: once, before any thread */
+        return rc_set(ri, rc, "liboath", "cannot initialise");
     if ((rc = client_auth_keys_new(&app->client_keys)) != RC_OK)
         return rc_set(ri, rc, "client keys", "cannot allocate the client JWKS cache");
     if ((rc = tokcache_new(c->token_cache_entries, &app->tokcache)) != RC_OK)

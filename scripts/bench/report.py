@@ -229,6 +229,14 @@ def targets(summ, facts, rat, meas, missing):
         b is not None and b <= 1024,
         "scripts/bench/session-bytes: session record, client set, sid index" if b is not None
         else why(missing, red, ["sso_session_2clients"], "session-bytes not run"))
+    v = fval(facts, "authd-mem", "stepup_share_besides_argon2id")
+    own = fval(facts, "authd-mem", "stepup_own_cpu_ms")
+    row("15", "step-up login (password + TOTP): authd besides argon2id < 10 %", v,
+        v is not None and f"{v:.1%}", v is not None and v < 0.10,
+        f"own work {own:.2f} ms CPU per login ÷ (own + argon2id "
+        f"{fval(facts, 'authd-mem', 'argon2id_cpu_ms_per_hash'):.1f} ms); "
+        "scripts/bench/stepup-login" if v is not None
+        else why(missing, "authd-mem", ["stepup_login"], "stepup-login not run"))
     return t
 
 

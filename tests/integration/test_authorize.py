@@ -258,8 +258,11 @@ def higher_acr_is_not_silently_accepted(t):
     login(t, s, citizen=CITIZENS[3])
     cb = app_cb()
     code_of(t, authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal1"), cb)
-    for extra in ({"acr_values": "urn:authd:acr:ial3:aal2"},
-                  {"acr_values": "urn:authd:acr:ial4:aal1"},
+    # aal2 is a step-up through a second factor (test_mfa.py); ial4 and aal3 no login gives
+    r = authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal2")
+    t.check(r.headers.get("Location", "").startswith("/login?authz=")
+            and "authn=totp" in r.headers["Location"], r.headers.get("Location"))
+    for extra in ({"acr_values": "urn:authd:acr:ial4:aal1"},
                   {"claims": '{"id_token":{"acr":{"essential":true,'
                              '"values":["urn:authd:acr:ial3:aal3"]}}}'}):
         q = error_of(t, authorize(s, redirect=cb, **extra), cb + "?")
@@ -268,10 +271,10 @@ def higher_acr_is_not_silently_accepted(t):
                                                     '"values":["urn:other:gold"]}}}'), cb + "?")
     t.eq(q["error"], "unmet_authentication_requirements")
     # a voluntary list falls back to a value a password can give
-    code_of(t, authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal2 "
+    code_of(t, authorize(s, redirect=cb, acr_values="urn:authd:acr:ial4:aal1 "
                          "urn:authd:acr:ial3:aal1"), cb)
     # no session at all and an unreachable level: an error, not a login loop
-    q = error_of(t, authorize(A.session(), redirect=cb, acr_values="urn:authd:acr:ial3:aal2"),
+    q = error_of(t, authorize(A.session(), redirect=cb, acr_values="urn:authd:acr:ial3:aal3"),
                  cb + "?")
     t.eq(q["error"], "unmet_authentication_requirements")
 

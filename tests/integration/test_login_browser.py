@@ -10,135 +10,19 @@ client).
 If Chromium cannot be installed the test FAILS: the login page must be tested in a browser."""
 import base64
 import hashlib
-import http.server
 import os
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import BUILD, ROOT, Authd, free_port, run, stop_pid, test, wait_port  # noqa: E402
-
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = os.path.join(BUILD, "test-artifacts")
-ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # W3C WebDriver §12: the element key
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--window-size=900,1000", "--lang=zh-CN"]
-
-
-def install_browser():
-    """scripts/install-deps is idempotent: nothing happens when both are installed."""
-    p = subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "chromium",
-                        "chromium-driver", "fonts-wqy-microhei"], capture_output=True, text=True)
-    ok = p.returncode == 0 and os.access(CHROMEDRIVER, os.X_OK) and os.access(CHROMIUM, os.X_OK)
-    return ok, (p.stdout + p.stderr)[-2000:]
-
-
-class Client(http.server.BaseHTTPRequestHandler):
-    """The relying party's loopback redirect endpoint (RFC 8252 §7.3)."""
-    got = None
-    event = threading.Event()
-
-    def do_GET(self):
-        if urlsplit(self.path).path == "/callback":
-            Client.got = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-            Client.event.set()
-        body = b"<!DOCTYPE html><title>demo-app</title><h1>demo-app received the answer</h1>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-
-class WebDriver:
-    """The few W3C WebDriver commands the test needs, over HTTP."""
-
-    def __init__(self, port):
-        import requests
-        self.http = requests.Session()
-        self.http.trust_env = False
-        self.base = f"http://127.0.0.1:{port}"
-        self.sid = None
-
-    def cmd(self, method, path, body=None):
-        url = self.base + (f"/session/{self.sid}" if self.sid else "/session") + path
-        r = self.http.request(method, url, json=body, timeout=60)
-        v = r.json().get("value")
-        if r.status_code != 200:
-            raise RuntimeError(f"webdriver {method} {path}: {r.status_code} {v}")
-        return v
-
-    def start(self, profile):
-        caps = {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM,
-                                   "args": FLAGS + [f"--user-data-dir={profile}"]}}}}
-        self.sid = self.cmd("POST", "", caps)["sessionId"]
-
-    def go(self, url):
-        self.cmd("POST", "/url", {"url": url})
-
-    def find(self, css):
-        return self.cmd("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
-
-    def type(self, el, text):
-        self.cmd("POST", f"/element/{el}/value", {"text": text})
-
-    def click(self, el):
-        self.cmd("POST", f"/element/{el}/click", {})
-
-    def url(self):
-        return self.cmd("GET", "/url")
-
-    def wait_url(self, part, timeout=30.0):
-        """The URL once it contains part (a click's navigation is asynchronous), or the last."""
-        import time
-        end = time.monotonic() + timeout
-        while part not in (u := self.url()) and time.monotonic() < end:
-            time.sleep(0.1)
-        return u
-
-    def title(self):
-        return self.cmd("GET", "/title")
-
-    def screenshot(self, path):
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
-
-    def quit(self):
-        if self.sid:
-            try:
-                self.cmd("DELETE", "")
-            finally:
-                self.sid = None
+from itest import Authd, run, test  # noqa: E402
+from browser import ARTIFACTS, Client, chromium  # noqa: E402
 
 
 @test
 def login_in_headless_chromium_lands_on_the_client(t):
-    ok, why = install_browser()
-    t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
-                  "chromium-driver); the login page must be tested in a browser:\n" + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    cb_port = free_port()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
-    try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
+    with chromium(t) as (wd, cb_port):
         with Authd(population=1000) as a:
             citizen = a.demo()["citizens"][0]
             verifier = secrets.token_urlsafe(48)
@@ -149,7 +33,6 @@ def login_in_headless_chromium_lands_on_the_client(t):
                  "redirect_uri": f"http://127.0.0.1:{cb_port}/callback", "state": state,
                  "nonce": "n-browser", "code_challenge": challenge,
                  "code_challenge_method": "S256"}
-            wd.start(profile)
             wd.go(a.base + "/authorize?" + urlencode(q))
             t.check("/login?authz=" in wd.url(), wd.url())
             t.check("登录" in wd.title() or "Sign in" in wd.title(), wd.title())
@@ -183,11 +66,6 @@ def login_in_headless_chromium_lands_on_the_client(t):
                 wd.click(wd.find('button[value="approve"]'))
                 t.require(Client.event.wait(30), f"the client was not reached: {wd.url()}")
                 t.eq(Client.got.get("state"), "s-" + lang)
-    finally:
-        wd.quit()
-        stop_pid(drv)
-        srv.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 run()

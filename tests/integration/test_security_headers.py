@@ -1,7 +1,7 @@
-"""Every HTML page authd serves (login, consent, registration, error pages) carries the
-security headers, and every cookie its flags: checked on every text/html response of a walk
-through the pages, once over plain HTTP and once over TLS (certs/dev-pki), where cookies
-must also be Secure and every response carries HSTS."""
+"""Every HTML page authd serves (login, consent, registration, second factors, error pages)
+carries the security headers, and every cookie its flags: checked on every text/html response
+of a walk through the pages, once over plain HTTP and once over TLS (certs/dev-pki), where
+cookies must also be Secure and every response carries HSTS."""
 import os
 import subprocess
 import sys
@@ -37,6 +37,13 @@ def walk(a, verify=True):
                allow_redirects=False, timeout=10)                        # session cookie
     if r.headers.get("Location", "").startswith("/consent"):
         get(r.headers["Location"])                                       # consent page
+    mfa = get("/mfa/totp")                                               # TOTP enrolment
+    s.post(a.base + "/mfa/totp", data={"csrf": hidden(mfa.text, "csrf"), "action": "confirm",
+                                       "code": "000000"}, allow_redirects=False, timeout=10)
+    r, _, _ = b.authorize("demo-app", b.loopback(), "openid",
+                          acr_values="urn:authd:acr:ial3:aal2")
+    if "authn=totp" in r.headers.get("Location", ""):
+        get(r.headers["Location"])                                       # second-factor page
     get("/register")                                                     # registration
     s.post(a.base + "/register", data={"id_number": "1"}, allow_redirects=False, timeout=10)
     get("/authorize?client_id=nope&response_type=code")                  # error page

@@ -12,16 +12,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, run, test  # noqa: E402
-from oidc import Browser  # noqa: E402
+from oidc import Browser, claims  # noqa: E402
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 AT = "urn:ietf:params:oauth:token-type:access_token"
 PORTAL_CB = "http://127.0.0.1:8081/oidc/callback"
-
-
-def claims(jwt):
-    p = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
 
 
 def secrets_of(a):

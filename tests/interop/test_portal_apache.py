@@ -7,6 +7,7 @@ The portal asks for mod_auth_openidc's usual `openid profile email`: authd ignor
 (issue 13, "Interoperability: scope values"). Both clients are the test's own, registered
 on free ports (no fixed port: issue 13, "Tests must not need fixed ports")."""
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -76,6 +77,15 @@ ScriptAlias /private/ "{root}/cgi/"
 <Location /oidc/>
     AuthType openid-connect
     Require valid-user
+</Location>
+# step-up (docs/mfa.md): a page for aal2 only; a session below it authenticates again
+# asking authd for the level
+ScriptAlias /strong/ "{root}/cgi/"
+<Location /strong/>
+    AuthType openid-connect
+    OIDCPathAuthRequestParams acr_values=urn%3Aauthd%3Aacr%3Aial3%3Aaal2
+    OIDCUnAutzAction auth
+    Require claim acr:urn:authd:acr:ial3:aal2
 </Location>
 """
 
@@ -249,19 +259,32 @@ def portal_session_gone(browser, a, timeout=15):
     return False
 
 
-@test
-def portal_and_authlib_share_one_login_and_one_logout(t):
+@contextlib.contextmanager
+def portal(conf=None):
+    """authd with the test's clients, a back-channel receiver and Apache as the portal:
+    yields (authd, apache, receiver, a browser session); stops them all by PID."""
     rcv = BCReceiver().start()
-    a = Authd(population=500, conf={"backchannel_retry_min_ms": 200,
-                                    "backchannel_retry_max_ms": 1000}).setup()
+    a = Authd(population=500, conf=conf).setup()
     ap = None
     try:
         write_clients(a, rcv.uri)
         a.start()
-        citizen = a.demo()["citizens"][0]
         ap = Apache(a.base, PORTAL_SECRET).start()
         browser = requests.Session()
         browser.trust_env = False
+        yield a, ap, rcv, browser
+    finally:
+        if ap:
+            ap.stop()
+        a.stop()
+        rcv.stop()
+
+
+@test
+def portal_and_authlib_share_one_login_and_one_logout(t):
+    conf = {"backchannel_retry_min_ms": 200, "backchannel_retry_max_ms": 1000}
+    with portal(conf) as (a, ap, rcv, browser):
+        citizen = a.demo()["citizens"][0]
 
         # 1. the portal, through authd's login form; the claims reach the protected page
         env = portal_login(t, a, browser, citizen)
@@ -314,11 +337,60 @@ def portal_and_authlib_share_one_login_and_one_logout(t):
                            and e.get("result") == "delivered"),
                   "mod_auth_openidc did not accept the logout token: " + ap.error_log()[-800:])
         t.check(portal_session_gone(browser, a), "mod_auth_openidc kept its session")
-    finally:
-        if ap:
-            ap.stop()
-        a.stop()
-        rcv.stop()
+
+
+def enrol_totp(t, a, browser):
+    """Enrols a TOTP app on /mfa/totp with the browser's authd session (pyotp computes the
+    codes); returns the pyotp.TOTP."""
+    import re
+
+    import pyotp
+    page = browser.get(a.base + "/mfa/totp", timeout=10)
+    t.require(page.status_code == 200, f"/mfa/totp: {page.status_code}")
+    totp = pyotp.TOTP(re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', page.text)
+                      .group(1).replace(" ", ""))
+    r = browser.post(a.base + "/mfa/totp", data={"csrf": hidden(page.text, "csrf"),
+                                                "action": "confirm", "code": totp.now()},
+                     timeout=10)
+    t.require(r.status_code == 200, f"enrolment: {r.status_code} {r.text[:200]}")
+    return totp
+
+
+@test
+def portal_steps_up_to_aal2_with_a_totp_code(t):
+    subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "python3-pyotp"], check=True)
+    with portal() as (a, ap, _, browser):
+        citizen = a.demo()["citizens"][1]
+        env = portal_login(t, a, browser, citizen)  # aal1: the password
+        t.eq(env.get("OIDC_CLAIM_acr"), "urn:authd:acr:ial3:aal1")
+        totp = enrol_totp(t, a, browser)
+        # the aal2 page: mod_auth_openidc authenticates again with acr_values
+        r = browser.get(PORTAL + "/strong/claims", allow_redirects=False, timeout=10)
+        # mod_auth_openidc 2.4.12 answers an unauthorized request it re-authenticates
+        # (OIDCUnAutzAction auth) with status 200 and the Location of the new request
+        t.require(r.headers.get("Location", "").startswith(a.base + "/authorize?"),
+                  f"no step-up request: {r.status_code} {r.headers.get('Location')} "
+                  + ap.error_log()[-500:])
+        t.eq(query(r.headers["Location"]).get("acr_values"), "urn:authd:acr:ial3:aal2")
+        r = browser.get(r.headers["Location"], allow_redirects=False, timeout=10)
+        loc = r.headers.get("Location", "")
+        t.require(r.status_code == 302 and loc.startswith("/login?") and "authn=totp" in loc,
+                  f"authd did not ask for the second factor: {r.status_code} {loc}")
+        page = browser.get(urljoin(a.base, loc), timeout=10)
+        r = browser.post(a.base + "/login", data={
+            "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
+            "authn": "totp", "code": totp.at(time.time() + 30)},
+            allow_redirects=False, timeout=10)
+        t.require(r.status_code in (302, 303) and r.headers["Location"].startswith(PORTAL_CB),
+                  f"step-up did not return to the portal: {r.status_code} {r.text[:200]}")
+        r = browser.get(r.headers["Location"], allow_redirects=False, timeout=10)
+        t.require(r.status_code == 302, f"portal callback: {r.status_code} {ap.error_log()[-500:]}")
+        r = browser.get(urljoin(PORTAL, r.headers["Location"]), allow_redirects=False, timeout=10)
+        t.require(r.status_code == 200, f"aal2 page: {r.status_code} {ap.error_log()[-500:]}")
+        env = dict(l.split("=", 1) for l in r.text.splitlines() if "=" in l)
+        t.eq(env.get("OIDC_CLAIM_acr"), "urn:authd:acr:ial3:aal2")
+        t.check("otp" in env.get("OIDC_CLAIM_amr", "").split(","), env.get("OIDC_CLAIM_amr"))
+        t.check("pwd" in env.get("OIDC_CLAIM_amr", "").split(","), env.get("OIDC_CLAIM_amr"))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
  * population base named in the config (the same flow code the daemon runs):
  *   user add --id-number N --name NAME [--phone P] --password-stdin [--skip-popbase]
  *   user show N | user disable N | user enable N | user unlock N
+ *   user reset-mfa N   (the service desk: removes the second factors; logged, masked)
  *   user bench-hash [--n COUNT]   (hidden: time argon2id at the configured parameters)
  * Exit codes: 0 done, 1 refused (the reason on stderr), 2 usage or setup error, 3 the store
  * or the population base is unavailable. */
@@ -18,6 +19,8 @@
 #include "conf/config.h"
 #include "core/mask.h"
 #include "flow/account.h"
+#include "flow/authn.h"
+#include "flow/totp.h"
 #include "log/log.h"
 #include "port/popbase.h"
 #include "port/secrets.h"
@@ -25,7 +28,7 @@
 
 #define USAGE                                                                                      \
     "user add --id-number N --name NAME [--phone P] --password-stdin [--skip-popbase] | "          \
-    "user show|disable|enable|unlock NUMBER"
+    "user show|disable|enable|unlock|reset-mfa NUMBER"
 
 struct user_ctx {
     struct config *cfg;
@@ -134,6 +137,52 @@ account_json(const struct account *acct, const struct account_lock *lk)
                      (json_int_t)lk->locked_for_s);
 }
 
+/* The second factors acct has (each session-raising authenticator's enrolled hook, as the
+ * step-up page asks) and its unused recovery codes, added to o. */
+static json_t *
+with_factors(struct user_ctx *u, const struct account *acct, json_t *o)
+{
+    json_t *arr = json_array();
+    const struct authn *m;
+    size_t left = 0;
+
+    for (size_t i = 0; arr && (m = authn_at(i)); i++)
+        if ((m->needs & AUTHN_NEEDS_SESSION) && m->enrolled
+            && m->enrolled(&u->app, &u->a, acct->id))
+            json_array_append_new(arr, json_string(m->name));
+    if (totp_recovery_left(&u->app, &u->a, acct->id, &left) != RC_OK)
+        left = 0;
+    if (o && arr) {
+        json_object_set_new(o, "factors", arr);
+        json_object_set_new(o, "recovery_codes_left", json_integer((json_int_t)left));
+    } else {
+        json_decref(arr);
+    }
+    return o;
+}
+
+/* reset-mfa: every second factor of the account goes (the citizen enrols again); one
+ * warn line, the number masked. */
+static enum rc
+reset_mfa(struct user_ctx *u, struct span number, struct rc_info *ri)
+{
+    struct account acct;
+    char idn[MASK_IDNUM_SIZE];
+    enum rc rc = account_find(&u->app, &u->a, number, &acct, ri);
+    struct log_rec *rec;
+
+    if (rc != RC_OK)
+        return rc;
+    rc = totp_reset(&u->app, &u->a, acct.id);
+    mask_idnum(number, idn);
+    rec = log_begin(LOG_WARN, "mfa.reset");
+    log_str(rec, "idn", idn);
+    log_str(rec, "rc", rc_name(rc));
+    log_end(rec);
+    OPENSSL_cleanse(&acct, sizeof(acct));
+    return rc == RC_NOT_FOUND ? rc_set(ri, rc, NULL, "no second factor to reset") : rc;
+}
+
 struct add_args {
     const char *id_number, *name, *phone;
     bool password_stdin, skip_popbase;
@@ -212,6 +261,8 @@ cmd_one(struct authctl *ctl, const char *verb, const char *number)
         rc = account_set_disabled(&u.app, &u.a, n, verb[0] == 'd', &ri);
     else if (strcmp(verb, "unlock") == 0)
         rc = account_unlock(&u.app, &u.a, n, &ri);
+    else if (strcmp(verb, "reset-mfa") == 0)
+        rc = reset_mfa(&u, n, &ri);
     else
         rc = RC_OK;
     if (rc == RC_OK)
@@ -220,7 +271,8 @@ cmd_one(struct authctl *ctl, const char *verb, const char *number)
         rc = account_lock_state(&u.app, &u.a, n, &lk, &ri);
     if (rc == RC_NOT_FOUND)
         rc_set(&ri, rc, NULL, "no account for this number");
-    ex = rc == RC_OK ? print_json(account_json(&acct, &lk)) : fail(rc, verb, &ri);
+    ex = rc == RC_OK ? print_json(with_factors(&u, &acct, account_json(&acct, &lk)))
+                     : fail(rc, verb, &ri);
     close_ctx(&u);
     return ex;
 }
@@ -259,7 +311,8 @@ cmd_user(struct authctl *ctl, int argc, char **argv)
         return cmd_bench(ctl, argc, argv);
     if (argc == 3
         && (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "disable") == 0
-            || strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "unlock") == 0))
+            || strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "unlock") == 0
+            || strcmp(argv[1], "reset-mfa") == 0))
         return cmd_one(ctl, argv[1], argv[2]);
     fprintf(stderr, "usage: authctl -c CONF %s\n", USAGE);
     return 2;

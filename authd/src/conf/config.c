@@ -96,6 +96,9 @@ static const struct key keys[] = {
     {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},
+    {"totp_issuer",                K_STR,   O(totp_issuer), 0, 0, "authd", NULL},
+    {"rate_otp_per_account",       K_U32,   O(rate_otp_per_account), 1, 1000, "10", NULL},
+    {"mfa_remove_max_age_s",       K_U32,   O(mfa_remove_max_age_s), 60, 86400, "600", NULL},
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -70,6 +70,10 @@ struct config {
     /* logging */
     enum log_level log_level;
     char *log_file; /* NULL: stderr */
+    /* second factors (flow/totp.h, docs/mfa.md) */
+    char *totp_issuer;             /* the authenticator app's label: otpauth:// issuer */
+    uint32_t rate_otp_per_account; /* one-time code attempts per account per rate_window_s */
+    uint32_t mfa_remove_max_age_s; /* removing a factor: aal2 at most this long ago */
     /* the file it came from */
     char *path;
 };

@@ -9,8 +9,17 @@
 #include "log/log.h"
 
 /* Every registered authenticator, in the order the login offers them. */
-static const struct authn *const all[] = {&authn_password};
+static const struct authn *const all[] = {
+    &authn_password,
+    &authn_totp,
+};
 #define NALL (sizeof(all) / sizeof(all[0]))
+
+const struct authn *
+authn_at(size_t i)
+{
+    return i < NALL ? all[i] : NULL;
+}
 
 const struct authn *
 authn_find(struct span name)
@@ -98,15 +107,17 @@ authn_complete(struct app *app, struct arena *a, const struct authn *m,
     if (m->needs & AUTHN_NEEDS_SESSION) {
         if (!current || strcmp(current->account_id, proof->account_id) != 0)
             return RC_DENIED;
-        *s = *current;
-        return session_upgrade(app, a, s, &l);
+        *s = *current; /* a new cookie: the old one must not carry the raised level */
+        if ((rc = session_upgrade(app, a, s, &l, cookie)) != RC_OK)
+            return rc;
+    } else {
+        if (current && strcmp(current->account_id, proof->account_id) == 0)
+            same = current;
+        else if (current && (rc = replace_other(app, a, current, tls)) != RC_OK)
+            return rc; /* fail closed: never two citizens' tokens from one browser */
+        if ((rc = session_login(app, a, &l, same, cookie, s)) != RC_OK)
+            return rc;
     }
-    if (current && strcmp(current->account_id, proof->account_id) == 0)
-        same = current;
-    else if (current && (rc = replace_other(app, a, current, tls)) != RC_OK)
-        return rc; /* fail closed: never two citizens' tokens from one browser */
-    if ((rc = session_login(app, a, &l, same, cookie, s)) != RC_OK)
-        return rc;
     *set_cookie = session_cookie(a, cookie, tls);
     OPENSSL_cleanse(cookie, sizeof(cookie));
     return *set_cookie ? RC_OK : RC_NOMEM;

@@ -6,7 +6,9 @@
  * (session_upgrade: levels only go up, amr grows, auth_time moves).
  *
  * Registered authenticators (authn.c, the table `all`): `password` (authn_password.c:
- * ID number and password, ial of the account, aal1, amr "pwd"). Policy decides which a
+ * ID number and password, ial of the account, aal1, amr "pwd"); `totp` (authn_totp.c: a
+ * code of the citizen's TOTP app or a recovery code, raises a session to aal2, amr "otp";
+ * flow/totp.h). Policy decides which a
  * client and each scope accept (`authenticators = password` in a [client ...] or
  * [scope ...] section, docs/policy.md; default: every registered one); a request accepts
  * the authenticators its client and all its scopes accept. */
@@ -69,6 +71,11 @@ struct authn {
 };
 
 extern const struct authn authn_password;
+extern const struct authn authn_totp;
+
+/* The i-th registered authenticator (in the order the login offers them), NULL past the
+ * last. */
+const struct authn *authn_at(size_t i);
 
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
@@ -90,11 +97,12 @@ const struct authn *authn_step_up(const struct policy *p, const struct policy_cl
 
 /* Ends a login that m verified as proof. current: the browser's session (NULL if none).
  * With AUTHN_NEEDS_SESSION it steps up current (which must be the proof's account:
- * RC_DENIED otherwise; the cookie stays); else a new session, current ending (handed on to
- * the new one when it was the same citizen's, logged out when it was another citizen's:
- * never two citizens' tokens from one browser). tls: the cookie gets the __Host- prefix.
- * RC_OK: *s is the session and *set_cookie (in a) the Set-Cookie value to send, NULL when
- * the cookie stays. RC_UNAVAILABLE, RC_FULL, RC_NOMEM. */
+ * RC_DENIED otherwise; the sid stays, the session moves to a new cookie: session_upgrade);
+ * else a new session, current ending (handed on to the new one when it was the same
+ * citizen's, logged out when it was another citizen's: never two citizens' tokens from one
+ * browser). tls: the cookie gets the __Host- prefix. RC_OK: *s is the session and
+ * *set_cookie (in a) the Set-Cookie value to send. RC_NOT_FOUND (the session ended
+ * meanwhile), RC_UNAVAILABLE, RC_FULL, RC_NOMEM. */
 enum rc authn_complete(struct app *app, struct arena *a, const struct authn *m,
                        const struct authn_proof *proof, const struct session *current, bool tls,
                        struct session *s, const char **set_cookie);

@@ -123,6 +123,8 @@ struct login_form {
     struct span session_cookie; /* the browser's old session, if any */
     const char *client_ip;
     bool tls;
+    bool decline;   /* the second-factor page's "not now": a step-up refused */
+    bool challenge; /* the second-factor page's "send me a code" (authn's challenge hook) */
 };
 
 /* The login page's POST, through the authenticator f->authn (flow/authn.h) if policy
@@ -133,9 +135,31 @@ struct login_form {
  * store's included); PAGE for a missing/expired request or an authenticator not accepted
  * (or a step-up without a session): RC_WHY_PENDING, or a bad CSRF token: RC_DENIED
  * RC_WHY_CSRF; otherwise as authorize_request, with set_cookie installing a new session
- * (none after a step-up: the session is raised in place). The secret is not kept. */
+ * (after a step-up too: the raised session moves to a new cookie). The secret is not kept.
+ * With a session-raising authenticator, f->decline refuses the step-up: an ERROR for the
+ * client, RC_WHY_ACR_UNMET when the client asked for the level (acr_values or claims:
+ * unmet_authentication_requirements, OIDC Core §3.1.2.6) else RC_WHY_LEVEL
+ * (access_denied); f->challenge calls its challenge hook: FORM, RC_OK when a code was sent,
+ * else its refusal. */
 enum rc authorize_login(struct app *app, struct arena *a, const struct login_form *f,
                         struct authorize_result *out);
+
+/* The second-factor page (/login?authz=ID&authn=NAME, NAME a session-raising
+ * authenticator): what the account behind the browser's session has. */
+#define AUTHORIZE_FACTORS_MAX 8
+struct authorize_factors {
+    const char *asked;    /* NAME when the request accepts it, else NULL */
+    bool asked_enrolled;  /* the account has it */
+    bool asked_challenge; /* it sends a code first (a "send me a code" button) */
+    const char *other[AUTHORIZE_FACTORS_MAX]; /* other accepted factors the account has */
+    size_t nother;
+};
+
+/* Fills *out for the pending request r (authorize_page_info) and the browser's session.
+ * RC_OK; RC_NOT_FOUND (no session: the page cannot be used), RC_UNAVAILABLE. */
+enum rc authorize_factors(struct app *app, struct arena *a, const struct authz_req *r,
+                          struct span session_cookie, struct span authn,
+                          struct authorize_factors *out);
 
 struct consent_form {
     struct span pending, csrf, bind, session_cookie;

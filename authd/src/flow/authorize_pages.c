@@ -146,6 +146,22 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         rc = authz_page_error(out, RC_DENIED, RC_WHY_PENDING, "authn", "not accepted here");
         goto out;
     }
+    if ((m->needs & AUTHN_NEEDS_SESSION) && f->decline) { /* OIDC Core §3.1.2.6 */
+        authz_pending_drop(app, a, arena_strndup(a, f->pending.p, f->pending.len));
+        rc = authz_redirect_error(&r, RC_DENIED, r.rp_asked_acr ? RC_WHY_ACR_UNMET : RC_WHY_LEVEL,
+                                  NULL, "the citizen declined the second factor", out);
+        goto out;
+    }
+    if (f->challenge) {
+        rc = m->challenge && have
+                 ? m->challenge(app, a, cur.account_id, f->client_ip, &out->why, &retry)
+                 : RC_DENIED;
+        out->kind = AUTHORIZE_FORM; /* the page again: "sent", or why not */
+        if (rc != RC_OK)
+            login_refused(out, rc);
+        out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
+        goto out;
+    }
     if ((rc = m->verify(app, a, &in, &proof, &out->why, &retry)) != RC_OK) {
         login_refused(out, rc);
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;

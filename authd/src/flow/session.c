@@ -311,8 +311,38 @@ amr_join(struct arena *a, const char *have, const char *add)
     return out;
 }
 
+/* Moves t (the raised copy of s) to a new cookie: the new record and the sid index are
+ * written first, then taking away the old record decides the race with a concurrent
+ * upgrade or logout of s (the loser undoes its new record); the :rps set follows. */
+static enum rc
+rekey(struct app *app, struct arena *a, const struct session *s, struct session *t, uint32_t ttl,
+      char cookie[SESSION_COOKIE_LEN + 1])
+{
+    struct span old = store_key(a, "sess", span_str(s->tag), NULL), *rps = NULL;
+    struct span orps = store_key(a, "sess", span_str(s->tag), ":rps");
+    size_t n = 0;
+    enum rc rc;
+
+    if (!old.p || !orps.p)
+        return RC_NOMEM;
+    if ((rc = grant_random_token(app, 32, cookie, SESSION_COOKIE_LEN + 1)) != RC_OK
+        || (rc = cookie_tag(app, span_str(cookie), t->tag)) != RC_OK
+        || (rc = write_session(app, a, t, ttl, STORE_NX)) != RC_OK)
+        return rc;
+    if ((rc = store_del(app->store, old)) != RC_OK) { /* it ended or moved meanwhile */
+        store_del(app->store, store_key(a, "sess", span_str(t->tag), NULL));
+        return rc;
+    }
+    if (store_set_members(app->store, a, orps, &rps, &n) == RC_OK)
+        for (size_t i = 0; i < n; i++)
+            session_add_rp(app, a, t, arena_span_dup(a, rps[i]));
+    store_del(app->store, orps);
+    return RC_OK;
+}
+
 enum rc
-session_upgrade(struct app *app, struct arena *a, struct session *s, const struct session_login *l)
+session_upgrade(struct app *app, struct arena *a, struct session *s, const struct session_login *l,
+                char cookie[SESSION_COOKIE_LEN + 1])
 {
     struct session t = *s;
     struct lifetimes lt = lifetimes(app);
@@ -329,8 +359,10 @@ session_upgrade(struct app *app, struct arena *a, struct session *s, const struc
     t.loa = loa_max(s->loa, l->loa); /* levels never go down */
     t.auth_time = l->auth_time;
     t.last_seen = now;
-    if ((rc = write_session(app, a, &t, ttl, STORE_XX)) != RC_OK)
+    if ((rc = rekey(app, a, s, &t, ttl, cookie)) != RC_OK) {
+        OPENSSL_cleanse(cookie, SESSION_COOKIE_LEN + 1);
         return rc;
+    }
     *s = t;
     return RC_OK;
 }

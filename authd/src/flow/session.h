@@ -68,14 +68,14 @@ enum rc session_login(struct app *app, struct arena *a, const struct session_log
 
 /* Step-up: raises s (loaded, still current) with a login l of the same account. Levels
  * only go up (the higher of s and l on each axis), l's amr values join s's (once each, in
- * order), auth_time becomes l's; the sid and the cookie stay — so a cookie taken before a
- * step-up would carry the higher level after it: the first authenticator that steps up (the
- * second factors) must move the upgraded session to a new cookie, as session_login does
- * (a review finding; no authenticator steps up yet). RC_OK: *s updated and
- * stored. RC_DENIED (another account), RC_NOT_FOUND (it ended meanwhile), RC_TOO_LARGE
- * (amr past SESSION_AMR_MAX), RC_UNAVAILABLE. */
+ * order), auth_time becomes l's; the sid stays, but the session moves to a new cookie
+ * (written to cookie: a secret, wipe it once sent) and the old cookie no longer finds it,
+ * so that a cookie taken before the step-up never carries the higher level; what the
+ * session issued codes to (:rps) moves with it. RC_OK: *s updated (its new tag) and
+ * stored. RC_DENIED (another account), RC_NOT_FOUND (it ended or was raised meanwhile),
+ * RC_TOO_LARGE (amr past SESSION_AMR_MAX), RC_UNAVAILABLE. */
 enum rc session_upgrade(struct app *app, struct arena *a, struct session *s,
-                        const struct session_login *l);
+                        const struct session_login *l, char cookie[SESSION_COOKIE_LEN + 1]);
 
 /* True if s was authenticated (its auth_time) at most max_age_s seconds before now, at aal
  * min or above: what a change on the account page, or removing a second factor, asks for

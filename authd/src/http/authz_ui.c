@@ -38,6 +38,21 @@ authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *
 }
 
 void
+authz_ui_page(struct http_req *r, struct http_resp *w, int status, const char *name, enum lang lang,
+              const struct tmpl_var *vars, size_t n)
+{
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    if (tmpl_render(&b, name, lang, vars, n) != RC_OK) {
+        buf_clear(&b);
+        authz_ui_error(r, w, 500, "error_title", lang);
+        return;
+    }
+    http_html(r, w, status, &b);
+}
+
+void
 authz_ui_error_answer(struct http_req *r, struct http_resp *w, const struct http_error *t, size_t n,
                       enum rc rc, const struct rc_info *ri, enum lang lang)
 {

@@ -51,6 +51,11 @@ const char *authz_ui_lang_code(enum lang l);
 void authz_ui_result(struct http_req *r, struct http_resp *w, const struct authorize_result *res,
                      enum rc rc, const struct http_error *t, size_t n, enum lang lang);
 
+/* Renders template `name` in lang with vars (n) as an HTML page of status (http_html: the
+ * security headers); a template that does not render is the 500 error page. */
+void authz_ui_page(struct http_req *r, struct http_resp *w, int status, const char *name,
+                   enum lang lang, const struct tmpl_var *vars, size_t n);
+
 /* An error page: status, the translated message key (or the text itself). */
 void authz_ui_error(struct http_req *r, struct http_resp *w, int status, const char *message,
                     enum lang lang);

@@ -1,5 +1,7 @@
 /* /login?authz=ID: the ID number + password form of a pending authorization request
- * (GET shows it, POST checks it through flow/authorize). */
+ * (GET shows it, POST checks it through flow/authorize); with &authn=NAME of a
+ * session-raising authenticator, the second-factor page of a step-up (http/page_stepup.h:
+ * POST authn, code | challenge=1 | decline=1). */
 #include <openssl/crypto.h>
 #include <string.h>
 
@@ -7,6 +9,7 @@
 #include "flow/authorize.h"
 #include "flow/session.h"
 #include "http/authz_ui.h"
+#include "http/page_stepup.h"
 #include "http/router.h"
 
 /* The answers of /login's refusals: the login form again (status and message), the error
@@ -34,6 +37,7 @@ struct login_view {
     const char *message;     /* strings.tsv key, or NULL */
     int status;
     uint32_t retry_after_s; /* 429: the wait, said on the page */
+    struct span authn;      /* a session-raising authenticator: the second-factor page */
 };
 
 /* The message of v in lang, with the wait appended when there is one. */
@@ -74,7 +78,6 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
     struct authorize_page pg;
     const char *bind = authz_ui_bind(r, w), *reg;
     enum lang lang;
-    struct buf b;
     enum rc rc;
 
     rc = authorize_page_info(r->app, &r->arena, v->id, span_str(bind), "login", &pg);
@@ -84,6 +87,12 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
         return;
     }
     http_set_client(r, pg.req.client_id);
+    if (stepup_page_wanted(v->authn)) {
+        struct stepup_view sv = {v->id, v->authn, v->message,
+                                 v->retry_after_s ? message(r, v, lang) : NULL, v->status};
+        stepup_page_show(r, w, &pg, &sv, lang);
+        return;
+    }
     struct buf ret;
     buf_init(&ret, 4096);
     form_append(&ret, "return_to", span_str(self_url(r, "/login", v->id, NULL)));
@@ -101,13 +110,8 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
         {"lang_zh_url", span_str(self_url(r, "/login", v->id, "zh"))},
         {"lang_en_url", span_str(self_url(r, "/login", v->id, "en"))},
     };
-    buf_init(&b, 1u << 20);
-    if (tmpl_render(&b, "login.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
-        buf_clear(&b);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, v->status ? v->status : 200, &b);
+    authz_ui_page(r, w, v->status ? v->status : 200, "login.html", lang, vars,
+                  sizeof(vars) / sizeof(vars[0]));
 }
 
 /* The one-time code field, for an authenticator that asks for one instead of a password. */
@@ -134,6 +138,8 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
         .session_cookie = span_str(http_cookie(r, SESSION_COOKIE)),
         .client_ip = r->client_ip,
         .tls = r->secure_cookies,
+        .decline = form_get(f, "decline") != NULL,
+        .challenge = form_get(f, "challenge") != NULL,
     };
     struct authorize_result res;
     enum rc rc = authorize_login(r->app, &r->arena, &lf, &res);
@@ -144,8 +150,10 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
         OPENSSL_cleanse((void *)code->p, code->len);
     if (res.kind == AUTHORIZE_FORM) {
         const struct http_error *e = http_error_find(HTTP_ERRORS(login_errors), rc, &res.why);
-        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number,
-                               e->key,     e->status,           res.retry_after_s};
+        struct login_view v = {lf.pending, form_get(f, "lang"), lf.id_number, e->key,
+                               e->status,  res.retry_after_s,   lf.authn};
+        if (rc == RC_OK) /* a challenge sent: the page again, saying so */
+            v.message = "mfa_code_sent", v.status = 200;
         if (e->status == 429) /* RFC 6585 §4 */
             http_add_header(
                 w, "Retry-After",
@@ -174,7 +182,9 @@ route_login(struct http_req *r, struct http_resp *w)
         return;
     }
     const struct span *id = form_get(&f, "authz");
+    const struct span *m = form_get(&f, "authn");
     struct login_view v = {id ? *id : (struct span){0}, form_get(&f, "lang")};
+    v.authn = m ? *m : (struct span){0};
     show(r, w, &v);
 }
 

@@ -19,21 +19,6 @@ static const struct http_error logout_errors[] = {
 };
 
 static void
-render(struct http_req *r, struct http_resp *w, const char *page, enum lang lang,
-       const struct tmpl_var *vars, size_t n)
-{
-    struct buf b;
-
-    buf_init(&b, 1u << 20);
-    if (tmpl_render(&b, page, lang, vars, n) != RC_OK) {
-        buf_clear(&b);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, 200, &b);
-}
-
-static void
 confirm_page(struct http_req *r, struct http_resp *w, const struct logout_req *q,
              const struct logout_result *res, enum lang lang)
 {
@@ -48,7 +33,7 @@ confirm_page(struct http_req *r, struct http_resp *w, const struct logout_req *q
         {"ui_locales", q->ui_locales},
     };
 
-    render(r, w, "logout_confirm.html", lang, v, sizeof(v) / sizeof(v[0]));
+    authz_ui_page(r, w, 200, "logout_confirm.html", lang, v, sizeof(v) / sizeof(v[0]));
 }
 
 /* The iframes, each URL escaped (core/html). NULL when out of memory. */
@@ -81,7 +66,7 @@ done_page(struct http_req *r, struct http_resp *w, const struct logout_result *r
         {"frames_html", span_str(frames_html(r, res, lang))},
     };
 
-    render(r, w, "logged_out.html", lang, v, sizeof(v) / sizeof(v[0]));
+    authz_ui_page(r, w, 200, "logged_out.html", lang, v, sizeof(v) / sizeof(v[0]));
 }
 
 static void

@@ -17,6 +17,7 @@ enum secret_purpose {
     SECRET_SUBJECT,     /* pairwise sub = HMAC(sector, account id) */
     SECRET_CSRF,        /* CSRF token = HMAC(session or pre-session id) */
     SECRET_TOKEN,       /* store keys of codes and tokens = HMAC(token) */
+    SECRET_SEAL,        /* key material of core/seal keys = HMAC(purpose label) */
     SECRET__COUNT
 };
 

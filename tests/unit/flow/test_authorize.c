@@ -1,6 +1,7 @@
 /* flow/authorize*: the request, the session decision and the login and consent steps,
  * driven through the flow functions with the memory store, a policy parsed from text, one
  * account (ial2: no population base) and the fake clock. */
+#include <liboath/oath.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "flow/clients.h"
 #include "flow/pending.h"
 #include "flow/session.h"
+#include "flow/totp.h"
 #include "log/log.h"
 #include "port/store.h"
 #include "port/store_impl.h"
@@ -180,16 +182,18 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
     REQUIRE(fix_up() == 0);
     l.account_id = F.acct.id;
     REQUIRE(session_create(&F.fa.app, &F.fa.a, &l, cookie, &s) == RC_OK);
-    /* a scope's min_acr: access_denied, no login loop, no step-up without a second factor */
-    CHECK_RC(request("first", "openid%20strong", NULL, span_str(cookie), &res), RC_DENIED);
+    /* a scope's min_acr: access_denied, no login loop, no step-up where only the password
+     * is accepted */
+    CHECK_RC(request("first", "openid%20strong%20pwdonly", NULL, span_str(cookie), &res),
+             RC_DENIED);
     CHECK_INT(res.kind, AUTHORIZE_ERROR);
     CHECK_INT(res.why.why, RC_WHY_LEVEL); /* route_authorize: access_denied */
     CHECK_STR(res.client_uri, "https://first.example/cb");
     CHECK_STR(res.state, "xyz");
     /* asked by the client: unmet_authentication_requirements */
-    CHECK_RC(
-        request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
-        RC_DENIED);
+    CHECK_RC(request("first", "openid%20pwdonly", "&acr_values=urn:authd:acr:ial2:aal2",
+                     span_str(cookie), &res),
+             RC_DENIED);
     CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
     CHECK(strstr(authorize_error_location(&F.fa.app, &F.fa.a, &res, "unmet_authentication_requirements",
                                           NULL),
@@ -212,13 +216,20 @@ TEST(authorize_policy_decides_the_authenticators)
     CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("ghost")), "openid", &authn_password));
     CHECK(authn_find(SPAN("password")) == &authn_password);
     CHECK(authn_find(SPAN("otp")) == NULL);
-    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
-          == NULL); /* no second factor registered yet */
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid",
+                        (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+          == &authn_totp);
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly",
+                        (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+          == NULL); /* the scope accepts no second factor */
     struct loa login_reach, step;
-    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &login_reach,
+                &step);
     CHECK_INT(login_reach.ial, IAL3);
     CHECK_INT(login_reach.aal, AAL1);
     CHECK_INT(step.aal, AAL_NONE);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", &login_reach, &step);
+    CHECK_INT(step.aal, AAL2);
     authn_reach(p, client_resolve(&F.fa.app, p, SPAN("locked")), "openid", &login_reach, &step);
     CHECK_INT(login_reach.aal, AAL_NONE);
     app_policy_put(p);
@@ -369,5 +380,134 @@ TEST(authorize_pending_request_round_trips_and_expires)
     /* once completed, saving it again does not bring it back */
     authz_pending_drop(&F.fa.app, &F.fa.a, id);
     CHECK_RC(authz_pending_save(&F.fa.app, &F.fa.a, &r, id), RC_NOT_FOUND);
+    fix_down();
+}
+
+/* Enrols F's account with a TOTP app; the seed (from the secret the page shows) into seed. */
+static void
+totp_enrol_for_test(uint8_t seed[TOTP_SEED_LEN])
+{
+    struct totp_enrolment e;
+    char codes[TOTP_NCODES][OTP_RECOVERY_LEN + 1], code[8], *bin = NULL;
+    size_t n = 0;
+    uint32_t retry = 0;
+
+    REQUIRE(totp_library_init() == RC_OK);
+    REQUIRE(totp_enrol_begin(&F.fa.app, &F.fa.a, F.acct.id, &e) == RC_OK);
+    REQUIRE(oath_base32_decode(e.secret_b32, strlen(e.secret_b32), &bin, &n) == OATH_OK);
+    memcpy(seed, bin, TOTP_SEED_LEN);
+    free(bin);
+    REQUIRE(oath_totp_generate((const char *)seed, TOTP_SEED_LEN, (time_t)fake_now, 30, 0, 6, code)
+            == OATH_OK);
+    REQUIRE(totp_enrol_confirm(&F.fa.app, &F.fa.a, F.acct.id, span_str(code), codes, &retry)
+            == RC_OK);
+}
+
+/* A password session of F's account, and the request for `strong` (min aal2) with it. */
+static struct span
+aal1_session(void)
+{
+    struct session s;
+    char *cookie = arena_alloc(&F.fa.a, SESSION_COOKIE_LEN + 1);
+    struct session_login l = {F.acct.id, {IAL2, AAL1}, "pwd", NOW};
+
+    if (!cookie || session_create(&F.fa.app, &F.fa.a, &l, cookie, &s) != RC_OK)
+        abort();
+    return span_str(cookie);
+}
+
+TEST(authorize_step_up_with_totp_raises_the_session_on_a_new_cookie)
+{
+    struct authorize_result res;
+    struct authorize_page pg;
+    struct authorize_factors fac;
+    struct span id, cookie, raised;
+    struct session s;
+    uint8_t seed[TOTP_SEED_LEN];
+    char code[8];
+
+    REQUIRE(fix_up() == 0);
+    totp_enrol_for_test(seed);
+    cookie = aal1_session();
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
+    CHECK_RC(request("first", "openid%20strong", NULL, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK(strstr(res.location, "&authn=totp") != NULL);
+    id = pending_of(&res);
+    /* the page: the account has the factor asked for */
+    REQUIRE(authorize_page_info(&F.fa.app, &F.fa.a, id, span_str(F.bind), "login", &pg) == RC_OK);
+    CHECK_RC(authorize_factors(&F.fa.app, &F.fa.a, &pg.req, cookie, SPAN("totp"), &fac), RC_OK);
+    CHECK_STR(fac.asked, "totp");
+    CHECK(fac.asked_enrolled);
+    CHECK(!fac.asked_challenge);
+    /* a wrong code: the form again, login_failed */
+    CHECK_RC(login(id, "totp", "000000", cookie, &res), RC_DENIED);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK_STR(rc_reason_name(res.why.why), "credentials");
+    /* the right one, a step later: the code, the same sid, aal2, amr otp, new auth_time */
+    fake_now = NOW + 40;
+    REQUIRE(oath_totp_generate((const char *)seed, TOTP_SEED_LEN, (time_t)fake_now, 30, 0, 6, code)
+            == OATH_OK);
+    CHECK_RC(login(id, "totp", code, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    raised = cookie_of(res.set_cookie);
+    REQUIRE(raised.p != NULL);
+    CHECK(!span_eq(raised, cookie));
+    struct session t;
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, raised, &t) == RC_OK);
+    CHECK_STR(t.sid, s.sid);
+    CHECK_INT(t.loa.aal, AAL2);
+    CHECK_INT(t.loa.ial, IAL2);
+    CHECK_STR(t.amr, "pwd otp");
+    CHECK_INT(t.auth_time, NOW + 40);
+    /* the old cookie carries nothing any more */
+    CHECK_RC(session_load(&F.fa.app, &F.fa.a, cookie, &t), RC_NOT_FOUND);
+    CHECK_RC(request("first", "openid%20strong", NULL, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK(strstr(res.location, "authn=") == NULL);
+    /* the raised session serves the scope directly */
+    CHECK_RC(request("first", "openid%20strong", NULL, raised, &res), RC_OK);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    fix_down();
+}
+
+TEST(authorize_step_up_declined_is_access_denied_or_unmet)
+{
+    struct authorize_result res;
+    struct authorize_page pg;
+    struct authorize_factors fac;
+    struct span id, cookie;
+    struct login_form lf = {.bind = span_str(F.bind), .authn = SPAN("totp"), .decline = true};
+
+    REQUIRE(fix_up() == 0);
+    lf.bind = span_str(F.bind);
+    cookie = aal1_session();
+    lf.session_cookie = cookie;
+    /* no factor: the page offers none (enrolment is the way on) */
+    CHECK_RC(request("first", "openid%20strong", NULL, cookie, &res), RC_OK);
+    id = pending_of(&res);
+    REQUIRE(authorize_page_info(&F.fa.app, &F.fa.a, id, lf.bind, "login", &pg) == RC_OK);
+    CHECK_RC(authorize_factors(&F.fa.app, &F.fa.a, &pg.req, cookie, SPAN("totp"), &fac), RC_OK);
+    CHECK_STR(fac.asked, "totp");
+    CHECK(!fac.asked_enrolled);
+    CHECK_INT(fac.nother, 0);
+    lf.pending = id;
+    lf.csrf = span_str(arena_printf(&F.fa.a, "%s", pg.csrf));
+    CHECK_RC(authorize_login(&F.fa.app, &F.fa.a, &lf, &res), RC_DENIED);
+    CHECK_INT(res.kind, AUTHORIZE_ERROR);
+    CHECK_INT(res.why.why, RC_WHY_LEVEL); /* access_denied */
+    CHECK_STR(res.client_uri, "https://first.example/cb");
+    CHECK_RC(authorize_login(&F.fa.app, &F.fa.a, &lf, &res), RC_NOT_FOUND); /* used */
+    /* the client asked for aal2 in acr_values: unmet_authentication_requirements */
+    CHECK_RC(request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", cookie, &res),
+             RC_OK);
+    CHECK(strstr(res.location, "&authn=totp") != NULL);
+    id = pending_of(&res);
+    REQUIRE(authorize_page_info(&F.fa.app, &F.fa.a, id, lf.bind, "login", &pg) == RC_OK);
+    lf.pending = id;
+    lf.csrf = span_str(arena_printf(&F.fa.a, "%s", pg.csrf));
+    CHECK_RC(authorize_login(&F.fa.app, &F.fa.a, &lf, &res), RC_DENIED);
+    CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
     fix_down();
 }

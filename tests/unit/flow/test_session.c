@@ -182,40 +182,53 @@ TEST(session_cookie_valid_checks_the_shape)
     CHECK(!session_cookie_valid(SPAN("")));
 }
 
-TEST(session_upgrade_only_raises_and_keeps_the_session)
+TEST(session_upgrade_only_raises_and_moves_the_session_to_a_new_cookie)
 {
     struct fixture f;
-    char cookie[SESSION_COOKIE_LEN + 1];
+    char cookie[SESSION_COOKIE_LEN + 1], c2[SESSION_COOKIE_LEN + 1], c3[SESSION_COOKIE_LEN + 1];
     struct session s, l;
     struct session_login otp = {"acct-1", {IAL_NONE, AAL2}, "otp", 0};
     struct session_login other = {"acct-2", {IAL4, AAL3}, "hwk", 0};
+    struct span *rps = NULL;
+    size_t n = 0;
 
     REQUIRE(setup(&f) == 0);
     CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "rp-1"), RC_OK);
     fake_now += 100;
     otp.auth_time = fake_now;
-    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &otp), RC_OK);
-    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_OK);
-    CHECK_STR(l.sid, s.sid); /* same session, same cookie */
+    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &otp, c2), RC_OK);
+    CHECK(strcmp(cookie, c2) != 0);
+    /* the cookie taken before the step-up finds nothing: it never carries aal2 */
+    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(c2), &l), RC_OK);
+    CHECK_STR(l.sid, s.sid); /* same session id */
+    CHECK_RC(session_find_by_sid(&f.app, &f.a, span_str(s.sid), &l), RC_OK);
+    CHECK_STR(l.tag, s.tag);    /* the sid index follows */
     CHECK_INT(l.loa.ial, IAL3); /* ial_none says nothing of identity: it stays */
     CHECK_INT(l.loa.aal, AAL2);
     CHECK_STR(l.amr, "pwd otp");
     CHECK_INT(l.auth_time, 1700000100);
     /* again: amr values once each; a lower level never lowers the session */
     struct session_login pwd = {"acct-1", {IAL2, AAL1}, "pwd otp", fake_now + 5};
-    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &pwd), RC_OK);
+    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &pwd, c3), RC_OK);
     CHECK_STR(l.amr, "pwd otp");
     CHECK_INT(l.loa.ial, IAL3);
     CHECK_INT(l.loa.aal, AAL2);
     CHECK_INT(l.auth_time, 1700000105);
     /* another citizen's proof never raises this session */
-    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &other), RC_DENIED);
-    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_OK);
+    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &other, c2), RC_DENIED);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(c3), &l), RC_OK);
     CHECK_INT(l.loa.aal, AAL2);
+    /* a stale copy (the session moved on) is not raised again */
+    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &otp, c2), RC_NOT_FOUND);
+    /* the clients it issued codes to went with it */
+    CHECK_RC(session_end(&f.app, &f.a, &l, &rps, &n), RC_OK);
+    REQUIRE(n == 1);
+    CHECK_SPAN(rps[0], "rp-1");
     /* an ended session is not brought back */
-    CHECK_RC(session_end(&f.app, &f.a, &l, NULL, NULL), RC_OK);
-    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &otp), RC_NOT_FOUND);
-    CHECK_RC(session_load(&f.app, &f.a, span_str(cookie), &l), RC_NOT_FOUND);
+    CHECK_RC(session_upgrade(&f.app, &f.a, &l, &otp, c2), RC_NOT_FOUND);
+    CHECK_RC(session_load(&f.app, &f.a, span_str(c3), &l), RC_NOT_FOUND);
     teardown(&f);
 }
 
@@ -230,7 +243,7 @@ TEST(session_upgrade_caps_amr)
     memset(amr, 'a', sizeof(amr) - 1);
     amr[sizeof(amr) - 1] = 0;
     struct session_login big = {"acct-1", {IAL3, AAL2}, amr, fake_now};
-    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &big), RC_TOO_LARGE);
+    CHECK_RC(session_upgrade(&f.app, &f.a, &s, &big, cookie), RC_TOO_LARGE);
     CHECK_STR(s.amr, "pwd");
     teardown(&f);
 }
