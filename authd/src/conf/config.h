@@ -67,6 +67,11 @@ struct config {
     /* logging */
     enum log_level log_level;
     char *log_file; /* NULL: stderr */
+    /* SMS one-time codes and the password throttle (flow/sms.h, flow/account_login.c) */
+    uint32_t sms_code_ttl_s, sms_window_s;
+    uint32_t sms_per_phone, sms_per_idnum, sms_per_ip, sms_daily_budget;
+    char *sms_service_name, *sms_lang;
+    uint32_t login_ceiling_max_wait_s;
     /* the file it came from */
     char *path;
 };

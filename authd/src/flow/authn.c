@@ -9,7 +9,10 @@
 #include "log/log.h"
 
 /* Every registered authenticator, in the order the login offers them. */
-static const struct authn *const all[] = {&authn_password};
+static const struct authn *const all[] = {
+    &authn_password,
+    &authn_sms,
+};
 #define NALL (sizeof(all) / sizeof(all[0]))
 
 const struct authn *
@@ -19,6 +22,16 @@ authn_find(struct span name)
         if (span_eq_str(name, all[i]->name))
             return all[i];
     return NULL;
+}
+
+bool
+authn_second_factor(struct app *app, struct arena *a, const char *account_id)
+{
+    for (size_t i = 0; i < NALL; i++)
+        if ((all[i]->needs & AUTHN_NEEDS_SESSION) && all[i]->enrolled
+            && all[i]->enrolled(app, a, account_id))
+            return true;
+    return false;
 }
 
 static bool

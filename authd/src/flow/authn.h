@@ -69,6 +69,11 @@ struct authn {
 };
 
 extern const struct authn authn_password;
+extern const struct authn authn_sms;
+
+/* True when account_id has a second factor (an authenticator with AUTHN_NEEDS_SESSION
+ * whose enrolled hook says so) to raise a session with. */
+bool authn_second_factor(struct app *app, struct arena *a, const char *account_id);
 
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);

@@ -19,7 +19,8 @@
 struct ratelimit {
     const char *name; /* what is limited: "token:ip", "login:idn", ... (static) */
     struct span who;  /* whose bucket: an address, a client id, an account id */
-    uint32_t limit;   /* requests per rate_window_s; 0: no limit (the bucket is skipped) */
+    uint32_t limit;   /* requests per window; 0: no limit (the bucket is skipped) */
+    uint32_t window_s; /* the window of limit; 0: rate_window_s */
 };
 
 /* Takes one token from each of the n (at most STORE_MAX_LIMITS) buckets, all or none, in

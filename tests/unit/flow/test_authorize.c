@@ -181,14 +181,14 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
     l.account_id = F.acct.id;
     REQUIRE(session_create(&F.fa.app, &F.fa.a, &l, cookie, &s) == RC_OK);
     /* a scope's min_acr: access_denied, no login loop, no step-up without a second factor */
-    CHECK_RC(request("first", "openid%20strong", NULL, span_str(cookie), &res), RC_DENIED);
+    CHECK_RC(request("first", "openid%20strong%20pwdonly", NULL, span_str(cookie), &res), RC_DENIED);
     CHECK_INT(res.kind, AUTHORIZE_ERROR);
     CHECK_INT(res.why.why, RC_WHY_LEVEL); /* route_authorize: access_denied */
     CHECK_STR(res.client_uri, "https://first.example/cb");
     CHECK_STR(res.state, "xyz");
     /* asked by the client: unmet_authentication_requirements */
     CHECK_RC(
-        request("first", "openid", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
+        request("first", "openid%20pwdonly", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
         RC_DENIED);
     CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
     CHECK(strstr(authorize_error_location(&F.fa.app, &F.fa.a, &res, "unmet_authentication_requirements",
@@ -212,10 +212,12 @@ TEST(authorize_policy_decides_the_authenticators)
     CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("ghost")), "openid", &authn_password));
     CHECK(authn_find(SPAN("password")) == &authn_password);
     CHECK(authn_find(SPAN("otp")) == NULL);
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+          == NULL); /* the password raises no session */
     CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
-          == NULL); /* no second factor registered yet */
+          == &authn_sms);
     struct loa login_reach, step;
-    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &login_reach, &step);
     CHECK_INT(login_reach.ial, IAL3);
     CHECK_INT(login_reach.aal, AAL1);
     CHECK_INT(step.aal, AAL_NONE);
