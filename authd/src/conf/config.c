@@ -101,6 +101,7 @@ static const struct key keys[] = {
     {"sms_per_idnum",              K_U32,   O(sms_per_idnum), 0, 1000, "5", NULL},
     {"sms_per_ip",                 K_U32,   O(sms_per_ip), 0, 1000000, "20", NULL},
     {"sms_daily_budget",           K_U32,   O(sms_daily_budget), 0, 100000000, "100000", NULL},
+    {"sms_budget_window_s",        K_U32,   O(sms_budget_window_s), 1, 86400 * 7, "86400", NULL},
     {"sms_service_name",           K_STR,   O(sms_service_name), 0, 0, "authd", check_sms_service_name},
     {"sms_lang",                   K_STR,   O(sms_lang), 0, 0, "zh", check_sms_lang},
     {"login_ceiling_max_wait_s",   K_U32,   O(login_ceiling_max_wait_s), 1, 60, "5", NULL},

@@ -69,7 +69,7 @@ struct config {
     char *log_file; /* NULL: stderr */
     /* SMS one-time codes and the password throttle (flow/sms.h, flow/account_login.c) */
     uint32_t sms_code_ttl_s, sms_window_s;
-    uint32_t sms_per_phone, sms_per_idnum, sms_per_ip, sms_daily_budget;
+    uint32_t sms_per_phone, sms_per_idnum, sms_per_ip, sms_daily_budget, sms_budget_window_s;
     char *sms_service_name, *sms_lang;
     uint32_t login_ceiling_max_wait_s;
     /* the file it came from */

@@ -42,15 +42,16 @@ code_key(struct arena *a, const char *acct, enum sms_purpose p, bool counter)
     return suffix ? store_key(a, "sms", span_str(acct), suffix) : (struct span){NULL, 0};
 }
 
-/* HMAC(SECRET_TOKEN, "sms", purpose, account id, code) in hex. */
+/* HMAC(SECRET_TOKEN, "sms", purpose, account id, phone number, code) in hex: a code is
+ * good only for the number it went to (a number changed meanwhile gets nothing). */
 static enum rc
-code_hash(struct app *app, const char *acct, enum sms_purpose p, const char *code,
-          char out[HASH_HEX + 1])
+code_hash(struct app *app, const char *acct, const char *phone, enum sms_purpose p,
+          const char *code, char out[HASH_HEX + 1])
 {
     struct span parts[] = {SPAN("sms"), span_str(purpose_name[p]), span_str(acct),
-                           span_str(code)};
+                           span_str(phone), span_str(code)};
 
-    return secrets_hmac_hex(app->secrets, SECRET_TOKEN, parts, 4, out);
+    return secrets_hmac_hex(app->secrets, SECRET_TOKEN, parts, 5, out);
 }
 
 static void
@@ -81,7 +82,8 @@ take_limits(struct app *app, struct arena *a, const struct account *acct, const 
         {"sms:phone", span_str(phone_tag), c->sms_per_phone, c->sms_window_s},
         {"sms:idn", span_str(acct->id), c->sms_per_idnum, c->sms_window_s},
         {"sms:ip", ip ? span_str(ip) : (struct span){NULL, 0}, c->sms_per_ip, c->sms_window_s},
-        {"sms:day", SPAN("all"), c->sms_daily_budget, 86400},
+        {"sms:day", SPAN("all"), c->sms_daily_budget,
+         c->sms_budget_window_s ? c->sms_budget_window_s : 86400},
     };
     rc = ratelimit_take(app, a, rl, sizeof(rl) / sizeof(rl[0]), retry_s, NULL);
     if (rc == RC_LIMITED)
@@ -92,15 +94,15 @@ take_limits(struct app *app, struct arena *a, const struct account *acct, const 
 
 /* Stores the hash of a new code (replacing any older one, attempts back to 0). */
 static enum rc
-store_code(struct app *app, struct arena *a, const char *acct, enum sms_purpose p,
-           const char *code)
+store_code(struct app *app, struct arena *a, const char *acct, const char *phone,
+           enum sms_purpose p, const char *code)
 {
     char hash[HASH_HEX + 1];
     uint32_t ttl = app->cfg->sms_code_ttl_s ? app->cfg->sms_code_ttl_s : 300;
     const char *v;
     enum rc rc;
 
-    if ((rc = code_hash(app, acct, p, code, hash)) != RC_OK)
+    if ((rc = code_hash(app, acct, phone, p, code, hash)) != RC_OK)
         return rc;
     v = arena_printf(a, "%lld:%s", (long long)(clock_now(app->clock) + ttl), hash);
     struct store_op ops[] = {
@@ -154,7 +156,7 @@ sms_send(struct app *app, struct arena *a, const char *account_id, enum sms_purp
     if ((rc = rng_bytes(app->rng, rnd, sizeof(rnd))) != RC_OK)
         goto out;
     otp_code_from_random(rnd, code);
-    if ((rc = store_code(app, a, account_id, purpose, code)) != RC_OK)
+    if ((rc = store_code(app, a, account_id, acct.phone, purpose, code)) != RC_OK)
         goto out;
     if (!(text = sms_text(a, app->cfg->sms_service_name ? app->cfg->sms_service_name : "authd",
                           lang, code))) {
@@ -225,8 +227,8 @@ kill_code(struct app *app, struct arena *a, const char *acct, enum sms_purpose p
 /* The typed code against the stored value v: RC_OK when it is the code and this caller
  * took it (of concurrent right answers one wins). */
 static enum rc
-compare_take(struct app *app, struct arena *a, const char *acct, enum sms_purpose p,
-             struct span v, struct span want, struct span typed)
+compare_take(struct app *app, struct arena *a, const char *acct, const char *phone,
+             enum sms_purpose p, struct span v, struct span want, struct span typed)
 {
     char code[OTP_CODE_LEN + 1], got[HASH_HEX + 1];
     struct span taken;
@@ -235,7 +237,7 @@ compare_take(struct app *app, struct arena *a, const char *acct, enum sms_purpos
 
     if (otp_code_parse(typed, code) != RC_OK)
         return RC_DENIED;
-    rc = code_hash(app, acct, p, code, got);
+    rc = code_hash(app, acct, phone, p, code, got);
     OPENSSL_cleanse(code, sizeof(code));
     if (rc != RC_OK)
         return rc;
@@ -256,10 +258,13 @@ sms_check(struct app *app, struct arena *a, const char *account_id, enum sms_pur
           struct span typed, struct rc_info *ri)
 {
     struct span v, hash;
+    struct account acct;
     int64_t expires = 0;
     bool live = false;
-    enum rc rc = store_get(app->store, a, code_key(a, account_id, purpose, false), &v);
+    enum rc rc = account_get(app, a, account_id, &acct);
 
+    if (rc == RC_OK)
+        rc = store_get(app->store, a, code_key(a, account_id, purpose, false), &v);
     if (rc == RC_OK && !parse_value(v, &expires, &hash))
         rc = RC_NOT_FOUND;
     if (rc == RC_OK)
@@ -269,7 +274,7 @@ sms_check(struct app *app, struct arena *a, const char *account_id, enum sms_pur
         rc = RC_DENIED;
     }
     if (rc == RC_OK)
-        rc = compare_take(app, a, account_id, purpose, v, hash, typed);
+        rc = compare_take(app, a, account_id, acct.phone, purpose, v, hash, typed);
     if (rc == RC_NOT_FOUND || rc == RC_DENIED)
         rc = rc_fail(ri, RC_DENIED, RC_WHY_CREDENTIALS, "code", "wrong or expired code");
     else if (rc != RC_OK)

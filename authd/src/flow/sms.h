@@ -6,7 +6,8 @@
  * A code lives sms_code_ttl_s (default 300 s), is good for one successful use, and dies
  * after SMS_MAX_ATTEMPTS attempts (right or wrong). Sending a new code replaces the old
  * one. The store keeps only a keyed hash of the code (HMAC(SECRET_TOKEN, "sms", purpose,
- * account id, code)), compared in constant time:
+ * account id, phone number, code): a code is good only while the number it went to is the
+ * one on record), compared in constant time:
  *
  *   authd:sms:{ACCT}:login   "<expires unix s>:<hex hash>"  TTL sms_code_ttl_s, 75 bytes
  *   authd:sms:{ACCT}:phone   the same for the phone check
@@ -17,7 +18,8 @@
  * before anything is sent: per phone number (sms_per_phone per sms_window_s; the bucket is
  * keyed by a keyed hash of the number), per account (sms_per_idnum per sms_window_s), per
  * client address (sms_per_ip per sms_window_s) and the deployment's budget
- * (sms_daily_budget per day). docs/security.md, "SMS bombing". */
+ * (sms_daily_budget per sms_budget_window_s, a day by default). docs/security.md, "SMS
+ * bombing". */
 #ifndef AUTHD_FLOW_SMS_H
 #define AUTHD_FLOW_SMS_H
 
