@@ -258,8 +258,12 @@ def higher_acr_is_not_silently_accepted(t):
     login(t, s, citizen=CITIZENS[3])
     cb = app_cb()
     code_of(t, authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal1"), cb)
-    for extra in ({"acr_values": "urn:authd:acr:ial3:aal2"},
-                  {"acr_values": "urn:authd:acr:ial4:aal1"},
+    # aal2: the session goes through a second factor (SMS), never accepted as it is
+    r = authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal2")
+    t.check(r.status_code == 302 and r.headers["Location"].startswith("/login?")
+            and "authn=sms" in r.headers["Location"], r.headers.get("Location"))
+    for extra in ({"acr_values": "urn:authd:acr:ial4:aal1"},
+                  {"acr_values": "urn:authd:acr:ial3:aal3"},
                   {"claims": '{"id_token":{"acr":{"essential":true,'
                              '"values":["urn:authd:acr:ial3:aal3"]}}}'}):
         q = error_of(t, authorize(s, redirect=cb, **extra), cb + "?")
@@ -267,11 +271,11 @@ def higher_acr_is_not_silently_accepted(t):
     q = error_of(t, authorize(s, redirect=cb, claims='{"id_token":{"acr":{"essential":true,'
                                                     '"values":["urn:other:gold"]}}}'), cb + "?")
     t.eq(q["error"], "unmet_authentication_requirements")
-    # a voluntary list falls back to a value a password can give
-    code_of(t, authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal2 "
+    # a voluntary list falls back to a value the session has
+    code_of(t, authorize(s, redirect=cb, acr_values="urn:authd:acr:ial3:aal3 "
                          "urn:authd:acr:ial3:aal1"), cb)
     # no session at all and an unreachable level: an error, not a login loop
-    q = error_of(t, authorize(A.session(), redirect=cb, acr_values="urn:authd:acr:ial3:aal2"),
+    q = error_of(t, authorize(A.session(), redirect=cb, acr_values="urn:authd:acr:ial3:aal3"),
                  cb + "?")
     t.eq(q["error"], "unmet_authentication_requirements")
 
