@@ -28,20 +28,6 @@ static const struct http_error send_errors[] = {
     AUTHZ_UI_ERRORS,
 };
 
-/* The row's message, with the wait appended when there is one. */
-static const char *
-message(struct http_req *r, const char *key, uint32_t n, enum lang lang)
-{
-    const char *m = tmpl_t(lang, key), *s;
-
-    if (n == 0)
-        return m;
-    s = arena_printf(&r->arena, "%s (%s %u %s)", m, tmpl_t(lang, "limit_retry_in"),
-                     n < 60 ? n : (n + 59) / 60,
-                     tmpl_t(lang, n < 60 ? "limit_seconds" : "limit_minutes"));
-    return s ? s : m;
-}
-
 static void
 page(struct http_req *r, struct http_resp *w, const struct login_form *lf,
      const struct http_error *e, uint32_t retry, enum lang lang)
@@ -52,7 +38,7 @@ page(struct http_req *r, struct http_resp *w, const struct login_form *lf,
         {"csrf", lf->csrf},
         {"authn", lf->authn},
         {"lang", span_str(authz_ui_lang_code(lang))},
-        {"message", span_str(message(r, e->key, retry, lang))},
+        {"message", span_str(authz_ui_wait_message(r, e->key, retry, lang))},
         {"failed", e->status == 200 ? (struct span){NULL, 0} : SPAN("1")},
     };
     struct buf b;

@@ -28,20 +28,6 @@ static const struct http_error phone_errors[] = {
     {RC_ANY, RC_WHY_ANY, 503, NULL, "sms_unavailable", NULL}, /* the store or the gateway */
 };
 
-/* The message of key in lang, with the wait appended when there is one. */
-static const char *
-message(struct http_req *r, const char *key, uint32_t n, enum lang lang)
-{
-    const char *m = key ? tmpl_t(lang, key) : NULL, *s;
-
-    if (!m || n == 0)
-        return m;
-    s = arena_printf(&r->arena, "%s (%s %u %s)", m, tmpl_t(lang, "limit_retry_in"),
-                     n < 60 ? n : (n + 59) / 60,
-                     tmpl_t(lang, n < 60 ? "limit_seconds" : "limit_minutes"));
-    return s ? s : m;
-}
-
 /* The page for the session (status and message key: the outcome of a POST, or none). */
 static void
 show(struct http_req *r, struct http_resp *w, int status, const char *key, bool failed,
@@ -62,7 +48,7 @@ show(struct http_req *r, struct http_resp *w, int status, const char *key, bool 
         {"verified", pg.verified ? SPAN("1") : (struct span){NULL, 0}},
         {"csrf", span_str(pg.csrf)},
         {"lang", span_str(authz_ui_lang_code(lang))},
-        {"message", span_str(message(r, key, retry, lang))},
+        {"message", span_str(authz_ui_wait_message(r, key, retry, lang))},
         {"failed", failed ? SPAN("1") : (struct span){NULL, 0}},
     };
     if (status == 429)

@@ -18,28 +18,8 @@
 
 static const char policy_text[] = "[scope openid]\nclaims = sub\n";
 
-struct fake_sms {
-    struct notify n;
-    enum rc rc;
-    int calls;
-    char to[32], text[600];
-};
-
-static enum rc
-fake_send(struct notify *n, const struct notice *m)
-{
-    struct fake_sms *f = (struct fake_sms *)n;
-
-    f->calls++;
-    snprintf(f->to, sizeof(f->to), "%.*s", (int)m->to.len, (const char *)m->to.p);
-    snprintf(f->text, sizeof(f->text), "%.*s", (int)m->text.len, (const char *)m->text.p);
-    return f->rc;
-}
-
-static const struct notify_ops fake_sms_ops = {"fake", fake_send, NULL};
-
 static struct fake_app F;
-static struct fake_sms N;
+static struct fake_notify N;
 static struct account citizen;
 
 static int
@@ -58,7 +38,7 @@ up(const char *phone, bool verified)
     F.cfg.sms_service_name = "政务服务";
     F.cfg.sms_lang = "zh";
     memset(&N, 0, sizeof(N));
-    N.n.ops = &fake_sms_ops;
+    N.n.ops = &fake_notify_ops;
     F.app.notify = &N.n;
     memcpy(idn, "11010519900307123", 17);
     idn[17] = idnum_check_char(idn);
