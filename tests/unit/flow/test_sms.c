@@ -9,6 +9,8 @@
 #include "fakes.h"
 #include "flow/account.h"
 #include "flow/authn.h"
+#include "flow/mfa_phone.h"
+#include "flow/session.h"
 #include "flow/sms.h"
 #include "log/log.h"
 #include "port/notify.h"
@@ -273,6 +275,87 @@ TEST(sms_store_down_fails_closed)
     CHECK_RC(send_login("10.0.0.1", NULL), RC_UNAVAILABLE);
     CHECK_RC(check("123456"), RC_UNAVAILABLE);
     F.app.store = real;
+    CHECK_INT(N.calls, 0);
+    down();
+}
+
+/* /mfa/phone's flow: a session at aal1 at least, its CSRF token, the actions, and the mark. */
+TEST(mfa_phone_refusals_name_their_reason_and_the_code_marks_the_number)
+{
+    char cookie[SESSION_COOKIE_LEN + 1], cookie0[SESSION_COOKIE_LEN + 1];
+    struct session s;
+    struct session_login l = {NULL, {IAL3, AAL1}, "pwd", NOW};
+    struct mfa_phone_page pg;
+    struct rc_info ri = {0};
+    struct account acct;
+    uint32_t retry = 0;
+
+    REQUIRE(up("13800000001", false) == 0);
+    l.account_id = citizen.id;
+    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &s) == RC_OK);
+    CHECK_RC(mfa_phone_page(&F.app, &F.a, SPAN("not-a-cookie"), &pg), RC_NOT_FOUND);
+    CHECK_RC(mfa_phone_page(&F.app, &F.a, span_str(cookie), &pg), RC_OK);
+    CHECK_STR(pg.phone_masked, "138****0001");
+    CHECK(!pg.verified);
+    /* an aal0 session (a password over the ceiling) waits for its second factor first */
+    l.loa.aal = AAL_NONE;
+    REQUIRE(session_create(&F.app, &F.a, &l, cookie0, &s) == RC_OK);
+    CHECK_RC(mfa_phone_page(&F.app, &F.a, span_str(cookie0), &pg), RC_NOT_FOUND);
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie0), span_str(pg.csrf), SPAN("send"),
+                            SPAN(""), NULL, "zh", &ri, &retry),
+             RC_NOT_FOUND);
+    REQUIRE(mfa_phone_page(&F.app, &F.a, span_str(cookie), &pg) == RC_OK);
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), SPAN("bad"), SPAN("send"), SPAN(""),
+                            NULL, "zh", &ri, &retry),
+             RC_DENIED);
+    CHECK_INT(ri.why, RC_WHY_CSRF);
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), span_str(pg.csrf), SPAN("drop"),
+                            SPAN(""), NULL, "zh", &ri, &retry),
+             RC_MALFORMED);
+    CHECK_INT(ri.why, RC_WHY_PARAM);
+    CHECK_INT(N.calls, 0);
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), span_str(pg.csrf), SPAN("send"),
+                            SPAN(""), "10.0.0.1", "zh", &ri, &retry),
+             RC_OK);
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), span_str(pg.csrf), SPAN("verify"),
+                            span_str(other(last_code())), NULL, "zh", &ri, &retry),
+             RC_DENIED);
+    CHECK_INT(ri.why, RC_WHY_CREDENTIALS);
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), span_str(pg.csrf), SPAN("verify"),
+                            span_str(last_code()), NULL, "zh", &ri, &retry),
+             RC_OK);
+    CHECK_RC(account_get(&F.app, &F.a, citizen.id, &acct), RC_OK);
+    CHECK_STR(acct.phone_verified, "13800000001");
+    CHECK(sms_enrolled(&acct));
+    CHECK_RC(mfa_phone_page(&F.app, &F.a, span_str(cookie), &pg), RC_OK);
+    CHECK(pg.verified);
+    down();
+}
+
+/* No number on record: nothing to send to, nothing to verify. */
+TEST(mfa_phone_without_a_number_is_no_phone)
+{
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s;
+    struct session_login l = {NULL, {IAL3, AAL1}, "pwd", NOW};
+    struct mfa_phone_page pg;
+    struct rc_info ri = {0};
+    uint32_t retry = 0;
+
+    REQUIRE(up("", false) == 0);
+    l.account_id = citizen.id;
+    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &s) == RC_OK);
+    REQUIRE(mfa_phone_page(&F.app, &F.a, span_str(cookie), &pg) == RC_OK);
+    CHECK_STR(pg.phone_masked, "");
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), span_str(pg.csrf), SPAN("send"),
+                            SPAN(""), NULL, "zh", &ri, &retry),
+             RC_DENIED);
+    CHECK_INT(ri.why, RC_WHY_NO_PHONE);
+    ri = (struct rc_info){0};
+    CHECK_RC(mfa_phone_post(&F.app, &F.a, span_str(cookie), span_str(pg.csrf), SPAN("verify"),
+                            SPAN("123456"), NULL, "zh", &ri, &retry),
+             RC_DENIED);
+    CHECK_INT(ri.why, RC_WHY_NO_PHONE);
     CHECK_INT(N.calls, 0);
     down();
 }
