@@ -28,6 +28,16 @@ static const struct http_error send_errors[] = {
     AUTHZ_UI_ERRORS,
 };
 
+/* The step's login page in another language (the pending request and the authenticator
+ * were checked by the flow before any FORM answer). */
+static const char *
+back(struct http_req *r, const struct login_form *lf, const char *lang)
+{
+    return arena_printf(&r->arena, "/login?authz=%.*s&authn=%.*s&lang=%s", (int)lf->pending.len,
+                        (const char *)lf->pending.p, (int)lf->authn.len,
+                        (const char *)lf->authn.p, lang);
+}
+
 static void
 page(struct http_req *r, struct http_resp *w, const struct login_form *lf,
      const struct http_error *e, uint32_t retry, enum lang lang)
@@ -40,6 +50,8 @@ page(struct http_req *r, struct http_resp *w, const struct login_form *lf,
         {"lang", span_str(authz_ui_lang_code(lang))},
         {"message", span_str(authz_ui_wait_message(r, e->key, retry, lang))},
         {"failed", e->status == 200 ? (struct span){NULL, 0} : SPAN("1")},
+        {"lang_zh_url", span_str(back(r, lf, "zh"))},
+        {"lang_en_url", span_str(back(r, lf, "en"))},
     };
     struct buf b;
 

@@ -50,6 +50,8 @@ show(struct http_req *r, struct http_resp *w, int status, const char *key, bool 
         {"lang", span_str(authz_ui_lang_code(lang))},
         {"message", span_str(authz_ui_wait_message(r, key, retry, lang))},
         {"failed", failed ? SPAN("1") : (struct span){NULL, 0}},
+        {"lang_zh_url", SPAN("/mfa/phone?lang=zh")},
+        {"lang_en_url", SPAN("/mfa/phone?lang=en")},
     };
     if (status == 429)
         http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry ? retry : 60));
