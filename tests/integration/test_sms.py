@@ -24,8 +24,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, free_port, run, sibling_daemon, stop_pid, test, wait_port  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-A = Authd(population=1000, conf={"rate_login_per_idnum": 6, "lockout_failures": 3,
-                                 "login_ceiling_max_wait_s": 3})
+STORE = os.environ.get("AUTHZ_TEST_STORE")  # e.g. a redis:// URL to run against Redis
+A = Authd(population=1000, conf=dict({"rate_login_per_idnum": 6, "lockout_failures": 3,
+                                      "login_ceiling_max_wait_s": 3},
+                                     **({"store": STORE} if STORE else {})))
 A.start()
 CITIZENS = A.demo()["citizens"]
 BASE_CONF = open(A.conf_path).read().splitlines()
