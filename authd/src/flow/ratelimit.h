@@ -1,8 +1,8 @@
 /* Abuse resistance shared by every authd node: token buckets in the store (store_limit,
  * GCRA), one store round trip per request for all the buckets it touches.
  *
- * A limit of N means N requests per rate_window_s, in bursts of up to N: the bucket holds
- * N tokens and gains one every rate_window_s / N. Buckets live under
+ * A limit of N means N requests per window (rate_window_s unless the bucket names its own),
+ * in bursts of up to N: the bucket holds N tokens and gains one every window / N. Buckets live under
  * authd:rl:{<who>}:<name> (who: the client address, the client id, or the account id, a
  * keyed hash of the ID number, so no ID number appears in the store) and expire once full.
  * A refusal is RC_LIMITED with the wait: the routes answer 429 with Retry-After
