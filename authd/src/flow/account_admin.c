@@ -41,7 +41,8 @@ enum rc
 account_unlock(struct app *app, struct arena *a, struct span id_number, struct rc_info *ri)
 {
     char acct[ACCOUNT_ID_LEN + 1];
-    struct store_op ops[3] = {{.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}};
+    struct store_op ops[3] = {
+        {.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}};
     enum rc rc;
 
     if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)

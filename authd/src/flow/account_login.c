@@ -182,8 +182,8 @@ load(struct app *app, struct arena *a, const char *acct, struct store_record *re
  * throttled on it. over: the number is over its ceiling (a wrong password then waits
  * `wait`, a right one needs a second factor: the caller's decision). */
 static enum rc
-check_password(struct app *app, struct arena *a, const char *acct, const char *ip,
-               struct span pw, bool over, uint32_t wait, struct account *out, struct rc_info *ri,
+check_password(struct app *app, struct arena *a, const char *acct, const char *ip, struct span pw,
+               bool over, uint32_t wait, struct account *out, struct rc_info *ri,
                uint32_t *retry_after_s)
 {
     struct store_record rec = {0};
@@ -227,8 +227,8 @@ account_login_try(struct app *app, struct arena *a, struct span id_number, struc
     if (retry_after_s)
         *retry_after_s = 0;
     /* per address, before any password work */
-    rc = account_rate_ip(app, a, client_ip, "login", app->cfg->login_rate_per_ip, ri,
-                         retry_after_s);
+    rc =
+        account_rate_ip(app, a, client_ip, "login", app->cfg->login_rate_per_ip, ri, retry_after_s);
     if (rc != RC_OK)
         goto out;
     if (!well_formed) {
@@ -264,8 +264,7 @@ account_login_ex(struct app *app, struct arena *a, struct span id_number, struct
 {
     bool second = false;
     uint32_t wait = 0;
-    enum rc rc =
-        account_login_try(app, a, id_number, password, client_ip, out, &second, ri, &wait);
+    enum rc rc = account_login_try(app, a, id_number, password, client_ip, out, &second, ri, &wait);
 
     if (retry_after_s)
         *retry_after_s = wait;

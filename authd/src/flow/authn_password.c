@@ -20,8 +20,8 @@ verify(struct app *app, struct arena *a, const struct authn_input *in, struct au
     struct account acct;
     bool second = false;
     uint32_t wait = 0;
-    enum rc rc = account_login_try(app, a, in->id_number, in->secret, in->client_ip, &acct,
-                                   &second, ri, &wait);
+    enum rc rc = account_login_try(app, a, in->id_number, in->secret, in->client_ip, &acct, &second,
+                                   ri, &wait);
 
     *retry_s = rc == RC_LIMITED ? wait : 0;
     if (rc == RC_OK && second && !authn_second_factor(app, a, acct.id)) {

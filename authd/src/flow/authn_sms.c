@@ -27,8 +27,7 @@ enrolled(struct app *app, struct arena *a, const char *account_id)
 {
     struct account acct;
 
-    return account_get(app, a, account_id, &acct) == RC_OK && !acct.disabled
-           && sms_enrolled(&acct);
+    return account_get(app, a, account_id, &acct) == RC_OK && !acct.disabled && sms_enrolled(&acct);
 }
 
 static enum rc

@@ -12,8 +12,7 @@
 /* The session of cookie (aal1 at least: an aal0 session waits for its second factor) and
  * its account. */
 static enum rc
-load(struct app *app, struct arena *a, struct span cookie, struct session *s,
-     struct account *acct)
+load(struct app *app, struct arena *a, struct span cookie, struct session *s, struct account *acct)
 {
     enum rc rc = session_load(app, a, cookie, s);
 

@@ -42,8 +42,8 @@ ratelimit_take(struct app *app, struct arena *a, const struct ratelimit *l, size
         window_ms = l[i].window_s ? (uint64_t)l[i].window_s * 1000u : dflt;
         sl[k].burst = l[i].limit;
         sl[k].period_ms = window_ms / l[i].limit > UINT32_MAX ? UINT32_MAX
-                          : window_ms / l[i].limit           ? (uint32_t)(window_ms / l[i].limit)
-                                                             : 1;
+                          : window_ms / l[i].limit            ? (uint32_t)(window_ms / l[i].limit)
+                                                              : 1;
         k++;
     }
     rc = store_limit(app->store, sl, k, clock_now(app->clock) * 1000, &retry_ms);

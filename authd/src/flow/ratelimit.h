@@ -2,8 +2,8 @@
  * GCRA), one store round trip per request for all the buckets it touches.
  *
  * A limit of N means N requests per window (rate_window_s unless the bucket names its own),
- * in bursts of up to N: the bucket holds N tokens and gains one every window / N. Buckets live under
- * authd:rl:{<who>}:<name> (who: the client address, the client id, or the account id, a
+ * in bursts of up to N: the bucket holds N tokens and gains one every window / N. Buckets
+ * live under authd:rl:{<who>}:<name> (who: the client address, the client id, or the account id, a
  * keyed hash of the ID number, so no ID number appears in the store) and expire once full.
  * A refusal is RC_LIMITED with the wait: the routes answer 429 with Retry-After
  * (RFC 6585 §4), JSON endpoints with "error":"too_many_requests" (docs/security.md). */

@@ -48,8 +48,8 @@ static enum rc
 code_hash(struct app *app, const char *acct, const char *phone, enum sms_purpose p,
           const char *code, char out[HASH_HEX + 1])
 {
-    struct span parts[] = {SPAN("sms"), span_str(purpose_name[p]), span_str(acct),
-                           span_str(phone), span_str(code)};
+    struct span parts[] = {SPAN("sms"), span_str(purpose_name[p]), span_str(acct), span_str(phone),
+                           span_str(code)};
 
     return secrets_hmac_hex(app->secrets, SECRET_TOKEN, parts, 5, out);
 }
@@ -106,7 +106,9 @@ store_code(struct app *app, struct arena *a, const char *acct, const char *phone
         return rc;
     v = arena_printf(a, "%lld:%s", (long long)(clock_now(app->clock) + ttl), hash);
     struct store_op ops[] = {
-        {.kind = STORE_OP_PUT, .key = code_key(a, acct, p, false), .value = span_str(v),
+        {.kind = STORE_OP_PUT,
+         .key = code_key(a, acct, p, false),
+         .value = span_str(v),
          .ttl_s = ttl},
         {.kind = STORE_OP_DEL, .key = code_key(a, acct, p, true)},
     };
@@ -118,8 +120,8 @@ store_code(struct app *app, struct arena *a, const char *acct, const char *phone
 static enum rc
 deliver(struct app *app, const struct account *acct, const char *text)
 {
-    struct notice m = {span_str(acct->phone), span_str(text), SPAN("authd"), {NULL, 0},
-                       clock_now(app->clock)};
+    struct notice m = {
+        span_str(acct->phone), span_str(text), SPAN("authd"), {NULL, 0}, clock_now(app->clock)};
 
     return notify_send(app->notify, &m) == RC_OK ? RC_OK : RC_UNAVAILABLE;
 }
@@ -196,13 +198,13 @@ parse_value(struct span v, int64_t *expires, struct span *hash)
 
 /* Counts this attempt and says whether the code may still be compared. */
 static enum rc
-attempt(struct app *app, struct arena *a, const char *acct, enum sms_purpose p,
-        int64_t expires, bool *live)
+attempt(struct app *app, struct arena *a, const char *acct, enum sms_purpose p, int64_t expires,
+        bool *live)
 {
     int64_t n = 0, ttl = expires - clock_now(app->clock);
     struct otp_state st = {expires, 0};
-    enum rc rc = store_incr(app->store, code_key(a, acct, p, true), 1,
-                            ttl > 0 ? (uint32_t)ttl + 1 : 1, &n);
+    enum rc rc =
+        store_incr(app->store, code_key(a, acct, p, true), 1, ttl > 0 ? (uint32_t)ttl + 1 : 1, &n);
 
     if (rc != RC_OK)
         return rc;
@@ -284,8 +286,7 @@ sms_check(struct app *app, struct arena *a, const char *account_id, enum sms_pur
 }
 
 enum rc
-sms_phone_mark_verified(struct app *app, struct arena *a, const char *account_id,
-                        const char *phone)
+sms_phone_mark_verified(struct app *app, struct arena *a, const char *account_id, const char *phone)
 {
     struct store_field f = {SPAN("phone_verified"), span_str(phone)};
     struct span key = account_key(a, account_id, NULL);

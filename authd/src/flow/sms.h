@@ -26,8 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "flow/app.h"
 #include "flow/account.h"
+#include "flow/app.h"
 #include "util/arena.h"
 
 #define SMS_MAX_ATTEMPTS 5
@@ -45,9 +45,8 @@ const char *sms_text(struct arena *a, const char *service, const char *lang, con
  * RC_NOT_FOUND: no such account. RC_UNAVAILABLE: the store, or the gateway (the code is
  * then withdrawn). Logs one `sms.send` event (purpose, rc; never the number or the
  * code). */
-enum rc sms_send(struct app *app, struct arena *a, const char *account_id,
-                 enum sms_purpose purpose, const char *client_ip, const char *lang,
-                 struct rc_info *ri, uint32_t *retry_s);
+enum rc sms_send(struct app *app, struct arena *a, const char *account_id, enum sms_purpose purpose,
+                 const char *client_ip, const char *lang, struct rc_info *ri, uint32_t *retry_s);
 
 /* Checks a typed code for purpose. Every call counts as an attempt. RC_OK: it was the
  * live code, now used up. RC_DENIED (RC_WHY_CREDENTIALS): wrong, malformed, expired, used,

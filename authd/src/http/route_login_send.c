@@ -34,8 +34,8 @@ static const char *
 back(struct http_req *r, const struct login_form *lf, const char *lang)
 {
     return arena_printf(&r->arena, "/login?authz=%.*s&authn=%.*s&lang=%s", (int)lf->pending.len,
-                        (const char *)lf->pending.p, (int)lf->authn.len,
-                        (const char *)lf->authn.p, lang);
+                        (const char *)lf->pending.p, (int)lf->authn.len, (const char *)lf->authn.p,
+                        lang);
 }
 
 static void

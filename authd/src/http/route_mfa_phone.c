@@ -73,9 +73,8 @@ post(struct http_req *r, struct http_resp *w, const struct form *f, enum lang la
     struct rc_info ri = {0};
     uint32_t retry = 0;
     enum rc rc = mfa_phone_post(r->app, &r->arena, span_str(http_cookie(r, SESSION_COOKIE)),
-                                csrf ? *csrf : none, action ? *action : none,
-                                code ? *code : none, r->client_ip, authz_ui_lang_code(lang),
-                                &ri, &retry);
+                                csrf ? *csrf : none, action ? *action : none, code ? *code : none,
+                                r->client_ip, authz_ui_lang_code(lang), &ri, &retry);
     const struct http_error *e;
 
     if (code) /* the decoded code lives in the arena: wipe it now */

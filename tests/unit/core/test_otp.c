@@ -17,7 +17,8 @@ TEST(otp_code_parse_takes_six_digits_with_spaces)
 
 TEST(otp_code_parse_refuses_every_other_shape)
 {
-    static const char *const bad[] = {"", "12345", "1234567", "12a456", "١٢٣٤٥٦", "123\t456",
+    static const char *const bad[] = {"",        "12345",  "1234567",
+                                      "12a456",  "١٢٣٤٥٦", "123\t456",
                                       "123-456", "      ", "1 2 3 4 5 6                          "};
     char out[OTP_CODE_LEN + 1];
 
@@ -25,7 +26,11 @@ TEST(otp_code_parse_refuses_every_other_shape)
         CHECK_RC(otp_code_parse(SPAN(bad[i]), out), RC_MALFORMED);
         CHECK_STR(out, ""); /* wiped */
     }
-    CHECK_RC(otp_code_parse(span_of("123\0" "456", 7), out), RC_MALFORMED);
+    CHECK_RC(otp_code_parse(span_of("123\0"
+                                    "456",
+                                    7),
+                            out),
+             RC_MALFORMED);
 }
 
 TEST(otp_code_from_random_is_six_padded_digits)

@@ -181,15 +181,16 @@ TEST(authorize_level_the_password_cannot_reach_is_unmet)
     l.account_id = F.acct.id;
     REQUIRE(session_create(&F.fa.app, &F.fa.a, &l, cookie, &s) == RC_OK);
     /* a scope's min_acr: access_denied, no login loop, no step-up without a second factor */
-    CHECK_RC(request("first", "openid%20strong%20pwdonly", NULL, span_str(cookie), &res), RC_DENIED);
+    CHECK_RC(request("first", "openid%20strong%20pwdonly", NULL, span_str(cookie), &res),
+             RC_DENIED);
     CHECK_INT(res.kind, AUTHORIZE_ERROR);
     CHECK_INT(res.why.why, RC_WHY_LEVEL); /* route_authorize: access_denied */
     CHECK_STR(res.client_uri, "https://first.example/cb");
     CHECK_STR(res.state, "xyz");
     /* asked by the client: unmet_authentication_requirements */
-    CHECK_RC(
-        request("first", "openid%20pwdonly", "&acr_values=urn:authd:acr:ial2:aal2", span_str(cookie), &res),
-        RC_DENIED);
+    CHECK_RC(request("first", "openid%20pwdonly", "&acr_values=urn:authd:acr:ial2:aal2",
+                     span_str(cookie), &res),
+             RC_DENIED);
     CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
     CHECK(strstr(authorize_error_location(&F.fa.app, &F.fa.a, &res, "unmet_authentication_requirements",
                                           NULL),
@@ -212,12 +213,15 @@ TEST(authorize_policy_decides_the_authenticators)
     CHECK(!authn_accepted(p, client_resolve(&F.fa.app, p, SPAN("ghost")), "openid", &authn_password));
     CHECK(authn_find(SPAN("password")) == &authn_password);
     CHECK(authn_find(SPAN("otp")) == NULL);
-    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly",
+                        (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
           == NULL); /* the password raises no session */
-    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid", (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
+    CHECK(authn_step_up(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid",
+                        (struct loa){IAL3, AAL1}, (struct loa){IAL3, AAL2})
           == &authn_sms);
     struct loa login_reach, step;
-    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &login_reach, &step);
+    authn_reach(p, client_resolve(&F.fa.app, p, SPAN("first")), "openid pwdonly", &login_reach,
+                &step);
     CHECK_INT(login_reach.ial, IAL3);
     CHECK_INT(login_reach.aal, AAL1);
     CHECK_INT(step.aal, AAL_NONE);
@@ -387,8 +391,8 @@ give_verified_phone(void)
     memset(&SMS, 0, sizeof(SMS));
     SMS.n.ops = &fake_notify_ops;
     F.fa.app.notify = &SMS.n;
-    return store_rec_put(F.fa.app.store, store_key(&F.fa.a, "acct", span_str(F.acct.id), NULL),
-                         f, 2, 0, STORE_XX);
+    return store_rec_put(F.fa.app.store, store_key(&F.fa.a, "acct", span_str(F.acct.id), NULL), f,
+                         2, 0, STORE_XX);
 }
 
 static enum rc
@@ -496,8 +500,8 @@ TEST(authorize_password_over_the_ceiling_needs_the_second_factor)
     /* without a second factor the right password is slowed, never let in alone */
     F.fa.app.notify = NULL;
     struct store_field f = {SPAN("phone_verified"), SPAN("")};
-    REQUIRE(store_rec_put(F.fa.app.store, store_key(&F.fa.a, "acct", span_str(F.acct.id), NULL),
-                          &f, 1, 0, STORE_XX)
+    REQUIRE(store_rec_put(F.fa.app.store, store_key(&F.fa.a, "acct", span_str(F.acct.id), NULL), &f,
+                          1, 0, STORE_XX)
             == RC_OK);
     CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
     CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_LIMITED);

@@ -112,9 +112,9 @@ TEST(sms_code_goes_to_the_number_on_record_with_only_code_and_service)
     CHECK_STR(sms_text(&F.a, "gov", "en", "123456"), "gov verification code: 123456");
     /* the store holds a hash, never the code */
     struct span v;
-    CHECK_RC(store_get(F.app.store, &F.a,
-                       store_key(&F.a, "sms", span_str(citizen.id), ":login"), &v),
-             RC_OK);
+    CHECK_RC(
+        store_get(F.app.store, &F.a, store_key(&F.a, "sms", span_str(citizen.id), ":login"), &v),
+        RC_OK);
     CHECK(v.len > 64 && !memmem(v.p, v.len, code, 6));
     CHECK_RC(check(code), RC_OK);
     down();
