@@ -23,9 +23,8 @@ verify(struct app *app, struct arena *a, const struct authn_input *in, struct au
     enum rc rc = account_login_try(app, a, in->id_number, in->secret, in->client_ip, &acct, &second,
                                    ri, &wait);
 
-    *retry_s = rc == RC_LIMITED ? wait : 0;
+    *retry_s = rc == RC_LIMITED || second ? wait : 0; /* aal0: the wait if refused later */
     if (rc == RC_OK && second && !authn_second_factor(app, a, acct.id)) {
-        *retry_s = wait;
         rc = rc_fail(ri, RC_LIMITED, RC_WHY_RATE, NULL, "too many attempts on this number");
     } else if (rc == RC_OK) {
         out->account_id = arena_printf(a, "%s", acct.id);

@@ -107,6 +107,21 @@ login_authn(struct app *app, const struct authz_req *r, struct span name)
     return ok ? m : NULL;
 }
 
+/* True when this request accepts a second factor that can raise a session at have (an aal0
+ * session: a right password over the number's ceiling) to what it needs; otherwise such a
+ * password is only slowed (docs/security.md, "Lockout and throttling"). */
+static bool
+second_factor_here(struct app *app, const struct authz_req *r, struct loa have)
+{
+    struct policy *p = app_policy_get(app);
+    struct loa want = loa_max(r->min, (struct loa){IAL_NONE, AAL1});
+    bool ok = p && authn_step_up(p, client_resolve(app, p, span_str(r->client_id)), r->scope,
+                                 have, want);
+
+    app_policy_put(p);
+    return ok;
+}
+
 /* The pending request of a page's POST and its CSRF check; *out is the page otherwise. */
 static enum rc
 page_request(struct app *app, struct arena *a, const char *form, struct span pending,
@@ -146,7 +161,10 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         rc = authz_page_error(out, RC_DENIED, RC_WHY_PENDING, "authn", "not accepted here");
         goto out;
     }
-    if ((rc = m->verify(app, a, &in, &proof, &out->why, &retry)) != RC_OK) {
+    rc = m->verify(app, a, &in, &proof, &out->why, &retry);
+    if (rc == RC_OK && proof.loa.aal == AAL_NONE && !second_factor_here(app, &r, proof.loa))
+        rc = rc_fail(&out->why, RC_LIMITED, RC_WHY_RATE, NULL, "too many attempts on this number");
+    if (rc != RC_OK) {
         login_refused(out, rc);
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;

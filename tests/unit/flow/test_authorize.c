@@ -497,6 +497,12 @@ TEST(authorize_password_over_the_ceiling_needs_the_second_factor)
     CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
     REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
     CHECK_INT(s.loa.aal, AAL2);
+    /* a request that accepts no second factor: the right password is slowed, not let in */
+    CHECK_RC(request("first", "openid%20pwdonly", NULL, SPAN(""), &res), RC_OK);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_LIMITED);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK(res.set_cookie == NULL);
+    CHECK(res.retry_after_s >= 1 && res.retry_after_s <= 5);
     /* without a second factor the right password is slowed, never let in alone */
     F.fa.app.notify = NULL;
     struct store_field f = {SPAN("phone_verified"), SPAN("")};
