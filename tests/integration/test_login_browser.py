@@ -9,14 +9,18 @@ consent-en.png (asked again with prompt=consent in each language) and login-done
 client).
 If Chromium cannot be installed the test FAILS: the login page must be tested in a browser."""
 import base64
+import contextlib
 import hashlib
 import http.server
+import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -123,15 +127,13 @@ class WebDriver:
                 self.sid = None
 
 
-@test
-def login_in_headless_chromium_lands_on_the_client(t):
+@contextlib.contextmanager
+def chromium(t):
+    """A WebDriver session on a fresh headless Chromium profile (installed if missing)."""
     ok, why = install_browser()
     t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
                   "chromium-driver); the login page must be tested in a browser:\n" + why)
     os.makedirs(ARTIFACTS, exist_ok=True)
-    cb_port = free_port()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
     wd_port = free_port()
     profile = tempfile.mkdtemp(prefix="authd-chromium-")
     drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
@@ -139,7 +141,21 @@ def login_in_headless_chromium_lands_on_the_client(t):
     wd = WebDriver(wd_port)
     try:
         t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
-        with Authd(population=1000) as a:
+        wd.start(profile)
+        yield wd
+    finally:
+        wd.quit()
+        stop_pid(drv)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@test
+def login_in_headless_chromium_lands_on_the_client(t):
+    cb_port = free_port()
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with chromium(t) as wd, Authd(population=1000) as a:
             citizen = a.demo()["citizens"][0]
             verifier = secrets.token_urlsafe(48)
             challenge = base64.urlsafe_b64encode(
@@ -149,7 +165,6 @@ def login_in_headless_chromium_lands_on_the_client(t):
                  "redirect_uri": f"http://127.0.0.1:{cb_port}/callback", "state": state,
                  "nonce": "n-browser", "code_challenge": challenge,
                  "code_challenge_method": "S256"}
-            wd.start(profile)
             wd.go(a.base + "/authorize?" + urlencode(q))
             t.check("/login?authz=" in wd.url(), wd.url())
             t.check("登录" in wd.title() or "Sign in" in wd.title(), wd.title())
@@ -184,76 +199,55 @@ def login_in_headless_chromium_lands_on_the_client(t):
                 t.require(Client.event.wait(30), f"the client was not reached: {wd.url()}")
                 t.eq(Client.got.get("state"), "s-" + lang)
     finally:
-        wd.quit()
-        stop_pid(drv)
         srv.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @test
 def phone_verification_page_in_headless_chromium(t):
     """/mfa/phone (docs/mfa.md): sign in, have a code sent to the number on record (read
     from the dev sink), type it; screenshots of both states."""
-    import json
-    import re
-    import time
-    ok, why = install_browser()
-    t.require(ok, "Chromium could not be installed:\n" + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
-    try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
-        with Authd(population=1000) as a:
-            citizen = a.demo()["citizens"][1]
-            q = {"client_id": "demo-app", "response_type": "code", "scope": "openid",
-                 "redirect_uri": f"http://127.0.0.1:{free_port()}/callback", "state": "s",
-                 "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-                 "code_challenge_method": "S256"}
-            wd.start(profile)
-            wd.go(a.base + "/authorize?" + urlencode(q))
-            wd.type(wd.find("#id_number"), citizen["id_number"])
-            wd.type(wd.find("#password"), citizen["password"])
-            wd.click(wd.find("#login_submit"))
-            t.require("/consent?authz=" in wd.wait_url("/consent?authz="), wd.url())
-            wd.go(a.base + "/mfa/phone?lang=zh")
-            src = wd.cmd("GET", "/source")
-            t.check(citizen["phone"][-4:] in src and 'id="phone-unverified"' in src, src[-500:])
-            wd.screenshot(os.path.join(ARTIFACTS, "mfa-phone.png"))
-            sink = os.path.join(a.state, "notices.jsonl")
-            before = len(open(sink).readlines()) if os.path.exists(sink) else 0
-            wd.click(wd.find("#send_code"))
-            code = None
-            for _ in range(100):
-                lines = open(sink).readlines()[before:] if os.path.exists(sink) else []
-                sms = [json.loads(l) for l in lines if json.loads(l)["to"] == citizen["phone"]]
-                if sms:
-                    code = re.search(r"(\d{6})$", sms[-1]["text"]).group(1)
-                    break
-                time.sleep(0.1)
-            t.require(code, "no SMS in the dev sink")
-            for _ in range(100):
-                if 'id="phone-message"' in wd.cmd("GET", "/source"):
-                    break
-                time.sleep(0.1)
-            src = wd.cmd("GET", "/source")
-            t.check("验证码已发送" in src or "A code was sent" in src, "the page says a code was sent")
-            wd.screenshot(os.path.join(ARTIFACTS, "mfa-phone-sent.png"))
-            wd.type(wd.find("#code"), code)
-            wd.click(wd.find("#verify_submit"))
-            for _ in range(100):
-                if 'id="phone-verified"' in wd.cmd("GET", "/source"):
-                    break
-                time.sleep(0.1)
-            t.check('id="phone-verified"' in wd.cmd("GET", "/source"), "verified")
-            wd.screenshot(os.path.join(ARTIFACTS, "mfa-phone-verified.png"))
-    finally:
-        wd.quit()
-        stop_pid(drv)
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium(t) as wd, Authd(population=1000) as a:
+        citizen = a.demo()["citizens"][1]
+        q = {"client_id": "demo-app", "response_type": "code", "scope": "openid",
+             "redirect_uri": f"http://127.0.0.1:{free_port()}/callback", "state": "s",
+             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+             "code_challenge_method": "S256"}
+        wd.go(a.base + "/authorize?" + urlencode(q))
+        wd.type(wd.find("#id_number"), citizen["id_number"])
+        wd.type(wd.find("#password"), citizen["password"])
+        wd.click(wd.find("#login_submit"))
+        t.require("/consent?authz=" in wd.wait_url("/consent?authz="), wd.url())
+        wd.go(a.base + "/mfa/phone?lang=zh")
+        src = wd.cmd("GET", "/source")
+        t.check(citizen["phone"][-4:] in src and 'id="phone-unverified"' in src, src[-500:])
+        wd.screenshot(os.path.join(ARTIFACTS, "mfa-phone.png"))
+        sink = os.path.join(a.state, "notices.jsonl")
+        before = len(open(sink).readlines()) if os.path.exists(sink) else 0
+        wd.click(wd.find("#send_code"))
+        code = None
+        for _ in range(100):
+            lines = open(sink).readlines()[before:] if os.path.exists(sink) else []
+            sms = [json.loads(l) for l in lines if json.loads(l)["to"] == citizen["phone"]]
+            if sms:
+                code = re.search(r"(\d{6})$", sms[-1]["text"]).group(1)
+                break
+            time.sleep(0.1)
+        t.require(code, "no SMS in the dev sink")
+        for _ in range(100):
+            if 'id="phone-message"' in wd.cmd("GET", "/source"):
+                break
+            time.sleep(0.1)
+        src = wd.cmd("GET", "/source")
+        t.check("验证码已发送" in src or "A code was sent" in src, "the page says a code was sent")
+        wd.screenshot(os.path.join(ARTIFACTS, "mfa-phone-sent.png"))
+        wd.type(wd.find("#code"), code)
+        wd.click(wd.find("#verify_submit"))
+        for _ in range(100):
+            if 'id="phone-verified"' in wd.cmd("GET", "/source"):
+                break
+            time.sleep(0.1)
+        t.check('id="phone-verified"' in wd.cmd("GET", "/source"), "verified")
+        wd.screenshot(os.path.join(ARTIFACTS, "mfa-phone-verified.png"))
 
 
 run()
