@@ -11,6 +11,7 @@
 #include "core/jose.h"
 #include "port/clock.h"
 #include "port/keys.h"
+#include "port/notify.h"
 
 static int64_t fake_now;
 
@@ -305,5 +306,32 @@ static const struct store_ops fake_down_ops = {.name = "down",
                                                .swap = fake_down_swap};
 
 __attribute__((unused)) static struct store fake_store_down = {.ops = &fake_down_ops};
+
+/* A notify port that keeps the last notice and answers what the test says (rc):
+ *     static struct fake_notify N;  N.n.ops = &fake_notify_ops;  app.notify = &N.n; */
+struct fake_notify {
+    struct notify n;
+    enum rc rc;
+    int calls;
+    char to[32], text[600], sender[32], ref[80];
+    int64_t ts;
+};
+
+static enum rc
+fake_notify_send(struct notify *n, const struct notice *m)
+{
+    struct fake_notify *f = (struct fake_notify *)n;
+
+    f->calls++;
+    snprintf(f->to, sizeof(f->to), "%.*s", (int)m->to.len, (const char *)m->to.p);
+    snprintf(f->text, sizeof(f->text), "%.*s", (int)m->text.len, (const char *)m->text.p);
+    snprintf(f->sender, sizeof(f->sender), "%.*s", (int)m->sender.len, (const char *)m->sender.p);
+    snprintf(f->ref, sizeof(f->ref), "%.*s", (int)m->ref.len, (const char *)m->ref.p);
+    f->ts = m->ts;
+    return f->rc;
+}
+
+__attribute__((unused)) static const struct notify_ops fake_notify_ops = {"fake", fake_notify_send,
+                                                                          NULL};
 
 #endif

@@ -110,7 +110,8 @@ def login_per_number_bucket_says_how_long_to_wait(t):
     r = post_login(b, form, victim, "wrong-password")
     limited(t, r, error=None)
     t.check("Try again in" in r.text or "后重试" in r.text, r.text[:300])
-    # the right password is refused too while the bucket is empty (no oracle)
+    # the right password of an account without a second factor is slowed too while the
+    # bucket is empty (with one, it goes on to it: docs/security.md, "Lockout and throttling")
     t.eq(post_login(b, form, victim, b.citizens[2]["password"]).status_code, 429)
     # other numbers are not affected
     t.eq(post_login(b, form, other, "wrong-password").status_code, 401)

@@ -26,6 +26,8 @@ static const char *check_url(const char *v);
 static const char *check_store(const char *v);
 static const char *check_popbase(const char *v);
 static const char *check_notify(const char *v);
+static const char *check_sms_service_name(const char *v);
+static const char *check_sms_lang(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -99,6 +101,16 @@ static const struct key keys[] = {
     {"totp_issuer",                K_STR,   O(totp_issuer), 0, 0, "authd", NULL},
     {"rate_otp_per_account",       K_U32,   O(rate_otp_per_account), 1, 1000, "10", NULL},
     {"mfa_remove_max_age_s",       K_U32,   O(mfa_remove_max_age_s), 60, 86400, "600", NULL},
+    {"sms_code_ttl_s",             K_U32,   O(sms_code_ttl_s), 1, 3600, "300", NULL},
+    {"sms_window_s",               K_U32,   O(sms_window_s), 1, 86400, "3600", NULL},
+    {"sms_per_phone",              K_U32,   O(sms_per_phone), 0, 1000, "5", NULL},
+    {"sms_per_idnum",              K_U32,   O(sms_per_idnum), 0, 1000, "5", NULL},
+    {"sms_per_ip",                 K_U32,   O(sms_per_ip), 0, 1000000, "20", NULL},
+    {"sms_daily_budget",           K_U32,   O(sms_daily_budget), 0, 100000000, "100000", NULL},
+    {"sms_budget_window_s",        K_U32,   O(sms_budget_window_s), 1, 86400 * 7, "86400", NULL},
+    {"sms_service_name",           K_STR,   O(sms_service_name), 0, 0, "authd", check_sms_service_name},
+    {"sms_lang",                   K_STR,   O(sms_lang), 0, 0, "zh", check_sms_lang},
+    {"login_ceiling_max_wait_s",   K_U32,   O(login_ceiling_max_wait_s), 1, 60, "5", NULL},
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -210,6 +222,27 @@ check_notify(const char *v)
         || (strncmp(v, "http://", 7) == 0 && v[7]) || strcmp(v, "none") == 0)
         return NULL;
     return "must be file:/ABSOLUTE/PATH, an http(s):// URL or none";
+}
+
+/* flow/sms.h: the name an SMS gives the service; short, printable, no markup. */
+static const char *
+check_sms_service_name(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 60)
+        return "must be 1-60 bytes";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || v[i] == '<' || v[i] == '>')
+            return "must not hold control characters or < >";
+    return NULL;
+}
+
+/* flow/sms.h: the language of login codes' texts. */
+static const char *
+check_sms_lang(const char *v)
+{
+    return strcmp(v, "zh") == 0 || strcmp(v, "en") == 0 ? NULL : "must be zh or en";
 }
 
 struct parse_ctx {

@@ -74,6 +74,11 @@ struct config {
     char *totp_issuer;             /* the authenticator app's label: otpauth:// issuer */
     uint32_t rate_otp_per_account; /* one-time code attempts per account per rate_window_s */
     uint32_t mfa_remove_max_age_s; /* removing a factor: aal2 at most this long ago */
+    /* SMS one-time codes and the password throttle (flow/sms.h, flow/account_login.c) */
+    uint32_t sms_code_ttl_s, sms_window_s;
+    uint32_t sms_per_phone, sms_per_idnum, sms_per_ip, sms_daily_budget, sms_budget_window_s;
+    char *sms_service_name, *sms_lang;
+    uint32_t login_ceiling_max_wait_s;
     /* the file it came from */
     char *path;
 };

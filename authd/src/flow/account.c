@@ -272,7 +272,8 @@ account_from_record(struct arena *a, const char *id, const struct store_record *
     memcpy(out->id_number, idn.p, IDNUM_LEN);
     out->name = arena_span_dup(a, name);
     out->phone = arena_span_dup(a, phone);
-    if (!out->name || !out->phone)
+    out->phone_verified = arena_span_dup(a, store_rec_field(rec, "phone_verified"));
+    if (!out->name || !out->phone || !out->phone_verified)
         return RC_NOMEM;
     out->ial = (enum ial)field_u64(rec, "ial");
     out->disabled = !span_eq_str(store_rec_field(rec, "status"), "active");

@@ -25,6 +25,8 @@ struct account {
     char id_number[19];
     const char *name;  /* in the caller's arena */
     const char *phone; /* in the caller's arena; may be empty */
+    /* the number a code sent to it verified (flow/sms.h); in the arena, may be empty */
+    const char *phone_verified;
     enum ial ial;
     bool disabled;
     uint32_t birth_ymd; /* 19900307 */
@@ -49,9 +51,11 @@ enum rc account_register(struct app *app, struct arena *a, const struct register
 
 /* Checks an ID number and password in constant time whether or not the account exists.
  * RC_OK: *out filled. RC_DENIED: wrong number or password (RC_WHY_CREDENTIALS, one message
- * for both) or, after a good password, a disabled account (RC_WHY_DISABLED), RC_LIMITED:
- * locked out (RC_WHY_LOCKED) or rate limited (RC_WHY_RATE; ri->msg says for how long),
- * RC_UNAVAILABLE. */
+ * for both) or, after a good password, a disabled account (RC_WHY_DISABLED), RC_LIMITED
+ * (RC_WHY_RATE; ri->msg says for how long): the address's bucket, the address's delay on
+ * this number after failures, or the number over its ceiling (then even the right
+ * password, since no second factor can follow here: account_login_try),
+ * RC_UNAVAILABLE. Nothing locks a number (docs/security.md, "Lockout and throttling"). */
 enum rc account_login(struct app *app, struct arena *a, struct span id_number, struct span password,
                       const char *client_ip, struct account *out, struct rc_info *ri);
 
@@ -72,6 +76,15 @@ enum rc account_register_ex(struct app *app, struct arena *a, const struct regis
 enum rc account_login_ex(struct app *app, struct arena *a, struct span id_number,
                          struct span password, const char *client_ip, struct account *out,
                          struct rc_info *ri, uint32_t *retry_after_s);
+
+/* account_login_ex for a login that can ask for a second factor: when the number is over
+ * its ceiling (rate_login_per_idnum) a right password is RC_OK with *second_factor set
+ * (*retry_after_s the ceiling's wait): the caller must not let it in on the password
+ * alone. A wrong one over the ceiling is RC_LIMITED with a wait of at most
+ * login_ceiling_max_wait_s. Otherwise as account_login_ex. */
+enum rc account_login_try(struct app *app, struct arena *a, struct span id_number,
+                          struct span password, const char *client_ip, struct account *out,
+                          bool *second_factor, struct rc_info *ri, uint32_t *retry_after_s);
 
 /* Computes the dummy hash that account_login verifies against when there is no account
  * (so both cases cost one argon2id verification with the configured parameters). Call
@@ -98,14 +111,15 @@ enum rc account_find(struct app *app, struct arena *a, struct span id_number, st
                      struct rc_info *ri);
 enum rc account_set_disabled(struct app *app, struct arena *a, struct span id_number, bool disabled,
                              struct rc_info *ri);
-/* Clears the failure counter and any lockout. */
+/* Clears the number's failure count and its ceiling bucket (the per-address delays run
+ * out by themselves, within lockout_seconds). */
 enum rc account_unlock(struct app *app, struct arena *a, struct span id_number, struct rc_info *ri);
 
 struct account_lock {
-    int64_t failures;     /* consecutive failures counted so far */
-    int64_t locked_for_s; /* > 0: locked out for this many more seconds */
+    int64_t failures;     /* failures from any address, each within lockout_seconds of the next */
+    int64_t locked_for_s; /* always 0: nothing locks a number any more (kept for authctl) */
 };
-/* The lockout state of a number (with or without an account). */
+/* The failure count of a number (with or without an account). */
 enum rc account_lock_state(struct app *app, struct arena *a, struct span id_number,
                            struct account_lock *out, struct rc_info *ri);
 

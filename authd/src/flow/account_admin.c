@@ -41,16 +41,18 @@ enum rc
 account_unlock(struct app *app, struct arena *a, struct span id_number, struct rc_info *ri)
 {
     char acct[ACCOUNT_ID_LEN + 1];
-    struct store_op ops[2] = {{.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}};
+    struct store_op ops[3] = {
+        {.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}, {.kind = STORE_OP_DEL}};
     enum rc rc;
 
     if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)
         return rc;
     ops[0].key = account_key(a, acct, ":fail");
-    ops[1].key = account_key(a, acct, ":lock");
-    if (!ops[0].key.p || !ops[1].key.p)
+    ops[1].key = account_key(a, acct, ":lock"); /* the lockout of older versions */
+    ops[2].key = store_key(a, "rl", span_str(acct), ":login:idn"); /* flow/ratelimit.h */
+    if (!ops[0].key.p || !ops[1].key.p || !ops[2].key.p)
         return RC_NOMEM;
-    return store_batch(app->store, ops, 2);
+    return store_batch(app->store, ops, 3);
 }
 
 enum rc
@@ -58,28 +60,20 @@ account_lock_state(struct app *app, struct arena *a, struct span id_number,
                    struct account_lock *out, struct rc_info *ri)
 {
     char acct[ACCOUNT_ID_LEN + 1];
-    struct span v, fail, lock;
+    struct span v, fail;
     uint64_t n = 0;
     enum rc rc;
 
     memset(out, 0, sizeof(*out));
     if ((rc = account_id_of(app, id_number, acct, ri)) != RC_OK)
         return rc;
-    fail = account_key(a, acct, ":fail"), lock = account_key(a, acct, ":lock");
-    if (!fail.p || !lock.p)
+    if (!(fail = account_key(a, acct, ":fail")).p)
         return RC_NOMEM;
     rc = store_get(app->store, a, fail, &v);
     if (rc == RC_OK && num_parse_u64(v, 0, INT64_MAX, &n) == RC_OK)
         out->failures = (int64_t)n;
     else if (rc != RC_OK && rc != RC_NOT_FOUND)
         return rc;
-    rc = store_ttl(app->store, lock, &out->locked_for_s);
-    if (rc == RC_NOT_FOUND)
-        out->locked_for_s = 0;
-    else if (rc != RC_OK)
-        return rc;
-    else if (out->locked_for_s < 0)
-        out->locked_for_s = 1;
     return RC_OK;
 }
 

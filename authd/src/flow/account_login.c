@@ -1,12 +1,15 @@
-/* The password check behind the login page: per-IP and per-number rate limits (token
- * buckets, flow/ratelimit), per-number lockout, one
- * argon2id verification whether or not the account exists, re-hash of outdated hashes. */
+/* The password check behind the login page: a per-address token bucket (flow/ratelimit),
+ * progressive delays per (number, address), a per-number ceiling that only slows (or asks
+ * for a second factor), one argon2id verification whether or not the account exists,
+ * re-hash of outdated hashes. Nothing locks a number: docs/security.md, "Lockout and
+ * throttling". */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/idnum.h"
 #include "core/mask.h"
+#include "core/otp.h"
 #include "flow/account_int.h"
 #include "flow/ratelimit.h"
 #include "log/log.h"
@@ -23,19 +26,14 @@ wait_msg(struct arena *a, const char *what, int64_t secs)
     return ratelimit_wait_msg(a, what, secs);
 }
 
-/* The per-address bucket of purpose ("login", "register"), and for a login of a well-formed
- * number, the per-number bucket (acct: its account id; NULL otherwise): one store call. */
-static enum rc
-rate_take(struct app *app, struct arena *a, const char *ip, const char *purpose, uint32_t limit,
-          const char *acct, struct rc_info *ri, uint32_t *retry_after_s)
+/* The per-address bucket of purpose ("login", "register"): one store call. */
+enum rc
+account_rate_ip(struct app *app, struct arena *a, const char *ip, const char *purpose,
+                uint32_t limit, struct rc_info *ri, uint32_t *retry_after_s)
 {
-    struct ratelimit rl[2] = {
-        {purpose, ip ? span_str(ip) : (struct span){NULL, 0}, limit},
-        {"login:idn", acct ? span_str(acct) : (struct span){NULL, 0},
-         acct ? app->cfg->rate_login_per_idnum : 0},
-    };
+    struct ratelimit rl = {purpose, ip ? span_str(ip) : (struct span){NULL, 0}, limit};
     uint32_t retry = 0;
-    enum rc rc = ratelimit_take(app, a, rl, 2, &retry, NULL);
+    enum rc rc = ratelimit_take(app, a, &rl, 1, &retry, NULL);
 
     if (retry_after_s)
         *retry_after_s = retry;
@@ -46,19 +44,21 @@ rate_take(struct app *app, struct arena *a, const char *ip, const char *purpose,
     return RC_OK;
 }
 
-enum rc
-account_rate_ip(struct app *app, struct arena *a, const char *ip, const char *purpose,
-                uint32_t limit, struct rc_info *ri, uint32_t *retry_after_s)
+/* The throttle keys of (acct, ip): failures from ip (":thr:IP") and its wait (":wait:IP"). */
+static struct span
+throttle_key(struct arena *a, const char *acct, const char *what, const char *ip)
 {
-    return rate_take(app, a, ip, purpose, limit, NULL, ri, retry_after_s);
+    const char *suffix = arena_printf(a, ":%s:%s", what, ip && *ip ? ip : "-");
+
+    return suffix ? account_key(a, acct, suffix) : (struct span){NULL, 0};
 }
 
-/* RC_LIMITED if the number is locked out now. */
+/* RC_LIMITED while ip must wait before its next password for acct. */
 static enum rc
-check_lock(struct app *app, struct arena *a, const char *acct, struct rc_info *ri,
-           uint32_t *retry_after_s)
+check_throttle(struct app *app, struct arena *a, const char *acct, const char *ip,
+               struct rc_info *ri, uint32_t *retry_after_s)
 {
-    struct span key = account_key(a, acct, ":lock");
+    struct span key = throttle_key(a, acct, "wait", ip);
     int64_t ttl = 0;
     enum rc rc;
 
@@ -70,53 +70,69 @@ check_lock(struct app *app, struct arena *a, const char *acct, struct rc_info *r
     if (rc != RC_OK)
         return rc;
     if (ttl <= 0)
-        ttl = app->cfg->lockout_seconds;
+        ttl = 1;
     if (retry_after_s)
         *retry_after_s = (uint32_t)ttl;
-    return rc_fail(ri, RC_LIMITED, RC_WHY_LOCKED, NULL,
-                   wait_msg(a, "too many failed attempts", ttl));
+    return rc_fail(ri, RC_LIMITED, RC_WHY_RATE, NULL, wait_msg(a, "too many failed attempts", ttl));
 }
 
-/* Counts a failure; the lockout_failures-th consecutive one locks the number for
- * lockout_seconds. The counter slides: each failure keeps it alive lockout_seconds more. */
+/* The per-number ceiling (rate_login_per_idnum): *over when the number's bucket is empty,
+ * *wait then the wait, at most login_ceiling_max_wait_s. It never refuses by itself. */
 static enum rc
-count_failure(struct app *app, struct arena *a, const char *acct, struct rc_info *ri,
-              uint32_t *retry_after_s)
+check_ceiling(struct app *app, struct arena *a, const char *acct, bool *over, uint32_t *wait)
+{
+    struct ratelimit rl = {"login:idn", span_str(acct), app->cfg->rate_login_per_idnum};
+    uint32_t max = app->cfg->login_ceiling_max_wait_s ? app->cfg->login_ceiling_max_wait_s : 5;
+    enum rc rc = ratelimit_take(app, a, &rl, 1, wait, NULL);
+
+    *over = rc == RC_LIMITED;
+    if (*wait > max)
+        *wait = max;
+    return rc == RC_LIMITED ? RC_OK : rc;
+}
+
+/* Counts a failure of ip on acct: the number's count (shown by authctl) and ip's, whose
+ * progressive delay (core/otp.h otp_throttle_delay) ip waits before its next password.
+ * Both counters slide: each failure keeps them lockout_seconds more. */
+static enum rc
+count_failure(struct app *app, struct arena *a, const char *acct, const char *ip)
 {
     const struct config *c = app->cfg;
-    struct span fail = account_key(a, acct, ":fail"), lock = account_key(a, acct, ":lock");
-    int64_t n = 0;
+    struct span fail = account_key(a, acct, ":fail"), thr = throttle_key(a, acct, "thr", ip);
+    struct span wait = throttle_key(a, acct, "wait", ip);
+    int64_t n = 0, total = 0;
+    uint32_t delay;
     enum rc rc;
 
-    if (!fail.p || !lock.p)
+    if (!fail.p || !thr.p || !wait.p)
         return RC_NOMEM;
-    if ((rc = store_incr(app->store, fail, 1, c->lockout_seconds, &n)) != RC_OK)
+    if ((rc = store_incr(app->store, fail, 1, c->lockout_seconds, &total)) != RC_OK
+        || (rc = store_incr(app->store, thr, 1, c->lockout_seconds, &n)) != RC_OK)
         return rc;
-    if (n < (int64_t)c->lockout_failures)
-        return store_expire(app->store, fail, c->lockout_seconds) == RC_UNAVAILABLE
-                   ? RC_UNAVAILABLE
-                   : rc_fail(ri, RC_DENIED, RC_WHY_CREDENTIALS, NULL, MSG_DENIED);
+    delay = otp_throttle_delay((uint64_t)n, c->lockout_failures, c->lockout_seconds);
     struct store_op ops[] = {
-        {.kind = STORE_OP_PUT, .key = lock, .value = SPAN("1"), .ttl_s = c->lockout_seconds},
-        {.kind = STORE_OP_DEL, .key = fail},
+        {.kind = STORE_OP_EXPIRE, .key = fail, .ttl_s = c->lockout_seconds},
+        {.kind = STORE_OP_EXPIRE, .key = thr, .ttl_s = c->lockout_seconds},
+        {.kind = STORE_OP_PUT, .key = wait, .value = SPAN("1"), .ttl_s = delay},
     };
-    if ((rc = store_batch(app->store, ops, 2)) != RC_OK)
-        return rc;
-    if (retry_after_s)
-        *retry_after_s = c->lockout_seconds;
-    return rc_fail(ri, RC_LIMITED, RC_WHY_LOCKED, NULL,
-                   wait_msg(a, "too many failed attempts", c->lockout_seconds));
+    return store_batch(app->store, ops, delay ? 3 : 2);
 }
 
-/* After a good password: forget failures, upgrade an outdated hash (best effort). */
+/* After a good password: forget ip's failures, upgrade an outdated hash (best effort). */
 static void
-after_success(struct app *app, struct arena *a, const char *acct, const char *phc, struct span pw)
+after_success(struct app *app, struct arena *a, const char *acct, const char *ip, const char *phc,
+              struct span pw)
 {
     char fresh[ACCOUNT_PHC_MAX];
-    struct span fail = account_key(a, acct, ":fail"), key = account_key(a, acct, NULL);
+    struct span key = account_key(a, acct, NULL);
+    struct store_op ops[] = {
+        {.kind = STORE_OP_DEL, .key = account_key(a, acct, ":fail")},
+        {.kind = STORE_OP_DEL, .key = throttle_key(a, acct, "thr", ip)},
+        {.kind = STORE_OP_DEL, .key = throttle_key(a, acct, "wait", ip)},
+    };
 
-    if (fail.p)
-        store_del(app->store, fail);
+    if (ops[0].key.p && ops[1].key.p && ops[2].key.p)
+        store_batch(app->store, ops, 3);
     if (!key.p || !account_phc_outdated(app, phc))
         return;
     if (account_hash_password(app, pw, fresh) == RC_OK) {
@@ -128,7 +144,7 @@ after_success(struct app *app, struct arena *a, const char *acct, const char *ph
 }
 
 static void
-log_login(struct span idn, enum rc rc, const struct rc_info *ri)
+log_login(struct span idn, enum rc rc, const struct rc_info *ri, bool second_factor)
 {
     struct log_rec *lr = log_begin(LOG_INFO, "account.login");
     char m[MASK_IDNUM_SIZE];
@@ -138,6 +154,8 @@ log_login(struct span idn, enum rc rc, const struct rc_info *ri)
     log_str(lr, "rc", rc_name(rc));
     if (rc != RC_OK && ri && ri->why != RC_WHY_NONE)
         log_str(lr, "reason", rc_reason_name(ri->why));
+    if (second_factor)
+        log_str(lr, "ceiling", "second_factor"); /* right password, number over its ceiling */
     log_end(lr);
 }
 
@@ -160,10 +178,13 @@ load(struct app *app, struct arena *a, const char *acct, struct store_record *re
     return *phc ? RC_OK : RC_NOMEM;
 }
 
-/* Verifies and settles the outcome, once the number is known well formed and not locked. */
+/* Verifies and settles the outcome, once the number is known well formed and ip not
+ * throttled on it. over: the number is over its ceiling (a wrong password then waits
+ * `wait`, a right one needs a second factor: the caller's decision). */
 static enum rc
-check_password(struct app *app, struct arena *a, const char *acct, struct span pw,
-               struct account *out, struct rc_info *ri, uint32_t *retry_after_s)
+check_password(struct app *app, struct arena *a, const char *acct, const char *ip, struct span pw,
+               bool over, uint32_t wait, struct account *out, struct rc_info *ri,
+               uint32_t *retry_after_s)
 {
     struct store_record rec = {0};
     const char *phc = NULL;
@@ -174,32 +195,40 @@ check_password(struct app *app, struct arena *a, const char *acct, struct span p
     rc = account_pw_verify(app, phc, pw); /* NULL phc: the dummy, same cost */
     if (rc == RC_INTERNAL)
         return rc;
-    if (rc != RC_OK)
-        return count_failure(app, a, acct, ri, retry_after_s);
+    if (rc != RC_OK) {
+        if ((rc = count_failure(app, a, acct, ip)) != RC_OK)
+            return rc;
+        if (!over)
+            return rc_fail(ri, RC_DENIED, RC_WHY_CREDENTIALS, NULL, MSG_DENIED);
+        if (retry_after_s)
+            *retry_after_s = wait ? wait : 1;
+        return rc_fail(ri, RC_LIMITED, RC_WHY_RATE, NULL,
+                       wait_msg(a, "too many attempts on this number", wait));
+    }
     if ((rc = account_from_record(a, acct, &rec, out)) != RC_OK)
         return rc == RC_NOMEM ? rc : RC_INTERNAL;
     if (out->disabled)
         return rc_fail(ri, RC_DENIED, RC_WHY_DISABLED, NULL, MSG_DISABLED);
-    after_success(app, a, acct, phc, pw);
+    after_success(app, a, acct, ip, phc, pw);
     return RC_OK;
 }
 
 enum rc
-account_login_ex(struct app *app, struct arena *a, struct span id_number, struct span password,
-                 const char *client_ip, struct account *out, struct rc_info *ri,
-                 uint32_t *retry_after_s)
+account_login_try(struct app *app, struct arena *a, struct span id_number, struct span password,
+                  const char *client_ip, struct account *out, bool *second_factor,
+                  struct rc_info *ri, uint32_t *retry_after_s)
 {
     char acct[ACCOUNT_ID_LEN + 1];
+    bool well_formed = account_id_of(app, id_number, acct, NULL) == RC_OK, over = false;
+    uint32_t wait = 0;
     enum rc rc;
 
-    bool well_formed = account_id_of(app, id_number, acct, NULL) == RC_OK;
-
+    *second_factor = false;
     if (retry_after_s)
         *retry_after_s = 0;
-    /* per address and per number (whether or not it has an account: the limit says
-     * nothing about existence), before any password work */
-    rc = rate_take(app, a, client_ip, "login", app->cfg->login_rate_per_ip,
-                   well_formed ? acct : NULL, ri, retry_after_s);
+    /* per address, before any password work */
+    rc =
+        account_rate_ip(app, a, client_ip, "login", app->cfg->login_rate_per_ip, ri, retry_after_s);
     if (rc != RC_OK)
         goto out;
     if (!well_formed) {
@@ -208,16 +237,43 @@ account_login_ex(struct app *app, struct arena *a, struct span id_number, struct
         rc = rc_fail(ri, RC_DENIED, RC_WHY_CREDENTIALS, NULL, MSG_DENIED);
         goto out;
     }
-    if ((rc = check_lock(app, a, acct, ri, retry_after_s)) != RC_OK)
+    /* per (number, address): progressive delays; then the number's ceiling, which slows
+     * (whether or not the number has an account: neither says anything of existence) */
+    if ((rc = check_throttle(app, a, acct, client_ip, ri, retry_after_s)) != RC_OK
+        || (rc = check_ceiling(app, a, acct, &over, &wait)) != RC_OK)
         goto out;
-    rc = check_password(app, a, acct, password, out, ri, retry_after_s);
+    rc = check_password(app, a, acct, client_ip, password, over, wait, out, ri, retry_after_s);
+    if (rc == RC_OK && over) {
+        *second_factor = true;
+        if (retry_after_s)
+            *retry_after_s = wait ? wait : 1;
+    }
 out:
-    if (rc == RC_UNAVAILABLE || rc == RC_FULL)
+    if (rc == RC_UNAVAILABLE || rc == RC_FULL || rc == RC_CONFLICT)
         rc = rc_set(ri, RC_UNAVAILABLE, NULL,
                     "the account store cannot be reached: try again "
                     "later");
-    log_login(id_number, rc, ri);
+    log_login(id_number, rc, ri, *second_factor);
     return rc;
+}
+
+enum rc
+account_login_ex(struct app *app, struct arena *a, struct span id_number, struct span password,
+                 const char *client_ip, struct account *out, struct rc_info *ri,
+                 uint32_t *retry_after_s)
+{
+    bool second = false;
+    uint32_t wait = 0;
+    enum rc rc = account_login_try(app, a, id_number, password, client_ip, out, &second, ri, &wait);
+
+    if (retry_after_s)
+        *retry_after_s = wait;
+    if (rc != RC_OK || !second)
+        return rc;
+    /* no second factor can follow here: the ceiling slows the right password too */
+    OPENSSL_cleanse(out, sizeof(*out));
+    return rc_fail(ri, RC_LIMITED, RC_WHY_RATE, NULL,
+                   wait_msg(a, "too many attempts on this number", wait));
 }
 
 enum rc

@@ -12,6 +12,7 @@
 static const struct authn *const all[] = {
     &authn_password,
     &authn_totp,
+    &authn_sms,
 };
 #define NALL (sizeof(all) / sizeof(all[0]))
 
@@ -28,6 +29,16 @@ authn_find(struct span name)
         if (span_eq_str(name, all[i]->name))
             return all[i];
     return NULL;
+}
+
+bool
+authn_second_factor(struct app *app, struct arena *a, const char *account_id)
+{
+    for (size_t i = 0; i < NALL; i++)
+        if ((all[i]->needs & AUTHN_NEEDS_SESSION) && all[i]->enrolled
+            && all[i]->enrolled(app, a, account_id))
+            return true;
+    return false;
 }
 
 static bool
@@ -74,6 +85,19 @@ authn_step_up(const struct policy *p, const struct policy_client *cl, const char
             && loa_satisfies(loa_max(have, all[i]->reach), min))
             return all[i];
     return NULL;
+}
+
+const struct authn *
+authn_step_up_for(struct app *app, struct arena *a, const struct policy *p,
+                  const struct policy_client *cl, const char *scope, struct loa have,
+                  struct loa min, const char *account_id)
+{
+    for (size_t i = 0; i < NALL; i++)
+        if ((all[i]->needs & AUTHN_NEEDS_SESSION) && authn_accepted(p, cl, scope, all[i])
+            && loa_satisfies(loa_max(have, all[i]->reach), min)
+            && (!all[i]->enrolled || all[i]->enrolled(app, a, account_id)))
+            return all[i];
+    return authn_step_up(p, cl, scope, have, min);
 }
 
 /* Another citizen logs in where old was: that is a logout of old, through the path

@@ -76,6 +76,11 @@ extern const struct authn authn_totp;
 /* The i-th registered authenticator (in the order the login offers them), NULL past the
  * last. */
 const struct authn *authn_at(size_t i);
+extern const struct authn authn_sms;
+
+/* True when account_id has a second factor (an authenticator with AUTHN_NEEDS_SESSION
+ * whose enrolled hook says so) to raise a session with. */
+bool authn_second_factor(struct app *app, struct arena *a, const char *account_id);
 
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
@@ -94,6 +99,13 @@ void authn_reach(const struct policy *p, const struct policy_client *cl, const c
  * when none does. */
 const struct authn *authn_step_up(const struct policy *p, const struct policy_client *cl,
                                   const char *scope, struct loa have, struct loa min);
+
+/* As authn_step_up, preferring a factor account_id has enrolled (its enrolled hook), so a
+ * citizen with only an SMS phone is not sent to the TOTP page first; when none is, the
+ * first that could (the page then offers enrolment). */
+const struct authn *authn_step_up_for(struct app *app, struct arena *a, const struct policy *p,
+                                      const struct policy_client *cl, const char *scope,
+                                      struct loa have, struct loa min, const char *account_id);
 
 /* Ends a login that m verified as proof. current: the browser's session (NULL if none).
  * With AUTHN_NEEDS_SESSION it steps up current (which must be the proof's account:

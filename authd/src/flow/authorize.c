@@ -188,7 +188,9 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
     /* the most the authenticators this request accepts can give, a step-up included */
     authn_reach(p, cl, r->scope, &reach, &step);
     reach = loa_max(reach, step);
-    r->min = (struct loa){IAL_NONE, AAL_NONE};
+    /* at least one factor: a session a right password opened at aal0 (the number over its
+     * ceiling, flow/authn_password.c) goes through a second factor first */
+    r->min = (struct loa){IAL_NONE, AAL1};
     if (!policy_min(cl->min_acr, &r->min))
         return fail(b, RC_WHY_POLICY, "client policy", "bad min_acr");
     struct span w;

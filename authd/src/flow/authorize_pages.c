@@ -107,6 +107,21 @@ login_authn(struct app *app, const struct authz_req *r, struct span name)
     return ok ? m : NULL;
 }
 
+/* True when this request accepts a second factor that can raise a session at have (an aal0
+ * session: a right password over the number's ceiling) to what it needs; otherwise such a
+ * password is only slowed (docs/security.md, "Lockout and throttling"). */
+static bool
+second_factor_here(struct app *app, const struct authz_req *r, struct loa have)
+{
+    struct policy *p = app_policy_get(app);
+    struct loa want = loa_max(r->min, (struct loa){IAL_NONE, AAL1});
+    bool ok = p && authn_step_up(p, client_resolve(app, p, span_str(r->client_id)), r->scope,
+                                 have, want);
+
+    app_policy_put(p);
+    return ok;
+}
+
 /* The pending request of a page's POST and its CSRF check; *out is the page otherwise. */
 static enum rc
 page_request(struct app *app, struct arena *a, const char *form, struct span pending,
@@ -162,7 +177,10 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
-    if ((rc = m->verify(app, a, &in, &proof, &out->why, &retry)) != RC_OK) {
+    rc = m->verify(app, a, &in, &proof, &out->why, &retry);
+    if (rc == RC_OK && proof.loa.aal == AAL_NONE && !second_factor_here(app, &r, proof.loa))
+        rc = rc_fail(&out->why, RC_LIMITED, RC_WHY_RATE, NULL, "too many attempts on this number");
+    if (rc != RC_OK) {
         login_refused(out, rc);
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
@@ -241,5 +259,32 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
     rc = authz_issue(app, a, &r, &s, scope, out);
 out:
     authz_log("consent", out, rc);
+    return rc;
+}
+
+enum rc
+authorize_challenge(struct app *app, struct arena *a, const struct login_form *f,
+                    struct authorize_result *out)
+{
+    struct authz_req r;
+    const struct authn *m;
+    struct session cur;
+    uint32_t retry = 0;
+    enum rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = page_request(app, a, "login", f->pending, f->bind, f->csrf, &r, out)) != RC_OK)
+        goto out;
+    m = login_authn(app, &r, f->authn);
+    if (!m || !m->challenge || !(m->needs & AUTHN_NEEDS_SESSION) || !f->session_cookie.len
+        || session_load(app, a, f->session_cookie, &cur) != RC_OK) {
+        rc = authz_page_error(out, RC_DENIED, RC_WHY_PENDING, "authn", "not accepted here");
+        goto out;
+    }
+    out->kind = AUTHORIZE_FORM;
+    rc = m->challenge(app, a, cur.account_id, f->client_ip, &out->why, &retry);
+    out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
+out:
+    authz_log("challenge", out, rc);
     return rc;
 }

@@ -149,8 +149,8 @@ to_page(struct app *app, struct arena *a, const struct authz_req *r, const char 
 
 /* What the request's accepted authenticators reach: a new login, and a step-up. */
 static bool
-reach(struct app *app, const struct authz_req *r, const struct session *s, struct loa *login,
-      struct loa *step, const struct authn **m)
+reach(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
+      struct loa *login, struct loa *step, const struct authn **m)
 {
     struct policy *p = app_policy_get(app);
     const struct policy_client *cl;
@@ -162,7 +162,7 @@ reach(struct app *app, const struct authz_req *r, const struct session *s, struc
     cl = client_resolve(app, p, span_str(r->client_id));
     authn_reach(p, cl, r->scope, login, step);
     if (s)
-        *m = authn_step_up(p, cl, r->scope, s->loa, r->min);
+        *m = authn_step_up_for(app, a, p, cl, r->scope, s->loa, r->min, s->account_id);
     app_policy_put(p);
     return true;
 }
@@ -181,7 +181,7 @@ authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const ch
     struct authz_have have = {s != NULL, s ? s->loa : (struct loa){0}, s ? s->auth_time : 0};
     const struct authn *m = NULL;
 
-    if (!reach(app, r, s, &need.reach, &need.step, &m)) {
+    if (!reach(app, a, r, s, &need.reach, &need.step, &m)) {
         *rc = authz_redirect_error(r, RC_UNAVAILABLE, RC_WHY_NONE, NULL, "try again later", out);
         return false;
     }

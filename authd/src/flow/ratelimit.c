@@ -22,7 +22,7 @@ ratelimit_take(struct app *app, struct arena *a, const struct ratelimit *l, size
                uint32_t *retry_after_s, struct rc_info *ri)
 {
     struct store_limit sl[STORE_MAX_LIMITS];
-    uint32_t window_ms = (app->cfg->rate_window_s ? app->cfg->rate_window_s : 60) * 1000u;
+    uint64_t window_ms, dflt = (app->cfg->rate_window_s ? app->cfg->rate_window_s : 60) * 1000u;
     int64_t retry_ms = 0;
     size_t k = 0;
     char suffix[40];
@@ -39,8 +39,11 @@ ratelimit_take(struct app *app, struct arena *a, const struct ratelimit *l, size
         sl[k].key = store_key(a, "rl", l[i].who, suffix);
         if (!sl[k].key.p)
             return RC_NOMEM;
+        window_ms = l[i].window_s ? (uint64_t)l[i].window_s * 1000u : dflt;
         sl[k].burst = l[i].limit;
-        sl[k].period_ms = window_ms / l[i].limit ? window_ms / l[i].limit : 1;
+        sl[k].period_ms = window_ms / l[i].limit > UINT32_MAX ? UINT32_MAX
+                          : window_ms / l[i].limit            ? (uint32_t)(window_ms / l[i].limit)
+                                                              : 1;
         k++;
     }
     rc = store_limit(app->store, sl, k, clock_now(app->clock) * 1000, &retry_ms);

@@ -1,9 +1,9 @@
 /* Abuse resistance shared by every authd node: token buckets in the store (store_limit,
  * GCRA), one store round trip per request for all the buckets it touches.
  *
- * A limit of N means N requests per rate_window_s, in bursts of up to N: the bucket holds
- * N tokens and gains one every rate_window_s / N. Buckets live under
- * authd:rl:{<who>}:<name> (who: the client address, the client id, or the account id, a
+ * A limit of N means N requests per window (rate_window_s unless the bucket names its own),
+ * in bursts of up to N: the bucket holds N tokens and gains one every window / N. Buckets
+ * live under authd:rl:{<who>}:<name> (who: the client address, the client id, or the account id, a
  * keyed hash of the ID number, so no ID number appears in the store) and expire once full.
  * A refusal is RC_LIMITED with the wait: the routes answer 429 with Retry-After
  * (RFC 6585 §4), JSON endpoints with "error":"too_many_requests" (docs/security.md). */
@@ -19,7 +19,8 @@
 struct ratelimit {
     const char *name; /* what is limited: "token:ip", "login:idn", ... (static) */
     struct span who;  /* whose bucket: an address, a client id, an account id */
-    uint32_t limit;   /* requests per rate_window_s; 0: no limit (the bucket is skipped) */
+    uint32_t limit;   /* requests per window; 0: no limit (the bucket is skipped) */
+    uint32_t window_s; /* the window of limit; 0: rate_window_s */
 };
 
 /* Takes one token from each of the n (at most STORE_MAX_LIMITS) buckets, all or none, in

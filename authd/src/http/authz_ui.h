@@ -81,4 +81,10 @@ bool authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name,
  * w). NULL when out of memory. */
 const char *authz_ui_bind(struct http_req *r, struct http_resp *w);
 
+/* The message of strings.tsv key in lang with the wait appended when secs > 0 ("... (Try
+ * again in 12 seconds)"), in r's arena; NULL for no key; the bare message when out of
+ * memory. */
+const char *authz_ui_wait_message(struct http_req *r, const char *key, uint32_t secs,
+                                  enum lang lang);
+
 #endif

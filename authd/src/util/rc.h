@@ -69,6 +69,7 @@ enum rc_reason {
     RC_WHY_DECLINED,           /* "declined": the citizen declined */
     RC_WHY_PENDING,            /* "pending": a page's pending request is unknown, expired, or
                                   cannot go on this way */
+    RC_WHY_NO_PHONE,           /* "no_phone": no (verified) phone number on record for a code */
     RC__WHY_COUNT
 };
 

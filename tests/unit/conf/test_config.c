@@ -238,3 +238,36 @@ TEST(config_print_masks_a_password_without_a_user)
     CHECK(strstr(out, "store = redis://10.0.0.5:6379/0?x=a@b\n") != NULL);
     config_free(c);
 }
+
+/* The SMS keys (flow/sms.h): defaults, and what each check refuses. */
+TEST(config_sms_keys_defaults_and_refusals)
+{
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"sms_lang = fr\n", "t.conf:1: sms_lang: must be zh or en"},
+        {"sms_service_name = a<b\n", "t.conf:1: sms_service_name: must not hold"},
+        {"sms_code_ttl_s = 0\n", "t.conf:1: sms_code_ttl_s: must be a whole number in range"},
+        {"login_ceiling_max_wait_s = 61\n", "t.conf:1: login_ceiling_max_wait_s: must be"},
+    };
+    struct config_error err;
+    struct config *c;
+
+    CHECK_RC(parse("", &c, &err), RC_OK);
+    CHECK_INT(c->sms_code_ttl_s, 300);
+    CHECK_INT(c->sms_per_phone, 5);
+    CHECK_INT(c->sms_per_idnum, 5);
+    CHECK_INT(c->sms_per_ip, 20);
+    CHECK_INT(c->sms_budget_window_s, 86400);
+    CHECK_STR(c->sms_service_name, "authd");
+    CHECK_STR(c->sms_lang, "zh");
+    CHECK_INT(c->login_ceiling_max_wait_s, 5);
+    config_free(c);
+    CHECK_RC(parse("sms_service_name = 政务服务\nsms_lang = en\n", &c, &err), RC_OK);
+    CHECK_STR(c->sms_service_name, "政务服务");
+    config_free(c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_RC(parse(bad[i].text, &c, &err), RC_MALFORMED);
+        CHECK(strncmp(err.text, bad[i].err, strlen(bad[i].err)) == 0);
+    }
+}

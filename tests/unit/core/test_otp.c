@@ -39,3 +39,43 @@ TEST(otp_recovery_codes_are_drawn_and_shown_in_two_halves)
     CHECK_RC(otp_code_parse(span_str(shown), &k, back), RC_OK);
     CHECK_STR(back, code);
 }
+
+TEST(otp_code_from_random_is_six_padded_digits)
+{
+    char out[OTP_CODE_LEN + 1];
+
+    otp_code_from_random((const uint8_t[]){0, 0, 0, 7}, out);
+    CHECK_STR(out, "000007");
+    otp_code_from_random((const uint8_t[]){0xff, 0xff, 0xff, 0xff}, out); /* 4294967295 */
+    CHECK_STR(out, "967295");
+}
+
+TEST(otp_check_counts_attempts_and_expiry)
+{
+    struct otp_state s = {1000, 0};
+
+    CHECK_INT(otp_check(&s, 999, 5), OTP_TRY);
+    CHECK_INT(otp_check(&s, 1000, 5), OTP_EXPIRED); /* the expiry instant is dead already */
+    s.attempts = 4;
+    CHECK_INT(otp_check(&s, 10, 5), OTP_TRY); /* the fifth attempt may be made */
+    s.attempts = 5;
+    CHECK_INT(otp_check(&s, 10, 5), OTP_SPENT); /* the sixth may not, right or wrong */
+    s.attempts = 4000000000u;
+    CHECK_INT(otp_check(&s, 10, 5), OTP_SPENT);
+}
+
+TEST(otp_throttle_delay_doubles_from_the_free_failures_up_to_the_cap)
+{
+    CHECK_INT(otp_throttle_delay(0, 5, 900), 0);
+    CHECK_INT(otp_throttle_delay(4, 5, 900), 0);
+    CHECK_INT(otp_throttle_delay(5, 5, 900), 2);
+    CHECK_INT(otp_throttle_delay(6, 5, 900), 4);
+    CHECK_INT(otp_throttle_delay(7, 5, 900), 8);
+    CHECK_INT(otp_throttle_delay(13, 5, 900), 512);
+    CHECK_INT(otp_throttle_delay(14, 5, 900), 900);
+    CHECK_INT(otp_throttle_delay(1000, 5, 900), 900);
+    CHECK_INT(otp_throttle_delay(UINT64_MAX, 5, 900), 900);
+    CHECK_INT(otp_throttle_delay(1, 1, 3), 2);
+    CHECK_INT(otp_throttle_delay(2, 1, 3), 3);
+    CHECK_INT(otp_throttle_delay(0, 0, 60), 2); /* no free failure at all */
+}

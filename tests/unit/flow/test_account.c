@@ -1,5 +1,5 @@
 /* flow/account: registration against a small compiled population file, password login
- * with lockout and rate limits, operator actions, demo seeding. Cheap argon2 parameters
+ * with throttling and rate limits, operator actions, demo seeding. Cheap argon2 parameters
  * (m = 64 KiB, t = 1) keep the whole file fast. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,54 +392,123 @@ TEST(account_login_accepts_right_password_and_denies_the_rest_alike)
     close_app(&t);
 }
 
-TEST(account_login_locks_out_after_five_failures_until_unlocked)
+static enum rc
+login_from(struct tapp *t, const char *idn, const char *pw, const char *ip, struct rc_info *ri,
+           uint32_t *retry)
+{
+    struct account out;
+
+    return account_login_ex(&t->app, &t->a, span_str(idn), span_str(pw), ip, &out, ri, retry);
+}
+
+/* The wait key of (number, address), deleted to play "the wait has passed". */
+static void
+wait_over(struct tapp *t, const char *idn, const char *ip)
+{
+    char id[ACCOUNT_ID_LEN + 1];
+    char suffix[64];
+
+    REQUIRE(account_id_of(&t->app, span_str(idn), id, NULL) == RC_OK);
+    snprintf(suffix, sizeof(suffix), ":wait:%s", ip);
+    REQUIRE(store_del(t->app.store, store_key(&t->a, "acct", span_str(id), suffix)) == RC_OK);
+}
+
+/* Failures from one address slow that address on that number, with delays that grow; the
+ * owner from another address gets in at once with the right password. Nothing locks. */
+TEST(account_login_throttles_the_address_never_the_number)
 {
     struct tapp t;
     struct rc_info ri = {0};
     struct account_lock lk;
     uint32_t retry = 0;
-    struct account out;
 
     REQUIRE(open_app(&t) == 0);
     CHECK_RC(reg(&t, req(ZHANG, "张三", "", "good password"), NULL), RC_OK);
-    /* four failures, then a success resets the count */
-    for (int i = 0; i < 4; i++)
-        CHECK_RC(login(&t, ZHANG, "wrong password", NULL), RC_DENIED);
+    for (int i = 0; i < 5; i++) /* lockout_failures (5) answered as wrong passwords */
+        CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.6.6", NULL, &retry), RC_DENIED);
     CHECK_RC(account_lock_state(&t.app, &t.a, span_str(ZHANG), &lk, NULL), RC_OK);
-    CHECK_INT(lk.failures, 4);
-    CHECK_RC(login(&t, ZHANG, "good password", NULL), RC_OK);
+    CHECK_INT(lk.failures, 5);
+    CHECK_INT(lk.locked_for_s, 0);
+    /* the attacker's address now waits, even with the right password */
+    CHECK_RC(login_from(&t, ZHANG, "good password", "10.6.6.6", &ri, &retry), RC_LIMITED);
+    CHECK_INT(ri.why, RC_WHY_RATE);
+    CHECK(retry >= 1 && retry <= 2);
+    CHECK(ri.msg && strstr(ri.msg, "try again in"));
+    /* the owner, elsewhere: in at once */
+    CHECK_RC(login_from(&t, ZHANG, "good password", "10.0.0.1", NULL, &retry), RC_OK);
+    CHECK_INT(retry, 0);
+    /* the delays grow with each failure from the attacker's address: 4 s, 8 s, ... */
+    wait_over(&t, ZHANG, "10.6.6.6");
+    CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.6.6", NULL, &retry), RC_DENIED);
+    CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.6.6", NULL, &retry), RC_LIMITED);
+    CHECK(retry > 2 && retry <= 4);
+    wait_over(&t, ZHANG, "10.6.6.6");
+    CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.6.6", NULL, &retry), RC_DENIED);
+    CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.6.6", NULL, &retry), RC_LIMITED);
+    CHECK(retry > 4 && retry <= 8);
+    /* the operator's unlock clears the count; a success from the address clears its delay */
+    CHECK_RC(account_unlock(&t.app, &t.a, span_str(ZHANG), NULL), RC_OK);
     CHECK_RC(account_lock_state(&t.app, &t.a, span_str(ZHANG), &lk, NULL), RC_OK);
     CHECK_INT(lk.failures, 0);
-    for (int i = 0; i < 4; i++)
-        CHECK_RC(login(&t, ZHANG, "wrong password", NULL), RC_DENIED);
-    /* the fifth consecutive failure locks */
-    CHECK_RC(account_login_ex(&t.app, &t.a, span_str(ZHANG), SPAN("wrong password"), NULL, &out,
-                              &ri, &retry),
-             RC_LIMITED);
-    CHECK_INT(retry, 900);
-    CHECK(ri.msg && strstr(ri.msg, "15 minutes"));
-    CHECK_INT(ri.why, RC_WHY_LOCKED);
-    /* locked: even the right password is refused, saying how long */
-    ri = (struct rc_info){0};
-    CHECK_RC(login(&t, ZHANG, "good password", &ri), RC_LIMITED);
-    CHECK(ri.msg && strstr(ri.msg, "try again in"));
-    CHECK_INT(ri.why, RC_WHY_LOCKED);
-    CHECK_RC(account_lock_state(&t.app, &t.a, span_str(ZHANG), &lk, NULL), RC_OK);
-    CHECK(lk.locked_for_s > 0 && lk.locked_for_s <= 900);
-    CHECK_RC(account_unlock(&t.app, &t.a, span_str(ZHANG), NULL), RC_OK);
-    CHECK_RC(login(&t, ZHANG, "good password", NULL), RC_OK);
+    wait_over(&t, ZHANG, "10.6.6.6");
+    CHECK_RC(login_from(&t, ZHANG, "good password", "10.6.6.6", NULL, &retry), RC_OK);
+    CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.6.6", NULL, &retry), RC_DENIED);
     close_app(&t);
 }
 
-/* A number without an account locks the same way, so lockout says nothing of existence. */
-TEST(account_login_locks_unknown_numbers_too)
+/* A number without an account is throttled the same way, so it says nothing of existence. */
+TEST(account_login_throttles_unknown_numbers_too)
 {
     struct tapp t;
+    uint32_t retry = 0;
 
     REQUIRE(open_app(&t) == 0);
-    for (int i = 0; i < 4; i++)
-        CHECK_RC(login(&t, NOBODY, "whatever pass", NULL), RC_DENIED);
-    CHECK_RC(login(&t, NOBODY, "whatever pass", NULL), RC_LIMITED);
+    for (int i = 0; i < 5; i++)
+        CHECK_RC(login_from(&t, NOBODY, "whatever pass", "10.6.6.6", NULL, &retry), RC_DENIED);
+    CHECK_RC(login_from(&t, NOBODY, "whatever pass", "10.6.6.6", NULL, &retry), RC_LIMITED);
+    CHECK_RC(login_from(&t, NOBODY, "whatever pass", "10.0.0.1", NULL, &retry), RC_DENIED);
+    close_app(&t);
+}
+
+/* Over the number's ceiling (attempts from many addresses), a wrong password waits a few
+ * seconds at most, and a right one is accepted only with a second factor. */
+TEST(account_login_ceiling_slows_and_asks_for_a_second_factor)
+{
+    struct tapp t;
+    struct rc_info ri = {0};
+    struct account out;
+    uint32_t retry = 0;
+    bool second = true;
+    char ip[32];
+
+    REQUIRE(open_app(&t) == 0);
+    t.cfg.rate_login_per_idnum = 3;
+    t.cfg.login_ceiling_max_wait_s = 5;
+    CHECK_RC(reg(&t, req(ZHANG, "张三", "", "good password"), NULL), RC_OK);
+    CHECK_RC(account_login_try(&t.app, &t.a, span_str(ZHANG), SPAN("good password"), "10.0.0.1",
+                               &out, &second, NULL, &retry),
+             RC_OK);
+    CHECK(!second);
+    for (int i = 0; i < 2; i++) {
+        snprintf(ip, sizeof(ip), "10.6.0.%d", i);
+        CHECK_RC(login_from(&t, ZHANG, "wrong password", ip, NULL, &retry), RC_DENIED);
+    }
+    /* the bucket is empty (the clock stands still): slowed, never for long */
+    CHECK_RC(login_from(&t, ZHANG, "wrong password", "10.6.1.1", &ri, &retry), RC_LIMITED);
+    CHECK_INT(ri.why, RC_WHY_RATE);
+    CHECK(retry >= 1 && retry <= 5);
+    /* the right password: only with a second factor */
+    CHECK_RC(account_login_try(&t.app, &t.a, span_str(ZHANG), SPAN("good password"), "10.0.0.1",
+                               &out, &second, NULL, &retry),
+             RC_OK);
+    CHECK(second);
+    CHECK_STR(out.id_number, ZHANG);
+    CHECK(retry >= 1 && retry <= 5);
+    /* where no second factor can follow, the right password is slowed as well */
+    ri = (struct rc_info){0};
+    CHECK_RC(login_from(&t, ZHANG, "good password", "10.0.0.1", &ri, &retry), RC_LIMITED);
+    CHECK_INT(ri.why, RC_WHY_RATE);
+    CHECK(retry >= 1 && retry <= 5);
     close_app(&t);
 }
 

@@ -511,3 +511,145 @@ TEST(authorize_step_up_declined_is_access_denied_or_unmet)
     CHECK_INT(res.why.why, RC_WHY_ACR_UNMET);
     fix_down();
 }
+
+/* The SMS second factor (flow/authn_sms.c) on the whole path, memory store and fake notify:
+ * the citizen's verified phone number, the step-up, the code, the raised session. */
+static struct fake_notify SMS;
+
+static enum rc
+give_verified_phone(void)
+{
+    struct store_field f[] = {{SPAN("phone"), SPAN("13800000001")},
+                              {SPAN("phone_verified"), SPAN("13800000001")}};
+
+    memset(&SMS, 0, sizeof(SMS));
+    SMS.n.ops = &fake_notify_ops;
+    F.fa.app.notify = &SMS.n;
+    return store_rec_put(F.fa.app.store, store_key(&F.fa.a, "acct", span_str(F.acct.id), NULL), f,
+                         2, 0, STORE_XX);
+}
+
+static enum rc
+challenge(struct span pending, struct span cookie, struct authorize_result *out)
+{
+    struct authorize_page pg;
+    struct login_form lf = {.pending = pending,
+                            .bind = span_str(F.bind),
+                            .authn = SPAN("sms"),
+                            .session_cookie = cookie,
+                            .client_ip = "192.0.2.1"};
+
+    if (authorize_page_info(&F.fa.app, &F.fa.a, pending, lf.bind, "login", &pg) != RC_OK)
+        return RC_INTERNAL;
+    lf.csrf = span_str(arena_printf(&F.fa.a, "%s", pg.csrf));
+    return authorize_challenge(&F.fa.app, &F.fa.a, &lf, out);
+}
+
+static const char *
+sms_code(void)
+{
+    size_t n = strlen(SMS.text);
+
+    return arena_printf(&F.fa.a, "%s", n >= 6 ? SMS.text + n - 6 : "");
+}
+
+TEST(authorize_steps_up_with_an_sms_code)
+{
+    struct authorize_result res;
+    struct span id, cookie;
+    struct session before, after;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE(give_verified_phone() == RC_OK);
+    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_OK);
+    cookie = cookie_of(res.set_cookie);
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &before) == RC_OK);
+    /* a scope wanting aal2: the session goes to the SMS step */
+    CHECK_RC(request("first", "openid%20strong", NULL, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK(strstr(res.location, "&authn=sms") != NULL);
+    id = pending_of(&res);
+    CHECK_RC(login(id, "sms", "123456", cookie, &res), RC_DENIED); /* nothing sent yet */
+    CHECK_STR(rc_reason_name(res.why.why), "credentials");
+    CHECK_RC(challenge(id, SPAN(""), &res), RC_DENIED); /* no session: nothing to send for */
+    CHECK_INT(res.kind, AUTHORIZE_PAGE);
+    CHECK_RC(challenge(id, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK_INT(SMS.calls, 1);
+    CHECK_STR(SMS.to, "13800000001");
+    const char *code = sms_code();
+    char wrong[12];
+    snprintf(wrong, sizeof(wrong), "%06d", (atoi(code) + 1) % 1000000);
+    CHECK_RC(login(id, "sms", wrong, cookie, &res), RC_DENIED);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK_RC(login(id, "sms", code, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    CHECK(session_load(&F.fa.app, &F.fa.a, cookie, &after) == RC_NOT_FOUND); /* moved */
+    cookie = cookie_of(res.set_cookie);
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &after) == RC_OK);
+    CHECK_STR(after.sid, before.sid);
+    CHECK_INT(after.loa.aal, AAL2);
+    CHECK_INT(after.loa.ial, IAL2);
+    CHECK_STR(after.amr, "pwd sms");
+    /* the raised session serves the scope directly */
+    CHECK_RC(request("first", "openid%20strong", NULL, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
+    F.fa.app.notify = NULL;
+    fix_down();
+}
+
+/* Over the number's ceiling a right password opens an aal0 session that serves nothing
+ * until the second factor raises it (docs/security.md, "Lockout and throttling"). */
+TEST(authorize_password_over_the_ceiling_needs_the_second_factor)
+{
+    struct authorize_result res;
+    struct span id, cookie;
+    struct session s;
+
+    REQUIRE(fix_up() == 0);
+    REQUIRE(give_verified_phone() == RC_OK);
+    F.fa.cfg.rate_login_per_idnum = 1;
+    F.fa.cfg.login_ceiling_max_wait_s = 5;
+    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
+    id = pending_of(&res);
+    CHECK_RC(login(id, NULL, "wrong-password", SPAN(""), &res), RC_DENIED); /* the last token */
+    CHECK_RC(login(id, NULL, "wrong-password", SPAN(""), &res), RC_LIMITED);
+    CHECK(res.retry_after_s >= 1 && res.retry_after_s <= 5);
+    CHECK_RC(login(id, NULL, PASSWORD, SPAN(""), &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN); /* not the client: the second factor first */
+    CHECK(strstr(res.location, "&authn=sms") != NULL);
+    cookie = cookie_of(res.set_cookie);
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
+    CHECK_INT(s.loa.aal, AAL_NONE);
+    /* the aal0 session serves no request on its own */
+    CHECK_RC(request("first", "openid", NULL, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK(strstr(res.location, "&authn=sms") != NULL);
+    id = pending_of(&res);
+    CHECK_RC(challenge(id, cookie, &res), RC_OK);
+    CHECK_RC(login(id, "sms", sms_code(), cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_REDIRECT);
+    cookie = cookie_of(res.set_cookie); /* a step-up moves the session to a new cookie */
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
+    CHECK_INT(s.loa.aal, AAL2);
+    /* a request that accepts no second factor: the right password is slowed, not let in */
+    CHECK_RC(request("first", "openid%20pwdonly", NULL, SPAN(""), &res), RC_OK);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_LIMITED);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK(res.set_cookie == NULL);
+    CHECK(res.retry_after_s >= 1 && res.retry_after_s <= 5);
+    /* without a second factor the right password is slowed, never let in alone */
+    F.fa.app.notify = NULL;
+    struct store_field f = {SPAN("phone_verified"), SPAN("")};
+    REQUIRE(store_rec_put(F.fa.app.store, store_key(&F.fa.a, "acct", span_str(F.acct.id), NULL), &f,
+                          1, 0, STORE_XX)
+            == RC_OK);
+    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
+    CHECK_RC(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res), RC_LIMITED);
+    CHECK_INT(res.kind, AUTHORIZE_FORM);
+    CHECK_STR(rc_reason_name(res.why.why), "rate");
+    CHECK(res.retry_after_s >= 1 && res.retry_after_s <= 5);
+    fix_down();
+}

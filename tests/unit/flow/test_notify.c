@@ -28,31 +28,6 @@ static const char policy_text[] =
     "secret_hash = sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
     "grant_types = client_credentials\nscopes = api.read\n";
 
-/* A notify port that keeps the last notice and answers what the test says. */
-struct fake_notify {
-    struct notify n;
-    enum rc rc;
-    int calls;
-    char to[32], text[600], sender[32], ref[80];
-    int64_t ts;
-};
-
-static enum rc
-fake_send(struct notify *n, const struct notice *m)
-{
-    struct fake_notify *f = (struct fake_notify *)n;
-
-    f->calls++;
-    snprintf(f->to, sizeof(f->to), "%.*s", (int)m->to.len, (const char *)m->to.p);
-    snprintf(f->text, sizeof(f->text), "%.*s", (int)m->text.len, (const char *)m->text.p);
-    snprintf(f->sender, sizeof(f->sender), "%.*s", (int)m->sender.len, (const char *)m->sender.p);
-    snprintf(f->ref, sizeof(f->ref), "%.*s", (int)m->ref.len, (const char *)m->ref.p);
-    f->ts = m->ts;
-    return f->rc;
-}
-
-static const struct notify_ops fake_notify_ops = {"fake", fake_send, NULL};
-
 static struct fake_app F;
 static struct fake_notify N;
 static struct account citizen;
