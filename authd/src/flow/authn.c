@@ -6,11 +6,18 @@
 
 #include "core/authz.h"
 #include "flow/logout.h"
+#include "flow/signins.h"
 #include "log/log.h"
 
 /* Every registered authenticator, in the order the login offers them. */
 static const struct authn *const all[] = {&authn_password};
 #define NALL (sizeof(all) / sizeof(all[0]))
+
+const struct authn *
+authn_at(size_t i)
+{
+    return i < NALL ? all[i] : NULL;
+}
 
 const struct authn *
 authn_find(struct span name)
@@ -84,12 +91,22 @@ replace_other(struct app *app, struct arena *a, const struct session *old, bool 
     return rc;
 }
 
+/* The account's sign-in record gains this login (best effort, flow/signins.h). */
+static void
+record(struct app *app, struct arena *a, const struct authn_proof *proof, struct loa loa)
+{
+    struct signin_event e = {true, proof->client_id, proof->client_ip, loa};
+
+    signins_record(app, a, proof->account_id, &e);
+}
+
 enum rc
 authn_complete(struct app *app, struct arena *a, const struct authn *m,
                const struct authn_proof *proof, const struct session *current, bool tls,
                struct session *s, const char **set_cookie)
 {
-    struct session_login l = {proof->account_id, proof->loa, m->amr, clock_now(app->clock)};
+    struct session_login l = {proof->account_id, proof->loa,     m->amr, clock_now(app->clock),
+                              proof->device,     proof->client_id};
     const struct session *same = NULL;
     char cookie[SESSION_COOKIE_LEN + 1];
     enum rc rc;
@@ -99,7 +116,9 @@ authn_complete(struct app *app, struct arena *a, const struct authn *m,
         if (!current || strcmp(current->account_id, proof->account_id) != 0)
             return RC_DENIED;
         *s = *current;
-        return session_upgrade(app, a, s, &l);
+        if ((rc = session_upgrade(app, a, s, &l)) == RC_OK)
+            record(app, a, proof, s->loa);
+        return rc;
     }
     if (current && strcmp(current->account_id, proof->account_id) == 0)
         same = current;
@@ -109,5 +128,8 @@ authn_complete(struct app *app, struct arena *a, const struct authn *m,
         return rc;
     *set_cookie = session_cookie(a, cookie, tls);
     OPENSSL_cleanse(cookie, sizeof(cookie));
-    return *set_cookie ? RC_OK : RC_NOMEM;
+    if (!*set_cookie)
+        return RC_NOMEM;
+    record(app, a, proof, s->loa);
+    return RC_OK;
 }

@@ -39,6 +39,10 @@ struct authn_input {
 struct authn_proof {
     const char *account_id;
     struct loa loa; /* the levels this proof gives (IAL_NONE: it says nothing of identity) */
+    /* Where the login happened: set by the caller after verify, not by the authenticator
+     * (may stay NULL). authn_complete keeps client_id and device on the session and writes
+     * them to the sign-in record (flow/signins.h) with client_ip masked. */
+    const char *client_id, *client_ip, *device;
 };
 
 /* Verifies in. RC_OK: *out filled. Refusals: RC_DENIED (wrong secret or unknown person:
@@ -70,6 +74,10 @@ struct authn {
 
 extern const struct authn authn_password;
 
+/* The i-th registered authenticator (the table's order), NULL past the last: how the
+ * account page lists the factors (for (i = 0; (m = authn_at(i)); i++)). */
+const struct authn *authn_at(size_t i);
+
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
 
@@ -92,7 +100,8 @@ const struct authn *authn_step_up(const struct policy *p, const struct policy_cl
  * With AUTHN_NEEDS_SESSION it steps up current (which must be the proof's account:
  * RC_DENIED otherwise; the cookie stays); else a new session, current ending (handed on to
  * the new one when it was the same citizen's, logged out when it was another citizen's:
- * never two citizens' tokens from one browser). tls: the cookie gets the __Host- prefix.
+ * never two citizens' tokens from one browser). A completed login is added to the
+ * account's sign-in record (flow/signins.h, best effort). tls: the cookie gets the __Host- prefix.
  * RC_OK: *s is the session and *set_cookie (in a) the Set-Cookie value to send, NULL when
  * the cookie stays. RC_UNAVAILABLE, RC_FULL, RC_NOMEM. */
 enum rc authn_complete(struct app *app, struct arena *a, const struct authn *m,

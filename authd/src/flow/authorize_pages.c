@@ -5,11 +5,13 @@
 
 #include "conf/policy.h"
 #include "core/authz.h"
+#include "core/uagent.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
 #include "flow/clients.h"
 #include "flow/csrf.h"
 #include "flow/grant.h"
+#include "flow/signins.h"
 
 _Static_assert(AUTHZ_CSRF_LEN == CSRF_LEN, "the pages' CSRF tokens are flow/csrf's");
 
@@ -133,7 +135,7 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     struct authn_input in = {f->id_number, f->secret, NULL, f->client_ip};
     struct authn_proof proof = {0};
     uint32_t retry = 0;
-    char pid[AUTHZ_PENDING_LEN + 1];
+    char pid[AUTHZ_PENDING_LEN + 1], device[UA_SUMMARY_SIZE];
     enum rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -147,10 +149,15 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         goto out;
     }
     if ((rc = m->verify(app, a, &in, &proof, &out->why, &retry)) != RC_OK) {
+        if (m->needs & AUTHN_NEEDS_ID_NUMBER) /* the account's record of failed attempts */
+            signins_record_failure(app, a, f->id_number, r.client_id, f->client_ip, rc,
+                                   &out->why);
         login_refused(out, rc);
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
+    ua_summary(f->user_agent, device);
+    proof.client_id = r.client_id, proof.client_ip = f->client_ip, proof.device = device;
     rc = authn_complete(app, a, m, &proof, in.session, f->tls, &s, &out->set_cookie);
     if (rc != RC_OK) { /* a session that cannot be made is an outage */
         out->why = (struct rc_info){0};
