@@ -90,7 +90,7 @@ static const struct key keys[] = {
     {"max_token_families_per_account", K_U32, O(max_token_families_per_account), 0, 60, "50", NULL},
     {"rate_authorize_per_ip",      K_U32,   O(rate_authorize_per_ip), 0, 100000000, "600", NULL},
     {"rate_end_session_per_ip",    K_U32,   O(rate_end_session_per_ip), 0, 100000000, "300", NULL},
-    {"account_max_age_s",          K_U32,   O(account_max_age_s), 30, 86400, "300", NULL},
+    {"account_max_age_s",          K_U32,   O(account_max_age_s), 1, 86400, "300", NULL},
     {"account_client",             K_STR,   O(account_client), 0, 0, "authd-account", NULL},
     {"signin_history_max",         K_U32,   O(signin_history_max), 1, 100, "20", NULL},
     {"signin_history_days",        K_U32,   O(signin_history_days), 1, 365, "90", NULL},
