@@ -3,9 +3,11 @@ W3C WebDriver HTTP protocol with plain requests (no Selenium). Screenshots go to
 (build/test-artifacts)."""
 import base64
 import os
+import shutil
 import subprocess
+import tempfile
 
-from itest import BUILD, ROOT
+from itest import BUILD, ROOT, free_port, stop_pid, wait_port
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
@@ -90,3 +92,31 @@ class WebDriver:
         """Runs js in the page (W3C WebDriver §13.2.1): the tests' own tampering, never the
         page's (the pages have no JavaScript)."""
         return self.cmd("POST", "/execute/sync", {"script": js, "args": list(args)})
+
+
+class Chromium:
+    """chromedriver on a free loopback port with a fresh browser profile: `with Chromium() as
+    wd:` gives a started WebDriver, or raises RuntimeError; everything is stopped (by PID) and
+    removed on the way out."""
+
+    def __enter__(self):
+        port = free_port()
+        self.profile = tempfile.mkdtemp(prefix="authd-chromium-")
+        self.drv = subprocess.Popen([CHROMEDRIVER, f"--port={port}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wd = WebDriver(port)
+        try:
+            if not wait_port(port, 30, self.drv):
+                raise RuntimeError("chromedriver did not start")
+            self.wd.start(self.profile)
+        except Exception:
+            self.__exit__()
+            raise
+        return self.wd
+
+    def __exit__(self, *exc):
+        try:
+            self.wd.quit()
+        finally:
+            stop_pid(self.drv)
+            shutil.rmtree(self.profile, ignore_errors=True)

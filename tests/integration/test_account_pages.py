@@ -13,18 +13,16 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import base64
 from urllib.parse import urljoin, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, free_port, run, stop_pid, test, wait_port  # noqa: E402
-from browser import ARTIFACTS, CHROMEDRIVER, WebDriver, install_browser  # noqa: E402
-from rpkit import (TEST_SECRET, BCReceiver, hidden, login_code, pkce, query,  # noqa: E402
+from itest import Authd, free_port, run, test  # noqa: E402
+from browser import ARTIFACTS, Chromium, install_browser  # noqa: E402
+import rpkit  # noqa: E402
+from rpkit import (TEST_SECRET, BCReceiver, hidden, pkce, query,  # noqa: E402
                    tokens, verify_logout_token, write_test_client)
 
 MAX_AGE = 45  # account_max_age_s of the daemon: the freshness step waits it out
@@ -106,11 +104,7 @@ def wrong_password(citizen):
 
 
 def logged_in(s):
-    try:
-        q, _ = login_code(A, s, None, RP, CB, prompt="none")
-    except AssertionError:
-        return False
-    return "code" in q
+    return rpkit.logged_in(A, s, RP, CB)
 
 
 def account_page(s):
@@ -201,11 +195,12 @@ def account_page_in_headless_chromium(t):
     sid2 = claims_of(tk2["id_token"])["sid"]
     tp = consent_tokens(browser_session(c)[0], c)  # not s2's: ending s2 would revoke them
     t.eq(wrong_password(c).status_code, 401)
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
+    with Chromium() as wd:
+        in_browser(t, wd, c, s2, tk2, sid2, tp)
+
+
+def in_browser(t, wd, c, s2, tk2, sid2, tp):
+    """Every action of the page, in order, in one browser (the steps build on each other)."""
     shot = lambda name: wd.screenshot(os.path.join(ARTIFACTS, f"account-{name}.png"))  # noqa
 
     def source_without(text, timeout=15.0):
@@ -214,93 +209,88 @@ def account_page_in_headless_chromium(t):
         while text in (src := wd.cmd("GET", "/source")) and time.monotonic() < end:
             time.sleep(0.1)
         return src
-    try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
-        wd.start(profile)
-        wd.go(A.base + "/account")
-        t.require("/login?authz=" in wd.wait_url("/login?authz="), wd.url())
-        wd.type(wd.find("#id_number"), c["id_number"])
-        wd.type(wd.find("#password"), c["password"])
-        wd.click(wd.find("#login_submit"))
-        logged_at = time.monotonic()
-        u = wd.wait_url("/account?")
-        t.require(urlsplit(u).path == "/account", f"not back on the page: {u}")
-        wd.go(A.base + "/account?lang=zh")  # headless Chromium asks for English
-        src = wd.cmd("GET", "/source")
-        shot("zh")
-        t.check("我的账户" in wd.title(), wd.title())
-        t.check('id="no-factor"' in src, "no second factor")
-        t.eq(src.count('class="session"'), 3, "this browser and the two others")
-        t.check(f'data-sid="{sid2}"' in src, "the other session is listed")
-        t.check("Chrome 120" in src, "the device comes from the User-Agent")
-        t.check("第三方服务" in src, "the consent to TP is listed")
-        t.check('class="signin failed"' in src, "the failed attempt is listed")
-        t.check(re.search(r"127\.0\.0\.\*", src), "addresses are masked")
-        t.check("127.0.0.1" not in src, "never a full address")
-        wd.script("document.getElementById('signins').scrollIntoView();")
-        shot("signins")
 
-        # end the other session: its RP hears of it by back channel, its refresh token dies
-        RCV.tokens.clear()
-        wd.click(wd.find(f'li[data-sid="{sid2}"] button'))
-        got = RCV.wait_sid(sid2)
-        t.require(got, "no back-channel logout for the ended session")
-        t.eq(verify_logout_token(A, got["token"], RP)["sid"], sid2)
-        r = refresh(RP, tk2["refresh_token"])
-        t.eq((r.status_code, r.json().get("error")), (400, "invalid_grant"))
-        t.check(not logged_in(s2), "the other browser is logged out")
-        src = source_without(f'data-sid="{sid2}"')
-        t.check(f'data-sid="{sid2}"' not in src, "the ended session left the list")
-        shot("session-ended")
+    # view: no session yet, so the login first, then back on the page
+    wd.go(A.base + "/account")
+    t.require("/login?authz=" in wd.wait_url("/login?authz="), wd.url())
+    wd.type(wd.find("#id_number"), c["id_number"])
+    wd.type(wd.find("#password"), c["password"])
+    wd.click(wd.find("#login_submit"))
+    logged_at = time.monotonic()
+    u = wd.wait_url("/account?")
+    t.require(urlsplit(u).path == "/account", f"not back on the page: {u}")
+    wd.go(A.base + "/account?lang=zh")  # headless Chromium asks for English
+    src = wd.cmd("GET", "/source")
+    shot("zh")
+    t.check("我的账户" in wd.title(), wd.title())
+    t.check('id="no-factor"' in src, "no second factor")
+    t.eq(src.count('class="session"'), 3, "this browser and the two others")
+    t.check(f'data-sid="{sid2}"' in src, "the other session is listed")
+    t.check("Chrome 120" in src, "the device comes from the User-Agent")
+    t.check("第三方服务" in src, "the consent to TP is listed")
+    t.check('class="signin failed"' in src, "the failed attempt is listed")
+    t.check(re.search(r"127\.0\.0\.\*", src), "addresses are masked")
+    t.check("127.0.0.1" not in src, "never a full address")
+    wd.script("document.getElementById('signins').scrollIntoView();")
+    shot("signins")
 
-        # revoke the consent: TP's refresh token stops working, TP leaves the list
-        t.eq(refresh(TP, tp["refresh_token"]).status_code, 200, "TP's token worked before")
-        tp = dict(tp, **refresh(TP, tp["refresh_token"]).json())
-        wd.click(wd.find("li.consent button"))
-        src = source_without("第三方服务")
-        r = refresh(TP, tp["refresh_token"])
-        t.eq((r.status_code, r.json().get("error")), (400, "invalid_grant"))
-        t.check("第三方服务" not in src, "the revoked consent left the list")
-        shot("consent-revoked")
+    # end the other session: its RP hears of it by back channel, its refresh token dies
+    RCV.tokens.clear()
+    wd.click(wd.find(f'li[data-sid="{sid2}"] button'))
+    got = RCV.wait_sid(sid2)
+    t.require(got, "no back-channel logout for the ended session")
+    t.eq(verify_logout_token(A, got["token"], RP)["sid"], sid2)
+    r = refresh(RP, tk2["refresh_token"])
+    t.eq((r.status_code, r.json().get("error")), (400, "invalid_grant"))
+    t.check(not logged_in(s2), "the other browser is logged out")
+    src = source_without(f'data-sid="{sid2}"')
+    t.check(f'data-sid="{sid2}"' not in src, "the ended session left the list")
+    shot("session-ended")
 
-        # CSRF: a tampered token is refused and nothing changes
-        s5, tk5 = browser_session(c, ua="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac "
-                                        "OS X) Mobile/15E148 MicroMessenger/8.0.40")
-        sid5 = claims_of(tk5["id_token"])["sid"]
-        wd.go(A.base + "/account?lang=zh")
-        t.check("WeChat" in wd.cmd("GET", "/source"), "the phone's session is listed")
-        wd.script("document.querySelectorAll('input[name=csrf]')"
-                  ".forEach(function (e) { e.value = 'x'; });")
-        wd.click(wd.find(f'li[data-sid="{sid5}"] button'))
-        src = source_without('data-sid="')
-        t.check("表单已失效" in src, "the refusal is said on the page")
-        shot("csrf-refused")
-        t.check(logged_in(s5), "nothing changed")
-        wd.go(A.base + "/account?lang=en")
-        t.check("My account" in wd.title(), wd.title())
-        shot("en")
+    # revoke the consent: TP's refresh token stops working, TP leaves the list
+    t.eq(refresh(TP, tp["refresh_token"]).status_code, 200, "TP's token worked before")
+    tp = dict(tp, **refresh(TP, tp["refresh_token"]).json())
+    wd.click(wd.find("li.consent button"))
+    src = source_without("第三方服务")
+    r = refresh(TP, tp["refresh_token"])
+    t.eq((r.status_code, r.json().get("error")), (400, "invalid_grant"))
+    t.check("第三方服务" not in src, "the revoked consent left the list")
+    shot("consent-revoked")
 
-        # freshness: once the login is older than account_max_age_s, a change asks for it again
-        time.sleep(max(0.0, MAX_AGE + 1 - (time.monotonic() - logged_at)))
-        wd.go(A.base + "/account")
-        t.check('id="account-reauth"' in wd.cmd("GET", "/source"), "the page says so")
-        wd.click(wd.find(f'li[data-sid="{sid5}"] button'))
-        u = wd.wait_url("/login?authz=")
-        t.require("/login?authz=" in u, f"not sent to log in again: {u}")
-        shot("reauth")
-        t.check(logged_in(s5), "nothing changed before the new login")
-        wd.type(wd.find("#id_number"), c["id_number"])
-        wd.type(wd.find("#password"), c["password"])
-        wd.click(wd.find("#login_submit"))
-        t.require(urlsplit(wd.wait_url("/account?")).path == "/account", wd.url())
-        RCV.tokens.clear()
-        wd.click(wd.find(f'li[data-sid="{sid5}"] button'))
-        t.require(RCV.wait_sid(sid5), "the change went through after the new login")
-        shot("after-reauth")
-    finally:
-        wd.quit()
-        stop_pid(drv)
-        shutil.rmtree(profile, ignore_errors=True)
+    # CSRF: a tampered token is refused and nothing changes
+    s5, tk5 = browser_session(c, ua="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac "
+                                    "OS X) Mobile/15E148 MicroMessenger/8.0.40")
+    sid5 = claims_of(tk5["id_token"])["sid"]
+    wd.go(A.base + "/account?lang=zh")
+    t.check("WeChat" in wd.cmd("GET", "/source"), "the phone's session is listed")
+    wd.script("document.querySelectorAll('input[name=csrf]')"
+              ".forEach(function (e) { e.value = 'x'; });")
+    wd.click(wd.find(f'li[data-sid="{sid5}"] button'))
+    src = source_without('data-sid="')
+    t.check("表单已失效" in src, "the refusal is said on the page")
+    shot("csrf-refused")
+    t.check(logged_in(s5), "nothing changed")
+    wd.go(A.base + "/account?lang=en")
+    t.check("My account" in wd.title(), wd.title())
+    shot("en")
+
+    # freshness: once the login is older than account_max_age_s, a change asks for it again
+    time.sleep(max(0.0, MAX_AGE + 1 - (time.monotonic() - logged_at)))
+    wd.go(A.base + "/account")
+    t.check('id="account-reauth"' in wd.cmd("GET", "/source"), "the page says so")
+    wd.click(wd.find(f'li[data-sid="{sid5}"] button'))
+    u = wd.wait_url("/login?authz=")
+    t.require("/login?authz=" in u, f"not sent to log in again: {u}")
+    shot("reauth")
+    t.check(logged_in(s5), "nothing changed before the new login")
+    wd.type(wd.find("#id_number"), c["id_number"])
+    wd.type(wd.find("#password"), c["password"])
+    wd.click(wd.find("#login_submit"))
+    t.require(urlsplit(wd.wait_url("/account?")).path == "/account", wd.url())
+    RCV.tokens.clear()
+    wd.click(wd.find(f'li[data-sid="{sid5}"] button'))
+    t.require(RCV.wait_sid(sid5), "the change went through after the new login")
+    shot("after-reauth")
 
 
 try:

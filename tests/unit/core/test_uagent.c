@@ -1,7 +1,6 @@
-/* core/uagent (User-Agent summaries) and core/mask's mask_ip. */
+/* core/uagent: User-Agent summaries. */
 #include <string.h>
 
-#include "core/mask.h"
 #include "core/uagent.h"
 #include "test.h"
 
@@ -31,24 +30,4 @@ TEST(uagent_summarizes_browsers_and_systems)
     CHECK_STR(sum(""), "?");
     CHECK_STR(sum("Chrome/123456789"), "Chrome 1234"); /* at most 4 digits */
     CHECK_STR(sum("<script>Chrome/</script>"), "Chrome"); /* nothing of the header but digits */
-}
-
-TEST(mask_ip_hides_the_host_part)
-{
-    char out[MASK_IP_SIZE];
-
-    mask_ip(SPAN("203.0.113.77"), out);
-    CHECK_STR(out, "203.0.113.*");
-    mask_ip(SPAN("2001:db8:1:2::7"), out);
-    CHECK_STR(out, "2001:db8:1::*");
-    mask_ip(SPAN("2001:db8::1"), out);
-    CHECK_STR(out, "2001:db8::*");
-    mask_ip(SPAN("::1"), out);
-    CHECK_STR(out, "*");
-    mask_ip(SPAN("1.2.3"), out);
-    CHECK_STR(out, "*");
-    mask_ip(SPAN("1.2.3.4<b>"), out);
-    CHECK_STR(out, "*");
-    mask_ip(SPAN(""), out);
-    CHECK_STR(out, "*");
 }
