@@ -19,7 +19,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 def install_browser():
-    """scripts/install-deps is idempotent: nothing happens when both are installed."""
+    """scripts/install-deps is idempotent: nothing happens when both are installed. Makes
+    ARTIFACTS too. (ok, the tail of install-deps' output)."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
     p = subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "chromium",
                         "chromium-driver", "fonts-wqy-microhei"], capture_output=True, text=True)
     ok = p.returncode == 0 and os.access(CHROMEDRIVER, os.X_OK) and os.access(CHROMIUM, os.X_OK)

@@ -188,7 +188,6 @@ def account_page_in_headless_chromium(t):
     ok, why = install_browser()
     t.require(ok, "Chromium could not be installed; the account page must be tested in a "
                   "browser:\n" + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
     c = CITIZENS[0]
     # made before: another browser at RP, a consent to TP, a failed attempt
     s2, tk2 = browser_session(c)
@@ -228,7 +227,7 @@ def in_browser(t, wd, c, s2, tk2, sid2, tp):
     t.check(f'data-sid="{sid2}"' in src, "the other session is listed")
     t.check("Chrome 120" in src, "the device comes from the User-Agent")
     t.check("第三方服务" in src, "the consent to TP is listed")
-    t.check('class="signin failed"' in src, "the failed attempt is listed")
+    t.check('class="signin signin-failed"' in src, "the failed attempt is listed")
     t.check(re.search(r"127\.0\.0\.\*", src), "addresses are masked")
     t.check("127.0.0.1" not in src, "never a full address")
     wd.script("document.getElementById('signins').scrollIntoView();")

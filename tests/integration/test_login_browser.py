@@ -47,7 +47,6 @@ def login_in_headless_chromium_lands_on_the_client(t):
     ok, why = install_browser()
     t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
                   "chromium-driver); the login page must be tested in a browser:\n" + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
     cb_port = free_port()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
     threading.Thread(target=srv.serve_forever, daemon=True).start()

@@ -63,6 +63,20 @@ text(struct page *p, const char *key)
     html_escape(&p->b, span_str(tmpl_t(p->lang, key)));
 }
 
+/* One part of an item's meta line: " · " unless first, the label (key, may be NULL), the
+ * value escaped. */
+static void
+meta(struct page *p, bool first, const char *key, const char *value)
+{
+    if (!first)
+        buf_append_str(&p->b, " · ");
+    if (key) {
+        text(p, key);
+        buf_append_str(&p->b, " ");
+    }
+    esc(p, value);
+}
+
 /* A one-button POST form of this page; name/value the item's field. */
 static void
 button(struct page *p, const char *action, const char *name, const char *value, const char *label)
@@ -126,11 +140,9 @@ level(struct page *p, struct loa l)
     char acr[LOA_ACR_MAX];
 
     loa_format(l, acr);
-    buf_append_str(&p->b, " · ");
-    text(p, "account_level");
-    buf_append_str(&p->b, " ");
-    esc(p, strncmp(acr, LOA_ACR_PREFIX, strlen(LOA_ACR_PREFIX)) == 0 ? acr + strlen(LOA_ACR_PREFIX)
-                                                                       : acr);
+    meta(p, false, "account_level",
+         strncmp(acr, LOA_ACR_PREFIX, strlen(LOA_ACR_PREFIX)) == 0 ? acr + strlen(LOA_ACR_PREFIX)
+                                                                    : acr);
 }
 
 static const char *
@@ -153,19 +165,10 @@ sessions_html(struct page *p, const struct account_view *v)
             buf_append_str(&p->b, "</span>");
         }
         buf_append_str(&p->b, "<br><span class=\"meta\">");
-        text(p, "account_signed_in");
-        buf_append_str(&p->b, " ");
-        esc(p, when(&p->r->arena, s->auth_time, p->lang));
-        buf_append_str(&p->b, " · ");
-        text(p, "account_last_seen");
-        buf_append_str(&p->b, " ");
-        esc(p, when(&p->r->arena, s->last_seen, p->lang));
-        if (s->channel && *s->channel) {
-            buf_append_str(&p->b, " · ");
-            text(p, "account_via");
-            buf_append_str(&p->b, " ");
-            esc(p, account_page_client_name(app, &p->r->arena, s->channel));
-        }
+        meta(p, true, "account_signed_in", when(&p->r->arena, s->auth_time, p->lang));
+        meta(p, false, "account_last_seen", when(&p->r->arena, s->last_seen, p->lang));
+        if (s->channel && *s->channel)
+            meta(p, false, "account_via", account_page_client_name(app, &p->r->arena, s->channel));
         level(p, s->loa);
         buf_append_str(&p->b, "</span>");
         if (!me)
@@ -183,9 +186,7 @@ consents_html(struct page *p, const struct account_view *v)
         buf_append_str(&p->b, "<li class=\"consent\"><span class=\"what\">");
         esc(p, account_page_client_name(p->r->app, &p->r->arena, c->client_id));
         buf_append_str(&p->b, "</span><br><span class=\"meta\">");
-        text(p, "account_scopes");
-        buf_append_str(&p->b, ": ");
-        esc(p, c->scope);
+        meta(p, true, "account_scopes", c->scope);
         buf_append_str(&p->b, "</span>");
         button(p, "revoke_consent", "client", c->client_id, "account_revoke");
         buf_append_str(&p->b, "</li>");
@@ -198,21 +199,15 @@ signins_html(struct page *p, const struct account_view *v)
 {
     for (size_t i = 0; i < v->nsignins; i++) {
         const struct signin *e = &v->signins[i];
-        buf_printf(&p->b, "<li class=\"signin %s\"><span class=\"%s\">", e->ok ? "ok" : "failed",
+        buf_printf(&p->b, "<li class=\"signin signin-%s\"><span class=\"%s\">", e->ok ? "ok" : "failed",
                    e->ok ? "what" : "failed");
         text(p, e->ok ? "account_signin_ok" : "account_signin_failed");
         buf_append_str(&p->b, "</span><br><span class=\"meta\">");
-        esc(p, when(&p->r->arena, e->time, p->lang));
-        if (*e->channel) {
-            buf_append_str(&p->b, " · ");
-            text(p, "account_via");
-            buf_append_str(&p->b, " ");
-            esc(p, account_page_client_name(p->r->app, &p->r->arena, e->channel));
-        }
-        buf_append_str(&p->b, " · ");
-        text(p, "account_from");
-        buf_append_str(&p->b, " ");
-        esc(p, e->addr);
+        meta(p, true, NULL, when(&p->r->arena, e->time, p->lang));
+        if (*e->channel)
+            meta(p, false, "account_via",
+                 account_page_client_name(p->r->app, &p->r->arena, e->channel));
+        meta(p, false, "account_from", e->addr);
         if (*e->acr) {
             struct loa l;
             if (loa_parse(span_str(e->acr), &l) == RC_OK)
