@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fakes.h"
+#include "flow/account.h"
 #include "flow/signins.h"
 #include "log/log.h"
 #include "port/store.h"
@@ -121,5 +122,32 @@ TEST(signins_failure_of_an_unknown_number_records_nothing)
     log_setup(LOG_INFO, 2);
     CHECK_RC(signins_list(&F.app, &F.a, "acct-1", &v, &n), RC_OK);
     CHECK_INT(n, 0);
+    fake_app_down(&F);
+}
+
+TEST(signins_failure_of_an_existing_account_is_recorded_for_a_wrong_password_or_a_lockout)
+{
+    struct register_req r = {SPAN("11010519491231002X"), SPAN("张三"), SPAN("13800000000"),
+                             SPAN("a long password 1")};
+    struct account acct;
+    struct rc_info creds = {.why = RC_WHY_CREDENTIALS}, locked = {.why = RC_WHY_LOCKED},
+                   rate = {.why = RC_WHY_RATE};
+    struct account_add_opts o = {.skip_popbase = true};
+    struct signin *v;
+    size_t n;
+
+    REQUIRE(up(20, 90) == 0);
+    log_setup(LOG_ERROR + 1, 2);
+    REQUIRE(account_add(&F.app, &F.a, &r, &o, &acct, NULL) == RC_OK);
+    signins_record_failure(&F.app, &F.a, r.id_number, "rp", "10.1.1.1", RC_DENIED, &creds);
+    signins_record_failure(&F.app, &F.a, r.id_number, "rp", "10.1.1.2", RC_LIMITED, &locked);
+    /* an address over its rate says nothing about the account: not recorded */
+    signins_record_failure(&F.app, &F.a, r.id_number, "rp", "10.1.1.3", RC_LIMITED, &rate);
+    log_setup(LOG_INFO, 2);
+    CHECK_RC(signins_list(&F.app, &F.a, acct.id, &v, &n), RC_OK);
+    REQUIRE(n == 2);
+    CHECK(!v[0].ok && !v[1].ok);
+    CHECK_STR(v[0].addr, "10.1.1.*");
+    CHECK_STR(v[0].channel, "rp");
     fake_app_down(&F);
 }
