@@ -153,7 +153,9 @@ sessions_html(struct page *p, const struct account_view *v)
     for (size_t i = 0; i < v->nsessions; i++) {
         const struct session *s = &v->sessions[i];
         bool me = strcmp(s->sid, v->current.sid) == 0;
-        buf_printf(&p->b, "<li class=\"session\" data-sid=\"%s\"><span class=\"what\">", s->sid);
+        buf_append_str(&p->b, "<li class=\"session\" data-sid=\"");
+        esc(p, s->sid);
+        buf_append_str(&p->b, "\"><span class=\"what\">");
         if (s->device && *s->device && strcmp(s->device, "?") != 0)
             esc(p, s->device);
         else
