@@ -62,27 +62,37 @@ csrf_ok(struct app *app, const struct account_ctx *ctx, const struct session *s,
     return ctx->bind.len && csrf_check(app, "account", bound, 2, got);
 }
 
+static enum rc
+fail(struct account_result *out, enum rc rc, enum rc_reason why, const char *field,
+     const char *msg)
+{
+    out->kind = ACCOUNT_ERROR;
+    return rc_fail(&out->why, rc, why, field, msg);
+}
+
 /* The ordinary login of the page's own client, back to /account (account_page.h). s: the
  * session (NULL: none), v: its factors when there is one. */
 static enum rc
 reauth(struct app *app, struct arena *a, const struct account_ctx *ctx, const struct session *s,
        const struct account_view *v, struct account_result *out)
 {
-    char state[44], challenge[44], acr[LOA_ACR_MAX];
+    char challenge[44], acr[LOA_ACR_MAX];
     const char *back = arena_printf(a, "%s/account", app->cfg->issuer);
     const char *client = app->cfg->account_client ? app->cfg->account_client : "";
     struct buf b;
     enum rc rc;
 
-    if (!back || (rc = grant_random_token(app, 32, state, sizeof(state))) != RC_OK
-        || (rc = grant_random_token(app, 32, challenge, sizeof(challenge))) != RC_OK)
-        return RC_NOMEM;
-    const char *kv[] = {"client_id", client,     "redirect_uri",   back,
-                        "state",     state,      "code_challenge", challenge,
-                        "ui_locales", ctx->lang, "acr_values",     NULL};
+    if (!back)
+        return fail(out, RC_NOMEM, RC_WHY_NONE, NULL, "out of memory");
+    if ((rc = grant_random_token(app, 32, challenge, sizeof(challenge))) != RC_OK)
+        return fail(out, rc, RC_WHY_NONE, NULL, "no random challenge");
+    /* no state: what comes back to /account is not read (account_page.h) */
+    const char *kv[] = {"client_id",      client,    "redirect_uri", back,
+                        "code_challenge", challenge, "ui_locales",   ctx->lang,
+                        "acr_values",     NULL};
     if (s && v && v->second_factor) {
         loa_format((struct loa){s->loa.ial, AAL2}, acr);
-        kv[11] = acr;
+        kv[9] = acr;
     }
     buf_init(&b, 8192);
     rc = buf_append_str(&b, "/authorize?response_type=code&scope=openid&prompt=login"
@@ -93,15 +103,7 @@ reauth(struct app *app, struct arena *a, const struct account_ctx *ctx, const st
     out->kind = ACCOUNT_LOGIN;
     out->location = rc == RC_OK ? arena_strndup(a, (const char *)b.p, b.len) : NULL;
     buf_clear(&b);
-    return out->location ? RC_OK : RC_NOMEM;
-}
-
-static enum rc
-fail(struct account_result *out, enum rc rc, enum rc_reason why, const char *field,
-     const char *msg)
-{
-    out->kind = ACCOUNT_ERROR;
-    return rc_fail(&out->why, rc, why, field, msg);
+    return out->location ? RC_OK : fail(out, RC_NOMEM, RC_WHY_NONE, NULL, "out of memory");
 }
 
 /* The browser's session into v->current and its factors. RC_NOT_FOUND: none. */
