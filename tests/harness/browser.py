@@ -1,5 +1,9 @@
-"""Headless Chromium for the page tests: Debian's chromium + chromium-driver, driven over the
-W3C WebDriver HTTP protocol with plain requests (test_login_browser.py, test_mfa_browser.py).
+"""Headless Chromium for the page tests: Debian's chromium + chromium-driver (and
+fonts-noto-cjk, so screenshots show Chinese text), driven over the W3C WebDriver HTTP protocol
+with plain requests. Three ways in, one driver underneath (_session):
+    with chromium(t) as (wd, cb_port): ...   # plus the loopback redirect endpoint Client
+    with browser(t) as wd: ...               # the browser alone; the test FAILS without it
+    with Chromium() as wd: ...               # the browser alone; RuntimeError without it
 """
 import base64
 import contextlib
@@ -25,7 +29,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 def install_browser():
     """scripts/install-deps is idempotent: nothing happens when both are installed."""
     p = subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), "chromium",
-                        "chromium-driver", "fonts-wqy-microhei"], capture_output=True, text=True)
+                        "chromium-driver", "fonts-noto-cjk"], capture_output=True, text=True)
     ok = p.returncode == 0 and os.access(CHROMEDRIVER, os.X_OK) and os.access(CHROMIUM, os.X_OK)
     return ok, (p.stdout + p.stderr)[-2000:]
 
@@ -112,30 +116,68 @@ class WebDriver:
             finally:
                 self.sid = None
 
+    def script(self, js, *args):
+        """Runs js in the page (W3C WebDriver §13.2.1): the tests' own tampering, never the
+        page's (the pages have no JavaScript)."""
+        return self.cmd("POST", "/execute/sync", {"script": js, "args": list(args)})
+
+
+@contextlib.contextmanager
+def _session():
+    """chromedriver on a free loopback port and a browser session with a fresh profile:
+    yields the started WebDriver (RuntimeError when chromedriver does not come up); stops
+    everything by PID and removes the profile on the way out."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    port = free_port()
+    profile = tempfile.mkdtemp(prefix="authd-chromium-")
+    drv = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    wd = WebDriver(port)
+    try:
+        if not wait_port(port, 30, drv):
+            raise RuntimeError("chromedriver did not start")
+        wd.start(profile)
+        yield wd
+    finally:
+        try:
+            wd.quit()
+        finally:
+            stop_pid(drv)
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def browser(t, why="the page must be tested in a browser"):
+    """Chromium installed (the test FAILS when it cannot be) and a session: yields the
+    WebDriver."""
+    ok, log = install_browser()
+    t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
+                  "chromium-driver); " + why + ":\n" + log)
+    with _session() as wd:
+        yield wd
+
 
 @contextlib.contextmanager
 def chromium(t):
-    """Chromium under chromedriver, with the loopback redirect endpoint (Client) on a free
-    port: yields (WebDriver with a session started, the callback port). The test FAILS when
-    Chromium cannot be installed. Everything started here is stopped by PID."""
-    ok, why = install_browser()
-    t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
-                  "chromium-driver); the pages must be tested in a browser:\n" + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
+    """browser(t) with the loopback redirect endpoint (Client) on a free port: yields
+    (WebDriver, the callback port)."""
     cb_port = free_port()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
     try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
-        wd.start(profile)
-        yield wd, cb_port
+        with browser(t, "the pages must be tested in a browser") as wd:
+            yield wd, cb_port
     finally:
-        wd.quit()
-        stop_pid(drv)
         srv.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
+
+
+class Chromium:
+    """`with Chromium() as wd:` a started WebDriver (install_browser() first), or
+    RuntimeError."""
+
+    def __enter__(self):
+        self.cm = _session()
+        return self.cm.__enter__()
+
+    def __exit__(self, *exc):
+        return self.cm.__exit__(*exc)

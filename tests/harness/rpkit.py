@@ -73,6 +73,15 @@ def login_code(a, s, citizen, client_id, cb, scope="openid profile", nonce="n-1"
     return query(loc), v
 
 
+def logged_in(a, s, client_id, cb):
+    """True if the browser's session still gives client_id a code silently (prompt=none)."""
+    try:
+        q, _ = login_code(a, s, None, client_id, cb, prompt="none")
+    except AssertionError:
+        return False
+    return "code" in q
+
+
 def tokens(a, s, citizen, client_id, cb, secret=TEST_SECRET, **kw):
     """Logs in (or uses SSO) and redeems the code; returns the /token JSON."""
     q, v = login_code(a, s, citizen, client_id, cb, **kw)

@@ -63,6 +63,11 @@ struct config {
     uint32_t audit_checkpoint_every;   /* records between signed checkpoints */
     uint32_t audit_checkpoint_seconds; /* at most this long between them while appending */
     uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
+    /* the account page (flow/account_page.h) and the sign-in record (flow/signins.h) */
+    uint32_t account_max_age_s;   /* how recent an authentication a change needs */
+    char *account_client;         /* the client the page re-authenticates through */
+    uint32_t signin_history_max;  /* entries kept per account */
+    uint32_t signin_history_days; /* and their age */
     char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* back-channel logout deliveries (flow/bclogout.h) */
     uint32_t backchannel_retry_min_ms, backchannel_retry_max_ms;

@@ -44,3 +44,53 @@ mask_name(struct span name, char out[MASK_NAME_SIZE])
     out[k] = '*';
     out[k + 1] = '\0';
 }
+
+/* Length of the first `parts` parts of s separated by sep, if s has more than that many
+ * and consists only of the characters `ok` accepts; 0 otherwise. */
+static size_t
+prefix_parts(struct span s, char sep, size_t parts, int (*ok)(int))
+{
+    size_t seen = 0, cut = 0;
+
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.p[i] == sep) {
+            if (++seen == parts)
+                cut = i;
+        } else if (!ok(s.p[i])) {
+            return 0;
+        }
+    }
+    return seen >= parts && cut > 0 ? cut : 0;
+}
+
+static int
+is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int
+is_hex(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+void
+mask_ip(struct span ip, char out[MASK_IP_SIZE])
+{
+    size_t cut = 0;
+    const char *tail = NULL;
+
+    if (ip.len <= 15 && (cut = prefix_parts(ip, '.', 3, is_digit)) != 0)
+        tail = ".*";
+    else if (ip.len <= 39 && (cut = prefix_parts(ip, ':', 3, is_hex)) != 0)
+        tail = "::*";
+    while (tail && cut > 0 && ip.p[cut - 1] == ':')
+        cut--; /* "2001:db8::1" keeps "2001:db8" */
+    if (!tail || cut == 0) {
+        memcpy(out, "*", 2);
+        return;
+    }
+    memcpy(out, ip.p, cut);
+    memcpy(out + cut, tail, strlen(tail) + 1);
+}

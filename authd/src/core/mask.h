@@ -9,6 +9,7 @@
 
 #define MASK_IDNUM_SIZE 19 /* 18 characters + NUL */
 #define MASK_NAME_SIZE  6  /* one UTF-8 character (<= 4 bytes) + '*' + NUL */
+#define MASK_IP_SIZE    48 /* a masked IPv6 address + NUL */
 
 /* Writes the masked form of an ID number into out (NUL-terminated). Input that is not 18
  * bytes of digits/X/x becomes "******************" cut to its length (at most 18), so a
@@ -18,5 +19,11 @@ void mask_idnum(struct span id, char out[MASK_IDNUM_SIZE]);
  * "*" alone for an empty name or one that does not start with well-formed UTF-8 or with a
  * printable character. Never fails. */
 void mask_name(struct span name, char out[MASK_NAME_SIZE]);
+
+/* Writes a source address with its host part hidden into out (NUL-terminated): an IPv4
+ * address keeps its first three octets ("203.0.113.*"), an IPv6 address its first three
+ * groups ("2001:db8:1::*"; the /48 a site gets). Anything else, including an address past
+ * 39 bytes, becomes "*". Never fails. */
+void mask_ip(struct span ip, char out[MASK_IP_SIZE]);
 
 #endif

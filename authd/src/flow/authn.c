@@ -6,6 +6,7 @@
 
 #include "core/authz.h"
 #include "flow/logout.h"
+#include "flow/signins.h"
 #include "log/log.h"
 
 /* Every registered authenticator, in the order the login offers them. */
@@ -117,12 +118,22 @@ replace_other(struct app *app, struct arena *a, const struct session *old, bool 
     return rc;
 }
 
+/* The account's sign-in record gains this login (best effort, flow/signins.h). */
+static void
+record(struct app *app, struct arena *a, const struct authn_proof *proof, struct loa loa)
+{
+    struct signin_event e = {true, proof->client_id, proof->client_ip, loa};
+
+    signins_record(app, a, proof->account_id, &e);
+}
+
 enum rc
 authn_complete(struct app *app, struct arena *a, const struct authn *m,
                const struct authn_proof *proof, const struct session *current, bool tls,
                struct session *s, const char **set_cookie)
 {
-    struct session_login l = {proof->account_id, proof->loa, m->amr, clock_now(app->clock)};
+    struct session_login l = {proof->account_id, proof->loa,     m->amr, clock_now(app->clock),
+                              proof->device,     proof->client_id};
     const struct session *same = NULL;
     char cookie[SESSION_COOKIE_LEN + 1];
     enum rc rc;
@@ -144,5 +155,8 @@ authn_complete(struct app *app, struct arena *a, const struct authn *m,
     }
     *set_cookie = session_cookie(a, cookie, tls);
     OPENSSL_cleanse(cookie, sizeof(cookie));
-    return *set_cookie ? RC_OK : RC_NOMEM;
+    if (!*set_cookie)
+        return RC_NOMEM;
+    record(app, a, proof, s->loa);
+    return RC_OK;
 }

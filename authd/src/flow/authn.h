@@ -41,6 +41,10 @@ struct authn_input {
 struct authn_proof {
     const char *account_id;
     struct loa loa; /* the levels this proof gives (IAL_NONE: it says nothing of identity) */
+    /* Where the login happened: set by the caller after verify, not by the authenticator
+     * (may stay NULL). authn_complete keeps client_id and device on the session and writes
+     * them to the sign-in record (flow/signins.h) with client_ip masked. */
+    const char *client_id, *client_ip, *device;
 };
 
 /* Verifies in. RC_OK: *out filled. Refusals: RC_DENIED (wrong secret or unknown person:
@@ -73,14 +77,15 @@ struct authn {
 extern const struct authn authn_password;
 extern const struct authn authn_totp;
 
-/* The i-th registered authenticator (in the order the login offers them), NULL past the
- * last. */
-const struct authn *authn_at(size_t i);
 extern const struct authn authn_sms;
 
 /* True when account_id has a second factor (an authenticator with AUTHN_NEEDS_SESSION
  * whose enrolled hook says so) to raise a session with. */
 bool authn_second_factor(struct app *app, struct arena *a, const char *account_id);
+
+/* The i-th registered authenticator (the table's order), NULL past the last: how the
+ * account page lists the factors (for (i = 0; (m = authn_at(i)); i++)). */
+const struct authn *authn_at(size_t i);
 
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
@@ -112,7 +117,8 @@ const struct authn *authn_step_up_for(struct app *app, struct arena *a, const st
  * RC_DENIED otherwise; the sid stays, the session moves to a new cookie: session_upgrade);
  * else a new session, current ending (handed on to the new one when it was the same
  * citizen's, logged out when it was another citizen's: never two citizens' tokens from one
- * browser). tls: the cookie gets the __Host- prefix. RC_OK: *s is the session and
+ * browser). A completed login is added to the account's sign-in record (flow/signins.h,
+ * best effort). tls: the cookie gets the __Host- prefix. RC_OK: *s is the session and
  * *set_cookie (in a) the Set-Cookie value to send. RC_NOT_FOUND (the session ended
  * meanwhile), RC_UNAVAILABLE, RC_FULL, RC_NOMEM. */
 enum rc authn_complete(struct app *app, struct arena *a, const struct authn *m,

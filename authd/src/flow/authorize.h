@@ -122,6 +122,7 @@ struct login_form {
     struct span id_number, secret; /* what it needs: the password or a one-time code */
     struct span session_cookie; /* the browser's old session, if any */
     const char *client_ip;
+    struct span user_agent; /* the User-Agent header (summarized for the session), may be empty */
     bool tls;
     bool decline;   /* the second-factor page's "not now": a step-up refused */
     bool challenge; /* the second-factor page's "send me a code" (authn's challenge hook) */

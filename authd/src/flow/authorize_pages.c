@@ -5,11 +5,13 @@
 
 #include "conf/policy.h"
 #include "core/authz.h"
+#include "core/uagent.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
 #include "flow/clients.h"
 #include "flow/csrf.h"
 #include "flow/grant.h"
+#include "flow/signins.h"
 
 _Static_assert(AUTHZ_CSRF_LEN == CSRF_LEN, "the pages' CSRF tokens are flow/csrf's");
 
@@ -148,7 +150,7 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
     struct authn_input in = {f->id_number, f->secret, NULL, f->client_ip};
     struct authn_proof proof = {0};
     uint32_t retry = 0;
-    char pid[AUTHZ_PENDING_LEN + 1];
+    char pid[AUTHZ_PENDING_LEN + 1], device[UA_SUMMARY_SIZE];
     enum rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -178,6 +180,8 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         goto out;
     }
     rc = m->verify(app, a, &in, &proof, &out->why, &retry);
+    if (rc != RC_OK && (m->needs & AUTHN_NEEDS_ID_NUMBER)) /* the account's failed attempts */
+        signins_record_failure(app, a, f->id_number, r.client_id, f->client_ip, rc, &out->why);
     if (rc == RC_OK && proof.loa.aal == AAL_NONE && !second_factor_here(app, &r, proof.loa))
         rc = rc_fail(&out->why, RC_LIMITED, RC_WHY_RATE, NULL, "too many attempts on this number");
     if (rc != RC_OK) {
@@ -185,6 +189,8 @@ authorize_login(struct app *app, struct arena *a, const struct login_form *f,
         out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
         goto out;
     }
+    ua_summary(f->user_agent, device);
+    proof.client_id = r.client_id, proof.client_ip = f->client_ip, proof.device = device;
     rc = authn_complete(app, a, m, &proof, in.session, f->tls, &s, &out->set_cookie);
     if (rc != RC_OK) { /* a session that cannot be made is an outage */
         out->why = (struct rc_info){0};

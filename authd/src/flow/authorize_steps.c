@@ -10,6 +10,7 @@
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
 #include "flow/clients.h"
+#include "flow/consents.h"
 #include "flow/grant.h"
 #include "flow/pending.h"
 #include "log/log.h"
@@ -208,14 +209,6 @@ authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const ch
     return false;
 }
 
-static struct span
-consent_key(struct arena *a, const char *account_id, const char *client_id)
-{
-    char *suffix = arena_printf(a, ":%s", client_id);
-
-    return suffix ? store_key(a, "consent", span_str(account_id), suffix) : (struct span){NULL, 0};
-}
-
 /* Whether the consent page must be shown: prompt=consent, or a third-party or public
  * client without a remembered consent covering the scopes, or id_number (always explicit,
  * even for first-party clients: a sensitive personal datum). A public client is never
@@ -240,7 +233,7 @@ consent_needed(struct app *app, struct arena *a, const struct authz_req *r, cons
         *needed = false;
         return RC_OK;
     }
-    rc = store_get(app->store, a, consent_key(a, s->account_id, r->client_id), &have);
+    rc = store_get(app->store, a, consents_key(a, s->account_id, r->client_id), &have);
     if (rc == RC_OK)
         *needed = !authz_scopes_covered(span_str(r->scope), have);
     return rc == RC_NOT_FOUND ? RC_OK : rc;
@@ -276,12 +269,7 @@ void
 authz_consent_remember(struct app *app, struct arena *a, const struct session *s,
                        const struct authz_req *r, const char *scope)
 {
-    struct policy *p = app_policy_get(app);
-    uint32_t ttl = p ? p->tokens.consent_ttl : 0;
-
-    app_policy_put(p);
-    if (ttl) /* best effort: without it the citizen is asked again next time */
-        store_put(app->store, consent_key(a, s->account_id, r->client_id), span_str(scope), ttl, 0);
+    consents_remember(app, a, s->account_id, r->client_id, scope);
 }
 
 /* uri + '?' or '&' + the parameters (RFC 6749 §4.1.2: keep the URI's query), in a; NULL

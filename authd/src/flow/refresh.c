@@ -595,3 +595,28 @@ rtf_lookup(struct app *app, struct arena *a, struct span tok, struct rtf *f)
         return RC_NOT_FOUND;
     return RC_OK;
 }
+
+enum rc
+rtf_revoke_client(struct app *app, struct arena *a, const struct policy *p, const char *account_id,
+                  const char *client_id, size_t *n)
+{
+    struct store_record idx;
+    struct rtf f;
+    size_t k = 0;
+    enum rc rc = store_rec_get(app->store, a, index_key(a, account_id), &idx);
+
+    if (n)
+        *n = 0;
+    if (rc == RC_NOT_FOUND)
+        return RC_OK;
+    for (size_t i = 0; rc == RC_OK && i < idx.n; i++) {
+        rc = rtf_get(app, a, idx.f[i].name, &f);
+        if (rc == RC_OK && !f.revoked && strcmp(f.client_id, client_id) == 0
+            && strcmp(f.account_id, account_id) == 0 && (rc = rtf_revoke(app, a, p, idx.f[i].name)) == RC_OK)
+            k++;
+        rc = rc == RC_NOT_FOUND ? RC_OK : rc;
+    }
+    if (n)
+        *n = k;
+    return rc;
+}

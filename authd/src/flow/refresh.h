@@ -93,6 +93,13 @@ enum rc rtf_index_ops(struct arena *a, const struct policy *p, const struct rtf 
 enum rc rtf_account_bound(struct app *app, struct arena *a, const struct policy *p,
                           const char *account_id, const struct store_record *idx, uint32_t max);
 
+/* Revokes every live family of account_id that client_id holds, found through the
+ * account's index (authd:acctrtf, kept only when max_token_families_per_account is not 0:
+ * without it nothing is found). *n (may be NULL): how many were revoked. RC_OK,
+ * RC_UNAVAILABLE, RC_NOMEM. */
+enum rc rtf_revoke_client(struct app *app, struct arena *a, const struct policy *p,
+                          const char *account_id, const char *client_id, size_t *n);
+
 /* Takes family id before it exists: a revoked stand-in (for ttl_s) that makes creating it
  * fail (rtf_create_ops' put-if-absent). RC_OK; RC_CONFLICT if it exists already;
  * RC_NOT_FOUND for an id that cannot be one; RC_UNAVAILABLE. */

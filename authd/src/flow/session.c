@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/policy.h"
@@ -73,7 +74,7 @@ num_str(struct arena *a, int64_t v)
 
 /* The record's fields (values in a). */
 static size_t
-to_fields(struct arena *a, const struct session *s, struct store_field f[8])
+to_fields(struct arena *a, const struct session *s, struct store_field f[10])
 {
     f[0] = (struct store_field){SPAN("acct"), span_str(s->account_id)};
     f[1] = (struct store_field){SPAN("sid"), span_str(s->sid)};
@@ -83,10 +84,12 @@ to_fields(struct arena *a, const struct session *s, struct store_field f[8])
     f[5] = (struct store_field){SPAN("auth_time"), num_str(a, s->auth_time)};
     f[6] = (struct store_field){SPAN("created"), num_str(a, s->created)};
     f[7] = (struct store_field){SPAN("last_seen"), num_str(a, s->last_seen)};
-    for (size_t i = 0; i < 8; i++)
+    f[8] = (struct store_field){SPAN("dev"), span_str(s->device ? s->device : "")};
+    f[9] = (struct store_field){SPAN("chan"), span_str(s->channel ? s->channel : "")};
+    for (size_t i = 0; i < 10; i++)
         if (!f[i].value.p)
             return 0;
-    return 8;
+    return 10;
 }
 
 static bool
@@ -125,7 +128,9 @@ from_record(struct arena *a, const struct store_record *r, struct session *s)
         return RC_MALFORMED;
     s->loa = (struct loa){(enum ial)ial, (enum aal)aal};
     s->amr = arena_span_dup(a, store_rec_field(r, "amr"));
-    return s->amr ? RC_OK : RC_NOMEM;
+    s->device = arena_span_dup(a, store_rec_field(r, "dev")); /* older records: none */
+    s->channel = arena_span_dup(a, store_rec_field(r, "chan"));
+    return s->amr && s->device && s->channel ? RC_OK : RC_NOMEM;
 }
 
 /* Loads the session stored under tag and checks both lifetimes. */
@@ -194,7 +199,7 @@ static enum rc
 write_session(struct app *app, struct arena *a, const struct session *s, uint32_t ttl,
               unsigned flags)
 {
-    struct store_field f[8];
+    struct store_field f[10];
     struct span skey = store_key(a, "sess", span_str(s->tag), NULL);
     struct span ikey = store_key(a, "sid", span_str(s->sid), NULL);
     size_t n = to_fields(a, s, f);
@@ -218,6 +223,23 @@ write_session(struct app *app, struct arena *a, const struct session *s, uint32_
     return store_rec_put(app->store, skey, f, n, ttl, flags);
 }
 
+static struct span
+index_key(struct arena *a, const char *account_id)
+{
+    return store_key(a, "acctsess", span_str(account_id), NULL);
+}
+
+/* The account's set of sessions gains s (best effort: a session missing from it is only
+ * missing from the account page). */
+static void
+index_add(struct app *app, struct arena *a, const struct session *s, uint32_t ttl)
+{
+    struct span key = index_key(a, s->account_id);
+
+    if (key.p)
+        store_set_add(app->store, key, span_str(s->sid), ttl);
+}
+
 enum rc
 session_create(struct app *app, struct arena *a, const struct session_login *l,
                char cookie[SESSION_COOKIE_LEN + 1], struct session *out)
@@ -238,9 +260,12 @@ session_create(struct app *app, struct arena *a, const struct session_login *l,
     s.amr = l->amr ? l->amr : "";
     s.auth_time = l->auth_time;
     s.created = s.last_seen = now;
+    s.device = l->device && strlen(l->device) <= SESSION_LABEL_MAX ? l->device : "";
+    s.channel = l->channel && strlen(l->channel) <= SESSION_LABEL_MAX ? l->channel : "";
     /* NX: 256 random bits never collide, but a collision must not join two sessions */
     if ((rc = write_session(app, a, &s, ttl_left(lt, now, now), STORE_NX)) != RC_OK)
         goto out;
+    index_add(app, a, &s, lt.ttl);
     *out = s;
 out:
     if (rc != RC_OK)
@@ -424,6 +449,8 @@ session_end(struct app *app, struct arena *a, const struct session *s, struct sp
     rc = store_del(app->store, ikey);
     if (rc != RC_OK && rc != RC_NOT_FOUND)
         return rc;
+    if ((ikey = index_key(a, s->account_id)).p)
+        store_set_rem(app->store, ikey, span_str(s->sid)); /* else dropped by session_list */
     if (rps)
         *rps = m, *nrps = n;
     return RC_OK;
@@ -447,4 +474,45 @@ bool
 session_fresh(const struct session *s, int64_t now, uint32_t max_age_s, enum aal min)
 {
     return s->loa.aal >= min && s->auth_time <= now && now - s->auth_time <= (int64_t)max_age_s;
+}
+
+static int
+newest_first(const void *x, const void *y)
+{
+    const struct session *a = x, *b = y;
+
+    if (a->created != b->created)
+        return a->created > b->created ? -1 : 1;
+    return strcmp(a->sid, b->sid);
+}
+
+enum rc
+session_list(struct app *app, struct arena *a, const char *account_id, struct session **out,
+             size_t *n)
+{
+    struct span key = index_key(a, account_id), *m = NULL;
+    size_t nm = 0, k = 0;
+    struct session *v;
+    enum rc rc;
+
+    *out = NULL, *n = 0;
+    if (!key.p)
+        return RC_NOMEM;
+    if ((rc = store_set_members(app->store, a, key, &m, &nm)) != RC_OK)
+        return rc == RC_NOT_FOUND ? RC_OK : rc;
+    if (!(v = arena_alloc(a, (nm ? nm : 1) * sizeof(*v))))
+        return RC_NOMEM;
+    for (size_t i = 0; i < nm; i++) {
+        rc = session_find_by_sid(app, a, m[i], &v[k]);
+        if (rc == RC_OK && strcmp(v[k].account_id, account_id) == 0)
+            k++;
+        else if (rc == RC_NOT_FOUND) /* ended or expired: leaves the list */
+            store_set_rem(app->store, key, m[i]);
+        else if (rc != RC_OK)
+            return rc;
+    }
+    qsort(v, k, sizeof(*v), newest_first);
+    *out = v;
+    *n = k < SESSION_LIST_MAX ? k : SESSION_LIST_MAX;
+    return RC_OK;
 }

@@ -7,6 +7,10 @@
  *                       logout fans out to them)
  *   authd:sid:{sid}     T, so that logout by the public session id (`sid` claim of
  *                       OIDC Back-Channel Logout §2.1 / Front-Channel Logout §3) finds it
+ *   authd:acctsess:{ACCT}  set of the sids of the account's sessions (the account page
+ *                       lists them: session_list); a member is added on creation and
+ *                       removed by session_end, and one whose session expired is dropped
+ *                       by the next session_list. TTL: session_ttl, renewed by each login.
  * Lifetimes come from policy [tokens]: session_ttl (absolute, from creation) and
  * session_idle_ttl (from the last use); the store TTL is the smaller of what is left of
  * each, and a load re-checks both against the clock.
@@ -31,6 +35,7 @@
 #define SESSION_TAG_LEN    64 /* hex HMAC */
 #define SESSION_ACCT_MAX   64
 #define SESSION_AMR_MAX    128 /* bytes of the space-separated amr list */
+#define SESSION_LABEL_MAX  128 /* bytes of device and channel; longer ones are not kept */
 
 struct session {
     char tag[SESSION_TAG_LEN + 1]; /* store key tag; not a secret by itself, not a cookie */
@@ -39,6 +44,8 @@ struct session {
     struct loa loa;
     const char *amr; /* space-separated RFC 8176 values ("pwd"), in the caller's arena */
     int64_t auth_time, created, last_seen;
+    const char *device;  /* the browser's User-Agent summarized (core/uagent.h), or "" */
+    const char *channel; /* the client the session was opened for, or "" */
 };
 
 /* What a completed login establishes. */
@@ -47,6 +54,7 @@ struct session_login {
     struct loa loa;
     const char *amr;
     int64_t auth_time;
+    const char *device, *channel; /* what the account page shows; NULL: unknown */
 };
 
 /* Creates a session with a fresh cookie value and a fresh sid (never reusing either, so
@@ -104,7 +112,16 @@ enum rc session_touch(struct app *app, struct arena *a, struct session *s);
 enum rc session_add_rp(struct app *app, struct arena *a, const struct session *s,
                        const char *client_id);
 
-/* Ends s: deletes the record, its :rps set and its sid index. RC_OK: *rps (in a, may be
+#define SESSION_LIST_MAX 32 /* sessions session_list reads, at most */
+
+/* The live sessions of account_id, newest first (by created), at most SESSION_LIST_MAX.
+ * Index members whose session is gone are removed (best effort). RC_OK: *out (in a, may
+ * be NULL when *n is 0). RC_UNAVAILABLE. */
+enum rc session_list(struct app *app, struct arena *a, const char *account_id,
+                     struct session **out, size_t *n);
+
+/* Ends s: deletes the record, its :rps set, its sid index and its place in the account's
+ * set (authd:acctsess). RC_OK: *rps (in a, may be
  * NULL) and *nrps are the client ids it had issued codes to. RC_UNAVAILABLE. */
 enum rc session_end(struct app *app, struct arena *a, const struct session *s, struct span **rps,
                     size_t *nrps);

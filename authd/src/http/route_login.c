@@ -129,6 +129,7 @@ post(struct http_req *r, struct http_resp *w, const struct form *f)
         .secret = pw ? *pw : secret_or_none(code),
         .session_cookie = span_str(http_cookie(r, SESSION_COOKIE)),
         .client_ip = r->client_ip,
+        .user_agent = span_str(http_header(r, "User-Agent")),
         .tls = r->secure_cookies,
         .decline = form_get(f, "decline") != NULL,
         .challenge = form_get(f, "challenge") != NULL,

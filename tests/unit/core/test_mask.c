@@ -34,3 +34,23 @@ TEST(mask_name_keeps_first_character)
     mask_name(SPAN("\nx"), m);
     CHECK_STR(m, "*");
 }
+
+TEST(mask_ip_hides_the_host_part)
+{
+    char out[MASK_IP_SIZE];
+
+    mask_ip(SPAN("203.0.113.77"), out);
+    CHECK_STR(out, "203.0.113.*");
+    mask_ip(SPAN("2001:db8:1:2::7"), out);
+    CHECK_STR(out, "2001:db8:1::*");
+    mask_ip(SPAN("2001:db8::1"), out);
+    CHECK_STR(out, "2001:db8::*");
+    mask_ip(SPAN("::1"), out);
+    CHECK_STR(out, "*");
+    mask_ip(SPAN("1.2.3"), out);
+    CHECK_STR(out, "*");
+    mask_ip(SPAN("1.2.3.4<b>"), out);
+    CHECK_STR(out, "*");
+    mask_ip(SPAN(""), out);
+    CHECK_STR(out, "*");
+}

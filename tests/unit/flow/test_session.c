@@ -307,3 +307,68 @@ TEST(session_fresh_needs_recent_auth_at_level)
     CHECK(session_fresh(&s, 1000, 300, AAL1));
     CHECK(!session_fresh(&s, 1000, 300, AAL2));
 }
+
+TEST(session_list_is_the_accounts_live_sessions_newest_first)
+{
+    struct fixture f;
+    char c1[SESSION_COOKIE_LEN + 1], c2[SESSION_COOKIE_LEN + 1], c3[SESSION_COOKIE_LEN + 1];
+    struct session s1, s2, s3, *v;
+    struct session_login other = login, dev = login;
+    size_t n;
+
+    REQUIRE(setup(&f) == 0);
+    other.account_id = "acct-2";
+    dev.device = "Chrome 120 \xc2\xb7 Windows";
+    dev.channel = "demo-portal";
+    CHECK_RC(session_list(&f.app, &f.a, "acct-1", &v, &n), RC_OK);
+    CHECK_INT(n, 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, c1, &s1), RC_OK);
+    fake_now += 10;
+    CHECK_RC(session_create(&f.app, &f.a, &dev, c2, &s2), RC_OK);
+    CHECK_RC(session_create(&f.app, &f.a, &other, c3, &s3), RC_OK);
+    CHECK_RC(session_list(&f.app, &f.a, "acct-1", &v, &n), RC_OK);
+    REQUIRE(n == 2);
+    CHECK_STR(v[0].sid, s2.sid); /* newest first */
+    CHECK_STR(v[1].sid, s1.sid);
+    CHECK_STR(v[0].device, "Chrome 120 \xc2\xb7 Windows");
+    CHECK_STR(v[0].channel, "demo-portal");
+    CHECK_STR(v[1].device, "");
+    /* an ended session leaves the list, and the other account's stays its own */
+    CHECK_RC(session_end(&f.app, &f.a, &s2, NULL, NULL), RC_OK);
+    CHECK_RC(session_list(&f.app, &f.a, "acct-1", &v, &n), RC_OK);
+    REQUIRE(n == 1);
+    CHECK_STR(v[0].sid, s1.sid);
+    CHECK_RC(session_list(&f.app, &f.a, "acct-2", &v, &n), RC_OK);
+    REQUIRE(n == 1);
+    CHECK_STR(v[0].sid, s3.sid);
+    /* an expired one too (its record gone without session_end), and the index forgets it */
+    fake_now += 3601;
+    CHECK_RC(session_list(&f.app, &f.a, "acct-1", &v, &n), RC_OK);
+    CHECK_INT(n, 0);
+    struct span *m;
+    size_t nm;
+    CHECK_RC(store_set_members(f.app.store, &f.a, store_key(&f.a, "acctsess", SPAN("acct-1"), NULL),
+                               &m, &nm),
+             RC_NOT_FOUND);
+    teardown(&f);
+}
+
+TEST(session_login_keeps_device_and_channel_through_a_touch)
+{
+    struct fixture f;
+    char c[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+    struct session_login dev = login;
+
+    REQUIRE(setup(&f) == 0);
+    dev.device = "Firefox 121 \xc2\xb7 Linux";
+    dev.channel = "demo-app";
+    CHECK_RC(session_login(&f.app, &f.a, &dev, NULL, c, &s), RC_OK);
+    fake_now += 120;
+    REQUIRE(session_load(&f.app, &f.a, span_str(c), &l) == RC_OK);
+    CHECK_RC(session_touch(&f.app, &f.a, &l), RC_OK);
+    REQUIRE(session_load(&f.app, &f.a, span_str(c), &l) == RC_OK);
+    CHECK_STR(l.device, "Firefox 121 \xc2\xb7 Linux");
+    CHECK_STR(l.channel, "demo-app");
+    teardown(&f);
+}
