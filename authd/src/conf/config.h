@@ -59,6 +59,9 @@ struct config {
     uint32_t rate_token_per_ip, rate_token_per_client;
     uint32_t rate_introspect_per_ip, rate_introspect_per_client; /* /introspect and /revoke */
     uint32_t rate_authorize_per_ip, rate_end_session_per_ip;
+    /* device grant (flow/device.h, RFC 8628) */
+    uint32_t device_code_ttl_s, device_poll_interval_s;
+    uint32_t rate_device_per_ip, rate_device_per_code; /* user-code lookups on /device */
     uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
     char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* back-channel logout deliveries (flow/bclogout.h) */
