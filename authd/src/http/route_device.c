@@ -41,7 +41,7 @@ struct device_page {
     bool login_first, enter; /* which parts show */
     const struct device_view *v; /* the confirmation, or NULL */
     const char *csrf;
-    char level[LOA_ACR_MAX];     /* the phone session's acr: what the kiosk will get */
+    const char *level;           /* the phone session's levels: what the kiosk will get */
 };
 
 /* The scopes as <li>, each translated when strings.tsv knows it (scope_<name>). */
@@ -80,6 +80,18 @@ lang_url(struct http_req *r, struct span code, const char *lang)
     s = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
     buf_clear(&b);
     return s;
+}
+
+/* The session's levels in words (loa_ialN, loa_aalN in strings.tsv) and its acr. */
+static const char *
+level_text(struct http_req *r, struct loa l, enum lang lang)
+{
+    char acr[LOA_ACR_MAX], ki[16], ka[16];
+
+    loa_format(l, acr);
+    snprintf(ki, sizeof(ki), "loa_ial%d", (int)l.ial);
+    snprintf(ka, sizeof(ka), "loa_aal%d", (int)l.aal);
+    return arena_printf(&r->arena, "%s · %s (%s)", tmpl_t(lang, ki), tmpl_t(lang, ka), acr);
 }
 
 /* The message of pg in its language, with the wait when there is one. */
@@ -196,7 +208,7 @@ show(struct http_req *r, struct http_resp *w, struct device_page *pg, const stru
     }
     http_set_client(r, v.client_id);
     pg->v = &v;
-    loa_format(s.loa, pg->level);
+    pg->level = level_text(r, s.loa, pg->lang);
     if (!(pg->csrf = csrf_of(r, v.user_code, cookie))) {
         authz_ui_error(r, w, 500, "error_title", pg->lang);
         return;
