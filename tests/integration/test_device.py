@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -292,6 +293,42 @@ def user_code_guessing_is_limited_per_address_and_per_code(t):
         j = start("openid", a=a).json()  # the address has had 6: even the right code waits
         r = s.get(a.base + "/device", params={"user_code": j["user_code"]}, timeout=10)
         t.eq(r.status_code, 429)
+
+
+def zbar_decode(lines, scale=6):
+    """Decodes terminal half blocks (light background: '█' two light modules, ' ' two dark,
+    '▀' light over dark, '▄' dark over light) with zbarimg, through a PGM image."""
+    top = {"█": 255, " ": 0, "▀": 255, "▄": 0}
+    bottom = {"█": 255, " ": 0, "▀": 0, "▄": 255}
+    rows = []
+    for l in lines:
+        rows += [[top[c] for c in l], [bottom[c] for c in l]]
+    w, h = len(rows[0]) * scale, len(rows) * scale
+    px = bytearray()
+    for row in rows:
+        line = bytes(v for v in row for _ in range(scale))
+        px += line * scale
+    fd, path = tempfile.mkstemp(suffix=".pgm")
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"P5 %d %d 255\n" % (w, h) + bytes(px))
+    try:
+        r = subprocess.run(["zbarimg", "--quiet", "--raw", path], capture_output=True,
+                           text=True, timeout=30)
+        return r.stdout.strip()
+    finally:
+        os.unlink(path)
+
+
+@test
+def authctl_draws_the_verification_uri_as_a_terminal_qr(t):
+    uri = start("openid").json()["verification_uri_complete"]
+    r = A.authctl("device-qr", uri)
+    lines = r.stdout.splitlines()
+    t.eq(lines[-1], uri)
+    t.check(len(lines) > 20 and all(set(l) <= set("█▀▄ ") for l in lines[:-1]), r.stdout[:200])
+    t.eq(zbar_decode(lines[:-1]), uri)
+    t.eq(A.authctl("device-qr", "", check=False).returncode, 1)
+    t.eq(A.authctl("device-qr", check=False).returncode, 2)
 
 
 @test
