@@ -234,7 +234,13 @@ def wrong_user_code_gets_a_clear_message(t):
 def the_page_needs_a_login_and_a_csrf_token(t):
     j = start("openid").json()
     anon = A.session()
-    r = anon.get(A.base + "/device", params={"user_code": j["user_code"]}, timeout=10)
+    r = anon.get(A.base + "/device", params={"user_code": j["user_code"]},
+                 allow_redirects=False, timeout=10)
+    t.eq(r.status_code, 302)  # to the login page (device_login_client)
+    t.check(r.headers["Location"].startswith("/authorize?client_id=authd-device&"))
+    # back from /authorize without a session (the login failed): no loop, a message
+    r = anon.get(A.base + "/device", params={"state": j["user_code"], "error": "access_denied"},
+                 allow_redirects=False, timeout=10)
     t.eq(r.status_code, 200)
     t.check('id="device-login"' in r.text and "Self-service" not in r.text)
     r = anon.post(A.base + "/device", data={"user_code": j["user_code"], "action": "approve"},
@@ -254,6 +260,36 @@ def the_page_needs_a_login_and_a_csrf_token(t):
     t.eq(poll(j["device_code"]).json()["error"], "authorization_pending")
     for h in ("Content-Security-Policy", "X-Frame-Options"):
         t.check(h in page.headers, h)
+
+
+@test
+def a_phone_without_a_session_logs_in_and_comes_back(t):
+    j = start("openid").json()
+    s = A.session()
+    r = s.get(j["verification_uri_complete"], allow_redirects=False, timeout=10)
+    t.eq(r.status_code, 302)
+    r = s.get(urljoin(A.base, r.headers["Location"]), allow_redirects=False, timeout=10)
+    t.require(r.headers["Location"].startswith("/login?"), r.headers.get("Location"))
+    page = s.get(urljoin(A.base, r.headers["Location"]), timeout=10)
+    t.check("扫码登录终端" in page.text or "Kiosk hand-over" in page.text, "the login page")
+    cz = CITIZENS[1]
+    r = s.post(A.base + "/login", data={"authz": hidden(page.text, "authz"),
+                                        "csrf": hidden(page.text, "csrf"),
+                                        "id_number": cz["id_number"],
+                                        "password": cz["password"]},
+               allow_redirects=False, timeout=10)
+    loc = r.headers["Location"]
+    t.require(loc.startswith(A.base + "/device?code="), loc)
+    page = s.get(loc, timeout=10)
+    t.eq(page.status_code, 200)
+    t.check('id="device-approve"' in page.text and j["user_code"] in page.text, page.text[:400])
+    r = s.post(A.base + "/device", data={"user_code": hidden(page.text, "user_code"),
+                                         "csrf": hidden(page.text, "csrf"),
+                                         "action": "approve"}, timeout=10)
+    t.eq(r.status_code, 200)
+    time.sleep(INTERVAL + 0.2)
+    r = poll(j["device_code"])
+    t.eq(r.status_code, 200, r.text)
 
 
 @test

@@ -3,8 +3,10 @@
  *
  * GET /device[?user_code=..][&lang=zh|en]: without a code, a form to type it; with a code
  * and the phone's SSO session, which client (and kiosk location) asks for which scopes at
- * which level, with approve and deny buttons; without a session, "log in on this phone
- * first". POST /device (user_code, csrf, action=approve|deny): the decision.
+ * which level, with approve and deny buttons; without a session, to the login page through
+ * /authorize of the client device_login_client and back here (the code in `state`), or
+ * "log in on this phone first" when none is configured or the login did not give a
+ * session. POST /device (user_code, csrf, action=approve|deny): the decision.
  *
  * Answers: 200 the page; 400 a wrong, expired or decided code (device_bad_code, the form
  * again); 429 with Retry-After over the guessing limits (device_limited); 401 a POST
@@ -17,6 +19,7 @@
 #include "core/html.h"
 #include "flow/csrf.h"
 #include "flow/device.h"
+#include "flow/grant.h"
 #include "flow/session.h"
 #include "http/authz_ui.h"
 #include "http/router.h"
@@ -42,6 +45,7 @@ struct device_page {
     const struct device_view *v; /* the confirmation, or NULL */
     const char *csrf;
     const char *level;           /* the phone session's levels: what the kiosk will get */
+    bool back_from_login;        /* /authorize sent the browser back (state, code or error) */
 };
 
 /* The scopes as <li>, each translated when strings.tsv knows it (scope_<name>). */
@@ -162,6 +166,42 @@ refused(struct http_req *r, struct http_resp *w, struct device_page *pg, enum rc
     render(r, w, pg);
 }
 
+/* No SSO session on the phone: through the login page and back, when the configuration
+ * names a client for it (device_login_client, a first-party public client whose redirect
+ * URI is this page). /authorize brings the browser back with the session and the code typed
+ * in `state` (the authorization code that comes along is left to expire: the page needs
+ * the session, not tokens; PKCE is required of a public client, so a random challenge goes
+ * with it that nobody holds the verifier of). false: no such client. */
+static bool
+to_login(struct http_req *r, struct http_resp *w, const struct device_page *pg)
+{
+    const struct config *cfg = r->app->cfg;
+    char challenge[48];
+    struct buf b;
+    const char *loc;
+
+    if (!cfg->device_login_client
+        || grant_random_token(r->app, 32, challenge, sizeof(challenge)) != RC_OK)
+        return false;
+    buf_init(&b, 8192);
+    buf_append_str(&b, "/authorize?");
+    form_append(&b, "client_id", span_str(cfg->device_login_client));
+    form_append(&b, "response_type", SPAN("code"));
+    form_append(&b, "scope", SPAN("openid"));
+    form_append(&b, "redirect_uri", span_str(arena_printf(&r->arena, "%s%s", cfg->issuer,
+                                                            DEVICE_PATH)));
+    form_append(&b, "state", pg->typed);
+    form_append(&b, "code_challenge", span_str(challenge));
+    form_append(&b, "code_challenge_method", SPAN("S256"));
+    form_append(&b, "ui_locales", span_str(pg->lang == LANG_EN ? "en" : "zh-CN"));
+    loc = b.p ? arena_strndup(&r->arena, (const char *)b.p, b.len) : NULL;
+    buf_clear(&b);
+    if (!loc)
+        return false;
+    http_redirect(r, w, 302, loc);
+    return true;
+}
+
 /* The phone's SSO session, if it has one. */
 static bool
 phone_session(struct http_req *r, struct session *s, struct span *cookie)
@@ -196,6 +236,8 @@ show(struct http_req *r, struct http_resp *w, struct device_page *pg, const stru
         return;
     }
     if (!phone_session(r, &s, &cookie)) { /* no lookup without a login: no anonymous guesses */
+        if (!pg->back_from_login && pg->typed.len <= USERCODE_INPUT_MAX && to_login(r, w, pg))
+            return;
         pg->login_first = true;
         render(r, w, pg);
         return;
@@ -268,9 +310,11 @@ route_device(struct http_req *r, struct http_resp *w)
         authz_ui_error(r, w, 400, "device_bad_code", authz_ui_lang(r, NULL, NULL));
         return;
     }
-    const struct span *typed = form_get(&f, "user_code");
+    const struct span *typed = form_get(&f, "user_code"), *state = form_get(&f, "state");
     pg.lang = authz_ui_lang(r, form_get(&f, "lang"), NULL);
-    pg.typed = typed ? *typed : (struct span){NULL, 0};
+    /* back from the login page (to_login): the code typed travelled in state */
+    pg.back_from_login = !typed && state && r->method != HTTP_POST;
+    pg.typed = typed ? *typed : pg.back_from_login ? *state : (struct span){NULL, 0};
     if (!(p = app_policy_get(r->app))) {
         authz_ui_error(r, w, 503, "login_unavailable", pg.lang);
         return;
