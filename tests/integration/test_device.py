@@ -18,7 +18,7 @@ import time
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import ROOT, Authd, free_port, run, test  # noqa: E402
+from itest import ROOT, Authd, Redis, free_port, run, test  # noqa: E402
 
 from jwcrypto import jwk, jwt  # noqa: E402
 
@@ -305,6 +305,38 @@ def expired_device_code_is_expired_token(t):
         s, _ = phone(0, a)
         r = s.get(a.base + "/device", params={"user_code": j["user_code"]}, timeout=10)
         t.eq(r.status_code, 400)
+
+
+@test
+def with_the_redis_store_the_grant_behaves_the_same(t):
+    """The memory and Redis stores must behave alike: approve, single use, deny, slow_down,
+    expiry, a spent user code, the guessing limit."""
+    with Redis() as red, Authd(population=100, conf={
+            "store": red.url(), "device_poll_interval_s": 1, "device_code_ttl_s": 8,
+            "rate_device_per_ip": 1000, "rate_device_per_code": 3}) as a:
+        s, app_claims = phone(0, a)
+        j = start("openid", a=a).json()
+        t.eq(poll(j["device_code"], a=a).json()["error"], "authorization_pending")
+        t.eq(poll(j["device_code"], a=a).json()["error"], "slow_down")
+        _, r = decide(s, j["user_code"], a=a)
+        t.eq(r.status_code, 200)
+        time.sleep(6.2)  # the interval grew to 6 s
+        r = poll(j["device_code"], a=a)
+        t.eq(r.status_code, 200, r.text)
+        t.check("id_token" in r.json(), r.text)
+        t.eq(claims(r.json()["id_token"], a)["acr"], app_claims["acr"])
+        t.eq(poll(j["device_code"], a=a).json()["error"], "invalid_grant")
+        r = s.get(a.base + "/device", params={"user_code": j["user_code"]}, timeout=10)
+        t.eq(r.status_code, 400)
+        j = start("openid", a=a).json()
+        _, r = decide(s, j["user_code"], "deny", a=a)
+        t.eq(poll(j["device_code"], a=a).json()["error"], "access_denied")
+        j = start("openid", a=a).json()
+        time.sleep(8.5)
+        t.eq(poll(j["device_code"], a=a).json()["error"], "expired_token")
+        got = [s.get(a.base + "/device", params={"user_code": "BBBB-CCCC"},
+                     timeout=10).status_code for _ in range(4)]
+        t.eq(got, [400, 400, 400, 429])
 
 
 @test
