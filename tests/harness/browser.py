@@ -2,10 +2,13 @@
 the W3C WebDriver HTTP protocol with plain requests (test_login_browser.py,
 test_device_browser.py). Screenshots go to ARTIFACTS (build/test-artifacts)."""
 import base64
+import contextlib
 import os
+import shutil
 import subprocess
+import tempfile
 
-from itest import BUILD, ROOT
+from itest import BUILD, ROOT, free_port, stop_pid, wait_port
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
@@ -85,3 +88,26 @@ class WebDriver:
                 self.cmd("DELETE", "")
             finally:
                 self.sid = None
+
+
+@contextlib.contextmanager
+def chromium(t, why="the page must be tested in a browser"):
+    """Chromium installed (the test FAILS when it cannot be), chromedriver on a free port and
+    a browser session with a fresh profile: yields the WebDriver, then stops them all."""
+    ok, log = install_browser()
+    t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
+                  "chromium-driver); " + why + ":\n" + log)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    port = free_port()
+    profile = tempfile.mkdtemp(prefix="authd-chromium-")
+    drv = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    wd = WebDriver(port)
+    try:
+        t.require(wait_port(port, 30, drv), "chromedriver did not start")
+        wd.start(profile)
+        yield wd
+    finally:
+        wd.quit()
+        stop_pid(drv)
+        shutil.rmtree(profile, ignore_errors=True)

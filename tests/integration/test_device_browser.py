@@ -8,32 +8,20 @@ import base64
 import hashlib
 import os
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from browser import ARTIFACTS, CHROMEDRIVER, WebDriver, install_browser  # noqa: E402
-from itest import Authd, free_port, run, stop_pid, test, wait_port  # noqa: E402
+from browser import ARTIFACTS, chromium  # noqa: E402
+from itest import Authd, free_port, run, test  # noqa: E402
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 @test
 def approval_page_in_headless_chromium_shows_who_asks_what(t):
-    ok, why = install_browser()
-    t.require(ok, "Chromium could not be installed: " + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
-    try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
+    with chromium(t) as wd:
         with Authd(population=200, conf={"device_poll_interval_s": 1}) as a:
             citizen = a.demo()["citizens"][0]
             v = secrets.token_urlsafe(48)
@@ -41,7 +29,6 @@ def approval_page_in_headless_chromium_shows_who_asks_what(t):
             q = {"client_id": "demo-app", "response_type": "code", "scope": "openid",
                  "redirect_uri": f"http://127.0.0.1:{free_port()}/callback", "state": "s",
                  "code_challenge": c.decode(), "code_challenge_method": "S256"}
-            wd.start(profile)
             wd.go(a.base + "/authorize?" + urlencode(q))
             wd.type(wd.find("#id_number"), citizen["id_number"])
             wd.type(wd.find("#password"), citizen["password"])
@@ -79,10 +66,6 @@ def approval_page_in_headless_chromium_shows_who_asks_what(t):
                                        "client_id": "demo-kiosk"})
             t.eq(r.status_code, 200, r.text)
             t.check("id_token" in r.json())
-    finally:
-        wd.quit()
-        stop_pid(drv)
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 run()

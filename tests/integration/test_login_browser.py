@@ -13,16 +13,13 @@ import hashlib
 import http.server
 import os
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from browser import ARTIFACTS, CHROMEDRIVER, WebDriver, install_browser  # noqa: E402
-from itest import Authd, free_port, run, stop_pid, test, wait_port  # noqa: E402
+from browser import ARTIFACTS, chromium  # noqa: E402
+from itest import Authd, free_port, run, test  # noqa: E402
 
 
 class Client(http.server.BaseHTTPRequestHandler):
@@ -47,21 +44,12 @@ class Client(http.server.BaseHTTPRequestHandler):
 
 @test
 def login_in_headless_chromium_lands_on_the_client(t):
-    ok, why = install_browser()
-    t.require(ok, "Chromium could not be installed (scripts/install-deps chromium "
-                  "chromium-driver); the login page must be tested in a browser:\n" + why)
-    os.makedirs(ARTIFACTS, exist_ok=True)
     cb_port = free_port()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", cb_port), Client)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    wd_port = free_port()
-    profile = tempfile.mkdtemp(prefix="authd-chromium-")
-    drv = subprocess.Popen([CHROMEDRIVER, f"--port={wd_port}"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    wd = WebDriver(wd_port)
     try:
-        t.require(wait_port(wd_port, 30, drv), "chromedriver did not start")
-        with Authd(population=1000) as a:
+        with chromium(t, "the login page must be tested in a browser") as wd, \
+                Authd(population=1000) as a:
             citizen = a.demo()["citizens"][0]
             verifier = secrets.token_urlsafe(48)
             challenge = base64.urlsafe_b64encode(
@@ -71,7 +59,6 @@ def login_in_headless_chromium_lands_on_the_client(t):
                  "redirect_uri": f"http://127.0.0.1:{cb_port}/callback", "state": state,
                  "nonce": "n-browser", "code_challenge": challenge,
                  "code_challenge_method": "S256"}
-            wd.start(profile)
             wd.go(a.base + "/authorize?" + urlencode(q))
             t.check("/login?authz=" in wd.url(), wd.url())
             t.check("登录" in wd.title() or "Sign in" in wd.title(), wd.title())
@@ -106,10 +93,7 @@ def login_in_headless_chromium_lands_on_the_client(t):
                 t.require(Client.event.wait(30), f"the client was not reached: {wd.url()}")
                 t.eq(Client.got.get("state"), "s-" + lang)
     finally:
-        wd.quit()
-        stop_pid(drv)
         srv.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 run()

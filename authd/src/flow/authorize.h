@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/form.h"
 #include "conf/policy.h"
+#include "core/form.h"
 #include "core/loa.h"
 #include "flow/app.h"
 

@@ -90,8 +90,7 @@ bind_user_code(struct app *app, struct arena *a, struct pending *p, char code[US
     for (int i = 0; i < UC_TRIES && rc == RC_CONFLICT; i++) {
         if (i > 0
             && ((rc = draw_code(app, code)) != RC_OK
-                || (rc = pending_attr_set(p, "uc", arena_strndup(a, code, USERCODE_LEN)))
-                       != RC_OK
+                || (rc = pending_attr_set(p, "uc", arena_strndup(a, code, USERCODE_LEN))) != RC_OK
                 || (rc = pending_save(app, a, p, 0)) != RC_OK))
             return rc;
         if ((rc = uc_key(app, a, code, &key)) != RC_OK)

@@ -45,12 +45,12 @@ struct device_start {
  * unauthorized_client), RC_WHY_SCOPE (invalid_scope); RC_UNAVAILABLE, RC_FULL, RC_NOMEM,
  * RC_INTERNAL. Logs one `device.start` event (client, never a code). */
 enum rc device_authorize(struct app *app, struct arena *a, const struct policy *p,
-                         const struct policy_client *c, struct span scope,
-                         struct device_start *out, struct rc_info *ri);
+                         const struct policy_client *c, struct span scope, struct device_start *out,
+                         struct rc_info *ri);
 
 /* What the approval page shows (strings in the caller's arena). */
 struct device_view {
-    char user_code[USERCODE_SHOWN_LEN + 1]; /* normalised and shown as XXXX-XXXX */
+    char user_code[USERCODE_SHOWN_LEN + 1];         /* normalised and shown as XXXX-XXXX */
     const char *client_id, *client_name, *location; /* location may be NULL */
     const char *scope;                              /* may be "" */
     struct loa min;                                 /* the level policy requires */

@@ -155,9 +155,9 @@ pending_save(struct app *app, struct arena *a, struct pending *p, uint32_t ttl_s
         /* A new interaction may not eat into the store's reserve, which keeps room for the
          * citizens already in a login (port/store.h STORE_LOW); saving one again must not
          * bring back one completed meanwhile (STORE_XX). */
-        rc = store_put(app->store, rec_key(a, p->kind, span_str(p->id), NULL), span_str(s),
-                       (uint32_t)(p->expires - now + linger(p->kind)),
-                       fresh ? STORE_LOW : STORE_XX);
+        rc =
+            store_put(app->store, rec_key(a, p->kind, span_str(p->id), NULL), span_str(s),
+                      (uint32_t)(p->expires - now + linger(p->kind)), fresh ? STORE_LOW : STORE_XX);
     free(s);
     json_decref(o);
     if (rc != RC_OK && fresh)

@@ -134,3 +134,16 @@ authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name, uint
     }
     return false;
 }
+
+const char *
+authz_ui_wait_message(struct http_req *r, enum lang lang, const char *key, uint32_t secs)
+{
+    const char *m = key ? tmpl_t(lang, key) : NULL, *s;
+
+    if (!m || secs == 0)
+        return m;
+    s = arena_printf(&r->arena, "%s (%s %u %s)", m, tmpl_t(lang, "limit_retry_in"),
+                     secs < 60 ? secs : (secs + 59) / 60,
+                     tmpl_t(lang, secs < 60 ? "limit_seconds" : "limit_minutes"));
+    return s ? s : m;
+}

@@ -72,6 +72,11 @@ void authz_ui_pending_error(struct http_req *r, struct http_resp *w, const struc
 bool authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name, uint32_t limit,
                       enum lang lang);
 
+/* The page message `key` (strings.tsv, may be NULL: NULL) in lang, with the wait appended
+ * when secs > 0 ("... (try again in 12 seconds)", minutes from 60 s on). In r's arena. */
+const char *authz_ui_wait_message(struct http_req *r, enum lang lang, const char *key,
+                                  uint32_t secs);
+
 /* The browser-binding cookie value: the request's, or a new one (its Set-Cookie added to
  * w). NULL when out of memory. */
 const char *authz_ui_bind(struct http_req *r, struct http_resp *w);

@@ -37,15 +37,15 @@ static const struct http_error device_errors[] = {
 struct device_page {
     enum lang lang;
     int status;
-    const char *message;     /* strings.tsv key, or NULL */
-    uint32_t retry_after_s;  /* 429 */
-    const char *done;        /* strings.tsv key of a decision made, or NULL */
-    struct span typed;       /* shown again in the form */
-    bool login_first, enter; /* which parts show */
+    const char *message;         /* strings.tsv key, or NULL */
+    uint32_t retry_after_s;      /* 429 */
+    const char *done;            /* strings.tsv key of a decision made, or NULL */
+    struct span typed;           /* shown again in the form */
+    bool login_first, enter;     /* which parts show */
     const struct device_view *v; /* the confirmation, or NULL */
     const char *csrf;
-    const char *level;           /* the phone session's levels: what the kiosk will get */
-    bool back_from_login;        /* /authorize sent the browser back (state, code or error) */
+    const char *level;    /* the phone session's levels: what the kiosk will get */
+    bool back_from_login; /* /authorize sent the browser back (state, code or error) */
 };
 
 /* The scopes as <li>, each translated when strings.tsv knows it (scope_<name>). */
@@ -98,27 +98,13 @@ level_text(struct http_req *r, struct loa l, enum lang lang)
     return arena_printf(&r->arena, "%s · %s (%s)", tmpl_t(lang, ki), tmpl_t(lang, ka), acr);
 }
 
-/* The message of pg in its language, with the wait when there is one. */
-static const char *
-message(struct http_req *r, const struct device_page *pg)
-{
-    uint32_t n = pg->retry_after_s;
-    const char *m = pg->message ? tmpl_t(pg->lang, pg->message) : NULL, *s;
-
-    if (!m || n == 0)
-        return m;
-    s = arena_printf(&r->arena, "%s (%s %u %s)", m, tmpl_t(pg->lang, "limit_retry_in"),
-                     n < 60 ? n : (n + 59) / 60,
-                     tmpl_t(pg->lang, n < 60 ? "limit_seconds" : "limit_minutes"));
-    return s ? s : m;
-}
-
 static void
 render(struct http_req *r, struct http_resp *w, const struct device_page *pg)
 {
     const struct device_view *v = pg->v;
     struct span typed = pg->typed.len <= USERCODE_INPUT_MAX ? pg->typed : SPAN("");
     struct span code = v ? span_str(v->user_code) : typed;
+    const char *msg = authz_ui_wait_message(r, pg->lang, pg->message, pg->retry_after_s);
     struct buf b;
 
     struct tmpl_var vars[] = {
@@ -126,7 +112,7 @@ render(struct http_req *r, struct http_resp *w, const struct device_page *pg)
         {"lang", span_str(authz_ui_lang_code(pg->lang))},
         {"lang_zh_url", span_str(lang_url(r, code, "zh"))},
         {"lang_en_url", span_str(lang_url(r, code, "en"))},
-        {"message", span_str(message(r, pg))},
+        {"message", span_str(msg)},
         {"done", span_str(pg->done ? tmpl_t(pg->lang, pg->done) : NULL)},
         {"login_first", pg->login_first ? SPAN("1") : SPAN("")},
         {"enter", pg->enter ? SPAN("1") : SPAN("")},
@@ -188,8 +174,8 @@ to_login(struct http_req *r, struct http_resp *w, const struct device_page *pg)
     form_append(&b, "client_id", span_str(cfg->device_login_client));
     form_append(&b, "response_type", SPAN("code"));
     form_append(&b, "scope", SPAN("openid"));
-    form_append(&b, "redirect_uri", span_str(arena_printf(&r->arena, "%s%s", cfg->issuer,
-                                                            DEVICE_PATH)));
+    form_append(&b, "redirect_uri",
+                span_str(arena_printf(&r->arena, "%s%s", cfg->issuer, DEVICE_PATH)));
     form_append(&b, "state", pg->typed);
     form_append(&b, "code_challenge", span_str(challenge));
     form_append(&b, "code_challenge_method", SPAN("S256"));

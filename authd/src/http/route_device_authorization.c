@@ -35,8 +35,7 @@ route_device_authorization(struct http_req *r, struct http_resp *w)
 
     if (!oauth_call_begin(r, w, "/device_authorization", &oc))
         return;
-    rc = device_authorize(r->app, &r->arena, oc.p, oc.c, oauth_call_param(&oc, "scope"), &out,
-                          &ri);
+    rc = device_authorize(r->app, &r->arena, oc.p, oc.c, oauth_call_param(&oc, "scope"), &out, &ri);
     if (rc != RC_OK) {
         http_error_answer(r, w, HTTP_ERRORS(device_authorization_errors), rc, &ri,
                           OAUTH_CALL_CHALLENGE(&oc));

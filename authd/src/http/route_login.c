@@ -40,15 +40,7 @@ struct login_view {
 static const char *
 message(struct http_req *r, const struct login_view *v, enum lang lang)
 {
-    uint32_t n = v->retry_after_s;
-    const char *m = v->message ? tmpl_t(lang, v->message) : NULL, *s;
-
-    if (!m || n == 0)
-        return m;
-    s = arena_printf(&r->arena, "%s (%s %u %s)", m, tmpl_t(lang, "limit_retry_in"),
-                     n < 60 ? n : (n + 59) / 60,
-                     tmpl_t(lang, n < 60 ? "limit_seconds" : "limit_minutes"));
-    return s ? s : m;
+    return authz_ui_wait_message(r, lang, v->message, v->retry_after_s);
 }
 
 static const char *

@@ -48,9 +48,9 @@ TEST(policy_grant_types_come_from_the_table)
     policy_release(p);
     /* not served, so not registrable: it would be advertised nowhere and answered with
      * unsupported_grant_type */
-    CHECK_RC(parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:saml2-bearer\n", &p,
-                   &err),
-             RC_MALFORMED);
+    CHECK_RC(
+        parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:saml2-bearer\n", &p, &err),
+        RC_MALFORMED);
     REQUIRE(parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:device_code\n"
                          "location = Kiosk 3, Hall B\n",
                   &p, &err)

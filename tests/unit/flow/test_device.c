@@ -64,9 +64,9 @@ TEST(device_authorize_refuses_clients_without_the_grant_and_bad_scopes)
     CHECK_RC(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("nosuch"), &st, &ri),
              RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_SCOPE);
-    CHECK_RC(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), (struct span){NULL, 0}, &st,
-                              &ri),
-             RC_OK);
+    CHECK_RC(
+        device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), (struct span){NULL, 0}, &st, &ri),
+        RC_OK);
     CHECK_INT(strlen(st.user_code), USERCODE_SHOWN_LEN);
     CHECK_STR(st.verification_uri, FAKE_ISSUER "/device");
     CHECK_INT(st.interval, 5);
@@ -85,9 +85,9 @@ TEST(device_poll_pending_slow_down_approved_then_used)
     uint32_t wait = 0;
 
     REQUIRE(up(&f) == 0);
-    REQUIRE(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid profile"), &st,
-                             &ri)
-            == RC_OK);
+    REQUIRE(
+        device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid profile"), &st, &ri)
+        == RC_OK);
     struct span dc = span_str(st.device_code);
     CHECK_RC(device_poll(&f.app, &f.a, client(&f, "kiosk"), dc, &pd, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_AUTHZ_PENDING);
@@ -111,9 +111,9 @@ TEST(device_poll_pending_slow_down_approved_then_used)
     CHECK_STR(v.client_name, "Kiosk");
     CHECK_STR(v.location, "Hall B");
     CHECK_STR(v.scope, "openid profile");
-    CHECK_RC(device_decide(&f.app, &f.a, f.p, span_str(typed), SPAN("10.0.0.1"), &s, true, &wait,
-                           &ri),
-             RC_OK);
+    CHECK_RC(
+        device_decide(&f.app, &f.a, f.p, span_str(typed), SPAN("10.0.0.1"), &s, true, &wait, &ri),
+        RC_OK);
     /* decided: the code is gone */
     CHECK_RC(device_lookup(&f.app, &f.a, f.p, span_str(typed), SPAN("10.0.0.1"), &v, &wait, &ri),
              RC_NOT_FOUND);
@@ -169,11 +169,11 @@ TEST(device_decide_refuses_a_session_below_the_scopes_level)
     uint32_t wait = 0;
 
     REQUIRE(up(&f) == 0);
-    REQUIRE(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid strong"), &st,
-                             &ri)
-            == RC_OK);
-    CHECK_RC(device_decide(&f.app, &f.a, f.p, span_str(st.user_code), SPAN("10.0.0.1"), &weak,
-                           true, &wait, &ri),
+    REQUIRE(
+        device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid strong"), &st, &ri)
+        == RC_OK);
+    CHECK_RC(device_decide(&f.app, &f.a, f.p, span_str(st.user_code), SPAN("10.0.0.1"), &weak, true,
+                           &wait, &ri),
              RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_LEVEL);
     CHECK_RC(device_decide(&f.app, &f.a, f.p, span_str(st.user_code), SPAN("10.0.0.1"), &strong,

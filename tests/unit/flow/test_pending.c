@@ -253,8 +253,7 @@ TEST(pending_polled_kinds_linger_past_expiry)
 
     REQUIRE(setup(&f) == 0);
     CHECK_RC(device_new(&f, &p), RC_OK);
-    CHECK_RC(store_ttl(f.app.store, store_key(&f.a, "device", span_str(p.id), NULL), &ttl),
-             RC_OK);
+    CHECK_RC(store_ttl(f.app.store, store_key(&f.a, "device", span_str(p.id), NULL), &ttl), RC_OK);
     CHECK(ttl > 600 && ttl <= 600 + PENDING_LINGER_S);
     teardown(&f);
 }
