@@ -341,8 +341,8 @@ def with_the_redis_store_the_grant_behaves_the_same(t):
 
 @test
 def user_code_guessing_is_limited_per_address_and_per_code(t):
-    with Authd(population=100, conf={"rate_device_per_ip": 6,
-                                     "rate_device_per_code": 3}) as a:
+    with Authd(population=100, conf={"rate_device_per_ip": 6, "rate_device_per_code": 3,
+                                     "rate_device_authorization_per_ip": 3}) as a:
         s, _ = phone(0, a)
         codes = []
         for i in range(3):  # the same wrong code: the code's bucket first
@@ -361,6 +361,12 @@ def user_code_guessing_is_limited_per_address_and_per_code(t):
         j = start("openid", a=a).json()  # the address has had 6: even the right code waits
         r = s.get(a.base + "/device", params={"user_code": j["user_code"]}, timeout=10)
         t.eq(r.status_code, 429)
+        # /device_authorization stores a request each time: its own bucket per address
+        t.eq([start("openid", a=a).status_code for _ in range(2)], [200, 200])
+        r = start("openid", a=a)
+        t.eq(r.status_code, 429)
+        t.eq(r.json()["error"], "too_many_requests")
+        t.check(int(r.headers["Retry-After"]) >= 1)
 
 
 def zbar_decode(lines, scale=6):

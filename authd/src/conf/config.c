@@ -94,6 +94,7 @@ static const struct key keys[] = {
     {"device_poll_interval_s",     K_U32,   O(device_poll_interval_s), 1, 60, "5", NULL},
     {"rate_device_per_ip",         K_U32,   O(rate_device_per_ip), 0, 100000000, "30", NULL},
     {"rate_device_per_code",       K_U32,   O(rate_device_per_code), 0, 100000000, "5", NULL},
+    {"rate_device_authorization_per_ip", K_U32, O(rate_device_authorization_per_ip), 0, 100000000, "600", NULL},
     {"device_login_client",        K_STR,   O(device_login_client), 0, 0, NULL, NULL},
     {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},

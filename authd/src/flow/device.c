@@ -117,9 +117,11 @@ start_urls(struct app *app, struct arena *a, struct device_start *out)
 
 enum rc
 device_authorize(struct app *app, struct arena *a, const struct policy *p,
-                 const struct policy_client *c, struct span scope, struct device_start *out,
-                 struct rc_info *ri)
+                 const struct policy_client *c, struct span scope, struct span addr,
+                 struct device_start *out, uint32_t *retry_after_s, struct rc_info *ri)
 {
+    struct ratelimit rl = {"device_authorization:ip", addr,
+                           app->cfg->rate_device_authorization_per_ip};
     char code[USERCODE_LEN + 1];
     uint32_t ttl = app->cfg->device_code_ttl_s;
     struct pending pd = {.kind = PENDING_DEVICE, .client_id = c->id};
@@ -132,6 +134,8 @@ device_authorize(struct app *app, struct arena *a, const struct policy *p,
                        "not registered for the device_code grant");
     if ((rc = request_scope(a, p, c, scope, &pd.scope, ri)) != RC_OK)
         return rc;
+    if ((rc = ratelimit_take(app, a, &rl, 1, retry_after_s, ri)) != RC_OK)
+        return rc_because(ri, rc, rc == RC_LIMITED ? RC_WHY_RATE : RC_WHY_NONE);
     pd.interval = app->cfg->device_poll_interval_s;
     if ((rc = draw_code(app, code)) != RC_OK
         || (rc = pending_attr_set(&pd, "uc", arena_strndup(a, code, USERCODE_LEN))) != RC_OK

@@ -40,13 +40,16 @@ struct device_start {
 };
 
 /* Starts a device authorization for client c (authenticated by the caller) asking scope
- * (may be {NULL, 0}: every scope the client is registered for). RC_OK: *out.
+ * (may be {NULL, 0}: every scope the client is registered for), from address addr. Each
+ * request stores an interaction, so it first takes a token from addr's bucket
+ * `device_authorization:ip` (rate_device_authorization_per_ip). RC_OK: *out.
  * RC_DENIED with RC_WHY_CLIENT_NOT_ALLOWED (not registered for the grant:
- * unauthorized_client), RC_WHY_SCOPE (invalid_scope); RC_UNAVAILABLE, RC_FULL, RC_NOMEM,
- * RC_INTERNAL. Logs one `device.start` event (client, never a code). */
+ * unauthorized_client), RC_WHY_SCOPE (invalid_scope); RC_LIMITED with RC_WHY_RATE and
+ * *retry_after_s; RC_UNAVAILABLE, RC_FULL, RC_NOMEM, RC_INTERNAL. Logs one `device.start`
+ * event (client, never a code). */
 enum rc device_authorize(struct app *app, struct arena *a, const struct policy *p,
-                         const struct policy_client *c, struct span scope, struct device_start *out,
-                         struct rc_info *ri);
+                         const struct policy_client *c, struct span scope, struct span addr,
+                         struct device_start *out, uint32_t *retry_after_s, struct rc_info *ri);
 
 /* What the approval page shows (strings in the caller's arena). */
 struct device_view {

@@ -8,7 +8,9 @@
  *      "expires_in","interval"}, Cache-Control: no-store.
  * Errors (RFC 8628 §3.2 refers to RFC 6749 §5.2): 400 invalid_request (not a form POST, a
  * repeated parameter), 401 invalid_client, 400 unauthorized_client (not allowed the grant),
- * 400 invalid_scope, 429 too_many_requests, 503 temporarily_unavailable, 500 server_error. */
+ * 400 invalid_scope, 429 too_many_requests with Retry-After (the rate_introspect_* buckets of
+ * every client-authenticated endpoint but /token, and rate_device_authorization_per_ip:
+ * each request stores an interaction), 503 temporarily_unavailable, 500 server_error. */
 #include <jansson.h>
 
 #include "flow/device.h"
@@ -21,6 +23,7 @@ static const struct http_error device_authorization_errors[] = {
     {RC_FULL, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
     {RC_ANY, RC_WHY_CLIENT_NOT_ALLOWED, 400, "unauthorized_client", NULL, NULL},
     {RC_ANY, RC_WHY_SCOPE, 400, "invalid_scope", NULL, NULL},
+    {RC_LIMITED, RC_WHY_RATE, 429, "too_many_requests", NULL, NULL}, /* RFC 6585 §4 */
     {RC_ANY, RC_WHY_ANY, 500, "server_error", NULL, NULL},
 };
 
@@ -30,12 +33,16 @@ route_device_authorization(struct http_req *r, struct http_resp *w)
     struct oauth_call oc;
     struct device_start out;
     struct rc_info ri = {0};
+    uint32_t retry = 0;
     enum rc rc;
     json_t *j;
 
     if (!oauth_call_begin(r, w, "/device_authorization", &oc))
         return;
-    rc = device_authorize(r->app, &r->arena, oc.p, oc.c, oauth_call_param(&oc, "scope"), &out, &ri);
+    rc = device_authorize(r->app, &r->arena, oc.p, oc.c, oauth_call_param(&oc, "scope"),
+                          span_str(r->client_ip ? r->client_ip : ""), &out, &retry, &ri);
+    if (rc == RC_LIMITED)
+        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
     if (rc != RC_OK) {
         http_error_answer(r, w, HTTP_ERRORS(device_authorization_errors), rc, &ri,
                           OAUTH_CALL_CHALLENGE(&oc));

@@ -31,6 +31,7 @@ up(struct fake_app *f)
     f->cfg.device_poll_interval_s = 5;
     f->cfg.rate_device_per_ip = 100;
     f->cfg.rate_device_per_code = 100;
+    f->cfg.rate_device_authorization_per_ip = 100;
     return 0;
 }
 
@@ -38,6 +39,16 @@ static const struct policy_client *
 client(struct fake_app *f, const char *id)
 {
     return policy_client(f->p, span_str(id));
+}
+
+static enum rc
+start(struct fake_app *f, const char *cid, struct span scope, struct device_start *st,
+      struct rc_info *ri)
+{
+    uint32_t wait = 0;
+
+    return device_authorize(&f->app, &f->a, f->p, client(f, cid), scope, SPAN("10.0.0.9"), st,
+                            &wait, ri);
 }
 
 static struct session
@@ -58,15 +69,11 @@ TEST(device_authorize_refuses_clients_without_the_grant_and_bad_scopes)
     struct rc_info ri = {0};
 
     REQUIRE(up(&f) == 0);
-    CHECK_RC(device_authorize(&f.app, &f.a, f.p, client(&f, "web"), SPAN("openid"), &st, &ri),
-             RC_DENIED);
+    CHECK_RC(start(&f, "web", SPAN("openid"), &st, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_CLIENT_NOT_ALLOWED);
-    CHECK_RC(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("nosuch"), &st, &ri),
-             RC_DENIED);
+    CHECK_RC(start(&f, "kiosk", SPAN("nosuch"), &st, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_SCOPE);
-    CHECK_RC(
-        device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), (struct span){NULL, 0}, &st, &ri),
-        RC_OK);
+    CHECK_RC(start(&f, "kiosk", (struct span){NULL, 0}, &st, &ri), RC_OK);
     CHECK_INT(strlen(st.user_code), USERCODE_SHOWN_LEN);
     CHECK_STR(st.verification_uri, FAKE_ISSUER "/device");
     CHECK_INT(st.interval, 5);
@@ -85,9 +92,7 @@ TEST(device_poll_pending_slow_down_approved_then_used)
     uint32_t wait = 0;
 
     REQUIRE(up(&f) == 0);
-    REQUIRE(
-        device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid profile"), &st, &ri)
-        == RC_OK);
+    REQUIRE(start(&f, "kiosk", SPAN("openid profile"), &st, &ri) == RC_OK);
     struct span dc = span_str(st.device_code);
     CHECK_RC(device_poll(&f.app, &f.a, client(&f, "kiosk"), dc, &pd, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_AUTHZ_PENDING);
@@ -140,10 +145,8 @@ TEST(device_poll_denied_and_expired)
     uint32_t wait = 0;
 
     REQUIRE(up(&f) == 0);
-    REQUIRE(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid"), &st, &ri)
-            == RC_OK);
-    REQUIRE(device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid"), &st2, &ri)
-            == RC_OK);
+    REQUIRE(start(&f, "kiosk", SPAN("openid"), &st, &ri) == RC_OK);
+    REQUIRE(start(&f, "kiosk", SPAN("openid"), &st2, &ri) == RC_OK);
     CHECK_RC(device_decide(&f.app, &f.a, f.p, span_str(st.user_code), SPAN("10.0.0.1"), &s, false,
                            &wait, &ri),
              RC_OK);
@@ -169,9 +172,7 @@ TEST(device_decide_refuses_a_session_below_the_scopes_level)
     uint32_t wait = 0;
 
     REQUIRE(up(&f) == 0);
-    REQUIRE(
-        device_authorize(&f.app, &f.a, f.p, client(&f, "kiosk"), SPAN("openid strong"), &st, &ri)
-        == RC_OK);
+    REQUIRE(start(&f, "kiosk", SPAN("openid strong"), &st, &ri) == RC_OK);
     CHECK_RC(device_decide(&f.app, &f.a, f.p, span_str(st.user_code), SPAN("10.0.0.1"), &weak, true,
                            &wait, &ri),
              RC_DENIED);
@@ -202,5 +203,20 @@ TEST(device_lookup_limits_guesses_per_code)
     CHECK_RC(device_lookup(&f.app, &f.a, f.p, SPAN("nonsense"), SPAN("10.0.0.3"), &v, &wait, &ri),
              RC_MALFORMED);
     CHECK_INT(ri.why, RC_WHY_USER_CODE);
+    fake_app_down(&f);
+}
+
+TEST(device_authorize_is_rate_limited_per_address)
+{
+    struct fake_app f;
+    struct device_start st;
+    struct rc_info ri = {0};
+
+    REQUIRE(up(&f) == 0);
+    f.cfg.rate_device_authorization_per_ip = 2;
+    CHECK_RC(start(&f, "kiosk", SPAN("openid"), &st, &ri), RC_OK);
+    CHECK_RC(start(&f, "kiosk", SPAN("openid"), &st, &ri), RC_OK);
+    CHECK_RC(start(&f, "kiosk", SPAN("openid"), &st, &ri), RC_LIMITED);
+    CHECK_INT(ri.why, RC_WHY_RATE);
     fake_app_down(&f);
 }
