@@ -263,6 +263,34 @@ def the_page_needs_a_login_and_a_csrf_token(t):
 
 
 @test
+def a_confidential_kiosk_authenticates_as_at_the_token_endpoint(t):
+    p = A.authctl("client", "add", "--id", "kiosk-conf", "--grant-types", GRANT,
+                  "--scopes", "openid,profile")
+    secret = json.loads(p.stdout)["client_secret"]
+    A.reload()
+    for _ in range(50):  # the reload is asynchronous
+        r = A.post("/device_authorization", data={"scope": "openid"},
+                   auth=("kiosk-conf", secret))
+        if r.status_code != 401:
+            break
+        time.sleep(0.1)
+    t.eq(r.status_code, 200, r.text)
+    dc = r.json()["device_code"]
+    r = A.post("/device_authorization", data={"client_id": "kiosk-conf"})
+    t.eq(r.status_code, 401)
+    t.eq(r.json()["error"], "invalid_client")
+    r = A.post("/token", data={"grant_type": GRANT, "device_code": dc},
+               auth=("kiosk-conf", "wrong"))
+    t.eq(r.status_code, 401)
+    r = A.post("/token", data={"grant_type": GRANT, "device_code": dc},
+               auth=("kiosk-conf", secret))
+    t.eq(r.json().get("error"), "authorization_pending", r.text)
+    # the public kiosk cannot poll the confidential one's code
+    time.sleep(INTERVAL + 0.2)
+    t.eq(poll(dc).json()["error"], "invalid_grant")
+
+
+@test
 def a_phone_without_a_session_logs_in_and_comes_back(t):
     j = start("openid").json()
     s = A.session()
