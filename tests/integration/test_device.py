@@ -167,6 +167,11 @@ def approve_gives_tokens_at_the_phone_sessions_levels_once(t):
     ui = A.get("/userinfo", headers={"Authorization": "Bearer " + tok["access_token"]})
     t.eq(ui.status_code, 200)
     t.check("name" in ui.json(), ui.text)
+    # the refresh token keeps the levels
+    r = A.post("/token", data={"grant_type": "refresh_token", "client_id": KIOSK,
+                               "refresh_token": tok["refresh_token"]})
+    t.eq(r.status_code, 200, r.text)
+    t.eq(claims(r.json()["access_token"])["acr"], app_claims["acr"])
     # single use
     time.sleep(INTERVAL + 0.2)
     r = poll(j["device_code"])
