@@ -70,6 +70,7 @@ def phone(citizen=0, authd=None):
     r = s.post(a.base + "/token", data={"grant_type": "authorization_code", "code": code,
                                         "redirect_uri": cb, "client_id": "demo-app",
                                         "code_verifier": v}, timeout=10)
+    s.id_token = r.json()["id_token"]  # for /end_session
     return s, claims(r.json()["id_token"], a)
 
 
@@ -180,6 +181,23 @@ def approve_gives_tokens_at_the_phone_sessions_levels_once(t):
     # the code is spent too
     r = s.get(A.base + "/device", params={"user_code": j["user_code"]}, timeout=10)
     t.eq(r.status_code, 400)
+
+
+@test
+def logging_out_on_the_phone_ends_the_kiosks_tokens(t):
+    s, _ = phone(3)
+    j = start("openid").json()
+    decide(s, j["user_code"])
+    time.sleep(INTERVAL + 0.2)
+    tok = poll(j["device_code"]).json()
+    t.require("refresh_token" in tok, tok)
+    r = s.get(A.base + "/end_session", params={"id_token_hint": s.id_token},
+              allow_redirects=False, timeout=10)
+    t.eq(r.status_code, 200)
+    r = A.post("/token", data={"grant_type": "refresh_token", "client_id": KIOSK,
+                               "refresh_token": tok["refresh_token"]})
+    t.eq(r.status_code, 400, r.text)
+    t.eq(r.json()["error"], "invalid_grant")
 
 
 @test
