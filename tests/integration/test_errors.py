@@ -281,6 +281,40 @@ def register_page_refusals_are_unchanged(t):
             t.eq(got, WANT.get(key), key)
 
 
+DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_WANT = {
+    'device grant not registered': [400, {'error': 'unauthorized_client', 'error_description': 'grant_type: not registered'}, None, None],
+    'device code missing': [400, {'error': 'invalid_request', 'error_description': 'device_code: missing'}, None, None],
+    'device code unknown': [400, {'error': 'invalid_grant', 'error_description': 'device_code: unknown, used or not yours'}, None, None],
+    'device pending': [400, {'error': 'authorization_pending', 'error_description': 'device_code: not decided yet'}, None, None],
+    'device slow down': [400, {'error': 'slow_down', 'error_description': 'device_code: polled too fast'}, None, None],
+    'device_authorization not registered': [400, {'error': 'unauthorized_client', 'error_description': 'client_id: not registered for the device_code grant'}, None, None],
+    'device_authorization scope': [400, {'error': 'invalid_scope', 'error_description': 'scope: none registered for the client'}, None, None],
+}
+
+
+@test
+def device_refusals_are_unchanged(t):
+    kiosk = {"grant_type": DEVICE, "client_id": "demo-kiosk"}
+    pin(t, "device grant not registered", A.post("/token", data={"grant_type": DEVICE},
+                                                 auth=auth("demo-module")),
+        DEVICE_WANT["device grant not registered"])
+    pin(t, "device code missing", A.post("/token", data=kiosk), DEVICE_WANT["device code missing"])
+    pin(t, "device code unknown", A.post("/token", data=dict(kiosk, device_code="x" * 43)),
+        DEVICE_WANT["device code unknown"])
+    dc = A.post("/device_authorization", data={"client_id": "demo-kiosk"}).json()["device_code"]
+    pin(t, "device pending", A.post("/token", data=dict(kiosk, device_code=dc)),
+        DEVICE_WANT["device pending"])
+    pin(t, "device slow down", A.post("/token", data=dict(kiosk, device_code=dc)),
+        DEVICE_WANT["device slow down"])
+    pin(t, "device_authorization not registered",
+        A.post("/device_authorization", data={"client_id": "demo-app"}),
+        DEVICE_WANT["device_authorization not registered"])
+    pin(t, "device_authorization scope",
+        A.post("/device_authorization", data={"client_id": "demo-kiosk", "scope": "nosuch"}),
+        DEVICE_WANT["device_authorization scope"])
+
+
 if __name__ == "__main__":
     try:
         run()

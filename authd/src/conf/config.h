@@ -62,6 +62,11 @@ struct config {
     char *audit_key;                   /* flow/audit.h; NULL: STATE/audit-key.jwk */
     uint32_t audit_checkpoint_every;   /* records between signed checkpoints */
     uint32_t audit_checkpoint_seconds; /* at most this long between them while appending */
+    /* device grant (flow/device.h, RFC 8628) */
+    uint32_t device_code_ttl_s, device_poll_interval_s;
+    uint32_t rate_device_per_ip, rate_device_per_code; /* user-code lookups on /device */
+    uint32_t rate_device_authorization_per_ip;          /* /device_authorization requests */
+    char *device_login_client; /* the client /device logs a phone in through; NULL: none */
     uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
     /* the account page (flow/account_page.h) and the sign-in record (flow/signins.h) */
     uint32_t account_max_age_s;   /* how recent an authentication a change needs */

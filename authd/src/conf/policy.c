@@ -46,7 +46,7 @@ strlist_clear(struct strlist *l)
 static void
 client_clear(struct policy_client *c)
 {
-    free(c->id), free(c->name), free(c->jwks), free(c->backchannel_logout_uri);
+    free(c->id), free(c->name), free(c->location), free(c->jwks), free(c->backchannel_logout_uri);
     free(c->frontchannel_logout_uri), free(c->sector), free(c->min_acr);
     strlist_clear(&c->redirect_uris), strlist_clear(&c->post_logout_redirect_uris);
     strlist_clear(&c->scopes), strlist_clear(&c->exchange_audiences);
@@ -204,6 +204,7 @@ static const struct policy_grant grants[] = {
     {GRANT_REFRESH_TOKEN, "refresh_token"},
     {GRANT_CLIENT_CREDENTIALS, "client_credentials"},
     {GRANT_TOKEN_EXCHANGE, "urn:ietf:params:oauth:grant-type:token-exchange"},
+    {GRANT_DEVICE_CODE, "urn:ietf:params:oauth:grant-type:device_code"},
 };
 
 const struct policy_grant *
@@ -250,6 +251,8 @@ client_key(struct policy_client *c, const char *k, const char *v)
 
     if (strcmp(k, "name") == 0)
         return set_str(&c->name, v);
+    if (strcmp(k, "location") == 0)
+        return set_str(&c->location, v);
     if (strcmp(k, "type") == 0) {
         why = parse_enum(v, types, 2, &e);
         c->type = (enum client_type)e;

@@ -41,6 +41,7 @@ enum subject_type { SUBJECT_PAIRWISE = 0, SUBJECT_PUBLIC };
 #define GRANT_REFRESH_TOKEN      0x2u
 #define GRANT_CLIENT_CREDENTIALS 0x4u
 #define GRANT_TOKEN_EXCHANGE     0x8u
+#define GRANT_DEVICE_CODE        0x10u /* RFC 8628 */
 
 /* The grant types, one row each: the bit a client's `grants` holds and the name on the wire
  * (RFC 6749 §4, RFC 8693 §2.1). Policy, discovery, authctl and the token endpoint all read
@@ -88,6 +89,7 @@ struct policy_client {
     enum jose_alg id_token_alg;        /* id_token_signed_response_alg; default ES256 */
     bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
     struct strlist authenticators;     /* flow/authn.h names it accepts; empty: every one */
+    char *location; /* device grant: the kiosk's place, shown on the approval page; or NULL */
     int line;                          /* of its [client] header, for errors */
 };
 

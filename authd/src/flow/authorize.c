@@ -111,6 +111,15 @@ scope_grantable(struct span w, void *ctx)
            && (!span_eq_str(w, "id_number") || sc->cl->id_number_allowed);
 }
 
+enum rc
+authorize_scope_filter(struct arena *a, const struct policy *p, const struct policy_client *cl,
+                       struct span in, const char **out, size_t *dropped)
+{
+    struct scope_ctx sc = {p, cl};
+
+    return authz_scope_filter(a, in, scope_grantable, &sc, out, dropped, NULL);
+}
+
 /* The scopes, normalised into r->scope. Values we do not know or the client is not
  * registered for are left out (OIDC Core §3.1.2.1: unknown values SHOULD be ignored;
  * RFC 6749 §3.3: the server may grant less, the token response names what it granted),
@@ -119,9 +128,8 @@ static enum rc
 check_scope(struct arena *a, const struct policy *p, const struct policy_client *cl, struct span s,
             struct authz_req *r, struct rc_info *b)
 {
-    struct scope_ctx sc = {p, cl};
     size_t dropped;
-    enum rc rc = authz_scope_filter(a, s, scope_grantable, &sc, &r->scope, &dropped, NULL);
+    enum rc rc = authorize_scope_filter(a, p, cl, s, &r->scope, &dropped);
 
     if (rc == RC_NOMEM)
         return rc;
@@ -173,6 +181,26 @@ policy_min(const char *acr, struct loa *min)
     return true;
 }
 
+enum rc
+authorize_policy_min(const struct policy *p, const struct policy_client *cl, const char *scope,
+                     struct loa *min, struct rc_info *ri)
+{
+    struct span w;
+    size_t i = 0;
+
+    /* at least one factor: a session a right password opened at aal0 (the number over its
+     * ceiling, flow/authn_password.c) goes through a second factor first */
+    *min = (struct loa){IAL_NONE, AAL1};
+    if (!policy_min(cl->min_acr, min))
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_POLICY, "client policy", "bad min_acr");
+    while (span_next_word(span_str(scope), &i, &w)) {
+        const struct policy_scope *sc = policy_scope(p, w);
+        if (sc && !policy_min(sc->min_acr, min))
+            return rc_fail(ri, RC_MALFORMED, RC_WHY_POLICY, "scope policy", "bad min_acr");
+    }
+    return RC_OK;
+}
+
 /* The level required: the client's and each scope's minimum, acr_values, and an acr
  * request in claims (OIDC Core §3.1.2.1 acr_values, §5.5.1.1). */
 static enum rc
@@ -183,22 +211,12 @@ check_level(struct arena *a, const struct policy *p, const struct policy_client 
     struct span vals = {0};
     struct loa l, reach, step;
     bool essential = false;
-    size_t i = 0;
 
     /* the most the authenticators this request accepts can give, a step-up included */
     authn_reach(p, cl, r->scope, &reach, &step);
     reach = loa_max(reach, step);
-    /* at least one factor: a session a right password opened at aal0 (the number over its
-     * ceiling, flow/authn_password.c) goes through a second factor first */
-    r->min = (struct loa){IAL_NONE, AAL1};
-    if (!policy_min(cl->min_acr, &r->min))
-        return fail(b, RC_WHY_POLICY, "client policy", "bad min_acr");
-    struct span w;
-    while (span_next_word(span_str(r->scope), &i, &w)) {
-        const struct policy_scope *sc = policy_scope(p, w);
-        if (sc && !policy_min(sc->min_acr, &r->min))
-            return fail(b, RC_WHY_POLICY, "scope policy", "bad min_acr");
-    }
+    if (authorize_policy_min(p, cl, r->scope, &r->min, b) != RC_OK)
+        return RC_MALFORMED;
     if (av && av->len > AUTHZ_PARAM_MAX)
         return fail(b, RC_WHY_PARAM, "acr_values", "too long");
     if (av && authz_acr_pick(*av, reach, &l) == RC_OK)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf/policy.h"
 #include "core/form.h"
 #include "core/loa.h"
 #include "flow/app.h"
@@ -85,6 +86,20 @@ struct authorize_result {
 const char *authorize_error_location(struct app *app, struct arena *a,
                                      const struct authorize_result *res, const char *error,
                                      const char *description);
+
+/* The part of a requested scope list the client may have (policy defines the value, the
+ * client is registered for it, id_number only with id_number_allowed), normalised into
+ * *out (in a); *dropped counts the values left out. Shared with the device grant.
+ * RC_OK, RC_MALFORMED, RC_TOO_LARGE, RC_NOMEM (core/authz.h authz_scope_filter). */
+enum rc authorize_scope_filter(struct arena *a, const struct policy *p,
+                               const struct policy_client *cl, struct span in, const char **out,
+                               size_t *dropped);
+
+/* The level policy requires of a login for client cl and scope (space-separated): the
+ * client's and each scope's min_acr, into *min. RC_OK; RC_MALFORMED (RC_WHY_POLICY: a
+ * min_acr that does not parse). Shared with the device grant. */
+enum rc authorize_policy_min(const struct policy *p, const struct policy_client *cl,
+                             const char *scope, struct loa *min, struct rc_info *ri);
 
 /* Handles an authorization request (query or form parameters; raw is the undecoded
  * string, used only to salvage client_id and redirect_uri when a parameter is repeated).

@@ -17,6 +17,13 @@ rec_key(struct arena *a, enum pending_kind kind, struct span id, const char *suf
     return store_key(a, kinds[kind], id, suffix);
 }
 
+/* How long a record of kind stays in the store past its expiry (pending.h). */
+static uint32_t
+linger(enum pending_kind kind)
+{
+    return kind == PENDING_AUTHZ ? 0 : PENDING_LINGER_S;
+}
+
 static bool
 id_ok(struct span id)
 {
@@ -148,13 +155,34 @@ pending_save(struct app *app, struct arena *a, struct pending *p, uint32_t ttl_s
         /* A new interaction may not eat into the store's reserve, which keeps room for the
          * citizens already in a login (port/store.h STORE_LOW); saving one again must not
          * bring back one completed meanwhile (STORE_XX). */
-        rc = store_put(app->store, rec_key(a, p->kind, span_str(p->id), NULL), span_str(s),
-                       (uint32_t)(p->expires - now), fresh ? STORE_LOW : STORE_XX);
+        rc =
+            store_put(app->store, rec_key(a, p->kind, span_str(p->id), NULL), span_str(s),
+                      (uint32_t)(p->expires - now + linger(p->kind)), fresh ? STORE_LOW : STORE_XX);
     free(s);
     json_decref(o);
     if (rc != RC_OK && fresh)
         p->id[0] = 0;
     return rc;
+}
+
+/* The approval's JSON into p->by (false for anything we did not write). */
+static bool
+approval_from_json(struct arena *a, struct span v, struct pending *p)
+{
+    json_t *o = json_loadb((const char *)v.p, v.len, 0, NULL);
+    bool ok = json_is_object(o);
+
+    if (ok) {
+        p->by.account_id = jsonget_str(a, o, "acct");
+        p->by.sid = jsonget_str(a, o, "sid"), p->by.amr = jsonget_str(a, o, "amr");
+        p->by.loa.ial = (enum ial)jint(o, "ial", IAL_NONE, IAL5, &ok);
+        p->by.loa.aal = (enum aal)jint(o, "aal", AAL_NONE, AAL3, &ok);
+        p->by.auth_time = jint(o, "at", 0, INT64_MAX / 2, &ok);
+        ok = ok && p->by.account_id && *p->by.account_id;
+    }
+    json_decref(o);
+    p->account_id = ok ? p->by.account_id : NULL;
+    return ok;
 }
 
 /* The decision written beside the record, if any. */
@@ -170,12 +198,9 @@ load_decision(struct app *app, struct arena *a, struct pending *p)
         return rc;
     if (span_eq_str(v, "denied"))
         p->state = PENDING_DENIED;
-    else if (v.len > 9 && memcmp(v.p, "approved:", 9) == 0) {
+    else if (approval_from_json(a, v, p))
         p->state = PENDING_APPROVED;
-        p->account_id = arena_strndup(a, (const char *)v.p + 9, v.len - 9);
-        return p->account_id ? RC_OK : RC_NOMEM;
-    }
-    return RC_OK;
+    return RC_OK; /* anything else: undecided (a damaged decision approves nothing) */
 }
 
 static enum rc
@@ -215,27 +240,60 @@ pending_load(struct app *app, struct arena *a, enum pending_kind kind, struct sp
     return RC_OK;
 }
 
+/* The approval as stored: one JSON object. NULL when out of memory. */
+static char *
+approval_json(const struct pending_approval *ap)
+{
+    json_t *o = json_object();
+    char *s;
+
+    if (!o)
+        return NULL;
+    jset(o, "acct", ap->account_id), jset(o, "sid", ap->sid), jset(o, "amr", ap->amr);
+    json_object_set_new(o, "ial", json_integer(ap->loa.ial));
+    json_object_set_new(o, "aal", json_integer(ap->loa.aal));
+    json_object_set_new(o, "at", json_integer(ap->auth_time));
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
 enum rc
-pending_decide(struct app *app, struct arena *a, enum pending_kind kind, struct span id,
-               const char *account_id)
+pending_approve(struct app *app, struct arena *a, enum pending_kind kind, struct span id,
+                const struct pending_approval *ap)
 {
     struct pending p;
-    const char *v;
+    char *v = NULL;
     enum rc rc;
 
-    if (account_id && (!*account_id || strlen(account_id) > PENDING_ACCT_MAX))
+    if (ap && (!ap->account_id || !*ap->account_id || !fits(ap->account_id, PENDING_ACCT_MAX)))
         return RC_MALFORMED;
+    if (ap && (!fits(ap->sid, PENDING_SID_MAX) || !fits(ap->amr, PENDING_AMR_MAX)))
+        return RC_TOO_LARGE;
     if ((rc = pending_load(app, a, kind, id, &p)) != RC_OK)
         return rc;
     if (p.state == PENDING_EXPIRED)
         return RC_EXPIRED;
     if (p.state != PENDING_WAITING)
         return RC_CONFLICT;
-    if (!(v = account_id ? arena_printf(a, "approved:%s", account_id) : "denied"))
+    if (ap && !(v = approval_json(ap)))
         return RC_NOMEM;
     /* put-if-absent: of two concurrent decisions exactly one is written */
-    return store_put(app->store, rec_key(a, kind, id, ":decided"), span_str(v),
-                     (uint32_t)(p.expires - clock_now(app->clock)), STORE_NX);
+    rc = store_put(app->store, rec_key(a, kind, id, ":decided"), span_str(v ? v : "denied"),
+                   (uint32_t)(p.expires - clock_now(app->clock) + linger(kind)), STORE_NX);
+    free(v);
+    return rc;
+}
+
+enum rc
+pending_decide(struct app *app, struct arena *a, enum pending_kind kind, struct span id,
+               const char *account_id)
+{
+    struct pending_approval ap = {.account_id = account_id};
+
+    if (account_id && !*account_id)
+        return RC_MALFORMED;
+    return pending_approve(app, a, kind, id, account_id ? &ap : NULL);
 }
 
 enum rc

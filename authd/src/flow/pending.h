@@ -16,7 +16,14 @@
  *      +--- clock past expires -> EXPIRED (every state; the store drops it soon after)
  *
  * Polls (device grant, CIBA poll mode): at most one per `interval` seconds; a poll sooner
- * is RC_LIMITED and adds PENDING_SLOW_DOWN_S to the interval (RFC 8628 §3.5 slow_down). */
+ * is RC_LIMITED and adds PENDING_SLOW_DOWN_S to the interval (RFC 8628 §3.5 slow_down).
+ * Records of the polled kinds (device, ciba) stay in the store PENDING_LINGER_S past
+ * `expires`, so that a poll after expiry learns EXPIRED (RFC 8628 §3.5 expired_token)
+ * rather than an unknown code; nothing can be decided or completed in that time.
+ *
+ * An approval records who approved and the levels of the session they approved from
+ * (`struct pending_approval`): the tokens of a device or CIBA grant carry those levels,
+ * never more. The decision is one JSON value under :decided ("denied" for a denial). */
 #ifndef AUTHD_FLOW_PENDING_H
 #define AUTHD_FLOW_PENDING_H
 
@@ -37,12 +44,24 @@
 #define PENDING_VALUE_MAX   4096 /* an attribute's value (a policy line at most) */
 #define PENDING_TTL_MAX     3600
 #define PENDING_SLOW_DOWN_S 5
+#define PENDING_LINGER_S    600 /* polled kinds: kept this long past expires */
+#define PENDING_SID_MAX     64
+#define PENDING_AMR_MAX     128
 
 enum pending_kind { PENDING_AUTHZ, PENDING_DEVICE, PENDING_CIBA };
 enum pending_state { PENDING_WAITING, PENDING_APPROVED, PENDING_DENIED, PENDING_EXPIRED };
 
 struct pending_attr {
     const char *name, *value;
+};
+
+/* Who approved, from which session, at which levels (strings in the caller's arena). */
+struct pending_approval {
+    const char *account_id; /* required */
+    const char *sid;        /* the approving session's sid, may be NULL */
+    const char *amr;        /* space-separated RFC 8176 values, may be NULL */
+    struct loa loa;         /* the session's levels */
+    int64_t auth_time;      /* the session's auth_time; 0: unknown */
 };
 
 /* One interaction; strings in the caller's arena. */
@@ -57,7 +76,8 @@ struct pending {
     uint32_t interval;         /* polls: minimum seconds between two; 0: never polled */
     int64_t last_poll;         /* 0: not polled yet */
     enum pending_state state;  /* on load: derived from the decision and the clock */
-    const char *account_id;    /* APPROVED: the citizen who approved */
+    const char *account_id;    /* APPROVED: the citizen who approved (== by.account_id) */
+    struct pending_approval by; /* APPROVED: the approval as pending_approve recorded it */
     struct pending_attr attr[PENDING_ATTR_MAX];
     size_t nattr;
 };
@@ -80,6 +100,11 @@ enum rc pending_load(struct app *app, struct arena *a, enum pending_kind kind, s
  * too long), RC_UNAVAILABLE. */
 enum rc pending_decide(struct app *app, struct arena *a, enum pending_kind kind, struct span id,
                        const char *account_id);
+
+/* pending_decide with the approving session's details (ap NULL: a denial); a load then
+ * gives them back in `by`. Same results; RC_TOO_LARGE for a sid or amr past its cap. */
+enum rc pending_approve(struct app *app, struct arena *a, enum pending_kind kind, struct span id,
+                        const struct pending_approval *ap);
 
 /* A poll: RC_OK with *out as pending_load gives it (last_poll moves to now); RC_LIMITED
  * when it comes sooner than interval after the last one (interval grows by

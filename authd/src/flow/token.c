@@ -11,6 +11,7 @@
 #include "core/mask.h"
 #include "core/pkce.h"
 #include "flow/claims.h"
+#include "flow/device.h"
 #include "flow/grant.h"
 #include "flow/notify.h"
 #include "flow/subject.h"
@@ -156,14 +157,31 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], s
     return rc;
 }
 
+/* Creates family f (id drawn already) and issues its tokens: access, ID token when the
+ * scope has openid, refresh token when f->refresh. */
+static enum rc
+issue_family(struct issue *is, struct rtf *f, const char *nonce, struct token_resp *out,
+             struct rc_info *ri)
+{
+    char rt[REFRESH_TOKEN_LEN + 1] = "";
+    struct account acct = {0};
+    enum rc rc = create_family(is, f, rt, &acct, ri);
+
+    if (rc == RC_OK)
+        rc = issue_user(is, f, &acct, f->scope, nonce, out, ri);
+    if (rc == RC_OK && f->refresh && !(out->refresh_token = arena_strndup(is->a, rt, strlen(rt))))
+        rc = rc_because(ri, RC_NOMEM, RC_WHY_NONE);
+    OPENSSL_cleanse(rt, sizeof(rt));
+    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
+    return rc;
+}
+
 static enum rc
 grant_code(struct issue *is, const struct token_req *req, struct token_resp *out,
            struct rc_info *ri)
 {
     const struct policy_client *c = is->c;
-    char rt[REFRESH_TOKEN_LEN + 1] = "";
     struct rtf f = {0};
-    struct account acct = {0};
     struct span used_by;
     struct grant g;
     enum rc rc;
@@ -194,14 +212,35 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
     if (!f.account_id)
         return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "no account");
-    rc = create_family(is, &f, rt, &acct, ri);
-    if (rc == RC_OK)
-        rc = issue_user(is, &f, &acct, f.scope, g.nonce, out, ri);
-    if (rc == RC_OK && f.refresh && !(out->refresh_token = arena_strndup(is->a, rt, strlen(rt))))
-        rc = rc_because(ri, RC_NOMEM, RC_WHY_NONE);
-    OPENSSL_cleanse(rt, sizeof(rt));
-    OPENSSL_cleanse(acct.id_number, sizeof(acct.id_number));
-    return rc;
+    return issue_family(is, &f, g.nonce, out, ri);
+}
+
+/* RFC 8628 §3.4, §3.5: a poll with a device code; once the citizen approved on their
+ * phone, the tokens of that phone session's login (levels, amr, auth_time, sid: never
+ * raised). The rules are flow/device.c's. */
+static enum rc
+grant_device(struct issue *is, const struct token_req *req, struct token_resp *out,
+             struct rc_info *ri)
+{
+    struct rtf f = {0};
+    struct pending pd;
+    enum rc rc;
+
+    if (!(is->c->grants & GRANT_DEVICE_CODE))
+        return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
+    if ((rc = device_poll(is->app, is->a, is->c, req->device_code, &pd, ri)) != RC_OK)
+        return rc;
+    if ((rc = rtf_new_id(is->app, &f)) != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    f.client_id = is->c->id;
+    f.account_id = pd.by.account_id;
+    f.sid = pd.by.sid;
+    f.scope = pd.scope ? pd.scope : "";
+    f.amr = pd.by.amr;
+    f.loa = pd.by.loa;
+    f.auth_time = pd.by.auth_time;
+    f.refresh = (is->c->grants & GRANT_REFRESH_TOKEN) != 0;
+    return issue_family(is, &f, NULL, out, ri);
 }
 
 static bool
@@ -348,6 +387,8 @@ grant_handler(unsigned bit)
         return grant_client;
     case GRANT_TOKEN_EXCHANGE:
         return token_grant_exchange;
+    case GRANT_DEVICE_CODE:
+        return grant_device;
     }
     return NULL;
 }

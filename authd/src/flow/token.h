@@ -33,6 +33,7 @@ struct token_req {
     /* token exchange (RFC 8693 §2.1) */
     struct span subject_token, subject_token_type, actor_token, actor_token_type, audience,
         resource, requested_token_type;
+    struct span device_code; /* RFC 8628 §3.4 */
 };
 
 #define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"

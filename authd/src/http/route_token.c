@@ -19,6 +19,11 @@ static const struct http_error token_errors[] = {
     {RC_ANY, RC_WHY_SCOPE, 400, "invalid_scope", NULL, NULL},
     {RC_ANY, RC_WHY_TARGET, 400, "invalid_target", NULL, NULL},
     {RC_ANY, RC_WHY_GRANT, 400, "invalid_grant", NULL, NULL},
+    /* RFC 8628 §3.5: the device grant's polls */
+    {RC_ANY, RC_WHY_AUTHZ_PENDING, 400, "authorization_pending", NULL, NULL},
+    {RC_ANY, RC_WHY_SLOW_DOWN, 400, "slow_down", NULL, NULL},
+    {RC_ANY, RC_WHY_DECLINED, 400, "access_denied", NULL, NULL},
+    {RC_ANY, RC_WHY_DEVICE_EXPIRED, 400, "expired_token", NULL, NULL},
     {RC_ANY, RC_WHY_ANY, 500, "server_error", NULL, NULL},
 };
 
@@ -48,6 +53,7 @@ route_token(struct http_req *r, struct http_resp *w)
         .audience = oauth_call_param(&oc, "audience"),
         .resource = oauth_call_param(&oc, "resource"),
         .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
+        .device_code = oauth_call_param(&oc, "device_code"),
     };
     if ((rc = token_grant(r->app, &r->arena, oc.p, oc.c, &req, &out, &ri)) != RC_OK) {
         http_error_answer(r, w, HTTP_ERRORS(token_errors), rc, &ri, OAUTH_CALL_CHALLENGE(&oc));

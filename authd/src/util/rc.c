@@ -66,6 +66,10 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_DECLINED] = "declined",
     [RC_WHY_PENDING] = "pending",
     [RC_WHY_NO_PHONE] = "no_phone",
+    [RC_WHY_USER_CODE] = "user_code",
+    [RC_WHY_AUTHZ_PENDING] = "authorization_pending",
+    [RC_WHY_SLOW_DOWN] = "slow_down",
+    [RC_WHY_DEVICE_EXPIRED] = "device_expired",
 };
 
 static int

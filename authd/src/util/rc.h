@@ -70,6 +70,10 @@ enum rc_reason {
     RC_WHY_PENDING,            /* "pending": a page's pending request is unknown, expired, or
                                   cannot go on this way */
     RC_WHY_NO_PHONE,           /* "no_phone": no (verified) phone number on record for a code */
+    RC_WHY_USER_CODE,          /* "user_code": a device grant user code unknown or malformed */
+    RC_WHY_AUTHZ_PENDING,      /* "authorization_pending": the device grant is not decided yet */
+    RC_WHY_SLOW_DOWN,          /* "slow_down": a device grant polled sooner than its interval */
+    RC_WHY_DEVICE_EXPIRED,     /* "device_expired": the device code expired (expired_token) */
     RC__WHY_COUNT
 };
 

@@ -26,8 +26,10 @@ TEST(policy_every_grant_of_the_table_is_served)
         CHECK(token_grant_served(policy_grant_at(n)->bit));
         CHECK_INT(policy_grant_parse(span_str(policy_grant_at(n)->name)), policy_grant_at(n)->bit);
     }
-    CHECK_INT(n, 4);
-    CHECK_INT(policy_grant_parse(SPAN("urn:ietf:params:oauth:grant-type:device_code")), 0);
+    CHECK_INT(n, 5);
+    CHECK_INT(policy_grant_parse(SPAN("urn:ietf:params:oauth:grant-type:device_code")),
+              GRANT_DEVICE_CODE); /* served since the device grant (flow/device.h) */
+    CHECK_INT(policy_grant_parse(SPAN("urn:ietf:params:oauth:grant-type:device-code")), 0);
     CHECK_INT(policy_grant_parse(SPAN("password")), 0);
     CHECK(!token_grant_served(0));
 }
@@ -46,8 +48,16 @@ TEST(policy_grant_types_come_from_the_table)
     policy_release(p);
     /* not served, so not registrable: it would be advertised nowhere and answered with
      * unsupported_grant_type */
-    CHECK_RC(parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:device_code\n", &p, &err),
-             RC_MALFORMED);
+    CHECK_RC(
+        parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:saml2-bearer\n", &p, &err),
+        RC_MALFORMED);
+    REQUIRE(parse(CLIENT "grant_types = urn:ietf:params:oauth:grant-type:device_code\n"
+                         "location = Kiosk 3, Hall B\n",
+                  &p, &err)
+            == RC_OK);
+    CHECK_INT(policy_client(p, SPAN("rp"))->grants, GRANT_DEVICE_CODE);
+    CHECK_STR(policy_client(p, SPAN("rp"))->location, "Kiosk 3, Hall B");
+    policy_release(p);
     CHECK_RC(parse(CLIENT "grant_types = password\n", &p, &err), RC_MALFORMED);
 }
 

@@ -215,3 +215,45 @@ TEST(pending_refuses_a_record_of_another_format)
     CHECK_RC(pending_load(&f.app, &f.a, PENDING_AUTHZ, span_str(id), &l), RC_NOT_FOUND);
     teardown(&f);
 }
+
+TEST(pending_approval_carries_the_approving_session)
+{
+    struct fixture f;
+    struct pending p, l;
+    struct pending_approval ap = {"acct-1", "sid-1", "pwd", {IAL3, AAL1}, NOW - 30};
+    struct pending_approval bad = ap;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(device_new(&f, &p), RC_OK);
+    char amr[PENDING_AMR_MAX + 2];
+
+    memset(amr, 'x', sizeof(amr) - 1), amr[sizeof(amr) - 1] = 0;
+    bad.amr = amr;
+    CHECK_RC(pending_approve(&f.app, &f.a, PENDING_DEVICE, span_str(p.id), &bad), RC_TOO_LARGE);
+    bad = ap, bad.account_id = NULL;
+    CHECK_RC(pending_approve(&f.app, &f.a, PENDING_DEVICE, span_str(p.id), &bad), RC_MALFORMED);
+    CHECK_RC(pending_approve(&f.app, &f.a, PENDING_DEVICE, span_str(p.id), &ap), RC_OK);
+    CHECK_RC(pending_approve(&f.app, &f.a, PENDING_DEVICE, span_str(p.id), NULL), RC_CONFLICT);
+    CHECK_RC(pending_complete(&f.app, &f.a, PENDING_DEVICE, span_str(p.id), &l), RC_OK);
+    CHECK_INT(l.state, PENDING_APPROVED);
+    CHECK_STR(l.account_id, "acct-1");
+    CHECK_STR(l.by.sid, "sid-1");
+    CHECK_STR(l.by.amr, "pwd");
+    CHECK_INT(l.by.loa.ial, IAL3);
+    CHECK_INT(l.by.loa.aal, AAL1);
+    CHECK_INT(l.by.auth_time, NOW - 30);
+    teardown(&f);
+}
+
+TEST(pending_polled_kinds_linger_past_expiry)
+{
+    struct fixture f;
+    struct pending p;
+    int64_t ttl = 0;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(device_new(&f, &p), RC_OK);
+    CHECK_RC(store_ttl(f.app.store, store_key(&f.a, "device", span_str(p.id), NULL), &ttl), RC_OK);
+    CHECK(ttl > 600 && ttl <= 600 + PENDING_LINGER_S);
+    teardown(&f);
+}
