@@ -257,6 +257,9 @@ def portal_and_authlib_share_one_login_and_one_logout(t):
     ap = None
     try:
         write_clients(a, rcv.uri)
+        # An SM2 key (issue 19) is published in /jwks next to the ES256 one, as in a
+        # deployment serving domestic relying parties too: these RPs must ignore it.
+        a.authctl("keys", "init", "--sm2")
         a.start()
         citizen = a.demo()["citizens"][0]
         ap = Apache(a.base, PORTAL_SECRET).start()

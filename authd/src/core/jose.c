@@ -91,7 +91,8 @@ static const struct alg_row alg_table[] = {
     {{JOSE_ES384, "ES384", "EC", "P-384", 96, false}, EVP_sha384, cjose_sign, cjose_verify,
      &cjose_keys},
     /* GB/T 32918.2 signature with SM3 (GB/T 32905), Z computed with JOSE_SM2_ID; r‖s. */
-    {{JOSE_SM2SM3, "SM2SM3", "EC", "SM2", 64, true}, EVP_sm3, sm2_sign, sm2_verify, &sm2_keys},
+    {{JOSE_SM2SM3, "SM2SM3", "EC", "SM2", 64, true, true}, EVP_sm3, sm2_sign, sm2_verify,
+     &sm2_keys},
 };
 #define ALG_ROWS (sizeof(alg_table) / sizeof(alg_table[0]))
 

@@ -65,6 +65,8 @@ struct jose_alg_info {
     const char *crv;  /* the JWK "crv", NULL where the key type has none (RSA) */
     size_t sig_len;   /* bytes of a signature (r‖s for ECDSA); 0: the RSA modulus's */
     bool signs;       /* authd signs with it: keys are generated, rotated and published */
+    bool private_name; /* not in the IANA JOSE registry (RFC 7518 §7.1): discovery lists it
+                          only where a signing key of it is configured */
 };
 
 /* The row of alg, or NULL for a value that is not exactly one known algorithm. */
