@@ -226,6 +226,7 @@ parse_algs(char *s)
              : strcmp(t, "RS256") == 0 ? AUTHD_ALG_RS256
              : strcmp(t, "PS256") == 0 ? AUTHD_ALG_PS256
              : strcmp(t, "ES384") == 0 ? AUTHD_ALG_ES384
+             : strcmp(t, "SM2SM3") == 0 ? AUTHD_ALG_SM2SM3
                                        : 0x100u; /* refused by authd_client_new */
     return a;
 }
