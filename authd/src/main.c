@@ -128,7 +128,7 @@ open_adapters(struct app *app, struct rc_info *ri)
     struct keys_error kerr = {{0}};
     enum rc rc;
 
-    if ((rc = compose_secrets_open(c->state_dir, true, &app->secrets, ri)) != RC_OK)
+    if ((rc = compose_secrets_open(c, true, &app->secrets, ri)) != RC_OK)
         return rc;
     if ((rc = client_auth_keys_new(&app->client_keys)) != RC_OK)
         return rc_set(ri, rc, "client keys", "cannot allocate the client JWKS cache");

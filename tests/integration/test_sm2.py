@@ -5,9 +5,12 @@ over the JWS signing input, the public key rebuilt from /jwks) and the JavaScrip
 package (tests/interop/sm2-verifier, installed with npm ci). An ES256 client's tokens are
 checked by jwcrypto. An SM2 client assertion (private_key_jwt) signed by the openssl CLI is
 accepted at /token; libauthd-client validates an SM2 access token from the live daemon; a
-logout token for an SM2 client is signed with SM2."""
+logout token for an SM2 client is signed with SM2. The daemon runs with identifier_hmac = sm3
+(HMAC-SM3 keyed hashes of accounts, subjects, CSRF and token store keys): logins, pairwise
+subjects and SSO work under it."""
 import base64
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -31,7 +34,8 @@ VERIFIER = os.path.join(ROOT, "tests", "interop", "sm2-verifier")
 TMP = tempfile.mkdtemp(prefix="authd-sm2-")
 
 RCV = BCReceiver().start()
-A = Authd(population=500).setup()
+# The whole daemon also keys its stored identifiers with HMAC-SM3 (identifier_hmac, item 2).
+A = Authd(population=500, conf={"identifier_hmac": "sm3"}).setup()
 A.authctl("keys", "init", "--sm2")
 CB = {"es": f"http://127.0.0.1:{free_port()}/cb", "sm2": f"http://127.0.0.1:{free_port()}/cb"}
 write_test_client(A, "rp-es", CB["es"])
@@ -145,6 +149,20 @@ def jwcrypto_verify(token):
     return hdr, json.loads(t.payload)
 
 
+def sm3_pairwise_sub(sector, id_number):
+    """flow/subject.c and flow/account.c under identifier_hmac = sm3, from STATE/master.key:
+    hex HMAC-SM3(K_subject, sector 0 hex HMAC-SM3(K_account, id number)), each purpose's key
+    HMAC-SM3(master, label) (adapt/secrets_file.c)."""
+    with open(os.path.join(A.state, "master.key"), "rb") as f:
+        master = f.read()
+
+    def key(label):
+        return hmac.new(master, label, "sm3").digest()
+    acct = hmac.new(key(b"authd account v1"), id_number.upper().encode(), "sm3").hexdigest()
+    return hmac.new(key(b"authd subject v1"), sector.encode() + b"\0" + acct.encode(),
+                    "sm3").hexdigest()
+
+
 def half_hash(token, name):
     d = hashlib.new(name, token.encode()).digest()
     return b64e(d[:len(d) // 2])
@@ -206,6 +224,8 @@ def es256_and_sm2_clients_are_served_by_one_daemon(t):
     sm = tokens(A, s, CITIZEN, "rp-sm2", CB["sm2"])  # SSO: the same login
     hdr, claims = jwcrypto_verify(es["id_token"])
     t.eq(hdr["alg"], "ES256")
+    t.eq(claims["sub"], sm3_pairwise_sub("rp-es.test", CITIZEN["id_number"]),
+         "the pairwise sub is HMAC-SM3 keyed (identifier_hmac = sm3)")
     t.eq(claims["at_hash"], half_hash(es["access_token"], "sha256"))
     t.eq(jwcrypto_verify(es["access_token"])[0]["alg"], "ES256")
     for name in ("id_token", "access_token"):

@@ -26,6 +26,7 @@ static const char *check_url(const char *v);
 static const char *check_store(const char *v);
 static const char *check_popbase(const char *v);
 static const char *check_notify(const char *v);
+static const char *check_identifier_hmac(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -93,6 +94,7 @@ static const struct key keys[] = {
     {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},
+    {"identifier_hmac",            K_STR,   O(identifier_hmac), 0, 0, "sha256", check_identifier_hmac},
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -204,6 +206,15 @@ check_notify(const char *v)
         || (strncmp(v, "http://", 7) == 0 && v[7]) || strcmp(v, "none") == 0)
         return NULL;
     return "must be file:/ABSOLUTE/PATH, an http(s):// URL or none";
+}
+
+/* port/secrets.h: the digest of the keyed hashes (docs/crypto.md). */
+static const char *
+check_identifier_hmac(const char *v)
+{
+    if (strcmp(v, "sha256") == 0 || strcmp(v, "sm3") == 0)
+        return NULL;
+    return "must be sha256 or sm3";
 }
 
 struct parse_ctx {
