@@ -20,10 +20,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 from itest import BUILD, ROOT, Authd, free_port, run, test  # noqa: E402
-from rpkit import BCReceiver, tokens, write_test_client  # noqa: E402
+from rpkit import BCReceiver, tokens, verify_jws, write_test_client  # noqa: E402
 
-import requests  # noqa: E402
-from jwcrypto import jwk, jws  # noqa: E402
 
 DISTID = "1234567812345678"  # GM/T 0009's default, JOSE_SM2_ID in core/jose.h
 # SubjectPublicKeyInfo of an SM2 key up to the point: id-ecPublicKey, curve SM2
@@ -140,15 +138,6 @@ def tampered(token):
     return f"{h}.{b64e(json.dumps(c).encode())}.{s}"
 
 
-def jwcrypto_verify(token):
-    keys = jwk.JWKSet.from_json(A.get("/jwks").text)
-    t = jws.JWS()
-    t.deserialize(token)
-    hdr = t.jose_header
-    t.verify(keys.get_key(hdr["kid"]), alg=hdr["alg"])
-    return hdr, json.loads(t.payload)
-
-
 def sm3_pairwise_sub(sector, id_number):
     """flow/subject.c and flow/account.c under identifier_hmac = sm3, from STATE/master.key:
     hex HMAC-SM3(K_subject, sector 0 hex HMAC-SM3(K_account, id number)), each purpose's key
@@ -222,12 +211,12 @@ def es256_and_sm2_clients_are_served_by_one_daemon(t):
     s = A.session()
     es = tokens(A, s, CITIZEN, "rp-es", CB["es"])
     sm = tokens(A, s, CITIZEN, "rp-sm2", CB["sm2"])  # SSO: the same login
-    hdr, claims = jwcrypto_verify(es["id_token"])
+    hdr, claims = verify_jws(A, es["id_token"])
     t.eq(hdr["alg"], "ES256")
     t.eq(claims["sub"], sm3_pairwise_sub("rp-es.test", CITIZEN["id_number"]),
          "the pairwise sub is HMAC-SM3 keyed (identifier_hmac = sm3)")
     t.eq(claims["at_hash"], half_hash(es["access_token"], "sha256"))
-    t.eq(jwcrypto_verify(es["access_token"])[0]["alg"], "ES256")
+    t.eq(verify_jws(A, es["access_token"])[0]["alg"], "ES256")
     for name in ("id_token", "access_token"):
         t.check(openssl_verifies(sm[name]), f"openssl refused the SM2 {name}")
         t.check(not openssl_verifies(sm[name], distid="1234567812345679"),
