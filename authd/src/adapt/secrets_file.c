@@ -134,8 +134,8 @@ secrets_file_open(const char *path, bool create, struct secrets **out, struct rc
 }
 
 enum rc
-secrets_file_open_digest(const char *path, bool create, const char *digest,
-                         struct secrets **out, struct rc_info *ri)
+secrets_file_open_digest(const char *path, bool create, const char *digest, struct secrets **out,
+                         struct rc_info *ri)
 {
     struct secrets_file *f;
     uint8_t master[32];

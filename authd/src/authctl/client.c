@@ -226,10 +226,10 @@ parse_add(int argc, char **argv, struct add_opts *o)
                                        "--min-acr",
                                        "--id-token-alg",
                                        "--access-token-alg"};
-    const char **slots[] = {&o->id,          &o->name,        &o->grants,       &o->redirects,
-                            &o->post_logout, &o->scopes,      &o->auth,         &o->sector,
-                            &o->subject,     &o->backchannel, &o->frontchannel, &o->jwks_file,
-                            &o->min_acr,     &o->id_token_alg, &o->access_token_alg};
+    const char **slots[] = {
+        &o->id,           &o->name,      &o->grants,  &o->redirects,    &o->post_logout,
+        &o->scopes,       &o->auth,      &o->sector,  &o->subject,      &o->backchannel,
+        &o->frontchannel, &o->jwks_file, &o->min_acr, &o->id_token_alg, &o->access_token_alg};
     int i, k;
 
     for (i = 2; i < argc; i++) {
@@ -585,7 +585,8 @@ cmd_client(struct authctl *ctl, int argc, char **argv)
             "           client_secret_post|private_key_jwt|none] [--jwks-file FILE]\n"
             "           [--name NAME] [--subject-type pairwise|public] [--sector S]\n"
             "           [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]\n"
-            "           [--id-number-allowed] [--min-acr ACR] [--id-token-alg ES256|RS256|PS256|SM2SM3]\n"
+            "           [--id-number-allowed] [--min-acr ACR] [--id-token-alg "
+            "ES256|RS256|PS256|SM2SM3]\n"
             "           [--access-token-alg ES256|SM2SM3]\n"
             "       authctl -c CONFIG client list | show ID | remove ID | rotate-secret ID\n");
     return 2;

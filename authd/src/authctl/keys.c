@@ -323,6 +323,7 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
 }
 
 AUTHCTL_COMMAND(keys,
-                "keys init [--rs256] [--ps256] [--sm2] | keys rotate [--min-publish S] [--max-token-lifetime S] "
+                "keys init [--rs256] [--ps256] [--sm2] | keys rotate [--min-publish S] "
+                "[--max-token-lifetime S] "
                 "| keys list",
                 cmd_keys)

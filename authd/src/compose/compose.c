@@ -60,8 +60,7 @@ compose_store_opts(const struct config *c, struct store_opts *out)
 /* ---- secrets ---------------------------------------------------------------------------- */
 
 enum rc
-compose_secrets_open(const struct config *c, bool create, struct secrets **out,
-                     struct rc_info *ri)
+compose_secrets_open(const struct config *c, bool create, struct secrets **out, struct rc_info *ri)
 {
     bool sm3 = c->identifier_hmac && strcmp(c->identifier_hmac, "sm3") == 0;
     char path[4096];

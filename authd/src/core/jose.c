@@ -80,20 +80,22 @@ struct alg_row {
     const struct key_ops *keys;
 };
 
+/* clang-format off */
 static const struct alg_row alg_table[] = {
     /* The first row of a key type and curve is the algorithm a JWK without "alg" is for. */
-    {{JOSE_ES256, "ES256", "EC", "P-256", 64, true}, EVP_sha256, cjose_sign, cjose_verify,
-     &cjose_keys},
-    {{JOSE_RS256, "RS256", "RSA", NULL, 0, true}, EVP_sha256, cjose_sign, cjose_verify,
-     &cjose_keys},
-    {{JOSE_PS256, "PS256", "RSA", NULL, 0, true}, EVP_sha256, cjose_sign, cjose_verify,
-     &cjose_keys},
-    {{JOSE_ES384, "ES384", "EC", "P-384", 96, false}, EVP_sha384, cjose_sign, cjose_verify,
-     &cjose_keys},
+    {{JOSE_ES256, "ES256", "EC", "P-256", 64, true},
+     EVP_sha256, cjose_sign, cjose_verify, &cjose_keys},
+    {{JOSE_RS256, "RS256", "RSA", NULL, 0, true},
+     EVP_sha256, cjose_sign, cjose_verify, &cjose_keys},
+    {{JOSE_PS256, "PS256", "RSA", NULL, 0, true},
+     EVP_sha256, cjose_sign, cjose_verify, &cjose_keys},
+    {{JOSE_ES384, "ES384", "EC", "P-384", 96, false},
+     EVP_sha384, cjose_sign, cjose_verify, &cjose_keys},
     /* GB/T 32918.2 signature with SM3 (GB/T 32905), Z computed with JOSE_SM2_ID; r‖s. */
-    {{JOSE_SM2SM3, "SM2SM3", "EC", "SM2", 64, true, true}, EVP_sm3, sm2_sign, sm2_verify,
-     &sm2_keys},
+    {{JOSE_SM2SM3, "SM2SM3", "EC", "SM2", 64, true, true},
+     EVP_sm3, sm2_sign, sm2_verify, &sm2_keys},
 };
+/* clang-format on */
 #define ALG_ROWS (sizeof(alg_table) / sizeof(alg_table[0]))
 
 static const struct alg_row *
@@ -389,10 +391,10 @@ sm2_member(json_t *obj, const char *name, uint8_t out[SM2_COORD])
     bool ok;
 
     arena_init(&a, 1024);
-    ok = json_is_string(v)
-         && jose_b64url_decode(span_of(json_string_value(v), json_string_length(v)), &a, &d)
-                == RC_OK
-         && d.len == SM2_COORD;
+    ok =
+        json_is_string(v)
+        && jose_b64url_decode(span_of(json_string_value(v), json_string_length(v)), &a, &d) == RC_OK
+        && d.len == SM2_COORD;
     if (ok)
         memcpy(out, d.p, SM2_COORD);
     arena_clear(&a); /* wipes d */

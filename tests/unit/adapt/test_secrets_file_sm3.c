@@ -57,8 +57,7 @@ TEST(config_identifier_hmac_is_sha256_or_sm3)
     REQUIRE(config_parse("t.conf", "", 0, "/etc/authd", &c, &err) == RC_OK);
     CHECK_STR(c->identifier_hmac, "sha256");
     config_free(c);
-    REQUIRE(config_parse("t.conf", "identifier_hmac = sm3\n", 22, "/etc/authd", &c, &err)
-            == RC_OK);
+    REQUIRE(config_parse("t.conf", "identifier_hmac = sm3\n", 22, "/etc/authd", &c, &err) == RC_OK);
     CHECK_STR(c->identifier_hmac, "sm3");
     config_free(c);
     c = NULL;

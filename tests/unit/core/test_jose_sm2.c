@@ -179,8 +179,9 @@ ext_key_init(struct ext_key *k, struct arena *a)
     ok = k->pkey && EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1
          && EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1;
     if (ok) {
-        jwk = arena_printf(a, "{\"kty\":\"EC\",\"crv\":\"SM2\",\"kid\":\"ext\",\"x\":\"%s\","
-                              "\"y\":\"%s\"}",
+        jwk = arena_printf(a,
+                           "{\"kty\":\"EC\",\"crv\":\"SM2\",\"kid\":\"ext\",\"x\":\"%s\","
+                           "\"y\":\"%s\"}",
                            b64_bn(a, x), b64_bn(a, y));
         ok = jose_keyset_new(&k->ks) == RC_OK
              && jose_keyset_add_jwk(k->ks, span_str(jwk), 0, NULL) == RC_OK
@@ -363,10 +364,10 @@ TEST(jose_sm2_malformed_jwk_is_refused)
             == RC_OK);
     REQUIRE(jose_b64url_encode(span_of(x.p, 31), &a, &enc) == RC_OK);
     snprintf(x31, sizeof(x31), "%s", (const char *)enc.p);
-    CHECK_RC(add_with(o, "x", x31, 0), RC_MALFORMED);          /* a short coordinate */
-    CHECK_RC(add_with(o, "y", NULL, 0), RC_MALFORMED);         /* no y */
-    CHECK_RC(add_with(o, "x", "AAAA", 0), RC_MALFORMED);       /* too short */
-    CHECK_RC(add_with(o, "x", "ab=cd", 0), RC_MALFORMED);      /* not base64url */
+    CHECK_RC(add_with(o, "x", x31, 0), RC_MALFORMED);     /* a short coordinate */
+    CHECK_RC(add_with(o, "y", NULL, 0), RC_MALFORMED);    /* no y */
+    CHECK_RC(add_with(o, "x", "AAAA", 0), RC_MALFORMED);  /* too short */
+    CHECK_RC(add_with(o, "x", "ab=cd", 0), RC_MALFORMED); /* not base64url */
     /* a point that is not on the curve: another key's y */
     CHECK_RC(add_with(o, "y", json_string_value(json_object_get(other, "y")), 0), RC_MALFORMED);
     /* d of another key: the self-test fails */
