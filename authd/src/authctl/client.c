@@ -587,7 +587,7 @@ cmd_client(struct authctl *ctl, int argc, char **argv)
             "           [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]\n"
             "           [--id-number-allowed] [--min-acr ACR] [--id-token-alg "
             "ES256|RS256|PS256|SM2SM3]\n"
-            "           [--access-token-alg ES256|SM2SM3]\n"
+            "           [--access-token-alg ES256|RS256|PS256|SM2SM3]\n"
             "       authctl -c CONFIG client list | show ID | remove ID | rotate-secret ID\n");
     return 2;
 }
