@@ -276,6 +276,26 @@ def logout_token_for_an_sm2_client_is_signed_with_sm2(t):
     t.eq((claims["aud"], claims["iss"]), ("rp-sm2", A.base))
 
 
+@test
+def an_sm2_client_without_an_sm2_key_gets_server_error(t):
+    b = Authd(population=200).setup()  # ES256 keys only
+    h = hashlib.sha256(b"svc-secret-0123456789abcdef").hexdigest()
+    with open(os.path.join(b.state, "policy", "test-svc.conf"), "w") as f:
+        f.write("[client svc]\ntype = confidential\nauth_method = client_secret_basic\n"
+                f"secret_hash = sha256:{h}\ngrant_types = client_credentials\nscopes = openid\n"
+                "access_token_signed_response_alg = SM2SM3\n")
+    b.start()
+    try:
+        d = b.get("/.well-known/openid-configuration").json()
+        t.check("SM2SM3" not in d["id_token_signing_alg_values_supported"], d)
+        t.check("SM2SM3" not in d["token_endpoint_auth_signing_alg_values_supported"], d)
+        r = b.post("/token", data={"grant_type": "client_credentials"},
+                   auth=("svc", "svc-secret-0123456789abcdef"))
+        t.eq((r.status_code, r.json().get("error")), (500, "server_error"), r.text)
+    finally:
+        b.stop()
+
+
 if __name__ == "__main__":
     try:
         run()
