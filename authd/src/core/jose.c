@@ -9,7 +9,6 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

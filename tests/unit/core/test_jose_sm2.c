@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,4 +412,42 @@ TEST(jose_sm2_jwks_with_two_key_types)
     buf_clear(&es);
     json_decref(p);
     json_decref(o);
+}
+
+/* A sealed key set's SM2 key is shared by the worker threads: each call builds its own EVP
+ * context over the one EVP_PKEY. */
+#define SM2_THREADS 4
+#define SM2_ROUNDS  25
+
+static void *
+sm2_worker(void *arg)
+{
+    long bad = 0;
+
+    (void)arg;
+    for (int i = 0; i < SM2_ROUNDS; i++) {
+        struct arena a;
+        struct span t;
+        arena_init(&a, 0);
+        t = sm2_token(&a);
+        bad += t.len == 0 || sm2_check(&a, t) != RC_OK;
+        arena_clear(&a);
+    }
+    return (void *)bad;
+}
+
+TEST(jose_sm2_key_set_signs_and_verifies_from_4_threads)
+{
+    pthread_t th[SM2_THREADS];
+    long bad = 0;
+
+    REQUIRE(sm2_signer() != NULL);
+    for (int i = 0; i < SM2_THREADS; i++)
+        REQUIRE(pthread_create(&th[i], NULL, sm2_worker, NULL) == 0);
+    for (int i = 0; i < SM2_THREADS; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += (long)r;
+    }
+    CHECK_INT(bad, 0);
 }
