@@ -99,13 +99,16 @@ static enum rc
 derive(struct secrets_file *f, const uint8_t master[32], const char *digest)
 {
     char name[8];
-    OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0),
-                            OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[2];
     uint8_t sub[32];
     size_t len = 0;
     enum rc rc = RC_INTERNAL;
 
-    snprintf(name, sizeof(name), "%s", digest);
+    /* the name first: the parameter takes its length when constructed */
+    if ((size_t)snprintf(name, sizeof(name), "%s", digest) >= sizeof(name))
+        return RC_UNSUPPORTED;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0);
+    params[1] = OSSL_PARAM_construct_end();
     if (!(f->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
         goto out;
     for (int i = 0; i < SECRET__COUNT; i++) {
