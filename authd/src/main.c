@@ -130,7 +130,7 @@ open_adapters(struct app *app, struct rc_info *ri)
     struct keys_error kerr = {{0}};
     enum rc rc;
 
-    if ((rc = compose_secrets_open(c->state_dir, true, &app->secrets, ri)) != RC_OK)
+    if ((rc = compose_secrets_open(c, true, &app->secrets, ri)) != RC_OK)
         return rc;
     if ((rc = compose_audit_open(c, true, &app->audit, ri)) != RC_OK)
         return rc;

@@ -66,6 +66,9 @@ const char *authd_status_name(enum authd_status s);
 #define AUTHD_ALG_RS256 0x2u
 #define AUTHD_ALG_PS256 0x4u
 #define AUTHD_ALG_ES384 0x8u
+#define AUTHD_ALG_SM2SM3                                                                           \
+    0x10u /* SM2 with SM3, distinguishing ID "1234567812345678"                                    \
+             (docs/crypto.md) */
 
 /* Configuration. Zero-initialise it and set what you need; every string is copied by
  * authd_client_new, so it may be freed afterwards. "0: default" is said where it applies. */

@@ -10,7 +10,8 @@
 #include "core/jose.h"
 
 _Static_assert(AUTHD_ALG_ES256 == JOSE_ES256 && AUTHD_ALG_RS256 == JOSE_RS256
-                   && AUTHD_ALG_PS256 == JOSE_PS256 && AUTHD_ALG_ES384 == JOSE_ES384,
+                   && AUTHD_ALG_PS256 == JOSE_PS256 && AUTHD_ALG_ES384 == JOSE_ES384
+                   && AUTHD_ALG_SM2SM3 == JOSE_SM2SM3,
                "public algorithm bits are core/jose's");
 
 #define DEF_MIN_CACHE 300

@@ -5,7 +5,9 @@
  * even-length ones leave it to the assertion's `sub`. The valid_* seeds were signed with
  * the private half of the key below, which was not kept: to make new valid seeds, generate
  * a P-256 key (jwcrypto), put its public half here and sign iss = sub = "fz",
- * aud = "https://id.example/token", exp = 1700000100 and a jti with it. */
+ * aud = "https://id.example/token", exp = 1700000100 and a jti with it. The valid_sm2_*
+ * seeds were signed by the openssl CLI (`openssl dgst -sm3 -sigopt distid:1234567812345678`,
+ * r‖s) with the SM2 key (kid fz-client-sm2), the one of tests/fuzz/fuzz_jws.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,10 @@ static const char policy_text[] =
     "[client fz]\ntype = confidential\nauth_method = private_key_jwt\n"
     "jwks = {\"keys\":[{\"crv\":\"P-256\",\"kid\":\"fz-client\",\"kty\":\"EC\","
     "\"x\":\"Tt6L148SFkkeOVYXprNVzV78oD-s8oTCfYfDQphTkG8\","
-    "\"y\":\"UhdE3Di2USiuJWdXoNtH4T1miH5RwUibRce7ZujQx5k\"}]}\n"
+    "\"y\":\"UhdE3Di2USiuJWdXoNtH4T1miH5RwUibRce7ZujQx5k\"},"
+    "{\"crv\":\"SM2\",\"kid\":\"fz-client-sm2\",\"kty\":\"EC\","
+    "\"x\":\"jsOOVP7zkW8A6U5K4jKGxIDyg9sD-_RKOm9NWUr3OYQ\","
+    "\"y\":\"GaJQpH08EJEFbsTwSFHp7ddrdEcxmzVDGkVgDPeYl7c\"}]}\n"
     "grant_types = client_credentials\nscopes = api.read\n";
 
 static int64_t

@@ -1,8 +1,8 @@
 /* Fuzz target: compact JWS parsing and verification (core/jose) against a fixed public
- * ES256 + RS256 key set, every algorithm allowed and typ required on odd-length inputs; the
- * claims check runs over any payload that verifies (the valid_* seeds were signed with the
- * private half of the EC key below), and strict base64url and the claims parser also run
- * over the raw input. */
+ * ES256 + RS256 + SM2SM3 key set, every algorithm allowed and typ required on odd-length
+ * inputs; the claims check runs over any payload that verifies (the valid_es256_* seeds were
+ * signed with the private half of the P-256 key below, valid_sm2_* by the openssl CLI with
+ * the SM2 one's), and strict base64url and the claims parser also run over the raw input. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +17,10 @@ static const char jwks[] =
     "PiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiF"
     "V4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicA"
     "taSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2"
-    "NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"}]}";
+    "NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"},"
+    "{\"kty\":\"EC\",\"crv\":\"SM2\",\"kid\":\"fz-sm2\",\"alg\":\"SM2SM3\","
+    "\"x\":\"jsOOVP7zkW8A6U5K4jKGxIDyg9sD-_RKOm9NWUr3OYQ\","
+    "\"y\":\"GaJQpH08EJEFbsTwSFHp7ddrdEcxmzVDGkVgDPeYl7c\"}]}";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

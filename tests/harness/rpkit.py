@@ -181,6 +181,20 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def verify_jws(a, token):
+    """jwcrypto's verdict on a compact JWS against a's /jwks (raises if it does not verify);
+    returns (header, claims)."""
+    import json
+
+    from jwcrypto import jwk, jws
+    keys = jwk.JWKSet.from_json(requests.get(a.base + "/jwks", timeout=10).text)
+    t = jws.JWS()
+    t.deserialize(token)
+    hdr = t.jose_header
+    t.verify(keys.get_key(hdr["kid"]), alg=hdr["alg"])
+    return hdr, json.loads(t.payload)
+
+
 def verify_logout_token(a, token, client_id):
     """Checks a logout token as a relying party must (Back-Channel Logout §2.6) with jwcrypto
     against /jwks; returns its claims."""

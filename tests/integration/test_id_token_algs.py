@@ -5,17 +5,15 @@ have a signing key; a client whose algorithm has no key gets server_error, never
 signed with another algorithm."""
 import base64
 import hashlib
-import json
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 from itest import BUILD, Authd, free_port, run, test  # noqa: E402
-from rpkit import TEST_SECRET, login_code, tokens, write_test_client  # noqa: E402
+from rpkit import TEST_SECRET, login_code, tokens, verify_jws, write_test_client  # noqa: E402
 
 import requests  # noqa: E402
-from jwcrypto import jwk, jws  # noqa: E402
 
 A = Authd(population=500).setup()
 subprocess.run([os.path.join(BUILD, "authctl"), "-c", A.conf_path, "keys", "init", "--rs256",
@@ -36,12 +34,7 @@ def at_hash(access_token, digest):
 
 def verify(token):
     """jwcrypto's verdict on token against our /jwks; returns (header, claims)."""
-    keys = jwk.JWKSet.from_json(A.get("/jwks").text)
-    t = jws.JWS()
-    t.deserialize(token)
-    hdr = t.jose_header
-    t.verify(keys.get_key(hdr["kid"]), alg=hdr["alg"])
-    return hdr, json.loads(t.payload)
+    return verify_jws(A, token)
 
 
 @test

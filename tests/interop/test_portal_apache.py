@@ -268,6 +268,9 @@ def portal(conf=None):
     ap = None
     try:
         write_clients(a, rcv.uri)
+        # An SM2 key (issue 19) is published in /jwks next to the ES256 one, as in a
+        # deployment serving domestic relying parties too: these RPs must ignore it.
+        a.authctl("keys", "init", "--sm2")
         a.start()
         ap = Apache(a.base, PORTAL_SECRET).start()
         browser = requests.Session()

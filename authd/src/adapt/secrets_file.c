@@ -94,16 +94,21 @@ sf_hmac(const struct secrets *s, enum secret_purpose p, const struct span *parts
 
 static const struct secrets_ops sf_ops = {"file", sf_hmac, sf_free};
 
-/* sub-key = HMAC(master, label), one prepared context per purpose. */
+/* sub-key = HMAC(master, label), one prepared context per purpose, all with digest. */
 static enum rc
-derive(struct secrets_file *f, const uint8_t master[32])
+derive(struct secrets_file *f, const uint8_t master[32], const char *digest)
 {
-    OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-                            OSSL_PARAM_construct_end()};
+    char name[8];
+    OSSL_PARAM params[2];
     uint8_t sub[32];
     size_t len = 0;
     enum rc rc = RC_INTERNAL;
 
+    /* the name first: the parameter takes its length when constructed */
+    if ((size_t)snprintf(name, sizeof(name), "%s", digest) >= sizeof(name))
+        return RC_UNSUPPORTED;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0);
+    params[1] = OSSL_PARAM_construct_end();
     if (!(f->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
         goto out;
     for (int i = 0; i < SECRET__COUNT; i++) {
@@ -128,11 +133,20 @@ out:
 enum rc
 secrets_file_open(const char *path, bool create, struct secrets **out, struct rc_info *ri)
 {
+    return secrets_file_open_digest(path, create, "SHA256", out, ri);
+}
+
+enum rc
+secrets_file_open_digest(const char *path, bool create, const char *digest, struct secrets **out,
+                         struct rc_info *ri)
+{
     struct secrets_file *f;
     uint8_t master[32];
     enum rc rc;
 
     *out = NULL;
+    if (strcmp(digest, "SHA256") != 0 && strcmp(digest, "SM3") != 0)
+        return rc_set(ri, RC_UNSUPPORTED, "identifier_hmac", "not sha256 or sm3");
     if ((rc = read_or_create(path, create, master, ri)) != RC_OK)
         return rc;
     if (!(f = calloc(1, sizeof(*f)))) {
@@ -140,7 +154,7 @@ secrets_file_open(const char *path, bool create, struct secrets **out, struct rc
         return rc_set(ri, RC_NOMEM, "master key", "out of memory");
     }
     f->base.ops = &sf_ops;
-    rc = derive(f, master);
+    rc = derive(f, master, digest);
     OPENSSL_cleanse(master, sizeof(master));
     if (rc != RC_OK) {
         sf_free(&f->base);

@@ -30,6 +30,7 @@
 struct add_opts {
     const char *id, *name, *grants, *redirects, *post_logout, *scopes, *auth, *sector;
     const char *subject, *backchannel, *frontchannel, *jwks_file, *min_acr, *id_token_alg;
+    const char *access_token_alg;
     bool public_, first_party, id_number_allowed;
 };
 
@@ -223,11 +224,12 @@ parse_add(int argc, char **argv, struct add_opts *o)
                                        "--frontchannel-logout-uri",
                                        "--jwks-file",
                                        "--min-acr",
-                                       "--id-token-alg"};
-    const char **slots[] = {&o->id,          &o->name,        &o->grants,       &o->redirects,
-                            &o->post_logout, &o->scopes,      &o->auth,         &o->sector,
-                            &o->subject,     &o->backchannel, &o->frontchannel, &o->jwks_file,
-                            &o->min_acr,     &o->id_token_alg};
+                                       "--id-token-alg",
+                                       "--access-token-alg"};
+    const char **slots[] = {
+        &o->id,           &o->name,      &o->grants,  &o->redirects,    &o->post_logout,
+        &o->scopes,       &o->auth,      &o->sector,  &o->subject,      &o->backchannel,
+        &o->frontchannel, &o->jwks_file, &o->min_acr, &o->id_token_alg, &o->access_token_alg};
     int i, k;
 
     for (i = 2; i < argc; i++) {
@@ -315,6 +317,16 @@ client_text(struct buf *b, const struct add_opts *o, const char *hash, const cha
     line(b, "sector", o->sector);
     line(b, "min_acr", o->min_acr);
     line(b, "id_token_signed_response_alg", o->id_token_alg);
+    line(b, "access_token_signed_response_alg", o->access_token_alg);
+}
+
+/* True if name is absent or an algorithm authd signs with. */
+static bool
+signing_alg_ok(const char *name)
+{
+    const struct jose_alg_info *ai = name ? jose_alg_info(jose_alg_parse(span_str(name))) : NULL;
+
+    return !name || (ai && ai->signs);
 }
 
 static int
@@ -339,11 +351,11 @@ cmd_add(const struct config *cfg, int argc, char **argv)
         strcmp(o.auth, "client_secret_basic") == 0 || strcmp(o.auth, "client_secret_post") == 0;
     if (strcmp(o.auth, "private_key_jwt") == 0 && !o.jwks_file)
         return fail("private_key_jwt needs --jwks-file");
-    if (o.id_token_alg) {
-        const struct jose_alg_info *ai = jose_alg_info(jose_alg_parse(span_str(o.id_token_alg)));
-        if (!ai || !ai->signs)
-            return fail("--id-token-alg: %s is not an algorithm authd signs with", o.id_token_alg);
-    }
+    if (!signing_alg_ok(o.id_token_alg))
+        return fail("--id-token-alg: %s is not an algorithm authd signs with", o.id_token_alg);
+    if (!signing_alg_ok(o.access_token_alg))
+        return fail("--access-token-alg: %s is not an algorithm authd signs with",
+                    o.access_token_alg);
     if (load_policy(cfg, &p) != 0)
         return 1;
     buf_init(&b, CLIENT_FILE_MAX);
@@ -573,7 +585,9 @@ cmd_client(struct authctl *ctl, int argc, char **argv)
             "           client_secret_post|private_key_jwt|none] [--jwks-file FILE]\n"
             "           [--name NAME] [--subject-type pairwise|public] [--sector S]\n"
             "           [--backchannel-logout-uri URI] [--frontchannel-logout-uri URI]\n"
-            "           [--id-number-allowed] [--min-acr ACR] [--id-token-alg ES256|RS256|PS256]\n"
+            "           [--id-number-allowed] [--min-acr ACR] [--id-token-alg "
+            "ES256|RS256|PS256|SM2SM3]\n"
+            "           [--access-token-alg ES256|RS256|PS256|SM2SM3]\n"
             "       authctl -c CONFIG client list | show ID | remove ID | rotate-secret ID\n");
     return 2;
 }

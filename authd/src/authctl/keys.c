@@ -40,7 +40,20 @@ flag(int argc, char **argv, const char *name)
     return false;
 }
 
-/* The algorithms named by --rs256, --ps256 ... (each algorithm authd signs with, lower case). */
+/* "--" and s in lower case, into name (n bytes). */
+static void
+lower_flag(const char *s, char *name, size_t n)
+{
+    size_t j = 0;
+
+    name[0] = name[1] = '-';
+    for (; s[j] && j + 3 < n; j++)
+        name[2 + j] = (char)tolower((unsigned char)s[j]);
+    name[2 + j] = 0;
+}
+
+/* The algorithms named by --rs256, --ps256 ... (each algorithm authd signs with, lower case),
+ * or by the curve of an algorithm that is the only one of its curve: --sm2 for SM2SM3. */
 static unsigned
 alg_flags(int argc, char **argv)
 {
@@ -48,10 +61,10 @@ alg_flags(int argc, char **argv)
 
     for (size_t i = 0; jose_alg_info_at(i); i++) {
         const struct jose_alg_info *ai = jose_alg_info_at(i);
-        char name[32] = "--";
-        for (size_t j = 0; ai->name[j] && j + 3 < sizeof(name); j++)
-            name[2 + j] = (char)tolower((unsigned char)ai->name[j]);
-        if (ai->signs && flag(argc, argv, name))
+        char name[32], curve[32];
+        lower_flag(ai->name, name, sizeof(name));
+        lower_flag(ai->crv && strncmp(ai->crv, "P-", 2) != 0 ? ai->crv : "", curve, sizeof(curve));
+        if (ai->signs && (flag(argc, argv, name) || (curve[2] && flag(argc, argv, curve))))
             algs |= ai->alg;
     }
     return algs;
@@ -302,7 +315,7 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
         return cmd_verify_test(argc, argv);
     if (strcmp(sub, "bench") == 0)
         return keys_bench(argc, argv);
-    fprintf(stderr, "usage: authctl -c CONFIG keys init [--rs256] [--ps256]\n"
+    fprintf(stderr, "usage: authctl -c CONFIG keys init [--rs256] [--ps256] [--sm2]\n"
                     "       authctl -c CONFIG keys rotate [--min-publish SECONDS] "
                     "[--max-token-lifetime SECONDS]\n"
                     "       authctl -c CONFIG keys list\n");
@@ -310,6 +323,7 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
 }
 
 AUTHCTL_COMMAND(keys,
-                "keys init [--rs256] [--ps256] | keys rotate [--min-publish S] [--max-token-lifetime S] "
+                "keys init [--rs256] [--ps256] [--sm2] | keys rotate [--min-publish S] "
+                "[--max-token-lifetime S] "
                 "| keys list",
                 cmd_keys)

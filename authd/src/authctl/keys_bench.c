@@ -1,5 +1,6 @@
-/* authctl keys bench [--seconds N]: ES256 signs/s and verifies/s through core/jose on one
- * core, with an access-token-sized claim set, to compare with `openssl speed ecdsap256`.
+/* authctl keys bench [--seconds N] [--alg ALG]: signs/s and verifies/s of ALG (ES256 by
+ * default; any algorithm authd signs with) through core/jose on one core, with an
+ * access-token-sized claim set, to compare with `openssl speed ecdsap256` (or `sm2`).
  * Uses a fresh in-memory key; needs no config. */
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +26,9 @@ now_s(void)
 
 /* Runs sign (or verify of tok) for about seconds; returns operations per second, or -1. */
 static double
-run(struct jose_keyset *ks, struct span tok, double seconds)
+run(struct jose_keyset *ks, enum jose_alg alg, struct span tok, double seconds)
 {
-    static const struct jose_verify_opts o = {JOSE_ES256, "at+jwt"};
+    const struct jose_verify_opts o = {alg, "at+jwt"};
     double t0 = now_s(), t;
     long n = 0;
 
@@ -38,7 +39,7 @@ run(struct jose_keyset *ks, struct span tok, double seconds)
             enum rc rc;
             arena_init(&a, 0);
             rc = tok.len ? jose_verify(ks, &o, tok, &a, &out, NULL, NULL)
-                         : jose_sign(ks, JOSE_ES256, "at+jwt", SPAN(claims), &a, &out, NULL);
+                         : jose_sign(ks, alg, "at+jwt", SPAN(claims), &a, &out, NULL);
             arena_clear(&a);
             if (rc != RC_OK)
                 return -1;
@@ -58,27 +59,31 @@ keys_bench(int argc, char **argv)
     struct arena a;
     struct span tok;
     uint64_t secs = 3;
+    enum jose_alg alg = JOSE_ES256;
     double s, v;
 
-    for (int i = 2; i + 1 < argc; i++)
+    for (int i = 2; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0
             && num_parse_u64(span_str(argv[i + 1]), 1, 600, &secs) != RC_OK)
             return 2;
+        if (strcmp(argv[i], "--alg") == 0 && !(alg = jose_alg_parse(span_str(argv[i + 1]))))
+            return 2;
+    }
     buf_init(&jwk, 0);
     arena_init(&a, 0);
-    if (jose_key_generate(JOSE_ES256, &jwk) != RC_OK || jose_keyset_new(&ks) != RC_OK
+    if (jose_key_generate(alg, &jwk) != RC_OK || jose_keyset_new(&ks) != RC_OK
         || jose_keyset_add_jwk(ks, buf_span(&jwk), JOSE_KEY_SIGN, NULL) != RC_OK
         || jose_keyset_seal(ks) != RC_OK
-        || jose_sign(ks, JOSE_ES256, "at+jwt", SPAN(claims), &a, &tok, NULL) != RC_OK) {
+        || jose_sign(ks, alg, "at+jwt", SPAN(claims), &a, &tok, NULL) != RC_OK) {
         fprintf(stderr, "authctl keys bench: setup failed\n");
         return 1;
     }
     buf_clear(&jwk);
-    s = run(ks, (struct span){0}, (double)secs);
-    v = run(ks, tok, (double)secs);
-    printf("{\"alg\": \"ES256\", \"seconds\": %llu, \"claims_bytes\": %zu, \"token_bytes\": %zu, "
+    s = run(ks, alg, (struct span){0}, (double)secs);
+    v = run(ks, alg, tok, (double)secs);
+    printf("{\"alg\": \"%s\", \"seconds\": %llu, \"claims_bytes\": %zu, \"token_bytes\": %zu, "
            "\"signs_per_s\": %.0f, \"verifies_per_s\": %.0f}\n",
-           (unsigned long long)secs, sizeof(claims) - 1, tok.len, s, v);
+           jose_alg_name(alg), (unsigned long long)secs, sizeof(claims) - 1, tok.len, s, v);
     arena_clear(&a);
     jose_keyset_release(ks);
     return s > 0 && v > 0 ? 0 : 1;

@@ -66,7 +66,7 @@ open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
         fprintf(stderr, "authctl user: no master key at %s/master.key\n", c->state_dir);
         return 2;
     }
-    if ((rc = compose_secrets_open(c->state_dir, false, &u->app.secrets, &ri)) != RC_OK)
+    if ((rc = compose_secrets_open(c, false, &u->app.secrets, &ri)) != RC_OK)
         return fail(rc == RC_NOMEM ? rc : RC_INTERNAL, "master key", &ri);
     compose_store_opts(c, &so);
     if (compose_store_open(c->store, &so, &u->app.store, &ri) != RC_OK)

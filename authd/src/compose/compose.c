@@ -61,15 +61,16 @@ compose_store_opts(const struct config *c, struct store_opts *out)
 /* ---- secrets ---------------------------------------------------------------------------- */
 
 enum rc
-compose_secrets_open(const char *state_dir, bool create, struct secrets **out, struct rc_info *ri)
+compose_secrets_open(const struct config *c, bool create, struct secrets **out, struct rc_info *ri)
 {
+    bool sm3 = c->identifier_hmac && strcmp(c->identifier_hmac, "sm3") == 0;
     char path[4096];
 
     *out = NULL;
-    if (!state_dir
-        || (size_t)snprintf(path, sizeof(path), "%s/master.key", state_dir) >= sizeof(path))
+    if (!c->state_dir
+        || (size_t)snprintf(path, sizeof(path), "%s/master.key", c->state_dir) >= sizeof(path))
         return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
-    return secrets_file_open(path, create, out, ri);
+    return secrets_file_open_digest(path, create, sm3 ? "SM3" : "SHA256", out, ri);
 }
 
 /* ---- outbound HTTP ---------------------------------------------------------------------- */

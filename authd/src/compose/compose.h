@@ -41,11 +41,11 @@ enum rc compose_notify_open(const char *spec, const struct notify_opts *o, struc
 enum rc compose_outbound_open(const struct outbound_opts *o, struct outbound **out,
                               struct rc_info *ri);
 
-/* The keyed hashes from STATE/master.key under state_dir; with create, a missing file is
- * made (authd; authctl never creates one: a new key would orphan every account).
- * RC_OK: *out owned by the caller (secrets_free). RC_TOO_LARGE (path), and see
- * adapt/secrets_file.h. */
-enum rc compose_secrets_open(const char *state_dir, bool create, struct secrets **out,
+/* The keyed hashes from STATE/master.key under c->state_dir, with c->identifier_hmac's digest
+ * (sha256 or sm3); with create, a missing file is made (authd; authctl never creates one: a
+ * new key would orphan every account). RC_OK: *out owned by the caller (secrets_free).
+ * RC_TOO_LARGE (path), and see adapt/secrets_file.h. */
+enum rc compose_secrets_open(const struct config *c, bool create, struct secrets **out,
                              struct rc_info *ri);
 
 struct audit;

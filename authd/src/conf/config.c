@@ -28,6 +28,7 @@ static const char *check_popbase(const char *v);
 static const char *check_notify(const char *v);
 static const char *check_sms_service_name(const char *v);
 static const char *check_sms_lang(const char *v);
+static const char *check_identifier_hmac(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -121,6 +122,7 @@ static const struct key keys[] = {
     {"sms_service_name",           K_STR,   O(sms_service_name), 0, 0, "authd", check_sms_service_name},
     {"sms_lang",                   K_STR,   O(sms_lang), 0, 0, "zh", check_sms_lang},
     {"login_ceiling_max_wait_s",   K_U32,   O(login_ceiling_max_wait_s), 1, 60, "5", NULL},
+    {"identifier_hmac",            K_STR,   O(identifier_hmac), 0, 0, "sha256", check_identifier_hmac},
 };
 /* clang-format on */
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -253,6 +255,13 @@ static const char *
 check_sms_lang(const char *v)
 {
     return strcmp(v, "zh") == 0 || strcmp(v, "en") == 0 ? NULL : "must be zh or en";
+/* port/secrets.h: the digest of the keyed hashes (docs/crypto.md). */
+static const char *
+check_identifier_hmac(const char *v)
+{
+    if (strcmp(v, "sha256") == 0 || strcmp(v, "sm3") == 0)
+        return NULL;
+    return "must be sha256 or sm3";
 }
 
 struct parse_ctx {

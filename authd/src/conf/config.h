@@ -48,6 +48,7 @@ struct config {
     uint32_t popbase_breaker_failures, popbase_breaker_open_ms;
     uint32_t popbase_cache_match_ttl_s, popbase_cache_miss_ttl_s;
     char *notify; /* port/notify.h: file:PATH, http(s)://URL, or NULL */
+    char *identifier_hmac; /* digest of the secrets port's keyed hashes: "sha256" or "sm3" */
     uint32_t notify_timeout_ms;
     /* accounts */
     uint32_t argon2_memory_kib, argon2_iterations, argon2_parallelism;

@@ -130,6 +130,18 @@ parse_list(const char *v, struct strlist *l)
     return NULL;
 }
 
+/* An algorithm of the table that authd signs with (jose_alg_info's signs column). */
+static const char *
+parse_sign_alg(const char *v, enum jose_alg *out)
+{
+    const struct jose_alg_info *ai = jose_alg_info(jose_alg_parse(span_str(v)));
+
+    if (!ai || !ai->signs)
+        return "not an algorithm authd signs with (ES256, RS256, PS256, SM2SM3)";
+    *out = ai->alg;
+    return NULL;
+}
+
 static const char *
 parse_bool(const char *v, bool *out)
 {
@@ -292,13 +304,10 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_bool(v, &c->pkce_required);
     if (strcmp(k, "id_number_allowed") == 0)
         return parse_bool(v, &c->id_number_allowed);
-    if (strcmp(k, "id_token_signed_response_alg") == 0) {
-        const struct jose_alg_info *ai = jose_alg_info(jose_alg_parse(span_str(v)));
-        if (!ai || !ai->signs)
-            return "not an algorithm authd signs with (ES256, RS256, PS256)";
-        c->id_token_alg = ai->alg;
-        return NULL;
-    }
+    if (strcmp(k, "id_token_signed_response_alg") == 0)
+        return parse_sign_alg(v, &c->id_token_alg);
+    if (strcmp(k, "access_token_signed_response_alg") == 0)
+        return parse_sign_alg(v, &c->access_token_alg);
     if (strcmp(k, "strict_scopes") == 0)
         return parse_bool(v, &c->strict_scopes);
     if (strcmp(k, "sector") == 0)
@@ -384,6 +393,7 @@ open_section(struct pctx *pc, const char *file, int line, const char *v,
         memset(&p->clients[p->nclients], 0, sizeof(*p->clients));
         p->clients[p->nclients].pkce_required = true;
         p->clients[p->nclients].id_token_alg = JOSE_ES256;
+        p->clients[p->nclients].access_token_alg = JOSE_ES256;
         p->clients[p->nclients].grants = GRANT_AUTHORIZATION_CODE;
         p->clients[p->nclients].line = line;
         if (!(p->clients[p->nclients++].id = strdup(name)))

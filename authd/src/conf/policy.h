@@ -87,6 +87,7 @@ struct policy_client {
     struct strlist exchange_audiences; /* token exchange: audiences this client may ask */
     bool id_number_allowed;            /* may receive the raw id_number claim */
     enum jose_alg id_token_alg;        /* id_token_signed_response_alg; default ES256 */
+    enum jose_alg access_token_alg;    /* access_token_signed_response_alg; default ES256 */
     bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
     struct strlist authenticators;     /* flow/authn.h names it accepts; empty: every one */
     char *location; /* device grant: the kiosk's place, shown on the approval page; or NULL */

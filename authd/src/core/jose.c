@@ -4,7 +4,10 @@
 #include <cjose/cjose.h>
 #include <jansson.h>
 #include <math.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,7 +23,8 @@ struct jose_key {
     bool priv;
     bool sign;
     size_t sig_len; /* exact signature length in bytes */
-    cjose_jwk_t *jwk;
+    cjose_jwk_t *jwk; /* the key of a cjose row */
+    EVP_PKEY *pkey;   /* the key of a row cjose does not know (SM2) */
 };
 
 struct jose_keyset {
@@ -47,24 +51,50 @@ typedef enum rc (*verify_fn)(const struct jose_key *k, const char *token, size_t
 static enum rc cjose_sign(const struct jose_key *k, const char *typ, struct span payload,
                           struct arena *a, struct span *out);
 static enum rc cjose_verify(const struct jose_key *k, const char *token, size_t len);
+static enum rc sm2_sign(const struct jose_key *k, const char *typ, struct span payload,
+                        struct arena *a, struct span *out);
+static enum rc sm2_verify(const struct jose_key *k, const char *token, size_t len);
+
+/* How the keys of a row are held: imported from a JWK object (its members checked as
+ * base64url already; fills k->jwk or k->pkey, RC_MALFORMED or RC_NOMEM), exported as a
+ * public JWK object (NULL on failure), generated as a private JWK object (NULL on failure)
+ * and freed (wiping private parts). */
+struct key_ops {
+    enum rc (*import)(json_t *obj, struct jose_key *k);
+    json_t *(*public_json)(const struct jose_key *k);
+    json_t *(*generate)(const struct alg_row *r);
+    void (*free)(struct jose_key *k);
+};
+
+static const struct key_ops cjose_keys, sm2_keys;
 
 /* One row per algorithm: everything else in this file reads these columns, never an
- * algorithm's name. An algorithm cjose does not have (SM2 with SM3) is one more row with
- * sign and verify functions of its own (OpenSSL EVP) and its key type. */
+ * algorithm's name. SM2 with SM3, which cjose does not have, brings its own key handling
+ * and sign and verify functions on OpenSSL's EVP interface. */
 struct alg_row {
     struct jose_alg_info info;
     const EVP_MD *(*md)(void); /* the digest of the signature, and of at_hash / c_hash */
     sign_fn sign;
     verify_fn verify;
+    const struct key_ops *keys;
 };
 
+/* clang-format off */
 static const struct alg_row alg_table[] = {
     /* The first row of a key type and curve is the algorithm a JWK without "alg" is for. */
-    {{JOSE_ES256, "ES256", "EC", "P-256", 64, true}, EVP_sha256, cjose_sign, cjose_verify},
-    {{JOSE_RS256, "RS256", "RSA", NULL, 0, true}, EVP_sha256, cjose_sign, cjose_verify},
-    {{JOSE_PS256, "PS256", "RSA", NULL, 0, true}, EVP_sha256, cjose_sign, cjose_verify},
-    {{JOSE_ES384, "ES384", "EC", "P-384", 96, false}, EVP_sha384, cjose_sign, cjose_verify},
+    {{JOSE_ES256, "ES256", "EC", "P-256", 64, true},
+     EVP_sha256, cjose_sign, cjose_verify, &cjose_keys},
+    {{JOSE_RS256, "RS256", "RSA", NULL, 0, true},
+     EVP_sha256, cjose_sign, cjose_verify, &cjose_keys},
+    {{JOSE_PS256, "PS256", "RSA", NULL, 0, true},
+     EVP_sha256, cjose_sign, cjose_verify, &cjose_keys},
+    {{JOSE_ES384, "ES384", "EC", "P-384", 96, false},
+     EVP_sha384, cjose_sign, cjose_verify, &cjose_keys},
+    /* GB/T 32918.2 signature with SM3 (GB/T 32905), Z computed with JOSE_SM2_ID; r‖s. */
+    {{JOSE_SM2SM3, "SM2SM3", "EC", "SM2", 64, true, true},
+     EVP_sm3, sm2_sign, sm2_verify, &sm2_keys},
 };
+/* clang-format on */
 #define ALG_ROWS (sizeof(alg_table) / sizeof(alg_table[0]))
 
 static const struct alg_row *
@@ -289,6 +319,343 @@ cjose_str_wipe_free(char *s)
     }
 }
 
+/* ---- keys: the cjose rows ------------------------------------------------------------------ */
+
+static enum rc
+cjose_import(json_t *obj, struct jose_key *k)
+{
+    cjose_err err;
+
+    if ((k->jwk = cjose_jwk_import_json((cjose_header_t *)obj, &err)))
+        return RC_OK;
+    return err.code == CJOSE_ERR_NO_MEMORY ? RC_NOMEM : RC_MALFORMED;
+}
+
+/* cjose's JWK JSON of k as an object; private members too when priv. */
+static json_t *
+cjose_json(const cjose_jwk_t *jwk, bool priv)
+{
+    cjose_err err;
+    char *s = cjose_jwk_to_json(jwk, priv, &err);
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+
+    cjose_str_wipe_free(s);
+    return o;
+}
+
+static json_t *
+cjose_public_json(const struct jose_key *k)
+{
+    return cjose_json(k->jwk, false);
+}
+
+static json_t *
+cjose_generate(const struct alg_row *r)
+{
+    static const uint8_t e65537[] = {0x01, 0x00, 0x01};
+    cjose_err err;
+    bool ec = strcmp(r->info.kty, "EC") == 0;
+    cjose_jwk_t *jwk = !ec ? cjose_jwk_create_RSA_random(2048, e65537, sizeof(e65537), &err)
+                       : strcmp(r->info.crv, "P-256") == 0
+                           ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err)
+                           : cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_384, &err);
+    json_t *o = jwk ? cjose_json(jwk, true) : NULL;
+
+    cjose_jwk_release(jwk);
+    return o;
+}
+
+static void
+cjose_key_free(struct jose_key *k)
+{
+    cjose_jwk_release(k->jwk); /* frees the OpenSSL key, which clears private components */
+    k->jwk = NULL;
+}
+
+static const struct key_ops cjose_keys = {cjose_import, cjose_public_json, cjose_generate,
+                                          cjose_key_free};
+
+/* ---- keys: SM2 (GB/T 32918), on OpenSSL's EVP interface ------------------------------------- */
+
+#define SM2_COORD 32 /* bytes of a coordinate, of d, and of r and s */
+
+/* Decodes JWK member name (checked as base64url already) into exactly SM2_COORD bytes: full
+ * length, as RFC 7518 §6.2.1.2 requires of EC coordinates. */
+static bool
+sm2_member(json_t *obj, const char *name, uint8_t out[SM2_COORD])
+{
+    json_t *v = json_object_get(obj, name);
+    struct arena a;
+    struct span d;
+    bool ok;
+
+    arena_init(&a, 1024);
+    ok =
+        json_is_string(v)
+        && jose_b64url_decode(span_of(json_string_value(v), json_string_length(v)), &a, &d) == RC_OK
+        && d.len == SM2_COORD;
+    if (ok)
+        memcpy(out, d.p, SM2_COORD);
+    arena_clear(&a); /* wipes d */
+    return ok;
+}
+
+/* True if pkey is a valid SM2 key: the point on the curve and of the right order, and for
+ * a private key d in range and matching the point. */
+static bool
+sm2_key_valid(EVP_PKEY *pkey, bool priv)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    bool ok = c && (priv ? EVP_PKEY_check(c) : EVP_PKEY_public_check(c)) == 1;
+
+    EVP_PKEY_CTX_free(c);
+    return ok;
+}
+
+static enum rc
+sm2_import(json_t *obj, struct jose_key *k)
+{
+    uint8_t pub[1 + 2 * SM2_COORD] = {POINT_CONVERSION_UNCOMPRESSED}, d[SM2_COORD], dn[SM2_COORD];
+    char group[] = "SM2";
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+    BIGNUM *priv = NULL;
+    enum rc rc = RC_MALFORMED;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
+        OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, dn, sizeof(dn)),
+        OSSL_PARAM_construct_end(),
+    };
+
+    if (!k->priv)
+        params[2] = OSSL_PARAM_construct_end();
+    if (!sm2_member(obj, "x", pub + 1) || !sm2_member(obj, "y", pub + 1 + SM2_COORD)
+        || (k->priv && !sm2_member(obj, "d", d)))
+        goto out;
+    /* An OSSL_PARAM BIGNUM is a native-endian integer; the JWK's d is big-endian. */
+    if (k->priv
+        && (!(priv = BN_bin2bn(d, SM2_COORD, NULL)) || BN_bn2nativepad(priv, dn, SM2_COORD) < 0))
+        goto out;
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1
+        || EVP_PKEY_fromdata(ctx, &k->pkey, k->priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                             params)
+               != 1
+        || !sm2_key_valid(k->pkey, k->priv)) {
+        EVP_PKEY_free(k->pkey);
+        k->pkey = NULL;
+        goto out;
+    }
+    rc = RC_OK;
+out:
+    OPENSSL_cleanse(d, sizeof(d));
+    OPENSSL_cleanse(dn, sizeof(dn));
+    BN_clear_free(priv);
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
+/* Sets member name of o to the base64url of bn, left-padded to SM2_COORD bytes. */
+static bool
+sm2_set_member(json_t *o, const char *name, const BIGNUM *bn)
+{
+    uint8_t b[SM2_COORD];
+    struct arena a;
+    struct span enc;
+    bool ok;
+
+    arena_init(&a, 1024);
+    ok = bn && BN_bn2binpad(bn, b, SM2_COORD) == SM2_COORD
+         && jose_b64url_encode(span_of(b, SM2_COORD), &a, &enc) == RC_OK
+         && json_object_set_new(o, name, json_stringn((const char *)enc.p, enc.len)) == 0;
+    OPENSSL_cleanse(b, sizeof(b));
+    arena_clear(&a);
+    return ok;
+}
+
+/* The JWK object {"kty":"EC","crv":"SM2","x","y"} of pkey, with "d" when priv; NULL on
+ * failure. */
+static json_t *
+sm2_json(EVP_PKEY *pkey, bool priv)
+{
+    BIGNUM *x = NULL, *y = NULL, *d = NULL;
+    json_t *o = json_pack("{s:s, s:s}", "kty", "EC", "crv", "SM2");
+    bool ok = o && EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1
+              && EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1
+              && (!priv || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) == 1)
+              && sm2_set_member(o, "x", x) && sm2_set_member(o, "y", y)
+              && (!priv || sm2_set_member(o, "d", d));
+
+    BN_free(x);
+    BN_free(y);
+    BN_clear_free(d);
+    if (!ok && o) {
+        wipe_private(o);
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static json_t *
+sm2_public_json(const struct jose_key *k)
+{
+    return sm2_json(k->pkey, false);
+}
+
+static json_t *
+sm2_generate(const struct alg_row *r)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+    EVP_PKEY *pkey = NULL;
+    json_t *o = NULL;
+
+    (void)r;
+    if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_generate(ctx, &pkey) == 1)
+        o = sm2_json(pkey, true);
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    return o;
+}
+
+static void
+sm2_key_free(struct jose_key *k)
+{
+    EVP_PKEY_free(k->pkey); /* clears the private scalar */
+    k->pkey = NULL;
+}
+
+static const struct key_ops sm2_keys = {sm2_import, sm2_public_json, sm2_generate, sm2_key_free};
+
+/* A digest context that signs (or verifies) with pkey: SM2 over SM3 (GB/T 32918.2 §6),
+ * whose Z value hashes the distinguishing ID JOSE_SM2_ID (GM/T 0009 §10; OpenSSL 3.0 would
+ * use an empty ID unless told). NULL on failure. */
+static EVP_MD_CTX *
+sm2_md_ctx(EVP_PKEY *pkey, bool sign)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = m
+             && (sign ? EVP_DigestSignInit_ex(m, &pctx, "SM3", NULL, NULL, pkey, NULL)
+                      : EVP_DigestVerifyInit_ex(m, &pctx, "SM3", NULL, NULL, pkey, NULL))
+                    == 1
+             && EVP_PKEY_CTX_set1_id(pctx, JOSE_SM2_ID, (int)strlen(JOSE_SM2_ID)) == 1;
+
+    if (ok)
+        return m;
+    EVP_MD_CTX_free(m);
+    return NULL;
+}
+
+/* OpenSSL's DER SEQUENCE {r, s} to the JWS form r‖s (each left-padded to SM2_COORD). */
+static bool
+sm2_sig_raw(const uint8_t *der, size_t len, uint8_t raw[2 * SM2_COORD])
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+    const BIGNUM *r, *s;
+    bool ok = sig && p == der + len;
+
+    if (ok) {
+        ECDSA_SIG_get0(sig, &r, &s);
+        ok = BN_bn2binpad(r, raw, SM2_COORD) == SM2_COORD
+             && BN_bn2binpad(s, raw + SM2_COORD, SM2_COORD) == SM2_COORD;
+    }
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+/* r‖s to DER in out (cap bytes): its length, or 0 on failure. */
+static size_t
+sm2_sig_der(const uint8_t raw[2 * SM2_COORD], uint8_t *out, size_t cap)
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, SM2_COORD, NULL), *s = BN_bin2bn(raw + SM2_COORD, SM2_COORD, NULL);
+    unsigned char *p = out;
+    int n = 0;
+
+    if (sig && r && s && ECDSA_SIG_set0(sig, r, s) == 1) {
+        r = s = NULL; /* sig owns them */
+        n = i2d_ECDSA_SIG(sig, NULL);
+        n = n > 0 && (size_t)n <= cap ? i2d_ECDSA_SIG(sig, &p) : 0;
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The SM2 row: the header {"alg","kid","typ"} and the signature are built here, the
+ * signature by OpenSSL (EVP_DigestSign) over the JWS signing input (RFC 7515 §5.1). */
+static enum rc
+sm2_sign(const struct jose_key *k, const char *typ, struct span payload, struct arena *a,
+         struct span *out)
+{
+    json_t *h = json_pack("{s:s, s:s}", "alg", k->row->info.name, "kid", k->kid);
+    char *hs = NULL, *input = NULL, *tok;
+    struct span h64, p64, s64;
+    uint8_t der[2 * SM2_COORD + 16], sig[2 * SM2_COORD];
+    size_t derlen = sizeof(der);
+    EVP_MD_CTX *m = NULL;
+    enum rc rc = RC_NOMEM;
+
+    if (!h || (typ && json_object_set_new(h, "typ", json_string(typ)) != 0)
+        || !(hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+        goto out;
+    if ((rc = jose_b64url_encode(span_str(hs), a, &h64)) != RC_OK
+        || (rc = jose_b64url_encode(payload, a, &p64)) != RC_OK)
+        goto out;
+    rc = RC_NOMEM;
+    if (!(input = arena_printf(a, "%s.%s", (const char *)h64.p, (const char *)p64.p)))
+        goto out;
+    rc = RC_INTERNAL;
+    if (!(m = sm2_md_ctx(k->pkey, true))
+        || EVP_DigestSign(m, der, &derlen, (const uint8_t *)input, strlen(input)) != 1
+        || !sm2_sig_raw(der, derlen, sig))
+        goto out;
+    if ((rc = jose_b64url_encode(span_of(sig, sizeof(sig)), a, &s64)) != RC_OK)
+        goto out;
+    rc = RC_NOMEM;
+    if (!(tok = arena_printf(a, "%s.%s", input, (const char *)s64.p)))
+        goto out;
+    *out = span_str(tok);
+    rc = RC_OK;
+out:
+    EVP_MD_CTX_free(m);
+    free(hs);
+    json_decref(h);
+    return rc;
+}
+
+/* The SM2 row: verifies the r‖s signature of token (its length checked by the caller)
+ * over everything before the last '.'. */
+static enum rc
+sm2_verify(const struct jose_key *k, const char *token, size_t len)
+{
+    const char *dot = memrchr(token, '.', len);
+    uint8_t der[2 * SM2_COORD + 16];
+    size_t derlen = 0;
+    struct arena a;
+    struct span sig;
+    EVP_MD_CTX *m = NULL;
+    enum rc rc = RC_DENIED;
+
+    arena_init(&a, 1024);
+    if (!dot
+        || jose_b64url_decode(span_of(dot + 1, len - (size_t)(dot + 1 - token)), &a, &sig) != RC_OK
+        || sig.len != 2 * SM2_COORD || !(derlen = sm2_sig_der(sig.p, der, sizeof(der))))
+        goto out;
+    rc = RC_INTERNAL;
+    if (!(m = sm2_md_ctx(k->pkey, false)))
+        goto out;
+    rc = EVP_DigestVerify(m, der, derlen, (const uint8_t *)token, (size_t)(dot - token)) == 1
+             ? RC_OK
+             : RC_DENIED;
+out:
+    EVP_MD_CTX_free(m);
+    arena_clear(&a);
+    return rc;
+}
+
 /* ---- key sets ---------------------------------------------------------------------------- */
 
 enum rc
@@ -316,9 +683,9 @@ jose_keyset_release(struct jose_keyset *ks)
 {
     if (!ks || atomic_fetch_sub_explicit(&ks->refs, 1, memory_order_acq_rel) != 1)
         return;
-    /* cjose_jwk_release frees the OpenSSL key, which clears private components. */
+    /* Freeing the OpenSSL key clears its private components. */
     for (size_t i = 0; i < ks->n; i++)
-        cjose_jwk_release(ks->keys[i].jwk);
+        ks->keys[i].row->keys->free(&ks->keys[i]);
     free(ks->jwks);
     OPENSSL_cleanse(ks, sizeof(*ks));
     free(ks);
@@ -399,17 +766,14 @@ row_fits(const struct alg_row *r, const char *kty, const char *crv)
     return r->info.crv ? crv && strcmp(r->info.crv, crv) == 0 : true;
 }
 
-/* The alg a key is for: its "alg" member if given, else the first row of the table for
- * its key type and curve; then checks the key fits that row. Fills k->alg, k->row and
- * k->sig_len. */
+/* The row a key is for: its "alg" member if given, else the first row of the table for
+ * its key type and curve; then checks the key fits that row. Fills k->alg and k->row. */
 static enum rc
-key_alg(json_t *obj, cjose_jwk_t *jwk, struct jose_key *k, struct rc_info *ri)
+key_row(json_t *obj, struct jose_key *k, struct rc_info *ri)
 {
     json_t *alg = json_object_get(obj, "alg");
     const char *kty = json_string_value(json_object_get(obj, "kty"));
     const char *crv = json_string_value(json_object_get(obj, "crv"));
-    cjose_err err;
-    size_t bits = cjose_jwk_get_keysize(jwk, &err);
 
     k->row = NULL;
     if (alg && !json_is_string(alg))
@@ -427,11 +791,22 @@ key_alg(json_t *obj, cjose_jwk_t *jwk, struct jose_key *k, struct rc_info *ri)
         return rc_set(ri, RC_UNSUPPORTED, "kty", "key type does not match alg");
     if (!row_fits(k->row, kty, crv))
         return rc_set(ri, RC_UNSUPPORTED, "crv", "curve does not match alg");
+    return RC_OK;
+}
+
+/* Sets k->sig_len once the key is imported: the row's, or the modulus length (RSA, a cjose
+ * row), which must be at least JOSE_MIN_RSA_BITS. */
+static enum rc
+key_sig_len(struct jose_key *k, struct rc_info *ri)
+{
+    cjose_err err;
+    size_t bits;
+
     if (k->row->info.sig_len) {
         k->sig_len = k->row->info.sig_len;
         return RC_OK;
     }
-    /* A signature as long as the modulus (RSA). */
+    bits = cjose_jwk_get_keysize(k->jwk, &err);
     if (bits < JOSE_MIN_RSA_BITS || bits % 8 != 0)
         return rc_set(ri, RC_UNSUPPORTED, "n", "RSA key smaller than 2048 bits");
     k->sig_len = bits / 8;
@@ -456,7 +831,7 @@ key_kid(json_t *obj, struct jose_key *k, struct rc_info *ri)
         if (rc != RC_OK)
             return rc_set(ri, rc, "kty", "cannot compute a thumbprint");
     }
-    if (!cjose_jwk_set_kid(k->jwk, k->kid, strlen(k->kid), &err))
+    if (k->jwk && !cjose_jwk_set_kid(k->jwk, k->kid, strlen(k->kid), &err))
         return RC_NOMEM;
     return RC_OK;
 }
@@ -482,26 +857,31 @@ members_b64url(json_t *obj)
     return true;
 }
 
-/* True if the public members cjose derived for jwk equal those of the JSON obj: cjose
+/* True if the public members of the imported key k equal those of the JSON obj: cjose
  * computes an EC public key from d, so a file whose x/y belong to another key would
  * otherwise publish a different key under this kid. */
 static bool
-public_matches(json_t *obj, const cjose_jwk_t *jwk)
+public_matches(json_t *obj, const struct jose_key *k)
 {
     static const char *const members[] = {"crv", "x", "y", "n", "e"};
-    cjose_err err;
-    char *s = cjose_jwk_to_json(jwk, false, &err);
-    json_t *pub = s ? json_loads(s, 0, NULL) : NULL;
+    json_t *pub = k->row->keys->public_json(k);
     bool ok = json_is_object(pub);
 
-    if (s)
-        cjose_get_dealloc()(s);
     for (size_t i = 0; ok && i < sizeof(members) / sizeof(members[0]); i++) {
         json_t *a = json_object_get(obj, members[i]), *b = json_object_get(pub, members[i]);
         ok = (!a && !b) || (a && b && json_equal(a, b));
     }
     json_decref(pub);
     return ok;
+}
+
+/* Frees k's key (either kind) and clears k; a k that holds nothing is fine. */
+static void
+key_free(struct jose_key *k)
+{
+    if (k->row)
+        k->row->keys->free(k);
+    memset(k, 0, sizeof(*k));
 }
 
 /* Imports one JWK object into k (not yet in the set). public_only: private members are
@@ -511,7 +891,6 @@ key_import(json_t *obj, bool public_only, struct jose_key *k, struct rc_info *ri
 {
     enum rc rc = RC_MALFORMED;
     json_t *use = json_object_get(obj, "use"), *kty = json_object_get(obj, "kty");
-    cjose_err err;
 
     memset(k, 0, sizeof(*k));
     if (!json_is_string(kty))
@@ -528,22 +907,21 @@ key_import(json_t *obj, bool public_only, struct jose_key *k, struct rc_info *ri
     if (!members_b64url(obj))
         return rc_set(ri, RC_MALFORMED, "jwk", "a key member is not base64url");
     k->priv = json_object_get(obj, "d") != NULL;
-    if (!(k->jwk = cjose_jwk_import_json((cjose_header_t *)obj, &err))) {
-        rc = err.code == CJOSE_ERR_NO_MEMORY ? RC_NOMEM : RC_MALFORMED;
+    if ((rc = key_row(obj, k, ri)) != RC_OK)
+        goto out;
+    if ((rc = k->row->keys->import(obj, k)) != RC_OK) {
         rc_set(ri, rc, "jwk", "not a valid EC or RSA key");
         goto out;
     }
-    if ((rc = key_alg(obj, k->jwk, k, ri)) != RC_OK || (rc = key_kid(obj, k, ri)) != RC_OK)
+    if ((rc = key_sig_len(k, ri)) != RC_OK || (rc = key_kid(obj, k, ri)) != RC_OK)
         goto out;
-    if (k->priv && (!public_matches(obj, k->jwk) || (rc = key_selftest(k)) != RC_OK)) {
+    if (k->priv && (!public_matches(obj, k) || (rc = key_selftest(k)) != RC_OK)) {
         rc = RC_MALFORMED;
         rc_set(ri, rc, "d", "private key does not match its public key");
     }
 out:
-    if (rc != RC_OK) {
-        cjose_jwk_release(k->jwk);
-        memset(k, 0, sizeof(*k));
-    }
+    if (rc != RC_OK)
+        key_free(k);
     return rc;
 }
 
@@ -597,7 +975,7 @@ jose_keyset_add_jwk(struct jose_keyset *ks, struct span jwk, unsigned flags, str
         return rc;
     if ((rc = key_import(o, false, &k, ri)) == RC_OK
         && (rc = keyset_put(ks, &k, flags, ri)) != RC_OK)
-        cjose_jwk_release(k.jwk);
+        key_free(&k);
     wipe_private(o);
     json_decref(o);
     return rc;
@@ -632,14 +1010,14 @@ jose_keyset_add_jwks(struct jose_keyset *ks, struct span jwks, struct rc_info *r
             continue;
         }
         if (rc != RC_OK || (rc = keyset_put(ks, &k, 0, ri)) != RC_OK) {
-            cjose_jwk_release(k.jwk);
+            key_free(&k);
             break;
         }
     }
 out:
     if (rc != RC_OK)
         while (ks->n > n0)
-            cjose_jwk_release(ks->keys[--ks->n].jwk);
+            key_free(&ks->keys[--ks->n]);
     json_decref(o);
     return rc;
 }
@@ -648,12 +1026,8 @@ out:
 static json_t *
 public_jwk(const struct jose_key *k)
 {
-    cjose_err err;
-    char *s = cjose_jwk_to_json(k->jwk, false, &err);
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    json_t *o = k->row->keys->public_json(k);
 
-    if (s)
-        cjose_get_dealloc()(s);
     if (!json_is_object(o))
         goto fail;
     for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
@@ -1053,20 +1427,10 @@ member_len_is(json_t *o, const char *name, size_t n)
 static json_t *
 generate_once(enum jose_alg alg)
 {
-    static const uint8_t e65537[] = {0x01, 0x00, 0x01};
-    cjose_err err;
     const struct alg_row *r = alg_row(alg);
-    bool ec = strcmp(r->info.kty, "EC") == 0;
-    cjose_jwk_t *jwk = !ec ? cjose_jwk_create_RSA_random(2048, e65537, sizeof(e65537), &err)
-                       : strcmp(r->info.crv, "P-256") == 0
-                           ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &err)
-                           : cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_384, &err);
-    char *s = jwk ? cjose_jwk_to_json(jwk, true, &err) : NULL;
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    json_t *o = r->keys->generate(r);
     char kid[44];
 
-    cjose_str_wipe_free(s);
-    cjose_jwk_release(jwk);
     if (!json_is_object(o) || thumbprint_obj(o, kid) != RC_OK
         || json_object_set_new(o, "kid", json_string(kid)) != 0
         || json_object_set_new(o, "alg", json_string(jose_alg_name(alg))) != 0

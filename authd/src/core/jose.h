@@ -38,16 +38,22 @@
  * type, curve, digest, signature length, whether authd signs with it) is one row of the
  * algorithm table in jose.c, read through jose_alg_info: nothing else names an algorithm. */
 enum jose_alg {
-    JOSE_ES256 = 1u << 0, /* ECDSA P-256 SHA-256: our default */
-    JOSE_RS256 = 1u << 1, /* RSASSA-PKCS1-v1_5 SHA-256: for clients that need it */
-    JOSE_PS256 = 1u << 2, /* RSASSA-PSS SHA-256: for clients that need it */
-    JOSE_ES384 = 1u << 3, /* ECDSA P-384 SHA-384: verify only (clients' keys) */
+    JOSE_ES256 = 1u << 0,  /* ECDSA P-256 SHA-256: our default */
+    JOSE_RS256 = 1u << 1,  /* RSASSA-PKCS1-v1_5 SHA-256: for clients that need it */
+    JOSE_PS256 = 1u << 2,  /* RSASSA-PSS SHA-256: for clients that need it */
+    JOSE_ES384 = 1u << 3,  /* ECDSA P-384 SHA-384: verify only (clients' keys) */
+    JOSE_SM2SM3 = 1u << 4, /* SM2 (GB/T 32918) with SM3: a private name, docs/crypto.md */
 };
-#define JOSE_ALG_ALL (JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_ES384)
+#define JOSE_ALG_ALL (JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_ES384 | JOSE_SM2SM3)
+
+/* The SM2 distinguishing ID hashed into Z (GB/T 32918.2 §5.5) for every SM2SM3 signature
+ * authd makes or checks: the default user ID of GM/T 0009, stated because OpenSSL 3.0
+ * would otherwise use an empty one. */
+#define JOSE_SM2_ID "1234567812345678"
 
 /* The verify allow-lists, in one place. Tokens authd issued (access tokens, ID tokens
  * presented back as id_token_hint, logout tokens): the algorithms authd signs with. */
-#define JOSE_ALGS_ISSUED (JOSE_ES256 | JOSE_RS256 | JOSE_PS256)
+#define JOSE_ALGS_ISSUED (JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_SM2SM3)
 /* Client assertions (private_key_jwt, RFC 7523): every algorithm of the table. */
 #define JOSE_ALGS_CLIENT_ASSERTION JOSE_ALG_ALL
 
@@ -59,6 +65,8 @@ struct jose_alg_info {
     const char *crv;  /* the JWK "crv", NULL where the key type has none (RSA) */
     size_t sig_len;   /* bytes of a signature (r‖s for ECDSA); 0: the RSA modulus's */
     bool signs;       /* authd signs with it: keys are generated, rotated and published */
+    bool private_name; /* not in the IANA JOSE registry (RFC 7518 §7.1): discovery lists it
+                          only where a signing key of it is configured */
 };
 
 /* The row of alg, or NULL for a value that is not exactly one known algorithm. */
@@ -81,12 +89,12 @@ struct jose_keyset;
 enum rc jose_keyset_new(struct jose_keyset **out);
 /* Adds one JWK (private or public JSON, at most JOSE_MAX_JWK bytes). The key must have a kid
  * (or one is derived: its RFC 7638 thumbprint) and an alg we support, given by "alg" or
- * implied by kty/crv (EC P-256: ES256, P-384: ES384, RSA: RS256); "use", if present, must
- * be "sig"; RSA keys need JOSE_MIN_RSA_BITS. A private key is checked by signing and
- * verifying once. Failure: RC_MALFORMED (bad JSON or key), RC_UNSUPPORTED (kty, crv, alg,
- * use, size), RC_CONFLICT (kid already in the set, or a second JOSE_KEY_SIGN key for one
- * alg), RC_DENIED (JOSE_KEY_SIGN on a public key), RC_TOO_LARGE (size or JOSE_MAX_KEYS),
- * RC_NOMEM; the set is unchanged on failure. ri names the problem, never key material. */
+ * implied by kty/crv (EC P-256: ES256, P-384: ES384, SM2: SM2SM3, RSA: RS256); "use", if present,
+ * must be "sig"; RSA keys need JOSE_MIN_RSA_BITS. A private key is checked by signing and verifying
+ * once. Failure: RC_MALFORMED (bad JSON or key), RC_UNSUPPORTED (kty, crv, alg, use, size),
+ * RC_CONFLICT (kid already in the set, or a second JOSE_KEY_SIGN key for one alg), RC_DENIED
+ * (JOSE_KEY_SIGN on a public key), RC_TOO_LARGE (size or JOSE_MAX_KEYS), RC_NOMEM; the set is
+ * unchanged on failure. ri names the problem, never key material. */
 enum rc jose_keyset_add_jwk(struct jose_keyset *ks, struct span jwk, unsigned flags,
                             struct rc_info *ri);
 /* Adds every key of a JWKS document {"keys": [...]} (at most JOSE_MAX_JWKS bytes), as

@@ -115,6 +115,19 @@ bclogout_enqueue(struct app *app, struct arena *a, const char *client_id, const 
     return rc;
 }
 
+/* A logout token is checked by the client like an ID token (OIDC Back-Channel Logout 1.0
+ * §2.6), so it is signed with the client's id_token_signed_response_alg. */
+static enum jose_alg
+logout_alg(struct app *app, const char *client_id)
+{
+    struct policy *p = app_policy_get(app);
+    const struct policy_client *c = p ? client_resolve(app, p, span_str(client_id)) : NULL;
+    enum jose_alg alg = c && c->id_token_alg ? c->id_token_alg : JOSE_ES256;
+
+    app_policy_put(p);
+    return alg;
+}
+
 enum rc
 bclogout_token(struct app *app, struct arena *a, const char *client_id, const char *sid,
                const char *sub, struct span *out)
@@ -138,7 +151,7 @@ bclogout_token(struct app *app, struct arena *a, const char *client_id, const ch
     }
     if ((rc = keys_current(app->keys, &ks)) != RC_OK)
         goto out;
-    rc = jose_sign(ks, JOSE_ES256, "logout+jwt", span_str(s), a, out, NULL);
+    rc = jose_sign(ks, logout_alg(app, client_id), "logout+jwt", span_str(s), a, out, NULL);
 out:
     jose_keyset_release(ks);
     json_decref(o);

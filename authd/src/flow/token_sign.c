@@ -1,5 +1,6 @@
-/* Claim sets of access tokens (RFC 9068 §2.2, signed ES256) and ID tokens (OIDC Core §2,
- * signed with the client's id_token_signed_response_alg). */
+/* Claim sets of access tokens (RFC 9068 §2.2, signed with the client's
+ * access_token_signed_response_alg, ES256 by default) and ID tokens (OIDC Core §2, signed
+ * with the client's id_token_signed_response_alg). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,13 @@ sign(struct issue *is, json_t *o, enum jose_alg alg, const char *typ, const char
     return rc;
 }
 
+/* The client's access token algorithm (ES256 unless its policy says otherwise). */
+static enum jose_alg
+access_token_alg(const struct issue *is)
+{
+    return is->c->access_token_alg ? is->c->access_token_alg : JOSE_ES256;
+}
+
 /* Adds o's act claim (JSON text we produced) to claims; RC_MALFORMED if it is not an object. */
 static enum rc
 add_act(json_t *claims, const char *act)
@@ -104,7 +112,7 @@ token_issue_access(struct issue *is, const char *sub, const char *scope, const s
         json_decref(o);
         return rc;
     }
-    if ((rc = sign(is, o, JOSE_ES256, "at+jwt", token)) == RC_OK)
+    if ((rc = sign(is, o, access_token_alg(is), "at+jwt", token)) == RC_OK)
         tokcache_put(is->app->tokcache, span_str(*token), exp);
     return rc;
 }

@@ -121,7 +121,8 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
         const struct jose_alg_info *ai = jose_alg_info_at(i);
         if (ai->signs && jose_keyset_signing_kid(ks, ai->alg))
             json_array_append_new(algs, json_string(ai->name));
-        if (ai->alg & JOSE_ALGS_CLIENT_ASSERTION)
+        if ((ai->alg & JOSE_ALGS_CLIENT_ASSERTION)
+            && (!ai->private_name || jose_keyset_signing_kid(ks, ai->alg)))
             json_array_append_new(assertion_algs, json_string(ai->name));
     }
     json_object_set_new(o, "id_token_signing_alg_values_supported", algs);

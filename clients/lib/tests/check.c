@@ -222,11 +222,12 @@ parse_algs(char *s)
     unsigned a = 0;
 
     for (char *t = strtok(s, ","); t; t = strtok(NULL, ","))
-        a |= strcmp(t, "ES256") == 0   ? AUTHD_ALG_ES256
-             : strcmp(t, "RS256") == 0 ? AUTHD_ALG_RS256
-             : strcmp(t, "PS256") == 0 ? AUTHD_ALG_PS256
-             : strcmp(t, "ES384") == 0 ? AUTHD_ALG_ES384
-                                       : 0x100u; /* refused by authd_client_new */
+        a |= strcmp(t, "ES256") == 0    ? AUTHD_ALG_ES256
+             : strcmp(t, "RS256") == 0  ? AUTHD_ALG_RS256
+             : strcmp(t, "PS256") == 0  ? AUTHD_ALG_PS256
+             : strcmp(t, "ES384") == 0  ? AUTHD_ALG_ES384
+             : strcmp(t, "SM2SM3") == 0 ? AUTHD_ALG_SM2SM3
+                                        : 0x100u; /* refused by authd_client_new */
     return a;
 }
 
