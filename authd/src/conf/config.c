@@ -255,6 +255,8 @@ static const char *
 check_sms_lang(const char *v)
 {
     return strcmp(v, "zh") == 0 || strcmp(v, "en") == 0 ? NULL : "must be zh or en";
+}
+
 /* port/secrets.h: the digest of the keyed hashes (docs/crypto.md). */
 static const char *
 check_identifier_hmac(const char *v)
