@@ -59,6 +59,7 @@ struct config {
     uint32_t rate_token_per_ip, rate_token_per_client;
     uint32_t rate_introspect_per_ip, rate_introspect_per_client; /* /introspect and /revoke */
     uint32_t rate_authorize_per_ip, rate_end_session_per_ip;
+    bool require_pushed_authorization_requests; /* every client pushes (RFC 9126 §5) */
     uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
     char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* back-channel logout deliveries (flow/bclogout.h) */

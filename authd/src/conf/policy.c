@@ -306,6 +306,8 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_list(v, &c->exchange_audiences);
     if (strcmp(k, "authenticators") == 0)
         return parse_list(v, &c->authenticators);
+    if (strcmp(k, "require_pushed_authorization_requests") == 0)
+        return parse_bool(v, &c->require_par);
     return "unknown key";
 }
 

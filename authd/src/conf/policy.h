@@ -88,6 +88,7 @@ struct policy_client {
     enum jose_alg id_token_alg;        /* id_token_signed_response_alg; default ES256 */
     bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
     struct strlist authenticators;     /* flow/authn.h names it accepts; empty: every one */
+    bool require_par;                  /* require_pushed_authorization_requests (RFC 9126 §5) */
     int line;                          /* of its [client] header, for errors */
 };
 

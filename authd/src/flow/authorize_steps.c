@@ -39,7 +39,6 @@ to_pending(struct arena *a, const struct authz_req *r, struct pending *p)
     };
     enum rc rc = num[0] && num[1] ? RC_OK : RC_NOMEM;
 
-    p->kind = PENDING_AUTHZ;
     p->client_id = r->client_id, p->scope = r->scope, p->claims = r->claims;
     p->acr = r->min;
     for (size_t i = 0; rc == RC_OK && i < sizeof(at) / sizeof(at[0]); i++)
@@ -100,10 +99,46 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
         p.created = clock_now(app->clock);
         p.expires = p.created + AUTHZ_PENDING_TTL;
     }
+    p.kind = PENDING_AUTHZ;
     if ((rc = to_pending(a, r, &p)) != RC_OK
         || (rc = pending_save(app, a, &p, AUTHZ_PENDING_TTL)) != RC_OK)
         return rc;
     memcpy(id, p.id, AUTHZ_PENDING_LEN + 1);
+    return RC_OK;
+}
+
+enum rc
+authz_par_save(struct app *app, struct arena *a, const struct authz_req *r,
+               char id[AUTHZ_PENDING_LEN + 1])
+{
+    struct pending p;
+    enum rc rc;
+
+    memset(&p, 0, sizeof(p));
+    p.kind = PENDING_PAR;
+    if ((rc = to_pending(a, r, &p)) != RC_OK
+        || (rc = pending_save(app, a, &p, AUTHZ_PAR_TTL)) != RC_OK)
+        return rc;
+    memcpy(id, p.id, AUTHZ_PENDING_LEN + 1);
+    return RC_OK;
+}
+
+enum rc
+authz_par_take(struct app *app, struct arena *a, struct span id, const char *client_id,
+               struct authz_req *out)
+{
+    struct pending p;
+    enum rc rc = pending_load(app, a, PENDING_PAR, id, &p);
+
+    if (rc != RC_OK)
+        return rc;
+    /* bound to its client (RFC 9126 §4); another client's attempt leaves it to its owner */
+    if (p.state == PENDING_EXPIRED || strcmp(p.client_id, client_id) != 0)
+        return RC_NOT_FOUND;
+    if ((rc = pending_complete(app, a, PENDING_PAR, id, &p)) != RC_OK)
+        return rc; /* used meanwhile: one /authorize per pushed request */
+    if (p.state == PENDING_EXPIRED || !from_pending(&p, out))
+        return RC_NOT_FOUND;
     return RC_OK;
 }
 

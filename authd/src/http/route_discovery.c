@@ -108,6 +108,9 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     add_endpoint(o, "introspection_endpoint", iss, "/introspect");
     add_endpoint(o, "revocation_endpoint", iss, "/revoke");
     add_endpoint(o, "end_session_endpoint", iss, "/end_session");
+    add_endpoint(o, "pushed_authorization_request_endpoint", iss, "/par"); /* RFC 9126 §5 */
+    json_object_set_new(o, "require_pushed_authorization_requests",
+                        json_boolean(cfg->require_pushed_authorization_requests));
     json_object_set_new(o, "response_types_supported", strs((const char *const[]){"code"}, 1));
     json_object_set_new(o, "response_modes_supported", strs((const char *const[]){"query"}, 1));
     for (size_t i = 0; policy_grant_at(i); i++)

@@ -65,6 +65,8 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_CONSENT_REQUIRED] = "consent_required",
     [RC_WHY_DECLINED] = "declined",
     [RC_WHY_PENDING] = "pending",
+    [RC_WHY_PAR_URI] = "par_uri",
+    [RC_WHY_PAR_REQUIRED] = "par_required",
 };
 
 static int

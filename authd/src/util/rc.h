@@ -69,6 +69,9 @@ enum rc_reason {
     RC_WHY_DECLINED,           /* "declined": the citizen declined */
     RC_WHY_PENDING,            /* "pending": a page's pending request is unknown, expired, or
                                   cannot go on this way */
+    RC_WHY_PAR_URI,            /* "par_uri": a pushed request's request_uri is unknown, expired,
+                                  used, or another client's (RFC 9126 §4) */
+    RC_WHY_PAR_REQUIRED,       /* "par_required": the client must push its requests (§5) */
     RC__WHY_COUNT
 };
 
