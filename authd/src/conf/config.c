@@ -91,6 +91,8 @@ static const struct key keys[] = {
     {"rate_authorize_per_ip",      K_U32,   O(rate_authorize_per_ip), 0, 100000000, "600", NULL},
     {"rate_end_session_per_ip",    K_U32,   O(rate_end_session_per_ip), 0, 100000000, "300", NULL},
     {"require_pushed_authorization_requests", K_BOOL, O(require_pushed_authorization_requests), 0, 1, "false", NULL},
+    {"dpop_iat_window_s",          K_U32,   O(dpop_iat_window_s), 5, 600, "60", NULL},
+    {"dpop_nonce_required",        K_BOOL,  O(dpop_nonce_required), 0, 1, "false", NULL},
     {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},

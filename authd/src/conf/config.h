@@ -60,6 +60,8 @@ struct config {
     uint32_t rate_introspect_per_ip, rate_introspect_per_client; /* /introspect and /revoke */
     uint32_t rate_authorize_per_ip, rate_end_session_per_ip;
     bool require_pushed_authorization_requests; /* every client pushes (RFC 9126 §5) */
+    uint32_t dpop_iat_window_s; /* a DPoP proof's iat no older than this (RFC 9449 §11.1) */
+    bool dpop_nonce_required;   /* every DPoP proof carries a server nonce (§8, §9) */
     uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
     char *demo_accounts; /* development: JSON list of citizens registered at start */
     /* back-channel logout deliveries (flow/bclogout.h) */

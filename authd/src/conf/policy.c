@@ -308,6 +308,10 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_list(v, &c->authenticators);
     if (strcmp(k, "require_pushed_authorization_requests") == 0)
         return parse_bool(v, &c->require_par);
+    if (strcmp(k, "dpop_bound_access_tokens") == 0)
+        return parse_bool(v, &c->dpop_bound);
+    if (strcmp(k, "dpop_nonce_required") == 0)
+        return parse_bool(v, &c->dpop_nonce);
     return "unknown key";
 }
 

@@ -89,6 +89,9 @@ struct policy_client {
     bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
     struct strlist authenticators;     /* flow/authn.h names it accepts; empty: every one */
     bool require_par;                  /* require_pushed_authorization_requests (RFC 9126 §5) */
+    bool dpop_bound;                   /* dpop_bound_access_tokens: every token request has a
+                                          DPoP proof (RFC 9449 §5.2) */
+    bool dpop_nonce;                   /* dpop_nonce_required: its proofs carry our nonce */
     int line;                          /* of its [client] header, for errors */
 };
 

@@ -33,6 +33,8 @@ struct token_req {
     /* token exchange (RFC 8693 §2.1) */
     struct span subject_token, subject_token_type, actor_token, actor_token_type, audience,
         resource, requested_token_type;
+    const char *dpop_jkt; /* the thumbprint of a checked DPoP proof's key (flow/dpop.h): the
+                             access token is bound to it (RFC 9449 §6); NULL: a bearer token */
 };
 
 #define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"
@@ -71,6 +73,7 @@ struct token_claims {
     const char *aud;                                             /* the first audience */
     const char *account_id; /* from the family, when the token has rtf */
     const char *act;        /* token exchange: the act claim as compact JSON, or NULL */
+    const char *jkt;        /* cnf.jkt of a DPoP-bound token (RFC 9449 §6.1), or NULL */
     int64_t exp, iat;
 };
 

@@ -76,6 +76,8 @@ enum http_challenge {
     HTTP_CH_BASIC,      /* on 401: WWW-Authenticate: Basic realm="authd" */
     HTTP_CH_BASIC_UTF8, /* on 401: the same with charset="UTF-8" (RFC 7617 §2.1) */
     HTTP_CH_BEARER,     /* always: Bearer realm="authd", error=..., error_description=... */
+    HTTP_CH_DPOP,       /* always: DPoP algs="...", error=..., error_description=... (RFC 9449
+                           §7.1: algs lists the algorithms of the table, core/jose.h) */
 };
 
 /* The one renderer of error answers: {"error","error_description"} with status (an empty

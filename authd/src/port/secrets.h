@@ -17,6 +17,7 @@ enum secret_purpose {
     SECRET_SUBJECT,     /* pairwise sub = HMAC(sector, account id) */
     SECRET_CSRF,        /* CSRF token = HMAC(session or pre-session id) */
     SECRET_TOKEN,       /* store keys of codes and tokens = HMAC(token) */
+    SECRET_DPOP_NONCE,  /* DPoP server nonces = time slot + HMAC(slot) (flow/dpop.h) */
     SECRET__COUNT
 };
 
