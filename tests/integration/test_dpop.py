@@ -1,0 +1,252 @@
+"""DPoP (RFC 9449) against a live daemon: bound tokens from /token (client_credentials,
+the code flow of a public client, refresh), their use at /userinfo, introspection's cnf,
+server nonces, and every refusal of the RFC's security considerations: wrong htm or htu,
+a replayed jti, a stale or future iat, a missing nonce when one is required, a proof by
+another key than the token's, alg none or HS256, a private key in the jwk header, a bound
+token sent as Bearer, a refresh with another key. Proofs are made with jwcrypto."""
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+from itest import Authd, run, sibling_daemon, test  # noqa: E402
+from oidc import Browser  # noqa: E402
+
+from jwcrypto import jwk, jws, jwt  # noqa: E402
+
+A = Authd(population=500)
+A.setup()
+with open(os.path.join(A.state, "policy", "dpop.conf"), "w") as f:
+    f.write("""
+[client dpop-app]
+type = public
+auth_method = none
+redirect_uris = http://127.0.0.1/callback
+grant_types = authorization_code refresh_token
+scopes = openid profile
+first_party = true
+dpop_bound_access_tokens = true
+""")
+A.start()
+DEMO = A.demo()
+MODULE = [c for c in DEMO["clients"] if c["client_id"] == "demo-module"][0]
+MODULE_AUTH = (MODULE["client_id"], MODULE["client_secret"])
+KEY = jwk.JWK.generate(kty="EC", crv="P-256")
+OTHER = jwk.JWK.generate(kty="EC", crv="P-256")
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def proof(key=KEY, htm="POST", htu=None, iat=None, jti=None, token=None, nonce=None,
+          alg="ES256", typ="dpop+jwt", jwk_hdr=None, extra=None):
+    claims = {"jti": jti or secrets.token_urlsafe(16), "htm": htm,
+              "htu": htu or A.base + "/token", "iat": int(time.time()) if iat is None else iat}
+    if token:
+        claims["ath"] = b64(hashlib.sha256(token.encode()).digest())
+    if nonce:
+        claims["nonce"] = nonce
+    claims.update(extra or {})
+    hdr = {"typ": typ, "alg": alg,
+           "jwk": jwk_hdr if jwk_hdr is not None else json.loads(key.export_public())}
+    t = jwt.JWT(header=hdr, claims=claims)
+    t.make_signed_token(key)
+    return t.serialize()
+
+
+def unsigned(hdr, claims, sig=b""):
+    return ".".join([b64(json.dumps(hdr).encode()), b64(json.dumps(claims).encode()), b64(sig)])
+
+
+def cc(p=None, **kw):
+    h = {"DPoP": p} if p else {}
+    return A.post("/token", data={"grant_type": "client_credentials"}, auth=MODULE_AUTH,
+                  headers=h, **kw)
+
+
+def userinfo(token, p=None, scheme="DPoP"):
+    h = {"Authorization": f"{scheme} {token}"}
+    if p:
+        h["DPoP"] = p
+    return A.get("/userinfo", headers=h)
+
+
+def thumbprint(key):
+    return key.thumbprint()
+
+
+def bound_user_token():
+    b = Browser(A)
+    redirect = b.loopback()
+    code, v, _ = b.code("dpop-app", redirect, "openid profile")
+    r = A.post("/token", data={"grant_type": "authorization_code", "code": code,
+                               "redirect_uri": redirect, "code_verifier": v,
+                               "client_id": "dpop-app"}, headers={"DPoP": proof()})
+    return r
+
+
+def refused(t, r, status, error):
+    t.eq(r.status_code, status, r.text)
+    t.eq(r.json().get("error"), error, r.text)
+
+
+@test
+def discovery_lists_the_dpop_algorithms(t):
+    d = A.get("/.well-known/openid-configuration").json()
+    algs = d.get("dpop_signing_alg_values_supported")
+    t.check(algs and "ES256" in algs and "none" not in algs and "HS256" not in algs, algs)
+
+
+@test
+def client_credentials_with_a_proof_gives_a_bound_token(t):
+    r = cc(proof())
+    t.eq(r.status_code, 200, r.text)
+    t.eq(r.json()["token_type"], "DPoP")
+    at = r.json()["access_token"]
+    claims = json.loads(jwt.JWT(jwt=at).token.objects["payload"])
+    t.eq(claims.get("cnf"), {"jkt": thumbprint(KEY)})
+    i = A.post("/introspect", data={"token": at}, auth=MODULE_AUTH).json()
+    t.eq(i.get("cnf"), {"jkt": thumbprint(KEY)})
+    t.eq(i.get("token_type"), "DPoP")
+    r = cc()
+    t.eq(r.json()["token_type"], "Bearer")
+    t.check("cnf" not in json.loads(jwt.JWT(jwt=r.json()["access_token"]).token.objects["payload"]))
+
+
+@test
+def token_endpoint_refuses_bad_proofs(t):
+    now = int(time.time())
+    cases = {
+        "wrong htm": proof(htm="GET"),
+        "wrong htu": proof(htu=A.base + "/userinfo"),
+        "other host": proof(htu="https://evil.example/token"),
+        "stale iat": proof(iat=now - 3600),
+        "future iat": proof(iat=now + 3600),
+        "typ jwt": proof(typ="JWT"),
+        "alg none": unsigned({"typ": "dpop+jwt", "alg": "none",
+                              "jwk": json.loads(KEY.export_public())},
+                             {"jti": "n1", "htm": "POST", "htu": A.base + "/token", "iat": now}),
+        "private jwk": proof(jwk_hdr=json.loads(KEY.export_private())),
+        "no jwk": unsigned({"typ": "dpop+jwt", "alg": "ES256"},
+                           {"jti": "n2", "htm": "POST", "htu": A.base + "/token", "iat": now},
+                           b"x" * 64),
+        "another key's jwk": proof(jwk_hdr=json.loads(OTHER.export_public())),
+        "no jti": proof(extra={"jti": ""}),
+        "garbage": "not.a.jwt",
+        "too large": "a" * 5000,
+    }
+    hs = jwk.JWK(kty="oct", k=b64(b"k" * 32))
+    t_hs = jwt.JWT(header={"typ": "dpop+jwt", "alg": "HS256",
+                           "jwk": json.loads(KEY.export_public())},
+                   claims={"jti": "h1", "htm": "POST", "htu": A.base + "/token", "iat": now})
+    t_hs.make_signed_token(hs)
+    cases["alg HS256"] = t_hs.serialize()
+    for name, p in cases.items():
+        r = cc(p)
+        t.eq(r.status_code, 400, name + " " + r.text)
+        t.eq(r.json().get("error"), "invalid_dpop_proof", name)
+
+
+@test
+def a_proof_is_used_once(t):
+    p = proof()
+    t.eq(cc(p).status_code, 200)
+    refused(t, cc(p), 400, "invalid_dpop_proof")
+
+
+@test
+def htu_ignores_query_and_fragment(t):
+    t.eq(cc(proof(htu=A.base + "/token?x=1#f")).status_code, 200)
+
+
+@test
+def client_that_must_bind_is_refused_without_a_proof(t):
+    b = Browser(A)
+    redirect = b.loopback()
+    code, v, _ = b.code("dpop-app", redirect, "openid")
+    r = A.post("/token", data={"grant_type": "authorization_code", "code": code,
+                               "redirect_uri": redirect, "code_verifier": v,
+                               "client_id": "dpop-app"})
+    refused(t, r, 400, "invalid_dpop_proof")
+
+
+@test
+def userinfo_needs_the_token_key(t):
+    r = bound_user_token()
+    t.eq(r.status_code, 200, r.text)
+    at = r.json()["access_token"]
+    url = A.base + "/userinfo"
+    ok = userinfo(at, proof(htm="GET", htu=url, token=at))
+    t.eq(ok.status_code, 200, ok.text)
+    t.check("sub" in ok.json())
+    # a bound token as Bearer
+    r = userinfo(at, scheme="Bearer")
+    refused(t, r, 401, "invalid_token")
+    t.check(r.headers.get("WWW-Authenticate", "").startswith("DPoP algs="), r.headers)
+    # DPoP scheme without a proof
+    refused(t, userinfo(at), 401, "invalid_dpop_proof")
+    # signed by another key than the token's
+    refused(t, userinfo(at, proof(key=OTHER, htm="GET", htu=url, token=at)), 401, "invalid_token")
+    # no ath, wrong ath, wrong htm, wrong htu, replay
+    refused(t, userinfo(at, proof(htm="GET", htu=url)), 401, "invalid_dpop_proof")
+    refused(t, userinfo(at, proof(htm="GET", htu=url, token=at + "x")), 401,
+            "invalid_dpop_proof")
+    refused(t, userinfo(at, proof(htm="POST", htu=url, token=at)), 401, "invalid_dpop_proof")
+    refused(t, userinfo(at, proof(htm="GET", htu=A.base + "/token", token=at)), 401,
+            "invalid_dpop_proof")
+    p = proof(htm="GET", htu=url, token=at)
+    t.eq(userinfo(at, p).status_code, 200)
+    r = userinfo(at, p)
+    refused(t, r, 401, "invalid_dpop_proof")
+    t.check('error="invalid_dpop_proof"' in r.headers.get("WWW-Authenticate", ""), r.headers)
+    # an unbound token with the DPoP scheme
+    plain = cc().json()["access_token"]
+    refused(t, userinfo(plain, proof(htm="GET", htu=url, token=plain)), 401, "invalid_token")
+
+
+@test
+def refresh_of_a_public_client_is_bound_to_the_key(t):
+    r = bound_user_token()
+    rt = r.json()["refresh_token"]
+    data = {"grant_type": "refresh_token", "refresh_token": rt, "client_id": "dpop-app"}
+    refused(t, A.post("/token", data=data, headers={"DPoP": proof(key=OTHER)}), 400,
+            "invalid_grant")
+    b = Browser(A)  # a fresh family for the right key
+    r = bound_user_token()
+    rt = r.json()["refresh_token"]
+    data["refresh_token"] = rt
+    r = A.post("/token", data=data, headers={"DPoP": proof()})
+    t.eq(r.status_code, 200, r.text)
+    t.eq(r.json()["token_type"], "DPoP")
+
+
+@test
+def nonces_when_required(t):
+    base = open(A.conf_path).read().splitlines()
+    with sibling_daemon(A.state, base, {"dpop_nonce_required": "true"}) as n:
+        def cc_n(p):
+            return n.post("/token", data={"grant_type": "client_credentials"}, auth=MODULE_AUTH,
+                          headers={"DPoP": p})
+        r = cc_n(proof(htu=n.base + "/token"))
+        refused(t, r, 400, "use_dpop_nonce")
+        nonce = r.headers.get("DPoP-Nonce")
+        t.check(nonce and len(nonce) >= 22, r.headers)
+        refused(t, cc_n(proof(htu=n.base + "/token", nonce="forged" + nonce[6:])), 400,
+                "use_dpop_nonce")
+        r = cc_n(proof(htu=n.base + "/token", nonce=nonce))
+        t.eq(r.status_code, 200, r.text)
+        t.check(r.headers.get("DPoP-Nonce"))
+
+
+if __name__ == "__main__":
+    try:
+        run()
+    finally:
+        A.stop()
+        shutil.rmtree(A.state, ignore_errors=True)
