@@ -76,6 +76,7 @@ class Browser:
                 q = query(loc)
                 if "code" not in q:
                     raise FlowError(loc)
+                self.callback = loc  # the whole redirect, for clients that validate it
                 return q["code"]
             page = self.s.get(urljoin(self.a.base, loc), allow_redirects=False, timeout=10)
             data = {"authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf")}
