@@ -363,6 +363,17 @@ authz_redirect_error(const struct authz_req *r, enum rc rc, enum rc_reason why, 
     return rc_fail(&out->why, rc == RC_OK ? RC_DENIED : rc, why, field, msg);
 }
 
+/* The lifetime of a code for client_id: the policy's, at most FAPI2_CODE_TTL for a client of
+ * the FAPI 2.0 profile. */
+static uint32_t
+code_ttl(const struct policy *p, const char *client_id)
+{
+    const struct policy_client *c = p ? policy_client(p, span_str(client_id)) : NULL;
+    uint32_t ttl = p ? p->tokens.code_ttl : 60;
+
+    return c && c->fapi2 && ttl > FAPI2_CODE_TTL ? FAPI2_CODE_TTL : ttl;
+}
+
 enum rc
 authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
             const char *scope, struct authorize_result *out)
@@ -385,7 +396,7 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
                       .loa = s->loa};
     enum rc rc;
 
-    rc = grant_code_issue(app, a, &g, p ? p->tokens.code_ttl : 60, code);
+    rc = grant_code_issue(app, a, &g, code_ttl(p, r->client_id), code);
     app_policy_put(p);
     if (rc == RC_OK)
         rc = session_add_rp(app, a, s, r->client_id);
