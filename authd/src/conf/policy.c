@@ -451,7 +451,7 @@ check_client(struct policy_client *c, const char *file, int line, struct config_
 {
     const char *why = NULL;
 
-    if (c->fapi2) /* FAPI 2.0 SP §5.3.2.1, §5.3.2.2, §5.3.3.3 */
+    if (c->fapi2) /* FAPI 2.0 SP §5.3.2 */
         c->require_par = c->dpop_bound = c->pkce_required = true;
     if (c->fapi2 && (c->type != CLIENT_CONFIDENTIAL || c->auth != AUTH_PRIVATE_KEY_JWT))
         why = "profile fapi2 needs a confidential client with auth_method = private_key_jwt";

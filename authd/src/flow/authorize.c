@@ -371,7 +371,7 @@ authorize_push(struct app *app, struct arena *a, const struct policy *p,
         return rc_fail(ri, RC_MALFORMED, RC_WHY_CLIENT, "client_id", "not the authenticated client");
     if (form_get(f, "request_uri")) /* §2.1 */
         return rc_fail(ri, RC_MALFORMED, RC_WHY_REQUEST_URI, "request_uri", "not allowed here");
-    if (cl->fapi2 && !form_get(f, "redirect_uri")) /* FAPI 2.0 SP §5.3.2.2 point 4 */
+    if (cl->fapi2 && !form_get(f, "redirect_uri")) /* FAPI 2.0 SP §5.3.2.2 */
         return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "redirect_uri", "required (FAPI 2.0)");
     if (!(g = arena_alloc(a, sizeof(*g))))
         return RC_NOMEM;
