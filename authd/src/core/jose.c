@@ -900,6 +900,30 @@ parse_header(struct span b64, const struct jose_verify_opts *o, struct arena *a,
     return rc;
 }
 
+/* The signature of token (split into p, its header checked) with key k: RC_OK and the
+ * decoded payload in a, or why not. */
+static enum rc
+verify_with(const struct jose_key *k, const struct jws_parts *p, struct span token,
+            struct arena *a, struct span *payload, struct rc_info *ri)
+{
+    struct span sig, body;
+    enum rc rc;
+    char *t;
+
+    if ((rc = jose_b64url_decode(p->sig, a, &sig)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "signature is not base64url");
+    if (sig.len != k->sig_len)
+        return rc_set(ri, RC_DENIED, "jwt", "signature has the wrong length");
+    if ((rc = jose_b64url_decode(p->payload, a, &body)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "payload is not base64url");
+    if (!(t = arena_span_dup(a, token)))
+        return RC_NOMEM;
+    if ((rc = k->row->verify(k, t, token.len)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "bad signature");
+    *payload = body;
+    return RC_OK;
+}
+
 enum rc
 jose_verify(const struct jose_keyset *ks, const struct jose_verify_opts *o, struct span token,
             struct arena *a, struct span *payload, struct jose_header *hdr, struct rc_info *ri)
@@ -907,25 +931,13 @@ jose_verify(const struct jose_keyset *ks, const struct jose_verify_opts *o, stru
     struct jws_parts p;
     struct jose_header h = {0};
     const struct jose_key *k = NULL;
-    struct span sig, body;
     enum rc rc;
-    char *t;
 
     if ((rc = split_compact(token, &p, ri)) != RC_OK
         || (rc = parse_header(p.hdr, o, a, &h, ri)) != RC_OK
-        || (rc = find_key(ks, &h, &k, ri)) != RC_OK)
+        || (rc = find_key(ks, &h, &k, ri)) != RC_OK
+        || (rc = verify_with(k, &p, token, a, payload, ri)) != RC_OK)
         return rc;
-    if ((rc = jose_b64url_decode(p.sig, a, &sig)) != RC_OK)
-        return rc_set(ri, rc, "jwt", "signature is not base64url");
-    if (sig.len != k->sig_len)
-        return rc_set(ri, RC_DENIED, "jwt", "signature has the wrong length");
-    if ((rc = jose_b64url_decode(p.payload, a, &body)) != RC_OK)
-        return rc_set(ri, rc, "jwt", "payload is not base64url");
-    if (!(t = arena_span_dup(a, token)))
-        return RC_NOMEM;
-    if ((rc = k->row->verify(k, t, token.len)) != RC_OK)
-        return rc_set(ri, rc, "jwt", "bad signature");
-    *payload = body;
     if (hdr)
         *hdr = h;
     return RC_OK;
@@ -1149,10 +1161,9 @@ jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct aren
     struct jws_parts p;
     struct jose_header h = {0};
     struct jose_key k = {0};
-    struct span raw, sig, body;
+    struct span raw;
     json_t *hj = NULL;
     enum rc rc;
-    char *t;
 
     if ((rc = split_compact(token, &p, ri)) != RC_OK)
         return rc;
@@ -1166,20 +1177,9 @@ jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct aren
     json_decref(hj);
     if (rc != RC_OK)
         return rc;
-    if ((rc = jose_b64url_decode(p.sig, a, &sig)) != RC_OK)
-        rc = rc_set(ri, rc, "jwt", "signature is not base64url");
-    else if (sig.len != k.sig_len)
-        rc = rc_set(ri, RC_DENIED, "jwt", "signature has the wrong length");
-    else if ((rc = jose_b64url_decode(p.payload, a, &body)) != RC_OK)
-        rc = rc_set(ri, rc, "jwt", "payload is not base64url");
-    else if (!(t = arena_span_dup(a, token)))
-        rc = RC_NOMEM;
-    else if ((rc = k.row->verify(&k, t, token.len)) != RC_OK)
-        rc = rc_set(ri, rc, "jwt", "bad signature");
+    rc = verify_with(&k, &p, token, a, payload, ri);
     cjose_jwk_release(k.jwk);
-    if (rc != RC_OK)
-        return rc;
-    *header = raw;
-    *payload = body;
-    return RC_OK;
+    if (rc == RC_OK)
+        *header = raw;
+    return rc;
 }
