@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, run, sibling_daemon, test  # noqa: E402
+from itest import Authd, Redis, run, sibling_daemon, test  # noqa: E402
 from oidc import Browser  # noqa: E402
 
 from jwcrypto import jwk, jws, jwt  # noqa: E402
@@ -242,6 +242,40 @@ def nonces_when_required(t):
         r = cc_n(proof(htu=n.base + "/token", nonce=nonce))
         t.eq(r.status_code, 200, r.text)
         t.check(r.headers.get("DPoP-Nonce"))
+
+
+@test
+def with_redis_two_nodes_share_the_replay_cache_and_the_request_uris(t):
+    """The memory and the Redis store behave the same: a proof used on one node is refused
+    on the other; a pushed request is taken once whichever node sees it."""
+    with Redis() as rd:
+        base = [l for l in open(A.conf_path).read().splitlines()
+                if not l.startswith("store")] + [f"store = {rd.url()}"]
+        with sibling_daemon(A.state, base) as n1, sibling_daemon(A.state, base) as n2:
+            def cc_at(node, p):
+                return node.post("/token", data={"grant_type": "client_credentials"},
+                                 auth=MODULE_AUTH, headers={"DPoP": p})
+            # htu names the node's own URL: each proof is for one node
+            p1 = proof(htu=n1.base + "/token", jti="shared-jti")
+            t.eq(cc_at(n1, p1).status_code, 200)
+            refused(t, cc_at(n1, p1), 400, "invalid_dpop_proof")
+            # the same key and jti at the other node: the jti is taken in the shared store
+            refused(t, cc_at(n2, proof(htu=n2.base + "/token", jti="shared-jti")), 400,
+                    "invalid_dpop_proof")
+            b = Browser(n1)
+            redirect = b.loopback()
+            from oidc import pkce as mk_pkce
+            v, c = mk_pkce()
+            r = n1.post("/par", data={"client_id": "demo-app", "response_type": "code",
+                                      "scope": "openid", "redirect_uri": redirect,
+                                      "code_challenge": c, "code_challenge_method": "S256"})
+            t.eq(r.status_code, 201, r.text)
+            uri = r.json()["request_uri"]
+            q = {"client_id": "demo-app", "request_uri": uri}
+            r = b.s.get(n2.base + "/authorize", params=q, allow_redirects=False, timeout=10)
+            t.check(r.status_code in (302, 303), r.text)
+            r = b.s.get(n1.base + "/authorize", params=q, allow_redirects=False, timeout=10)
+            t.eq(r.status_code, 400, r.text)
 
 
 if __name__ == "__main__":
