@@ -33,6 +33,7 @@ first_party = true
 dpop_bound_access_tokens = true
 """)
 A.start()
+BASE_CONF = open(A.conf_path).read().splitlines()  # sibling daemons rewrite the file
 DEMO = A.demo()
 MODULE = [c for c in DEMO["clients"] if c["client_id"] == "demo-module"][0]
 MODULE_AUTH = (MODULE["client_id"], MODULE["client_secret"])
@@ -228,8 +229,7 @@ def refresh_of_a_public_client_is_bound_to_the_key(t):
 
 @test
 def nonces_when_required(t):
-    base = open(A.conf_path).read().splitlines()
-    with sibling_daemon(A.state, base, {"dpop_nonce_required": "true"}) as n:
+    with sibling_daemon(A.state, BASE_CONF, {"dpop_nonce_required": "true"}) as n:
         def cc_n(p):
             return n.post("/token", data={"grant_type": "client_credentials"}, auth=MODULE_AUTH,
                           headers={"DPoP": p})
@@ -249,8 +249,7 @@ def with_redis_two_nodes_share_the_replay_cache_and_the_request_uris(t):
     """The memory and the Redis store behave the same: a proof used on one node is refused
     on the other; a pushed request is taken once whichever node sees it."""
     with Redis() as rd:
-        base = [l for l in open(A.conf_path).read().splitlines()
-                if not l.startswith("store")] + [f"store = {rd.url()}"]
+        base = [l for l in BASE_CONF if not l.startswith("store")] + [f"store = {rd.url()}"]
         with sibling_daemon(A.state, base) as n1, sibling_daemon(A.state, base) as n2:
             def cc_at(node, p):
                 return node.post("/token", data={"grant_type": "client_credentials"},
