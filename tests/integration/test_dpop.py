@@ -155,6 +155,27 @@ def token_endpoint_refuses_bad_proofs(t):
 
 
 @test
+def two_dpop_headers_are_refused(t):
+    import http.client
+    from urllib.parse import urlsplit
+    u = urlsplit(A.base)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    body = "grant_type=client_credentials"
+    c.putrequest("POST", "/token")
+    c.putheader("Authorization", "Basic " + base64.b64encode(
+        (MODULE_AUTH[0] + ":" + MODULE_AUTH[1]).encode()).decode())
+    c.putheader("Content-Type", "application/x-www-form-urlencoded")
+    c.putheader("Content-Length", str(len(body)))
+    c.putheader("DPoP", proof())
+    c.putheader("DPoP", proof())
+    c.endheaders(body.encode())
+    r = c.getresponse()
+    t.eq(r.status, 400)
+    t.eq(json.loads(r.read()).get("error"), "invalid_dpop_proof")
+    c.close()
+
+
+@test
 def a_proof_is_used_once(t):
     p = proof()
     t.eq(cc(p).status_code, 200)

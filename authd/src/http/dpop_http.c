@@ -27,6 +27,8 @@ check(struct http_req *r, struct http_resp *w, const struct policy *p, const cha
 
     if (!c.htu)
         return RC_NOMEM;
+    if (h && http_header_count(r, "DPoP") > 1) /* RFC 9449 §4.3 point 1 */
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_DPOP_PROOF, "DPoP", "more than one header");
     rc = dpop_check(r->app, &r->arena, p, &c, out, ri);
     if ((rc == RC_OK && nonce) || (rc != RC_OK && ri->why == RC_WHY_DPOP_NONCE)) {
         if ((fresh = dpop_nonce(r->app, &r->arena))) /* §8.2: a new one with any answer */

@@ -58,6 +58,8 @@ const char *http_header(const struct http_req *r, const char *name);
  * route returned, when a policy reload may have freed the client's own strings): copies id
  * into the request's arena. NULL is ignored. */
 void http_set_client(struct http_req *r, const char *id);
+/* How many times request header name was sent (case-insensitive). */
+unsigned http_header_count(const struct http_req *r, const char *name);
 /* Cookie value by name, or NULL. */
 const char *http_cookie(const struct http_req *r, const char *name);
 
