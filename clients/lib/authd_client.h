@@ -186,8 +186,8 @@ struct authd_dpop_request {
  * iat within max_age_s, ath the token's hash, jti not seen). authd_client_validate itself
  * refuses bound tokens the same way. AUTHD_ERR_DPOP for any of these, else as
  * authd_client_validate. */
-enum authd_status authd_client_validate_dpop(struct authd_client *c, const char *token,
-                                             size_t len, const struct authd_dpop_request *req,
+enum authd_status authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len,
+                                             const struct authd_dpop_request *req,
                                              const struct authd_validate_opts *o,
                                              struct authd_token_info *out);
 

@@ -94,7 +94,10 @@ check_dpop(const struct authd_client *c, struct span token, const struct authd_d
         return t->cnf_jkt ? AUTHD_ERR_DPOP : AUTHD_OK;
     if (!t->cnf_jkt || !req->method || !req->url)
         return AUTHD_ERR_DPOP;
-    e = (struct dpop_expect){req->method, req->url, dpop_ath(token, a), client_now(c),
+    e = (struct dpop_expect){req->method,
+                             req->url,
+                             dpop_ath(token, a),
+                             client_now(c),
                              req->max_age_s > 0 ? (uint32_t)req->max_age_s : 60,
                              (uint32_t)c->leeway};
     if (!e.ath)

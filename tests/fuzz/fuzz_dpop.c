@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct dpop_expect e = {"POST", "https://id.example/token", size % 2 ? "abc" : NULL,
-                            1740787200, 60, 5};
+    struct dpop_expect e = {
+        "POST", "https://id.example/token", size % 2 ? "abc" : NULL, 1740787200, 60, 5};
     struct dpop_proof p;
     struct rc_info ri = {0};
     struct arena a;
@@ -26,8 +26,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = dpop_proof_parse(span_of(data, size), &e, &a, &p, &ri);
     if (rc != RC_OK && rc != RC_NOMEM && ri.why != RC_WHY_DPOP_PROOF)
         abort();
-    if (rc == RC_OK && (strlen(p.jkt) != DPOP_JKT_LEN || !p.jti || !*p.jti
-                        || p.iat > e.now + e.leeway || p.iat < e.now - e.max_age - e.leeway))
+    if (rc == RC_OK
+        && (strlen(p.jkt) != DPOP_JKT_LEN || !p.jti || !*p.jti || p.iat > e.now + e.leeway
+            || p.iat < e.now - e.max_age - e.leeway))
         abort();
     arena_clear(&a);
     return 0;

@@ -17,8 +17,8 @@ bad(struct rc_info *ri, enum rc rc, const char *field, const char *msg)
 /* A string claim of at most max bytes, copied into a; NULL (and RC_OK) when absent and
  * optional. */
 static enum rc
-claim_str(json_t *o, const char *name, size_t max, bool required, struct arena *a,
-          const char **out, struct rc_info *ri)
+claim_str(json_t *o, const char *name, size_t max, bool required, struct arena *a, const char **out,
+          struct rc_info *ri)
 {
     json_t *v = json_object_get(o, name);
 

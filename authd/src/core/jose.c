@@ -903,8 +903,8 @@ parse_header(struct span b64, const struct jose_verify_opts *o, struct arena *a,
 /* The signature of token (split into p, its header checked) with key k: RC_OK and the
  * decoded payload in a, or why not. */
 static enum rc
-verify_with(const struct jose_key *k, const struct jws_parts *p, struct span token,
-            struct arena *a, struct span *payload, struct rc_info *ri)
+verify_with(const struct jose_key *k, const struct jws_parts *p, struct span token, struct arena *a,
+            struct span *payload, struct rc_info *ri)
 {
     struct span sig, body;
     enum rc rc;
@@ -1142,7 +1142,7 @@ embedded_key(json_t *hj, const struct jose_header *h, struct jose_key *k, char t
         return rc_set(ri, rc, "jwk", "not an EC or RSA public key");
     if (!(c = json_deep_copy(jwk)))
         return RC_NOMEM;
-    json_object_del(c, "kid"); /* the key is named by its thumbprint */
+    json_object_del(c, "kid");      /* the key is named by its thumbprint */
     if (!json_object_get(c, "alg")) /* an RSA key serves RS256 and PS256: the header says */
         json_object_set_new(c, "alg", json_string(jose_alg_name(h->alg)));
     rc = key_import(c, false, k, ri);

@@ -368,7 +368,8 @@ authorize_push(struct app *app, struct arena *a, const struct policy *p,
     enum rc rc;
 
     if (id && !span_eq_str(*id, cl->id)) /* §2.1: the one authenticated */
-        return rc_fail(ri, RC_MALFORMED, RC_WHY_CLIENT, "client_id", "not the authenticated client");
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_CLIENT, "client_id",
+                       "not the authenticated client");
     if (form_get(f, "request_uri")) /* §2.1 */
         return rc_fail(ri, RC_MALFORMED, RC_WHY_REQUEST_URI, "request_uri", "not allowed here");
     if (cl->fapi2 && !form_get(f, "redirect_uri")) /* FAPI 2.0 SP §5.3.2.2 */

@@ -77,8 +77,8 @@ dpop_check(struct app *app, struct arena *a, const struct policy *p, const struc
            struct dpop_proof *out, struct rc_info *ri)
 {
     uint32_t leeway = p->tokens.clock_leeway_s;
-    struct dpop_expect e = {c->htm, c->htu, NULL, clock_now(app->clock),
-                            app->cfg->dpop_iat_window_s, leeway};
+    struct dpop_expect e = {
+        c->htm, c->htu, NULL, clock_now(app->clock), app->cfg->dpop_iat_window_s, leeway};
     enum rc rc;
 
     if (!c->proof.p)

@@ -109,8 +109,8 @@ dpop_algs(struct arena *a)
     size_t n = 0;
 
     for (size_t i = 0; jose_alg_info_at(i); i++) {
-        int k = snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
-                         jose_alg_info_at(i)->name);
+        int k =
+            snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "", jose_alg_info_at(i)->name);
         if (k < 0 || (size_t)k >= sizeof(list) - n)
             break; /* the table fits; never a truncated name */
         n += (size_t)k;
@@ -137,9 +137,10 @@ challenge(struct http_req *r, int status, const char *error, const char *desc,
                          desc ? ", error_description=\"" : "", desc ? desc : "", desc ? "\"" : "");
         return h ? h : "Bearer";
     case HTTP_CH_DPOP:
-        h = arena_printf(&r->arena, "DPoP algs=\"%s\"%s%s%s%s%s%s", dpop_algs(&r->arena), error ? ", error=\"" : "",
-                         error ? error : "", error ? "\"" : "", desc && error ? ", error_description=\"" : "",
-                         desc && error ? desc : "", desc && error ? "\"" : "");
+        h = arena_printf(&r->arena, "DPoP algs=\"%s\"%s%s%s%s%s%s", dpop_algs(&r->arena),
+                         error ? ", error=\"" : "", error ? error : "", error ? "\"" : "",
+                         desc && error ? ", error_description=\"" : "", desc && error ? desc : "",
+                         desc && error ? "\"" : "");
         return h ? h : "DPoP";
     default:
         return NULL;

@@ -61,8 +61,7 @@ route_token(struct http_req *r, struct http_resp *w)
     }
     oauth_call_end(&oc);
     j = json_pack("{s:s, s:s, s:i}", "access_token", out.access_token, "token_type",
-                  req.dpop_jkt ? "DPoP" : "Bearer",
-                  "expires_in", (int)out.expires_in);
+                  req.dpop_jkt ? "DPoP" : "Bearer", "expires_in", (int)out.expires_in);
     if (j && out.scope && *out.scope)
         json_object_set_new(j, "scope", json_string(out.scope));
     if (j && out.id_token)

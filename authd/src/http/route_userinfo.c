@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/bearer.h"
 #include "core/authz.h"
+#include "core/bearer.h"
 #include "core/form.h"
 #include "core/mask.h"
 #include "flow/account.h"
@@ -67,11 +67,11 @@ sender_check(struct http_req *r, struct http_resp *w, const struct policy *p, st
         return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "Authorization",
                        "a DPoP-bound token needs the DPoP scheme and a proof");
     if (!tc->jkt)
-        return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "Authorization",
-                       "not a DPoP-bound token");
+        return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "Authorization", "not a DPoP-bound token");
     rc = dpop_http_resource(r, w, p, "/userinfo", tok, dpop_nonce_required(r->app, c), &pr, ri);
     if (rc == RC_OK && strcmp(pr.jkt, tc->jkt) != 0)
-        rc = rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "DPoP", "signed by another key than the token's");
+        rc = rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "DPoP",
+                     "signed by another key than the token's");
     return rc;
 }
 

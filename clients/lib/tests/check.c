@@ -147,8 +147,8 @@ cmd_dpop(struct authd_client *c, char **w, int n)
         emit(json_pack("{s:s}", "status", "usage"));
         return;
     }
-    rq = (struct authd_dpop_request){w[2], w[3], strcmp(w[4], "-") ? w[4] : NULL, 0, jti_seen,
-                                     NULL};
+    rq =
+        (struct authd_dpop_request){w[2], w[3], strcmp(w[4], "-") ? w[4] : NULL, 0, jti_seen, NULL};
     st = authd_client_validate_dpop(c, w[1], strlen(w[1]), &rq, NULL, &info);
     emit(info_json(st, &info));
     authd_token_info_clear(&info);

@@ -127,45 +127,58 @@ TEST(dpop_each_broken_rule_is_refused)
     REQUIRE(k && other && opub);
     snprintf(priv, sizeof(priv), "%s", k);
     CHECK_RC(check(sign_with(k, "JWT", "ES256", NULL, claims("j", "POST", HTU, NOW, NULL)), NULL,
-                   &p, &ri), RC_DENIED);
+                   &p, &ri),
+             RC_DENIED);
     CHECK(ri.why == RC_WHY_DPOP_PROOF);
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("j", "GET", HTU, NOW, NULL)),
-                   NULL, &p, &ri), RC_DENIED);
+                   NULL, &p, &ri),
+             RC_DENIED);
     CHECK_STR(ri.field, "htm");
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL,
                              claims("j", "POST", "https://id.example/userinfo", NOW, NULL)),
-                   NULL, &p, &ri), RC_DENIED);
+                   NULL, &p, &ri),
+             RC_DENIED);
     CHECK_STR(ri.field, "htu");
-    CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("j", "POST", HTU, NOW - 66, NULL)),
-                   NULL, &p, &ri), RC_EXPIRED);
+    CHECK_RC(
+        check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("j", "POST", HTU, NOW - 66, NULL)),
+              NULL, &p, &ri),
+        RC_EXPIRED);
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("j", "POST", HTU, NOW + 6, NULL)),
-                   NULL, &p, &ri), RC_DENIED);
+                   NULL, &p, &ri),
+             RC_DENIED);
     CHECK_STR(ri.field, "iat");
     /* a private key in the header */
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", priv, claims("j", "POST", HTU, NOW, NULL)),
-                   NULL, &p, &ri), RC_DENIED);
+                   NULL, &p, &ri),
+             RC_DENIED);
     CHECK_STR(ri.field, "jwk");
     /* signed by k, the header names another key */
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", opub, claims("j", "POST", HTU, NOW, NULL)),
-                   NULL, &p, &ri), RC_DENIED);
+                   NULL, &p, &ri),
+             RC_DENIED);
     /* ath: required when expected, must match */
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("j", "POST", HTU, NOW, NULL)),
-                   "abc", &p, &ri), RC_DENIED);
+                   "abc", &p, &ri),
+             RC_DENIED);
     CHECK_STR(ri.field, "ath");
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL,
-                             claims("j", "POST", HTU, NOW, ",\"ath\":\"abd\"")), "abc", &p, &ri),
+                             claims("j", "POST", HTU, NOW, ",\"ath\":\"abd\"")),
+                   "abc", &p, &ri),
              RC_DENIED);
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL,
-                             claims("j", "POST", HTU, NOW, ",\"ath\":\"abc\"")), "abc", &p, &ri),
+                             claims("j", "POST", HTU, NOW, ",\"ath\":\"abc\"")),
+                   "abc", &p, &ri),
              RC_OK);
     /* missing claims, wrong types */
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL,
                              "{\"htm\":\"POST\",\"htu\":\"" HTU "\",\"iat\":1740787200}"),
-                   NULL, &p, &ri), RC_MALFORMED);
+                   NULL, &p, &ri),
+             RC_MALFORMED);
     CHECK_STR(ri.field, "jti");
     CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL,
                              "{\"jti\":\"j\",\"htm\":\"POST\",\"htu\":\"" HTU "\",\"iat\":\"1\"}"),
-                   NULL, &p, &ri), RC_MALFORMED);
+                   NULL, &p, &ri),
+             RC_MALFORMED);
     free(opub);
 }
 

@@ -47,8 +47,9 @@ authorize(const char *client, const char *uri, struct authorize_result *out)
     return authorize_request(&F.app, &F.a, span_str(q), SPAN(""), out);
 }
 
-#define GOOD "response_type=code&scope=openid&state=s1&code_challenge=" CHALLENGE \
-             "&code_challenge_method=S256&redirect_uri=https://web.example/cb"
+#define GOOD                                                                                       \
+    "response_type=code&scope=openid&state=s1&code_challenge=" CHALLENGE                           \
+    "&code_challenge_method=S256&redirect_uri=https://web.example/cb"
 
 TEST(par_pushed_request_is_taken_once_by_its_client)
 {
@@ -101,8 +102,10 @@ TEST(par_push_validates_as_authorize_does)
     CHECK(rc == RC_MALFORMED && ri.why == RC_WHY_CLIENT);
     CHECK(!push("other", GOOD, &rc, &ri)); /* web's redirect URI */
     CHECK(ri.why == RC_WHY_REDIRECT_URI);
-    CHECK(!push("web", "response_type=code&scope=profile&code_challenge=" CHALLENGE
-                       "&code_challenge_method=S256", &rc, &ri));
+    CHECK(!push("web",
+                "response_type=code&scope=profile&code_challenge=" CHALLENGE
+                "&code_challenge_method=S256",
+                &rc, &ri));
     CHECK(ri.why == RC_WHY_SCOPE);
     CHECK(!push("web", "response_type=code&scope=openid", &rc, &ri)); /* no PKCE */
     CHECK(ri.why == RC_WHY_PARAM);
