@@ -312,6 +312,45 @@ def par_refusals_are_unchanged(t):
         PAR_WANT.get("par wrong secret"))
 
 
+
+def dpop_proof(htm, path):
+    import json as j
+    import secrets
+    import time
+    from jwcrypto import jwk, jwt
+    k = jwk.JWK.generate(kty="EC", crv="P-256")
+    t = jwt.JWT(header={"typ": "dpop+jwt", "alg": "ES256", "jwk": j.loads(k.export_public())},
+                claims={"jti": secrets.token_urlsafe(8), "htm": htm, "htu": A.base + path,
+                        "iat": int(time.time())})
+    t.make_signed_token(k)
+    return t.serialize()
+
+
+DPOP_WANT = {
+    'dpop token garbage': [400, {'error': 'invalid_dpop_proof', 'error_description': 'jwt: header is not base64url'}, None, None],
+    'dpop token wrong htm': [400, {'error': 'invalid_dpop_proof', 'error_description': 'htm: not the method of the request'}, None, None],
+    'dpop userinfo bound as bearer': [401, {'error': 'invalid_token', 'error_description': 'Authorization: a DPoP-bound token needs the DPoP scheme and a proof'}, 'DPoP algs="ES256 RS256 PS256 ES384", error="invalid_token", error_description="Authorization: a DPoP-bound token needs the DPoP scheme and a proof"', None],
+    'dpop userinfo no proof': [401, {'error': 'invalid_dpop_proof', 'error_description': 'DPoP: missing'}, 'DPoP algs="ES256 RS256 PS256 ES384", error="invalid_dpop_proof", error_description="DPoP: missing"', None],
+}
+
+
+@test
+def dpop_refusals_are_unchanged(t):
+    cc = {"grant_type": "client_credentials"}
+    pin(t, "dpop token garbage", A.post("/token", data=cc, auth=auth("demo-module"),
+                                        headers={"DPoP": "x.y.z"}),
+        DPOP_WANT.get("dpop token garbage"))
+    pin(t, "dpop token wrong htm", A.post("/token", data=cc, auth=auth("demo-module"),
+                                          headers={"DPoP": dpop_proof("GET", "/token")}),
+        DPOP_WANT.get("dpop token wrong htm"))
+    bound = A.post("/token", data=cc, auth=auth("demo-module"),
+                   headers={"DPoP": dpop_proof("POST", "/token")}).json()["access_token"]
+    pin(t, "dpop userinfo bound as bearer",
+        A.get("/userinfo", headers={"Authorization": "Bearer " + bound}),
+        DPOP_WANT.get("dpop userinfo bound as bearer"))
+    pin(t, "dpop userinfo no proof", A.get("/userinfo", headers={"Authorization": "DPoP " + bound}),
+        DPOP_WANT.get("dpop userinfo no proof"))
+
 if __name__ == "__main__":
     try:
         run()
