@@ -86,12 +86,24 @@ from_pending(const struct pending *p, struct authz_req *out)
     return out->redirect_uri && out->redirect_given && out->scope;
 }
 
+/* Saves r as p (its kind set, a new id drawn when p->id is empty) for ttl; *id its id. */
+static enum rc
+save_as(struct app *app, struct arena *a, const struct authz_req *r, struct pending *p,
+        uint32_t ttl, char id[AUTHZ_PENDING_LEN + 1])
+{
+    enum rc rc;
+
+    if ((rc = to_pending(a, r, p)) != RC_OK || (rc = pending_save(app, a, p, ttl)) != RC_OK)
+        return rc;
+    memcpy(id, p->id, AUTHZ_PENDING_LEN + 1);
+    return RC_OK;
+}
+
 enum rc
 authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
                    char id[AUTHZ_PENDING_LEN + 1])
 {
     struct pending p;
-    enum rc rc;
 
     memset(&p, 0, sizeof(p));
     if (id[0]) { /* saved again at the next step: another AUTHZ_PENDING_TTL from now */
@@ -100,11 +112,7 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
         p.expires = p.created + AUTHZ_PENDING_TTL;
     }
     p.kind = PENDING_AUTHZ;
-    if ((rc = to_pending(a, r, &p)) != RC_OK
-        || (rc = pending_save(app, a, &p, AUTHZ_PENDING_TTL)) != RC_OK)
-        return rc;
-    memcpy(id, p.id, AUTHZ_PENDING_LEN + 1);
-    return RC_OK;
+    return save_as(app, a, r, &p, AUTHZ_PENDING_TTL, id);
 }
 
 enum rc
@@ -112,15 +120,10 @@ authz_par_save(struct app *app, struct arena *a, const struct authz_req *r,
                char id[AUTHZ_PENDING_LEN + 1])
 {
     struct pending p;
-    enum rc rc;
 
     memset(&p, 0, sizeof(p));
     p.kind = PENDING_PAR;
-    if ((rc = to_pending(a, r, &p)) != RC_OK
-        || (rc = pending_save(app, a, &p, AUTHZ_PAR_TTL)) != RC_OK)
-        return rc;
-    memcpy(id, p.id, AUTHZ_PENDING_LEN + 1);
-    return RC_OK;
+    return save_as(app, a, r, &p, AUTHZ_PAR_TTL, id);
 }
 
 enum rc
