@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, Redis, run, sibling_daemon, test  # noqa: E402
 from oidc import Browser  # noqa: E402
 
-from jwcrypto import jwk, jws, jwt  # noqa: E402
+from jwcrypto import jwk, jwt  # noqa: E402
 
 A = Authd(population=500)
 A.setup()
@@ -239,8 +239,7 @@ def refresh_of_a_public_client_is_bound_to_the_key(t):
     data = {"grant_type": "refresh_token", "refresh_token": rt, "client_id": "dpop-app"}
     refused(t, A.post("/token", data=data, headers={"DPoP": proof(key=OTHER)}), 400,
             "invalid_grant")
-    b = Browser(A)  # a fresh family for the right key
-    r = bound_user_token()
+    r = bound_user_token()  # a fresh family for the right key
     rt = r.json()["refresh_token"]
     data["refresh_token"] = rt
     r = A.post("/token", data=data, headers={"DPoP": proof()})

@@ -12,13 +12,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, run, test  # noqa: E402
 from oidc import Browser, pkce, query  # noqa: E402
+from rpkit import client_assertion  # noqa: E402
 
 from jwcrypto import jwk, jwt  # noqa: E402
 
 CB = "https://bank.example/cb"
 KEY = jwk.JWK.generate(kty="EC", crv="P-256", kid="bank-1", alg="ES256", use="sig")
 DPOP = jwk.JWK.generate(kty="EC", crv="P-256")
-ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 A = Authd(population=300)
 A.setup()
@@ -38,12 +38,7 @@ A.start()
 
 
 def assertion():
-    now = int(time.time())
-    t = jwt.JWT(header={"alg": "ES256", "kid": "bank-1", "typ": "JWT"},
-                claims={"iss": "bank", "sub": "bank", "aud": A.base, "iat": now,
-                        "exp": now + 60, "jti": secrets.token_urlsafe(12)})
-    t.make_signed_token(KEY)
-    return {"client_assertion_type": ASSERTION, "client_assertion": t.serialize()}
+    return client_assertion(KEY, "bank", "bank-1", A.base)
 
 
 def dpop(htm="POST", path="/token"):

@@ -9,14 +9,13 @@ import os
 import secrets
 import shutil
 import sys
-import time
-from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import Authd, run, test  # noqa: E402
-from oidc import Browser, FlowError, pkce, query  # noqa: E402
+from oidc import Browser, pkce, query  # noqa: E402
+from rpkit import client_assertion  # noqa: E402
 
-from jwcrypto import jwk, jwt  # noqa: E402
+from jwcrypto import jwk  # noqa: E402
 
 CB = "http://127.0.0.1:9/par/cb"
 WEB_SECRET = secrets.token_urlsafe(32)
@@ -63,12 +62,7 @@ def params(client, redirect, **extra):
 
 
 def assertion(aud):
-    now = int(time.time())
-    t = jwt.JWT(header={"alg": "ES256", "typ": "JWT", "kid": "par-k1"},
-                claims={"iss": "par-jwt", "sub": "par-jwt", "aud": aud,
-                        "jti": secrets.token_urlsafe(12), "iat": now, "exp": now + 60})
-    t.make_signed_token(JWT_KEY)
-    return t.serialize()
+    return client_assertion(JWT_KEY, "par-jwt", "par-k1", aud)
 
 
 def push(data, auth=None):
@@ -184,8 +178,7 @@ def confidential_client_pushes_with_basic_post_and_private_key_jwt(t):
                                  "client_secret": WEB_SECRET})
     t.eq(tok.status_code, 200, tok.text)
     for aud in (A.base + "/par", A.base, A.base + "/token"):
-        p, _ = params("par-jwt", CB, client_assertion=assertion(aud), client_assertion_type=
-                      "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        p, _ = params("par-jwt", CB, **assertion(aud))
         r = push(p)
         t.eq(r.status_code, 201, aud + " " + r.text)
 
