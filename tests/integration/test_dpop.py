@@ -297,6 +297,54 @@ def with_redis_two_nodes_share_the_replay_cache_and_the_request_uris(t):
             t.eq(r.status_code, 400, r.text)
 
 
+def code_via_par(headers=None, **extra):
+    """A code of demo-app through /par (headers: a DPoP proof for /par), its verifier and
+    redirect URI."""
+    from oidc import pkce as mk_pkce
+    b = Browser(A)
+    redirect = b.loopback()
+    v, c = mk_pkce()
+    p = {"client_id": "demo-app", "response_type": "code", "scope": "openid",
+         "redirect_uri": redirect, "code_challenge": c, "code_challenge_method": "S256"}
+    p.update(extra)
+    r = A.post("/par", data=p, headers=headers or {})
+    if r.status_code != 201:
+        return r, None, None
+    r = b.s.get(A.base + "/authorize", allow_redirects=False, timeout=10,
+                params={"client_id": "demo-app", "request_uri": r.json()["request_uri"]})
+    return b.finish(r, redirect), v, redirect
+
+
+def redeem(code, v, redirect, p=None):
+    return A.post("/token", headers={"DPoP": p} if p else {}, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+        "code_verifier": v, "client_id": "demo-app"})
+
+
+@test
+def codes_bound_to_a_key_at_par_or_by_dpop_jkt(t):
+    """RFC 9449 §10: a DPoP proof at /par, or dpop_jkt, binds the code to that key."""
+    code, v, redirect = code_via_par({"DPoP": proof(htu=A.base + "/par")})
+    r = redeem(code, v, redirect, proof())
+    t.eq(r.status_code, 200, r.text)
+    t.eq(r.json()["token_type"], "DPoP")
+    code, v, redirect = code_via_par({"DPoP": proof(htu=A.base + "/par")})
+    refused(t, redeem(code, v, redirect, proof(key=OTHER)), 400, "invalid_grant")
+    code, v, redirect = code_via_par({"DPoP": proof(htu=A.base + "/par")})
+    refused(t, redeem(code, v, redirect), 400, "invalid_grant")
+    code, v, redirect = code_via_par(dpop_jkt=KEY.thumbprint())
+    refused(t, redeem(code, v, redirect, proof(key=OTHER)), 400, "invalid_grant")
+    code, v, redirect = code_via_par(dpop_jkt=KEY.thumbprint())
+    t.eq(redeem(code, v, redirect, proof()).status_code, 200)
+    # the proof at /par and dpop_jkt disagree; a malformed dpop_jkt; a proof for /token
+    r, _, _ = code_via_par({"DPoP": proof(htu=A.base + "/par")}, dpop_jkt=OTHER.thumbprint())
+    refused(t, r, 400, "invalid_dpop_proof")
+    r, _, _ = code_via_par(dpop_jkt="short")
+    refused(t, r, 400, "invalid_request")
+    r, _, _ = code_via_par({"DPoP": proof()})
+    refused(t, r, 400, "invalid_dpop_proof")
+
+
 if __name__ == "__main__":
     try:
         run()

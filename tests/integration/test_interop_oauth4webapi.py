@@ -1,7 +1,8 @@
 """PAR and DPoP end to end with an independent client: oauth4webapi (npm, pinned by
 tests/interop/oauth4webapi/package-lock.json, installed here with `npm ci`) run with Node.
 The node script pushes the request and later redeems the code, reads /userinfo and
-refreshes, all with DPoP proofs; this test plays the browser (login form) in between.
+refreshes, all with DPoP proofs (the one at /par binds the code to the key, RFC 9449
+§10.1); this test plays the browser (login form) in between.
 authd requires nonces here (dpop_nonce_required), so the client goes through the
 use_dpop_nonce retry, and the client must push (require_pushed_authorization_requests) and
 bind its tokens (dpop_bound_access_tokens)."""
@@ -62,11 +63,13 @@ def oauth4webapi_par_dpop_code_flow_userinfo_refresh(t):
     t.check(s["authorize_url"].startswith(A.base + "/authorize?client_id=o4w-app&request_uri="),
             s["authorize_url"])
     t.eq(s["expires_in"], 60)
+    t.check(s["par_retried"], "the first /par should meet use_dpop_nonce")
     r = b.s.get(s["authorize_url"], allow_redirects=False, timeout=10)
     b.finish(r, redirect)
     s["callback"] = b.callback
     out = node(["finish"], json.dumps(s))
     t.eq(out["token_type"].lower(), "dpop")
+    # `finish` is a new process with a new DPoP handle: it meets use_dpop_nonce again
     t.check(out["token_retried"], "the first token request should meet use_dpop_nonce")
     t.eq(out["userinfo"]["sub"], out["sub"])
     t.eq(out["refresh_token_type"].lower(), "dpop")

@@ -4,6 +4,7 @@
 
 #include "conf/policy.h"
 #include "core/authz.h"
+#include "core/dpop.h"
 #include "core/pkce.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
@@ -237,6 +238,12 @@ check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct rc
         return fail(b, RC_WHY_PARAM, "max_age", "not a number of seconds");
     if ((v = form_get(f, "response_mode")) && !span_eq_str(*v, "query"))
         return fail(b, RC_WHY_PARAM, "response_mode", "only query is supported");
+    if ((v = form_get(f, "dpop_jkt"))) { /* RFC 9449 §10: a key's RFC 7638 thumbprint */
+        if (v->len != DPOP_JKT_LEN || !span_is_b64url(*v))
+            return fail(b, RC_WHY_PARAM, "dpop_jkt", "not a JWK SHA-256 thumbprint");
+        if (!(r->dpop_jkt = arena_span_dup(a, *v)))
+            return RC_NOMEM;
+    }
     if (form_get(f, "request")) /* OIDC Core §6 */
         return fail(b, RC_WHY_REQUEST_OBJECT, "request", "not supported");
     if (form_get(f, "request_uri"))
@@ -356,8 +363,8 @@ validate(struct app *app, struct arena *a, struct span raw, const struct policy 
 
 enum rc
 authorize_push(struct app *app, struct arena *a, const struct policy *p,
-               const struct policy_client *cl, const struct form *f, const char **request_uri,
-               struct rc_info *ri)
+               const struct policy_client *cl, const struct form *f, const char *dpop_jkt,
+               const char **request_uri, struct rc_info *ri)
 {
     const struct span *id = form_get(f, "client_id");
     const struct policy_client *vcl = NULL;
@@ -387,6 +394,10 @@ authorize_push(struct app *app, struct arena *a, const struct policy *p,
             *ri = res.why;
         return rc;
     }
+    if (dpop_jkt && r.dpop_jkt && strcmp(dpop_jkt, r.dpop_jkt) != 0) /* RFC 9449 §10.1 */
+        return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_PROOF, "dpop_jkt", "not the key of the proof");
+    if (dpop_jkt)
+        r.dpop_jkt = dpop_jkt;
     if ((rc = authz_par_save(app, a, &r, pid)) != RC_OK)
         return rc;
     *request_uri = arena_printf(a, "%s%s", AUTHZ_PAR_URN, pid);

@@ -36,6 +36,7 @@ to_pending(struct arena *a, const struct authz_req *r, struct pending *p)
         {"max_age", num[1]},
         {"rp_acr", r->rp_asked_acr ? "1" : NULL},
         {"ru_omitted", r->redirect_omitted ? "1" : NULL},
+        {"dpop_jkt", r->dpop_jkt},
     };
     enum rc rc = num[0] && num[1] ? RC_OK : RC_NOMEM;
 
@@ -77,6 +78,7 @@ from_pending(const struct pending *p, struct authz_req *out)
     out->login_hint = pending_attr(p, "login_hint");
     out->ui_locales = pending_attr(p, "ui_locales");
     out->login_sid = pending_attr(p, "login_sid");
+    out->dpop_jkt = pending_attr(p, "dpop_jkt");
     out->rp_asked_acr = pending_attr(p, "rp_acr") != NULL;
     out->redirect_omitted = pending_attr(p, "ru_omitted") != NULL;
     if (!attr_int(p, "prompt", 0, 0xff, &prompt)
@@ -394,6 +396,7 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
                       .sid = s->sid,
                       .amr = s->amr,
                       .claims = r->claims,
+                      .dpop_jkt = r->dpop_jkt,
                       .auth_time = s->auth_time,
                       .issued_at = clock_now(app->clock),
                       .loa = s->loa};

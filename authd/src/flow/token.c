@@ -181,6 +181,8 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
         return rc_because(ri, rc, RC_WHY_NONE);
     if ((rc = check_code_grant(c, &g, req, ri)) != RC_OK)
         return rc;
+    if (g.dpop_jkt && (!is->jkt || strcmp(g.dpop_jkt, is->jkt) != 0)) /* RFC 9449 §10 */
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "bound to another DPoP key");
     f.client_id = c->id;
     f.account_id = g.account_id;
     f.sid = g.sid;

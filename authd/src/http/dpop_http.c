@@ -1,5 +1,7 @@
 #include "http/dpop_http.h"
 
+#include <string.h>
+
 /* The token endpoint's DPoP refusals (RFC 9449 §5, §8). */
 static const struct http_error dpop_token_errors[] = {
     {RC_UNAVAILABLE, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, HTTP_DESC_NONE},
@@ -39,16 +41,17 @@ check(struct http_req *r, struct http_resp *w, const struct policy *p, const cha
 
 bool
 dpop_http_token(struct http_req *r, struct http_resp *w, const struct oauth_call *oc,
-                const char **jkt)
+                const char *path, const char **jkt)
 {
+    bool required = oc->c->dpop_bound && strcmp(path, "/token") == 0;
     struct dpop_proof pr;
     struct rc_info ri = {0};
     enum rc rc;
 
     *jkt = NULL;
-    if (!http_header(r, "DPoP") && !oc->c->dpop_bound)
+    if (!http_header(r, "DPoP") && !required)
         return true;
-    rc = check(r, w, oc->p, "/token", (struct span){NULL, 0}, dpop_nonce_required(r->app, oc->c),
+    rc = check(r, w, oc->p, path, (struct span){NULL, 0}, dpop_nonce_required(r->app, oc->c),
                &pr, &ri);
     if (rc == RC_OK && (*jkt = arena_strndup(&r->arena, pr.jkt, DPOP_JKT_LEN)))
         return true;

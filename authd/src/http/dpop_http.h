@@ -9,12 +9,13 @@
 #include "http/http.h"
 #include "http/oauth_call.h"
 
-/* The token endpoint's proof (§5): none and not required (policy dpop_bound_access_tokens)
- * gives *jkt NULL (a bearer token); a valid one its key's thumbprint (in the arena), with a
- * fresh DPoP-Nonce when nonces are required. false: answered 400 invalid_dpop_proof, 400
- * use_dpop_nonce with DPoP-Nonce (§8), or 503. */
+/* The proof of a client-authenticated POST to path: "/token" (§5; required when the
+ * client's policy has dpop_bound_access_tokens) or "/par" (§10.1: optional, it binds the
+ * code). None and not required gives *jkt NULL; a valid one its key's thumbprint (in the
+ * arena), with a fresh DPoP-Nonce when nonces are required. false: answered 400
+ * invalid_dpop_proof, 400 use_dpop_nonce with DPoP-Nonce (§8), or 503. */
 bool dpop_http_token(struct http_req *r, struct http_resp *w, const struct oauth_call *oc,
-                     const char **jkt);
+                     const char *path, const char **jkt);
 
 /* A resource request's proof (§7) for access_token at path (htu = issuer + path). RC_OK:
  * *out. Failures as dpop_check; on RC_WHY_DPOP_NONCE a DPoP-Nonce header is added to w. */

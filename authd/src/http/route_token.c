@@ -50,7 +50,7 @@ route_token(struct http_req *r, struct http_resp *w)
         .resource = oauth_call_param(&oc, "resource"),
         .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
     };
-    if (!dpop_http_token(r, w, &oc, &req.dpop_jkt)) { /* RFC 9449 §5 */
+    if (!dpop_http_token(r, w, &oc, "/token", &req.dpop_jkt)) { /* RFC 9449 §5 */
         oauth_call_end(&oc);
         return;
     }

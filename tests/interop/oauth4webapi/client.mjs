@@ -2,7 +2,8 @@
 // (pinned by package-lock.json), run by tests/integration/test_interop_oauth4webapi.py.
 //
 //   node client.mjs start ISSUER CLIENT_ID REDIRECT_URI
-//       discovery, a DPoP key pair, PKCE, PAR; prints {"authorize_url", "state"...} with
+//       discovery, a DPoP key pair, PKCE, PAR with a DPoP proof (the code is bound to the
+//       key; retried once on use_dpop_nonce); prints {"authorize_url", "state"...} with
 //       what `finish` needs (the private key as JWK) as one JSON line
 //   node client.mjs finish < {"...start output...", "callback": "<redirect URL with code>"}
 //       validates the authorization response (state, iss), redeems the code with DPoP
@@ -50,14 +51,18 @@ async function start([issuer, clientId, redirectUri]) {
     state,
     nonce,
   }
-  const res = await oauth.pushedAuthorizationRequest(as, client, oauth.None(), params, insecure)
-  const par = await oauth.processPushedAuthorizationResponse(as, client, res)
+  // a DPoP proof at /par binds the code to the key (RFC 9449 §10.1)
+  const DPoP = oauth.DPoP(client, keys)
+  const [par, parRetried] = await withNonceRetry(
+    () => oauth.pushedAuthorizationRequest(as, client, oauth.None(), params, { ...insecure, DPoP }),
+    (res) => oauth.processPushedAuthorizationResponse(as, client, res))
   const url = new URL(as.authorization_endpoint)
   url.searchParams.set('client_id', clientId)
   url.searchParams.set('request_uri', par.request_uri)
   return {
     authorize_url: url.href,
     expires_in: par.expires_in,
+    par_retried: parRetried,
     state,
     nonce,
     verifier,

@@ -35,7 +35,7 @@ push(const char *id, const char *q, enum rc *rc, struct rc_info *ri)
     memset(ri, 0, sizeof(*ri));
     if (form_parse(&F.a, (const uint8_t *)q, strlen(q), &f, NULL) != RC_OK)
         return NULL;
-    *rc = authorize_push(&F.app, &F.a, F.p, policy_client(F.p, span_str(id)), &f, &uri, ri);
+    *rc = authorize_push(&F.app, &F.a, F.p, policy_client(F.p, span_str(id)), &f, NULL, &uri, ri);
     return *rc == RC_OK ? uri : NULL;
 }
 
