@@ -117,8 +117,8 @@ enum rc authorize_request(struct app *app, struct arena *a, struct span raw,
  * authorize_request (RC_WHY_REDIRECT_URI, RC_WHY_PARAM, RC_WHY_SCOPE, ...), RC_FULL,
  * RC_UNAVAILABLE, RC_NOMEM. */
 enum rc authorize_push(struct app *app, struct arena *a, const struct policy *p,
-                       const struct policy_client *cl, const struct form *f,
-                       const char *dpop_jkt, const char **request_uri, struct rc_info *ri);
+                       const struct policy_client *cl, const struct form *f, const char *dpop_jkt,
+                       const char **request_uri, struct rc_info *ri);
 
 /* What a login or consent page shows about its pending request. */
 struct authorize_page {

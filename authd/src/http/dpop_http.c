@@ -51,8 +51,8 @@ dpop_http_token(struct http_req *r, struct http_resp *w, const struct oauth_call
     *jkt = NULL;
     if (!http_header(r, "DPoP") && !required)
         return true;
-    rc = check(r, w, oc->p, path, (struct span){NULL, 0}, dpop_nonce_required(r->app, oc->c),
-               &pr, &ri);
+    rc = check(r, w, oc->p, path, (struct span){NULL, 0}, dpop_nonce_required(r->app, oc->c), &pr,
+               &ri);
     if (rc == RC_OK && (*jkt = arena_strndup(&r->arena, pr.jkt, DPOP_JKT_LEN)))
         return true;
     http_error_answer(r, w, HTTP_ERRORS(dpop_token_errors), rc == RC_OK ? RC_NOMEM : rc, &ri,
