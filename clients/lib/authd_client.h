@@ -55,6 +55,9 @@ enum authd_status {
     AUTHD_ERR_INVALID_ARGUMENT, /* a bad configuration or argument */
     AUTHD_ERR_NOMEM,            /* out of memory */
     AUTHD_ERR_INTERNAL,         /* a library failure that should not happen */
+    AUTHD_ERR_DPOP,             /* a DPoP-bound token without a valid proof of its key for
+                                   this request (or presented as Bearer), or a proof with a
+                                   token that is not bound (RFC 9449 §7) */
     AUTHD_STATUS__COUNT
 };
 
@@ -145,6 +148,7 @@ struct authd_token_info {
     const char *act_sub;       /* token exchange (RFC 8693 §4.1): the acting party's sub */
     const char *act_client_id; /* ... and client_id, when present */
     const char *act;           /* the whole act claim as compact JSON (nested actors) */
+    const char *cnf_jkt;       /* DPoP-bound token: its key's RFC 7638 thumbprint (cnf.jkt) */
     void *priv_;               /* storage; do not touch */
 };
 
@@ -160,6 +164,35 @@ void authd_token_info_clear(struct authd_token_info *info);
 enum authd_status authd_client_validate(struct authd_client *c, const char *token, size_t len,
                                         const struct authd_validate_opts *o,
                                         struct authd_token_info *out);
+
+/* A request made with the DPoP scheme (RFC 9449 §7.1): `Authorization: DPoP <token>` and
+ * the `DPoP` header. What the module knows of its own request. */
+struct authd_dpop_request {
+    const char *method; /* the request's method: "GET", "POST" (the proof's htm) */
+    const char *url;    /* the module's URL for this request, without query and fragment, as
+                           clients call it (the proof's htu; behind a proxy, the public URL) */
+    const char *proof;  /* the DPoP header's value; NULL when the request had none */
+    int64_t max_age_s;  /* 0: 60. A proof's iat no older than this (plus leeway) */
+    /* Replay (§11.1): called with the proof's key thumbprint and jti once everything else
+     * holds; return nonzero if that pair was seen within ttl_s (and remember it for ttl_s).
+     * A module on several nodes keeps them in its shared store with a put-if-absent. NULL:
+     * the library does not check replays (a proof is then only bound to method, URL,
+     * token and time). */
+    int (*jti_seen)(void *arg, const char *jkt, const char *jti, int64_t ttl_s);
+    void *jti_arg;
+};
+
+/* authd_client_validate for a request that may use DPoP (RFC 9449 §7): req NULL or with no
+ * proof is a Bearer request, and a DPoP-bound token (cnf.jkt) is then refused; with a proof,
+ * the token must be bound and the proof valid for req (typ dpop+jwt, an asymmetric alg of
+ * the allow-list's table, a public jwk whose thumbprint is the token's cnf.jkt, htm, htu,
+ * iat within max_age_s, ath the token's hash, jti not seen). authd_client_validate itself
+ * refuses bound tokens the same way. AUTHD_ERR_DPOP for any of these, else as
+ * authd_client_validate. */
+enum authd_status authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len,
+                                             const struct authd_dpop_request *req,
+                                             const struct authd_validate_opts *o,
+                                             struct authd_token_info *out);
 
 /* An OAuth error answer from authd (RFC 6749 §5.2), for AUTHD_ERR_REFUSED. Texts are
  * truncated and restricted to printable ASCII. */

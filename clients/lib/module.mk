@@ -9,7 +9,7 @@
 CLIENTLIB_VERSION := 0.1.0
 CLIENTLIB_SOMAJOR := 0
 CLIENTLIB_SRC  := $(filter-out clients/lib/example.c clients/lib/bench.c,$(wildcard clients/lib/*.c))
-CLIENTLIB_CORE := authd/src/core/jose.c authd/src/core/loa.c authd/src/util/arena.c \
+CLIENTLIB_CORE := authd/src/core/jose.c authd/src/core/dpop.c authd/src/core/loa.c authd/src/util/arena.c \
                   authd/src/util/span.c authd/src/util/rc.c authd/src/util/num.c
 CLIENTLIB_PKGS := libcurl jansson libcrypto cjose
 CLIENTLIB_LIBS := $(shell pkg-config --libs $(CLIENTLIB_PKGS) 2>/dev/null) -lpthread -lm

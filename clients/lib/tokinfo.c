@@ -106,6 +106,11 @@ extract(json_t *o, struct arena *a, struct authd_token_info *out)
         || (st = get_time(o, "iat", &out->iat)) || (st = get_time(o, "auth_time", &out->auth_time))
         || (st = get_amr(o, a, out)) || (st = get_act(o, a, out)))
         return st;
+    if (json_object_get(o, "cnf")) { /* RFC 9449 §6.1 */
+        json_t *cnf = json_object_get(o, "cnf");
+        if (!json_is_object(cnf) || (st = get_str(cnf, "jkt", a, &out->cnf_jkt)))
+            return AUTHD_ERR_MALFORMED;
+    }
     return AUTHD_OK;
 }
 

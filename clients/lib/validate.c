@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "client_int.h"
+#include "core/dpop.h"
 #include "core/jose.h"
 #include "core/loa.h"
 
@@ -79,9 +80,48 @@ check_required(const struct authd_token_info *t)
     return AUTHD_OK;
 }
 
+/* RFC 9449 §7: a bound token needs a proof of its key for this request; a proof needs a
+ * bound token. */
+static enum authd_status
+check_dpop(const struct authd_client *c, struct span token, const struct authd_dpop_request *req,
+           struct authd_token_info *t)
+{
+    struct dpop_expect e;
+    struct dpop_proof pr;
+    struct arena *a = t->priv_;
+
+    if (!req || !req->proof)
+        return t->cnf_jkt ? AUTHD_ERR_DPOP : AUTHD_OK;
+    if (!t->cnf_jkt || !req->method || !req->url)
+        return AUTHD_ERR_DPOP;
+    e = (struct dpop_expect){req->method,
+                             req->url,
+                             dpop_ath(token, a),
+                             client_now(c),
+                             req->max_age_s > 0 ? (uint32_t)req->max_age_s : 60,
+                             (uint32_t)c->leeway};
+    if (!e.ath)
+        return AUTHD_ERR_NOMEM;
+    if (dpop_proof_parse(span_str(req->proof), &e, a, &pr, NULL) != RC_OK
+        || strcmp(pr.jkt, t->cnf_jkt) != 0)
+        return AUTHD_ERR_DPOP;
+    if (req->jti_seen
+        && req->jti_seen(req->jti_arg, pr.jkt, pr.jti, (int64_t)e.max_age + 2 * c->leeway + 1))
+        return AUTHD_ERR_DPOP;
+    return AUTHD_OK;
+}
+
 enum authd_status
 authd_client_validate(struct authd_client *c, const char *token, size_t len,
                       const struct authd_validate_opts *o, struct authd_token_info *out)
+{
+    return authd_client_validate_dpop(c, token, len, NULL, o, out);
+}
+
+enum authd_status
+authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len,
+                           const struct authd_dpop_request *req,
+                           const struct authd_validate_opts *o, struct authd_token_info *out)
 {
     struct span payload;
     struct loa want;
@@ -98,6 +138,8 @@ authd_client_validate(struct authd_client *c, const char *token, size_t len,
     if ((st = tokinfo_extract(c, payload, true, out)) != AUTHD_OK)
         goto out;
     if ((st = check_required(out)) != AUTHD_OK)
+        goto out;
+    if ((st = check_dpop(c, span_of(token, len), req, out)) != AUTHD_OK)
         goto out;
     st = tokinfo_check_opts(out, o);
 out:

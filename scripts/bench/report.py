@@ -20,7 +20,8 @@ import subprocess
 
 WORKLOADS = ["sso_hop", "discovery", "jwks", "client_credentials", "introspection_n1000",
              "introspection_nbig", "code_exchange", "userinfo", "refresh", "login",
-             "login_to_code"]
+             "login_to_code", "client_credentials_bearer", "client_credentials_dpop",
+             "userinfo_bearer", "userinfo_dpop"]
 SYSTEMS = ["authd-mem", "authd-redis", "glewlwyd", "oidc-provider"]
 PEERS = [("glewlwyd", "Glewlwyd"), ("oidc-provider", "oidc-provider")]
 # workload -> (limit fact, how many of it one request needs, label)
@@ -36,6 +37,11 @@ LIMITS = {
     "userinfo": ("es256_verify_2cores", 1, "ES256 verifies/s, 2 cores"),
     "login": ("argon2id_2cores", 1, "argon2id hashes/s, 2 threads"),
     "login_to_code": ("argon2id_2cores", 1, "argon2id hashes/s, 2 threads"),
+    "client_credentials_bearer": ("es256_sign_2cores", 1, "ES256 signs/s, 2 cores"),
+    "client_credentials_dpop": ("es256_verify_2cores", 1,
+                                "ES256 verifies/s, 2 cores (plus one sign per request)"),
+    "userinfo_bearer": ("es256_verify_2cores", 1, "ES256 verifies/s, 2 cores"),
+    "userinfo_dpop": ("es256_verify_2cores", 1, "ES256 verifies/s, 2 cores (the proof's)"),
 }
 
 

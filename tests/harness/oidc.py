@@ -70,6 +70,11 @@ class Browser:
         into demo.json's citizens, or a dict with id_number and password). Returns
         (code, verifier, params) or raises FlowError with what the server said."""
         r, v, p = self.authorize(client, redirect, scope, **extra)
+        return self.finish(r, redirect, citizen, password, share_id_number), v, p
+
+    def finish(self, r, redirect, citizen=0, password=None, share_id_number=True):
+        """Goes on from /authorize's answer r through the login and consent pages; returns
+        the code, or raises FlowError with what the server said."""
         for _ in range(4):
             loc = r.headers.get("Location", "")
             if r.status_code not in (302, 303):
@@ -78,7 +83,8 @@ class Browser:
                 q = query(loc)
                 if "code" not in q:
                     raise FlowError(loc)
-                return q["code"], v, p
+                self.callback = loc  # the whole redirect, for clients that validate it
+                return q["code"]
             page = self.s.get(urljoin(self.a.base, loc), allow_redirects=False, timeout=10)
             data = {"authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf")}
             if loc.startswith("/login"):

@@ -53,6 +53,19 @@ def write_test_client(a, client_id, cb, bc_uri=None, fc_uri=None, post_logout=No
         f.write("\n".join(lines) + "\n")
 
 
+def client_assertion(key, client_id, kid, aud):
+    """private_key_jwt (RFC 7523 §2.2) form parameters: an ES256 assertion by key (a jwcrypto
+    JWK) for client_id, valid for a minute, with a fresh jti."""
+    from jwcrypto import jwt
+    now = int(time.time())
+    t = jwt.JWT(header={"alg": "ES256", "kid": kid, "typ": "JWT"},
+                claims={"iss": client_id, "sub": client_id, "aud": aud, "iat": now,
+                        "exp": now + 60, "jti": secrets.token_urlsafe(12)})
+    t.make_signed_token(key)
+    return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": t.serialize()}
+
+
 def login_code(a, s, citizen, client_id, cb, scope="openid profile", nonce="n-1", **extra):
     """/authorize -> (SSO or the login form) -> the client's callback; returns (query, verifier)."""
     v, c = pkce()

@@ -483,4 +483,48 @@ def key_rotation_in_authd_is_picked_up_without_restart(t):
         t.eq(_authd.get("/healthz").status_code, 200)
 
 
+
+def dpop_proof(key, htm, htu, token, iat=None, jti=None):
+    from jwcrypto import jwt as jjwt
+    c = {"jti": jti or uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": iat or NOW,
+         "ath": b64(hashlib.sha256(token.encode()).digest())}
+    t = jjwt.JWT(header={"typ": "dpop+jwt", "alg": "ES256",
+                         "jwk": json.loads(key.export_public())}, claims=c)
+    t.make_signed_token(key)
+    return t.serialize()
+
+
+@test
+def dpop_bound_tokens_need_a_proof_of_their_key(t):
+    from jwcrypto import jwk as jjwk
+    key, other = jjwk.JWK.generate(kty="EC", crv="P-256"), jjwk.JWK.generate(kty="EC", crv="P-256")
+    url = "https://license.example/api/licenses"
+    bound = mint(claims(cnf={"jkt": key.thumbprint()}))
+    plain = mint(claims())
+    with JwksServer() as js:
+        c = Checker(js.url)
+        r = c.cmd(f"dpop {bound} GET {url} {dpop_proof(key, 'GET', url, bound)}")
+        t.eq(r["status"], "AUTHD_OK", r)
+        t.eq(r.get("cnf_jkt"), key.thumbprint())
+        # as Bearer: refused by both entry points
+        t.eq(c.status(bound), "AUTHD_ERR_DPOP")
+        t.eq(c.cmd(f"dpop {bound} GET {url} -")["status"], "AUTHD_ERR_DPOP")
+        p = dpop_proof(key, "GET", url, bound, jti="once")
+        t.eq(c.cmd(f"dpop {bound} GET {url} {p}")["status"], "AUTHD_OK")
+        bad = {
+            "replayed": p,
+            "other key": dpop_proof(other, "GET", url, bound),
+            "wrong htm": dpop_proof(key, "POST", url, bound),
+            "wrong htu": dpop_proof(key, "GET", url + "/x", bound),
+            "wrong ath": dpop_proof(key, "GET", url, plain),
+            "stale": dpop_proof(key, "GET", url, bound, iat=NOW - 3600),
+        }
+        for name, pr in bad.items():
+            t.eq(c.cmd(f"dpop {bound} GET {url} {pr}")["status"], "AUTHD_ERR_DPOP", name)
+        # a proof with a token that is not bound
+        t.eq(c.cmd(f"dpop {plain} GET {url} {dpop_proof(key, 'GET', url, plain)}")["status"],
+             "AUTHD_ERR_DPOP")
+        t.eq(c.status(plain), "AUTHD_OK")
+        c.close()
+
 run()

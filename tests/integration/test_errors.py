@@ -290,6 +290,25 @@ DEVICE_WANT = {
     'device slow down': [400, {'error': 'slow_down', 'error_description': 'device_code: polled too fast'}, None, None],
     'device_authorization not registered': [400, {'error': 'unauthorized_client', 'error_description': 'client_id: not registered for the device_code grant'}, None, None],
     'device_authorization scope': [400, {'error': 'invalid_scope', 'error_description': 'scope: none registered for the client'}, None, None],
+PAR_OK = {"response_type": "code", "scope": "openid", "redirect_uri":
+          "http://127.0.0.1:8081/oidc/callback", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+          "code_challenge_method": "S256"}
+PAR = {
+    "request_uri given": dict(PAR_OK, request_uri="urn:ietf:params:oauth:request_uri:x"),
+    "other client_id": dict(PAR_OK, client_id="demo-app"),
+    "redirect not registered": dict(PAR_OK, redirect_uri="http://evil.example/cb"),
+    "no response_type": {k: v for k, v in PAR_OK.items() if k != "response_type"},
+    "scope without openid": dict(PAR_OK, scope="profile"),
+    "no pkce": {k: v for k, v in PAR_OK.items() if not k.startswith("code_challenge")},
+}
+PAR_WANT = {
+    'par request_uri given': [400, {'error': 'invalid_request', 'error_description': 'request_uri: not allowed here'}, None, None],
+    'par other client_id': [400, {'error': 'invalid_request', 'error_description': 'client_id: differs from the Basic credentials'}, None, None],
+    'par redirect not registered': [400, {'error': 'invalid_request', 'error_description': 'redirect_uri: not registered for this client'}, None, None],
+    'par no response_type': [400, {'error': 'invalid_request', 'error_description': 'response_type: missing'}, None, None],
+    'par scope without openid': [400, {'error': 'invalid_scope', 'error_description': 'scope: openid is required'}, None, None],
+    'par no pkce': [400, {'error': 'invalid_request', 'error_description': 'code_challenge: required (PKCE S256)'}, None, None],
+    'par wrong secret': [401, {'error': 'invalid_client', 'error_description': 'client_secret: wrong secret'}, 'Basic realm="authd", charset="UTF-8"', None],
 }
 
 
@@ -314,6 +333,53 @@ def device_refusals_are_unchanged(t):
         A.post("/device_authorization", data={"client_id": "demo-kiosk", "scope": "nosuch"}),
         DEVICE_WANT["device_authorization scope"])
 
+
+def par_refusals_are_unchanged(t):
+    for name, data in PAR.items():
+        pin(t, "par " + name, A.post("/par", data=data, auth=auth("demo-portal")),
+            PAR_WANT.get("par " + name))
+    pin(t, "par wrong secret", A.post("/par", data=PAR_OK, auth=("demo-portal", "x")),
+        PAR_WANT.get("par wrong secret"))
+
+
+
+def dpop_proof(htm, path):
+    import json as j
+    import secrets
+    import time
+    from jwcrypto import jwk, jwt
+    k = jwk.JWK.generate(kty="EC", crv="P-256")
+    t = jwt.JWT(header={"typ": "dpop+jwt", "alg": "ES256", "jwk": j.loads(k.export_public())},
+                claims={"jti": secrets.token_urlsafe(8), "htm": htm, "htu": A.base + path,
+                        "iat": int(time.time())})
+    t.make_signed_token(k)
+    return t.serialize()
+
+
+DPOP_WANT = {
+    'dpop token garbage': [400, {'error': 'invalid_dpop_proof', 'error_description': 'jwt: header is not base64url'}, None, None],
+    'dpop token wrong htm': [400, {'error': 'invalid_dpop_proof', 'error_description': 'htm: not the method of the request'}, None, None],
+    'dpop userinfo bound as bearer': [401, {'error': 'invalid_token', 'error_description': 'Authorization: a DPoP-bound token needs the DPoP scheme and a proof'}, 'DPoP algs="ES256 RS256 PS256 ES384", error="invalid_token", error_description="Authorization: a DPoP-bound token needs the DPoP scheme and a proof"', None],
+    'dpop userinfo no proof': [401, {'error': 'invalid_dpop_proof', 'error_description': 'DPoP: missing'}, 'DPoP algs="ES256 RS256 PS256 ES384", error="invalid_dpop_proof", error_description="DPoP: missing"', None],
+}
+
+
+@test
+def dpop_refusals_are_unchanged(t):
+    cc = {"grant_type": "client_credentials"}
+    pin(t, "dpop token garbage", A.post("/token", data=cc, auth=auth("demo-module"),
+                                        headers={"DPoP": "x.y.z"}),
+        DPOP_WANT.get("dpop token garbage"))
+    pin(t, "dpop token wrong htm", A.post("/token", data=cc, auth=auth("demo-module"),
+                                          headers={"DPoP": dpop_proof("GET", "/token")}),
+        DPOP_WANT.get("dpop token wrong htm"))
+    bound = A.post("/token", data=cc, auth=auth("demo-module"),
+                   headers={"DPoP": dpop_proof("POST", "/token")}).json()["access_token"]
+    pin(t, "dpop userinfo bound as bearer",
+        A.get("/userinfo", headers={"Authorization": "Bearer " + bound}),
+        DPOP_WANT.get("dpop userinfo bound as bearer"))
+    pin(t, "dpop userinfo no proof", A.get("/userinfo", headers={"Authorization": "DPoP " + bound}),
+        DPOP_WANT.get("dpop userinfo no proof"))
 
 if __name__ == "__main__":
     try:

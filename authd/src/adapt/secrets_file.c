@@ -15,8 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const labels[SECRET__COUNT] = {
-    "authd account v1", "authd subject v1", "authd csrf v1", "authd token v1", "authd seal v1"};
+static const char *const labels[SECRET__COUNT] = {"authd account v1", "authd subject v1",
+                                                  "authd csrf v1",    "authd token v1",
+                                                  "authd seal v1",    "authd dpop nonce v1"};
 struct secrets_file {
     struct secrets base;
     EVP_MAC *mac;

@@ -68,6 +68,9 @@ struct config {
     uint32_t rate_device_per_ip, rate_device_per_code; /* user-code lookups on /device */
     uint32_t rate_device_authorization_per_ip;          /* /device_authorization requests */
     char *device_login_client; /* the client /device logs a phone in through; NULL: none */
+    bool require_pushed_authorization_requests; /* every client pushes (RFC 9126 §5) */
+    uint32_t dpop_iat_window_s; /* a DPoP proof's iat no older than this (RFC 9449 §11.1) */
+    bool dpop_nonce_required;   /* every DPoP proof carries a server nonce (§8, §9) */
     uint32_t max_token_families_per_account; /* flow/refresh.h rtf_account_bound; 0: none */
     /* the account page (flow/account_page.h) and the sign-in record (flow/signins.h) */
     uint32_t account_max_age_s;   /* how recent an authentication a change needs */

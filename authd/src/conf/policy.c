@@ -318,6 +318,18 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return parse_list(v, &c->exchange_audiences);
     if (strcmp(k, "authenticators") == 0)
         return parse_list(v, &c->authenticators);
+    if (strcmp(k, "require_pushed_authorization_requests") == 0)
+        return parse_bool(v, &c->require_par);
+    if (strcmp(k, "profile") == 0) {
+        if (strcmp(v, "fapi2") != 0)
+            return "the only profile is fapi2";
+        c->fapi2 = true;
+        return NULL;
+    }
+    if (strcmp(k, "dpop_bound_access_tokens") == 0)
+        return parse_bool(v, &c->dpop_bound);
+    if (strcmp(k, "dpop_nonce_required") == 0)
+        return parse_bool(v, &c->dpop_nonce);
     return "unknown key";
 }
 
@@ -445,14 +457,18 @@ on_line(void *ctx, const char *file, int line, const char *key, const char *valu
     return why ? ini_error(err, RC_MALFORMED, file, line, key, "%s", why) : RC_OK;
 }
 
-/* Cross-field checks of the client just completed. */
+/* Cross-field checks of the client just completed; profile = fapi2 turns on what the
+ * profile requires (docs/fapi.md) and refuses a client it does not allow. */
 static enum rc
-check_client(const struct policy_client *c, const char *file, int line,
-             struct config_error *err)
+check_client(struct policy_client *c, const char *file, int line, struct config_error *err)
 {
     const char *why = NULL;
 
-    if (c->type == CLIENT_PUBLIC && c->auth != AUTH_NONE)
+    if (c->fapi2) /* FAPI 2.0 SP §5.3.2 */
+        c->require_par = c->dpop_bound = c->pkce_required = true;
+    if (c->fapi2 && (c->type != CLIENT_CONFIDENTIAL || c->auth != AUTH_PRIVATE_KEY_JWT))
+        why = "profile fapi2 needs a confidential client with auth_method = private_key_jwt";
+    else if (c->type == CLIENT_PUBLIC && c->auth != AUTH_NONE)
         why = "a public client has auth_method = none";
     else if (c->type == CLIENT_CONFIDENTIAL && c->auth == AUTH_NONE)
         why = "a confidential client needs an auth_method other than none";

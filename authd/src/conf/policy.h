@@ -91,8 +91,17 @@ struct policy_client {
     bool strict_scopes;                /* a scope it may not have: invalid_scope, not dropped */
     struct strlist authenticators;     /* flow/authn.h names it accepts; empty: every one */
     char *location; /* device grant: the kiosk's place, shown on the approval page; or NULL */
+    bool require_par;                  /* require_pushed_authorization_requests (RFC 9126 §5) */
+    bool dpop_bound;                   /* dpop_bound_access_tokens: every token request has a
+                                          DPoP proof (RFC 9449 §5.2) */
+    bool dpop_nonce;                   /* dpop_nonce_required: its proofs carry our nonce */
+    bool fapi2;                        /* profile = fapi2: the FAPI 2.0 Security Profile
+                                          (docs/fapi.md); implies require_par, dpop_bound,
+                                          pkce_required, codes of at most FAPI2_CODE_TTL s */
     int line;                          /* of its [client] header, for errors */
 };
+
+#define FAPI2_CODE_TTL 60 /* FAPI 2.0 SP §5.3.2.1: authorization codes live at most 60 s */
 
 struct policy_scope {
     char *name;

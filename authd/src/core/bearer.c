@@ -1,5 +1,6 @@
 #include "core/bearer.h"
 
+#include <string.h>
 #include <strings.h>
 
 static bool
@@ -12,11 +13,17 @@ b64token_char(uint8_t c)
 enum rc
 bearer_parse(struct span hdr, struct span *tok)
 {
-    size_t i = 7, start, end, pad;
+    return bearer_parse_scheme(hdr, "Bearer", tok);
+}
+
+enum rc
+bearer_parse_scheme(struct span hdr, const char *scheme, struct span *tok)
+{
+    size_t i = strlen(scheme), start, end, pad;
 
     if (hdr.len > BEARER_MAX)
         return RC_TOO_LARGE;
-    if (hdr.len < 7 || strncasecmp((const char *)hdr.p, "Bearer ", 7) != 0)
+    if (hdr.len <= i || strncasecmp((const char *)hdr.p, scheme, i) != 0 || hdr.p[i] != ' ')
         return RC_NOT_FOUND;
     while (i < hdr.len && hdr.p[i] == ' ')
         i++;

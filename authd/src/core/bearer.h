@@ -16,5 +16,7 @@
  * missing token, a byte outside b64token, or '=' before the end; RC_TOO_LARGE past
  * BEARER_MAX. *tok is untouched on failure. */
 enum rc bearer_parse(struct span hdr, struct span *tok);
+/* The same for another scheme with the same token syntax: "DPoP" (RFC 9449 §7.1). */
+enum rc bearer_parse_scheme(struct span hdr, const char *scheme, struct span *tok);
 
 #endif

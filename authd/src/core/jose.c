@@ -1274,6 +1274,30 @@ parse_header(struct span b64, const struct jose_verify_opts *o, struct arena *a,
     return rc;
 }
 
+/* The signature of token (split into p, its header checked) with key k: RC_OK and the
+ * decoded payload in a, or why not. */
+static enum rc
+verify_with(const struct jose_key *k, const struct jws_parts *p, struct span token, struct arena *a,
+            struct span *payload, struct rc_info *ri)
+{
+    struct span sig, body;
+    enum rc rc;
+    char *t;
+
+    if ((rc = jose_b64url_decode(p->sig, a, &sig)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "signature is not base64url");
+    if (sig.len != k->sig_len)
+        return rc_set(ri, RC_DENIED, "jwt", "signature has the wrong length");
+    if ((rc = jose_b64url_decode(p->payload, a, &body)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "payload is not base64url");
+    if (!(t = arena_span_dup(a, token)))
+        return RC_NOMEM;
+    if ((rc = k->row->verify(k, t, token.len)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "bad signature");
+    *payload = body;
+    return RC_OK;
+}
+
 enum rc
 jose_verify(const struct jose_keyset *ks, const struct jose_verify_opts *o, struct span token,
             struct arena *a, struct span *payload, struct jose_header *hdr, struct rc_info *ri)
@@ -1281,25 +1305,13 @@ jose_verify(const struct jose_keyset *ks, const struct jose_verify_opts *o, stru
     struct jws_parts p;
     struct jose_header h = {0};
     const struct jose_key *k = NULL;
-    struct span sig, body;
     enum rc rc;
-    char *t;
 
     if ((rc = split_compact(token, &p, ri)) != RC_OK
         || (rc = parse_header(p.hdr, o, a, &h, ri)) != RC_OK
-        || (rc = find_key(ks, &h, &k, ri)) != RC_OK)
+        || (rc = find_key(ks, &h, &k, ri)) != RC_OK
+        || (rc = verify_with(k, &p, token, a, payload, ri)) != RC_OK)
         return rc;
-    if ((rc = jose_b64url_decode(p.sig, a, &sig)) != RC_OK)
-        return rc_set(ri, rc, "jwt", "signature is not base64url");
-    if (sig.len != k->sig_len)
-        return rc_set(ri, RC_DENIED, "jwt", "signature has the wrong length");
-    if ((rc = jose_b64url_decode(p.payload, a, &body)) != RC_OK)
-        return rc_set(ri, rc, "jwt", "payload is not base64url");
-    if (!(t = arena_span_dup(a, token)))
-        return RC_NOMEM;
-    if ((rc = k->row->verify(k, t, token.len)) != RC_OK)
-        return rc_set(ri, rc, "jwt", "bad signature");
-    *payload = body;
     if (hdr)
         *hdr = h;
     return RC_OK;
@@ -1471,5 +1483,67 @@ jose_key_generate(enum jose_alg alg, struct buf *out)
     rc = buf_append_str(out, s);
     OPENSSL_cleanse(s, strlen(s));
     free(s);
+    return rc;
+}
+
+/* ---- a JWS with its key in its header (DPoP proofs, RFC 9449 §4.2) ------------------------- */
+
+/* The header's "jwk" as a public key of the header's algorithm; RC_DENIED for a private one
+ * (RFC 9449 §4.3 point 7) or one of another algorithm. */
+static enum rc
+embedded_key(json_t *hj, const struct jose_header *h, struct jose_key *k, char tp[44],
+             struct rc_info *ri)
+{
+    json_t *jwk = json_object_get(hj, "jwk"), *c;
+    enum rc rc;
+
+    if (!json_is_object(jwk))
+        return rc_set(ri, RC_MALFORMED, "jwk", "missing or not an object");
+    for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
+        if (json_object_get(jwk, private_members[i]))
+            return rc_set(ri, RC_DENIED, "jwk", "holds a private key");
+    if ((rc = thumbprint_obj(jwk, tp)) != RC_OK)
+        return rc_set(ri, rc, "jwk", "not an EC or RSA public key");
+    if (!(c = json_deep_copy(jwk)))
+        return RC_NOMEM;
+    json_object_del(c, "kid");      /* the key is named by its thumbprint */
+    if (!json_object_get(c, "alg")) /* an RSA key serves RS256 and PS256: the header says */
+        json_object_set_new(c, "alg", json_string(jose_alg_name(h->alg)));
+    rc = key_import(c, false, k, ri);
+    json_decref(c);
+    if (rc == RC_OK && k->alg != h->alg) {
+        cjose_jwk_release(k->jwk);
+        return rc_set(ri, RC_DENIED, "alg", "not the algorithm of the jwk");
+    }
+    return rc;
+}
+
+enum rc
+jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct arena *a,
+                struct span *header, struct span *payload, char thumbprint[44], struct rc_info *ri)
+{
+    struct jws_parts p;
+    struct jose_header h = {0};
+    struct jose_key k = {0};
+    struct span raw;
+    json_t *hj = NULL;
+    enum rc rc;
+
+    if ((rc = split_compact(token, &p, ri)) != RC_OK)
+        return rc;
+    if ((rc = jose_b64url_decode(p.hdr, a, &raw)) != RC_OK)
+        return rc_set(ri, rc, "jwt", "header is not base64url");
+    hj = json_loadb((const char *)raw.p, raw.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(hj))
+        rc = rc_set(ri, RC_MALFORMED, "jwt", "header is not a JSON object");
+    else if ((rc = header_check(hj, o, a, &h, ri)) == RC_OK)
+        rc = embedded_key(hj, &h, &k, thumbprint, ri);
+    json_decref(hj);
+    if (rc != RC_OK)
+        return rc;
+    rc = verify_with(&k, &p, token, a, payload, ri);
+    cjose_jwk_release(k.jwk);
+    if (rc == RC_OK)
+        *header = raw;
     return rc;
 }

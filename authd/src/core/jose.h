@@ -171,6 +171,17 @@ struct jose_claims_opts {
  * RC_TOO_LARGE. */
 enum rc jose_payload_unverified(struct span token, struct arena *a, struct span *payload);
 
+/* Verifies compact JWS token with the public key its own header carries as "jwk" (RFC 9449
+ * §4.2, DPoP proofs), which proves possession of that key and nothing else: the caller
+ * decides what the key is trusted for. alg must be in o->algs (asymmetric ones only: the
+ * table has nothing else) and be the key's; typ as jose_verify. RC_OK: *header and *payload
+ * (decoded JSON bytes, NUL-terminated) in a, thumbprint the key's RFC 7638 thumbprint.
+ * Failures: as jose_verify, RC_MALFORMED (no jwk object, a bad key), RC_DENIED (a jwk with
+ * private members, an alg other than the key's), RC_UNSUPPORTED (not an EC or RSA key). */
+enum rc jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct arena *a,
+                        struct span *header, struct span *payload, char thumbprint[44],
+                        struct rc_info *ri);
+
 /* Checks the registered claims of a JWT payload (a JSON object, as jose_verify returned):
  * iss, aud (string or array of strings, RFC 7519 §4.1.3), exp (RC_EXPIRED when now >= exp
  * + leeway), nbf (RC_DENIED when now + leeway < nbf), iat (RC_DENIED when in the future by

@@ -4,6 +4,7 @@
 
 #include "conf/policy.h"
 #include "core/authz.h"
+#include "core/dpop.h"
 #include "core/pkce.h"
 #include "flow/authn.h"
 #include "flow/authorize_int.h"
@@ -257,6 +258,12 @@ check_misc(struct arena *a, const struct form *f, struct authz_req *r, struct rc
         return fail(b, RC_WHY_PARAM, "max_age", "not a number of seconds");
     if ((v = form_get(f, "response_mode")) && !span_eq_str(*v, "query"))
         return fail(b, RC_WHY_PARAM, "response_mode", "only query is supported");
+    if ((v = form_get(f, "dpop_jkt"))) { /* RFC 9449 §10: a key's RFC 7638 thumbprint */
+        if (v->len != DPOP_JKT_LEN || !span_is_b64url(*v))
+            return fail(b, RC_WHY_PARAM, "dpop_jkt", "not a JWK SHA-256 thumbprint");
+        if (!(r->dpop_jkt = arena_span_dup(a, *v)))
+            return RC_NOMEM;
+    }
     if (form_get(f, "request")) /* OIDC Core §6 */
         return fail(b, RC_WHY_REQUEST_OBJECT, "request", "not supported");
     if (form_get(f, "request_uri"))
@@ -292,13 +299,69 @@ check_rest(struct arena *a, const struct policy *p, const struct policy_client *
     return check_level(a, p, cl, f, r, b);
 }
 
+enum rc
+authz_validate(struct app *app, struct arena *a, const struct policy *p, const struct form *f,
+               bool repeated, struct authz_req *r, const struct policy_client **cl,
+               struct authorize_result *out)
+{
+    struct rc_info b = {0};
+    enum rc rc;
+
+    if ((rc = check_client(app, a, p, f, r, cl, out)) != RC_OK)
+        return rc;
+    if (param(a, f, "state", AUTHZ_STATE_MAX, &r->state) != RC_OK) /* not echoed back */
+        return authz_redirect_error(r, RC_TOO_LARGE, RC_WHY_PARAM, "state", "longer than 512 bytes",
+                                    out);
+    if (repeated)
+        return authz_redirect_error(r, RC_MALFORMED, RC_WHY_PARAM, NULL,
+                                    "a parameter is repeated or malformed", out);
+    if ((rc = check_rest(a, p, *cl, f, r, &b)) != RC_OK)
+        return b.why ? authz_redirect_error(r, rc, b.why, b.field, b.msg, out)
+                     : authz_page_error(out, rc, RC_WHY_NONE, NULL, "out of memory");
+    return RC_OK;
+}
+
+/* /authorize with a request_uri (RFC 9126 §4): the pushed request stands for the whole
+ * request; of the parameters sent here only client_id counts, and must be the pusher's.
+ * Any failure is an error page: the redirect URI is inside the request that was not found. */
+static enum rc
+pushed(struct app *app, struct arena *a, const struct policy *p, const struct form *f,
+       struct authz_req *r, struct authorize_result *out)
+{
+    const struct span *id = form_get(f, "client_id"), *ru = form_get(f, "request_uri");
+    const struct policy_client *cl;
+    struct span urn = span_str(AUTHZ_PAR_URN);
+    enum rc rc;
+
+    if (!id || !(cl = client_resolve(app, p, *id)))
+        return authz_page_error(out, RC_NOT_FOUND, RC_WHY_CLIENT, "client_id",
+                                id ? "unknown client" : "missing");
+    out->client_id = cl->id;
+    if (ru->len <= urn.len || memcmp(ru->p, urn.p, urn.len) != 0)
+        return authz_page_error(out, RC_NOT_FOUND, RC_WHY_PAR_URI, "request_uri",
+                                "not a pushed request of this server");
+    rc = authz_par_take(app, a, span_of(ru->p + urn.len, ru->len - urn.len), cl->id, r);
+    if (rc == RC_NOT_FOUND)
+        return authz_page_error(out, rc, RC_WHY_PAR_URI, "request_uri",
+                                "unknown, expired, used, or pushed by another client");
+    if (rc != RC_OK)
+        return authz_page_error(out, rc, RC_WHY_NONE, NULL, "try again later");
+    return RC_OK;
+}
+
+/* A request of a client that must push its requests (RFC 9126 §5), and did not. */
+static bool
+must_push(const struct app *app, const struct policy_client *cl)
+{
+    return app->cfg->require_pushed_authorization_requests || cl->require_par;
+}
+
 static enum rc
 validate(struct app *app, struct arena *a, struct span raw, const struct policy *p,
          struct authz_req *r, struct authorize_result *out)
 {
     struct form *f = arena_alloc(a, sizeof(*f));
     const struct policy_client *cl = NULL;
-    struct rc_info b = {0};
     bool repeated = false;
     enum rc rc;
 
@@ -308,18 +371,57 @@ validate(struct app *app, struct arena *a, struct span raw, const struct policy 
         salvage(a, raw, f); /* a repeated or broken parameter: invalid_request if we can */
         repeated = true;
     }
-    if ((rc = check_client(app, a, p, f, r, &cl, out)) != RC_OK)
+    if (!repeated && form_get(f, "request_uri"))
+        return pushed(app, a, p, f, r, out);
+    if ((rc = authz_validate(app, a, p, f, repeated, r, &cl, out)) != RC_OK)
         return rc;
-    if (param(a, f, "state", AUTHZ_STATE_MAX, &r->state) != RC_OK) /* not echoed back */
-        return authz_redirect_error(r, RC_TOO_LARGE, RC_WHY_PARAM, "state", "longer than 512 bytes",
-                                    out);
-    if (repeated)
-        return authz_redirect_error(r, RC_MALFORMED, RC_WHY_PARAM, NULL,
-                                    "a parameter is repeated or malformed", out);
-    if ((rc = check_rest(a, p, cl, f, r, &b)) != RC_OK)
-        return b.why ? authz_redirect_error(r, rc, b.why, b.field, b.msg, out)
-                     : authz_page_error(out, rc, RC_WHY_NONE, NULL, "out of memory");
+    if (must_push(app, cl))
+        return authz_redirect_error(r, RC_DENIED, RC_WHY_PAR_REQUIRED, "request_uri",
+                                    "this client must use pushed authorization requests", out);
     return RC_OK;
+}
+
+enum rc
+authorize_push(struct app *app, struct arena *a, const struct policy *p,
+               const struct policy_client *cl, const struct form *f, const char *dpop_jkt,
+               const char **request_uri, struct rc_info *ri)
+{
+    const struct span *id = form_get(f, "client_id");
+    const struct policy_client *vcl = NULL;
+    struct authorize_result res = {0};
+    struct authz_req r = {0};
+    char pid[AUTHZ_PENDING_LEN + 1];
+    struct form *g;
+    enum rc rc;
+
+    if (id && !span_eq_str(*id, cl->id)) /* §2.1: the one authenticated */
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_CLIENT, "client_id",
+                       "not the authenticated client");
+    if (form_get(f, "request_uri")) /* §2.1 */
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_REQUEST_URI, "request_uri", "not allowed here");
+    if (cl->fapi2 && !form_get(f, "redirect_uri")) /* FAPI 2.0 SP §5.3.2.2 */
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "redirect_uri", "required (FAPI 2.0)");
+    if (!(g = arena_alloc(a, sizeof(*g))))
+        return RC_NOMEM;
+    *g = *f;
+    if (!id) { /* Basic or an assertion named the client: the request is about it all the same */
+        if (g->n == FORM_MAX_FIELDS)
+            return rc_fail(ri, RC_TOO_LARGE, RC_WHY_PARAM, NULL, "too many parameters");
+        g->f[g->n++] = (struct form_field){SPAN("client_id"), span_str(cl->id)};
+    }
+    if ((rc = authz_validate(app, a, p, g, false, &r, &vcl, &res)) != RC_OK) {
+        if (ri)
+            *ri = res.why;
+        return rc;
+    }
+    if (dpop_jkt && r.dpop_jkt && strcmp(dpop_jkt, r.dpop_jkt) != 0) /* RFC 9449 §10.1 */
+        return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_PROOF, "dpop_jkt", "not the key of the proof");
+    if (dpop_jkt)
+        r.dpop_jkt = dpop_jkt;
+    if ((rc = authz_par_save(app, a, &r, pid)) != RC_OK)
+        return rc;
+    *request_uri = arena_printf(a, "%s%s", AUTHZ_PAR_URN, pid);
+    return *request_uri ? RC_OK : RC_NOMEM;
 }
 
 enum rc

@@ -25,6 +25,8 @@
 #include "core/loa.h"
 #include "flow/app.h"
 
+struct policy_client;
+
 #define AUTHZ_PENDING_TTL    600 /* a pending interaction (flow/pending.h) */
 #define AUTHZ_PENDING_LEN    43  /* base64url of 32 bytes */
 #define AUTHZ_BIND_COOKIE    "authd_bind"
@@ -32,6 +34,12 @@
 #define AUTHZ_CSRF_LEN       64
 #define AUTHZ_PARAM_MAX      1024 /* parameters that are parsed, not kept (acr_values) */
 #define AUTHZ_SCOPE_MAX      1024
+
+/* Pushed authorization requests (RFC 9126): the request_uri is AUTHZ_PAR_URN followed by
+ * the id of the pushed request (authd:par:{ID}, 256 random bits), usable once, for
+ * AUTHZ_PAR_TTL seconds (§2.2, §7.3), by the client that pushed it only (§4). */
+#define AUTHZ_PAR_URN "urn:ietf:params:oauth:request_uri:"
+#define AUTHZ_PAR_TTL 60
 
 /* Parameters kept in the pending request (and in the code): each has its own cap, so a
  * pending request stays under about 4 KB whatever the request (docs/oidc-login.md).
@@ -56,6 +64,7 @@ struct authz_req {
     struct loa min;        /* the level required (client, scopes, acr_values, claims) */
     bool rp_asked_acr;     /* min came from the client's acr_values/claims */
     const char *login_sid; /* sid of the session the login for this request created */
+    const char *dpop_jkt;  /* RFC 9449 §10: the code is bound to this DPoP key, or NULL */
 };
 
 enum authorize_kind {
@@ -110,6 +119,21 @@ enum rc authorize_policy_min(const struct policy *p, const struct policy_client 
  * RC_WHY_NONE with a store failure's rc). */
 enum rc authorize_request(struct app *app, struct arena *a, struct span raw,
                           struct span session_cookie, struct authorize_result *out);
+
+/* The pushed authorization request endpoint's work (RFC 9126 §2.1): the parameters in f
+ * (the form body; client authentication parameters are ignored), pushed by client cl
+ * (authenticated by the caller, owned by p), are validated exactly as authorize_request
+ * validates them and kept for AUTHZ_PAR_TTL. dpop_jkt (may be NULL): the thumbprint of the
+ * request's DPoP proof, to which the code is then bound (RFC 9449 §10.1). RC_OK:
+ * *request_uri (in a) is the value for /authorize. Failures (ri: the reason): RC_MALFORMED
+ * RC_WHY_CLIENT (a client_id differing from cl), RC_WHY_REQUEST_URI (a request_uri among the
+ * parameters, §2.1), RC_WHY_DPOP_PROOF (a dpop_jkt parameter not the proof's key), the
+ * refusals of
+ * authorize_request (RC_WHY_REDIRECT_URI, RC_WHY_PARAM, RC_WHY_SCOPE, ...), RC_FULL,
+ * RC_UNAVAILABLE, RC_NOMEM. */
+enum rc authorize_push(struct app *app, struct arena *a, const struct policy *p,
+                       const struct policy_client *cl, const struct form *f, const char *dpop_jkt,
+                       const char **request_uri, struct rc_info *ri);
 
 /* What a login or consent page shows about its pending request. */
 struct authorize_page {

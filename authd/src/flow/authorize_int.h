@@ -5,6 +5,7 @@
 #ifndef AUTHD_FLOW_AUTHORIZE_INT_H
 #define AUTHD_FLOW_AUTHORIZE_INT_H
 
+#include "conf/policy.h"
 #include "flow/authorize.h"
 #include "flow/session.h"
 
@@ -17,6 +18,24 @@ enum rc authz_pending_save(struct app *app, struct arena *a, const struct authz_
 /* Loads pending request id. RC_NOT_FOUND (unknown, expired or malformed id, or a record
  * of an earlier format), RC_UNAVAILABLE. */
 enum rc authz_pending_load(struct app *app, struct arena *a, struct span id, struct authz_req *out);
+/* Saves r, validated at the pushed authorization request endpoint, as pushed request *id
+ * (a new one) for AUTHZ_PAR_TTL (RFC 9126 §2.2). Results as authz_pending_save. */
+enum rc authz_par_save(struct app *app, struct arena *a, const struct authz_req *r,
+                       char id[AUTHZ_PENDING_LEN + 1]);
+/* Takes pushed request id for client_id, once: of concurrent takers exactly one gets RC_OK
+ * with *out. RC_NOT_FOUND: unknown, malformed, expired, used, or pushed by another client
+ * (left in place then); RC_UNAVAILABLE. */
+enum rc authz_par_take(struct app *app, struct arena *a, struct span id, const char *client_id,
+                       struct authz_req *out);
+
+/* The request's checks after client_id and redirect_uri, shared by /authorize and the pushed
+ * authorization request endpoint (one validation): PAGE errors before the redirect URI is
+ * valid, ERROR ones after, as authorize_request says; f holds the parameters (repeated:
+ * the raw request had a repeated or broken one and f what could be salvaged). */
+enum rc authz_validate(struct app *app, struct arena *a, const struct policy *p,
+                       const struct form *f, bool repeated, struct authz_req *r,
+                       const struct policy_client **cl, struct authorize_result *out);
+
 /* Completes pending request id once the client has its answer: exactly one caller gets
  * RC_OK for an id (the record is taken atomically), so two POSTs of one page racing each
  * other cannot both issue a code. RC_OK also for id NULL (no pending request); RC_NOT_FOUND

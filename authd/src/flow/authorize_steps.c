@@ -37,10 +37,10 @@ to_pending(struct arena *a, const struct authz_req *r, struct pending *p)
         {"max_age", num[1]},
         {"rp_acr", r->rp_asked_acr ? "1" : NULL},
         {"ru_omitted", r->redirect_omitted ? "1" : NULL},
+        {"dpop_jkt", r->dpop_jkt},
     };
     enum rc rc = num[0] && num[1] ? RC_OK : RC_NOMEM;
 
-    p->kind = PENDING_AUTHZ;
     p->client_id = r->client_id, p->scope = r->scope, p->claims = r->claims;
     p->acr = r->min;
     for (size_t i = 0; rc == RC_OK && i < sizeof(at) / sizeof(at[0]); i++)
@@ -79,6 +79,7 @@ from_pending(const struct pending *p, struct authz_req *out)
     out->login_hint = pending_attr(p, "login_hint");
     out->ui_locales = pending_attr(p, "ui_locales");
     out->login_sid = pending_attr(p, "login_sid");
+    out->dpop_jkt = pending_attr(p, "dpop_jkt");
     out->rp_asked_acr = pending_attr(p, "rp_acr") != NULL;
     out->redirect_omitted = pending_attr(p, "ru_omitted") != NULL;
     if (!attr_int(p, "prompt", 0, 0xff, &prompt)
@@ -88,12 +89,24 @@ from_pending(const struct pending *p, struct authz_req *out)
     return out->redirect_uri && out->redirect_given && out->scope;
 }
 
+/* Saves r as p (its kind set, a new id drawn when p->id is empty) for ttl; *id its id. */
+static enum rc
+save_as(struct app *app, struct arena *a, const struct authz_req *r, struct pending *p,
+        uint32_t ttl, char id[AUTHZ_PENDING_LEN + 1])
+{
+    enum rc rc;
+
+    if ((rc = to_pending(a, r, p)) != RC_OK || (rc = pending_save(app, a, p, ttl)) != RC_OK)
+        return rc;
+    memcpy(id, p->id, AUTHZ_PENDING_LEN + 1);
+    return RC_OK;
+}
+
 enum rc
 authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
                    char id[AUTHZ_PENDING_LEN + 1])
 {
     struct pending p;
-    enum rc rc;
 
     memset(&p, 0, sizeof(p));
     if (id[0]) { /* saved again at the next step: another AUTHZ_PENDING_TTL from now */
@@ -101,10 +114,37 @@ authz_pending_save(struct app *app, struct arena *a, const struct authz_req *r,
         p.created = clock_now(app->clock);
         p.expires = p.created + AUTHZ_PENDING_TTL;
     }
-    if ((rc = to_pending(a, r, &p)) != RC_OK
-        || (rc = pending_save(app, a, &p, AUTHZ_PENDING_TTL)) != RC_OK)
+    p.kind = PENDING_AUTHZ;
+    return save_as(app, a, r, &p, AUTHZ_PENDING_TTL, id);
+}
+
+enum rc
+authz_par_save(struct app *app, struct arena *a, const struct authz_req *r,
+               char id[AUTHZ_PENDING_LEN + 1])
+{
+    struct pending p;
+
+    memset(&p, 0, sizeof(p));
+    p.kind = PENDING_PAR;
+    return save_as(app, a, r, &p, AUTHZ_PAR_TTL, id);
+}
+
+enum rc
+authz_par_take(struct app *app, struct arena *a, struct span id, const char *client_id,
+               struct authz_req *out)
+{
+    struct pending p;
+    enum rc rc = pending_load(app, a, PENDING_PAR, id, &p);
+
+    if (rc != RC_OK)
         return rc;
-    memcpy(id, p.id, AUTHZ_PENDING_LEN + 1);
+    /* bound to its client (RFC 9126 §4); another client's attempt leaves it to its owner */
+    if (p.state == PENDING_EXPIRED || strcmp(p.client_id, client_id) != 0)
+        return RC_NOT_FOUND;
+    if ((rc = pending_complete(app, a, PENDING_PAR, id, &p)) != RC_OK)
+        return rc; /* used meanwhile: one /authorize per pushed request */
+    if (p.state == PENDING_EXPIRED || !from_pending(&p, out))
+        return RC_NOT_FOUND;
     return RC_OK;
 }
 
@@ -316,6 +356,17 @@ authz_redirect_error(const struct authz_req *r, enum rc rc, enum rc_reason why, 
     return rc_fail(&out->why, rc == RC_OK ? RC_DENIED : rc, why, field, msg);
 }
 
+/* The lifetime of a code for client_id: the policy's, at most FAPI2_CODE_TTL for a client of
+ * the FAPI 2.0 profile. */
+static uint32_t
+code_ttl(const struct policy *p, const char *client_id)
+{
+    const struct policy_client *c = p ? policy_client(p, span_str(client_id)) : NULL;
+    uint32_t ttl = p ? p->tokens.code_ttl : 60;
+
+    return c && c->fapi2 && ttl > FAPI2_CODE_TTL ? FAPI2_CODE_TTL : ttl;
+}
+
 enum rc
 authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
             const char *scope, struct authorize_result *out)
@@ -333,12 +384,13 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
                       .sid = s->sid,
                       .amr = s->amr,
                       .claims = r->claims,
+                      .dpop_jkt = r->dpop_jkt,
                       .auth_time = s->auth_time,
                       .issued_at = clock_now(app->clock),
                       .loa = s->loa};
     enum rc rc;
 
-    rc = grant_code_issue(app, a, &g, p ? p->tokens.code_ttl : 60, code);
+    rc = grant_code_issue(app, a, &g, code_ttl(p, r->client_id), code);
     app_policy_put(p);
     if (rc == RC_OK)
         rc = session_add_rp(app, a, s, r->client_id);

@@ -80,6 +80,7 @@ grant_to_json(struct arena *a, const struct grant *g)
     set_str(o, "sid", g->sid);
     set_str(o, "amr", g->amr);
     set_str(o, "claims", g->claims);
+    set_str(o, "dpop_jkt", g->dpop_jkt);
     set_str(o, "acr", acr);
     json_object_set_new(o, "auth_time", json_integer(g->auth_time));
     json_object_set_new(o, "iat", json_integer(g->issued_at));
@@ -112,6 +113,7 @@ grant_from_json(struct arena *a, struct span js, struct grant *out)
     out->sid = jsonget_str(a, o, "sid");
     out->amr = jsonget_str(a, o, "amr");
     out->claims = jsonget_str(a, o, "claims");
+    out->dpop_jkt = jsonget_str(a, o, "dpop_jkt");
     out->auth_time = json_integer_value(json_object_get(o, "auth_time"));
     out->issued_at = json_integer_value(json_object_get(o, "iat"));
     acr = jsonget_str(a, o, "acr");

@@ -26,6 +26,7 @@ struct grant {
     const char *sid;    /* the session's public id: the `sid` claim */
     const char *amr;    /* space-separated RFC 8176 values: "pwd" */
     const char *claims; /* the OIDC `claims` request parameter (JSON), may be NULL */
+    const char *dpop_jkt; /* the code is bound to this DPoP key (RFC 9449 §10), or NULL */
     int64_t auth_time;
     int64_t issued_at;
     struct loa loa;

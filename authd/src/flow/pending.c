@@ -9,7 +9,14 @@
 #include "flow/grant.h"
 #include "port/store.h"
 
-static const char *const kinds[] = {"authz", "device", "ciba"};
+static const char *const kinds[] = {"authz", "device", "ciba", "par"};
+
+/* The kinds a decision is written for beside the record (the others complete directly). */
+static bool
+decided_apart(enum pending_kind kind)
+{
+    return kind != PENDING_AUTHZ && kind != PENDING_PAR;
+}
 
 static struct span
 rec_key(struct arena *a, enum pending_kind kind, struct span id, const char *suffix)
@@ -226,14 +233,14 @@ pending_load(struct app *app, struct arena *a, enum pending_kind kind, struct sp
     struct span v;
     enum rc rc;
 
-    if (!id_ok(id) || (unsigned)kind > PENDING_CIBA)
+    if (!id_ok(id) || (unsigned)kind > PENDING_PAR)
         return RC_NOT_FOUND;
     if ((rc = store_get(app->store, a, rec_key(a, kind, id, NULL), &v)) != RC_OK)
         return rc;
     if ((rc = parse(a, kind, id, v, out)) != RC_OK)
         return rc;
     /* the authorization request is never decided from elsewhere: no second read */
-    if (kind != PENDING_AUTHZ && (rc = load_decision(app, a, out)) != RC_OK)
+    if (decided_apart(kind) && (rc = load_decision(app, a, out)) != RC_OK)
         return rc;
     if (clock_now(app->clock) >= out->expires)
         out->state = PENDING_EXPIRED;
@@ -326,14 +333,14 @@ pending_complete(struct app *app, struct arena *a, enum pending_kind kind, struc
     struct span v;
     enum rc rc;
 
-    if (!id_ok(id) || (unsigned)kind > PENDING_CIBA)
+    if (!id_ok(id) || (unsigned)kind > PENDING_PAR)
         return RC_NOT_FOUND;
     if ((rc = store_take(app->store, a, rec_key(a, kind, id, NULL), &v)) != RC_OK)
         return rc;
     rc = parse(a, kind, id, v, p);
-    if (rc == RC_OK && kind != PENDING_AUTHZ)
+    if (rc == RC_OK && decided_apart(kind))
         rc = load_decision(app, a, p);
-    if (kind != PENDING_AUTHZ) /* best effort: it expires with the record */
+    if (decided_apart(kind)) /* best effort: it expires with the record */
         store_del(app->store, rec_key(a, kind, id, ":decided"));
     if (rc == RC_OK && clock_now(app->clock) >= p->expires)
         p->state = PENDING_EXPIRED;

@@ -3,7 +3,7 @@
  * next the device grant (RFC 8628: a user code, the kiosk polls /token) and CIBA (OpenID
  * CIBA Core: an auth_req_id, the agent polls, the citizen approves on the phone).
  *
- * One record per interaction, under authd:<kind>:{ID} (kind "authz", "device", "ciba"),
+ * One record per interaction, under authd:<kind>:{ID} (kind "authz", "device", "ciba", "par"),
  * ID 256 random bits (base64url), one JSON value holding the common fields below and the
  * kind's own string attributes (`x`), every one capped (PENDING_*_MAX: a record stays under
  * about 64 KB). The store TTL is what is left until `expires`; a load also checks `expires`
@@ -48,7 +48,9 @@
 #define PENDING_SID_MAX     64
 #define PENDING_AMR_MAX     128
 
-enum pending_kind { PENDING_AUTHZ, PENDING_DEVICE, PENDING_CIBA };
+/* PENDING_PAR: a pushed authorization request (RFC 9126), waiting for its /authorize; like
+ * PENDING_AUTHZ never decided from elsewhere. */
+enum pending_kind { PENDING_AUTHZ, PENDING_DEVICE, PENDING_CIBA, PENDING_PAR };
 enum pending_state { PENDING_WAITING, PENDING_APPROVED, PENDING_DENIED, PENDING_EXPIRED };
 
 struct pending_attr {

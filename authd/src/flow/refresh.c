@@ -77,6 +77,9 @@ rec_to_rtf(struct arena *a, struct span id, const struct store_record *r, struct
     f->sid = rec_str(a, r, "sid");
     f->scope = rec_str(a, r, "scope");
     f->amr = rec_str(a, r, "amr");
+    f->jkt = rec_str(a, r, "jkt");
+    if (f->jkt && !*f->jkt)
+        f->jkt = NULL;
     if (!f->client_id || !f->account_id || !f->scope || loa_parse(acr, &f->loa) != RC_OK)
         return RC_MALFORMED;
     f->auth_time = rec_int(r, "auth_time");
@@ -170,6 +173,8 @@ base_fields(struct arena *a, const struct rtf *f, struct store_field *fl)
     field_int(a, fl, &n, "idle_exp", f->idle_exp);
     field(fl, &n, "rt", f->refresh ? "1" : "0");
     field(fl, &n, "revoked", "0");
+    if (f->jkt)
+        field(fl, &n, "jkt", f->jkt);
     return n;
 }
 

@@ -40,6 +40,7 @@ struct rtf {
     const char *client_id, *account_id, *sid, *scope, *amr; /* in the caller's arena */
     struct loa loa;
     int64_t auth_time, created, abs_exp, idle_exp;
+    const char *jkt; /* DPoP: the key its refresh tokens are bound to (public clients), or NULL */
     bool refresh; /* the family has refresh tokens */
     bool revoked;
 };

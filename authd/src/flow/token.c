@@ -202,6 +202,8 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
         return rc_because(ri, rc, RC_WHY_NONE);
     if ((rc = check_code_grant(c, &g, req, ri)) != RC_OK)
         return rc;
+    if (g.dpop_jkt && (!is->jkt || strcmp(g.dpop_jkt, is->jkt) != 0)) /* RFC 9449 §10 */
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "bound to another DPoP key");
     f.client_id = c->id;
     f.account_id = g.account_id;
     f.sid = g.sid;
@@ -210,6 +212,8 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     f.loa = g.loa;
     f.auth_time = g.auth_time;
     f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
+    /* RFC 9449 §5: a public client's refresh tokens are bound to the key of its proof */
+    f.jkt = c->type == CLIENT_PUBLIC ? is->jkt : NULL;
     if (!f.account_id)
         return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "no account");
     return issue_family(is, &f, g.nonce, out, ri);
@@ -296,6 +300,9 @@ grant_refresh(struct issue *is, const struct token_req *req, struct token_resp *
         return rc_because(ri, rc, RC_WHY_GRANT); /* ri says why (flow/refresh.h) */
     if (rc != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
+    if (f.jkt && (!is->jkt || strcmp(f.jkt, is->jkt) != 0))
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "refresh_token",
+                       "bound to another DPoP key"); /* RFC 9449 §5 */
     if (!scope)
         scope = f.scope;
     if (!(out->refresh_token = arena_strndup(is->a, next, REFRESH_TOKEN_LEN)))
@@ -403,7 +410,7 @@ enum rc
 token_grant(struct app *app, struct arena *a, const struct policy *p, const struct policy_client *c,
             const struct token_req *req, struct token_resp *out, struct rc_info *ri)
 {
-    struct issue is = {app, a, p, c, NULL, clock_now(app->clock)};
+    struct issue is = {app, a, p, c, NULL, clock_now(app->clock), req->dpop_jkt};
     struct span gt = req->grant_type;
     grant_fn handler;
     struct rc_info own = {0};

@@ -34,6 +34,8 @@ struct token_req {
     struct span subject_token, subject_token_type, actor_token, actor_token_type, audience,
         resource, requested_token_type;
     struct span device_code; /* RFC 8628 §3.4 */
+    const char *dpop_jkt; /* the thumbprint of a checked DPoP proof's key (flow/dpop.h): the
+                             access token is bound to it (RFC 9449 §6); NULL: a bearer token */
 };
 
 #define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"
@@ -72,6 +74,7 @@ struct token_claims {
     const char *aud;                                             /* the first audience */
     const char *account_id; /* from the family, when the token has rtf */
     const char *act;        /* token exchange: the act claim as compact JSON, or NULL */
+    const char *jkt;        /* cnf.jkt of a DPoP-bound token (RFC 9449 §6.1), or NULL */
     int64_t exp, iat;
 };
 

@@ -16,6 +16,7 @@ struct issue {
     const struct policy_client *c;
     struct jose_keyset *ks; /* retained by the caller */
     int64_t now;
+    const char *jkt; /* DPoP: the access token's cnf.jkt (RFC 9449 §6.1), or NULL */
 };
 
 /* What token exchange changes in an access token (flow/token_exchange.c). */

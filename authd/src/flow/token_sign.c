@@ -104,6 +104,8 @@ token_issue_access(struct issue *is, const char *sub, const char *scope, const s
                   (json_int_t)is->now, "exp", (json_int_t)exp, "jti", id);
     if (o && scope && *scope)
         json_object_set_new(o, "scope", json_string(scope));
+    if (o && is->jkt) /* RFC 9449 §6.1 */
+        json_object_set_new(o, "cnf", json_pack("{s:s}", "jkt", is->jkt));
     if (o && f) {
         add_session(o, f);
         json_object_set_new(o, "rtf", json_string(f->id));

@@ -31,6 +31,7 @@ parse_claims(struct arena *a, struct span payload, struct token_claims *out)
     out->iss = jsonget_str(a, o, "iss");
     out->acr = jsonget_str(a, o, "acr");
     out->rtf = jsonget_str(a, o, "rtf");
+    out->jkt = jsonget_str(a, json_object_get(o, "cnf"), "jkt");
     out->aud = json_is_string(aud)
                    ? arena_strndup(a, json_string_value(aud), json_string_length(aud))
                    : NULL;

@@ -28,6 +28,8 @@ const char *authz_ui_lang_code(enum lang l);
     {RC_ANY, RC_WHY_REQUEST_OBJECT, 400, "request_not_supported", NULL, NULL},                    \
     {RC_ANY, RC_WHY_REQUEST_URI, 400, "request_uri_not_supported", NULL, NULL},                   \
     {RC_ANY, RC_WHY_REGISTRATION, 400, "registration_not_supported", NULL, NULL},                 \
+    {RC_ANY, RC_WHY_PAR_URI, 400, "invalid_request_uri", NULL, NULL},                             \
+    {RC_ANY, RC_WHY_PAR_REQUIRED, 400, "invalid_request", NULL, NULL},                            \
     {RC_ANY, RC_WHY_POLICY, 500, "server_error", NULL, NULL},                                     \
     {RC_ANY, RC_WHY_ACR_UNMET, 400, "unmet_authentication_requirements", NULL, NULL},             \
     {RC_ANY, RC_WHY_LEVEL, 400, "access_denied", NULL, NULL},                                     \

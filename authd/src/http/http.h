@@ -58,6 +58,8 @@ const char *http_header(const struct http_req *r, const char *name);
  * route returned, when a policy reload may have freed the client's own strings): copies id
  * into the request's arena. NULL is ignored. */
 void http_set_client(struct http_req *r, const char *id);
+/* How many times request header name was sent (case-insensitive). */
+unsigned http_header_count(const struct http_req *r, const char *name);
 /* Cookie value by name, or NULL. */
 const char *http_cookie(const struct http_req *r, const char *name);
 
@@ -76,6 +78,8 @@ enum http_challenge {
     HTTP_CH_BASIC,      /* on 401: WWW-Authenticate: Basic realm="authd" */
     HTTP_CH_BASIC_UTF8, /* on 401: the same with charset="UTF-8" (RFC 7617 §2.1) */
     HTTP_CH_BEARER,     /* always: Bearer realm="authd", error=..., error_description=... */
+    HTTP_CH_DPOP,       /* always: DPoP algs="...", error=..., error_description=... (RFC 9449
+                           §7.1: algs lists the algorithms of the table, core/jose.h) */
 };
 
 /* The one renderer of error answers: {"error","error_description"} with status (an empty

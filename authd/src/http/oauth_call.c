@@ -42,7 +42,7 @@ static bool
 rate_ok(struct http_req *r, struct http_resp *w, const char *path, const char *client)
 {
     const struct config *c = r->app->cfg;
-    bool token = strcmp(path, "/token") == 0;
+    bool token = strcmp(path, "/token") == 0 || strcmp(path, "/par") == 0; /* a /token prelude */
     struct ratelimit rl[2] = {
         {token ? "token:ip" : "introspect:ip", span_str(r->client_ip ? r->client_ip : ""),
          token ? c->rate_token_per_ip : c->rate_introspect_per_ip},

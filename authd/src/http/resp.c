@@ -2,7 +2,9 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/jose.h"
 #include "core/jsonout.h"
 #include "http/http.h"
 
@@ -17,6 +19,31 @@ const char *
 http_header(const struct http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_count {
+    const char *name;
+    unsigned n;
+};
+
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct header_count *hc = cls;
+
+    (void)kind, (void)value;
+    if (key && strcasecmp(key, hc->name) == 0)
+        hc->n++;
+    return MHD_YES;
+}
+
+unsigned
+http_header_count(const struct http_req *r, const char *name)
+{
+    struct header_count hc = {name, 0};
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hc);
+    return hc.n;
 }
 
 const char *
@@ -73,6 +100,24 @@ http_json(struct http_req *r, struct http_resp *w, int status, json_t *j)
     free(s);
 }
 
+/* The algorithms a DPoP proof may use, space-separated, in a: every row of the table (all
+ * are asymmetric). */
+static const char *
+dpop_algs(struct arena *a)
+{
+    char list[128] = "";
+    size_t n = 0;
+
+    for (size_t i = 0; jose_alg_info_at(i); i++) {
+        int k =
+            snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "", jose_alg_info_at(i)->name);
+        if (k < 0 || (size_t)k >= sizeof(list) - n)
+            break; /* the table fits; never a truncated name */
+        n += (size_t)k;
+    }
+    return arena_strndup(a, list, n);
+}
+
 /* The WWW-Authenticate value of ch for this answer, or NULL for none. */
 static const char *
 challenge(struct http_req *r, int status, const char *error, const char *desc,
@@ -91,6 +136,12 @@ challenge(struct http_req *r, int status, const char *error, const char *desc,
         h = arena_printf(&r->arena, "Bearer realm=\"authd\", error=\"%s\"%s%s%s", error,
                          desc ? ", error_description=\"" : "", desc ? desc : "", desc ? "\"" : "");
         return h ? h : "Bearer";
+    case HTTP_CH_DPOP:
+        h = arena_printf(&r->arena, "DPoP algs=\"%s\"%s%s%s%s%s%s", dpop_algs(&r->arena),
+                         error ? ", error=\"" : "", error ? error : "", error ? "\"" : "",
+                         desc && error ? ", error_description=\"" : "", desc && error ? desc : "",
+                         desc && error ? "\"" : "");
+        return h ? h : "DPoP";
     default:
         return NULL;
     }

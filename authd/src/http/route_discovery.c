@@ -96,7 +96,7 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
                                            "private_key_jwt", "none"};
     static const char *const locales[] = {"zh-CN", "en"};
     json_t *o = json_object(), *algs = json_array(), *assertion_algs = json_array();
-    json_t *grants = json_array();
+    json_t *grants = json_array(), *dpop_algs = json_array();
     const char *iss = cfg->issuer;
     char *s;
 
@@ -110,6 +110,9 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     add_endpoint(o, "end_session_endpoint", iss, "/end_session");
     /* RFC 8628 §4 */
     add_endpoint(o, "device_authorization_endpoint", iss, "/device_authorization");
+    add_endpoint(o, "pushed_authorization_request_endpoint", iss, "/par"); /* RFC 9126 §5 */
+    json_object_set_new(o, "require_pushed_authorization_requests",
+                        json_boolean(cfg->require_pushed_authorization_requests));
     json_object_set_new(o, "response_types_supported", strs((const char *const[]){"code"}, 1));
     json_object_set_new(o, "response_modes_supported", strs((const char *const[]){"query"}, 1));
     for (size_t i = 0; policy_grant_at(i); i++)
@@ -124,6 +127,7 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
         if ((ai->alg & JOSE_ALGS_CLIENT_ASSERTION)
             && (!ai->private_name || jose_keyset_signing_kid(ks, ai->alg)))
             json_array_append_new(assertion_algs, json_string(ai->name));
+        json_array_append_new(dpop_algs, json_string(ai->name)); /* all asymmetric */
     }
     json_object_set_new(o, "id_token_signing_alg_values_supported", algs);
     json_object_set_new(o, "token_endpoint_auth_methods_supported", strs(auth_all, 4));
@@ -132,6 +136,7 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     json_object_set_new(o, "revocation_endpoint_auth_methods_supported", strs(auth_all, 4));
     json_object_set_new(o, "code_challenge_methods_supported",
                         strs((const char *const[]){"S256"}, 1));
+    json_object_set_new(o, "dpop_signing_alg_values_supported", dpop_algs); /* RFC 9449 §5.1 */
     add_policy(o, p);
     json_object_set_new(o, "acr_values_supported", acr_values());
     json_object_set_new(o, "claim_types_supported", strs((const char *const[]){"normal"}, 1));

@@ -81,6 +81,10 @@ access_info(struct http_req *r, const struct oauth_call *oc, struct span tok, en
                   "client_id", tc.client_id, "sub", tc.sub, "iss", tc.iss ? tc.iss : "", "exp",
                   (json_int_t)tc.exp, "iat", (json_int_t)tc.iat, "token_type", "Bearer", "jti",
                   tc.jti, "aud", tc.aud ? tc.aud : tc.client_id, "scope", tc.scope, "acr", tc.acr);
+    if (j && tc.jkt) { /* RFC 9449 §6.2 */
+        json_object_set_new(j, "token_type", json_string("DPoP"));
+        json_object_set_new(j, "cnf", json_pack("{s:s}", "jkt", tc.jkt));
+    }
     if (j && tc.act)
         json_object_set_new(j, "act", json_loads(tc.act, 0, NULL)); /* RFC 8693 §4.1 */
     if ((*rc = add_id_number(r, oc, &tc, j)) != RC_OK) {

@@ -3,6 +3,7 @@
 #include <jansson.h>
 
 #include "flow/token.h"
+#include "http/dpop_http.h"
 #include "http/oauth_call.h"
 #include "http/router.h"
 
@@ -55,14 +56,18 @@ route_token(struct http_req *r, struct http_resp *w)
         .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
         .device_code = oauth_call_param(&oc, "device_code"),
     };
+    if (!dpop_http_token(r, w, &oc, "/token", &req.dpop_jkt)) { /* RFC 9449 §5 */
+        oauth_call_end(&oc);
+        return;
+    }
     if ((rc = token_grant(r->app, &r->arena, oc.p, oc.c, &req, &out, &ri)) != RC_OK) {
         http_error_answer(r, w, HTTP_ERRORS(token_errors), rc, &ri, OAUTH_CALL_CHALLENGE(&oc));
         oauth_call_end(&oc);
         return;
     }
     oauth_call_end(&oc);
-    j = json_pack("{s:s, s:s, s:i}", "access_token", out.access_token, "token_type", "Bearer",
-                  "expires_in", (int)out.expires_in);
+    j = json_pack("{s:s, s:s, s:i}", "access_token", out.access_token, "token_type",
+                  req.dpop_jkt ? "DPoP" : "Bearer", "expires_in", (int)out.expires_in);
     if (j && out.scope && *out.scope)
         json_object_set_new(j, "scope", json_string(out.scope));
     if (j && out.id_token)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/bearer.h"
 #include "core/authz.h"
+#include "core/bearer.h"
 #include "core/form.h"
 #include "core/mask.h"
 #include "flow/account.h"
@@ -18,6 +18,7 @@
 #include "flow/clients.h"
 #include "flow/subject.h"
 #include "flow/token.h"
+#include "http/dpop_http.h"
 #include "http/router.h"
 #include "log/log.h"
 
@@ -30,23 +31,54 @@ static const struct http_error userinfo_errors[] = {
     {RC_NOMEM, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, HTTP_DESC_NONE},
     {RC_UNSUPPORTED, RC_WHY_SCOPE, 403, "insufficient_scope", NULL,
      "the token lacks the openid scope"},
+    {RC_ANY, RC_WHY_DPOP_NONCE, 401, "use_dpop_nonce", NULL, NULL},
+    {RC_ANY, RC_WHY_DPOP_PROOF, 401, "invalid_dpop_proof", NULL, NULL},
+    {RC_ANY, RC_WHY_DPOP_BOUND, 401, "invalid_token", NULL, NULL},
     {RC_EXPIRED, RC_WHY_ANY, 401, "invalid_token", NULL, "expired"},
     {RC_ANY, RC_WHY_ANY, 401, "invalid_token", NULL, "invalid"},
 };
 
-/* Answers from the table; NULL error (no token at all): a bare challenge, {}. */
+/* Answers from the table; NULL error (no token at all): a bare challenge, {}. A DPoP
+ * refusal carries the DPoP challenge (RFC 9449 §7.1), the others the Bearer one. */
 static void
 refuse(struct http_req *r, struct http_resp *w, enum rc rc, const struct rc_info *ri)
 {
     const struct http_error *e = http_error_find(HTTP_ERRORS(userinfo_errors), rc, ri);
+    enum rc_reason why = ri ? ri->why : RC_WHY_NONE;
+    bool dpop = why == RC_WHY_DPOP_PROOF || why == RC_WHY_DPOP_NONCE || why == RC_WHY_DPOP_BOUND;
 
-    http_error_json(r, w, e->status, e->error, http_error_desc(r, e, ri), HTTP_CH_BEARER);
+    http_error_json(r, w, e->status, e->error, http_error_desc(r, e, ri),
+                    dpop ? HTTP_CH_DPOP : HTTP_CH_BEARER);
 }
 
-/* The token from the header or the form body. RC_NOT_FOUND: none; RC_MALFORMED: both,
- * or a body that does not parse. */
+/* Sender constraint (RFC 9449 §7): a DPoP-bound token (cnf.jkt) only with the DPoP scheme
+ * and a proof of its key for this request; the DPoP scheme only with a bound token. */
 static enum rc
-bearer_token(struct http_req *r, struct span *tok)
+sender_check(struct http_req *r, struct http_resp *w, const struct policy *p, struct span tok,
+             bool dpop, const struct token_claims *tc, struct rc_info *ri)
+{
+    const struct policy_client *c = client_resolve(r->app, p, span_str(tc->client_id));
+    struct dpop_proof pr;
+    enum rc rc;
+
+    if (!dpop && !tc->jkt)
+        return RC_OK;
+    if (!dpop)
+        return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "Authorization",
+                       "a DPoP-bound token needs the DPoP scheme and a proof");
+    if (!tc->jkt)
+        return rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "Authorization", "not a DPoP-bound token");
+    rc = dpop_http_resource(r, w, p, "/userinfo", tok, dpop_nonce_required(r->app, c), &pr, ri);
+    if (rc == RC_OK && strcmp(pr.jkt, tc->jkt) != 0)
+        rc = rc_fail(ri, RC_DENIED, RC_WHY_DPOP_BOUND, "DPoP",
+                     "signed by another key than the token's");
+    return rc;
+}
+
+/* The token from the header (Bearer, or DPoP: *dpop) or the form body. RC_NOT_FOUND: none;
+ * RC_MALFORMED: both, or a body that does not parse. */
+static enum rc
+bearer_token(struct http_req *r, struct span *tok, bool *dpop)
 {
     const char *h = http_header(r, "Authorization"), *ct = http_header(r, "Content-Type");
     const struct span *v = NULL;
@@ -59,7 +91,12 @@ bearer_token(struct http_req *r, struct span *tok)
             return RC_MALFORMED;
         v = form_get(f, "access_token");
     }
-    switch (h ? bearer_parse(span_str(h), tok) : RC_NOT_FOUND) {
+    enum rc hr = h ? bearer_parse(span_str(h), tok) : RC_NOT_FOUND;
+
+    *dpop = false;
+    if (hr == RC_NOT_FOUND && h && (hr = bearer_parse_scheme(span_str(h), "DPoP", tok)) == RC_OK)
+        *dpop = true; /* RFC 9449 §7.1 */
+    switch (hr) {
     case RC_OK:
         return v ? RC_MALFORMED : RC_OK; /* RFC 6750 §2: one method only */
     case RC_NOT_FOUND:
@@ -140,7 +177,8 @@ route_userinfo(struct http_req *r, struct http_resp *w)
     struct rc_info ri = {0};
     struct span tok;
     json_t *o;
-    enum rc rc = bearer_token(r, &tok);
+    bool dpop;
+    enum rc rc = bearer_token(r, &tok, &dpop);
 
     if (rc != RC_OK) {
         refuse(r, w, rc_because(&ri, rc, RC_WHY_PARAM), &ri);
@@ -151,6 +189,8 @@ route_userinfo(struct http_req *r, struct http_resp *w)
         return;
     }
     rc = token_access_verify(r->app, &r->arena, p, tok, &tc, &ri);
+    if (rc == RC_OK)
+        rc = sender_check(r, w, p, tok, dpop, &tc, &ri);
     if (rc == RC_OK && !authz_list_has(span_str(tc.scope), "openid"))
         rc = rc_fail(&ri, RC_UNSUPPORTED, RC_WHY_SCOPE, "scope", "lacks openid");
     o = json_object();

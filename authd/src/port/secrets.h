@@ -18,6 +18,7 @@ enum secret_purpose {
     SECRET_CSRF,        /* CSRF token = HMAC(session or pre-session id) */
     SECRET_TOKEN,       /* store keys of codes and tokens = HMAC(token) */
     SECRET_SEAL,        /* key material of core/seal keys = HMAC(purpose label) */
+    SECRET_DPOP_NONCE,  /* DPoP server nonces = time slot + HMAC(slot) (flow/dpop.h) */
     SECRET__COUNT
 };
 

@@ -70,6 +70,11 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_AUTHZ_PENDING] = "authorization_pending",
     [RC_WHY_SLOW_DOWN] = "slow_down",
     [RC_WHY_DEVICE_EXPIRED] = "device_expired",
+    [RC_WHY_PAR_URI] = "par_uri",
+    [RC_WHY_PAR_REQUIRED] = "par_required",
+    [RC_WHY_DPOP_PROOF] = "dpop_proof",
+    [RC_WHY_DPOP_NONCE] = "dpop_nonce",
+    [RC_WHY_DPOP_BOUND] = "dpop_bound",
 };
 
 static int

@@ -74,6 +74,14 @@ enum rc_reason {
     RC_WHY_AUTHZ_PENDING,      /* "authorization_pending": the device grant is not decided yet */
     RC_WHY_SLOW_DOWN,          /* "slow_down": a device grant polled sooner than its interval */
     RC_WHY_DEVICE_EXPIRED,     /* "device_expired": the device code expired (expired_token) */
+    RC_WHY_PAR_URI,            /* "par_uri": a pushed request's request_uri is unknown, expired,
+                                  used, or another client's (RFC 9126 §4) */
+    RC_WHY_PAR_REQUIRED,       /* "par_required": the client must push its requests (§5) */
+    RC_WHY_DPOP_PROOF,         /* "dpop_proof": a DPoP proof missing, malformed, stale, replayed,
+                                  or for another request (RFC 9449 §4.3) */
+    RC_WHY_DPOP_NONCE,         /* "dpop_nonce": the server's nonce is required (§8, §9) */
+    RC_WHY_DPOP_BOUND,         /* "dpop_bound": a DPoP-bound token without its key (as Bearer,
+                                  or with a proof of another key) */
     RC__WHY_COUNT
 };
 

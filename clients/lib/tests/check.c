@@ -8,7 +8,8 @@
  *
  * Commands on stdin, one JSON line out for each:
  *   now T | validate TOKEN [scope=a,b] [acr=URN] | introspect TOKEN [scope=..] [acr=..]
- *   refresh | stats | threads N M TOKEN | cc [SCOPE,..] | exchange TOKEN AUD [SCOPE,..] */
+ *   refresh | stats | threads N M TOKEN | cc [SCOPE,..] | exchange TOKEN AUD [SCOPE,..]
+ *   dpop TOKEN METHOD URL PROOF|-   (authd_client_validate_dpop; jtis remembered here) */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -71,6 +72,7 @@ info_json(enum authd_status st, const struct authd_token_info *i)
     set_str(o, "act_sub", i->act_sub);
     set_str(o, "act_client_id", i->act_client_id);
     set_str(o, "act", i->act);
+    set_str(o, "cnf_jkt", i->cnf_jkt);
     for (size_t k = 0; k < i->amr_count; k++)
         json_array_append_new(amr, json_string(i->amr[k]));
     json_object_set_new(o, "amr", amr);
@@ -112,6 +114,43 @@ cmd_check(struct authd_client *c, char **w, int n, int introspect)
     else
         st = authd_client_validate(c, w[1], strlen(w[1]), &o, &info);
     emit(error_json(info_json(st, &info), &err));
+    authd_token_info_clear(&info);
+}
+
+/* The module's replay cache: in this process, enough for a test. */
+static int
+jti_seen(void *arg, const char *jkt, const char *jti, int64_t ttl_s)
+{
+    static char seen[256][200];
+    static size_t n;
+    char key[200];
+
+    (void)arg, (void)ttl_s;
+    snprintf(key, sizeof(key), "%s %s", jkt, jti);
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(seen[k], key) == 0)
+            return 1;
+    if (n < 256)
+        snprintf(seen[n++], sizeof(seen[0]), "%s", key);
+    return 0;
+}
+
+/* dpop TOKEN METHOD URL PROOF|- */
+static void
+cmd_dpop(struct authd_client *c, char **w, int n)
+{
+    struct authd_dpop_request rq = {0};
+    struct authd_token_info info;
+    enum authd_status st;
+
+    if (n < 5) {
+        emit(json_pack("{s:s}", "status", "usage"));
+        return;
+    }
+    rq =
+        (struct authd_dpop_request){w[2], w[3], strcmp(w[4], "-") ? w[4] : NULL, 0, jti_seen, NULL};
+    st = authd_client_validate_dpop(c, w[1], strlen(w[1]), &rq, NULL, &info);
+    emit(info_json(st, &info));
     authd_token_info_clear(&info);
 }
 
@@ -203,6 +242,8 @@ dispatch(struct authd_client *c, char **w, int n)
         cmd_check(c, w, n, 0);
     } else if (strcmp(w[0], "introspect") == 0 && n >= 2) {
         cmd_check(c, w, n, 1);
+    } else if (strcmp(w[0], "dpop") == 0) {
+        cmd_dpop(c, w, n);
     } else if (strcmp(w[0], "refresh") == 0) {
         emit(json_pack("{s:s}", "status", authd_status_name(authd_client_refresh_keys(c))));
     } else if (strcmp(w[0], "stats") == 0) {

@@ -4,7 +4,10 @@
 --                 refresh tokens; a thread stops when its share is used up)
 --   BENCH_BODY    form body with %s where the url-encoded value goes (POST); empty: GET
 --                 with "Authorization: Bearer <value>"
---   BENCH_AUTH    Authorization header for the POST (client authentication)
+--   BENCH_AUTH    Authorization header for the POST (client authentication), or of every
+--                 request with BENCH_HEADER
+--   BENCH_HEADER  the value goes in this header instead (DPoP proofs); BENCH_BODY, if set,
+--                 is then POSTed as it is
 --   BENCH_COLLECT space-separated JSON fields of the responses to append, one a line, to
 --                 BENCH_COLLECT_OUT.<field>.<thread> (e.g. "access_token refresh_token")
 local C = dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
@@ -12,6 +15,7 @@ local values, i, fields, outs = nil, 0, {}, {}
 local once = C.env("BENCH_MODE", "cycle") == "once"
 local body = C.env("BENCH_BODY", nil)
 local auth = C.env("BENCH_AUTH", nil)
+local header = C.env("BENCH_HEADER", nil)
 
 function init(args)
     values = C.share(C.env("BENCH_FILE", ""), tid, C.nthreads)
@@ -37,6 +41,13 @@ function request()
         i = 1
     end
     local v = values[i]
+    if header then
+        local h = {[header] = v}
+        if auth then h["Authorization"] = auth end
+        if not body then return wrk.format("GET", nil, h) end
+        h["Content-Type"] = "application/x-www-form-urlencoded"
+        return wrk.format("POST", nil, h, body)
+    end
     if body then
         local h = {["Content-Type"] = "application/x-www-form-urlencoded"}
         if auth then h["Authorization"] = auth end

@@ -94,3 +94,28 @@ TEST(policy_id_valid_names_clients_and_scopes)
     long_id[64] = 'a', long_id[65] = 0;
     CHECK(!policy_id_valid(long_id));
 }
+
+/* profile = fapi2 (docs/fapi.md): PAR, DPoP and PKCE turned on whatever else the section
+ * says; only a confidential client with private_key_jwt; no other profile name. */
+TEST(policy_fapi2_profile_turns_on_par_dpop_pkce_and_needs_private_key_jwt)
+{
+    static const char fapi[] =
+        "[client bank]\ntype = confidential\nauth_method = private_key_jwt\n"
+        "jwks = {\"keys\":[]}\nredirect_uris = https://bank.example/cb\n"
+        "pkce_required = false\nrequire_pushed_authorization_requests = false\n"
+        "profile = fapi2\n";
+    const struct policy_client *c;
+    struct policy *p;
+    struct config_error err;
+
+    REQUIRE(parse(fapi, &p, &err) == RC_OK);
+    c = policy_client(p, SPAN("bank"));
+    CHECK(c->fapi2 && c->require_par && c->dpop_bound && c->pkce_required);
+    policy_release(p);
+    REQUIRE(parse(CLIENT, &p, &err) == RC_OK);
+    c = policy_client(p, SPAN("rp"));
+    CHECK(!c->fapi2 && !c->require_par && !c->dpop_bound);
+    policy_release(p);
+    CHECK_RC(parse(CLIENT "profile = fapi2\n", &p, &err), RC_MALFORMED); /* public */
+    CHECK_RC(parse(CLIENT "profile = fapi1\n", &p, &err), RC_MALFORMED);
+}
