@@ -290,25 +290,6 @@ DEVICE_WANT = {
     'device slow down': [400, {'error': 'slow_down', 'error_description': 'device_code: polled too fast'}, None, None],
     'device_authorization not registered': [400, {'error': 'unauthorized_client', 'error_description': 'client_id: not registered for the device_code grant'}, None, None],
     'device_authorization scope': [400, {'error': 'invalid_scope', 'error_description': 'scope: none registered for the client'}, None, None],
-PAR_OK = {"response_type": "code", "scope": "openid", "redirect_uri":
-          "http://127.0.0.1:8081/oidc/callback", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-          "code_challenge_method": "S256"}
-PAR = {
-    "request_uri given": dict(PAR_OK, request_uri="urn:ietf:params:oauth:request_uri:x"),
-    "other client_id": dict(PAR_OK, client_id="demo-app"),
-    "redirect not registered": dict(PAR_OK, redirect_uri="http://evil.example/cb"),
-    "no response_type": {k: v for k, v in PAR_OK.items() if k != "response_type"},
-    "scope without openid": dict(PAR_OK, scope="profile"),
-    "no pkce": {k: v for k, v in PAR_OK.items() if not k.startswith("code_challenge")},
-}
-PAR_WANT = {
-    'par request_uri given': [400, {'error': 'invalid_request', 'error_description': 'request_uri: not allowed here'}, None, None],
-    'par other client_id': [400, {'error': 'invalid_request', 'error_description': 'client_id: differs from the Basic credentials'}, None, None],
-    'par redirect not registered': [400, {'error': 'invalid_request', 'error_description': 'redirect_uri: not registered for this client'}, None, None],
-    'par no response_type': [400, {'error': 'invalid_request', 'error_description': 'response_type: missing'}, None, None],
-    'par scope without openid': [400, {'error': 'invalid_scope', 'error_description': 'scope: openid is required'}, None, None],
-    'par no pkce': [400, {'error': 'invalid_request', 'error_description': 'code_challenge: required (PKCE S256)'}, None, None],
-    'par wrong secret': [401, {'error': 'invalid_client', 'error_description': 'client_secret: wrong secret'}, 'Basic realm="authd", charset="UTF-8"', None],
 }
 
 
@@ -334,6 +315,29 @@ def device_refusals_are_unchanged(t):
         DEVICE_WANT["device_authorization scope"])
 
 
+PAR_OK = {"response_type": "code", "scope": "openid", "redirect_uri":
+          "http://127.0.0.1:8081/oidc/callback", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+          "code_challenge_method": "S256"}
+PAR = {
+    "request_uri given": dict(PAR_OK, request_uri="urn:ietf:params:oauth:request_uri:x"),
+    "other client_id": dict(PAR_OK, client_id="demo-app"),
+    "redirect not registered": dict(PAR_OK, redirect_uri="http://evil.example/cb"),
+    "no response_type": {k: v for k, v in PAR_OK.items() if k != "response_type"},
+    "scope without openid": dict(PAR_OK, scope="profile"),
+    "no pkce": {k: v for k, v in PAR_OK.items() if not k.startswith("code_challenge")},
+}
+PAR_WANT = {
+    'par request_uri given': [400, {'error': 'invalid_request', 'error_description': 'request_uri: not allowed here'}, None, None],
+    'par other client_id': [400, {'error': 'invalid_request', 'error_description': 'client_id: differs from the Basic credentials'}, None, None],
+    'par redirect not registered': [400, {'error': 'invalid_request', 'error_description': 'redirect_uri: not registered for this client'}, None, None],
+    'par no response_type': [400, {'error': 'invalid_request', 'error_description': 'response_type: missing'}, None, None],
+    'par scope without openid': [400, {'error': 'invalid_scope', 'error_description': 'scope: openid is required'}, None, None],
+    'par no pkce': [400, {'error': 'invalid_request', 'error_description': 'code_challenge: required (PKCE S256)'}, None, None],
+    'par wrong secret': [401, {'error': 'invalid_client', 'error_description': 'client_secret: wrong secret'}, 'Basic realm="authd", charset="UTF-8"', None],
+}
+
+
+@test
 def par_refusals_are_unchanged(t):
     for name, data in PAR.items():
         pin(t, "par " + name, A.post("/par", data=data, auth=auth("demo-portal")),

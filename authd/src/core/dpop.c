@@ -86,7 +86,7 @@ dpop_proof_parse(struct span proof, const struct dpop_expect *e, struct arena *a
                  struct dpop_proof *out, struct rc_info *ri)
 {
     /* every algorithm of the table is asymmetric; none and HS* are not in it (§4.3 point 5) */
-    struct jose_verify_opts o = {JOSE_ALG_ALL, DPOP_TYP};
+    struct jose_verify_opts o = {JOSE_ALGS_DPOP, DPOP_TYP};
     struct span hdr, payload;
     struct rc_info vi = {0};
     json_t *c;

@@ -1512,7 +1512,7 @@ embedded_key(json_t *hj, const struct jose_header *h, struct jose_key *k, char t
     rc = key_import(c, false, k, ri);
     json_decref(c);
     if (rc == RC_OK && k->alg != h->alg) {
-        cjose_jwk_release(k->jwk);
+        key_free(k);
         return rc_set(ri, RC_DENIED, "alg", "not the algorithm of the jwk");
     }
     return rc;
@@ -1542,7 +1542,7 @@ jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct aren
     if (rc != RC_OK)
         return rc;
     rc = verify_with(&k, &p, token, a, payload, ri);
-    cjose_jwk_release(k.jwk);
+    key_free(&k);
     if (rc == RC_OK)
         *header = raw;
     return rc;

@@ -56,6 +56,8 @@ enum jose_alg {
 #define JOSE_ALGS_ISSUED (JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_SM2SM3)
 /* Client assertions (private_key_jwt, RFC 7523): every algorithm of the table. */
 #define JOSE_ALGS_CLIENT_ASSERTION JOSE_ALG_ALL
+/* DPoP proofs (RFC 9449 §4.3): the IANA rows; a proof's embedded SM2 key is not taken yet */
+#define JOSE_ALGS_DPOP (JOSE_ES256 | JOSE_RS256 | JOSE_PS256 | JOSE_ES384)
 
 /* One row of the algorithm table. */
 struct jose_alg_info {

@@ -100,8 +100,7 @@ http_json(struct http_req *r, struct http_resp *w, int status, json_t *j)
     free(s);
 }
 
-/* The algorithms a DPoP proof may use, space-separated, in a: every row of the table (all
- * are asymmetric). */
+/* The algorithms a DPoP proof may use (JOSE_ALGS_DPOP), space-separated, in a. */
 static const char *
 dpop_algs(struct arena *a)
 {
@@ -109,6 +108,8 @@ dpop_algs(struct arena *a)
     size_t n = 0;
 
     for (size_t i = 0; jose_alg_info_at(i); i++) {
+        if (!(jose_alg_info_at(i)->alg & JOSE_ALGS_DPOP))
+            continue;
         int k =
             snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "", jose_alg_info_at(i)->name);
         if (k < 0 || (size_t)k >= sizeof(list) - n)

@@ -127,7 +127,8 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
         if ((ai->alg & JOSE_ALGS_CLIENT_ASSERTION)
             && (!ai->private_name || jose_keyset_signing_kid(ks, ai->alg)))
             json_array_append_new(assertion_algs, json_string(ai->name));
-        json_array_append_new(dpop_algs, json_string(ai->name)); /* all asymmetric */
+        if (ai->alg & JOSE_ALGS_DPOP)
+            json_array_append_new(dpop_algs, json_string(ai->name));
     }
     json_object_set_new(o, "id_token_signing_alg_values_supported", algs);
     json_object_set_new(o, "token_endpoint_auth_methods_supported", strs(auth_all, 4));
