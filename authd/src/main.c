@@ -16,6 +16,8 @@
 #include "flow/app.h"
 #include "flow/bclogout.h"
 #include "flow/client_auth.h"
+#include "flow/fed.h"
+#include "core/jose.h"
 #include "flow/tokcache.h"
 #include "http/server.h"
 #include "log/log.h"
@@ -103,20 +105,50 @@ reload_policy(struct app *app)
 /* Picks up a key rotation done by `authctl keys rotate`; a bad new key set is refused and
  * the old one stays in force. */
 static void
-check_keys(struct app *app)
+check_keyset(struct keys *k, const char *ev)
 {
     struct keys_error err = {{0}};
     bool reloaded = false;
     struct log_rec *lr;
 
-    if (keys_maybe_reload(app->keys, &reloaded, &err) != RC_OK) {
-        lr = log_begin(LOG_ERROR, "keys.reload");
+    if (keys_maybe_reload(k, &reloaded, &err) != RC_OK) {
+        lr = log_begin(LOG_ERROR, ev);
         log_str(lr, "result", "rejected; the old keys stay in force");
         log_str(lr, "reason", err.text);
         log_end(lr);
     } else if (reloaded) {
-        log_msg(LOG_INFO, "keys.reload", "result", "ok");
+        log_msg(LOG_INFO, ev, "result", "ok");
     }
+}
+
+/* The token keys, and the federation keys (`authctl federation rotate-key`). */
+static void
+check_keys(struct app *app)
+{
+    check_keyset(app->keys, "keys.reload");
+    if (app->fed)
+        check_keyset(app->fed->keys, "federation.keys.reload");
+}
+
+/* The federation side (flow/fed.h) when federation_role or a trust anchor is set. */
+static enum rc
+open_fed(struct app *app, struct rc_info *ri)
+{
+    const struct config *c = app->cfg;
+    struct keys *k;
+    struct jose_keyset *anchor;
+    struct outbound *ob;
+    enum rc rc;
+
+    if (!c->federation_role && !c->federation_trust_anchor)
+        return RC_OK;
+    if ((rc = compose_fed_open(c, true, &k, &anchor, &ob, ri)) != RC_OK)
+        return rc;
+    if ((rc = fed_new(k, anchor, ob, &app->fed)) != RC_OK) {
+        keys_free(k), jose_keyset_release(anchor), outbound_free(ob);
+        return rc;
+    }
+    return RC_OK;
 }
 
 static enum rc
@@ -144,6 +176,8 @@ open_adapters(struct app *app, struct rc_info *ri)
     if ((rc = compose_notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms},
                                   &app->notify, ri))
         != RC_OK)
+        return rc;
+    if ((rc = open_fed(app, ri)) != RC_OK)
         return rc;
     compose_popbase_opts(c, app->store, &po);
     return compose_popbase_open(c->popbase, &po, &app->pop, ri);
@@ -290,6 +324,7 @@ main(int argc, char **argv)
     popbase_free(app.pop);
     notify_free(app.notify);
     keys_free(app.keys);
+    fed_free(app.fed);
     tokcache_free(app.tokcache);
     store_free(app.store);
     policy_release(app.policy);

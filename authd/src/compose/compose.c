@@ -2,8 +2,11 @@
 #include "compose/compose.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "adapt/keys_file.h"
 #include "adapt/notify_file.h"
 #include "adapt/notify_http.h"
 #include "adapt/outbound_curl.h"
@@ -12,6 +15,7 @@
 #include "adapt/secrets_file.h"
 #include "adapt/store_mem.h"
 #include "adapt/store_redis_open.h"
+#include "core/jose.h"
 
 /* ---- store ------------------------------------------------------------------------------ */
 
@@ -190,4 +194,64 @@ compose_notify_open(const char *spec, const struct notify_opts *o, struct notify
         if (strncmp(spec, notify_schemes[i].scheme, strlen(notify_schemes[i].scheme)) == 0)
             return notify_schemes[i].open(spec, o, out, ri);
     return rc_set(ri, RC_MALFORMED, "notify", "must be file:PATH, an http(s):// URL or none");
+}
+
+/* The anchor's JWKS file, the federation keys and the outbound client of a node with
+ * federation configured (compose.h). */
+static enum rc
+read_jwks_file(const char *path, struct jose_keyset **out, struct rc_info *ri)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = f ? malloc(JOSE_MAX_JWKS + 1) : NULL;
+    size_t n = 0;
+    enum rc rc;
+
+    if (!f)
+        return rc_set(ri, RC_NOT_FOUND, "federation_trust_anchor_jwks", "cannot open");
+    if (!text) {
+        fclose(f);
+        return RC_NOMEM;
+    }
+    n = fread(text, 1, JOSE_MAX_JWKS + 1, f);
+    fclose(f);
+    if (n > JOSE_MAX_JWKS)
+        rc = rc_set(ri, RC_TOO_LARGE, "federation_trust_anchor_jwks", "too large");
+    else if ((rc = jose_keyset_parse_jwks(span_of(text, n), out, ri)) != RC_OK)
+        rc_set(ri, rc, "federation_trust_anchor_jwks", "not a usable JWKS");
+    free(text);
+    return rc;
+}
+
+enum rc
+compose_fed_open(const struct config *c, bool create, struct keys **keys,
+                 struct jose_keyset **anchor, struct outbound **out, struct rc_info *ri)
+{
+    struct outbound_opts o = {
+        .connect_timeout_ms = c->federation_timeout_ms,
+        .timeout_ms = c->federation_timeout_ms,
+        .https_only = c->federation_entity_id && strncmp(c->federation_entity_id, "https:", 6) == 0,
+        .max_response = JOSE_MAX_COMPACT,
+    };
+    struct keys_error kerr = {{0}};
+    bool changed = false;
+    enum rc rc;
+
+    *keys = NULL, *anchor = NULL, *out = NULL;
+    if (create && (rc = keys_file_init(c->federation_keys_dir, time(NULL), 0, &changed, &kerr)))
+        goto keyfail;
+    if ((rc = keys_open(c->federation_keys_dir, keys, &kerr)) != RC_OK)
+        goto keyfail;
+    if (c->federation_trust_anchor_jwks
+        && (rc = read_jwks_file(c->federation_trust_anchor_jwks, anchor, ri)) != RC_OK)
+        goto fail;
+    if ((rc = compose_outbound_open(&o, out, ri)) != RC_OK)
+        goto fail;
+    return RC_OK;
+keyfail:
+    fprintf(stderr, "federation keys: %s\n", kerr.text);
+    rc_set(ri, rc, "federation_keys_dir", "cannot load the federation keys");
+fail:
+    keys_free(*keys), jose_keyset_release(*anchor);
+    *keys = NULL, *anchor = NULL;
+    return rc;
 }

@@ -67,6 +67,17 @@ struct config {
     /* logging */
     enum log_level log_level;
     char *log_file; /* NULL: stderr */
+    /* OpenID Federation 1.0 (docs/federation.md); off unless federation_role is set */
+    char *federation_role;            /* NULL: off; "leaf", "intermediate" or "anchor" */
+    char *federation_entity_id;       /* derived default: issuer */
+    char *federation_keys_dir;        /* derived default: keys_dir/federation */
+    char *federation_authority_hints; /* superiors' entity ids, space-separated */
+    uint32_t federation_statement_lifetime_s;
+    char *federation_trust_anchor;         /* the anchor this node resolves chains to */
+    char *federation_trust_anchor_jwks;    /* its federation JWKS file */
+    char *federation_required_trust_marks; /* trust mark types a chain's leaf must hold */
+    uint32_t federation_timeout_ms;
+    uint32_t federation_cache_max_s; /* a resolved chain is cached at most this long */
     /* the file it came from */
     char *path;
 };
