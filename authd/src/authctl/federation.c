@@ -11,8 +11,9 @@
  *                        once by every anchor node sharing it)
  *   remove URL | list    the registry
  *   refresh              drop every cached trust chain (every node sharing the store)
- *   resolve URL [--trust-anchor URL]   resolve URL's chain as this node would and print
- *                        the resulting metadata
+ *   resolve URL [--trust-anchor URL] [--json]   resolve URL's chain as this node would
+ *                        (through its cache) and print the resulting metadata, or with
+ *                        --json {metadata, trust_chain, trust_marks, exp}
  *
  * Exit codes: 0 done, 1 refused (reason on stderr), 2 usage or setup error, 3 the store. */
 #include <stdio.h>
@@ -36,7 +37,7 @@
 #define USAGE                                                                                      \
     "federation init-key | rotate-key [--min-publish S] | jwks | enroll --entity-id URL "         \
     "--jwks FILE [--policy FILE] [--constraints FILE] [--trust-mark TYPE]... | remove URL | "     \
-    "list | refresh | resolve URL [--trust-anchor URL]"
+    "list | refresh | resolve URL [--trust-anchor URL] [--json]"
 #define MAX_FILE (256 * 1024)
 
 static const char *
@@ -46,6 +47,15 @@ opt(int argc, char **argv, const char *name)
         if (strcmp(argv[i], name) == 0)
             return argv[i + 1];
     return NULL;
+}
+
+static bool
+has_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
 }
 
 static int
@@ -260,10 +270,17 @@ cmd_resolve(struct app *app, int argc, char **argv)
     }
     arena_init(&a, 4u << 20);
     rc = fed_resolve(app, argv[2], anchor, &a, &res, &ri);
-    if (rc == RC_OK && (s = json_dumps(res.metadata, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+    if (rc == RC_OK && has_flag(argc, argv, "--json")) {
+        json_t *all = json_pack("{s:O, s:O, s:O, s:I}", "metadata", res.metadata,
+                                "trust_chain", res.trust_chain, "trust_marks", res.trust_marks,
+                                "exp", (json_int_t)res.exp);
+        s = all ? json_dumps(all, JSON_COMPACT) : NULL;
+        json_decref(all);
+    } else
+        s = rc == RC_OK ? json_dumps(res.metadata, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    if (s)
         printf("%s\n", s);
-        free(s);
-    }
+    free(s);
     fed_resolved_clear(&res);
     arena_clear(&a);
     return rc == RC_OK ? 0 : fail(rc, "resolve", &ri);

@@ -407,6 +407,7 @@ fed_resolve_response(struct app *app, const char *sub, const struct fed_resolved
                      struct arena *a, struct span *jwt, struct rc_info *ri)
 {
     json_t *claims = base_claims(app, sub);
+    enum rc rc;
 
     if (!claims)
         return RC_NOMEM;
@@ -414,10 +415,19 @@ fed_resolve_response(struct app *app, const char *sub, const struct fed_resolved
     if (json_integer_value(json_object_get(claims, "exp")) > r->exp)
         json_object_set_new(claims, "exp", json_integer(r->exp));
     json_object_set(claims, "metadata", r->metadata);
-    json_object_set(claims, "trust_chain", r->trust_chain);
     if (json_array_size(r->trust_marks))
         json_object_set(claims, "trust_marks", r->trust_marks);
-    return sign(app, claims, FEDSTMT_TYP_RESOLVE, a, jwt, ri);
+    /* The chain when it fits what core/jose signs (JOSE_MAX_PAYLOAD); three entity
+     * configurations with full OpenID Provider metadata do not: then the answer goes
+     * without it (docs/federation.md, Deviations). */
+    json_object_set(claims, "trust_chain", r->trust_chain);
+    rc = sign(app, json_incref(claims), FEDSTMT_TYP_RESOLVE, a, jwt, ri);
+    if (rc == RC_TOO_LARGE) {
+        json_object_del(claims, "trust_chain");
+        rc = sign(app, json_incref(claims), FEDSTMT_TYP_RESOLVE, a, jwt, ri);
+    }
+    json_decref(claims);
+    return rc;
 }
 
 struct span

@@ -59,9 +59,8 @@ http_get(struct app *app, const char *url, const char *accept, struct arena *a,
         return deny(ri, RC_DENIED, RC_WHY_FED_STATEMENT, "statement", "too large");
     if (rc != RC_OK)
         return deny(ri, RC_UNAVAILABLE, RC_WHY_FED_UNREACHABLE, "fetch", "entity unreachable");
-    if (resp.status == 404)
-        return deny(ri, RC_DENIED, RC_WHY_FED_ANCHOR, "fetch",
-                    "superior does not know the entity");
+    if (resp.status == 404) /* a removed subordinate, or no entity there */
+        return deny(ri, RC_DENIED, RC_WHY_FED_STATEMENT, "fetch", "no such statement");
     if (resp.status != 200)
         return deny(ri, RC_UNAVAILABLE, RC_WHY_FED_UNREACHABLE, "fetch", "entity answered an error");
     buf[resp.len] = 0;
