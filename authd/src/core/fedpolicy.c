@@ -70,6 +70,8 @@ op_type_ok(const char *op, const json_t *v, struct rc_info *ri)
          || strcmp(op, "superset_of") == 0)
         && !json_is_array(v))
         return pol_fail(ri, RC_MALFORMED, op, "not an array");
+    if (strcmp(op, "one_of") == 0 && json_array_size(v) == 0)
+        return pol_fail(ri, RC_MALFORMED, op, "empty: no value could ever be allowed");
     if (strcmp(op, "default") == 0 && json_is_null(v))
         return pol_fail(ri, RC_MALFORMED, "default", "null");
     return RC_OK;

@@ -229,6 +229,9 @@ TEST(fedpolicy_malformed_and_unknown_operators)
     CHECK_RC(merge2("{\"t\":{\"p\":{\"essential\":\"yes\"}}}", "{}", NULL, NULL), RC_MALFORMED);
     CHECK_RC(merge2("{\"t\":{\"p\":7}}", "{}", NULL, NULL), RC_MALFORMED);
     CHECK_RC(merge2("{\"t\":[]}", "{}", NULL, NULL), RC_MALFORMED);
+    /* found by fuzz_fedstmt: an empty one_of merged with itself used to become an error
+     * only on the second merge */
+    CHECK_RC(merge2("{\"t\":{\"p\":{\"one_of\":[]}}}", "{}", NULL, NULL), RC_MALFORMED);
     /* a non-critical unknown operator is ignored (§6.1.3), a critical one refused */
     REQUIRE(merge2("{\"t\":{\"p\":{\"regexp\":\"^a\"}}}", "{}", &m, NULL) == RC_OK);
     CHECK(json_is(m, "{\"t\":{\"p\":{}}}"));
