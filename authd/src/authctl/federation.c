@@ -35,28 +35,10 @@
 #include "util/num.h"
 
 #define USAGE                                                                                      \
-    "federation init-key | rotate-key [--min-publish S] | jwks | enroll --entity-id URL "         \
-    "--jwks FILE [--policy FILE] [--constraints FILE] [--trust-mark TYPE]... | remove URL | "     \
+    "federation init-key | rotate-key [--min-publish S] | jwks | enroll --entity-id URL "          \
+    "--jwks FILE [--policy FILE] [--constraints FILE] [--trust-mark TYPE]... | remove URL | "      \
     "list | refresh | resolve URL [--trust-anchor URL] [--json]"
 #define MAX_FILE (256 * 1024)
-
-static const char *
-opt(int argc, char **argv, const char *name)
-{
-    for (int i = 2; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
-}
-
-static bool
-has_flag(int argc, char **argv, const char *name)
-{
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return true;
-    return false;
-}
 
 static int
 fail(enum rc rc, const char *what, const struct rc_info *ri)
@@ -81,8 +63,7 @@ slurp(const char *path, size_t *len)
     if (f)
         fclose(f);
     if (!b || n > MAX_FILE) {
-        fprintf(stderr, "authctl federation: %s: cannot read (or over %d bytes)\n", path,
-                MAX_FILE);
+        fprintf(stderr, "authctl federation: %s: cannot read (or over %d bytes)\n", path, MAX_FILE);
         free(b);
         return NULL;
     }
@@ -109,11 +90,10 @@ cmd_init_key(const struct config *c)
 static int
 cmd_rotate_key(const struct config *c, int argc, char **argv)
 {
-    struct keys_rotate_opts o = {clock_now(&clock_system), 0,
-                                 c->federation_statement_lifetime_s};
+    struct keys_rotate_opts o = {clock_now(&clock_system), 0, c->federation_statement_lifetime_s};
     struct keys_error err = {{0}};
     struct keys_state st;
-    const char *mp = opt(argc, argv, "--min-publish");
+    const char *mp = authctl_opt(argc, argv, "--min-publish");
     uint64_t n = 0;
 
     if (mp && num_parse_u64(span_str(mp), 0, 10ull * 365 * 86400, &n) != RC_OK) {
@@ -211,8 +191,10 @@ trust_marks(int argc, char **argv)
 static int
 cmd_enroll(struct app *app, int argc, char **argv)
 {
-    const char *id = opt(argc, argv, "--entity-id"), *jf = opt(argc, argv, "--jwks");
-    const char *pf = opt(argc, argv, "--policy"), *cf = opt(argc, argv, "--constraints");
+    const char *id = authctl_opt(argc, argv, "--entity-id"),
+               *jf = authctl_opt(argc, argv, "--jwks");
+    const char *pf = authctl_opt(argc, argv, "--policy"),
+               *cf = authctl_opt(argc, argv, "--constraints");
     char *jwks = NULL, *pol = NULL, *con = NULL, *marks = trust_marks(argc, argv);
     size_t jl = 0, pl = 0, cl = 0;
     struct rc_info ri = {0};
@@ -255,7 +237,7 @@ cmd_list(struct app *app)
 static int
 cmd_resolve(struct app *app, int argc, char **argv)
 {
-    const char *anchor = opt(argc, argv, "--trust-anchor");
+    const char *anchor = authctl_opt(argc, argv, "--trust-anchor");
     struct fed_resolved res;
     struct rc_info ri = {0};
     struct arena a;
@@ -270,10 +252,10 @@ cmd_resolve(struct app *app, int argc, char **argv)
     }
     arena_init(&a, 4u << 20);
     rc = fed_resolve(app, argv[2], anchor, &a, &res, &ri);
-    if (rc == RC_OK && has_flag(argc, argv, "--json")) {
-        json_t *all = json_pack("{s:O, s:O, s:O, s:I}", "metadata", res.metadata,
-                                "trust_chain", res.trust_chain, "trust_marks", res.trust_marks,
-                                "exp", (json_int_t)res.exp);
+    if (rc == RC_OK && authctl_flag(argc, argv, "--json")) {
+        json_t *all =
+            json_pack("{s:O, s:O, s:O, s:I}", "metadata", res.metadata, "trust_chain",
+                      res.trust_chain, "trust_marks", res.trust_marks, "exp", (json_int_t)res.exp);
         s = all ? json_dumps(all, JSON_COMPACT) : NULL;
         json_decref(all);
     } else

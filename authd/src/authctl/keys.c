@@ -21,25 +21,6 @@
 
 #define DEFAULT_MAX_TOKEN_LIFETIME 86400
 
-/* Value of option name in argv (as "--name VALUE"), or NULL. */
-static const char *
-opt(int argc, char **argv, const char *name)
-{
-    for (int i = 2; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
-}
-
-static bool
-flag(int argc, char **argv, const char *name)
-{
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return true;
-    return false;
-}
-
 /* The algorithms named by --rs256, --ps256 ... (each algorithm authd signs with, lower case). */
 static unsigned
 alg_flags(int argc, char **argv)
@@ -51,7 +32,7 @@ alg_flags(int argc, char **argv)
         char name[32] = "--";
         for (size_t j = 0; ai->name[j] && j + 3 < sizeof(name); j++)
             name[2 + j] = (char)tolower((unsigned char)ai->name[j]);
-        if (ai->signs && flag(argc, argv, name))
+        if (ai->signs && authctl_flag(argc, argv, name))
             algs |= ai->alg;
     }
     return algs;
@@ -61,7 +42,7 @@ alg_flags(int argc, char **argv)
 static bool
 opt_seconds(int argc, char **argv, const char *name, int64_t def, int64_t *out)
 {
-    const char *v = opt(argc, argv, name);
+    const char *v = authctl_opt(argc, argv, name);
     uint64_t n;
 
     *out = def;
@@ -203,7 +184,7 @@ read_stdin(struct buf *b)
 static enum jose_alg
 alg_opt(int argc, char **argv)
 {
-    const char *a = opt(argc, argv, "--alg");
+    const char *a = authctl_opt(argc, argv, "--alg");
 
     return a ? jose_alg_parse(span_str(a)) : JOSE_ES256;
 }
@@ -222,8 +203,8 @@ cmd_sign_test(struct authctl *ctl, int argc, char **argv)
         return 1;
     arena_init(&a, 0);
     if (read_stdin(&in))
-        rc = jose_sign(ks, alg_opt(argc, argv), opt(argc, argv, "--typ"), buf_span(&in), &a, &t,
-                       &ri);
+        rc = jose_sign(ks, alg_opt(argc, argv), authctl_opt(argc, argv, "--typ"), buf_span(&in), &a,
+                       &t, &ri);
     if (rc == RC_OK)
         printf("%s\n", (const char *)t.p);
     else
@@ -238,7 +219,7 @@ static int
 cmd_verify_test(int argc, char **argv)
 {
     struct jose_keyset *ks = NULL;
-    struct jose_verify_opts o = {alg_opt(argc, argv), opt(argc, argv, "--typ")};
+    struct jose_verify_opts o = {alg_opt(argc, argv), authctl_opt(argc, argv, "--typ")};
     struct rc_info ri = {0};
     struct arena a;
     struct buf jwks, tok;

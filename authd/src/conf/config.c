@@ -395,7 +395,8 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
     DEFAULT_UNDER_STATE(popbase, "file:%s/population.idx")
     DEFAULT_UNDER_STATE(popbase_name_key, "%s/popbase.key")
 #undef DEFAULT_UNDER_STATE
-    if (!c->federation_keys_dir && asprintf(&c->federation_keys_dir, "%s/federation", c->keys_dir) < 0) {
+    if (!c->federation_keys_dir
+        && asprintf(&c->federation_keys_dir, "%s/federation", c->keys_dir) < 0) {
         c->federation_keys_dir = NULL;
         return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
     }

@@ -53,8 +53,7 @@ arr_meet(const json_t *a, const json_t *b, bool intersect)
 
     if (!r)
         return NULL;
-    json_array_foreach(a, i, x) if (!intersect || arr_has(b, x))
-        json_array_append(r, x);
+    json_array_foreach(a, i, x) if (!intersect || arr_has(b, x)) json_array_append(r, x);
     if (!intersect)
         json_array_foreach(b, i, x) if (!arr_has(r, x)) json_array_append(r, x);
     return r;
@@ -195,8 +194,9 @@ check_ops(const json_t *ops, struct rc_info *ri)
     if (add && one)
         return pol_fail(ri, RC_DENIED, "add", "add cannot be combined with one_of");
     if (one && (sub || sup))
-        return pol_fail(ri, RC_DENIED, "one_of", "one_of cannot be combined with subset_of "
-                                                 "or superset_of");
+        return pol_fail(ri, RC_DENIED, "one_of",
+                        "one_of cannot be combined with subset_of "
+                        "or superset_of");
     if (add && sub && !arr_subset(add, sub))
         return pol_fail(ri, RC_DENIED, "add", "add not within subset_of");
     if (sub && sup && !arr_subset(sup, sub))
@@ -221,8 +221,8 @@ fedpolicy_check(const json_t *policy, struct rc_info *ri)
         {
             if (!json_is_object(ops))
                 return pol_fail(ri, RC_MALFORMED, param, "operators not an object");
-            json_object_foreach(ops, op, v) if (is_known(op) && (rc = op_type_ok(op, v, ri)))
-                return rc;
+            json_object_foreach(ops, op,
+                                v) if (is_known(op) && (rc = op_type_ok(op, v, ri))) return rc;
             if ((rc = check_ops(ops, ri)) != RC_OK)
                 return rc;
         }
@@ -405,8 +405,8 @@ check_types(const json_t *allowed, json_t *md, struct rc_info *ri)
 }
 
 enum rc
-fedpolicy_constraints(const json_t *constraints, size_t below, const char *const *ids,
-                      size_t n, json_t *leaf_metadata, struct rc_info *ri)
+fedpolicy_constraints(const json_t *constraints, size_t below, const char *const *ids, size_t n,
+                      json_t *leaf_metadata, struct rc_info *ri)
 {
     json_t *v;
     enum rc rc;

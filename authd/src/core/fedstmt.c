@@ -50,8 +50,8 @@ check_hints(json_t *h, struct rc_info *ri)
 
     if (!json_is_array(h) || json_array_size(h) == 0 || json_array_size(h) > FEDSTMT_MAX_HINTS)
         return st_fail(ri, RC_MALFORMED, "authority_hints", "not 1 to 8 entity ids");
-    json_array_foreach(h, i, v) if (!entity_id_ok(v))
-        return st_fail(ri, RC_MALFORMED, "authority_hints", "not an entity id");
+    json_array_foreach(h, i, v) if (!entity_id_ok(v)) return st_fail(
+        ri, RC_MALFORMED, "authority_hints", "not an entity id");
     return RC_OK;
 }
 
@@ -63,10 +63,11 @@ check_marks(json_t *m, struct rc_info *ri)
 
     if (!json_is_array(m))
         return st_fail(ri, RC_MALFORMED, "trust_marks", "not an array");
-    json_array_foreach(m, i, v) if (!json_is_object(v)
-                                    || !json_is_string(json_object_get(v, "trust_mark_type"))
-                                    || !json_is_string(json_object_get(v, "trust_mark")))
-        return st_fail(ri, RC_MALFORMED, "trust_marks", "entry malformed");
+    json_array_foreach(
+        m, i, v) if (!json_is_object(v) || !json_is_string(json_object_get(v, "trust_mark_type"))
+                     || !json_is_string(json_object_get(
+                         v, "trust_mark"))) return st_fail(ri, RC_MALFORMED, "trust_marks",
+                                                           "entry malformed");
     return RC_OK;
 }
 
@@ -157,8 +158,8 @@ out:
 }
 
 enum rc
-fedstmt_verify(const struct jose_keyset *ks, struct span token, enum fedstmt_kind kind,
-               int64_t now, struct arena *a, struct fedstmt *out, struct rc_info *ri)
+fedstmt_verify(const struct jose_keyset *ks, struct span token, enum fedstmt_kind kind, int64_t now,
+               struct arena *a, struct fedstmt *out, struct rc_info *ri)
 {
     struct jose_verify_opts o = {.algs = JOSE_ALG_ALL, .typ = FEDSTMT_TYP};
     struct span payload;
@@ -220,8 +221,8 @@ fedstmt_trust_mark_verify(const struct jose_keyset *ks, struct span token, const
                           struct rc_info *ri)
 {
     struct jose_verify_opts vo = {.algs = JOSE_ALG_ALL, .typ = FEDSTMT_TYP_MARK};
-    struct jose_claims_opts co = {.iss = issuer, .now = now, .leeway = FEDSTMT_LEEWAY,
-                                  .exp_optional = true};
+    struct jose_claims_opts co = {
+        .iss = issuer, .now = now, .leeway = FEDSTMT_LEEWAY, .exp_optional = true};
     struct span payload;
     json_t *c = NULL;
     enum rc rc;

@@ -22,12 +22,12 @@
 #include "util/rc.h"
 #include "util/span.h"
 
-#define FEDSTMT_TYP          "entity-statement+jwt"
-#define FEDSTMT_TYP_MARK     "trust-mark+jwt"
-#define FEDSTMT_TYP_RESOLVE  "resolve-response+jwt"
-#define FEDSTMT_MAX_HINTS    8
-#define FEDSTMT_MAX_URL      1024
-#define FEDSTMT_LEEWAY       60 /* seconds of clock skew tolerated on iat and exp */
+#define FEDSTMT_TYP         "entity-statement+jwt"
+#define FEDSTMT_TYP_MARK    "trust-mark+jwt"
+#define FEDSTMT_TYP_RESOLVE "resolve-response+jwt"
+#define FEDSTMT_MAX_HINTS   8
+#define FEDSTMT_MAX_URL     1024
+#define FEDSTMT_LEEWAY      60 /* seconds of clock skew tolerated on iat and exp */
 
 enum fedstmt_kind {
     FEDSTMT_CONFIGURATION, /* an entity configuration: iss = sub */
@@ -55,8 +55,8 @@ struct fedstmt {
  * subordinate statement or iss != sub on a configuration), RC_EXPIRED (RC_WHY_FED_EXPIRED:
  * exp passed), RC_DENIED (iat in the future), RC_UNSUPPORTED (crit, or an unknown critical
  * policy operator: RC_WHY_FED_POLICY). */
-enum rc fedstmt_parse(struct span payload, enum fedstmt_kind kind, int64_t now,
-                      struct fedstmt *out, struct rc_info *ri);
+enum rc fedstmt_parse(struct span payload, enum fedstmt_kind kind, int64_t now, struct fedstmt *out,
+                      struct rc_info *ri);
 
 /* Verifies a compact JWS statement against ks (typ FEDSTMT_TYP, any algorithm of the
  * table) and parses it as fedstmt_parse. A bad signature, wrong typ or unknown kid is

@@ -35,7 +35,7 @@ struct app {
     struct policy *policy;
     atomic_bool stopping;
     struct tokcache *tokcache; /* access tokens known good on this node; may be NULL */
-    struct fed *fed; /* OpenID Federation (flow/fed.h); NULL: not configured */
+    struct fed *fed;           /* OpenID Federation (flow/fed.h); NULL: not configured */
 };
 
 /* Returns the policy in force with a reference held; release it with app_policy_put. */

@@ -23,11 +23,11 @@
 #include "core/fedstmt.h"
 #include "core/form.h"
 #include "core/jose.h"
+#include "flow/fed_int.h"
 #include "log/log.h"
 #include "port/keys.h"
 #include "port/outbound.h"
 #include "port/store.h"
-#include "flow/fed_int.h"
 
 #define FED_MAX_RECORD (128 * 1024)
 #define FED_ENTITIES   (FEDPOLICY_MAX_DEPTH + 1)
@@ -108,8 +108,7 @@ fed_entity_metadata(const struct config *c)
         json_object_set_new(o, "federation_list_endpoint", endpoint(id, "/federation/list"));
     }
     if (c->federation_trust_anchor)
-        json_object_set_new(o, "federation_resolve_endpoint",
-                            endpoint(id, "/federation/resolve"));
+        json_object_set_new(o, "federation_resolve_endpoint", endpoint(id, "/federation/resolve"));
     return o;
 }
 
@@ -160,8 +159,8 @@ fed_entity_configuration(struct app *app, struct span op_metadata, struct arena 
     if (!(op = json_loadb((const char *)op_metadata.p, op_metadata.len, 0, NULL)))
         return rc_set(ri, RC_MALFORMED, "metadata", "discovery document");
     claims = base_claims(app, c->federation_entity_id);
-    md = json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity",
-                   fed_entity_metadata(c));
+    md =
+        json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity", fed_entity_metadata(c));
     json_object_set_new(claims, "metadata", md);
     json_object_set_new(claims, "jwks", our_jwks(app, a));
     hints = words(c->federation_authority_hints);
@@ -219,8 +218,7 @@ trust_mark(struct app *app, const char *sub, json_t *mark, struct arena *a)
 }
 
 enum rc
-fed_fetch(struct app *app, const char *sub, struct arena *a, struct span *jwt,
-          struct rc_info *ri)
+fed_fetch(struct app *app, const char *sub, struct arena *a, struct span *jwt, struct rc_info *ri)
 {
     json_t *rec = NULL, *claims, *marks, *m, *v;
     size_t i;

@@ -44,8 +44,8 @@ deny(struct rc_info *ri, enum rc rc, enum rc_reason why, const char *field, cons
 
 /* GET url, a statement body (at most JOSE_MAX_COMPACT bytes) into a. */
 static enum rc
-http_get(struct app *app, const char *url, const char *accept, struct arena *a,
-         struct span *body, struct rc_info *ri)
+http_get(struct app *app, const char *url, const char *accept, struct arena *a, struct span *body,
+         struct rc_info *ri)
 {
     struct outbound_req req = {.url = url, .accept = accept};
     uint8_t *buf = arena_alloc(a, JOSE_MAX_COMPACT + 1);
@@ -62,7 +62,8 @@ http_get(struct app *app, const char *url, const char *accept, struct arena *a,
     if (resp.status == 404) /* a removed subordinate, or no entity there */
         return deny(ri, RC_DENIED, RC_WHY_FED_STATEMENT, "fetch", "no such statement");
     if (resp.status != 200)
-        return deny(ri, RC_UNAVAILABLE, RC_WHY_FED_UNREACHABLE, "fetch", "entity answered an error");
+        return deny(ri, RC_UNAVAILABLE, RC_WHY_FED_UNREACHABLE, "fetch",
+                    "entity answered an error");
     buf[resp.len] = 0;
     *body = span_of(buf, resp.len);
     return RC_OK;
@@ -178,8 +179,8 @@ walk(struct app *app, const char *sub, const char *anchor, int64_t now, struct a
                         "no path to the trust anchor");
         if (seen(c, i, sup))
             return deny(ri, RC_DENIED, RC_WHY_FED_ANCHOR, "authority_hints", "loop");
-        if ((rc = get_config(app, sup, strcmp(sup, anchor) == 0 ? ak : NULL, now, a,
-                             &c->e[i + 1], ri))
+        if ((rc = get_config(app, sup, strcmp(sup, anchor) == 0 ? ak : NULL, now, a, &c->e[i + 1],
+                             ri))
             || (rc = get_subordinate(app, &c->e[i + 1], c->e[i].st.sub, now, a, &c->s[i], ri)))
             return rc;
         c->n = ++i;
@@ -199,11 +200,9 @@ check_links(const struct chain *c, int64_t now, struct arena *a, struct rc_info 
     if ((rc = verify_by(&c->s[0].st, c->e[0].token, FEDSTMT_CONFIGURATION, now, a, NULL, ri)))
         return rc;
     for (size_t j = 0; j + 1 < c->n; j++)
-        if ((rc = verify_by(&c->s[j + 1].st, c->s[j].token, FEDSTMT_SUBORDINATE, now, a, NULL,
-                            ri)))
+        if ((rc = verify_by(&c->s[j + 1].st, c->s[j].token, FEDSTMT_SUBORDINATE, now, a, NULL, ri)))
             return rc;
-    return verify_by(&c->e[c->n].st, c->s[c->n - 1].token, FEDSTMT_SUBORDINATE, now, a, NULL,
-                     ri);
+    return verify_by(&c->e[c->n].st, c->s[c->n - 1].token, FEDSTMT_SUBORDINATE, now, a, NULL, ri);
 }
 
 /* The immediate superior's metadata about the leaf overrides the leaf's own (§6.1.4.1). */
@@ -251,8 +250,8 @@ apply_policies(const struct chain *c, json_t *md, struct rc_info *ri)
 /* A verified trust mark of type for the leaf, from its configuration or its superior's
  * statement (docs/federation.md), appended to marks; RC_DENIED if none. */
 static enum rc
-find_mark(struct app *app, const struct chain *c, const char *anchor, const char *type,
-          int64_t now, struct arena *a, json_t *marks, struct rc_info *ri)
+find_mark(struct app *app, const struct chain *c, const char *anchor, const char *type, int64_t now,
+          struct arena *a, json_t *marks, struct rc_info *ri)
 {
     const json_t *lists[2] = {c->e[0].st.trust_marks, c->n ? c->s[0].st.trust_marks : NULL};
     enum rc rc = deny(ri, RC_DENIED, RC_WHY_FED_TRUST_MARK, "trust_marks",
@@ -303,8 +302,8 @@ build(struct app *app, const struct chain *c, const char *anchor, int64_t now, s
     out->trust_marks = json_array();
     out->trust_chain = json_array();
     out->exp = c->e[0].st.exp;
-    json_array_append_new(out->trust_chain, json_stringn((char *)c->e[0].token.p,
-                                                         c->e[0].token.len));
+    json_array_append_new(out->trust_chain,
+                          json_stringn((char *)c->e[0].token.p, c->e[0].token.len));
     for (size_t k = 0; k < c->n; k++) {
         json_array_append_new(out->trust_chain,
                               json_stringn((char *)c->s[k].token.p, c->s[k].token.len));
@@ -323,8 +322,7 @@ build(struct app *app, const struct chain *c, const char *anchor, int64_t now, s
 
 /* authd:fedchain:{GEN}:HASH (fed.h). RC_UNAVAILABLE when the generation cannot be read. */
 static enum rc
-cache_key(struct app *app, const char *sub, const char *anchor, struct arena *a,
-          struct span *key)
+cache_key(struct app *app, const char *sub, const char *anchor, struct arena *a, struct span *key)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -348,8 +346,7 @@ cache_key(struct app *app, const char *sub, const char *anchor, struct arena *a,
 }
 
 static enum rc
-cache_get(struct app *app, struct span key, int64_t now, struct arena *a,
-          struct fed_resolved *out)
+cache_get(struct app *app, struct span key, int64_t now, struct arena *a, struct fed_resolved *out)
 {
     struct span v;
     json_t *j;
@@ -395,8 +392,7 @@ cache_put(struct app *app, struct span key, int64_t now, const struct fed_resolv
 }
 
 static void
-log_outcome(const char *sub, const char *anchor, enum rc rc, const struct rc_info *ri,
-            bool cached)
+log_outcome(const char *sub, const char *anchor, enum rc rc, const struct rc_info *ri, bool cached)
 {
     struct log_rec *lr = log_begin(rc == RC_OK ? LOG_INFO : LOG_WARN, "fed.resolve");
 

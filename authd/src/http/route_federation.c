@@ -151,8 +151,8 @@ route_fed_resolve(struct http_req *r, struct http_resp *w)
     enum rc rc = query(r, allowed, &f, &ri);
 
     if (rc == RC_OK
-        && (!(sub = required(r, &f, "sub", &ri)) || !(anchor = required(r, &f, "trust_anchor",
-                                                                          &ri))))
+        && (!(sub = required(r, &f, "sub", &ri))
+            || !(anchor = required(r, &f, "trust_anchor", &ri))))
         rc = RC_MALFORMED;
     if (rc == RC_OK && !r->app->fed)
         rc = rc_set(&ri, RC_NOT_FOUND, "federation", "not configured");

@@ -86,16 +86,16 @@ TEST(fedpolicy_combination_rules_of_each_operator)
     struct rc_info ri = {0};
 
     /* value and default: equal or a policy error */
-    CHECK_RC(merge2("{\"t\":{\"p\":{\"value\":\"a\"}}}", "{\"t\":{\"p\":{\"value\":\"b\"}}}", NULL,
-                    &ri),
-             RC_DENIED);
+    CHECK_RC(
+        merge2("{\"t\":{\"p\":{\"value\":\"a\"}}}", "{\"t\":{\"p\":{\"value\":\"b\"}}}", NULL, &ri),
+        RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_FED_POLICY);
     CHECK_RC(merge2("{\"t\":{\"p\":{\"value\":\"a\"}}}", "{\"t\":{\"p\":{\"value\":\"a\"}}}", NULL,
                     NULL),
              RC_OK);
-    CHECK_RC(merge2("{\"t\":{\"p\":{\"default\":1}}}", "{\"t\":{\"p\":{\"default\":2}}}", NULL,
-                    NULL),
-             RC_DENIED);
+    CHECK_RC(
+        merge2("{\"t\":{\"p\":{\"default\":1}}}", "{\"t\":{\"p\":{\"default\":2}}}", NULL, NULL),
+        RC_DENIED);
     /* add and superset_of: union */
     REQUIRE(merge2("{\"t\":{\"p\":{\"add\":[\"a\"],\"superset_of\":[\"x\"]}}}",
                    "{\"t\":{\"p\":{\"add\":[\"b\",\"a\"],\"superset_of\":[\"y\"]}}}", &m, NULL)
@@ -208,8 +208,7 @@ TEST(fedpolicy_apply_each_operator)
              RC_DENIED);
     CHECK_RC(apply1("{\"t\":{\"p\":{\"essential\":true}}}", "{\"t\":{}}", NULL), RC_DENIED);
     CHECK_RC(apply1("{\"t\":{\"p\":{\"essential\":false}}}", "{\"t\":{}}", NULL), RC_OK);
-    CHECK_RC(apply1("{\"t\":{\"p\":{\"add\":[\"a\"]}}}", "{\"t\":{\"p\":\"s\"}}", NULL),
-             RC_DENIED);
+    CHECK_RC(apply1("{\"t\":{\"p\":{\"add\":[\"a\"]}}}", "{\"t\":{\"p\":\"s\"}}", NULL), RC_DENIED);
     /* subset_of runs before essential: an empty intersection stays, as an empty array */
     REQUIRE(apply1("{\"t\":{\"p\":{\"subset_of\":[\"a\"],\"essential\":true}}}",
                    "{\"t\":{\"p\":[\"b\"]}}", &md)

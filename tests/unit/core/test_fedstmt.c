@@ -5,9 +5,9 @@
 #include "core/fedstmt.h"
 #include "test.h"
 
-#define NOW 1800000000
-#define ID  "https://idp.bj.gov.example"
-#define TA  "https://ta.gov.example"
+#define NOW       1800000000
+#define ID        "https://idp.bj.gov.example"
+#define TA        "https://ta.gov.example"
 #define JWKS_STUB "{\"keys\":[]}"
 
 /* A key set with one generated ES256 signing key (fresh each call). */
@@ -45,9 +45,10 @@ sign(struct jose_keyset *ks, const char *typ, const char *fmt, struct arena *a)
     return out;
 }
 
-#define CONF_OK "{\"iss\":\"" ID "\",\"sub\":\"" ID "\",\"iat\":1800000000,\"exp\":1800003600," \
-                "\"jwks\":%.*s,\"authority_hints\":[\"" TA "\"],"                              \
-                "\"metadata\":{\"openid_provider\":{\"issuer\":\"" ID "\"}}}"
+#define CONF_OK                                                                                    \
+    "{\"iss\":\"" ID "\",\"sub\":\"" ID "\",\"iat\":1800000000,\"exp\":1800003600,"                \
+    "\"jwks\":%.*s,\"authority_hints\":[\"" TA "\"],"                                              \
+    "\"metadata\":{\"openid_provider\":{\"issuer\":\"" ID "\"}}}"
 
 TEST(fedstmt_valid_configuration_parses)
 {
@@ -94,8 +95,7 @@ TEST(fedstmt_wrong_typ_and_bad_signature_are_denied)
     /* one byte of the signature changed */
     t = arena_span_dup(&a, tok);
     t[tok.len - 2] = t[tok.len - 2] == 'A' ? 'B' : 'A';
-    CHECK_RC(fedstmt_verify(ks, span_str(t), FEDSTMT_CONFIGURATION, NOW, &a, &st, NULL),
-             RC_DENIED);
+    CHECK_RC(fedstmt_verify(ks, span_str(t), FEDSTMT_CONFIGURATION, NOW, &a, &st, NULL), RC_DENIED);
     arena_clear(&a);
     jose_keyset_release(ks), jose_keyset_release(other);
 }
@@ -116,27 +116,26 @@ TEST(fedstmt_claims_are_checked)
 {
     struct rc_info ri = {0};
 
-    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}",
-                   FEDSTMT_CONFIGURATION, NULL),
+    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}", FEDSTMT_CONFIGURATION,
+                   NULL),
              RC_OK);
     /* iss != sub on a configuration, iss = sub on a subordinate statement */
-    CHECK_RC(parse(HEAD(TA, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}",
-                   FEDSTMT_CONFIGURATION, &ri),
+    CHECK_RC(parse(HEAD(TA, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}", FEDSTMT_CONFIGURATION,
+                   &ri),
              RC_MALFORMED);
     CHECK_INT(ri.why, RC_WHY_FED_STATEMENT);
-    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}",
-                   FEDSTMT_SUBORDINATE, NULL),
-             RC_MALFORMED);
-    CHECK_RC(parse(HEAD(TA, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}",
-                   FEDSTMT_SUBORDINATE, NULL),
-             RC_OK);
+    CHECK_RC(
+        parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}", FEDSTMT_SUBORDINATE, NULL),
+        RC_MALFORMED);
+    CHECK_RC(
+        parse(HEAD(TA, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB "}", FEDSTMT_SUBORDINATE, NULL),
+        RC_OK);
     /* missing exp, missing jwks, expired, issued in the future */
     CHECK_RC(parse(HEAD(ID, ID) "\"jwks\":" JWKS_STUB "}", FEDSTMT_CONFIGURATION, NULL),
              RC_MALFORMED);
-    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600}", FEDSTMT_CONFIGURATION, NULL),
-             RC_MALFORMED);
-    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1799990000,\"jwks\":" JWKS_STUB "}",
-                   FEDSTMT_CONFIGURATION, &ri),
+    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600}", FEDSTMT_CONFIGURATION, NULL), RC_MALFORMED);
+    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1799990000,\"jwks\":" JWKS_STUB "}", FEDSTMT_CONFIGURATION,
+                   &ri),
              RC_EXPIRED);
     CHECK_INT(ri.why, RC_WHY_FED_EXPIRED);
     CHECK_RC(parse("{\"iss\":\"" ID "\",\"sub\":\"" ID "\",\"iat\":1800009999,\"exp\":1800019999,"
@@ -154,12 +153,10 @@ TEST(fedstmt_claims_are_checked)
                                 ",\"authority_hints\":[\"" TA "\"]}",
                    FEDSTMT_SUBORDINATE, NULL),
              RC_MALFORMED);
-    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB
-                                ",\"metadata_policy\":{}}",
+    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB ",\"metadata_policy\":{}}",
                    FEDSTMT_CONFIGURATION, NULL),
              RC_MALFORMED);
-    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB
-                                ",\"authority_hints\":[]}",
+    CHECK_RC(parse(HEAD(ID, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB ",\"authority_hints\":[]}",
                    FEDSTMT_CONFIGURATION, NULL),
              RC_MALFORMED);
     CHECK_RC(parse(HEAD(TA, ID) "\"exp\":1800003600,\"jwks\":" JWKS_STUB
@@ -200,8 +197,8 @@ TEST(fedstmt_trust_marks_are_verified)
     CHECK_RC(fedstmt_trust_mark_verify(other, ok, TA, ID, type, NOW, &a, NULL), RC_DENIED);
     CHECK_RC(fedstmt_trust_mark_verify(ta, expired, TA, ID, type, NOW, &a, NULL), RC_EXPIRED);
     /* an entity statement is no trust mark */
-    CHECK_RC(fedstmt_trust_mark_verify(ta, sign(ta, FEDSTMT_TYP, CONF_OK, &a), TA, ID, type,
-                                       NOW, &a, NULL),
+    CHECK_RC(fedstmt_trust_mark_verify(ta, sign(ta, FEDSTMT_TYP, CONF_OK, &a), TA, ID, type, NOW,
+                                       &a, NULL),
              RC_DENIED);
     arena_clear(&a);
     jose_keyset_release(ta), jose_keyset_release(other);
