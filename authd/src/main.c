@@ -12,7 +12,6 @@
 #include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
-#include "core/jose.h"
 #include "flow/account.h"
 #include "flow/app.h"
 #include "flow/bclogout.h"
@@ -136,19 +135,18 @@ open_fed(struct app *app, struct rc_info *ri)
 {
     const struct config *c = app->cfg;
     struct keys *k;
-    struct jose_keyset *anchor;
+    struct buf anchors;
     struct outbound *ob;
     enum rc rc;
 
-    if (!c->federation_role && !c->federation_trust_anchor)
+    if (!c->federation_role && !c->federation_trust_anchors)
         return RC_OK;
-    if ((rc = compose_fed_open(c, true, &k, &anchor, &ob, ri)) != RC_OK)
-        return rc;
-    if ((rc = fed_new(k, anchor, ob, &app->fed)) != RC_OK) {
-        keys_free(k), jose_keyset_release(anchor), outbound_free(ob);
-        return rc;
-    }
-    return RC_OK;
+    buf_init(&anchors, 0);
+    if ((rc = compose_fed_open(c, true, &k, &anchors, &ob, ri)) == RC_OK
+        && (rc = fed_new(k, buf_span(&anchors), ob, &app->fed, ri)) != RC_OK)
+        keys_free(k), outbound_free(ob);
+    buf_clear(&anchors);
+    return rc;
 }
 
 static enum rc

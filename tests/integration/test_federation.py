@@ -60,10 +60,11 @@ class Fed:
         self.anchor_jwks = os.path.join(self.tmp, "anchor.jwks")
         open(self.anchor_jwks, "w").write(self.anchor.authctl("federation", "jwks").stdout)
         self.mark = self.anchor.base + "/trust-marks/province-idp"
+        anchors = os.path.join(self.tmp, "anchors.json")
+        json.dump([{"entity_id": self.anchor.base, "jwks": json.load(open(self.anchor_jwks)),
+                    "required_trust_marks": [self.mark]}], open(anchors, "w"))
         common = {"federation_role": "leaf", "federation_authority_hints": self.anchor.base,
-                  "federation_trust_anchor": self.anchor.base,
-                  "federation_trust_anchor_jwks": self.anchor_jwks,
-                  "federation_required_trust_marks": self.mark}
+                  "federation_trust_anchors": anchors}
         self.a = Authd(conf=dict(common, store=f"redis://127.0.0.1:{self.redis.port}/1"))
         self.b = Authd(conf=dict(common, store=f"redis://127.0.0.1:{self.redis.port}/2"))
         self.a.start()

@@ -141,8 +141,9 @@ open_app(const struct config *c, struct app *app, bool fed)
     struct store_opts so;
     struct rc_info ri = {0};
     struct keys *k;
-    struct jose_keyset *anchor;
+    struct buf anchors;
     struct outbound *ob;
+    enum rc rc;
 
     *app = (struct app){.cfg = c, .clock = &clock_system, .rng = &rng_system};
     log_setup(LOG_WARN, 2);
@@ -154,13 +155,12 @@ open_app(const struct config *c, struct app *app, bool fed)
                         "process; enrolment and refresh are only useful with Redis\n");
     if (!fed)
         return 0;
-    if (compose_fed_open(c, false, &k, &anchor, &ob, &ri) != RC_OK)
-        return fail(RC_INTERNAL, "federation", &ri);
-    if (fed_new(k, anchor, ob, &app->fed) != RC_OK) {
-        keys_free(k), jose_keyset_release(anchor), outbound_free(ob);
-        return 2;
-    }
-    return 0;
+    buf_init(&anchors, 0);
+    if ((rc = compose_fed_open(c, false, &k, &anchors, &ob, &ri)) == RC_OK
+        && (rc = fed_new(k, buf_span(&anchors), ob, &app->fed, &ri)) != RC_OK)
+        keys_free(k), outbound_free(ob);
+    buf_clear(&anchors);
+    return rc == RC_OK ? 0 : fail(rc, "federation", &ri);
 }
 
 static void
@@ -244,10 +244,10 @@ cmd_resolve(struct app *app, int argc, char **argv)
     char *s;
     enum rc rc;
 
-    if (!anchor)
-        anchor = app->cfg->federation_trust_anchor;
+    if (!anchor && app->fed->nanchors)
+        anchor = app->fed->anchors[0].id;
     if (argc < 3 || !anchor) {
-        fprintf(stderr, "usage: authctl %s (and federation_trust_anchor set)\n", USAGE);
+        fprintf(stderr, "usage: authctl %s (and federation_trust_anchors set)\n", USAGE);
         return 2;
     }
     arena_init(&a, 4u << 20);

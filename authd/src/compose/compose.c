@@ -196,35 +196,29 @@ compose_notify_open(const char *spec, const struct notify_opts *o, struct notify
     return rc_set(ri, RC_MALFORMED, "notify", "must be file:PATH, an http(s):// URL or none");
 }
 
-/* The anchor's JWKS file, the federation keys and the outbound client of a node with
- * federation configured (compose.h). */
+/* The federation_trust_anchors file into b (at most max bytes). */
 static enum rc
-read_jwks_file(const char *path, struct jose_keyset **out, struct rc_info *ri)
+read_small_file(const char *path, size_t max, struct buf *b, struct rc_info *ri)
 {
     FILE *f = fopen(path, "rb");
-    char *text = f ? malloc(JOSE_MAX_JWKS + 1) : NULL;
-    size_t n = 0;
-    enum rc rc;
+    char chunk[4096];
+    size_t n;
+    enum rc rc = RC_OK;
 
     if (!f)
-        return rc_set(ri, RC_NOT_FOUND, "federation_trust_anchor_jwks", "cannot open");
-    if (!text) {
-        fclose(f);
-        return RC_NOMEM;
-    }
-    n = fread(text, 1, JOSE_MAX_JWKS + 1, f);
+        return rc_set(ri, RC_NOT_FOUND, "federation_trust_anchors", "cannot open the file");
+    while (rc == RC_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if ((rc = buf_append(b, chunk, n)) == RC_OK && b->len > max)
+            rc = rc_set(ri, RC_TOO_LARGE, "federation_trust_anchors", "file too large");
+    if (rc == RC_OK && ferror(f))
+        rc = rc_set(ri, RC_UNAVAILABLE, "federation_trust_anchors", "cannot read the file");
     fclose(f);
-    if (n > JOSE_MAX_JWKS)
-        rc = rc_set(ri, RC_TOO_LARGE, "federation_trust_anchor_jwks", "too large");
-    else if ((rc = jose_keyset_parse_jwks(span_of(text, n), out, ri)) != RC_OK)
-        rc_set(ri, rc, "federation_trust_anchor_jwks", "not a usable JWKS");
-    free(text);
     return rc;
 }
 
 enum rc
-compose_fed_open(const struct config *c, bool create, struct keys **keys,
-                 struct jose_keyset **anchor, struct outbound **out, struct rc_info *ri)
+compose_fed_open(const struct config *c, bool create, struct keys **keys, struct buf *anchors,
+                 struct outbound **out, struct rc_info *ri)
 {
     struct outbound_opts o = {
         .connect_timeout_ms = c->federation_timeout_ms,
@@ -236,13 +230,13 @@ compose_fed_open(const struct config *c, bool create, struct keys **keys,
     bool changed = false;
     enum rc rc;
 
-    *keys = NULL, *anchor = NULL, *out = NULL;
+    *keys = NULL, *out = NULL;
     if (create && (rc = keys_file_init(c->federation_keys_dir, time(NULL), 0, &changed, &kerr)))
         goto keyfail;
     if ((rc = keys_open(c->federation_keys_dir, keys, &kerr)) != RC_OK)
         goto keyfail;
-    if (c->federation_trust_anchor_jwks
-        && (rc = read_jwks_file(c->federation_trust_anchor_jwks, anchor, ri)) != RC_OK)
+    if (c->federation_trust_anchors
+        && (rc = read_small_file(c->federation_trust_anchors, 65536, anchors, ri)) != RC_OK)
         goto fail;
     if ((rc = compose_outbound_open(&o, out, ri)) != RC_OK)
         goto fail;
@@ -251,7 +245,7 @@ keyfail:
     fprintf(stderr, "federation keys: %s\n", kerr.text);
     rc_set(ri, rc, "federation_keys_dir", "cannot load the federation keys");
 fail:
-    keys_free(*keys), jose_keyset_release(*anchor);
-    *keys = NULL, *anchor = NULL;
+    keys_free(*keys);
+    *keys = NULL;
     return rc;
 }

@@ -50,13 +50,13 @@ enum rc compose_secrets_open(const char *state_dir, bool create, struct secrets 
 
 /* The federation pieces of c (docs/federation.md): its keys (a keys port over
  * federation_keys_dir; with create, a missing key set is made, as at the daemon's first
- * start), the configured trust anchor's keys (federation_trust_anchor_jwks; NULL when
- * none) and an outbound client for fetching statements. RC_OK: all three owned by the
- * caller. Failure: nothing is left open; ri names the setting. */
+ * start), the text of the federation_trust_anchors file appended to anchors (which the
+ * caller buf_init'ed and buf_clears; nothing when unset; at most 64 KiB) and an outbound
+ * client for fetching statements. RC_OK: keys and out owned by the caller. Failure:
+ * nothing is left open; ri names the setting. */
 struct keys;
-struct jose_keyset;
 enum rc compose_fed_open(const struct config *c, bool create, struct keys **keys,
-                         struct jose_keyset **anchor, struct outbound **out, struct rc_info *ri);
+                         struct buf *anchors, struct outbound **out, struct rc_info *ri);
 /* The store_* settings of c as store options. */
 void compose_store_opts(const struct config *c, struct store_opts *out);
 /* The popbase_* settings of c as population-base options, answers cached in cache (may be

@@ -97,9 +97,7 @@ static const struct key keys[] = {
     {"federation_keys_dir",        K_PATH,  O(federation_keys_dir), 0, 0, NULL, NULL},
     {"federation_authority_hints", K_STR,   O(federation_authority_hints), 0, 0, NULL, NULL},
     {"federation_statement_lifetime_s", K_U32, O(federation_statement_lifetime_s), 60, 31536000, "86400", NULL},
-    {"federation_trust_anchor",    K_STR,   O(federation_trust_anchor), 0, 0, NULL, check_url},
-    {"federation_trust_anchor_jwks", K_PATH, O(federation_trust_anchor_jwks), 0, 0, NULL, NULL},
-    {"federation_required_trust_marks", K_STR, O(federation_required_trust_marks), 0, 0, NULL, NULL},
+    {"federation_trust_anchors",   K_PATH,  O(federation_trust_anchors), 0, 0, NULL, NULL},
     {"federation_timeout_ms",      K_U32,   O(federation_timeout_ms), 100, 60000, "3000", NULL},
     {"federation_cache_max_s",     K_U32,   O(federation_cache_max_s), 1, 31536000, "3600", NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
@@ -379,10 +377,6 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
     if (c->federation_role && !c->federation_entity_id
         && !(c->federation_entity_id = strdup(c->issuer)))
         return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
-    if (!c->federation_trust_anchor != !c->federation_trust_anchor_jwks)
-        return ini_error(err, RC_MALFORMED, file, key_line(pc, "federation_trust_anchor"),
-                         "federation_trust_anchor",
-                         "federation_trust_anchor and federation_trust_anchor_jwks go together");
 #define DEFAULT_UNDER_STATE(field, fmt)                                                            \
     if (!c->field) {                                                                               \
         size_t n_ = strlen(c->state_dir) + 64;                                                     \

@@ -73,9 +73,8 @@ struct config {
     char *federation_keys_dir;        /* derived default: keys_dir/federation */
     char *federation_authority_hints; /* superiors' entity ids, space-separated */
     uint32_t federation_statement_lifetime_s;
-    char *federation_trust_anchor;         /* the anchor this node resolves chains to */
-    char *federation_trust_anchor_jwks;    /* its federation JWKS file */
-    char *federation_required_trust_marks; /* trust mark types a chain's leaf must hold */
+    char *federation_trust_anchors; /* JSON file: the anchors this node resolves chains to
+                                       (flow/fed.h fed_new) */
     uint32_t federation_timeout_ms;
     uint32_t federation_cache_max_s; /* a resolved chain is cached at most this long */
     /* the file it came from */

@@ -32,15 +32,88 @@
 #define FED_MAX_RECORD (128 * 1024)
 #define FED_ENTITIES   (FEDPOLICY_MAX_DEPTH + 1)
 
+static void
+anchors_clear(struct fed *f)
+{
+    for (size_t i = 0; i < f->nanchors; i++) {
+        free(f->anchors[i].id);
+        jose_keyset_release(f->anchors[i].keys);
+        json_decref(f->anchors[i].required_marks);
+    }
+    f->nanchors = 0;
+}
+
+static enum rc
+anchor_parse(const json_t *o, struct fed_anchor *an, struct rc_info *ri)
+{
+    const json_t *id = json_object_get(o, "entity_id"), *marks;
+    char *jwks;
+    enum rc rc;
+    size_t i;
+    json_t *m;
+
+    if (!json_is_string(id) || strncmp(json_string_value(id), "http", 4) != 0)
+        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "entity_id missing");
+    marks = json_object_get(o, "required_trust_marks");
+    if (marks && !json_is_array(marks))
+        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors",
+                      "required_trust_marks not an array");
+    json_array_foreach(marks, i, m) if (!json_is_string(m))
+        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "trust mark not a string");
+    if (!(jwks = json_dumps(json_object_get(o, "jwks"), JSON_COMPACT)))
+        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "jwks missing");
+    rc = jose_keyset_parse_jwks(span_str(jwks), &an->keys, ri);
+    free(jwks);
+    if (rc != RC_OK || jose_keyset_count(an->keys) == 0)
+        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "jwks without a usable key");
+    an->required_marks = marks ? json_incref((json_t *)marks) : json_array();
+    if (!(an->id = strdup(json_string_value(id))) || !an->required_marks)
+        return RC_NOMEM;
+    return RC_OK;
+}
+
+static enum rc
+anchors_parse(struct fed *f, struct span text, struct rc_info *ri)
+{
+    json_t *a;
+    size_t i;
+    json_t *o;
+    enum rc rc = RC_OK;
+
+    if (!text.p || text.len == 0)
+        return RC_OK;
+    if (text.len > FED_MAX_ANCHORS_FILE)
+        return rc_set(ri, RC_TOO_LARGE, "federation_trust_anchors", "file too large");
+    a = json_loadb((const char *)text.p, text.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(a))
+        rc = rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "not a JSON array");
+    else if (json_array_size(a) > FED_MAX_ANCHORS)
+        rc = rc_set(ri, RC_TOO_LARGE, "federation_trust_anchors", "too many anchors");
+    json_array_foreach(a, i, o)
+    {
+        if (rc != RC_OK)
+            break;
+        rc = anchor_parse(o, &f->anchors[f->nanchors++], ri);
+    }
+    json_decref(a);
+    return rc;
+}
+
 enum rc
-fed_new(struct keys *keys, struct jose_keyset *anchor_keys, struct outbound *out,
-        struct fed **out_fed)
+fed_new(struct keys *keys, struct span anchors, struct outbound *out, struct fed **out_fed,
+        struct rc_info *ri)
 {
     struct fed *f = calloc(1, sizeof(*f));
+    enum rc rc;
 
     if (!f)
         return RC_NOMEM;
-    f->keys = keys, f->anchor_keys = anchor_keys, f->out = out;
+    if ((rc = anchors_parse(f, anchors, ri)) != RC_OK) {
+        anchors_clear(f);
+        free(f);
+        return rc;
+    }
+    f->keys = keys, f->out = out;
     *out_fed = f;
     return RC_OK;
 }
@@ -51,9 +124,18 @@ fed_free(struct fed *f)
     if (!f)
         return;
     keys_free(f->keys);
-    jose_keyset_release(f->anchor_keys);
+    anchors_clear(f);
     outbound_free(f->out);
     free(f);
+}
+
+const struct fed_anchor *
+fed_anchor_find(const struct fed *f, const char *id)
+{
+    for (size_t i = 0; f && i < f->nanchors; i++)
+        if (strcmp(f->anchors[i].id, id) == 0)
+            return &f->anchors[i];
+    return NULL;
 }
 
 static bool
@@ -98,7 +180,7 @@ endpoint(const char *id, const char *path)
 
 /* metadata.federation_entity (§5.1.1): the endpoints this node serves. */
 static json_t *
-fed_entity_metadata(const struct config *c)
+fed_entity_metadata(const struct config *c, const struct fed *f)
 {
     json_t *o = json_object();
     const char *id = c->federation_entity_id;
@@ -107,7 +189,7 @@ fed_entity_metadata(const struct config *c)
         json_object_set_new(o, "federation_fetch_endpoint", endpoint(id, "/federation/fetch"));
         json_object_set_new(o, "federation_list_endpoint", endpoint(id, "/federation/list"));
     }
-    if (c->federation_trust_anchor)
+    if (f->nanchors)
         json_object_set_new(o, "federation_resolve_endpoint", endpoint(id, "/federation/resolve"));
     return o;
 }
@@ -160,7 +242,7 @@ fed_entity_configuration(struct app *app, struct span op_metadata, struct arena 
         return rc_set(ri, RC_MALFORMED, "metadata", "discovery document");
     claims = base_claims(app, c->federation_entity_id);
     md =
-        json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity", fed_entity_metadata(c));
+        json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity", fed_entity_metadata(c, app->fed));
     json_object_set_new(claims, "metadata", md);
     json_object_set_new(claims, "jwks", our_jwks(app, a));
     hints = words(c->federation_authority_hints);

@@ -33,19 +33,35 @@ struct outbound;
 
 #define FED_MAX_SUBORDINATES 4096 /* entries fed_list answers */
 
+#define FED_MAX_ANCHORS      8    /* trust anchors one node may trust */
+#define FED_MAX_ANCHORS_FILE 65536 /* bytes of the federation_trust_anchors file */
+
+/* A trust anchor this node resolves chains to (config federation_trust_anchors). */
+struct fed_anchor {
+    char *id;                 /* its entity id */
+    struct jose_keyset *keys; /* its federation keys, as configured (out of band) */
+    json_t *required_marks;   /* trust mark types the leaf of a chain must hold (array) */
+};
+
 /* The federation side of a node, in struct app (NULL: federation off). */
 struct fed {
     struct keys *keys; /* ours (port/keys.h over keys_dir/federation): separate from the
                           token keys, rotated the same way (docs/keys.md) */
-    struct jose_keyset *anchor_keys; /* the configured trust anchor's, or NULL */
-    struct outbound *out;            /* fetches of other entities' statements */
+    struct outbound *out; /* fetches of other entities' statements */
+    size_t nanchors;
+    struct fed_anchor anchors[FED_MAX_ANCHORS];
 };
 
-/* Takes the references given (keys, anchor_keys may be NULL, out); RC_OK: *out_fed owned
- * by the caller (fed_free). RC_NOMEM (nothing taken). */
-enum rc fed_new(struct keys *keys, struct jose_keyset *anchor_keys, struct outbound *out,
-                struct fed **out_fed);
+/* Builds the federation side from our keys, the client for fetches and the text of the
+ * federation_trust_anchors file (empty: no anchor): a JSON array of {"entity_id": URL,
+ * "jwks": {"keys": [...]}, "required_trust_marks": [TYPE, ...] (optional)}. Takes keys and
+ * out on success only. RC_OK: *out_fed owned by the caller (fed_free). RC_MALFORMED (ri
+ * names what), RC_TOO_LARGE (over FED_MAX_ANCHORS), RC_NOMEM. */
+enum rc fed_new(struct keys *keys, struct span anchors, struct outbound *out,
+                struct fed **out_fed, struct rc_info *ri);
 void fed_free(struct fed *f);
+/* The configured anchor with entity id `id`, or NULL. */
+const struct fed_anchor *fed_anchor_find(const struct fed *f, const char *id);
 
 /* This node's entity configuration (§3, §9), signed with its federation key: op_metadata
  * is its discovery document (JSON). RC_OK: *jwt in arena a. RC_NOT_FOUND (federation off),
@@ -81,7 +97,7 @@ struct fed_resolved {
     bool cached;         /* answered from the store */
 };
 
-/* Resolves sub's trust chain to anchor (which must be the configured trust anchor), from
+/* Resolves sub's trust chain to anchor (which must be a configured trust anchor), from
  * the cache when it holds one, else by fetching and checking every statement (see the
  * comment in fed.c). RC_OK: *out owned by the caller (fed_resolved_clear). Failures: RC_DENIED
  * with RC_WHY_FED_ANCHOR (unknown anchor, no path), RC_WHY_FED_STATEMENT, RC_WHY_FED_POLICY,

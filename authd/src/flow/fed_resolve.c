@@ -161,10 +161,11 @@ seen(const struct chain *c, size_t upto, const char *id)
 
 /* Steps 1-3: fetches the chain from sub up to anchor. */
 static enum rc
-walk(struct app *app, const char *sub, const char *anchor, int64_t now, struct arena *a,
+walk(struct app *app, const char *sub, const struct fed_anchor *ta, int64_t now, struct arena *a,
      struct chain *c, struct rc_info *ri)
 {
-    const struct jose_keyset *ak = app->fed->anchor_keys;
+    const struct jose_keyset *ak = ta->keys;
+    const char *anchor = ta->id;
     const char *sup;
     size_t i = 0;
     enum rc rc;
@@ -250,7 +251,7 @@ apply_policies(const struct chain *c, json_t *md, struct rc_info *ri)
 /* A verified trust mark of type for the leaf, from its configuration or its superior's
  * statement (docs/federation.md), appended to marks; RC_DENIED if none. */
 static enum rc
-find_mark(struct app *app, const struct chain *c, const char *anchor, const char *type, int64_t now,
+find_mark(const struct fed_anchor *ta, const struct chain *c, const char *type, int64_t now,
           struct arena *a, json_t *marks, struct rc_info *ri)
 {
     const json_t *lists[2] = {c->e[0].st.trust_marks, c->n ? c->s[0].st.trust_marks : NULL};
@@ -265,35 +266,33 @@ find_mark(struct app *app, const struct chain *c, const char *anchor, const char
             const char *tok = json_string_value(json_object_get(m, "trust_mark"));
             if (!jsonget_str_is(json_object_get(m, "trust_mark_type"), type) || !tok)
                 continue;
-            rc = fedstmt_trust_mark_verify(app->fed->anchor_keys, span_str(tok), anchor,
-                                           c->e[0].st.sub, type, now, a, ri);
+            rc = fedstmt_trust_mark_verify(ta->keys, span_str(tok), ta->id, c->e[0].st.sub, type,
+                                           now, a, ri);
             if (rc == RC_OK)
                 return json_array_append(marks, m) ? RC_NOMEM : RC_OK;
         }
     return rc;
 }
 
+/* Every trust mark type the anchor's configuration requires of a leaf. */
 static enum rc
-check_marks(struct app *app, const struct chain *c, const char *anchor, int64_t now,
-            struct arena *a, json_t *marks, struct rc_info *ri)
+check_marks(const struct fed_anchor *ta, const struct chain *c, int64_t now, struct arena *a,
+            json_t *marks, struct rc_info *ri)
 {
-    const char *req = app->cfg->federation_required_trust_marks;
-    struct span w;
-    size_t pos = 0;
+    size_t i;
+    json_t *t;
     enum rc rc;
 
-    while (req && span_next_word(span_str(req), &pos, &w)) {
-        const char *type = arena_span_dup(a, w);
-        if (!type)
-            return RC_NOMEM;
-        if ((rc = find_mark(app, c, anchor, type, now, a, marks, ri)) != RC_OK)
+    json_array_foreach(ta->required_marks, i, t)
+    {
+        if ((rc = find_mark(ta, c, json_string_value(t), now, a, marks, ri)) != RC_OK)
             return rc;
     }
     return RC_OK;
 }
 
 static enum rc
-build(struct app *app, const struct chain *c, const char *anchor, int64_t now, struct arena *a,
+build(const struct fed_anchor *ta, const struct chain *c, int64_t now, struct arena *a,
       struct fed_resolved *out, struct rc_info *ri)
 {
     enum rc rc;
@@ -317,7 +316,7 @@ build(struct app *app, const struct chain *c, const char *anchor, int64_t now, s
                               json_stringn((char *)c->e[c->n].token.p, c->e[c->n].token.len));
     if ((rc = apply_policies(c, out->metadata, ri)) != RC_OK)
         return rc;
-    return check_marks(app, c, anchor, now, a, out->trust_marks, ri);
+    return check_marks(ta, c, now, a, out->trust_marks, ri);
 }
 
 /* authd:fedchain:{GEN}:HASH (fed.h). RC_UNAVAILABLE when the generation cannot be read. */
@@ -415,13 +414,13 @@ static enum rc
 resolve(struct app *app, const char *sub, const char *anchor, struct arena *a,
         struct fed_resolved *out, struct rc_info *ri)
 {
+    const struct fed_anchor *ta = fed_anchor_find(app->fed, anchor);
     int64_t now = clock_now(app->clock);
     struct chain c;
     struct span key;
     enum rc rc;
 
-    if (!app->fed || !app->fed->anchor_keys || !app->cfg->federation_trust_anchor
-        || strcmp(anchor, app->cfg->federation_trust_anchor) != 0)
+    if (!ta)
         return deny(ri, RC_DENIED, RC_WHY_FED_ANCHOR, "trust_anchor", "not a trust anchor here");
     if ((rc = cache_key(app, sub, anchor, a, &key)) != RC_OK)
         return rc_set(ri, rc, "store", "cannot read");
@@ -430,9 +429,9 @@ resolve(struct app *app, const char *sub, const char *anchor, struct arena *a,
     if (rc != RC_NOT_FOUND)
         return rc_set(ri, RC_UNAVAILABLE, "store", "cannot read");
     memset(&c, 0, sizeof(c));
-    if ((rc = walk(app, sub, anchor, now, a, &c, ri)) == RC_OK
+    if ((rc = walk(app, sub, ta, now, a, &c, ri)) == RC_OK
         && (rc = check_links(&c, now, a, ri)) == RC_OK
-        && (rc = build(app, &c, anchor, now, a, out, ri)) == RC_OK)
+        && (rc = build(ta, &c, now, a, out, ri)) == RC_OK)
         cache_put(app, key, now, out);
     chain_clear(&c);
     if (rc != RC_OK)

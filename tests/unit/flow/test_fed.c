@@ -91,8 +91,6 @@ up(struct fixture *x)
     x->fa.cfg.federation_role = "anchor";
     x->fa.cfg.federation_entity_id = TA;
     x->fa.cfg.federation_statement_lifetime_s = 3600;
-    x->fa.cfg.federation_trust_anchor = TA;
-    x->fa.cfg.federation_required_trust_marks = MARK;
     x->fa.cfg.federation_cache_max_s = 3600;
     x->fo.o.ops = &fake_out_ops;
     x->fo.fa = &x->fa;
@@ -103,7 +101,8 @@ up(struct fixture *x)
         return buf_clear(&jwk), -1;
     buf_clear(&jwk);
     /* the app is the anchor (its token key signs as the federation key here) */
-    x->fed = (struct fed){.keys = &x->fa.keys.k, .anchor_keys = x->fa.keys.ks, .out = &x->fo.o};
+    x->fed = (struct fed){.keys = &x->fa.keys.k, .out = &x->fo.o, .nanchors = 1};
+    x->fed.anchors[0] = (struct fed_anchor){TA, x->fa.keys.ks, json_pack("[s]", MARK)};
     x->fa.app.fed = &x->fed;
     return 0;
 }
@@ -112,6 +111,7 @@ static void
 down(struct fixture *x)
 {
     jose_keyset_release(x->fo.leaf);
+    json_decref(x->fed.anchors[0].required_marks);
     x->fa.app.fed = NULL;
     fake_app_down(&x->fa);
 }
@@ -121,6 +121,35 @@ enroll_leaf(struct fixture *x, const char *marks)
 {
     return fed_enroll(&x->fa.app, LEAF, jose_keyset_jwks(x->fo.leaf), span_str(policy),
                       (struct span){0}, marks, NULL);
+}
+
+TEST(fed_new_parses_the_trust_anchors_file)
+{
+    struct fixture x;
+    struct fed *f = NULL;
+    struct rc_info ri = {0};
+    struct span jwks;
+    char *text;
+
+    REQUIRE(up(&x) == 0);
+    jwks = jose_keyset_jwks(x.fo.leaf);
+    text = arena_printf(&x.fa.a,
+                        "[{\"entity_id\":\"" TA "\",\"jwks\":%.*s,"
+                        "\"required_trust_marks\":[\"" MARK "\"]},"
+                        "{\"entity_id\":\"https://ta2.example\",\"jwks\":%.*s}]",
+                        (int)jwks.len, (const char *)jwks.p, (int)jwks.len, (const char *)jwks.p);
+    REQUIRE(fed_new(NULL, span_str(text), NULL, &f, &ri) == RC_OK);
+    CHECK_INT(f->nanchors, 2);
+    CHECK(fed_anchor_find(f, "https://ta2.example") == &f->anchors[1]);
+    CHECK(json_array_size(f->anchors[0].required_marks) == 1);
+    CHECK(fed_anchor_find(f, "https://ta3.example") == NULL);
+    fed_free(f);
+    CHECK_RC(fed_new(NULL, SPAN("{}"), NULL, &f, NULL), RC_MALFORMED);
+    CHECK_RC(fed_new(NULL, SPAN("[{\"entity_id\":\"" TA "\",\"jwks\":{\"keys\":[]}}]"), NULL,
+                     &f, NULL),
+             RC_MALFORMED);
+    CHECK_RC(fed_new(NULL, SPAN("[{\"jwks\":{\"keys\":[]}}]"), NULL, &f, NULL), RC_MALFORMED);
+    down(&x);
 }
 
 TEST(fed_enroll_refuses_bad_input)
@@ -208,7 +237,7 @@ TEST(fed_resolve_refusals)
     CHECK_RC(fed_resolve(&x.fa.app, LEAF, TA, &x.fa.a, &r, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_FED_TRUST_MARK);
     /* enrolled with keys other than the leaf's: its configuration fails the anchor's check */
-    x.fa.cfg.federation_required_trust_marks = NULL;
+    json_array_clear(x.fed.anchors[0].required_marks);
     REQUIRE(fed_enroll(&x.fa.app, LEAF, jose_keyset_jwks(x.fa.keys.ks), span_str(policy),
                        (struct span){0}, NULL, NULL)
             == RC_OK);
