@@ -65,7 +65,8 @@ class Fed:
                     "required_trust_marks": [self.mark]}], open(anchors, "w"))
         common = {"federation_role": "leaf", "federation_authority_hints": self.anchor.base,
                   "federation_trust_anchors": anchors}
-        self.a = Authd(conf=dict(common, store=f"redis://127.0.0.1:{self.redis.port}/1"))
+        self.a = Authd(conf=dict(common, store=f"redis://127.0.0.1:{self.redis.port}/1",
+                                 rate_federation_resolve_per_ip="3"))
         self.b = Authd(conf=dict(common, store=f"redis://127.0.0.1:{self.redis.port}/2"))
         self.a.start()
         self.b.start()
@@ -431,6 +432,18 @@ def unreachable_anchor_serves_the_cache_then_refuses(t):
         t.check(f.refused(f.b, "fed_unreachable"), "reason logged")
     finally:
         f.anchor.start()
+
+
+@test
+def resolve_is_rate_limited_per_address(t):
+    f = fed()  # A allows 3 resolutions a minute from one address
+    codes = [f.a.get("/federation/resolve", params={"sub": f.b.base,
+                                                    "trust_anchor": f.anchor.base})
+             for _ in range(5)]
+    t.eq([c.status_code for c in codes[:3]], [200, 200, 200])
+    t.eq(codes[4].status_code, 429)
+    t.eq(codes[4].json()["error"], "too_many_requests")
+    t.check(int(codes[4].headers["Retry-After"]) >= 1, "Retry-After")
 
 
 @test

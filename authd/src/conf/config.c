@@ -99,6 +99,7 @@ static const struct key keys[] = {
     {"federation_statement_lifetime_s", K_U32, O(federation_statement_lifetime_s), 60, 31536000, "86400", NULL},
     {"federation_trust_anchors",   K_PATH,  O(federation_trust_anchors), 0, 0, NULL, NULL},
     {"federation_timeout_ms",      K_U32,   O(federation_timeout_ms), 100, 60000, "3000", NULL},
+    {"rate_federation_resolve_per_ip", K_U32, O(rate_federation_resolve_per_ip), 0, 100000000, "120", NULL},
     {"federation_cache_max_s",     K_U32,   O(federation_cache_max_s), 1, 31536000, "3600", NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},

@@ -77,6 +77,7 @@ struct config {
                                        (flow/fed.h fed_new) */
     uint32_t federation_timeout_ms;
     uint32_t federation_cache_max_s; /* a resolved chain is cached at most this long */
+    uint32_t rate_federation_resolve_per_ip; /* /federation/resolve per rate_window_s */
     /* the file it came from */
     char *path;
 };

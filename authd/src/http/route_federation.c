@@ -14,13 +14,16 @@
  *     invalid_trust_anchor (not the configured anchor); 400 invalid_trust_chain (a
  *     statement malformed, badly signed, expired, not chaining, or a required trust mark
  *     missing), 400 invalid_metadata (a policy error or constraint broken); 503
- *     temporarily_unavailable (an entity unreachable and nothing cached, the store).
+ *     temporarily_unavailable (an entity unreachable and nothing cached, the store); 429
+ *     too_many_requests with Retry-After past rate_federation_resolve_per_ip (every
+ *     resolution may make this node fetch from the addresses it names).
  * Errors are the §8.9 JSON {"error","error_description"} of the shared renderer. */
 #include <jansson.h>
 #include <string.h>
 
 #include "core/form.h"
 #include "flow/fed.h"
+#include "flow/ratelimit.h"
 #include "http/discovery.h"
 #include "http/router.h"
 
@@ -38,6 +41,7 @@ static const struct http_error fed_errors[] = {
     {RC_TOO_LARGE, RC_WHY_ANY, 400, "invalid_trust_chain", NULL, NULL},
     {RC_NOT_FOUND, RC_WHY_ANY, 404, "not_found", NULL, NULL},
     {RC_UNAVAILABLE, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
+    {RC_LIMITED, RC_WHY_ANY, 429, "too_many_requests", NULL, NULL},
     {RC_ANY, RC_WHY_ANY, 500, "server_error", NULL, HTTP_DESC_NONE},
 };
 
@@ -139,6 +143,20 @@ route_fed_list(struct http_req *r, struct http_resp *w)
     http_json(r, w, 200, list);
 }
 
+/* The per-address bucket of /federation/resolve (flow/ratelimit.h). */
+static enum rc
+resolve_rate(struct http_req *r, struct http_resp *w, struct rc_info *ri)
+{
+    struct ratelimit rl = {"fedresolve:ip", span_str(r->client_ip ? r->client_ip : ""),
+                           r->app->cfg->rate_federation_resolve_per_ip};
+    uint32_t retry = 0;
+    enum rc rc = ratelimit_take(r->app, &r->arena, &rl, 1, &retry, ri);
+
+    if (rc == RC_LIMITED)
+        http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
+    return rc;
+}
+
 static void
 route_fed_resolve(struct http_req *r, struct http_resp *w)
 {
@@ -156,6 +174,8 @@ route_fed_resolve(struct http_req *r, struct http_resp *w)
         rc = RC_MALFORMED;
     if (rc == RC_OK && !r->app->fed)
         rc = rc_set(&ri, RC_NOT_FOUND, "federation", "not configured");
+    if (rc == RC_OK)
+        rc = resolve_rate(r, w, &ri);
     if (rc == RC_OK && (rc = fed_resolve(r->app, sub, anchor, &r->arena, &res, &ri)) == RC_OK)
         rc = fed_resolve_response(r->app, sub, &res, &r->arena, &jwt, &ri);
     fed_resolved_clear(&res);
