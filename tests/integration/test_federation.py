@@ -5,29 +5,30 @@ refuses (with the reason logged) a tampered statement, an expired one, an unknow
 a removed province, a conflicting policy and a missing trust mark. The statements are
 checked link by link with jwcrypto alone. A test-only Python server plays a malicious or
 broken intermediate and its leaves."""
+import base64
 import http.server
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 
-from jwcrypto import jwk, jws, jwt
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+from itest import Authd, Redis, free_port, run, test  # noqa: E402
 
-from itest import Authd, Redis, free_port, run, test
+from jwcrypto import jwk, jws, jwt  # noqa: E402
 
 FED_TYP = "entity-statement+jwt"
 
 
 def b64_payload(token):
-    import base64
     p = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
 
 
 def header(token):
-    import base64
     p = token.split(".")[0]
     return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
 
@@ -304,7 +305,6 @@ class Rogue:
         if n == "x":  # tampered after signing: another key slipped in
             h, p, s = tok.split(".")
             claims = dict(c, jwks={"keys": [self.keys["v"].export_public(as_dict=True)]})
-            import base64
             p = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
             tok = ".".join((h, p, s))
         return tok
