@@ -129,6 +129,26 @@ check_keys(struct app *app)
         check_keyset(app->fed->keys, "federation.keys.reload");
 }
 
+/* authd -t: the federation_trust_anchors file parses (flow/fed.h fed_new). */
+static enum rc
+check_fed_anchors(const struct config *c)
+{
+    struct rc_info ri = {0};
+    struct fed *f = NULL;
+    struct buf b;
+    enum rc rc;
+
+    buf_init(&b, 0);
+    if ((rc = compose_fed_anchors_read(c, &b, &ri)) == RC_OK
+        && (rc = fed_new(NULL, buf_span(&b), NULL, &f, &ri)) == RC_OK)
+        fed_free(f);
+    buf_clear(&b);
+    if (rc != RC_OK)
+        fprintf(stderr, "authd: %s: %s\n", ri.field ? ri.field : "federation_trust_anchors",
+                ri.msg ? ri.msg : rc_name(rc));
+    return rc;
+}
+
 /* The federation side (flow/fed.h) when federation_role or a trust anchor is set. */
 static enum rc
 open_fed(struct app *app, struct rc_info *ri)
@@ -292,6 +312,10 @@ main(int argc, char **argv)
     if (load_all(o.config, &cfg, &pol) != 0)
         return 1;
     if (o.check_only) {
+        if (check_fed_anchors(cfg) != RC_OK) {
+            policy_release(pol), config_free(cfg);
+            return 1;
+        }
         config_print(cfg, stdout);
         printf("# policy: %zu clients, %zu scopes from %s\n", pol->nclients, pol->nscopes,
                cfg->policy_dir);

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, Redis, free_port, run, test  # noqa: E402
+from itest import Authd, Redis, check_config, free_port, run, test  # noqa: E402
 
 from jwcrypto import jwk, jws, jwt  # noqa: E402
 
@@ -444,6 +444,25 @@ def resolve_is_rate_limited_per_address(t):
     t.eq(codes[4].status_code, 429)
     t.eq(codes[4].json()["error"], "too_many_requests")
     t.check(int(codes[4].headers["Retry-After"]) >= 1, "Retry-After")
+
+
+@test
+def check_config_validates_the_trust_anchors_file(t):
+    d = tempfile.mkdtemp(prefix="authd-fed-conf-")
+    good, bad = os.path.join(d, "good.json"), os.path.join(d, "bad.json")
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="ta")
+    json.dump([{"entity_id": "https://ta.example",
+                "jwks": {"keys": [key.export_public(as_dict=True)]},
+                "required_trust_marks": ["https://ta.example/tm"]}], open(good, "w"))
+    json.dump([{"entity_id": "https://ta.example", "jwks": {"keys": []}}], open(bad, "w"))
+    rc, out, _ = check_config(f"state_dir = .\nfederation_trust_anchors = {good}\n")
+    t.eq(rc, 0, out)
+    rc, out, _ = check_config(f"state_dir = .\nfederation_trust_anchors = {bad}\n")
+    t.check(rc != 0 and "federation_trust_anchors" in out, out)
+    rc, out, _ = check_config(f"state_dir = .\nfederation_trust_anchors = {d}/missing.json\n")
+    t.check(rc != 0 and "federation_trust_anchors" in out, out)
+    rc, out, _ = check_config("state_dir = .\nfederation_role = province\n")
+    t.check(rc != 0 and "federation_role" in out, out)
 
 
 @test

@@ -196,16 +196,18 @@ compose_notify_open(const char *spec, const struct notify_opts *o, struct notify
     return rc_set(ri, RC_MALFORMED, "notify", "must be file:PATH, an http(s):// URL or none");
 }
 
-/* The federation_trust_anchors file into b (at most max bytes). */
-static enum rc
-read_small_file(const char *path, size_t max, struct buf *b, struct rc_info *ri)
+enum rc
+compose_fed_anchors_read(const struct config *c, struct buf *b, struct rc_info *ri)
 {
-    FILE *f = fopen(path, "rb");
+    const size_t max = 65536;
+    FILE *f;
     char chunk[4096];
     size_t n;
     enum rc rc = RC_OK;
 
-    if (!f)
+    if (!c->federation_trust_anchors)
+        return RC_OK;
+    if (!(f = fopen(c->federation_trust_anchors, "rb")))
         return rc_set(ri, RC_NOT_FOUND, "federation_trust_anchors", "cannot open the file");
     while (rc == RC_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         if ((rc = buf_append(b, chunk, n)) == RC_OK && b->len > max)
@@ -235,8 +237,7 @@ compose_fed_open(const struct config *c, bool create, struct keys **keys, struct
         goto keyfail;
     if ((rc = keys_open(c->federation_keys_dir, keys, &kerr)) != RC_OK)
         goto keyfail;
-    if (c->federation_trust_anchors
-        && (rc = read_small_file(c->federation_trust_anchors, 65536, anchors, ri)) != RC_OK)
+    if ((rc = compose_fed_anchors_read(c, anchors, ri)) != RC_OK)
         goto fail;
     if ((rc = compose_outbound_open(&o, out, ri)) != RC_OK)
         goto fail;

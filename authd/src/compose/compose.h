@@ -55,6 +55,9 @@ enum rc compose_secrets_open(const char *state_dir, bool create, struct secrets 
  * client for fetching statements. RC_OK: keys and out owned by the caller. Failure:
  * nothing is left open; ri names the setting. */
 struct keys;
+/* The text of the federation_trust_anchors file appended to b (nothing when unset; at most
+ * 64 KiB: RC_TOO_LARGE). RC_NOT_FOUND, RC_UNAVAILABLE, RC_NOMEM; ri names the setting. */
+enum rc compose_fed_anchors_read(const struct config *c, struct buf *b, struct rc_info *ri);
 enum rc compose_fed_open(const struct config *c, bool create, struct keys **keys,
                          struct buf *anchors, struct outbound **out, struct rc_info *ri);
 /* The store_* settings of c as store options. */
