@@ -16,6 +16,7 @@
 #include "flow/app.h"
 #include "flow/bclogout.h"
 #include "flow/client_auth.h"
+#include "flow/fed.h"
 #include "flow/tokcache.h"
 #include "flow/totp.h"
 #include "http/server.h"
@@ -105,20 +106,69 @@ reload_policy(struct app *app)
 /* Picks up a key rotation done by `authctl keys rotate`; a bad new key set is refused and
  * the old one stays in force. */
 static void
-check_keys(struct app *app)
+check_keyset(struct keys *k, const char *ev)
 {
     struct keys_error err = {{0}};
     bool reloaded = false;
     struct log_rec *lr;
 
-    if (keys_maybe_reload(app->keys, &reloaded, &err) != RC_OK) {
-        lr = log_begin(LOG_ERROR, "keys.reload");
+    if (keys_maybe_reload(k, &reloaded, &err) != RC_OK) {
+        lr = log_begin(LOG_ERROR, ev);
         log_str(lr, "result", "rejected; the old keys stay in force");
         log_str(lr, "reason", err.text);
         log_end(lr);
     } else if (reloaded) {
-        log_msg(LOG_INFO, "keys.reload", "result", "ok");
+        log_msg(LOG_INFO, ev, "result", "ok");
     }
+}
+
+/* The token keys, and the federation keys (`authctl federation rotate-key`). */
+static void
+check_keys(struct app *app)
+{
+    check_keyset(app->keys, "keys.reload");
+    if (app->fed)
+        check_keyset(app->fed->keys, "federation.keys.reload");
+}
+
+/* authd -t: the federation_trust_anchors file parses (flow/fed.h fed_new). */
+static enum rc
+check_fed_anchors(const struct config *c)
+{
+    struct rc_info ri = {0};
+    struct fed *f = NULL;
+    struct buf b;
+    enum rc rc;
+
+    buf_init(&b, 0);
+    if ((rc = compose_fed_anchors_read(c, &b, &ri)) == RC_OK
+        && (rc = fed_new(NULL, buf_span(&b), NULL, &f, &ri)) == RC_OK)
+        fed_free(f);
+    buf_clear(&b);
+    if (rc != RC_OK)
+        fprintf(stderr, "authd: %s: %s\n", ri.field ? ri.field : "federation_trust_anchors",
+                ri.msg ? ri.msg : rc_name(rc));
+    return rc;
+}
+
+/* The federation side (flow/fed.h) when federation_role or a trust anchor is set. */
+static enum rc
+open_fed(struct app *app, struct rc_info *ri)
+{
+    const struct config *c = app->cfg;
+    struct keys *k;
+    struct buf anchors;
+    struct outbound *ob;
+    enum rc rc;
+
+    if (!c->federation_role && !c->federation_trust_anchors)
+        return RC_OK;
+    buf_init(&anchors, 0);
+    if ((rc = compose_fed_open(c, true, &k, &anchors, &ob, ri)) == RC_OK
+        && (rc = fed_new(k, buf_span(&anchors), ob, &app->fed, ri)) != RC_OK)
+        keys_free(k), outbound_free(ob);
+    buf_clear(&anchors);
+    return rc;
 }
 
 static enum rc
@@ -150,6 +200,8 @@ open_adapters(struct app *app, struct rc_info *ri)
     if ((rc = compose_notify_open(c->notify, &(struct notify_opts){c->notify_timeout_ms},
                                   &app->notify, ri))
         != RC_OK)
+        return rc;
+    if ((rc = open_fed(app, ri)) != RC_OK)
         return rc;
     compose_popbase_opts(c, app->store, &po);
     return compose_popbase_open(c->popbase, &po, &app->pop, ri);
@@ -266,6 +318,10 @@ main(int argc, char **argv)
     if (load_all(o.config, &cfg, &pol) != 0)
         return 1;
     if (o.check_only) {
+        if (check_fed_anchors(cfg) != RC_OK) {
+            policy_release(pol), config_free(cfg);
+            return 1;
+        }
         config_print(cfg, stdout);
         printf("# policy: %zu clients, %zu scopes from %s\n", pol->nclients, pol->nscopes,
                cfg->policy_dir);
@@ -296,6 +352,7 @@ main(int argc, char **argv)
     popbase_free(app.pop);
     notify_free(app.notify);
     keys_free(app.keys);
+    fed_free(app.fed);
     tokcache_free(app.tokcache);
     store_free(app.store);
     policy_release(app.policy);

@@ -8,6 +8,8 @@
 #ifndef AUTHD_AUTHCTL_H
 #define AUTHD_AUTHCTL_H
 
+#include <stdbool.h>
+
 struct config;
 
 struct authctl {
@@ -25,5 +27,10 @@ void authctl_register(const char *name, const char *usage, authctl_fn fn);
     {                                                                                              \
         authctl_register(#name, usage, fn);                                                        \
     }
+
+/* The value of option name given as "--name VALUE" in argv[2..], or NULL. */
+const char *authctl_opt(int argc, char **argv, const char *name);
+/* True if the flag name stands in argv[2..]. */
+bool authctl_flag(int argc, char **argv, const char *name);
 
 #endif

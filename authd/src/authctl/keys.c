@@ -21,25 +21,6 @@
 
 #define DEFAULT_MAX_TOKEN_LIFETIME 86400
 
-/* Value of option name in argv (as "--name VALUE"), or NULL. */
-static const char *
-opt(int argc, char **argv, const char *name)
-{
-    for (int i = 2; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
-}
-
-static bool
-flag(int argc, char **argv, const char *name)
-{
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return true;
-    return false;
-}
-
 /* "--" and s in lower case, into name (n bytes). */
 static void
 lower_flag(const char *s, char *name, size_t n)
@@ -64,7 +45,7 @@ alg_flags(int argc, char **argv)
         char name[32], curve[32];
         lower_flag(ai->name, name, sizeof(name));
         lower_flag(ai->crv && strncmp(ai->crv, "P-", 2) != 0 ? ai->crv : "", curve, sizeof(curve));
-        if (ai->signs && (flag(argc, argv, name) || (curve[2] && flag(argc, argv, curve))))
+        if (ai->signs && (authctl_flag(argc, argv, name) || (curve[2] && authctl_flag(argc, argv, curve))))
             algs |= ai->alg;
     }
     return algs;
@@ -74,7 +55,7 @@ alg_flags(int argc, char **argv)
 static bool
 opt_seconds(int argc, char **argv, const char *name, int64_t def, int64_t *out)
 {
-    const char *v = opt(argc, argv, name);
+    const char *v = authctl_opt(argc, argv, name);
     uint64_t n;
 
     *out = def;
@@ -216,7 +197,7 @@ read_stdin(struct buf *b)
 static enum jose_alg
 alg_opt(int argc, char **argv)
 {
-    const char *a = opt(argc, argv, "--alg");
+    const char *a = authctl_opt(argc, argv, "--alg");
 
     return a ? jose_alg_parse(span_str(a)) : JOSE_ES256;
 }
@@ -235,8 +216,8 @@ cmd_sign_test(struct authctl *ctl, int argc, char **argv)
         return 1;
     arena_init(&a, 0);
     if (read_stdin(&in))
-        rc = jose_sign(ks, alg_opt(argc, argv), opt(argc, argv, "--typ"), buf_span(&in), &a, &t,
-                       &ri);
+        rc = jose_sign(ks, alg_opt(argc, argv), authctl_opt(argc, argv, "--typ"), buf_span(&in), &a,
+                       &t, &ri);
     if (rc == RC_OK)
         printf("%s\n", (const char *)t.p);
     else
@@ -251,7 +232,7 @@ static int
 cmd_verify_test(int argc, char **argv)
 {
     struct jose_keyset *ks = NULL;
-    struct jose_verify_opts o = {alg_opt(argc, argv), opt(argc, argv, "--typ")};
+    struct jose_verify_opts o = {alg_opt(argc, argv), authctl_opt(argc, argv, "--typ")};
     struct rc_info ri = {0};
     struct arena a;
     struct buf jwks, tok;

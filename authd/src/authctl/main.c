@@ -25,6 +25,24 @@ authctl_register(const char *name, const char *usage, authctl_fn fn)
     ncommands++;
 }
 
+const char *
+authctl_opt(int argc, char **argv, const char *name)
+{
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+bool
+authctl_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
 static struct config *loaded;
 
 static const struct config *

@@ -2,8 +2,11 @@
 #include "compose/compose.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "adapt/keys_file.h"
 #include "adapt/notify_file.h"
 #include "adapt/notify_http.h"
 #include "adapt/outbound_curl.h"
@@ -13,6 +16,7 @@
 #include "adapt/store_mem.h"
 #include "adapt/store_redis_open.h"
 #include "flow/audit.h"
+#include "core/jose.h"
 
 /* ---- store ------------------------------------------------------------------------------ */
 
@@ -207,4 +211,61 @@ compose_audit_open(const struct config *c, bool create, struct audit **out, stru
     else if ((size_t)snprintf(path, sizeof(path), "%s/audit-key.jwk", c->state_dir) >= sizeof(path))
         return rc_set(ri, RC_TOO_LARGE, "state_dir", "path too long");
     return audit_open(path, create, &o, out, ri);
+}
+
+/* ---- federation ---------------------------------------------------------------------------- */
+
+enum rc
+compose_fed_anchors_read(const struct config *c, struct buf *b, struct rc_info *ri)
+{
+    const size_t max = 65536;
+    FILE *f;
+    char chunk[4096];
+    size_t n;
+    enum rc rc = RC_OK;
+
+    if (!c->federation_trust_anchors)
+        return RC_OK;
+    if (!(f = fopen(c->federation_trust_anchors, "rb")))
+        return rc_set(ri, RC_NOT_FOUND, "federation_trust_anchors", "cannot open the file");
+    while (rc == RC_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if ((rc = buf_append(b, chunk, n)) == RC_OK && b->len > max)
+            rc = rc_set(ri, RC_TOO_LARGE, "federation_trust_anchors", "file too large");
+    if (rc == RC_OK && ferror(f))
+        rc = rc_set(ri, RC_UNAVAILABLE, "federation_trust_anchors", "cannot read the file");
+    fclose(f);
+    return rc;
+}
+
+enum rc
+compose_fed_open(const struct config *c, bool create, struct keys **keys, struct buf *anchors,
+                 struct outbound **out, struct rc_info *ri)
+{
+    struct outbound_opts o = {
+        .connect_timeout_ms = c->federation_timeout_ms,
+        .timeout_ms = c->federation_timeout_ms,
+        .https_only = c->federation_entity_id && strncmp(c->federation_entity_id, "https:", 6) == 0,
+        .max_response = JOSE_MAX_COMPACT,
+    };
+    struct keys_error kerr = {{0}};
+    bool changed = false;
+    enum rc rc;
+
+    *keys = NULL, *out = NULL;
+    if (create && (rc = keys_file_init(c->federation_keys_dir, time(NULL), 0, &changed, &kerr)))
+        goto keyfail;
+    if ((rc = keys_open(c->federation_keys_dir, keys, &kerr)) != RC_OK)
+        goto keyfail;
+    if ((rc = compose_fed_anchors_read(c, anchors, ri)) != RC_OK)
+        goto fail;
+    if ((rc = compose_outbound_open(&o, out, ri)) != RC_OK)
+        goto fail;
+    return RC_OK;
+keyfail:
+    fprintf(stderr, "federation keys: %s\n", kerr.text);
+    rc_set(ri, rc, "federation_keys_dir", "cannot load the federation keys");
+fail:
+    keys_free(*keys);
+    *keys = NULL;
+    return rc;
 }

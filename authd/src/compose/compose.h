@@ -54,6 +54,18 @@ struct audit;
 enum rc compose_audit_open(const struct config *c, bool create, struct audit **out,
                            struct rc_info *ri);
 
+/* The federation pieces of c (docs/federation.md): its keys (a keys port over
+ * federation_keys_dir; with create, a missing key set is made, as at the daemon's first
+ * start), the text of the federation_trust_anchors file appended to anchors (which the
+ * caller buf_init'ed and buf_clears; nothing when unset; at most 64 KiB) and an outbound
+ * client for fetching statements. RC_OK: keys and out owned by the caller. Failure:
+ * nothing is left open; ri names the setting. */
+struct keys;
+/* The text of the federation_trust_anchors file appended to b (nothing when unset; at most
+ * 64 KiB: RC_TOO_LARGE). RC_NOT_FOUND, RC_UNAVAILABLE, RC_NOMEM; ri names the setting. */
+enum rc compose_fed_anchors_read(const struct config *c, struct buf *b, struct rc_info *ri);
+enum rc compose_fed_open(const struct config *c, bool create, struct keys **keys,
+                         struct buf *anchors, struct outbound **out, struct rc_info *ri);
 /* The store_* settings of c as store options. */
 void compose_store_opts(const struct config *c, struct store_opts *out);
 /* The popbase_* settings of c as population-base options, answers cached in cache (may be

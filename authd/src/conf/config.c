@@ -29,6 +29,7 @@ static const char *check_notify(const char *v);
 static const char *check_sms_service_name(const char *v);
 static const char *check_sms_lang(const char *v);
 static const char *check_identifier_hmac(const char *v);
+static const char *check_fed_role(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -110,6 +111,15 @@ static const struct key keys[] = {
     {"dpop_iat_window_s",          K_U32,   O(dpop_iat_window_s), 5, 600, "60", NULL},
     {"dpop_nonce_required",        K_BOOL,  O(dpop_nonce_required), 0, 1, "false", NULL},
     {"demo_accounts",              K_PATH,  O(demo_accounts), 0, 0, NULL, NULL},
+    {"federation_role",            K_STR,   O(federation_role), 0, 0, NULL, check_fed_role},
+    {"federation_entity_id",       K_STR,   O(federation_entity_id), 0, 0, NULL, check_url},
+    {"federation_keys_dir",        K_PATH,  O(federation_keys_dir), 0, 0, NULL, NULL},
+    {"federation_authority_hints", K_STR,   O(federation_authority_hints), 0, 0, NULL, NULL},
+    {"federation_statement_lifetime_s", K_U32, O(federation_statement_lifetime_s), 60, 31536000, "86400", NULL},
+    {"federation_trust_anchors",   K_PATH,  O(federation_trust_anchors), 0, 0, NULL, NULL},
+    {"federation_timeout_ms",      K_U32,   O(federation_timeout_ms), 100, 60000, "3000", NULL},
+    {"rate_federation_resolve_per_ip", K_U32, O(rate_federation_resolve_per_ip), 0, 100000000, "120", NULL},
+    {"federation_cache_max_s",     K_U32,   O(federation_cache_max_s), 1, 31536000, "3600", NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},
     {"totp_issuer",                K_STR,   O(totp_issuer), 0, 0, "authd", NULL},
@@ -227,6 +237,15 @@ check_popbase(const char *v)
     if ((strncmp(v, "file:", 5) == 0 && v[5]) || (strncmp(v, "https://", 8) == 0 && v[8]))
         return NULL;
     return "must be file:PATH or an https:// URL (mutual TLS is required)";
+}
+
+/* docs/federation.md: the roles a node can play. */
+static const char *
+check_fed_role(const char *v)
+{
+    if (strcmp(v, "leaf") == 0 || strcmp(v, "intermediate") == 0 || strcmp(v, "anchor") == 0)
+        return NULL;
+    return "must be leaf, intermediate or anchor";
 }
 
 /* port/notify.h: an absolute file path (development) or a gateway URL. */
@@ -419,6 +438,9 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
         if (!(c->issuer = strdup(buf)))
             return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
     }
+    if (c->federation_role && !c->federation_entity_id
+        && !(c->federation_entity_id = strdup(c->issuer)))
+        return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
 #define DEFAULT_UNDER_STATE(field, fmt)                                                            \
     if (!c->field) {                                                                               \
         size_t n_ = strlen(c->state_dir) + 64;                                                     \
@@ -431,6 +453,11 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
     DEFAULT_UNDER_STATE(popbase, "file:%s/population.idx")
     DEFAULT_UNDER_STATE(popbase_name_key, "%s/popbase.key")
 #undef DEFAULT_UNDER_STATE
+    if (!c->federation_keys_dir
+        && asprintf(&c->federation_keys_dir, "%s/federation", c->keys_dir) < 0) {
+        c->federation_keys_dir = NULL;
+        return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
+    }
     return RC_OK;
 }
 

@@ -93,6 +93,17 @@ struct config {
     uint32_t sms_per_phone, sms_per_idnum, sms_per_ip, sms_daily_budget, sms_budget_window_s;
     char *sms_service_name, *sms_lang;
     uint32_t login_ceiling_max_wait_s;
+    /* OpenID Federation 1.0 (docs/federation.md); off unless federation_role is set */
+    char *federation_role;            /* NULL: off; "leaf", "intermediate" or "anchor" */
+    char *federation_entity_id;       /* derived default: issuer */
+    char *federation_keys_dir;        /* derived default: keys_dir/federation */
+    char *federation_authority_hints; /* superiors' entity ids, space-separated */
+    uint32_t federation_statement_lifetime_s;
+    char *federation_trust_anchors; /* JSON file: the anchors this node resolves chains to
+                                       (flow/fed.h fed_new) */
+    uint32_t federation_timeout_ms;
+    uint32_t federation_cache_max_s; /* a resolved chain is cached at most this long */
+    uint32_t rate_federation_resolve_per_ip; /* /federation/resolve per rate_window_s */
     /* the file it came from */
     char *path;
 };

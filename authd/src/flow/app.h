@@ -19,6 +19,7 @@ struct notify;
 struct secrets;
 struct client_keys;
 struct audit;
+struct fed;
 
 struct app {
     const struct config *cfg;
@@ -36,6 +37,7 @@ struct app {
     atomic_bool stopping;
     struct tokcache *tokcache; /* access tokens known good on this node; may be NULL */
     struct audit *audit;       /* the audit chain (flow/audit.h); NULL: none (unit tests) */
+    struct fed *fed;           /* OpenID Federation (flow/fed.h); NULL: not configured */
 };
 
 /* Returns the policy in force with a reference held; release it with app_policy_put. */

@@ -14,6 +14,7 @@
 #include "conf/policy.h"
 #include "core/jose.h"
 #include "core/loa.h"
+#include "http/discovery.h"
 #include "http/router.h"
 #include "port/keys.h"
 
@@ -188,8 +189,8 @@ out:
     return rc;
 }
 
-static void
-route_discovery(struct http_req *r, struct http_resp *w)
+enum rc
+discovery_json(struct http_req *r, struct span *out)
 {
     struct policy *p = app_policy_get(r->app);
     struct jose_keyset *ks = NULL;
@@ -198,9 +199,17 @@ route_discovery(struct http_req *r, struct http_resp *w)
     if (!p || (rc = keys_current(r->app->keys, &ks)) != RC_OK)
         rc = RC_UNAVAILABLE;
     else
-        rc = metadata(r, p, ks, &w->body);
+        rc = metadata(r, p, ks, out);
     jose_keyset_release(ks);
     app_policy_put(p);
+    return rc;
+}
+
+static void
+route_discovery(struct http_req *r, struct http_resp *w)
+{
+    enum rc rc = discovery_json(r, &w->body);
+
     if (rc != RC_OK) {
         http_rc_error(r, w, rc, NULL);
         return;

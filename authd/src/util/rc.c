@@ -75,6 +75,13 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_DPOP_PROOF] = "dpop_proof",
     [RC_WHY_DPOP_NONCE] = "dpop_nonce",
     [RC_WHY_DPOP_BOUND] = "dpop_bound",
+    [RC_WHY_FED_STATEMENT] = "fed_statement",
+    [RC_WHY_FED_EXPIRED] = "fed_expired",
+    [RC_WHY_FED_POLICY] = "fed_policy",
+    [RC_WHY_FED_CONSTRAINT] = "fed_constraint",
+    [RC_WHY_FED_TRUST_MARK] = "fed_trust_mark",
+    [RC_WHY_FED_ANCHOR] = "fed_anchor",
+    [RC_WHY_FED_UNREACHABLE] = "fed_unreachable",
 };
 
 static int

@@ -82,6 +82,15 @@ enum rc_reason {
     RC_WHY_DPOP_NONCE,         /* "dpop_nonce": the server's nonce is required (§8, §9) */
     RC_WHY_DPOP_BOUND,         /* "dpop_bound": a DPoP-bound token without its key (as Bearer,
                                   or with a proof of another key) */
+    RC_WHY_FED_STATEMENT,      /* "fed_statement": a federation statement is malformed, has the
+                                  wrong typ, a bad signature or broken iss/sub chaining */
+    RC_WHY_FED_EXPIRED,        /* "fed_expired": a federation statement has expired */
+    RC_WHY_FED_POLICY,         /* "fed_policy": metadata policies cannot be combined or the
+                                  metadata breaks them (OpenID Federation 1.0 §6.1) */
+    RC_WHY_FED_CONSTRAINT,     /* "fed_constraint": a chain breaks a superior's constraints */
+    RC_WHY_FED_TRUST_MARK,     /* "fed_trust_mark": a required trust mark is missing or bad */
+    RC_WHY_FED_ANCHOR,         /* "fed_anchor": not a configured trust anchor, or no path to it */
+    RC_WHY_FED_UNREACHABLE,    /* "fed_unreachable": an entity of the chain cannot be fetched */
     RC__WHY_COUNT
 };
 
