@@ -1,7 +1,7 @@
 """SMS one-time codes and the password throttle, against live daemons: codes read from the
 dev sink (notify = file:) or from a real HTTP gateway process (sms_gateway.py, which can
 answer 5xx or hang); phone verification (/mfa/phone); the step-up to SMS on /login
-(/login/send, then the code); wrong, expired, reused and sixth-attempt codes; every SMS
+(POST /login with challenge=1, then the code); wrong, expired, reused and sixth-attempt codes; every SMS
 limit tripping with 429 + Retry-After and recovering; and the locked-out owner: an attacker
 hammering a number does not keep its owner out (docs/security.md, "Lockout and
 throttling"). Requests come from different loopback addresses (127.0.0.N) to play
@@ -174,12 +174,13 @@ def phone_verification_reads_the_code_from_the_dev_sink(t):
 
 
 def step_up(t, d, s, citizen, page):
-    """The second factor after a password: SMS (/login/send, the code from the sink).
+    """The second factor after a password: SMS (POST /login challenge=1, the code from the sink).
     Returns the answer of the code's POST. (A TOTP step would go here as well.)"""
     before = len(sink_lines())
-    r = s.post(d.base + "/login/send", allow_redirects=False, timeout=10, data={
-        "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"), "authn": "sms"})
-    t.require(r.status_code == 200, f"/login/send: {r.status_code}")
+    r = s.post(d.base + "/login", allow_redirects=False, timeout=10, data={
+        "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"), "authn": "sms",
+        "challenge": "1"})
+    t.require(r.status_code == 200, f"/login challenge: {r.status_code}")
     code, _ = sent_code(citizen["phone"], before)
     return r, code
 
@@ -284,9 +285,9 @@ def sms_limits_apply_to_the_login_step_too(t):
         page = s.get(urljoin(d.base, r.headers["Location"]), timeout=10)
 
         def send(_i):
-            return s.post(d.base + "/login/send", allow_redirects=False, timeout=10, data={
+            return s.post(d.base + "/login", allow_redirects=False, timeout=10, data={
                 "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
-                "authn": "sms"})
+                "authn": "sms", "challenge": "1"})
         t.eq(send(0).status_code, 200)
         t.eq(send(1).status_code, 200)
         r = send(2)

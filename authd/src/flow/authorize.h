@@ -200,16 +200,6 @@ struct authorize_factors {
 enum rc authorize_factors(struct app *app, struct arena *a, const struct authz_req *r,
                           struct span session_cookie, struct span authn,
                           struct authorize_factors *out);
-/* POST /login/send: the challenge (flow/authn.h) of the second factor f->authn for the
- * browser's session, on a pending request's step-up: the CSRF token of the login page,
- * then the authenticator's challenge to what the account has on record. FORM with rc:
- * RC_OK (sent), RC_LIMITED (RC_WHY_RATE, retry_after_s), RC_DENIED (RC_WHY_NO_PHONE: nothing
- * to send to), RC_UNAVAILABLE; PAGE for a missing/expired request, no session, or an
- * authenticator not accepted or without a challenge (RC_WHY_PENDING), a bad CSRF token
- * (RC_WHY_CSRF). */
-enum rc authorize_challenge(struct app *app, struct arena *a, const struct login_form *f,
-                            struct authorize_result *out);
-
 struct consent_form {
     struct span pending, csrf, bind, session_cookie;
     bool approve;

@@ -267,30 +267,3 @@ out:
     authz_log("consent", out, rc);
     return rc;
 }
-
-enum rc
-authorize_challenge(struct app *app, struct arena *a, const struct login_form *f,
-                    struct authorize_result *out)
-{
-    struct authz_req r;
-    const struct authn *m;
-    struct session cur;
-    uint32_t retry = 0;
-    enum rc rc;
-
-    memset(out, 0, sizeof(*out));
-    if ((rc = page_request(app, a, "login", f->pending, f->bind, f->csrf, &r, out)) != RC_OK)
-        goto out;
-    m = login_authn(app, &r, f->authn);
-    if (!m || !m->challenge || !(m->needs & AUTHN_NEEDS_SESSION) || !f->session_cookie.len
-        || session_load(app, a, f->session_cookie, &cur) != RC_OK) {
-        rc = authz_page_error(out, RC_DENIED, RC_WHY_PENDING, "authn", "not accepted here");
-        goto out;
-    }
-    out->kind = AUTHORIZE_FORM;
-    rc = m->challenge(app, a, cur.account_id, f->client_ip, &out->why, &retry);
-    out->retry_after_s = rc == RC_LIMITED ? (retry ? retry : 1) : 0;
-out:
-    authz_log("challenge", out, rc);
-    return rc;
-}

@@ -537,12 +537,13 @@ challenge(struct span pending, struct span cookie, struct authorize_result *out)
                             .bind = span_str(F.bind),
                             .authn = SPAN("sms"),
                             .session_cookie = cookie,
-                            .client_ip = "192.0.2.1"};
+                            .client_ip = "192.0.2.1",
+                            .challenge = true};
 
     if (authorize_page_info(&F.fa.app, &F.fa.a, pending, lf.bind, "login", &pg) != RC_OK)
         return RC_INTERNAL;
     lf.csrf = span_str(arena_printf(&F.fa.a, "%s", pg.csrf));
-    return authorize_challenge(&F.fa.app, &F.fa.a, &lf, out);
+    return authorize_login(&F.fa.app, &F.fa.a, &lf, out);
 }
 
 static const char *
