@@ -161,6 +161,23 @@ def an_audited_release_costs_one_round_trip(t):
 
 
 @test
+def admin_commands_are_in_the_chain(t):
+    number = DEMO["citizens"][4]["id_number"]
+    A.authctl("user", "disable", number)
+    A.authctl("user", "enable", number)
+    path, lines = export("log6")
+    recs = [json.loads(l) for l in lines]
+    evs = [r["ev"] for r in recs]
+    t.check(evs[-2:] == ["admin.disable", "admin.enable"] or
+            evs[-3:-1] == ["admin.disable", "admin.enable"], evs[-4:])
+    adm = [r for r in recs if r["ev"] == "admin.disable"][-1]
+    t.eq(adm["f"]["idn"], number[:6] + "********" + number[-4:].upper())
+    t.eq(adm["f"]["via"], "authctl")
+    rc, out = verify(path)
+    t.eq(rc, 0, out)
+
+
+@test
 def a_manual_checkpoint_signs_everything(t):
     A.authctl("audit", "checkpoint")
     path, lines = export("log5")

@@ -19,7 +19,9 @@
 #include "conf/config.h"
 #include "core/mask.h"
 #include "flow/account.h"
+#include "flow/audit.h"
 #include "flow/authn.h"
+#include "flow/sms.h"
 #include "flow/totp.h"
 #include "log/log.h"
 #include "port/popbase.h"
@@ -74,6 +76,10 @@ open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
     if (strcmp(u->app.store->ops->name, "memory") == 0)
         fprintf(stderr, "authctl user: warning: store = memory: is private to this process and "
                         "is gone when it exits; this command is only useful with Redis\n");
+    /* admin commands go to the audit chain (docs/audit.md); authctl never makes the key */
+    if (compose_audit_open(c, false, &u->app.audit, &ri) != RC_OK)
+        fprintf(stderr, "authctl user: warning: no audit key (%s): this command is not "
+                        "audited; start authd once to create it\n", ri.msg ? ri.msg : "");
     if (!need_pop)
         return 0;
     compose_popbase_opts(c, u->app.store, &po); /* the daemon's options, breaker and cache */
@@ -85,6 +91,7 @@ open_ctx(struct authctl *ctl, struct user_ctx *u, bool need_pop)
 static void
 close_ctx(struct user_ctx *u)
 {
+    audit_free(u->app.audit);
     arena_clear(&u->a);
     popbase_free(u->app.pop);
     store_free(u->app.store);
@@ -161,24 +168,45 @@ with_factors(struct user_ctx *u, const struct account *acct, json_t *o)
     return o;
 }
 
-/* reset-mfa: every second factor of the account goes (the citizen enrols again); one
- * warn line, the number masked. */
+/* An admin command that changed an account, in the audit chain: what, the number masked,
+ * the operator (the login name, as far as the system knows it). A chain that cannot take it
+ * is reported: the change is made, the audit record is missing. */
+static void
+audit_admin(struct user_ctx *u, const char *ev, const char *idn_masked)
+{
+    const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+    const char *kv[] = {"idn", idn_masked, "operator", who ? who : "", "via", "authctl"};
+
+    if (u->app.audit && audit_append(&u->app, ev, kv, 6) != RC_OK)
+        fprintf(stderr, "authctl user: warning: the audit chain did not take this record\n");
+}
+
+/* reset-mfa: every second factor of the account goes (the TOTP app and its recovery codes,
+ * the phone's verification: the citizen enrols again); one warn line and an audit record,
+ * the number masked. */
 static enum rc
 reset_mfa(struct user_ctx *u, struct span number, struct rc_info *ri)
 {
     struct account acct;
     char idn[MASK_IDNUM_SIZE];
-    enum rc rc = account_find(&u->app, &u->a, number, &acct, ri);
+    enum rc rc = account_find(&u->app, &u->a, number, &acct, ri), src = RC_NOT_FOUND;
     struct log_rec *rec;
 
     if (rc != RC_OK)
         return rc;
     rc = totp_reset(&u->app, &u->a, acct.id);
+    if ((rc == RC_OK || rc == RC_NOT_FOUND) && sms_enrolled(&acct)
+        && (src = sms_phone_mark_verified(&u->app, &u->a, acct.id, "")) != RC_OK)
+        rc = src;
+    else if (rc == RC_NOT_FOUND && src == RC_OK)
+        rc = RC_OK;
     mask_idnum(number, idn);
     rec = log_begin(LOG_WARN, "mfa.reset");
     log_str(rec, "idn", idn);
     log_str(rec, "rc", rc_name(rc));
     log_end(rec);
+    if (rc == RC_OK)
+        audit_admin(u, "admin.reset_mfa", idn);
     OPENSSL_cleanse(&acct, sizeof(acct));
     return rc == RC_NOT_FOUND ? rc_set(ri, rc, NULL, "no second factor to reset") : rc;
 }
@@ -234,6 +262,11 @@ cmd_add(struct authctl *ctl, int argc, char **argv)
         req = (struct register_req){span_str(o.id_number), span_str(o.name), span_str(o.phone),
                                     span_of(pw, pwlen)};
         rc = account_add(&u.app, &u.a, &req, &ao, &acct, &ri);
+        if (rc == RC_OK) {
+            char idn[MASK_IDNUM_SIZE];
+            mask_idnum(req.id_number, idn);
+            audit_admin(&u, ao.skip_popbase ? "admin.add_unchecked" : "admin.add", idn);
+        }
         ex = rc == RC_OK ? print_json(account_json(&acct, &lk)) : fail(rc, "add", &ri);
     }
     OPENSSL_cleanse(pw, sizeof(pw));
@@ -257,11 +290,16 @@ cmd_one(struct authctl *ctl, const char *verb, const char *number)
         close_ctx(&u);
         return ex;
     }
-    if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0)
-        rc = account_set_disabled(&u.app, &u.a, n, verb[0] == 'd', &ri);
-    else if (strcmp(verb, "unlock") == 0)
-        rc = account_unlock(&u.app, &u.a, n, &ri);
-    else if (strcmp(verb, "reset-mfa") == 0)
+    if (strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0 || strcmp(verb, "unlock") == 0) {
+        char idn[MASK_IDNUM_SIZE];
+        rc = strcmp(verb, "unlock") == 0 ? account_unlock(&u.app, &u.a, n, &ri)
+                                         : account_set_disabled(&u.app, &u.a, n, verb[0] == 'd', &ri);
+        mask_idnum(n, idn);
+        if (rc == RC_OK)
+            audit_admin(&u, verb[0] == 'd' ? "admin.disable" : verb[0] == 'e' ? "admin.enable"
+                                                                             : "admin.unlock",
+                        idn);
+    } else if (strcmp(verb, "reset-mfa") == 0)
         rc = reset_mfa(&u, n, &ri);
     else
         rc = RC_OK;
