@@ -407,6 +407,37 @@ def attacker_hammering_a_number_does_not_keep_the_owner_out(t):
                 for e in A.log_events()), "the log says why the second factor was asked")
 
 
+@test
+def attacker_hammering_a_number_does_not_keep_a_totp_owner_out(t):
+    """The issue's scenario with the TOTP app: attackers from many addresses push the
+    number over its ceiling; the owner, from another address, gets in at once with the
+    password and a code computed independently (pyotp)."""
+    import pyotp
+    owner = CITIZENS[4]
+    s = password_session(t, A, owner)
+    page = s.get(A.base + "/mfa/totp", timeout=10)
+    m = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', page.text)
+    t.require(page.status_code == 200 and m, f"enrol page {page.status_code}")
+    totp = pyotp.TOTP(m.group(1).replace(" ", ""))
+    r = s.post(A.base + "/mfa/totp", timeout=10, data={
+        "csrf": hidden(page.text, "csrf"), "action": "confirm", "code": totp.now()})
+    t.require(r.status_code == 200, f"confirm {r.status_code}")
+    last = None
+    for n in range(20, 34):  # over rate_login_per_idnum, each from its own address
+        a = browser(A, f"127.0.0.{n}")
+        last = post_password(A, a, login_page(t, A, a), owner, "Wrong-pass-1")
+    t.eq(last.status_code, 429)
+    o = browser(A, "127.0.0.1")
+    r = post_password(A, o, login_page(t, A, o), owner)
+    t.require(r.status_code == 303 and "authn=totp" in r.headers.get("Location", ""),
+              f"owner under attack: {r.status_code} {r.headers.get('Location')}")
+    page = o.get(urljoin(A.base, r.headers["Location"]), timeout=10)
+    r = o.post(A.base + "/login", allow_redirects=False, timeout=10, data={
+        "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
+        "authn": "totp", "code": totp.at(time.time() + 30)})  # the enrolment used this step's
+    t.check(logged_in(r), f"owner with TOTP: {r.status_code} {r.headers.get('Location')}")
+
+
 try:
     run()
 finally:
