@@ -68,6 +68,8 @@ struct config {
     uint32_t rate_device_per_ip, rate_device_per_code; /* user-code lookups on /device */
     uint32_t rate_device_authorization_per_ip;          /* /device_authorization requests */
     char *device_login_client; /* the client /device logs a phone in through; NULL: none */
+    /* CIBA poll mode (flow/ciba.h) */
+    uint32_t ciba_expiry_s, ciba_max_expiry_s, ciba_poll_interval_s;
     bool require_pushed_authorization_requests; /* every client pushes (RFC 9126 §5) */
     uint32_t dpop_iat_window_s; /* a DPoP proof's iat no older than this (RFC 9449 §11.1) */
     bool dpop_nonce_required;   /* every DPoP proof carries a server nonce (§8, §9) */

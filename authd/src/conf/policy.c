@@ -217,6 +217,7 @@ static const struct policy_grant grants[] = {
     {GRANT_CLIENT_CREDENTIALS, "client_credentials"},
     {GRANT_TOKEN_EXCHANGE, "urn:ietf:params:oauth:grant-type:token-exchange"},
     {GRANT_DEVICE_CODE, "urn:ietf:params:oauth:grant-type:device_code"},
+    {GRANT_CIBA, "urn:openid:params:grant-type:ciba"},
 };
 
 const struct policy_grant *

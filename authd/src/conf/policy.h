@@ -42,6 +42,7 @@ enum subject_type { SUBJECT_PAIRWISE = 0, SUBJECT_PUBLIC };
 #define GRANT_CLIENT_CREDENTIALS 0x4u
 #define GRANT_TOKEN_EXCHANGE     0x8u
 #define GRANT_DEVICE_CODE        0x10u /* RFC 8628 */
+#define GRANT_CIBA               0x20u /* OpenID CIBA Core 1.0, poll mode */
 
 /* The grant types, one row each: the bit a client's `grants` holds and the name on the wire
  * (RFC 6749 §4, RFC 8693 §2.1). Policy, discovery, authctl and the token endpoint all read

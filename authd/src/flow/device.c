@@ -10,6 +10,7 @@
 #include "core/form.h"
 #include "flow/authorize.h"
 #include "flow/clients.h"
+#include "flow/decoupled.h"
 #include "flow/ratelimit.h"
 #include "log/log.h"
 #include "port/secrets.h"
@@ -44,37 +45,6 @@ draw_code(struct app *app, char code[USERCODE_LEN + 1])
             return rc;
     } while (!usercode_from_random(rnd, sizeof(rnd), code));
     OPENSSL_cleanse(rnd, sizeof(rnd));
-    return RC_OK;
-}
-
-/* The scope of the request: what it asks, or every scope of the client, filtered by
- * policy (flow/authorize.h authorize_scope_filter). */
-static enum rc
-request_scope(struct arena *a, const struct policy *p, const struct policy_client *c,
-              struct span in, const char **out, struct rc_info *ri)
-{
-    struct buf b;
-    size_t dropped = 0;
-    enum rc rc;
-
-    buf_init(&b, PENDING_SCOPE_MAX + 1);
-    for (size_t i = 0; !in.p && i < c->scopes.n; i++)
-        buf_printf(&b, "%s%s", i ? " " : "", c->scopes.v[i]);
-    if (!in.p)
-        in = b.p ? span_of(b.p, b.len) : SPAN("");
-    rc = authorize_scope_filter(a, p, c, in, out, &dropped);
-    buf_clear(&b);
-    if (rc == RC_NOMEM)
-        return rc_because(ri, rc, RC_WHY_NONE);
-    if (rc != RC_OK)
-        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope",
-                       rc == RC_TOO_LARGE ? "too long" : "malformed");
-    if (dropped && c->strict_scopes)
-        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "not registered for the client");
-    if (**out == 0)
-        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "none registered for the client");
-    if (strlen(*out) > PENDING_SCOPE_MAX)
-        return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "too long");
     return RC_OK;
 }
 
@@ -132,7 +102,7 @@ device_authorize(struct app *app, struct arena *a, const struct policy *p,
     if (!(c->grants & GRANT_DEVICE_CODE))
         return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "client_id",
                        "not registered for the device_code grant");
-    if ((rc = request_scope(a, p, c, scope, &pd.scope, ri)) != RC_OK)
+    if ((rc = decoupled_scope(a, p, c, scope, &pd.scope, ri)) != RC_OK)
         return rc;
     if ((rc = ratelimit_take(app, a, &rl, 1, retry_after_s, ri)) != RC_OK)
         return rc_because(ri, rc, rc == RC_LIMITED ? RC_WHY_RATE : RC_WHY_NONE);
@@ -257,31 +227,5 @@ enum rc
 device_poll(struct app *app, struct arena *a, const struct policy_client *c,
             struct span device_code, struct pending *out, struct rc_info *ri)
 {
-    enum rc rc;
-
-    if (!device_code.p || device_code.len == 0)
-        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "device_code", "missing");
-    rc = pending_poll(app, a, PENDING_DEVICE, device_code, out);
-    if (rc == RC_NOT_FOUND || ((rc == RC_OK || rc == RC_LIMITED) && strcmp(out->client_id, c->id)))
-        return rc_fail(ri, RC_NOT_FOUND, RC_WHY_GRANT, "device_code", "unknown, used or not yours");
-    if (rc == RC_LIMITED) /* RFC 8628 §3.5: the interval grew by 5 s */
-        return rc_fail(ri, RC_LIMITED, RC_WHY_SLOW_DOWN, "device_code", "polled too fast");
-    if (rc != RC_OK)
-        return rc_because(ri, rc, RC_WHY_NONE);
-    switch (out->state) {
-    case PENDING_WAITING:
-        return rc_fail(ri, RC_DENIED, RC_WHY_AUTHZ_PENDING, "device_code", "not decided yet");
-    case PENDING_EXPIRED:
-        return rc_fail(ri, RC_EXPIRED, RC_WHY_DEVICE_EXPIRED, "device_code", "expired");
-    case PENDING_DENIED:
-        (void)pending_complete(app, a, PENDING_DEVICE, device_code, NULL);
-        return rc_fail(ri, RC_DENIED, RC_WHY_DECLINED, "device_code", "the citizen declined");
-    case PENDING_APPROVED:
-        break;
-    }
-    /* single use: of concurrent polls of an approved code, one completes it */
-    rc = pending_complete(app, a, PENDING_DEVICE, device_code, out);
-    if (rc == RC_NOT_FOUND || (rc == RC_OK && out->state != PENDING_APPROVED))
-        return rc_fail(ri, RC_NOT_FOUND, RC_WHY_GRANT, "device_code", "used already");
-    return rc == RC_OK ? RC_OK : rc_because(ri, rc, RC_WHY_NONE);
+    return decoupled_poll(app, a, PENDING_DEVICE, c, device_code, "device_code", out, ri);
 }

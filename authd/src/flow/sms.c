@@ -182,6 +182,32 @@ out:
     return rc;
 }
 
+enum rc
+sms_send_notice(struct app *app, struct arena *a, const struct account *acct,
+                const char *client_ip, const char *text, struct rc_info *ri, uint32_t *retry_s)
+{
+    uint32_t retry = 0;
+    struct log_rec *lr;
+    enum rc rc;
+
+    if (acct->disabled || !acct->phone || !acct->phone[0])
+        rc = rc_fail(ri, RC_DENIED, RC_WHY_NO_PHONE, "phone", "no phone number on record");
+    else if (strlen(text) > NOTICE_TEXT_MAX)
+        rc = rc_fail(ri, RC_TOO_LARGE, RC_WHY_NONE, "text", "too long");
+    else if ((rc = take_limits(app, a, acct, client_ip, ri, &retry)) == RC_OK
+             && (rc = deliver(app, acct, text)) != RC_OK)
+        rc_set(ri, RC_UNAVAILABLE, NULL, "the SMS gateway cannot be reached: try again later");
+    if (rc == RC_FULL || rc == RC_CONFLICT)
+        rc = RC_UNAVAILABLE;
+    if (retry_s)
+        *retry_s = rc == RC_LIMITED ? retry : 0;
+    if ((lr = log_begin(rc == RC_UNAVAILABLE ? LOG_WARN : LOG_INFO, "sms.notice"))) {
+        log_str(lr, "rc", rc_name(rc));
+        log_end(lr);
+    }
+    return rc;
+}
+
 /* Parses "<expires>:<hash>". */
 static bool
 parse_value(struct span v, int64_t *expires, struct span *hash)

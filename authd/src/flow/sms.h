@@ -48,6 +48,16 @@ const char *sms_text(struct arena *a, const char *service, const char *lang, con
 enum rc sms_send(struct app *app, struct arena *a, const char *account_id, enum sms_purpose purpose,
                  const char *client_ip, const char *lang, struct rc_info *ri, uint32_t *retry_s);
 
+/* Sends text (not a code: a notice such as a CIBA request's link, flow/ciba.h) to the
+ * phone number on acct's record (verified or not), through the SMS buckets above, all or
+ * none, before anything is sent (client_ip NULL: no per-address bucket). RC_OK: sent.
+ * RC_DENIED with RC_WHY_NO_PHONE (no number on record, or acct disabled), RC_LIMITED with
+ * RC_WHY_RATE and *retry_s, RC_TOO_LARGE (text past NOTICE_TEXT_MAX), RC_UNAVAILABLE
+ * (store or gateway). Logs one `sms.notice` event (rc; never the number or the text). */
+enum rc sms_send_notice(struct app *app, struct arena *a, const struct account *acct,
+                        const char *client_ip, const char *text, struct rc_info *ri,
+                        uint32_t *retry_s);
+
 /* Checks a typed code for purpose. Every call counts as an attempt. RC_OK: it was the
  * live code, now used up. RC_DENIED (RC_WHY_CREDENTIALS): wrong, malformed, expired, used,
  * past SMS_MAX_ATTEMPTS, or never sent (one answer for all). RC_UNAVAILABLE. */

@@ -10,6 +10,7 @@
 #include "core/jose.h"
 #include "core/mask.h"
 #include "core/pkce.h"
+#include "flow/ciba.h"
 #include "flow/claims.h"
 #include "flow/device.h"
 #include "flow/grant.h"
@@ -219,14 +220,33 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     return issue_family(is, &f, g.nonce, out, ri);
 }
 
-/* RFC 8628 §3.4, §3.5: a poll with a device code; once the citizen approved on their
- * phone, the tokens of that phone session's login (levels, amr, auth_time, sid: never
- * raised). The rules are flow/device.c's. */
+/* The tokens of an approved decoupled interaction (device grant, CIBA): those of the
+ * approving phone session's login (levels, amr, auth_time, sid: never raised). */
+static enum rc
+issue_approved(struct issue *is, const struct pending *pd, struct token_resp *out,
+               struct rc_info *ri)
+{
+    struct rtf f = {0};
+    enum rc rc;
+
+    if ((rc = rtf_new_id(is->app, &f)) != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    f.client_id = is->c->id;
+    f.account_id = pd->by.account_id;
+    f.sid = pd->by.sid;
+    f.scope = pd->scope ? pd->scope : "";
+    f.amr = pd->by.amr;
+    f.loa = pd->by.loa;
+    f.auth_time = pd->by.auth_time;
+    f.refresh = (is->c->grants & GRANT_REFRESH_TOKEN) != 0;
+    return issue_family(is, &f, NULL, out, ri);
+}
+
+/* RFC 8628 §3.4, §3.5: a poll with a device code. The rules are flow/device.c's. */
 static enum rc
 grant_device(struct issue *is, const struct token_req *req, struct token_resp *out,
              struct rc_info *ri)
 {
-    struct rtf f = {0};
     struct pending pd;
     enum rc rc;
 
@@ -234,17 +254,25 @@ grant_device(struct issue *is, const struct token_req *req, struct token_resp *o
         return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
     if ((rc = device_poll(is->app, is->a, is->c, req->device_code, &pd, ri)) != RC_OK)
         return rc;
-    if ((rc = rtf_new_id(is->app, &f)) != RC_OK)
-        return rc_because(ri, rc, RC_WHY_NONE);
-    f.client_id = is->c->id;
-    f.account_id = pd.by.account_id;
-    f.sid = pd.by.sid;
-    f.scope = pd.scope ? pd.scope : "";
-    f.amr = pd.by.amr;
-    f.loa = pd.by.loa;
-    f.auth_time = pd.by.auth_time;
-    f.refresh = (is->c->grants & GRANT_REFRESH_TOKEN) != 0;
-    return issue_family(is, &f, NULL, out, ri);
+    return issue_approved(is, &pd, out, ri);
+}
+
+/* CIBA Core §10.1, §11: a poll with an auth_req_id (poll mode). The rules are
+ * flow/ciba.c's. The ID token carries no auth_req_id claim: CIBA Core §10.1.1 defines
+ * urn:openid:params:jwt:claim:auth_req_id for ping and push modes only, and rt_hash only
+ * in the push mode's ID token (§10.3.1). */
+static enum rc
+grant_ciba(struct issue *is, const struct token_req *req, struct token_resp *out,
+           struct rc_info *ri)
+{
+    struct pending pd;
+    enum rc rc;
+
+    if (!(is->c->grants & GRANT_CIBA) || is->c->type != CLIENT_CONFIDENTIAL)
+        return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
+    if ((rc = ciba_poll(is->app, is->a, is->c, req->auth_req_id, &pd, ri)) != RC_OK)
+        return rc;
+    return issue_approved(is, &pd, out, ri);
 }
 
 static bool
@@ -396,6 +424,8 @@ grant_handler(unsigned bit)
         return token_grant_exchange;
     case GRANT_DEVICE_CODE:
         return grant_device;
+    case GRANT_CIBA:
+        return grant_ciba;
     }
     return NULL;
 }

@@ -34,6 +34,7 @@ struct token_req {
     struct span subject_token, subject_token_type, actor_token, actor_token_type, audience,
         resource, requested_token_type;
     struct span device_code; /* RFC 8628 §3.4 */
+    struct span auth_req_id; /* CIBA Core §10.1 */
     const char *dpop_jkt; /* the thumbprint of a checked DPoP proof's key (flow/dpop.h): the
                              access token is bound to it (RFC 9449 §6); NULL: a bearer token */
 };

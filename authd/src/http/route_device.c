@@ -21,6 +21,7 @@
 #include "flow/device.h"
 #include "flow/grant.h"
 #include "flow/session.h"
+#include "http/approval.h"
 #include "http/authz_ui.h"
 #include "http/router.h"
 
@@ -48,28 +49,6 @@ struct device_page {
     bool back_from_login; /* /authorize sent the browser back (state, code or error) */
 };
 
-/* The scopes as <li>, each translated when strings.tsv knows it (scope_<name>). */
-static const char *
-scopes_html(struct http_req *r, const char *scope, enum lang lang)
-{
-    struct buf b;
-    struct span w;
-    size_t i = 0;
-    const char *s;
-
-    buf_init(&b, 65536);
-    while (span_next_word(span_str(scope), &i, &w)) {
-        const char *key = arena_printf(&r->arena, "scope_%.*s", (int)w.len, (const char *)w.p);
-        const char *t = key ? tmpl_t(lang, key) : NULL;
-        buf_append_str(&b, "<li>");
-        html_escape(&b, t && strcmp(t, key) != 0 ? span_str(t) : w);
-        buf_append_str(&b, "</li>");
-    }
-    s = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
-    buf_clear(&b);
-    return s;
-}
-
 static const char *
 lang_url(struct http_req *r, struct span code, const char *lang)
 {
@@ -84,18 +63,6 @@ lang_url(struct http_req *r, struct span code, const char *lang)
     s = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
     buf_clear(&b);
     return s;
-}
-
-/* The session's levels in words (loa_ialN, loa_aalN in strings.tsv) and its acr. */
-static const char *
-level_text(struct http_req *r, struct loa l, enum lang lang)
-{
-    char acr[LOA_ACR_MAX], ki[16], ka[16];
-
-    loa_format(l, acr);
-    snprintf(ki, sizeof(ki), "loa_ial%d", (int)l.ial);
-    snprintf(ka, sizeof(ka), "loa_aal%d", (int)l.aal);
-    return arena_printf(&r->arena, "%s · %s (%s)", tmpl_t(lang, ki), tmpl_t(lang, ka), acr);
 }
 
 static void
@@ -121,7 +88,7 @@ render(struct http_req *r, struct http_resp *w, const struct device_page *pg)
         {"client_name", span_str(v ? v->client_name : NULL)},
         {"location", span_str(v ? v->location : NULL)},
         {"user_code", span_str(v ? v->user_code : NULL)},
-        {"scopes_html", span_str(v ? scopes_html(r, v->scope, pg->lang) : NULL)},
+        {"scopes_html", span_str(v ? approval_scopes_html(r, v->scope, pg->lang) : NULL)},
         {"level", span_str(v ? pg->level : NULL)},
         {"csrf", span_str(pg->csrf)},
     };
@@ -152,60 +119,6 @@ refused(struct http_req *r, struct http_resp *w, struct device_page *pg, enum rc
     render(r, w, pg);
 }
 
-/* No SSO session on the phone: through the login page and back, when the configuration
- * names a client for it (device_login_client, a first-party public client whose redirect
- * URI is this page). /authorize brings the browser back with the session and the code typed
- * in `state` (the authorization code that comes along is left to expire: the page needs
- * the session, not tokens; PKCE is required of a public client, so a random challenge goes
- * with it that nobody holds the verifier of). false: no such client. */
-static bool
-to_login(struct http_req *r, struct http_resp *w, const struct device_page *pg)
-{
-    const struct config *cfg = r->app->cfg;
-    char challenge[48];
-    struct buf b;
-    const char *loc;
-
-    if (!cfg->device_login_client
-        || grant_random_token(r->app, 32, challenge, sizeof(challenge)) != RC_OK)
-        return false;
-    buf_init(&b, 8192);
-    buf_append_str(&b, "/authorize?");
-    form_append(&b, "client_id", span_str(cfg->device_login_client));
-    form_append(&b, "response_type", SPAN("code"));
-    form_append(&b, "scope", SPAN("openid"));
-    form_append(&b, "redirect_uri",
-                span_str(arena_printf(&r->arena, "%s%s", cfg->issuer, DEVICE_PATH)));
-    form_append(&b, "state", pg->typed);
-    form_append(&b, "code_challenge", span_str(challenge));
-    form_append(&b, "code_challenge_method", SPAN("S256"));
-    form_append(&b, "ui_locales", span_str(pg->lang == LANG_EN ? "en" : "zh-CN"));
-    loc = b.p ? arena_strndup(&r->arena, (const char *)b.p, b.len) : NULL;
-    buf_clear(&b);
-    if (!loc)
-        return false;
-    http_redirect(r, w, 302, loc);
-    return true;
-}
-
-/* The phone's SSO session, if it has one. */
-static bool
-phone_session(struct http_req *r, struct session *s, struct span *cookie)
-{
-    *cookie = span_str(http_cookie(r, SESSION_COOKIE));
-    return cookie->len && session_cookie_valid(*cookie)
-           && session_load(r->app, &r->arena, *cookie, s) == RC_OK;
-}
-
-static const char *
-csrf_of(struct http_req *r, const char *code, struct span cookie)
-{
-    struct span bound[2] = {span_str(code), cookie};
-    char *t = arena_alloc(&r->arena, CSRF_LEN + 1);
-
-    return t && csrf_make(r->app, "device", bound, 2, t) == RC_OK ? t : NULL;
-}
-
 static void
 show(struct http_req *r, struct http_resp *w, struct device_page *pg, const struct policy *p)
 {
@@ -221,8 +134,8 @@ show(struct http_req *r, struct http_resp *w, struct device_page *pg, const stru
         render(r, w, pg);
         return;
     }
-    if (!phone_session(r, &s, &cookie)) { /* no lookup without a login: no anonymous guesses */
-        if (!pg->back_from_login && pg->typed.len <= USERCODE_INPUT_MAX && to_login(r, w, pg))
+    if (!approval_session(r, &s, &cookie)) { /* no lookup without a login: no anonymous guesses */
+        if (!pg->back_from_login && pg->typed.len <= USERCODE_INPUT_MAX && approval_to_login(r, w, DEVICE_PATH, pg->typed, pg->lang))
             return;
         pg->login_first = true;
         render(r, w, pg);
@@ -236,8 +149,8 @@ show(struct http_req *r, struct http_resp *w, struct device_page *pg, const stru
     }
     http_set_client(r, v.client_id);
     pg->v = &v;
-    pg->level = level_text(r, s.loa, pg->lang);
-    if (!(pg->csrf = csrf_of(r, v.user_code, cookie))) {
+    pg->level = approval_level_text(r, s.loa, pg->lang);
+    if (!(pg->csrf = approval_csrf(r, "device", span_str(v.user_code), cookie))) {
         authz_ui_error(r, w, 500, "error_title", pg->lang);
         return;
     }
@@ -253,10 +166,10 @@ decide(struct http_req *r, struct http_resp *w, struct device_page *pg, const st
     char code[USERCODE_LEN + 1], shown[USERCODE_SHOWN_LEN + 1];
     struct rc_info ri = {0};
     struct session s;
-    struct span cookie, bound[2];
+    struct span cookie;
     enum rc rc;
 
-    if (!phone_session(r, &s, &cookie)) {
+    if (!approval_session(r, &s, &cookie)) {
         rc = rc_fail(&ri, RC_DENIED, RC_WHY_LOGIN_REQUIRED, "session", "none");
         pg->login_first = true;
         refused(r, w, pg, rc, &ri);
@@ -267,8 +180,7 @@ decide(struct http_req *r, struct http_resp *w, struct device_page *pg, const st
         usercode_format(code, shown);
     else
         shown[0] = 0;
-    bound[0] = span_str(shown), bound[1] = cookie;
-    if (!shown[0] || !csrf || !csrf_check(r->app, "device", bound, 2, *csrf)) {
+    if (!approval_csrf_ok(r, "device", span_str(shown), cookie, csrf)) {
         rc = rc_fail(&ri, RC_DENIED, RC_WHY_CSRF, "csrf", "missing or wrong");
         refused(r, w, pg, rc, &ri);
         return;

@@ -112,6 +112,11 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     /* RFC 8628 §4 */
     add_endpoint(o, "device_authorization_endpoint", iss, "/device_authorization");
     add_endpoint(o, "pushed_authorization_request_endpoint", iss, "/par"); /* RFC 9126 §5 */
+    /* CIBA Core §4: poll mode only, no user_code */
+    add_endpoint(o, "backchannel_authentication_endpoint", iss, "/bc-authorize");
+    json_object_set_new(o, "backchannel_token_delivery_modes_supported",
+                        strs((const char *const[]){"poll"}, 1));
+    json_object_set_new(o, "backchannel_user_code_parameter_supported", json_false());
     json_object_set_new(o, "require_pushed_authorization_requests",
                         json_boolean(cfg->require_pushed_authorization_requests));
     json_object_set_new(o, "response_types_supported", strs((const char *const[]){"code"}, 1));

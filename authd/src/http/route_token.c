@@ -20,7 +20,7 @@ static const struct http_error token_errors[] = {
     {RC_ANY, RC_WHY_SCOPE, 400, "invalid_scope", NULL, NULL},
     {RC_ANY, RC_WHY_TARGET, 400, "invalid_target", NULL, NULL},
     {RC_ANY, RC_WHY_GRANT, 400, "invalid_grant", NULL, NULL},
-    /* RFC 8628 §3.5: the device grant's polls */
+    /* RFC 8628 §3.5, CIBA Core §11: the polls of the device grant and CIBA */
     {RC_ANY, RC_WHY_AUTHZ_PENDING, 400, "authorization_pending", NULL, NULL},
     {RC_ANY, RC_WHY_SLOW_DOWN, 400, "slow_down", NULL, NULL},
     {RC_ANY, RC_WHY_DECLINED, 400, "access_denied", NULL, NULL},
@@ -55,6 +55,7 @@ route_token(struct http_req *r, struct http_resp *w)
         .resource = oauth_call_param(&oc, "resource"),
         .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
         .device_code = oauth_call_param(&oc, "device_code"),
+        .auth_req_id = oauth_call_param(&oc, "auth_req_id"),
     };
     if (!dpop_http_token(r, w, &oc, "/token", &req.dpop_jkt)) { /* RFC 9449 §5 */
         oauth_call_end(&oc);

@@ -82,6 +82,9 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_FED_TRUST_MARK] = "fed_trust_mark",
     [RC_WHY_FED_ANCHOR] = "fed_anchor",
     [RC_WHY_FED_UNREACHABLE] = "fed_unreachable",
+    [RC_WHY_UNKNOWN_USER] = "unknown_user",
+    [RC_WHY_BINDING_MESSAGE] = "binding_message",
+    [RC_WHY_OTHER_CITIZEN] = "other_citizen",
 };
 
 static int

@@ -73,7 +73,8 @@ enum rc_reason {
     RC_WHY_USER_CODE,          /* "user_code": a device grant user code unknown or malformed */
     RC_WHY_AUTHZ_PENDING,      /* "authorization_pending": the device grant is not decided yet */
     RC_WHY_SLOW_DOWN,          /* "slow_down": a device grant polled sooner than its interval */
-    RC_WHY_DEVICE_EXPIRED,     /* "device_expired": the device code expired (expired_token) */
+    RC_WHY_DEVICE_EXPIRED,     /* "device_expired": the device code (or a CIBA auth_req_id)
+                                  expired (expired_token) */
     RC_WHY_PAR_URI,            /* "par_uri": a pushed request's request_uri is unknown, expired,
                                   used, or another client's (RFC 9126 §4) */
     RC_WHY_PAR_REQUIRED,       /* "par_required": the client must push its requests (§5) */
@@ -91,6 +92,12 @@ enum rc_reason {
     RC_WHY_FED_TRUST_MARK,     /* "fed_trust_mark": a required trust mark is missing or bad */
     RC_WHY_FED_ANCHOR,         /* "fed_anchor": not a configured trust anchor, or no path to it */
     RC_WHY_FED_UNREACHABLE,    /* "fed_unreachable": an entity of the chain cannot be fetched */
+    RC_WHY_UNKNOWN_USER,       /* "unknown_user": a CIBA login_hint names no usable account
+                                  (CIBA Core §13 unknown_user_id) */
+    RC_WHY_BINDING_MESSAGE,    /* "binding_message": a CIBA binding_message too long or not
+                                  printable (CIBA Core §13 invalid_binding_message) */
+    RC_WHY_OTHER_CITIZEN,      /* "other_citizen": a CIBA request approved from the session of
+                                  a citizen other than the one it names */
     RC__WHY_COUNT
 };
 

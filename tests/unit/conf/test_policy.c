@@ -26,9 +26,11 @@ TEST(policy_every_grant_of_the_table_is_served)
         CHECK(token_grant_served(policy_grant_at(n)->bit));
         CHECK_INT(policy_grant_parse(span_str(policy_grant_at(n)->name)), policy_grant_at(n)->bit);
     }
-    CHECK_INT(n, 5);
+    CHECK_INT(n, 6);
     CHECK_INT(policy_grant_parse(SPAN("urn:ietf:params:oauth:grant-type:device_code")),
               GRANT_DEVICE_CODE); /* served since the device grant (flow/device.h) */
+    CHECK_INT(policy_grant_parse(SPAN("urn:openid:params:grant-type:ciba")),
+              GRANT_CIBA); /* served since CIBA poll mode (flow/ciba.h) */
     CHECK_INT(policy_grant_parse(SPAN("urn:ietf:params:oauth:grant-type:device-code")), 0);
     CHECK_INT(policy_grant_parse(SPAN("password")), 0);
     CHECK(!token_grant_served(0));
