@@ -258,9 +258,9 @@ grant_device(struct issue *is, const struct token_req *req, struct token_resp *o
 }
 
 /* CIBA Core §10.1, §11: a poll with an auth_req_id (poll mode). The rules are
- * flow/ciba.c's. The ID token carries no auth_req_id claim: CIBA Core §10.1.1 defines
- * urn:openid:params:jwt:claim:auth_req_id for ping and push modes only, and rt_hash only
- * in the push mode's ID token (§10.3.1). */
+ * flow/ciba.c's. The ID token is the plain OIDC one of the token endpoint (CIBA Core
+ * §10.1.1): urn:openid:params:jwt:claim:auth_req_id and rt_hash bind the ID token of a
+ * token pushed to the client (push mode, §10.3.1), which authd does not offer. */
 static enum rc
 grant_ciba(struct issue *is, const struct token_req *req, struct token_resp *out,
            struct rc_info *ri)
