@@ -315,6 +315,69 @@ def device_refusals_are_unchanged(t):
         DEVICE_WANT["device_authorization scope"])
 
 
+CIBA = "urn:openid:params:grant-type:ciba"
+CIBA_HINT = A.demo()["citizens"][0]["id_number"]
+CIBA_REQ = {
+    "bc-authorize public client": ({"client_id": "demo-kiosk", "scope": "openid",
+                                    "login_hint": CIBA_HINT}, None),
+    "bc-authorize not registered": ({"scope": "openid", "login_hint": CIBA_HINT},
+                                    "demo-module"),
+    "bc-authorize bad secret": ({"scope": "openid", "login_hint": CIBA_HINT},
+                                ("demo-console", "wrong")),
+    "bc-authorize no login_hint": ({"scope": "openid"}, "demo-console"),
+    "bc-authorize login_hint_token": ({"scope": "openid", "login_hint_token": "x"},
+                                      "demo-console"),
+    "bc-authorize id_token_hint": ({"scope": "openid", "id_token_hint": "x"}, "demo-console"),
+    "bc-authorize no openid": ({"scope": "profile", "login_hint": CIBA_HINT}, "demo-console"),
+    "bc-authorize unknown user": ({"scope": "openid", "login_hint": "110105199003071230"},
+                                  "demo-console"),
+    "bc-authorize binding message": ({"scope": "openid", "login_hint": CIBA_HINT,
+                                      "binding_message": "x" * 65}, "demo-console"),
+    "bc-authorize requested_expiry": ({"scope": "openid", "login_hint": CIBA_HINT,
+                                       "requested_expiry": "0"}, "demo-console"),
+}
+CIBA_WANT = {
+    'bc-authorize public client': [400, {'error': 'unauthorized_client', 'error_description': 'client_id: not registered for the ciba grant'}, None, None],
+    'bc-authorize not registered': [400, {'error': 'unauthorized_client', 'error_description': 'client_id: not registered for the ciba grant'}, None, None],
+    'bc-authorize bad secret': [401, {'error': 'invalid_client', 'error_description': 'client_secret: wrong secret'}, 'Basic realm="authd", charset="UTF-8"', None],
+    'bc-authorize no login_hint': [400, {'error': 'invalid_request', 'error_description': 'login_hint: missing'}, None, None],
+    'bc-authorize login_hint_token': [400, {'error': 'invalid_request', 'error_description': 'login_hint_token: not supported: use login_hint'}, None, None],
+    'bc-authorize id_token_hint': [400, {'error': 'invalid_request', 'error_description': 'id_token_hint: not supported: use login_hint'}, None, None],
+    'bc-authorize no openid': [400, {'error': 'invalid_scope', 'error_description': 'scope: must contain openid'}, None, None],
+    'bc-authorize unknown user': [400, {'error': 'unknown_user_id', 'error_description': 'login_hint: unknown user'}, None, None],
+    'bc-authorize binding message': [400, {'error': 'invalid_binding_message', 'error_description': 'binding_message: too long'}, None, None],
+    'bc-authorize requested_expiry': [400, {'error': 'invalid_request', 'error_description': 'requested_expiry: not a positive integer'}, None, None],
+    'ciba grant not registered': [400, {'error': 'unauthorized_client', 'error_description': 'grant_type: not registered'}, None, None],
+    'ciba auth_req_id missing': [400, {'error': 'invalid_request', 'error_description': 'auth_req_id: missing'}, None, None],
+    'ciba auth_req_id unknown': [400, {'error': 'invalid_grant', 'error_description': 'auth_req_id: unknown, used or not yours'}, None, None],
+    'ciba pending': [400, {'error': 'authorization_pending', 'error_description': 'auth_req_id: not decided yet'}, None, None],
+    'ciba slow down': [400, {'error': 'slow_down', 'error_description': 'auth_req_id: polled too fast'}, None, None],
+}
+
+
+@test
+def ciba_refusals_are_unchanged(t):
+    for name, (data, who) in CIBA_REQ.items():
+        a = who if isinstance(who, tuple) else auth(who) if who else None
+        pin(t, name, A.post("/bc-authorize", data=data, auth=a), CIBA_WANT[name])
+    console = auth("demo-console")
+    pin(t, "ciba grant not registered",
+        A.post("/token", data={"grant_type": CIBA, "auth_req_id": "x"}, auth=auth("demo-module")),
+        CIBA_WANT["ciba grant not registered"])
+    pin(t, "ciba auth_req_id missing", A.post("/token", data={"grant_type": CIBA}, auth=console),
+        CIBA_WANT["ciba auth_req_id missing"])
+    pin(t, "ciba auth_req_id unknown",
+        A.post("/token", data={"grant_type": CIBA, "auth_req_id": "x" * 43}, auth=console),
+        CIBA_WANT["ciba auth_req_id unknown"])
+    r = A.post("/bc-authorize", data={"scope": "openid", "login_hint": CIBA_HINT}, auth=console)
+    t.eq(r.status_code, 200, r.text)
+    rid = r.json()["auth_req_id"]
+    pin(t, "ciba pending", A.post("/token", data={"grant_type": CIBA, "auth_req_id": rid},
+                                  auth=console), CIBA_WANT["ciba pending"])
+    pin(t, "ciba slow down", A.post("/token", data={"grant_type": CIBA, "auth_req_id": rid},
+                                    auth=console), CIBA_WANT["ciba slow down"])
+
+
 PAR_OK = {"response_type": "code", "scope": "openid", "redirect_uri":
           "http://127.0.0.1:8081/oidc/callback", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
           "code_challenge_method": "S256"}
