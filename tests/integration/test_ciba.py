@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from itest import ROOT, Authd, run, test  # noqa: E402
+from browser import ARTIFACTS, browser  # noqa: E402
 
 from jwcrypto import jwk, jwt  # noqa: E402
 
@@ -263,6 +264,36 @@ def oauth4webapi_console_gets_tokens_after_the_phone_approves(t):
         err = p.stderr.read()
         if err:
             print(err[-2000:])
+
+
+@test
+def approval_page_in_chromium_zh(t):
+    with browser(t) as wd:
+        r = bc(4, binding_message="<b>工单</b> 4711", scope="openid profile phone")
+        t.eq(r.status_code, 200, r.text)
+        link, _ = last_link(4)
+        wd.go(link + "&lang=zh")  # no session yet: the login page, then back
+        wd.type(wd.find("#id_number"), CITIZENS[4]["id_number"])
+        wd.type(wd.find("#password"), CITIZENS[4]["password"])
+        wd.click(wd.find("#login_submit"))
+        wd.wait_url("/ciba?", 15)
+        time.sleep(0.3)
+        src = wd.cmd("GET", "/source")
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        wd.screenshot(os.path.join(ARTIFACTS, "ciba-zh.png"))
+        t.check("12345 热线坐席" in src, "the client's name")
+        t.check("&lt;b&gt;工单&lt;/b&gt; 4711" in src, "the binding message, escaped")
+        t.check("<b>工单" not in src)
+        t.check("手机号码" in src, "the scopes")
+        t.check("urn:authd:acr:" in src, "the level the console gets")
+        t.check("<script" not in src)
+        wd.click(wd.find("#ciba-approve"))
+        time.sleep(0.5)
+        wd.screenshot(os.path.join(ARTIFACTS, "ciba-done.png"))
+        t.check("ciba-done" in wd.cmd("GET", "/source"))
+        time.sleep(INTERVAL + 0.1)
+        r = poll(r.json()["auth_req_id"])
+        t.eq(r.status_code, 200, r.text)
 
 
 try:

@@ -109,8 +109,11 @@ show(struct http_req *r, struct http_resp *w, struct ciba_page *pg, const struct
 
     pg->status = 200;
     if (!approval_session(r, &s, &cookie)) { /* nothing is looked up without a login */
-        if (!pg->back_from_login && pg->code.len == CIBA_CODE_LEN
-            && approval_to_login(r, w, CIBA_PATH, pg->code, pg->lang))
+        /* state: the code and the page's language ("CODE.zh"), so that both come back */
+        const char *state = arena_printf(&r->arena, "%.*s.%s", (int)pg->code.len,
+                                         (const char *)pg->code.p, authz_ui_lang_code(pg->lang));
+        if (!pg->back_from_login && pg->code.len == CIBA_CODE_LEN && state
+            && approval_to_login(r, w, CIBA_PATH, span_str(state), pg->lang))
             return;
         pg->login_first = true;
         render(r, w, pg);
@@ -173,11 +176,19 @@ route_ciba(struct http_req *r, struct http_resp *w)
         return;
     }
     const struct span *code = form_get(&f, "code"), *state = form_get(&f, "state");
-    pg.lang = authz_ui_lang(r, form_get(&f, "lang"), NULL);
-    /* back from the login page (approval_to_login): the link's code travelled in state, and
-     * `code` is then the authorization code, left to expire */
+    struct span lang = {NULL, 0};
+    /* back from the login page (approval_to_login): the link's code and the language
+     * travelled in state ("CODE.zh"), and `code` is then the authorization code, left to
+     * expire */
     pg.back_from_login = state && r->method != HTTP_POST;
     pg.code = pg.back_from_login ? *state : code ? *code : (struct span){NULL, 0};
+    if (pg.back_from_login && pg.code.len > CIBA_CODE_LEN + 1
+        && ((const char *)pg.code.p)[CIBA_CODE_LEN] == '.') {
+        lang = span_of(pg.code.p + CIBA_CODE_LEN + 1, pg.code.len - CIBA_CODE_LEN - 1);
+        pg.code.len = CIBA_CODE_LEN;
+    }
+    pg.lang = authz_ui_lang(r, form_get(&f, "lang") ? form_get(&f, "lang") : lang.p ? &lang : NULL,
+                            NULL);
     if (!(p = app_policy_get(r->app))) {
         authz_ui_error(r, w, 503, "login_unavailable", pg.lang);
         return;
