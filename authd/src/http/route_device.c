@@ -16,10 +16,7 @@
 #include <string.h>
 
 #include "core/form.h"
-#include "core/html.h"
-#include "flow/csrf.h"
 #include "flow/device.h"
-#include "flow/grant.h"
 #include "flow/session.h"
 #include "http/approval.h"
 #include "http/authz_ui.h"
