@@ -8,7 +8,7 @@
 #include "util/rc.h"
 #include "util/span.h"
 
-#define BINDMSG_CHARS_MAX 64                     /* characters (code points) */
+#define BINDMSG_CHARS_MAX 64                      /* characters (code points) */
 #define BINDMSG_BYTES_MAX (4 * BINDMSG_CHARS_MAX) /* checked before decoding */
 
 /* Checks in: well-formed UTF-8 (util/utf8.h), 1..BINDMSG_CHARS_MAX code points, no control

@@ -82,8 +82,7 @@ check_request(struct app *app, struct arena *a, const struct policy *p,
         return rc;
     if (!authz_list_has(span_str(pd->scope), "openid"))
         return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "openid not registered");
-    if (req->binding_message.p
-        && ((rc = bindmsg_parse(req->binding_message, a, &bm, ri)) != RC_OK))
+    if (req->binding_message.p && ((rc = bindmsg_parse(req->binding_message, a, &bm, ri)) != RC_OK))
         return rc == RC_NOMEM ? rc_because(ri, rc, RC_WHY_NONE)
                               : rc_because(ri, RC_MALFORMED, RC_WHY_BINDING_MESSAGE);
     if ((rc = pending_attr_set(pd, "bm", bm)) != RC_OK)
@@ -120,8 +119,10 @@ notice_text(struct app *app, struct arena *a, const struct policy_client *c, con
     const char *svc = app->cfg->sms_service_name ? app->cfg->sms_service_name : "authd";
     const char *name = c->name && *c->name ? c->name : c->id;
 
-    return arena_printf(a, "【%s】%s 请求以您的身份办理业务。如是您本人发起，请打开 %s%s?code=%s 确认；否则请忽略。",
-                        svc, name, app->cfg->issuer, CIBA_PATH, code);
+    return arena_printf(
+        a,
+        "【%s】%s 请求以您的身份办理业务。如是您本人发起，请打开 %s%s?code=%s 确认；否则请忽略。",
+        svc, name, app->cfg->issuer, CIBA_PATH, code);
 }
 
 static void
@@ -147,8 +148,7 @@ start(struct app *app, struct arena *a, const struct policy_client *c, struct pe
     struct span key = {NULL, 0};
     enum rc rc;
 
-    if ((rc = pending_attr_set(pd, "acct", arena_strndup(a, acct->id, strlen(acct->id))))
-            != RC_OK
+    if ((rc = pending_attr_set(pd, "acct", arena_strndup(a, acct->id, strlen(acct->id)))) != RC_OK
         || (rc = grant_random_token(app, 12, code, sizeof(code))) != RC_OK
         || (rc = code_key(app, a, span_str(code), &key)) != RC_OK
         || (rc = pending_save(app, a, pd, ttl)) != RC_OK)
@@ -177,8 +177,8 @@ out:
 
 enum rc
 ciba_authorize(struct app *app, struct arena *a, const struct policy *p,
-               const struct policy_client *c, const struct ciba_req *req,
-               struct ciba_start *out, uint32_t *retry_after_s, struct rc_info *ri)
+               const struct policy_client *c, const struct ciba_req *req, struct ciba_start *out,
+               uint32_t *retry_after_s, struct rc_info *ri)
 {
     struct pending pd = {.kind = PENDING_CIBA, .client_id = c->id};
     struct account acct = {0};
@@ -208,8 +208,8 @@ out:
 
 /* The waiting interaction of a link's code, for the citizen of session s. */
 static enum rc
-find(struct app *app, struct arena *a, struct span code, const struct session *s,
-     struct span *key, struct pending *pd, struct rc_info *ri)
+find(struct app *app, struct arena *a, struct span code, const struct session *s, struct span *key,
+     struct pending *pd, struct rc_info *ri)
 {
     const char *acct;
     struct span id;
@@ -290,8 +290,8 @@ ciba_decide(struct app *app, struct arena *a, const struct policy *p, struct spa
 }
 
 enum rc
-ciba_poll(struct app *app, struct arena *a, const struct policy_client *c,
-          struct span auth_req_id, struct pending *out, struct rc_info *ri)
+ciba_poll(struct app *app, struct arena *a, const struct policy_client *c, struct span auth_req_id,
+          struct pending *out, struct rc_info *ri)
 {
     return decoupled_poll(app, a, PENDING_CIBA, c, auth_req_id, "auth_req_id", out, ri);
 }

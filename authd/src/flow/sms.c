@@ -183,8 +183,8 @@ out:
 }
 
 enum rc
-sms_send_notice(struct app *app, struct arena *a, const struct account *acct,
-                const char *client_ip, const char *text, struct rc_info *ri, uint32_t *retry_s)
+sms_send_notice(struct app *app, struct arena *a, const struct account *acct, const char *client_ip,
+                const char *text, struct rc_info *ri, uint32_t *retry_s)
 {
     uint32_t retry = 0;
     struct log_rec *lr;

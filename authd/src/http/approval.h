@@ -33,7 +33,7 @@ bool approval_to_login(struct http_req *r, struct http_resp *w, const char *path
  * r's arena; NULL on failure. approval_csrf_ok checks one. */
 const char *approval_csrf(struct http_req *r, const char *purpose, struct span what,
                           struct span cookie);
-bool approval_csrf_ok(struct http_req *r, const char *purpose, struct span what,
-                      struct span cookie, const struct span *token);
+bool approval_csrf_ok(struct http_req *r, const char *purpose, struct span what, struct span cookie,
+                      const struct span *token);
 
 #endif

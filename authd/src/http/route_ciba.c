@@ -187,7 +187,10 @@ route_ciba(struct http_req *r, struct http_resp *w)
         lang = span_of(pg.code.p + CIBA_CODE_LEN + 1, pg.code.len - CIBA_CODE_LEN - 1);
         pg.code.len = CIBA_CODE_LEN;
     }
-    pg.lang = authz_ui_lang(r, form_get(&f, "lang") ? form_get(&f, "lang") : lang.p ? &lang : NULL,
+    pg.lang = authz_ui_lang(r,
+                            form_get(&f, "lang") ? form_get(&f, "lang")
+                            : lang.p             ? &lang
+                                                 : NULL,
                             NULL);
     if (!(p = app_policy_get(r->app))) {
         authz_ui_error(r, w, 503, "login_unavailable", pg.lang);

@@ -132,7 +132,8 @@ show(struct http_req *r, struct http_resp *w, struct device_page *pg, const stru
         return;
     }
     if (!approval_session(r, &s, &cookie)) { /* no lookup without a login: no anonymous guesses */
-        if (!pg->back_from_login && pg->typed.len <= USERCODE_INPUT_MAX && approval_to_login(r, w, DEVICE_PATH, pg->typed, pg->lang))
+        if (!pg->back_from_login && pg->typed.len <= USERCODE_INPUT_MAX
+            && approval_to_login(r, w, DEVICE_PATH, pg->typed, pg->lang))
             return;
         pg->login_first = true;
         render(r, w, pg);

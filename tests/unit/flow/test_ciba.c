@@ -41,9 +41,8 @@ static char idn[19];
 static int
 up(void)
 {
-    struct register_req rq = {.name = span_str("张三"),
-                              .phone = SPAN("13800138000"),
-                              .password = SPAN("Long-enough-1")};
+    struct register_req rq = {
+        .name = span_str("张三"), .phone = SPAN("13800138000"), .password = SPAN("Long-enough-1")};
     struct account_add_opts o = {.skip_popbase = true};
 
     log_setup(LOG_ERROR, 2);
@@ -128,9 +127,9 @@ TEST(ciba_authorize_refusals_follow_ciba_section_13)
     CHECK_INT(ri.why, RC_WHY_PARAM);
     CHECK_RC(start("console", (struct ciba_req){.scope = SPAN("profile")}, &st, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_SCOPE);
-    CHECK_RC(start("console", (struct ciba_req){.login_hint = SPAN("110105199003071230")}, &st,
-                   &ri),
-             RC_NOT_FOUND); /* a bad check character */
+    CHECK_RC(
+        start("console", (struct ciba_req){.login_hint = SPAN("110105199003071230")}, &st, &ri),
+        RC_NOT_FOUND); /* a bad check character */
     CHECK_INT(ri.why, RC_WHY_UNKNOWN_USER);
     CHECK_RC(start("console", (struct ciba_req){.login_hint = SPAN("11010519900307")}, &st, &ri),
              RC_NOT_FOUND);
@@ -168,8 +167,8 @@ TEST(ciba_sms_link_page_and_polls)
     CHECK_STR(N.to, "13800138000");
     CHECK(strstr(N.text, FAKE_ISSUER "/ciba?code=") != NULL);
     CHECK(strstr(N.text, "Hotline") != NULL);
-    CHECK(strstr(N.text, st.auth_req_id) == NULL);  /* the link is not the auth_req_id */
-    CHECK(strstr(N.text, "4711") == NULL);          /* the client's words stay off the SMS */
+    CHECK(strstr(N.text, st.auth_req_id) == NULL); /* the link is not the auth_req_id */
+    CHECK(strstr(N.text, "4711") == NULL);         /* the client's words stay off the SMS */
     snprintf(code, sizeof(code), "%.*s", (int)link_code().len, (const char *)link_code().p);
     struct span id = span_str(st.auth_req_id);
     CHECK_RC(ciba_poll(&F.app, &F.a, client("console"), id, &pd, &ri), RC_DENIED);
@@ -216,8 +215,7 @@ TEST(ciba_denied_expired_and_level)
     REQUIRE(up() == 0);
     s = phone(citizen.id, AAL1);
     /* a scope with min_acr aal2: an aal1 session cannot approve, but may deny */
-    REQUIRE(start("console", (struct ciba_req){.scope = SPAN("openid strong")}, &st, &ri)
-            == RC_OK);
+    REQUIRE(start("console", (struct ciba_req){.scope = SPAN("openid strong")}, &st, &ri) == RC_OK);
     snprintf(code, sizeof(code), "%.*s", (int)link_code().len, (const char *)link_code().p);
     CHECK_RC(ciba_decide(&F.app, &F.a, F.p, span_str(code), &s, true, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_LEVEL);
@@ -226,8 +224,7 @@ TEST(ciba_denied_expired_and_level)
              RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_DECLINED);
     /* expiry: requested_expiry 10 s */
-    REQUIRE(start("console", (struct ciba_req){.requested_expiry = SPAN("10")}, &st, &ri)
-            == RC_OK);
+    REQUIRE(start("console", (struct ciba_req){.requested_expiry = SPAN("10")}, &st, &ri) == RC_OK);
     CHECK_INT(st.expires_in, 10);
     fake_now = NOW + 11;
     CHECK_RC(ciba_poll(&F.app, &F.a, client("console"), span_str(st.auth_req_id), &pd, &ri),
@@ -266,7 +263,10 @@ TEST(bindmsg_parse_limits)
     CHECK_RC(bindmsg_parse(span_of(long_msg, 65), &a, &out, &ri), RC_TOO_LARGE);
     CHECK_RC(bindmsg_parse(SPAN(""), &a, &out, &ri), RC_MALFORMED);
     CHECK_RC(bindmsg_parse(SPAN("a\x01"), &a, &out, &ri), RC_MALFORMED);
-    CHECK_RC(bindmsg_parse(SPAN("\xe2\x80\xae" "abc"), &a, &out, &ri), RC_MALFORMED); /* RLO */
+    CHECK_RC(bindmsg_parse(SPAN("\xe2\x80\xae"
+                                "abc"),
+                           &a, &out, &ri),
+             RC_MALFORMED);                                                 /* RLO */
     CHECK_RC(bindmsg_parse(SPAN("\xc0\xaf"), &a, &out, &ri), RC_MALFORMED); /* overlong */
     arena_clear(&a);
 }
