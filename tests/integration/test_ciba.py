@@ -267,6 +267,21 @@ def oauth4webapi_console_gets_tokens_after_the_phone_approves(t):
 
 
 @test
+def no_id_number_code_or_auth_req_id_in_the_log(t):
+    j = bc(2, binding_message="log check").json()
+    link, _ = last_link(2)
+    code = parse_qs(urlsplit(link).query)["code"][0]
+    time.sleep(0.3)
+    log = "\n".join(A.log_lines())
+    starts = [e for e in A.log_events() if e.get("ev") == "ciba.start"]
+    t.check(starts, "ciba.start is logged")
+    t.check("*" in starts[-1].get("idn", ""), "the ID number is masked")
+    t.check(CITIZENS[2]["id_number"] not in log, "no raw ID number")
+    t.check(j["auth_req_id"] not in log, "no auth_req_id")
+    t.check(code not in log, "no link code")
+
+
+@test
 def approval_page_in_chromium_zh(t):
     with browser(t) as wd:
         r = bc(4, binding_message="<b>工单</b> 4711", scope="openid profile phone")
