@@ -77,7 +77,8 @@ def discovery_documents_the_endpoints(t):
                      ("userinfo_endpoint", "/userinfo"), ("jwks_uri", "/jwks"),
                      ("introspection_endpoint", "/introspect"),
                      ("revocation_endpoint", "/revoke"), ("end_session_endpoint", "/end_session"),
-                     ("device_authorization_endpoint", "/device_authorization")):
+                     ("device_authorization_endpoint", "/device_authorization"),
+                     ("backchannel_authentication_endpoint", "/bc-authorize")):
             t.eq(d.get(k), A.base + p, k)
         t.check("registration_endpoint" not in d)
         t.eq(d["response_types_supported"], ["code"])
@@ -90,7 +91,8 @@ def discovery_documents_the_endpoints(t):
         t.eq(set(d["grant_types_supported"]),
              {"authorization_code", "refresh_token", "client_credentials",
               "urn:ietf:params:oauth:grant-type:token-exchange",
-              "urn:ietf:params:oauth:grant-type:device_code"})
+              "urn:ietf:params:oauth:grant-type:device_code",
+              "urn:openid:params:grant-type:ciba"})
         t.check({"openid", "profile", "phone", "id_number"} <= set(d["scopes_supported"]))
         t.check({"sub", "name", "acr", "amr", "id_number"} <= set(d["claims_supported"]))
         t.check("urn:authd:acr:ial3:aal1" in d["acr_values_supported"])
