@@ -111,18 +111,23 @@ hinted_account(struct app *app, struct arena *a, struct span hint, struct accoun
     return rc_because(ri, rc, RC_WHY_NONE);
 }
 
-/* The SMS: the service, the client's name and the link (never the binding message: the
- * client's words do not go out in authd's name). */
+/* The SMS, in sms_lang (zh unless "en"): the service, the client's name and the link (never
+ * the binding message: the client's words do not go out in authd's name). */
 static const char *
 notice_text(struct app *app, struct arena *a, const struct policy_client *c, const char *code)
 {
-    const char *svc = app->cfg->sms_service_name ? app->cfg->sms_service_name : "authd";
+    const struct config *cfg = app->cfg;
+    const char *svc = cfg->sms_service_name ? cfg->sms_service_name : "authd";
     const char *name = c->name && *c->name ? c->name : c->id;
 
+    if (cfg->sms_lang && strcmp(cfg->sms_lang, "en") == 0)
+        return arena_printf(a,
+                            "[%s] %s asks to act for you. If you started this, open %s%s?code=%s "
+                            "to confirm; otherwise ignore this message.",
+                            svc, name, cfg->issuer, CIBA_PATH, code);
     return arena_printf(
-        a,
-        "【%s】%s 请求以您的身份办理业务。如是您本人发起，请打开 %s%s?code=%s 确认；否则请忽略。",
-        svc, name, app->cfg->issuer, CIBA_PATH, code);
+        a, "【%s】%s 请求以您的身份办理业务。如是您本人发起，请打开 %s%s?code=%s 确认；否则请忽略。",
+        svc, name, cfg->issuer, CIBA_PATH, code);
 }
 
 static void

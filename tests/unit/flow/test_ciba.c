@@ -248,6 +248,27 @@ TEST(ciba_gateway_failure_leaves_nothing_behind)
     down();
 }
 
+TEST(ciba_sms_buckets_and_language)
+{
+    struct ciba_start st;
+    struct rc_info ri = {0};
+    uint32_t wait = 0;
+    struct ciba_req rq = {.scope = SPAN("openid"), .login_hint = span_str(idn)};
+
+    REQUIRE(up() == 0);
+    F.cfg.sms_per_phone = 1;
+    F.cfg.sms_lang = "en";
+    REQUIRE(start("console", (struct ciba_req){0}, &st, &ri) == RC_OK);
+    CHECK(strstr(N.text, "asks to act for you") != NULL);
+    CHECK_RC(ciba_authorize(&F.app, &F.a, F.p, client("console"), &rq, &st, &wait, &ri),
+             RC_LIMITED);
+    CHECK_INT(ri.why, RC_WHY_RATE);
+    CHECK(wait >= 1);
+    CHECK(st.auth_req_id == NULL);
+    CHECK_INT(N.calls, 1);
+    down();
+}
+
 TEST(bindmsg_parse_limits)
 {
     struct arena a;
