@@ -7,6 +7,7 @@
 #include "fakes.h"
 #include "flow/account.h"
 #include "flow/atrest.h"
+#include "flow/sms.h"
 #include "log/log.h"
 #include "port/store.h"
 #include "test.h"
@@ -192,5 +193,28 @@ TEST(atrest_both_generations_read_and_login_moves_to_the_new_one)
     CHECK(starts(store_rec_field(&rec, "phone"), "s1.m2."));
     REQUIRE(atrest_rotate(&T.fa.app, &T.fa.a, &gen) == RC_OK);
     CHECK(gen == 3);
+    down();
+}
+
+TEST(atrest_reseal_does_not_bring_back_a_verification_taken_back_meanwhile)
+{
+    struct account a, got;
+    struct store_record rec;
+    uint32_t gen = 0;
+
+    REQUIRE(up() == 0);
+    REQUIRE(add(0, "张三", "13800138000", &a) == RC_OK);
+    REQUIRE(sms_phone_mark_verified(&T.fa.app, &T.fa.a, a.id, "13800138000") == RC_OK);
+    rec = raw(a.id);
+    CHECK(starts(store_rec_field(&rec, "phone_verified"), "s1.m1."));
+    REQUIRE(atrest_rotate(&T.fa.app, &T.fa.a, &gen) == RC_OK);
+    REQUIRE(account_get(&T.fa.app, &T.fa.a, a.id, &got) == RC_OK); /* a login's read */
+    CHECK(strcmp(got.phone_verified, "13800138000") == 0);
+    /* authctl user reset-mfa lands between the read and the re-seal */
+    REQUIRE(sms_phone_mark_verified(&T.fa.app, &T.fa.a, a.id, "") == RC_OK);
+    REQUIRE(account_reseal(&T.fa.app, &T.fa.a, &got) == RC_OK);
+    REQUIRE(account_get(&T.fa.app, &T.fa.a, a.id, &got) == RC_OK);
+    CHECK(got.phone_verified[0] == 0);
+    CHECK(strcmp(got.data_kid, "m2") == 0);
     down();
 }
