@@ -6,9 +6,9 @@
  *
  * Generations: the current one is the decimal value at store key authd:datakey:{gen} (no
  * TTL, a few bytes; absent means 1). New seals use it; a blob of any generation opens (its
- * key id names its key), so a switch needs no downtime. `authctl keys rotate-data` moves to the next
- * generation; records are re-sealed when next written (a login rewrites a record whose
- * blobs are plaintext or of an older generation).
+ * key id names its key), so a switch needs no downtime. `authctl keys rotate-data` moves to the
+ * next generation; records are re-sealed when next written (a login rewrites a record whose blobs
+ * are plaintext or of an older generation).
  *
  * Plaintext values (records written before this) are read as they are and reported as
  * stale, so that the next write converts them. */
@@ -43,17 +43,18 @@ struct atrest_keys {
 };
 void atrest_keys_clear(struct atrest_keys *k);
 
-/* Seals plain for field of account acct under key id kid (k: the key cache, or NULL). An empty plain stays empty (there
- * is nothing to hide). RC_OK: *out in a. RC_MALFORMED, RC_TOO_LARGE, RC_NOMEM, RC_INTERNAL. */
+/* Seals plain for field of account acct under key id kid (k: the key cache, or NULL). An empty
+ * plain stays empty (there is nothing to hide). RC_OK: *out in a. RC_MALFORMED, RC_TOO_LARGE,
+ * RC_NOMEM, RC_INTERNAL. */
 enum rc atrest_seal(struct app *app, struct arena *a, struct atrest_keys *k, const char *kid,
                     const char *acct, const char *field, struct span plain, struct span *out);
 
 /* Opens value of field of acct: a blob is opened with the key its key id names; anything
  * else is a plaintext of an older record, returned as it is. *stale (may be NULL) is set
  * when the value should be re-sealed (plaintext, or a key id other than cur_kid; cur_kid
- * NULL: only plaintext is stale). k as for atrest_seal. RC_OK: *out in a (a NUL after it). RC_DENIED (a blob that
- * does not open here: moved, changed, or another master key), RC_MALFORMED, RC_NOMEM,
- * RC_INTERNAL. */
+ * NULL: only plaintext is stale). k as for atrest_seal. RC_OK: *out in a (a NUL after it).
+ * RC_DENIED (a blob that does not open here: moved, changed, or another master key), RC_MALFORMED,
+ * RC_NOMEM, RC_INTERNAL. */
 enum rc atrest_open(struct app *app, struct arena *a, struct atrest_keys *k, const char *acct,
                     const char *field, struct span value, const char *cur_kid, struct span *out,
                     bool *stale);

@@ -303,7 +303,8 @@ sms_phone_mark_verified(struct app *app, struct arena *a, const char *account_id
     if ((rc = atrest_generation(app, a, &gen)) != RC_OK)
         return rc;
     atrest_kid(gen, kid); /* a number: sealed like the record's other personal fields */
-    if ((rc = atrest_seal(app, a, NULL, kid, account_id, "phone_verified", f.value, &f.value)) != RC_OK)
+    if ((rc = atrest_seal(app, a, NULL, kid, account_id, "phone_verified", f.value, &f.value))
+        != RC_OK)
         return rc;
     return store_rec_put(app->store, key, &f, 1, 0, STORE_XX | STORE_DURABLE);
 }

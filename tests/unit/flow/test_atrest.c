@@ -123,11 +123,11 @@ TEST(atrest_blob_moved_to_another_account_or_field_is_refused)
     REQUIRE(store_rec_put(T.fa.app.store, key, &f, 1, 0, STORE_XX) == RC_OK);
     CHECK(account_get(&T.fa.app, &T.fa.a, b.id, &got) == RC_INTERNAL);
     /* a blob of one field does not open as another of the same account */
-    CHECK(atrest_open(&T.fa.app, &T.fa.a, NULL, a.id, "phone", store_rec_field(&ra, "name"), NULL, &out,
-                      NULL)
+    CHECK(atrest_open(&T.fa.app, &T.fa.a, NULL, a.id, "phone", store_rec_field(&ra, "name"), NULL,
+                      &out, NULL)
           == RC_DENIED);
-    CHECK(atrest_open(&T.fa.app, &T.fa.a, NULL, a.id, "name", store_rec_field(&ra, "name"), NULL, &out,
-                      NULL)
+    CHECK(atrest_open(&T.fa.app, &T.fa.a, NULL, a.id, "name", store_rec_field(&ra, "name"), NULL,
+                      &out, NULL)
           == RC_OK);
     CHECK(span_eq_str(out, "张三"));
     down();
@@ -153,8 +153,8 @@ TEST(atrest_plaintext_record_is_read_then_sealed_by_the_next_login)
     CHECK(got.data_plain && got.data_kid[0] == 0);
     CHECK(strcmp(got.id_number, T.idn[0]) == 0 && strcmp(got.name, "张三") == 0);
     CHECK(strcmp(got.phone_verified, "13800138000") == 0);
-    REQUIRE(account_login(&T.fa.app, &T.fa.a, span_str(T.idn[0]), SPAN("Long-enough-1"), NULL,
-                          &got, NULL)
+    REQUIRE(account_login(&T.fa.app, &T.fa.a, span_str(T.idn[0]), SPAN("Long-enough-1"), NULL, &got,
+                          NULL)
             == RC_OK);
     rec = raw(a.id);
     CHECK(starts(store_rec_field(&rec, "id_number"), "s1.m1."));
@@ -185,8 +185,8 @@ TEST(atrest_both_generations_read_and_login_moves_to_the_new_one)
     REQUIRE(account_get(&T.fa.app, &T.fa.a, b.id, &got) == RC_OK);
     CHECK(strcmp(got.data_kid, "m2") == 0 && strcmp(got.name, "李四") == 0);
     CHECK(got.phone[0] == 0);
-    REQUIRE(account_login(&T.fa.app, &T.fa.a, span_str(T.idn[0]), SPAN("Long-enough-1"), NULL,
-                          &got, NULL)
+    REQUIRE(account_login(&T.fa.app, &T.fa.a, span_str(T.idn[0]), SPAN("Long-enough-1"), NULL, &got,
+                          NULL)
             == RC_OK);
     rec = raw(a.id);
     CHECK(starts(store_rec_field(&rec, "name"), "s1.m2."));
