@@ -276,6 +276,7 @@ cmd_jwks(struct authctl *ctl)
 }
 
 int keys_bench(int argc, char **argv); /* authctl/keys_bench.c */
+int keys_rotate_data(struct authctl *ctl, int argc, char **argv); /* authctl/keys_data.c */
 
 static int
 cmd_keys(struct authctl *ctl, int argc, char **argv)
@@ -286,6 +287,8 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
         return cmd_init(ctl, argc, argv);
     if (strcmp(sub, "rotate") == 0)
         return cmd_rotate(ctl, argc, argv);
+    if (strcmp(sub, "rotate-data") == 0)
+        return keys_rotate_data(ctl, argc, argv);
     if (strcmp(sub, "list") == 0)
         return cmd_list(ctl);
     if (strcmp(sub, "jwks") == 0)
@@ -299,6 +302,7 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
     fprintf(stderr, "usage: authctl -c CONFIG keys init [--rs256] [--ps256] [--sm2]\n"
                     "       authctl -c CONFIG keys rotate [--min-publish SECONDS] "
                     "[--max-token-lifetime SECONDS]\n"
+                    "       authctl -c CONFIG keys rotate-data\n"
                     "       authctl -c CONFIG keys list\n");
     return 2;
 }
@@ -306,5 +310,5 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
 AUTHCTL_COMMAND(keys,
                 "keys init [--rs256] [--ps256] [--sm2] | keys rotate [--min-publish S] "
                 "[--max-token-lifetime S] "
-                "| keys list",
+                "| keys rotate-data | keys list",
                 cmd_keys)

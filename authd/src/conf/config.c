@@ -30,6 +30,7 @@ static const char *check_sms_service_name(const char *v);
 static const char *check_sms_lang(const char *v);
 static const char *check_identifier_hmac(const char *v);
 static const char *check_fed_role(const char *v);
+static const char *check_data_cipher(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -59,6 +60,7 @@ static const struct key keys[] = {
     {"store_command_timeout_ms",   K_U32,   O(store_command_timeout_ms), 1, 60000, "1000", NULL},
     {"store_durable_replicas",     K_U32,   O(store_durable_replicas), 0, 16, "0", NULL},
     {"store_durable_timeout_ms",   K_U32,   O(store_durable_timeout_ms), 1, 60000, "1000", NULL},
+    {"data_cipher",                K_STR,   O(data_cipher), 0, 0, "aes-256-gcm", check_data_cipher},
     {"popbase",                    K_STR,   O(popbase), 0, 0, NULL, check_popbase},
     {"ready_requires_popbase",     K_BOOL,  O(ready_requires_popbase), 0, 1, "false", NULL},
     {"popbase_name_key",           K_PATH,  O(popbase_name_key), 0, 0, NULL, NULL},
@@ -249,6 +251,19 @@ check_fed_role(const char *v)
     if (strcmp(v, "leaf") == 0 || strcmp(v, "intermediate") == 0 || strcmp(v, "anchor") == 0)
         return NULL;
     return "must be leaf, intermediate or anchor";
+}
+
+/* flow/atrest.h: the AEAD sealing personal data at rest. SM4-GCM is not in OpenSSL 3.0 (it
+ * came with 3.2): refused by name rather than replaced by something weaker. */
+static const char *
+check_data_cipher(const char *v)
+{
+    if (strcmp(v, "aes-256-gcm") == 0)
+        return NULL;
+    if (strcmp(v, "sm4-gcm") == 0)
+        return "sm4-gcm is not available: the installed OpenSSL (3.0) has no SM4-GCM; use "
+               "aes-256-gcm (docs/crypto.md, \"Data at rest\")";
+    return "must be aes-256-gcm (sm4-gcm when the OpenSSL has it)";
 }
 
 /* port/notify.h: an absolute file path (development) or a gateway URL. */

@@ -40,6 +40,8 @@ struct config {
     uint32_t store_reserve_percent; /* port/store.h STORE_LOW */
     uint32_t store_connect_timeout_ms, store_command_timeout_ms;
     uint32_t store_durable_replicas, store_durable_timeout_ms;
+    /* the AEAD of personal data at rest (flow/atrest.h): "aes-256-gcm" only, for now */
+    char *data_cipher;
     char *popbase;
     char *popbase_name_key;
     char *popbase_tls_cert, *popbase_tls_key, *popbase_tls_ca;

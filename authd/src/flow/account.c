@@ -10,6 +10,7 @@
 #include "core/mask.h"
 #include "core/name.h"
 #include "flow/account_int.h"
+#include "flow/atrest.h"
 #include "log/log.h"
 #include "port/popbase.h"
 #include "port/secrets.h"
@@ -144,8 +145,33 @@ fmt_u(char *out, size_t n, unsigned long long v)
     snprintf(out, n, "%llu", v);
 }
 
+/* The personal fields of a record, sealed (flow/atrest.h). */
+static const char *const personal[] = {"id_number", "name", "phone", "phone_verified"};
+#define NPERSONAL (sizeof(personal) / sizeof(personal[0]))
+
+/* Seals the fields of f named in personal (in place, the blobs in a) under the current
+ * data key. */
+static enum rc
+seal_fields(struct app *app, struct arena *a, const char *acct, struct store_field *f, size_t n)
+{
+    struct atrest_keys k = {0};
+    char kid[ATREST_KID_MAX];
+    uint32_t gen;
+    enum rc rc = atrest_generation(app, a, &gen);
+
+    if (rc != RC_OK)
+        return rc;
+    atrest_kid(gen, kid);
+    for (size_t i = 0; i < n && rc == RC_OK; i++)
+        for (size_t j = 0; j < NPERSONAL && rc == RC_OK; j++)
+            if (span_eq_str(f[i].name, personal[j]))
+                rc = atrest_seal(app, a, &k, kid, acct, personal[j], f[i].value, &f[i].value);
+    atrest_keys_clear(&k);
+    return rc;
+}
+
 /* Writes the record if the number has none yet (durably: accounts must survive a
- * failover). RC_CONFLICT if it exists. */
+ * failover), its personal fields sealed. RC_CONFLICT if it exists. */
 static enum rc
 write_account(struct app *app, struct arena *a, struct reg *g, struct account *out)
 {
@@ -173,10 +199,71 @@ write_account(struct app *app, struct arena *a, struct reg *g, struct account *o
     fmt_u(created, sizeof(created), (unsigned long long)now), f[9].value = span_str(created);
     if (!key.p)
         return RC_NOMEM;
-    rc = store_rec_put(app->store, key, f, rec.n, 0, STORE_NX | STORE_DURABLE);
-    if (rc != RC_OK)
+    if ((rc = account_from_record(app, a, g->acct, &rec, out)) != RC_OK)
         return rc;
-    return account_from_record(a, g->acct, &rec, out);
+    if ((rc = seal_fields(app, a, g->acct, f, rec.n)) != RC_OK)
+        return rc;
+    if ((rc = store_rec_put(app->store, key, f, rec.n, 0, STORE_NX | STORE_DURABLE)) != RC_OK)
+        return rc;
+    rc = seal_kid(f[0].value, &key); /* the key id the record is now under */
+    if (rc == RC_OK && key.len < sizeof(out->data_kid)) {
+        memcpy(out->data_kid, key.p, key.len);
+        out->data_kid[key.len] = 0;
+    }
+    out->data_plain = false;
+    return RC_OK;
+}
+
+/* True when the stored phone_verified of acct is a plaintext number (an older version's). */
+static bool
+verified_phone_in_plaintext(struct app *app, struct arena *a, struct span key)
+{
+    struct store_record rec;
+    struct span v;
+
+    if (store_rec_get(app->store, a, key, &rec) != RC_OK)
+        return false;
+    v = store_rec_field(&rec, "phone_verified");
+    return v.len > 0 && !(v.len > 3 && memcmp(v.p, "s1.", 3) == 0);
+}
+
+enum rc
+account_reseal(struct app *app, struct arena *a, const struct account *acct)
+{
+    char kid[ATREST_KID_MAX];
+    struct store_field f[] = {
+        {SPAN("id_number"), span_str(acct->id_number)},
+        {SPAN("name"), span_str(acct->name)},
+        {SPAN("phone"), span_str(acct->phone)},
+        {SPAN("phone_verified"), span_str(acct->phone_verified)},
+    };
+    struct span key = account_key(a, acct->id, NULL);
+    size_t n = NPERSONAL - 1;
+    uint32_t gen;
+    enum rc rc;
+
+    if (!key.p)
+        return RC_NOMEM;
+    if ((rc = atrest_generation(app, a, &gen)) != RC_OK)
+        return rc;
+    atrest_kid(gen, kid);
+    if (!acct->data_plain && strcmp(acct->data_kid, kid) == 0)
+        return RC_OK;
+    /* id_number, name and phone never change after registration; phone_verified does
+     * (verification, authctl user reset-mfa), so it is rewritten only to seal an older
+     * version's plaintext (a sealed one of an older key id stays readable as it is) */
+    if (acct->data_plain && verified_phone_in_plaintext(app, a, key))
+        n = NPERSONAL;
+    if ((rc = seal_fields(app, a, acct->id, f, n)) != RC_OK)
+        return rc;
+    rc = store_rec_put(app->store, key, f, n, 0, STORE_XX | STORE_DURABLE);
+    if (rc == RC_OK) {
+        struct log_rec *lr = log_begin(LOG_INFO, "account.reseal");
+        log_str(lr, "from", acct->data_plain ? "plaintext" : acct->data_kid);
+        log_str(lr, "to", kid);
+        log_end(lr);
+    }
+    return rc;
 }
 
 static void
@@ -258,23 +345,56 @@ field_u64(const struct store_record *rec, const char *name)
     return v;
 }
 
-enum rc
-account_from_record(struct arena *a, const char *id, const struct store_record *rec,
-                    struct account *out)
+/* Opens personal field name of rec into *out (NUL-terminated, in a), noting in acct what
+ * it was stored as. */
+static enum rc
+personal_field(struct app *app, struct arena *a, struct atrest_keys *k, const char *id,
+               const struct store_record *rec, const char *name, struct account *acct,
+               struct span *out)
 {
-    struct span idn = store_rec_field(rec, "id_number"), name = store_rec_field(rec, "name");
-    struct span sex = store_rec_field(rec, "sex"), phone = store_rec_field(rec, "phone");
+    struct span v = store_rec_field(rec, name), kid;
+    enum rc rc;
+
+    if (!v.p) {
+        *out = (struct span){NULL, 0};
+        return RC_OK;
+    }
+    if ((rc = atrest_open(app, a, k, id, name, v, NULL, out, &acct->data_plain)) != RC_OK)
+        return rc == RC_NOMEM ? rc : RC_MALFORMED;
+    if (strcmp(name, "id_number") == 0 && seal_kid(v, &kid) == RC_OK
+        && kid.len < sizeof(acct->data_kid)) {
+        memcpy(acct->data_kid, kid.p, kid.len);
+        acct->data_kid[kid.len] = 0;
+    }
+    return RC_OK;
+}
+
+enum rc
+account_from_record(struct app *app, struct arena *a, const char *id,
+                    const struct store_record *rec, struct account *out)
+{
+    struct span idn, name, phone, pv, sex = store_rec_field(rec, "sex");
+    struct atrest_keys k = {0};
+    enum rc rc;
 
     memset(out, 0, sizeof(*out));
-    if (idn.len != IDNUM_LEN || !name.p || strlen(id) != ACCOUNT_ID_LEN)
+    if (strlen(id) != ACCOUNT_ID_LEN)
+        return RC_MALFORMED;
+    if ((rc = personal_field(app, a, &k, id, rec, "id_number", out, &idn)) == RC_OK
+        && (rc = personal_field(app, a, &k, id, rec, "name", out, &name)) == RC_OK
+        && (rc = personal_field(app, a, &k, id, rec, "phone", out, &phone)) == RC_OK)
+        rc = personal_field(app, a, &k, id, rec, "phone_verified", out, &pv);
+    atrest_keys_clear(&k);
+    if (rc != RC_OK)
+        return rc;
+    if (idn.len != IDNUM_LEN || !name.p)
         return RC_MALFORMED;
     memcpy(out->id, id, ACCOUNT_ID_LEN);
     memcpy(out->id_number, idn.p, IDNUM_LEN);
-    out->name = arena_span_dup(a, name);
-    out->phone = arena_span_dup(a, phone);
-    out->phone_verified = arena_span_dup(a, store_rec_field(rec, "phone_verified"));
-    if (!out->name || !out->phone || !out->phone_verified)
-        return RC_NOMEM;
+    OPENSSL_cleanse((void *)idn.p, idn.len);
+    out->name = (const char *)name.p;
+    out->phone = phone.p ? (const char *)phone.p : "";
+    out->phone_verified = pv.p ? (const char *)pv.p : "";
     out->ial = (enum ial)field_u64(rec, "ial");
     out->disabled = !span_eq_str(store_rec_field(rec, "status"), "active");
     out->birth_ymd = (uint32_t)field_u64(rec, "birth");
@@ -305,12 +425,12 @@ account_get_op(struct arena *a, const char *id, struct store_op *op)
 }
 
 enum rc
-account_from_call(struct arena *a, const char *id, const struct store_call *c,
+account_from_call(struct app *app, struct arena *a, const char *id, const struct store_call *c,
                   struct account *out)
 {
     if (c->rc != RC_OK)
         return c->rc;
-    return account_from_record(a, id, &c->rec, out) == RC_OK ? RC_OK : RC_INTERNAL;
+    return account_from_record(app, a, id, &c->rec, out) == RC_OK ? RC_OK : RC_INTERNAL;
 }
 
 enum rc
@@ -322,5 +442,5 @@ account_get(struct app *app, struct arena *a, const char *id, struct account *ou
     if ((rc = account_get_op(a, id, &c.op)) != RC_OK)
         return rc;
     c.rc = store_rec_get(app->store, a, c.op.key, &c.rec);
-    return account_from_call(a, id, &c, out);
+    return account_from_call(app, a, id, &c, out);
 }

@@ -33,6 +33,10 @@ struct account {
     char sex;           /* 'M' / 'F' */
     uint32_t region;    /* GB/T 2260 county code */
     int64_t created;
+    /* the key id of the sealed id_number (flow/atrest.h), "" when the record holds its
+     * personal fields in plaintext (written before they were sealed) */
+    char data_kid[8];
+    bool data_plain; /* some personal field is in plaintext: the next write seals it */
 };
 
 struct register_req {
@@ -65,8 +69,16 @@ enum rc account_get(struct app *app, struct arena *a, const char *id, struct acc
  * read (RC_NOT_FOUND for an id that cannot be one), then the account from its answer
  * (the call's rc, or RC_INTERNAL for a record that is not an account). */
 enum rc account_get_op(struct arena *a, const char *id, struct store_op *op);
-enum rc account_from_call(struct arena *a, const char *id, const struct store_call *c,
-                          struct account *out);
+enum rc account_from_call(struct app *app, struct arena *a, const char *id,
+                          const struct store_call *c, struct account *out);
+
+/* Re-seals the personal fields of acct (read from its record) under the current data key
+ * (flow/atrest.h) when they are in plaintext or under an older one; nothing otherwise.
+ * phone_verified, which other writers change, is rewritten only when it is in plaintext
+ * (read again just before: a reset-mfa in between those two reads could be undone).
+ * RC_OK (also when there was nothing to do), RC_NOT_FOUND (the record is gone),
+ * RC_UNAVAILABLE, RC_INTERNAL. */
+enum rc account_reseal(struct app *app, struct arena *a, const struct account *acct);
 
 /* account_register and account_login that also say, on RC_LIMITED, how many seconds to wait
  * (*retry_after_s, for a Retry-After header; 0 otherwise). retry_after_s may be NULL. */

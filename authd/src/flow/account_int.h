@@ -35,7 +35,7 @@ enum rc account_rate_ip(struct app *app, struct arena *a, const char *ip, const 
 /* The store keys of an account id: the record, the failure counter and the lock. */
 struct span account_key(struct arena *a, const char *id, const char *suffix);
 /* Fills out from a stored record. RC_MALFORMED if a required field is missing. */
-enum rc account_from_record(struct arena *a, const char *id, const struct store_record *rec,
-                            struct account *out);
+enum rc account_from_record(struct app *app, struct arena *a, const char *id,
+                            const struct store_record *rec, struct account *out);
 
 #endif

@@ -205,11 +205,14 @@ check_password(struct app *app, struct arena *a, const char *acct, const char *i
         return rc_fail(ri, RC_LIMITED, RC_WHY_RATE, NULL,
                        wait_msg(a, "too many attempts on this number", wait));
     }
-    if ((rc = account_from_record(a, acct, &rec, out)) != RC_OK)
+    if ((rc = account_from_record(app, a, acct, &rec, out)) != RC_OK)
         return rc == RC_NOMEM ? rc : RC_INTERNAL;
     if (out->disabled)
         return rc_fail(ri, RC_DENIED, RC_WHY_DISABLED, NULL, MSG_DISABLED);
     after_success(app, a, acct, ip, phc, pw);
+    /* plaintext or an older data key: seal again (best effort; the login stands) */
+    if (account_reseal(app, a, out) != RC_OK)
+        log_msg(LOG_WARN, "account.reseal", "result", "failed");
     return RC_OK;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/otp.h"
 #include "flow/account_int.h"
+#include "flow/atrest.h"
 #include "flow/ratelimit.h"
 #include "log/log.h"
 #include "port/notify.h"
@@ -319,8 +320,17 @@ sms_phone_mark_verified(struct app *app, struct arena *a, const char *account_id
 {
     struct store_field f = {SPAN("phone_verified"), span_str(phone)};
     struct span key = account_key(a, account_id, NULL);
+    char kid[ATREST_KID_MAX];
+    uint32_t gen;
+    enum rc rc;
 
     if (!key.p)
         return RC_NOMEM;
+    if ((rc = atrest_generation(app, a, &gen)) != RC_OK)
+        return rc;
+    atrest_kid(gen, kid); /* a number: sealed like the record's other personal fields */
+    if ((rc = atrest_seal(app, a, NULL, kid, account_id, "phone_verified", f.value, &f.value))
+        != RC_OK)
+        return rc;
     return store_rec_put(app->store, key, &f, 1, 0, STORE_XX | STORE_DURABLE);
 }

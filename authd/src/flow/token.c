@@ -141,7 +141,7 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], s
     else if (c[0].rc != RC_OK || (n > 1 && c[1].rc != RC_OK))
         rc = rc_because(ri, c[0].rc != RC_OK ? c[0].rc : c[1].rc, RC_WHY_NONE);
     else
-        rc = usable_account(account_from_call(is->a, f->account_id, &c[n], acct), acct, ri);
+        rc = usable_account(account_from_call(is->app, is->a, f->account_id, &c[n], acct), acct, ri);
     if (rc != RC_OK) {
         /* no tokens for it: take back what was written rather than leave it to expire (a
          * replay of the code then finds no family, and blocks it); a stand-in stays */

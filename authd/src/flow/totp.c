@@ -11,13 +11,13 @@
 #include "core/mask.h"
 #include "core/seal.h"
 #include "flow/account.h"
+#include "flow/atrest.h"
 #include "flow/ratelimit.h"
 #include "log/log.h"
 #include "port/secrets.h"
 #include "port/store.h"
 
 #define SEAL_LABEL "authd totp v1"
-#define SEAL_KID   "m1" /* the master key's first generation; rotation names the next */
 
 enum rc
 totp_library_init(void)
@@ -31,48 +31,56 @@ key_of(struct arena *a, const char *account_id, const char *suffix)
     return store_key(a, "totp", span_str(account_id), suffix);
 }
 
-/* The sealing key of the seeds: HKDF from the master key's seal purpose. Wipe it. */
+/* The sealing key of the seeds under key id kid: HKDF from the master key's seal purpose.
+ * Wipe it. */
 static enum rc
-seal_key(struct app *app, uint8_t key[SEAL_KEY_LEN])
+seal_key(struct app *app, struct span kid, uint8_t key[SEAL_KEY_LEN])
 {
     struct span part = SPAN(SEAL_LABEL);
     uint8_t ikm[32];
     enum rc rc = secrets_hmac(app->secrets, SECRET_SEAL, &part, 1, ikm);
 
     if (rc == RC_OK)
-        rc = seal_derive(ikm, sizeof(ikm), SEAL_LABEL, SPAN(SEAL_KID), key);
+        rc = seal_derive(ikm, sizeof(ikm), SEAL_LABEL, kid, key);
     OPENSSL_cleanse(ikm, sizeof(ikm));
     return rc;
 }
 
-/* seed sealed for account_id into *blob (in a). */
+/* seed sealed for account_id into *blob (in a), under the current data key generation
+ * (flow/atrest.h: `authctl keys rotate-data` moves new seeds to the next key id). */
 static enum rc
 seed_seal(struct app *app, struct arena *a, const char *account_id,
           const uint8_t seed[TOTP_SEED_LEN], struct span *blob)
 {
     uint8_t key[SEAL_KEY_LEN], nonce[SEAL_NONCE_LEN];
+    char kid[ATREST_KID_MAX];
+    uint32_t gen;
     enum rc rc;
 
+    if ((rc = atrest_generation(app, a, &gen)) != RC_OK)
+        return rc;
+    atrest_kid(gen, kid);
     if ((rc = rng_bytes(app->rng, nonce, sizeof(nonce))) == RC_OK
-        && (rc = seal_key(app, key)) == RC_OK)
-        rc = seal_seal(a, key, SPAN(SEAL_KID), nonce, span_str(account_id),
+        && (rc = seal_key(app, span_str(kid), key)) == RC_OK)
+        rc = seal_seal(a, key, span_str(kid), nonce, span_str(account_id),
                        span_of(seed, TOTP_SEED_LEN), blob);
     OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
 
-/* The seed in blob (sealed for account_id). A blob that does not open is RC_INTERNAL: the
- * store was changed or the master key replaced (logged). */
+/* The seed in blob (sealed for account_id under the key id the blob names: every
+ * generation opens). A blob that does not open is RC_INTERNAL: the store was changed or
+ * the master key replaced (logged). */
 static enum rc
 seed_open(struct app *app, struct arena *a, const char *account_id, struct span blob,
           uint8_t seed[TOTP_SEED_LEN])
 {
     uint8_t key[SEAL_KEY_LEN];
-    struct span plain = {0};
-    enum rc rc = seal_key(app, key);
+    struct span plain = {0}, kid;
+    enum rc rc = seal_kid(blob, &kid);
 
-    if (rc == RC_OK)
-        rc = seal_open(a, key, SPAN(SEAL_KID), span_str(account_id), blob, &plain);
+    if (rc == RC_OK && (rc = seal_key(app, kid, key)) == RC_OK)
+        rc = seal_open(a, key, kid, span_str(account_id), blob, &plain);
     OPENSSL_cleanse(key, sizeof(key));
     if (rc == RC_OK && plain.len == TOTP_SEED_LEN)
         memcpy(seed, plain.p, TOTP_SEED_LEN);

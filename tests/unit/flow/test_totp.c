@@ -7,6 +7,7 @@
 #include "core/idnum.h"
 #include "fakes.h"
 #include "flow/account.h"
+#include "flow/atrest.h"
 #include "flow/totp.h"
 #include "log/log.h"
 #include "port/store.h"
@@ -133,6 +134,34 @@ TEST(totp_seed_is_sealed_at_rest)
     REQUIRE(oath_base32_encode((const char *)T.seed, T.seedlen, &b32, &n) == OATH_OK);
     CHECK(memmem(seed.p, seed.len, b32, n) == NULL);
     free(b32);
+    down();
+}
+
+TEST(totp_seed_of_an_older_data_key_still_opens_and_new_ones_use_the_new_key)
+{
+    char codes[TOTP_NCODES][OTP_RECOVERY_LEN + 1];
+    struct store_record rec;
+    struct totp_enrolment e;
+    struct span blob;
+    uint32_t gen = 0;
+
+    REQUIRE(up() == 0);
+    enrol(codes); /* under m1 */
+    REQUIRE(atrest_rotate(&T.fa.app, &T.fa.a, &gen) == RC_OK);
+    CHECK(gen == 2);
+    CHECK_RC(verify(code_at(NOW + 30)), RC_OK); /* the m1 seed opens after the switch */
+    REQUIRE(store_rec_get(T.fa.app.store, &T.fa.a,
+                          store_key(&T.fa.a, "totp", span_str(T.acct.id), NULL), &rec)
+            == RC_OK);
+    CHECK(strncmp((const char *)store_rec_field(&rec, "seed").p, "s1.m1.", 6) == 0);
+    /* a new enrolment (after removal) is sealed under m2 */
+    REQUIRE(store_del(T.fa.app.store, store_key(&T.fa.a, "totp", span_str(T.acct.id), NULL))
+            == RC_OK);
+    REQUIRE(totp_enrol_begin(&T.fa.app, &T.fa.a, T.acct.id, &e) == RC_OK);
+    REQUIRE(store_get(T.fa.app.store, &T.fa.a,
+                      store_key(&T.fa.a, "totp", span_str(T.acct.id), ":new"), &blob)
+            == RC_OK);
+    CHECK(strncmp((const char *)blob.p, "s1.m2.", 6) == 0);
     down();
 }
 
