@@ -269,29 +269,14 @@ ciba_decide(struct app *app, struct arena *a, const struct policy *p, struct spa
     struct pending pd;
     struct ciba_view v;
     struct span key;
-    struct pending_approval ap = {s->account_id, s->sid, s->amr, s->loa, s->auth_time};
-    struct log_rec *lr;
     enum rc rc = find(app, a, code, s, &key, &pd, ri);
 
     if (rc != RC_OK || (rc = view_of(app, p, &pd, &v, ri)) != RC_OK)
         return rc;
-    if (approve && !loa_satisfies(s->loa, v.min))
-        return rc_fail(ri, RC_DENIED, RC_WHY_LEVEL, "session", "below the client's level");
-    rc = pending_approve(app, a, PENDING_CIBA, span_str(pd.id), approve ? &ap : NULL);
-    if (rc == RC_CONFLICT || rc == RC_EXPIRED || rc == RC_NOT_FOUND)
+    rc = decoupled_decide(app, a, PENDING_CIBA, &pd, key, s, v.min, approve, "ciba.decide", ri);
+    if (rc == RC_EXPIRED)
         return rc_fail(ri, RC_NOT_FOUND, RC_WHY_PENDING, "code", "decided or expired");
-    if (rc != RC_OK)
-        return rc_because(ri, rc, RC_WHY_NONE);
-    (void)store_del(app->store, key); /* the code has done its work; it expires anyway */
-    if (approve) /* back-channel logout of the session reaches the client (best effort) */
-        (void)session_add_rp(app, a, s, pd.client_id);
-    if ((lr = log_begin(LOG_INFO, "ciba.decide"))) {
-        log_str(lr, "client", pd.client_id);
-        log_str(lr, "sid", s->sid);
-        log_str(lr, "decision", approve ? "approved" : "denied");
-        log_end(lr);
-    }
-    return RC_OK;
+    return rc;
 }
 
 enum rc

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "flow/authorize.h"
+#include "log/log.h"
+#include "port/store.h"
 
 /* The scope of the request: what it asks, or every scope of the client, filtered by
  * policy (flow/authorize.h authorize_scope_filter). */
@@ -69,4 +71,32 @@ decoupled_poll(struct app *app, struct arena *a, enum pending_kind kind,
     if (rc == RC_NOT_FOUND || (rc == RC_OK && out->state != PENDING_APPROVED))
         return rc_fail(ri, RC_NOT_FOUND, RC_WHY_GRANT, field, "used already");
     return rc == RC_OK ? RC_OK : rc_because(ri, rc, RC_WHY_NONE);
+}
+
+enum rc
+decoupled_decide(struct app *app, struct arena *a, enum pending_kind kind,
+                 const struct pending *pd, struct span key, const struct session *s,
+                 struct loa min, bool approve, const char *ev, struct rc_info *ri)
+{
+    struct pending_approval ap = {s->account_id, s->sid, s->amr, s->loa, s->auth_time};
+    struct log_rec *lr;
+    enum rc rc;
+
+    if (approve && !loa_satisfies(s->loa, min))
+        return rc_fail(ri, RC_DENIED, RC_WHY_LEVEL, "session", "below the client's level");
+    rc = pending_approve(app, a, kind, span_str(pd->id), approve ? &ap : NULL);
+    if (rc == RC_CONFLICT || rc == RC_EXPIRED || rc == RC_NOT_FOUND)
+        return RC_EXPIRED;
+    if (rc != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    (void)store_del(app->store, key); /* the code has done its work; it expires anyway */
+    if (approve) /* back-channel logout of the session reaches the client (best effort) */
+        (void)session_add_rp(app, a, s, pd->client_id);
+    if ((lr = log_begin(LOG_INFO, ev))) {
+        log_str(lr, "client", pd->client_id);
+        log_str(lr, "sid", s->sid);
+        log_str(lr, "decision", approve ? "approved" : "denied");
+        log_end(lr);
+    }
+    return RC_OK;
 }

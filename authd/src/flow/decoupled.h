@@ -8,6 +8,7 @@
 #include "conf/policy.h"
 #include "flow/app.h"
 #include "flow/pending.h"
+#include "flow/session.h"
 #include "util/arena.h"
 
 /* The scope of a request: what it asks (in), or every scope of client c when in.p is
@@ -27,5 +28,15 @@ enum rc decoupled_scope(struct arena *a, const struct policy *p, const struct po
 enum rc decoupled_poll(struct app *app, struct arena *a, enum pending_kind kind,
                        const struct policy_client *c, struct span id, const char *field,
                        struct pending *out, struct rc_info *ri);
+
+/* The common end of an approval page's decision: when approving, the citizen's session s
+ * must meet min; the interaction pd (of kind) records the decision (the approval carries
+ * s's levels), its page lookup key is deleted, an approval adds pd's client to s's relying
+ * parties (so a logout of s reaches it), one log line ev. RC_OK; RC_DENIED (RC_WHY_LEVEL);
+ * RC_EXPIRED when it was decided or expired meanwhile (the caller says so in its page's
+ * words); the store's failure. */
+enum rc decoupled_decide(struct app *app, struct arena *a, enum pending_kind kind,
+                         const struct pending *pd, struct span key, const struct session *s,
+                         struct loa min, bool approve, const char *ev, struct rc_info *ri);
 
 #endif

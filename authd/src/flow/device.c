@@ -198,29 +198,15 @@ device_decide(struct app *app, struct arena *a, const struct policy *p, struct s
     struct pending pd;
     struct device_view v;
     struct span key;
-    struct pending_approval ap = {s->account_id, s->sid, s->amr, s->loa, s->auth_time};
-    struct log_rec *lr;
     enum rc rc = find(app, a, typed, addr, code, &key, &pd, retry_after_s, ri);
 
     if (rc != RC_OK || (rc = view_of(app, p, &pd, code, &v, ri)) != RC_OK)
         return rc;
-    if (approve && !loa_satisfies(s->loa, v.min))
-        return rc_fail(ri, RC_DENIED, RC_WHY_LEVEL, "session", "below the client's level");
-    rc = pending_approve(app, a, PENDING_DEVICE, span_str(pd.id), approve ? &ap : NULL);
-    if (rc == RC_CONFLICT || rc == RC_EXPIRED || rc == RC_NOT_FOUND)
+    rc = decoupled_decide(app, a, PENDING_DEVICE, &pd, key, s, v.min, approve, "device.decide",
+                          ri);
+    if (rc == RC_EXPIRED)
         return rc_fail(ri, RC_CONFLICT, RC_WHY_USER_CODE, "user_code", "decided or expired");
-    if (rc != RC_OK)
-        return rc_because(ri, rc, RC_WHY_NONE);
-    (void)store_del(app->store, key); /* the code has done its work; it expires anyway */
-    if (approve) /* back-channel logout of the session reaches the kiosk (best effort) */
-        (void)session_add_rp(app, a, s, pd.client_id);
-    if ((lr = log_begin(LOG_INFO, "device.decide"))) {
-        log_str(lr, "client", pd.client_id);
-        log_str(lr, "sid", s->sid);
-        log_str(lr, "decision", approve ? "approved" : "denied");
-        log_end(lr);
-    }
-    return RC_OK;
+    return rc;
 }
 
 enum rc

@@ -96,3 +96,21 @@ approval_csrf_ok(struct http_req *r, const char *purpose, struct span what, stru
 
     return what.len && token && csrf_check(r->app, purpose, bound, 2, *token);
 }
+
+const char *
+approval_lang_url(struct http_req *r, const char *path, const char *param, struct span code,
+                  const char *lang)
+{
+    struct buf b;
+    const char *s;
+
+    buf_init(&b, 4096);
+    buf_append_str(&b, path);
+    buf_append(&b, "?", 1);
+    if (code.len)
+        form_append(&b, param, code);
+    form_append(&b, "lang", span_str(lang));
+    s = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
+    buf_clear(&b);
+    return s;
+}

@@ -36,4 +36,9 @@ const char *approval_csrf(struct http_req *r, const char *purpose, struct span w
 bool approval_csrf_ok(struct http_req *r, const char *purpose, struct span what, struct span cookie,
                       const struct span *token);
 
+/* path?PARAM=code&lang=LANG (code left out when empty): the page's language links. In r's
+ * arena. */
+const char *approval_lang_url(struct http_req *r, const char *path, const char *param,
+                              struct span code, const char *lang);
+
 #endif

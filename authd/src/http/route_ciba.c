@@ -45,22 +45,6 @@ struct ciba_page {
     bool back_from_login; /* /authorize sent the browser back (state, code or error) */
 };
 
-static const char *
-lang_url(struct http_req *r, struct span code, const char *lang)
-{
-    struct buf b;
-    const char *s;
-
-    buf_init(&b, 4096);
-    buf_append_str(&b, CIBA_PATH "?");
-    if (code.len)
-        form_append(&b, "code", code);
-    form_append(&b, "lang", span_str(lang));
-    s = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
-    buf_clear(&b);
-    return s;
-}
-
 static void
 render(struct http_req *r, struct http_resp *w, const struct ciba_page *pg)
 {
@@ -69,8 +53,8 @@ render(struct http_req *r, struct http_resp *w, const struct ciba_page *pg)
     struct tmpl_var vars[] = {
         {"title", span_str(tmpl_t(pg->lang, "ciba_title"))},
         {"lang", span_str(authz_ui_lang_code(pg->lang))},
-        {"lang_zh_url", span_str(lang_url(r, code, "zh"))},
-        {"lang_en_url", span_str(lang_url(r, code, "en"))},
+        {"lang_zh_url", span_str(approval_lang_url(r, CIBA_PATH, "code", code, "zh"))},
+        {"lang_en_url", span_str(approval_lang_url(r, CIBA_PATH, "code", code, "en"))},
         {"message", span_str(pg->message ? tmpl_t(pg->lang, pg->message) : NULL)},
         {"done", span_str(pg->done ? tmpl_t(pg->lang, pg->done) : NULL)},
         {"login_first", pg->login_first ? SPAN("1") : SPAN("")},
