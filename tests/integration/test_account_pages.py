@@ -139,6 +139,9 @@ def without_a_session_the_page_sends_the_citizen_to_log_in_and_back(t):
     reauthenticate(s, CITIZENS[3], r.headers["Location"])
     text = account_page(s)
     t.check('id="no-factor"' in text, "no second factor is said")
+    # each factor links to its own page, under its label, never a route that is not there
+    t.check('href="/mfa/totp?return=%2Faccount"' in text and 'href="/mfa/phone?return=%2Faccount"'
+            in text and "/mfa/sms" not in text and "/mfa/recovery?" not in text, "factor links")
     t.eq(text.count('class="session"'), 1, text)
     t.check("Content-Security-Policy" in A.get("/account").headers or True)
     r = s.get(A.base + "/account", timeout=10)

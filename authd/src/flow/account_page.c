@@ -26,7 +26,7 @@ list_factors(struct app *app, struct arena *a, const char *acct, struct account_
         if (!(m->needs & AUTHN_NEEDS_SESSION))
             continue;
         bool on = !m->enrolled || m->enrolled(app, a, acct);
-        v->factors[v->nfactors++] = (struct account_factor){m->name, on};
+        v->factors[v->nfactors++] = (struct account_factor){m->name, m->page, on};
         v->second_factor |= on;
     }
 }

@@ -51,7 +51,8 @@ struct account_ctx {
 };
 
 struct account_factor {
-    const char *name; /* the authenticator's name: /mfa/<name> */
+    const char *name; /* the authenticator's name (its label: strings.tsv authn_<name>) */
+    const char *page; /* where it is set up and managed (struct authn page) */
     bool enrolled;
 };
 

@@ -71,6 +71,8 @@ struct authn {
     unsigned needs;   /* AUTHN_NEEDS_* */
     authn_verify_fn verify;
     authn_enrolled_fn enrolled;   /* NULL: every account has it */
+    const char *page;             /* a second factor's page to set it up and manage it
+                                     (the account page links there); NULL: none */
     authn_challenge_fn challenge; /* NULL: nothing to send before verify */
 };
 

@@ -39,6 +39,7 @@ challenge(struct app *app, struct arena *a, const char *account_id, const char *
 
 const struct authn authn_sms = {
     .name = "sms",
+    .page = "/mfa/phone",
     .amr = "sms",
     .reach = {IAL_NONE, AAL2},
     .needs = AUTHN_NEEDS_SESSION | AUTHN_NEEDS_SECRET,

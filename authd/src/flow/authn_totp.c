@@ -27,6 +27,7 @@ verify(struct app *app, struct arena *a, const struct authn_input *in, struct au
 
 const struct authn authn_totp = {
     .name = "totp",
+    .page = "/mfa/totp",
     .amr = "otp",
     .reach = {IAL_NONE, AAL2},
     .needs = AUTHN_NEEDS_SESSION | AUTHN_NEEDS_SECRET,

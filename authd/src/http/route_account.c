@@ -114,20 +114,21 @@ factors_html(struct page *p, const struct account_view *v)
         buf_append_str(&p->b, "<ul class=\"items\">");
     for (size_t i = 0; i < v->nfactors; i++) {
         const struct account_factor *f = &v->factors[i];
+        const char *key = arena_printf(&p->r->arena, "authn_%s", f->name);
+        const char *label = key ? tmpl_t(p->lang, key) : NULL;
         buf_append_str(&p->b, "<li><span class=\"what\">");
-        esc(p, f->name);
+        esc(p, label && strcmp(label, key) != 0 ? label : f->name);
         buf_append_str(&p->b, "</span> <span class=\"meta\">");
         text(p, f->enrolled ? "account_factor_on" : "account_factor_off");
-        buf_append_str(&p->b, "</span> <a href=\"/mfa/");
-        form_encode(&p->b, span_str(f->name));
-        buf_append_str(&p->b, "?return=%2Faccount\">");
-        text(p, f->enrolled ? "account_factor_manage" : "account_factor_enrol");
-        buf_append_str(&p->b, "</a></li>");
-    }
-    if (v->second_factor) {
-        buf_append_str(&p->b, "<li><a href=\"/mfa/recovery?return=%2Faccount\">");
-        text(p, "account_recovery");
-        buf_append_str(&p->b, "</a></li>");
+        buf_append_str(&p->b, "</span>");
+        if (f->page) {
+            buf_append_str(&p->b, " <a href=\"");
+            esc(p, f->page);
+            buf_append_str(&p->b, "?return=%2Faccount\">");
+            text(p, f->enrolled ? "account_factor_manage" : "account_factor_enrol");
+            buf_append_str(&p->b, "</a>");
+        }
+        buf_append_str(&p->b, "</li>");
     }
     if (v->nfactors)
         buf_append_str(&p->b, "</ul>");
