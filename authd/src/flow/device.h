@@ -53,7 +53,7 @@ enum rc device_authorize(struct app *app, struct arena *a, const struct policy *
 
 /* What the approval page shows (strings in the caller's arena). */
 struct device_view {
-    char user_code[USERCODE_SHOWN_LEN + 1];         /* normalised and shown as XXXX-XXXX */
+    char user_code[USERCODE_SHOWN_LEN + 1];         /* normalised and shown as WDJB-MJHT */
     const char *client_id, *client_name, *location; /* location may be NULL */
     const char *scope;                              /* may be "" */
     struct loa min;                                 /* the level policy requires */
