@@ -61,7 +61,8 @@ enum rc authz_continue(struct app *app, struct arena *a, const struct authz_req 
 void authz_consent_remember(struct app *app, struct arena *a, const struct session *s,
                             const struct authz_req *r, const char *scope);
 
-/* Issues a code for r with granted scope to the client (redirect). */
+/* Issues a code for r with granted scope to the client (redirect): the code, s's :rps set
+ * gaining the client and s's touch (session_touch_ops) in one store round trip. */
 enum rc authz_issue(struct app *app, struct arena *a, const struct authz_req *r,
                     const struct session *s, const char *scope, struct authorize_result *out);
 

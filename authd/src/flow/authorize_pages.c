@@ -261,8 +261,7 @@ authorize_consent(struct app *app, struct arena *a, const struct consent_form *f
         goto out;
     }
     authz_consent_remember(app, a, &s, &r, scope);
-    session_touch(app, a, &s);
-    rc = authz_issue(app, a, &r, &s, scope, out);
+    rc = authz_issue(app, a, &r, &s, scope, out); /* touches the session too */
 out:
     authz_log("consent", out, rc);
     return rc;

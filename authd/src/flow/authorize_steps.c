@@ -190,22 +190,32 @@ to_page(struct app *app, struct arena *a, const struct authz_req *r, const char 
 
 /* What the request's accepted authenticators reach: a new login, and a step-up. */
 static bool
-reach(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
-      struct loa *login, struct loa *step, const struct authn **m)
+reach(struct app *app, const struct authz_req *r, struct loa *login, struct loa *step)
 {
     struct policy *p = app_policy_get(app);
-    const struct policy_client *cl;
 
     *login = *step = (struct loa){IAL_NONE, AAL_NONE};
-    *m = NULL;
     if (!p)
         return false;
-    cl = client_resolve(app, p, span_str(r->client_id));
-    authn_reach(p, cl, r->scope, login, step);
-    if (s)
-        *m = authn_step_up_for(app, a, p, cl, r->scope, s->loa, r->min, s->account_id);
+    authn_reach(p, client_resolve(app, p, span_str(r->client_id)), r->scope, login, step);
     app_policy_put(p);
     return true;
+}
+
+/* The authenticator that raises session s to r's level, preferring one its citizen has
+ * enrolled (which reads the account: asked only once a step-up is decided, so that a
+ * session at the level, an SSO hop, costs no store reads here). NULL: none, or no policy. */
+static const struct authn *
+step_up(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s)
+{
+    struct policy *p = app_policy_get(app);
+    const struct authn *m = NULL;
+
+    if (p)
+        m = authn_step_up_for(app, a, p, client_resolve(app, p, span_str(r->client_id)), r->scope,
+                              s->loa, r->min, s->account_id);
+    app_policy_put(p);
+    return m;
 }
 
 bool
@@ -220,9 +230,8 @@ authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const ch
                               s && r->login_sid && strcmp(s->sid, r->login_sid) == 0,
                               r->rp_asked_acr};
     struct authz_have have = {s != NULL, s ? s->loa : (struct loa){0}, s ? s->auth_time : 0};
-    const struct authn *m = NULL;
 
-    if (!reach(app, a, r, s, &need.reach, &need.step, &m)) {
+    if (!reach(app, r, &need.reach, &need.step)) {
         *rc = authz_redirect_error(r, RC_UNAVAILABLE, RC_WHY_NONE, NULL, "try again later", out);
         return false;
     }
@@ -233,7 +242,7 @@ authz_gate(struct app *app, struct arena *a, const struct authz_req *r, const ch
         *rc = to_page(app, a, r, pending_id, "/login", NULL, AUTHORIZE_LOGIN, out);
         return false;
     case AUTHZ_STEP_UP: /* the session is below the level: an authenticator that raises it */
-        *rc = to_page(app, a, r, pending_id, "/login", m, AUTHORIZE_LOGIN, out);
+        *rc = to_page(app, a, r, pending_id, "/login", step_up(app, a, r, s), AUTHORIZE_LOGIN, out);
         return false;
     case AUTHZ_LOGIN_REQUIRED: /* OIDC Core §3.1.2.6 */
         *rc = authz_redirect_error(r, RC_DENIED, RC_WHY_LOGIN_REQUIRED, NULL,
@@ -283,7 +292,6 @@ enum rc
 authz_continue(struct app *app, struct arena *a, const struct authz_req *r, const char *pending_id,
                const struct session *s, struct authorize_result *out)
 {
-    struct session t;
     bool needed;
     enum rc rc = RC_OK;
 
@@ -298,11 +306,9 @@ authz_continue(struct app *app, struct arena *a, const struct authz_req *r, cons
     }
     if (needed)
         return to_page(app, a, r, pending_id, "/consent", NULL, AUTHORIZE_CONSENT, out);
-    t = *s;
-    session_touch(app, a, &t); /* best effort: the session is good, we checked it */
     if ((rc = authz_pending_drop(app, a, pending_id)) != RC_OK) /* another request won */
         return authz_page_error(out, rc, RC_WHY_PENDING, "authz", "already completed");
-    return authz_issue(app, a, r, &t, r->scope, out);
+    return authz_issue(app, a, r, s, r->scope, out);
 }
 
 void
@@ -367,6 +373,32 @@ code_ttl(const struct policy *p, const char *client_id)
     return c && c->fapi2 && ttl > FAPI2_CODE_TTL ? FAPI2_CODE_TTL : ttl;
 }
 
+/* The code's write, the client joining the session's :rps set and the session's touch
+ * (when due) are independent keys: one store round trip (store_pipeline). The touch is best
+ * effort (the session is good: we checked it); the other two must both be written. */
+static enum rc
+issue_writes(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
+             const struct grant *g, uint32_t ttl, char code[GRANT_CODE_LEN + 1])
+{
+    struct store_call c[2 + SESSION_TOUCH_OPS] = {0};
+    struct store_op touch[SESSION_TOUCH_OPS];
+    struct session t = *s;
+    size_t n = 0;
+    enum rc rc;
+
+    if ((rc = grant_code_op(app, a, g, ttl, code, &c[0].op)) != RC_OK)
+        return rc;
+    if ((rc = session_add_rp_op(app, a, s, r->client_id, &c[1].op)) != RC_OK)
+        return rc;
+    if (session_touch_ops(app, a, &t, touch, &n) != RC_OK)
+        n = 0;
+    for (size_t i = 0; i < n; i++)
+        c[2 + i].op = touch[i];
+    if ((rc = store_pipeline(app->store, a, c, 2 + n)) != RC_OK)
+        return rc;
+    return c[0].rc != RC_OK ? c[0].rc : c[1].rc;
+}
+
 enum rc
 authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
             const char *scope, struct authorize_result *out)
@@ -388,13 +420,11 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
                       .auth_time = s->auth_time,
                       .issued_at = clock_now(app->clock),
                       .loa = s->loa};
+    uint32_t ttl = code_ttl(p, r->client_id);
     enum rc rc;
 
-    rc = grant_code_issue(app, a, &g, code_ttl(p, r->client_id), code);
     app_policy_put(p);
-    if (rc == RC_OK)
-        rc = session_add_rp(app, a, s, r->client_id);
-    if (rc != RC_OK) {
+    if ((rc = issue_writes(app, a, r, s, &g, ttl, code)) != RC_OK) {
         OPENSSL_cleanse(code, sizeof(code));
         return authz_redirect_error(r, rc, RC_WHY_NONE, NULL, "try again later", out);
     }

@@ -127,8 +127,8 @@ out:
 }
 
 enum rc
-grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
-                 char code[GRANT_CODE_LEN + 1])
+grant_code_op(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
+              char code[GRANT_CODE_LEN + 1], struct store_op *op)
 {
     struct span js = grant_to_json(a, g), key;
     enum rc rc;
@@ -138,9 +138,25 @@ grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32
     if ((rc = grant_random_token(app, 32, code, GRANT_CODE_LEN + 1)) != RC_OK)
         return rc;
     key = code_key(app, a, span_str(code), NULL);
-    if (!key.p)
+    if (!key.p) {
+        OPENSSL_cleanse(code, GRANT_CODE_LEN + 1);
         return RC_NOMEM;
-    return store_put(app->store, key, js, ttl_s, STORE_NX);
+    }
+    *op = (struct store_op){
+        .kind = STORE_OP_PUT, .key = key, .value = js, .ttl_s = ttl_s, .flags = STORE_NX};
+    return RC_OK;
+}
+
+enum rc
+grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
+                 char code[GRANT_CODE_LEN + 1])
+{
+    struct store_op op;
+    enum rc rc = grant_code_op(app, a, g, ttl_s, code, &op);
+
+    if (rc == RC_OK)
+        rc = store_put(app->store, op.key, op.value, op.ttl_s, op.flags);
+    return rc;
 }
 
 enum rc

@@ -11,6 +11,7 @@
 
 #include "core/loa.h"
 #include "flow/app.h"
+#include "port/store.h"
 #include "util/arena.h"
 
 #define GRANT_CODE_LEN 43 /* base64url of 32 bytes */
@@ -36,6 +37,12 @@ struct grant {
  * RC_OK, RC_UNAVAILABLE, RC_INTERNAL. */
 enum rc grant_code_issue(struct app *app, struct arena *a, const struct grant *g,
                          uint32_t ttl_s, char code[GRANT_CODE_LEN + 1]);
+/* The write of grant_code_issue as a store op (key and value in a), for a caller that sends
+ * it in one round trip with its own writes (store_pipeline; the code is stored only if the
+ * op's answer is RC_OK: an NX put, RC_CONFLICT on a collision). RC_OK: code drawn and *op
+ * filled. RC_UNAVAILABLE, RC_INTERNAL, RC_NOMEM. */
+enum rc grant_code_op(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
+                      char code[GRANT_CODE_LEN + 1], struct store_op *op);
 /* Redeems code: atomically swaps its grant for a "used" marker naming `family` (kept
  * used_ttl_s seconds, to catch replays). RC_OK: *out is the grant (in a). RC_CONFLICT:
  * the code was redeemed before; *used_by names the family that redemption was for (whose

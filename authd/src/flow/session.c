@@ -393,29 +393,66 @@ session_upgrade(struct app *app, struct arena *a, struct session *s, const struc
 }
 
 enum rc
-session_touch(struct app *app, struct arena *a, struct session *s)
+session_touch_ops(struct app *app, struct arena *a, struct session *s,
+                  struct store_op ops[SESSION_TOUCH_OPS], size_t *n)
 {
     struct lifetimes l = lifetimes(app);
     int64_t now = clock_now(app->clock);
     uint32_t ttl = ttl_left(l, s->created, now);
-    struct span rps = store_key(a, "sess", span_str(s->tag), ":rps");
-    enum rc rc;
+    struct store_field *f = arena_alloc(a, sizeof(*f));
+    struct span skey, rps, ikey, seen;
 
+    *n = 0;
     if (ttl == 0)
         return RC_NOT_FOUND;
     if (now >= s->last_seen && now - s->last_seen < touch_every(l))
         return RC_OK; /* used a moment ago: its keys' TTLs already run from then */
-    s->last_seen = now;
-    if ((rc = write_session(app, a, s, ttl, STORE_XX)) != RC_OK)
-        return rc;
-    if (!rps.p)
+    skey = store_key(a, "sess", span_str(s->tag), NULL);
+    rps = store_key(a, "sess", span_str(s->tag), ":rps");
+    ikey = store_key(a, "sid", span_str(s->sid), NULL);
+    seen = num_str(a, now);
+    if (!f || !skey.p || !rps.p || !ikey.p || !seen.p)
         return RC_NOMEM;
-    rc = store_expire(app->store, rps, ttl);
-    return rc == RC_NOT_FOUND ? RC_OK : rc;
+    *f = (struct store_field){SPAN("last_seen"), seen};
+    /* XX: a session that ended meanwhile is not brought back; only last_seen is written,
+     * so a concurrent change of another field is kept */
+    ops[0] = (struct store_op){.kind = STORE_OP_REC_PUT,
+                               .key = skey,
+                               .fields = f,
+                               .nfields = 1,
+                               .ttl_s = ttl,
+                               .flags = STORE_XX};
+    ops[1] = (struct store_op){.kind = STORE_OP_EXPIRE, .key = ikey, .ttl_s = ttl};
+    ops[2] = (struct store_op){.kind = STORE_OP_EXPIRE, .key = rps, .ttl_s = ttl};
+    s->last_seen = now;
+    *n = SESSION_TOUCH_OPS;
+    return RC_OK;
 }
 
 enum rc
-session_add_rp(struct app *app, struct arena *a, const struct session *s, const char *client_id)
+session_touch(struct app *app, struct arena *a, struct session *s)
+{
+    struct store_op ops[SESSION_TOUCH_OPS];
+    struct store_call c[SESSION_TOUCH_OPS] = {0};
+    size_t n;
+    enum rc rc;
+
+    if ((rc = session_touch_ops(app, a, s, ops, &n)) != RC_OK || n == 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        c[i].op = ops[i];
+    if ((rc = store_pipeline(app->store, a, c, n)) != RC_OK)
+        return rc;
+    if (c[0].rc != RC_OK) /* RC_NOT_FOUND: it ended meanwhile */
+        return c[0].rc;
+    return c[1].rc != RC_OK && c[1].rc != RC_NOT_FOUND ? c[1].rc
+           : c[2].rc == RC_NOT_FOUND                   ? RC_OK
+                                                       : c[2].rc;
+}
+
+enum rc
+session_add_rp_op(struct app *app, struct arena *a, const struct session *s, const char *client_id,
+                  struct store_op *op)
 {
     struct lifetimes l = lifetimes(app);
     uint32_t ttl = ttl_left(l, s->created, clock_now(app->clock));
@@ -423,7 +460,18 @@ session_add_rp(struct app *app, struct arena *a, const struct session *s, const 
 
     if (!key.p)
         return RC_NOMEM;
-    return store_set_add(app->store, key, span_str(client_id), ttl ? ttl : 1);
+    *op = (struct store_op){
+        .kind = STORE_OP_SET_ADD, .key = key, .value = span_str(client_id), .ttl_s = ttl ? ttl : 1};
+    return RC_OK;
+}
+
+enum rc
+session_add_rp(struct app *app, struct arena *a, const struct session *s, const char *client_id)
+{
+    struct store_op op;
+    enum rc rc = session_add_rp_op(app, a, s, client_id, &op);
+
+    return rc != RC_OK ? rc : store_set_add(app->store, op.key, op.value, op.ttl_s);
 }
 
 enum rc

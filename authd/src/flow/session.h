@@ -27,6 +27,7 @@
 
 #include "core/loa.h"
 #include "flow/app.h"
+#include "port/store.h"
 #include "util/arena.h"
 
 #define SESSION_COOKIE     "authd_session"
@@ -112,13 +113,31 @@ enum rc session_touch(struct app *app, struct arena *a, struct session *s);
 enum rc session_add_rp(struct app *app, struct arena *a, const struct session *s,
                        const char *client_id);
 
+/* The writes of session_touch and session_add_rp as store ops, for a caller that sends
+ * them in one round trip with its own (store_pipeline: an SSO hop writes its code, the
+ * client and the touch together; they are independent keys, in no particular order).
+ *
+ * session_touch_ops: *n is 0 when the session was used a moment ago (nothing to write),
+ * else SESSION_TOUCH_OPS in ops (keys, fields and values in a), s->last_seen moved to now:
+ * ops[0] writes last_seen into the record (STORE_XX: RC_NOT_FOUND when the session ended
+ * meanwhile; nothing is brought back), ops[1] and ops[2] move the TTLs of the sid index and
+ * of the :rps set (RC_NOT_FOUND for an absent one is fine). RC_OK, RC_NOT_FOUND (past its
+ * absolute lifetime), RC_NOMEM.
+ * session_add_rp_op: *op adds client_id (kept as a pointer) to the :rps set. RC_OK,
+ * RC_NOMEM. */
+#define SESSION_TOUCH_OPS 3
+enum rc session_touch_ops(struct app *app, struct arena *a, struct session *s,
+                          struct store_op ops[SESSION_TOUCH_OPS], size_t *n);
+enum rc session_add_rp_op(struct app *app, struct arena *a, const struct session *s,
+                          const char *client_id, struct store_op *op);
+
 #define SESSION_LIST_MAX 32 /* sessions session_list reads, at most */
 
 /* The live sessions of account_id, newest first (by created), at most SESSION_LIST_MAX.
  * Index members whose session is gone are removed (best effort). RC_OK: *out (in a, may
  * be NULL when *n is 0). RC_UNAVAILABLE. */
-enum rc session_list(struct app *app, struct arena *a, const char *account_id,
-                     struct session **out, size_t *n);
+enum rc session_list(struct app *app, struct arena *a, const char *account_id, struct session **out,
+                     size_t *n);
 
 /* Ends s: deletes the record, its :rps set, its sid index and its place in the account's
  * set (authd:acctsess). RC_OK: *rps (in a, may be
