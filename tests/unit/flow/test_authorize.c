@@ -654,3 +654,149 @@ TEST(authorize_password_over_the_ceiling_needs_the_second_factor)
     CHECK(res.retry_after_s >= 1 && res.retry_after_s <= 5);
     fix_down();
 }
+
+/* Store round trips: every call of the store, a pipeline counting one (as on Redis, where
+ * it is one write and one read of the socket); the calls inside it count nothing more. */
+static const struct store_ops *counted_ops;
+static int trips, in_pipeline;
+
+#define TRIP() (in_pipeline ? 0 : trips++)
+
+static enum rc
+c_put(struct store *s, struct span k, struct span v, uint32_t ttl, unsigned fl)
+{
+    TRIP();
+    return counted_ops->put(s, k, v, ttl, fl);
+}
+
+static enum rc
+c_get(struct store *s, struct arena *a, struct span k, struct span *out)
+{
+    TRIP();
+    return counted_ops->get(s, a, k, out);
+}
+
+static enum rc
+c_take(struct store *s, struct arena *a, struct span k, struct span *out)
+{
+    TRIP();
+    return counted_ops->take(s, a, k, out);
+}
+
+static enum rc
+c_del(struct store *s, struct span k)
+{
+    TRIP();
+    return counted_ops->del(s, k);
+}
+
+static enum rc
+c_expire(struct store *s, struct span k, uint32_t ttl)
+{
+    TRIP();
+    return counted_ops->expire(s, k, ttl);
+}
+
+static enum rc
+c_rec_put(struct store *s, struct span k, const struct store_field *f, size_t n, uint32_t ttl,
+          unsigned fl)
+{
+    TRIP();
+    return counted_ops->rec_put(s, k, f, n, ttl, fl);
+}
+
+static enum rc
+c_rec_get(struct store *s, struct arena *a, struct span k, struct store_record *out)
+{
+    TRIP();
+    return counted_ops->rec_get(s, a, k, out);
+}
+
+static enum rc
+c_set_add(struct store *s, struct span k, struct span m, uint32_t ttl)
+{
+    TRIP();
+    return counted_ops->set_add(s, k, m, ttl);
+}
+
+static enum rc
+c_set_members(struct store *s, struct arena *a, struct span k, struct span **out, size_t *n)
+{
+    TRIP();
+    return counted_ops->set_members(s, a, k, out, n);
+}
+
+static enum rc
+c_batch(struct store *s, const struct store_op *ops, size_t n)
+{
+    TRIP();
+    return counted_ops->batch(s, ops, n);
+}
+
+static enum rc
+c_pipeline(struct store *s, struct arena *a, struct store_call *c, size_t n)
+{
+    TRIP();
+    in_pipeline = 1;
+    for (size_t i = 0; i < n; i++)
+        store_call_one(s, a, &c[i]);
+    in_pipeline = 0;
+    return RC_OK;
+}
+
+static void
+count_trips(struct store *s)
+{
+    static struct store_ops ops;
+
+    counted_ops = s->ops;
+    ops = *counted_ops;
+    ops.put = c_put, ops.get = c_get, ops.take = c_take, ops.del = c_del;
+    ops.expire = c_expire, ops.rec_put = c_rec_put, ops.rec_get = c_rec_get;
+    ops.set_add = c_set_add, ops.set_members = c_set_members, ops.batch = c_batch;
+    ops.pipeline = c_pipeline;
+    s->ops = &ops;
+    trips = 0;
+}
+
+/* An SSO hop (a citizen logged in opens another service) at /authorize: the session read,
+ * then the code, the client joining the session's :rps set and, once the last use is a
+ * minute old, the session's touch, in one pipeline. Nothing else: the account and its
+ * second factors are read only when a step-up is decided. Every behaviour stays: the code
+ * is issued, back-channel logout will reach the client, the idle lifetime moves on. */
+TEST(authorize_sso_hop_is_two_store_round_trips)
+{
+    struct authorize_result res;
+    struct span cookie, *rps = NULL;
+    struct session s;
+    size_t n = 0;
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
+    REQUIRE(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res) == RC_OK);
+    cookie = cookie_of(res.set_cookie);
+    count_trips(F.fa.app.store);
+    fake_now += 10; /* used a moment ago: no touch */
+    CHECK_RC(request("first", "openid%20profile", NULL, cookie, &res), RC_OK);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    CHECK_INT(trips, 2);
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
+    CHECK_INT(s.last_seen, NOW);
+    CHECK_RC(store_set_members(F.fa.app.store, &F.fa.a,
+                               store_key(&F.fa.a, "sess", span_str(s.tag), ":rps"), &rps, &n),
+             RC_OK);
+    CHECK(n == 1 && span_eq_str(rps[0], "first"));
+    fake_now += 120; /* the touch is due: in the same round trip as the code */
+    trips = 0;
+    CHECK_RC(request("first", "openid", NULL, cookie, &res), RC_OK);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    CHECK_INT(trips, 2);
+    REQUIRE(session_load(&F.fa.app, &F.fa.a, cookie, &s) == RC_OK);
+    CHECK_INT(s.last_seen, NOW + 130);
+    /* a session below the level still learns its step-up authenticator (reads allowed) */
+    CHECK_RC(request("first", "openid%20strong", NULL, cookie, &res), RC_OK);
+    CHECK_INT(res.kind, AUTHORIZE_LOGIN);
+    CHECK(strstr(res.location, "authn=") != NULL);
+    F.fa.app.store->ops = counted_ops;
+    fix_down();
+}

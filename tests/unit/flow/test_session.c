@@ -372,3 +372,91 @@ TEST(session_login_keeps_device_and_channel_through_a_touch)
     CHECK_STR(l.channel, "demo-app");
     teardown(&f);
 }
+
+/* Near the absolute lifetime the touch gives every key of the session (record, sid index,
+ * :rps set) what is left of it, not a whole idle lifetime. */
+TEST(session_touch_moves_the_ttls_of_all_three_keys)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+    int64_t ttl;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-app"), RC_OK);
+    for (int i = 0; i < 8; i++) { /* 8 x 3250 s = 26000 s: 2800 s left of 28800 */
+        fake_now += 3250;
+        REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+        CHECK_RC(session_touch(&f.app, &f.a, &l), RC_OK);
+    }
+    REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+    CHECK_INT(l.last_seen, fake_now);
+    CHECK_STR(l.amr, "pwd"); /* the other fields are kept */
+    CHECK_INT(l.auth_time, 1700000000);
+    CHECK_RC(store_ttl(f.app.store, store_key(&f.a, "sess", span_str(s.tag), NULL), &ttl), RC_OK);
+    CHECK(ttl >= 2798 && ttl <= 2800);
+    CHECK_RC(store_ttl(f.app.store, store_key(&f.a, "sess", span_str(s.tag), ":rps"), &ttl), RC_OK);
+    CHECK(ttl >= 2798 && ttl <= 2800);
+    CHECK_RC(store_ttl(f.app.store, store_key(&f.a, "sid", span_str(s.sid), NULL), &ttl), RC_OK);
+    CHECK(ttl >= 2798 && ttl <= 2800);
+    teardown(&f);
+}
+
+/* A touch racing a logout (the session loaded, then ended) writes nothing back: no
+ * record, no sid index, no :rps set. */
+TEST(session_touch_of_an_ended_session_brings_nothing_back)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s, l;
+    struct span v, *m;
+    struct store_record rec;
+    size_t n;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-app"), RC_OK);
+    REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
+    CHECK_RC(session_end(&f.app, &f.a, &s, NULL, NULL), RC_OK);
+    fake_now += 120;
+    CHECK_RC(session_touch(&f.app, &f.a, &l), RC_NOT_FOUND);
+    CHECK_RC(store_rec_get(f.app.store, &f.a, store_key(&f.a, "sess", span_str(s.tag), NULL), &rec),
+             RC_NOT_FOUND);
+    CHECK_RC(store_get(f.app.store, &f.a, store_key(&f.a, "sid", span_str(s.sid), NULL), &v),
+             RC_NOT_FOUND);
+    CHECK_RC(store_set_members(f.app.store, &f.a, store_key(&f.a, "sess", span_str(s.tag), ":rps"),
+                               &m, &n),
+             RC_NOT_FOUND);
+    teardown(&f);
+}
+
+/* The touch as ops: none within min(idle / 16, 60 s) of the last use, then three. */
+TEST(session_touch_ops_only_when_due)
+{
+    struct fixture f;
+    char cookie[SESSION_COOKIE_LEN + 1];
+    struct session s;
+    struct store_op ops[SESSION_TOUCH_OPS];
+    size_t n = 9;
+
+    REQUIRE(setup(&f) == 0);
+    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
+    fake_now += 59;
+    CHECK_RC(session_touch_ops(&f.app, &f.a, &s, ops, &n), RC_OK);
+    CHECK_INT(n, 0);
+    CHECK_INT(s.last_seen, 1700000000);
+    fake_now += 1;
+    CHECK_RC(session_touch_ops(&f.app, &f.a, &s, ops, &n), RC_OK);
+    CHECK_INT(n, SESSION_TOUCH_OPS);
+    CHECK_INT(s.last_seen, 1700000060);
+    CHECK_INT(ops[0].kind, STORE_OP_REC_PUT);
+    CHECK(ops[0].flags == STORE_XX && ops[0].nfields == 1);
+    CHECK_INT(ops[0].ttl_s, 3600);
+    CHECK_INT(ops[1].kind, STORE_OP_EXPIRE);
+    CHECK_INT(ops[2].kind, STORE_OP_EXPIRE);
+    fake_now += 28800; /* past the absolute lifetime */
+    CHECK_RC(session_touch_ops(&f.app, &f.a, &s, ops, &n), RC_NOT_FOUND);
+    CHECK_INT(n, 0);
+    teardown(&f);
+}
