@@ -29,8 +29,9 @@ lifetimes(struct app *app)
 }
 
 /* How recent a use may be for a touch to write nothing: 1/16 of the idle lifetime, at most
- * a minute. An SSO hop (a second service opened within the minute) then costs no store
- * write and two round trips less; the idle lifetime is kept to within that much. */
+ * a minute. An SSO hop (a second service opened within the minute) then writes nothing
+ * for the session (and a due touch rides in the code's pipeline: authz_issue); the idle
+ * lifetime is kept to within that much. */
 static int64_t
 touch_every(struct lifetimes l)
 {
