@@ -373,6 +373,15 @@ TEST(session_login_keeps_device_and_channel_through_a_touch)
     teardown(&f);
 }
 
+/* A fixture with one session (cookie, s) that issued a code to demo-app. */
+static int
+setup_with_rp(struct fixture *f, char cookie[SESSION_COOKIE_LEN + 1], struct session *s)
+{
+    if (setup(f) != 0 || session_create(&f->app, &f->a, &login, cookie, s) != RC_OK)
+        return -1;
+    return session_add_rp(&f->app, &f->a, s, "demo-app") == RC_OK ? 0 : -1;
+}
+
 /* Near the absolute lifetime the touch gives every key of the session (record, sid index,
  * :rps set) what is left of it, not a whole idle lifetime. */
 TEST(session_touch_moves_the_ttls_of_all_three_keys)
@@ -382,9 +391,7 @@ TEST(session_touch_moves_the_ttls_of_all_three_keys)
     struct session s, l;
     int64_t ttl;
 
-    REQUIRE(setup(&f) == 0);
-    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
-    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-app"), RC_OK);
+    REQUIRE(setup_with_rp(&f, cookie, &s) == 0);
     for (int i = 0; i < 8; i++) { /* 8 x 3250 s = 26000 s: 2800 s left of 28800 */
         fake_now += 3250;
         REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
@@ -414,9 +421,7 @@ TEST(session_touch_of_an_ended_session_brings_nothing_back)
     struct store_record rec;
     size_t n;
 
-    REQUIRE(setup(&f) == 0);
-    CHECK_RC(session_create(&f.app, &f.a, &login, cookie, &s), RC_OK);
-    CHECK_RC(session_add_rp(&f.app, &f.a, &s, "demo-app"), RC_OK);
+    REQUIRE(setup_with_rp(&f, cookie, &s) == 0);
     REQUIRE(session_load(&f.app, &f.a, span_str(cookie), &l) == RC_OK);
     CHECK_RC(session_end(&f.app, &f.a, &s, NULL, NULL), RC_OK);
     fake_now += 120;
