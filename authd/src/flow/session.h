@@ -136,8 +136,8 @@ enum rc session_add_rp_op(struct app *app, struct arena *a, const struct session
 /* The live sessions of account_id, newest first (by created), at most SESSION_LIST_MAX.
  * Index members whose session is gone are removed (best effort). RC_OK: *out (in a, may
  * be NULL when *n is 0). RC_UNAVAILABLE. */
-enum rc session_list(struct app *app, struct arena *a, const char *account_id, struct session **out,
-                     size_t *n);
+enum rc session_list(struct app *app, struct arena *a, const char *account_id,
+                     struct session **out, size_t *n);
 
 /* Ends s: deletes the record, its :rps set, its sid index and its place in the account's
  * set (authd:acctsess). RC_OK: *rps (in a, may be
