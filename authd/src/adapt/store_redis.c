@@ -539,8 +539,8 @@ put_low(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsig
 }
 
 static void
-rec_put_args(struct args *a, struct span key, const struct store_field *f, size_t n, uint32_t ttl_s,
-             unsigned flags)
+rec_put_args(struct args *a, struct span key, const struct store_field *f, size_t n,
+             uint32_t ttl_s, unsigned flags)
 {
     script_key(a, key);
     arg_num(a, nx_xx(flags));
@@ -983,11 +983,11 @@ static const struct store_ops rds_ops = {
 };
 
 static const struct store_ops rds_sentinel_ops = {
-    "redis-sentinel", rds_ping,    rds_put,      rds_get,         rds_take,
-    rds_del,          rds_incr,    rds_ttl,      rds_expire,      rds_rec_put,
-    rds_rec_get,      rds_set_add, rds_set_rem,  rds_set_members, rds_q_push,
-    rds_q_claim,      rds_q_done,  rds_q_len,    rds_batch,       rds_free,
-    rds_limit,        rds_swap,    rds_pipeline, rds_scan,        rds_rec_cas,
+    "redis-sentinel", rds_ping,        rds_put,    rds_get,     rds_take,    rds_del,
+    rds_incr,         rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
+    rds_set_rem,      rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
+    rds_batch,        rds_free,        rds_limit,  rds_swap,    rds_pipeline,
+    rds_scan,         rds_rec_cas, /* clang-format: keep the rows above as they are */
 };
 
 static const struct store_ops rds_cluster_ops = {
