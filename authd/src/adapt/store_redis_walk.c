@@ -168,7 +168,8 @@ rds_scan(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix,
     if (rc == RC_OK && next > LOW_MASK)
         rc = RC_INTERNAL;
     if (rc == RC_OK)
-        *cursor = next ? (uint64_t)node << NODE_SHIFT | next
-                       : node + 1 < nodes ? (uint64_t)(node + 1) << NODE_SHIFT : 0;
+        *cursor = next               ? (uint64_t)node << NODE_SHIFT | next
+                  : node + 1 < nodes ? (uint64_t)(node + 1) << NODE_SHIFT
+                                     : 0;
     return rc;
 }

@@ -146,8 +146,8 @@ fmt_u(char *out, size_t n, unsigned long long v)
 }
 
 /* The personal fields of a record, sealed (flow/atrest.h). */
-static const char *const personal[] = {"id_number", "name", "phone", "phone_verified"};
-#define NPERSONAL (sizeof(personal) / sizeof(personal[0]))
+#define personal  atrest_account_fields
+#define NPERSONAL ATREST_NACCOUNT
 
 /* Seals the fields of f named in personal (in place, the blobs in a) under the current
  * data key. */

@@ -12,6 +12,9 @@
 
 #define BLOB_PREFIX "s1."
 
+const char *const atrest_account_fields[ATREST_NACCOUNT] = {"id_number", "name", "phone",
+                                                           "phone_verified"};
+
 static struct span
 gen_key(struct arena *a)
 {

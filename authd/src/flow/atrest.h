@@ -25,6 +25,11 @@
 #define ATREST_GEN_MAX 999999
 #define ATREST_KID_MAX 8 /* "m" + up to 6 digits + NUL */
 
+/* The fields of an account record (authd:acct:{ACCT}) that are sealed: the ones that name a
+ * person. flow/account.c seals them, flow/rewrap.c re-seals them. */
+#define ATREST_NACCOUNT 4
+extern const char *const atrest_account_fields[ATREST_NACCOUNT];
+
 /* The current generation (1 when the store has none). RC_OK, RC_UNAVAILABLE. */
 enum rc atrest_generation(struct app *app, struct arena *a, uint32_t *gen);
 /* Starts the next generation (new seals use it at once, on every node: the generation is

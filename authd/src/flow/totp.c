@@ -94,6 +94,19 @@ seed_open(struct app *app, struct arena *a, const char *account_id, struct span 
     return RC_INTERNAL;
 }
 
+enum rc
+totp_seed_reseal(struct app *app, struct arena *a, const char *account_id, struct span blob,
+                 struct span *out)
+{
+    uint8_t seed[TOTP_SEED_LEN];
+    enum rc rc = seed_open(app, a, account_id, blob, seed);
+
+    if (rc == RC_OK)
+        rc = seed_seal(app, a, account_id, seed, out);
+    OPENSSL_cleanse(seed, sizeof(seed));
+    return rc;
+}
+
 bool
 totp_enrolled(struct app *app, struct arena *a, const char *account_id)
 {
