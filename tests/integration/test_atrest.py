@@ -263,6 +263,9 @@ def sm4_gcm_is_refused_at_config_load_by_name(t):
     code, out, _ = check_config("data_cipher = sm4-gcm\n")
     t.check(code != 0, out)
     t.check("SM4-GCM" in out, out)
+    t.check("sm4-ctr-hmac-sm3" in out, out)  # the message names what to use instead
+    code, out, _ = check_config("state_dir = .\ndata_cipher = sm4-ctr-hmac-sm3\n")
+    t.eq(code, 0, out)
 
 
 try:

@@ -219,12 +219,13 @@ static bool
 verified_phone_in_plaintext(struct app *app, struct arena *a, struct span key)
 {
     struct store_record rec;
+    enum seal_cipher c;
     struct span v;
 
     if (store_rec_get(app->store, a, key, &rec) != RC_OK)
         return false;
     v = store_rec_field(&rec, "phone_verified");
-    return v.len > 0 && !(v.len > 3 && memcmp(v.p, "s1.", 3) == 0);
+    return v.len > 0 && !seal_cipher_of(v, &c);
 }
 
 enum rc

@@ -106,7 +106,7 @@ totp_once(struct app *app, struct arena *a, struct span key, const char *acct, c
 {
     struct store_record rec;
     struct store_field exp, f;
-    struct span blob, bkid;
+    struct span blob;
     enum rc rc = store_rec_get(app->store, a, key, &rec);
 
     *o = OUT_GONE;
@@ -118,11 +118,7 @@ totp_once(struct app *app, struct arena *a, struct span key, const char *acct, c
         *o = OUT_CURRENT;
         return RC_OK;
     }
-    if (seal_kid(blob, &bkid) != RC_OK) {
-        *o = OUT_FAILED;
-        return RC_OK;
-    }
-    if (span_eq_str(bkid, kid)) {
+    if (atrest_current(app, blob, kid)) {
         *o = OUT_CURRENT;
         return RC_OK;
     }

@@ -301,3 +301,39 @@ TEST(rewrap_loses_no_write_of_a_login_racing_the_walk)
     CHECK(all_under(arena_printf(&T.fa.a, "s1.m%u.", (unsigned)gen)));
     down();
 }
+
+TEST(rewrap_moves_records_between_ciphers)
+{
+    struct rewrap_state st;
+    struct account got;
+    uint32_t gen;
+    bool resumed;
+    char *was;
+
+    REQUIRE(up() == 0);
+    was = T.fa.cfg.data_cipher;
+    totp_seed();
+    /* data_cipher = sm4-ctr-hmac-sm3 on every node, then a rotation and its walk */
+    T.fa.cfg.data_cipher = "sm4-ctr-hmac-sm3";
+    REQUIRE(atrest_rotate(&T.fa.app, &T.fa.a, &gen) == RC_OK);
+    REQUIRE(rewrap_begin(&T.fa.app, &T.fa.a, &st, &resumed) == RC_OK);
+    walk(&st, 4, false);
+    CHECK(all_under("s2.m2."));
+    CHECK_INT(st.resealed, NACCTS + 1);
+    for (int i = 0; i < NACCTS; i++) {
+        REQUIRE(account_get(&T.fa.app, &T.fa.a, T.acct[i].id, &got) == RC_OK);
+        CHECK(strcmp(got.id_number, T.idn[i]) == 0 && strcmp(got.phone, "13800138000") == 0);
+    }
+    /* the cipher alone changed back, same key id: the walk re-seals (what login would not) */
+    T.fa.cfg.data_cipher = "aes-256-gcm";
+    REQUIRE(rewrap_fresh(&T.fa.app, &T.fa.a, &st) == RC_OK);
+    walk(&st, 4, true);
+    CHECK_INT(st.resealed, NACCTS + 1);
+    REQUIRE(rewrap_begin(&T.fa.app, &T.fa.a, &st, &resumed) == RC_OK);
+    walk(&st, 4, false);
+    CHECK(all_under("s1.m2."));
+    REQUIRE(account_get(&T.fa.app, &T.fa.a, T.acct[0].id, &got) == RC_OK);
+    CHECK(strcmp(got.name, "张三") == 0);
+    T.fa.cfg.data_cipher = was;
+    down();
+}
