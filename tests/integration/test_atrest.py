@@ -120,23 +120,8 @@ def dump_holds_no_plaintext_id_number_name_or_phone(t):
 
 @test
 def rotate_data_under_logins_fails_no_request(t):
-    stop = threading.Event()
-    results = []
-
-    def loop(c):
-        while not stop.is_set():
-            results.append(login(c))
-
-    workers = [threading.Thread(target=loop, args=(c,)) for c in CITIZENS]
-    for w in workers:
-        w.start()
-    time.sleep(1.0)
-    out = A.authctl("keys", "rotate-data", "--no-walk")
+    out, results = logins_while(lambda: A.authctl("keys", "rotate-data", "--no-walk"))
     t.check("key id m2" in out.stdout, out.stdout + out.stderr)
-    time.sleep(1.5)
-    stop.set()
-    for w in workers:
-        w.join()
     t.check(len(results) >= 4, f"only {len(results)} logins")
     print(f"rotate-data under load: {len(results)} logins, {results.count(False)} failed")
     t.eq(results.count(False), 0, f"{results.count(False)} of {len(results)} logins failed")

@@ -49,13 +49,11 @@ on_signal(int sig)
     interrupted = 1;
 }
 
+/* Monotonic seconds, from the clock port. */
 static double
-mono_s(void)
+mono_s(const struct app *app)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_us(app->clock) / 1e6;
 }
 
 static void
@@ -100,7 +98,7 @@ static int
 walk(struct app *app, struct arena *a, bool check, uint32_t rate, uint32_t batch)
 {
     struct rewrap_state st;
-    double t0 = mono_s(), last = t0;
+    double t0 = mono_s(app), last = t0;
     uint64_t paced = 0;
     bool resumed = false;
     enum rc rc = check ? rewrap_fresh(app, a, &st) : rewrap_begin(app, a, &st, &resumed);
@@ -126,10 +124,10 @@ walk(struct app *app, struct arena *a, bool check, uint32_t rate, uint32_t batch
         }
         paced += seen;
         if (!check && rate) /* hold the rate: records so far take paced / rate seconds */
-            sleep_s((double)paced / rate - (mono_s() - t0));
-        if (mono_s() - last >= PROGRESS_S) {
+            sleep_s((double)paced / rate - (mono_s(app) - t0));
+        if (mono_s(app) - last >= PROGRESS_S) {
             print_state(stderr, check ? "checking" : "re-sealing under", &st);
-            last = mono_s();
+            last = mono_s(app);
         }
     }
     if (interrupted) {
