@@ -62,8 +62,8 @@ seed_seal(struct app *app, struct arena *a, const char *account_id,
     atrest_kid(gen, kid);
     if ((rc = rng_bytes(app->rng, nonce, sizeof(nonce))) == RC_OK
         && (rc = seal_key(app, span_str(kid), key)) == RC_OK)
-        rc = seal_seal_with(a, atrest_cipher(app), key, span_str(kid), nonce,
-                            span_str(account_id), span_of(seed, TOTP_SEED_LEN), blob);
+        rc = seal_seal_with(a, atrest_cipher(app), key, span_str(kid), nonce, span_str(account_id),
+                            span_of(seed, TOTP_SEED_LEN), blob);
     OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
