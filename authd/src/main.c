@@ -12,10 +12,12 @@
 #include "compose/compose.h"
 #include "conf/config.h"
 #include "conf/policy.h"
+#include "core/jose.h"
 #include "flow/account.h"
 #include "flow/app.h"
 #include "flow/bclogout.h"
 #include "flow/client_auth.h"
+#include "flow/dpop.h"
 #include "flow/fed.h"
 #include "flow/tokcache.h"
 #include "flow/totp.h"
@@ -190,6 +192,8 @@ open_adapters(struct app *app, struct rc_info *ri)
         return rc_set(ri, rc, "client keys", "cannot allocate the client JWKS cache");
     if ((rc = tokcache_new(c->token_cache_entries, &app->tokcache)) != RC_OK)
         return rc_set(ri, rc, "token_cache_entries", "cannot allocate the token cache");
+    if (!(app->dpop_keys = jose_key_cache_new(DPOP_KEY_CACHE_ENTRIES)))
+        return rc_set(ri, RC_NOMEM, "dpop", "cannot allocate the DPoP key cache");
     if ((rc = keys_open(c->keys_dir, &app->keys, &kerr)) != RC_OK) {
         fprintf(stderr, "authd: %s\n", kerr.text);
         return rc_set(ri, rc, "keys_dir", "cannot load the token-signing keys");
@@ -354,6 +358,7 @@ main(int argc, char **argv)
     keys_free(app.keys);
     fed_free(app.fed);
     tokcache_free(app.tokcache);
+    jose_key_cache_free(app.dpop_keys);
     store_free(app.store);
     policy_release(app.policy);
     client_auth_keys_free(app.client_keys);

@@ -246,6 +246,251 @@ TEST(store_swap_answers_the_old_value)
     TEARDOWN();
 }
 
+/* ---- scan and rec_cas (jobs that walk the store: flow/rewrap.h) ---- */
+
+#define NSCAN 300
+
+/* Walks prefix to the end, page by page (count 10), marking key i (pfx:k<i>) in seen; every
+ * `churn` pages it calls churn_fn. Returns the pages, or -1 on a failed call. */
+static int
+walk(struct store *s, struct arena *a, const char *pfx, const char *sub, int *seen,
+     void (*churn_fn)(struct store *, struct arena *, const char *, int), int *foreign)
+{
+    struct span prefix = span_str(arena_printf(a, "%s:%s", pfx, sub)), *keys;
+    uint64_t cur = 0;
+    size_t n;
+    int pages = 0, i;
+
+    do {
+        if (store_scan(s, a, &cur, prefix, 10, &keys, &n) != RC_OK)
+            return -1;
+        for (size_t j = 0; j < n; j++) {
+            char *k = arena_strndup(a, (const char *)keys[j].p, keys[j].len);
+            const char *tail = k + strlen(pfx) + 1;
+            if (strncmp(k, (const char *)prefix.p, prefix.len) != 0)
+                (*foreign)++;
+            else if (sscanf(tail, "k%d", &i) == 1 && i >= 0 && i < NSCAN)
+                seen[i]++;
+        }
+        if (churn_fn)
+            churn_fn(s, a, pfx, pages);
+        pages++;
+    } while (cur != 0 && pages < 100000);
+    return pages;
+}
+
+TEST(store_scan_answers_every_key_of_the_prefix)
+{
+    static int seen[NSCAN];
+    int foreign = 0, pages;
+    struct span *keys;
+    uint64_t cur = 0;
+    size_t n;
+    SETUP();
+    struct store_field f = {SPAN("f"), SPAN("v")};
+    char up[40]; /* no hash tag: in a cluster the keys spread over every master */
+
+    snprintf(up, sizeof(up), "ctu%.16s", pfx + 4);
+
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < NSCAN; i++) {
+        struct span k = span_str(arena_printf(&a, "%s:k%d", up, i));
+        enum rc rc = i % 3 == 0   ? store_put(s, k, SPAN("v"), 60, 0)
+                     : i % 3 == 1 ? store_rec_put(s, k, &f, 1, 0, 0)
+                                  : store_set_add(s, k, SPAN("m"), 60);
+        CHECK_RC(rc, RC_OK);
+    }
+    /* outside the prefix: never answered; a glob character in the prefix is literal */
+    CHECK_RC(store_put(s, K(&a, up, "other"), SPAN("v"), 60, 0), RC_OK);
+    CHECK_RC(store_put(s, K(&a, up, "k*x"), SPAN("v"), 60, 0), RC_OK);
+    pages = walk(s, &a, up, "k", seen, NULL, &foreign);
+    CHECK(pages > 0);
+    CHECK_INT(foreign, 0);
+    for (int i = 0; i < NSCAN; i++)
+        if (seen[i] < 1)
+            CHECK_INT(seen[i], 1);
+    /* a literal "*": only the key that has it */
+    cur = 0;
+    n = 0;
+    int star = 0;
+    do {
+        CHECK_RC(store_scan(s, &a, &cur, K(&a, up, "k*"), 50, &keys, &n), RC_OK);
+        for (size_t j = 0; j < n; j++)
+            star += span_eq(keys[j], K(&a, up, "k*x")) ? 1 : 100;
+    } while (cur != 0);
+    CHECK_INT(star, 1);
+    CHECK_RC(store_scan(s, &a, &cur, K(&a, up, "k"), 0, &keys, &n), RC_MALFORMED);
+    CHECK_RC(store_scan(s, &a, &cur, K(&a, up, "k"), STORE_SCAN_MAX + 1, &keys, &n), RC_MALFORMED);
+    CHECK_RC(store_scan(s, &a, &cur, span_of("a\0b", 3), 10, &keys, &n), RC_MALFORMED);
+    TEARDOWN();
+}
+
+/* Between pages: adds 20 keys and deletes the 20 of the page before (not the stable ones). */
+static void
+churn(struct store *s, struct arena *a, const char *pfx, int page)
+{
+    for (int i = 0; i < 20; i++) {
+        store_put(s, span_str(arena_printf(a, "%s:kx%d_%d", pfx, page, i)), SPAN("v"), 60, 0);
+        if (page > 0)
+            store_del(s, span_str(arena_printf(a, "%s:kx%d_%d", pfx, page - 1, i)));
+    }
+}
+
+TEST(store_scan_misses_no_key_present_throughout)
+{
+    static int seen[NSCAN];
+    int foreign = 0;
+    SETUP();
+
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < NSCAN; i++)
+        CHECK_RC(store_put(s, span_str(arena_printf(&a, "%s:k%d", pfx, i)), SPAN("v"), 60, 0),
+                 RC_OK);
+    /* keys come and go (and the memory store's tables grow) while the walk goes on */
+    CHECK(walk(s, &a, pfx, "k", seen, churn, &foreign) > 0);
+    CHECK_INT(foreign, 0);
+    for (int i = 0; i < NSCAN; i++)
+        if (seen[i] < 1)
+            CHECK_INT(seen[i], 1);
+    TEARDOWN();
+}
+
+TEST(store_scan_resumes_from_a_saved_cursor)
+{
+    static int seen[NSCAN];
+    struct span *keys, prefix;
+    uint64_t cur = 0;
+    size_t n;
+    int pages = 0, i;
+    SETUP();
+    struct store *s2 = is_memory() ? s : open_store(); /* memory: private to one handle */
+
+    REQUIRE(s2 != NULL);
+    memset(seen, 0, sizeof(seen));
+    prefix = K(&a, pfx, "k");
+    for (i = 0; i < NSCAN; i++)
+        CHECK_RC(store_put(s, span_str(arena_printf(&a, "%s:k%d", pfx, i)), SPAN("v"), 60, 0),
+                 RC_OK);
+    do { /* every page on the other handle (another connection) than the page before */
+        CHECK_RC(store_scan(pages % 2 ? s2 : s, &a, &cur, prefix, 20, &keys, &n), RC_OK);
+        for (size_t j = 0; j < n; j++)
+            if (sscanf((const char *)keys[j].p + prefix.len, "%d", &i) == 1 && i >= 0 && i < NSCAN)
+                seen[i]++;
+        pages++;
+    } while (cur != 0 && pages < 100000);
+    for (i = 0; i < NSCAN; i++)
+        if (seen[i] < 1)
+            CHECK_INT(seen[i], 1);
+    if (s2 != s)
+        store_free(s2);
+    TEARDOWN();
+}
+
+TEST(store_rec_cas_writes_only_what_it_saw)
+{
+    struct store_record rec;
+    int64_t t;
+    SETUP();
+    struct span k = K(&a, pfx, "rec"), kv = K(&a, pfx, "val");
+    struct store_field init[] = {
+        {SPAN("a"), SPAN("1")}, {SPAN("b"), SPAN("2")}, {SPAN("c"), SPAN("3")}};
+    struct store_field exp[] = {{SPAN("a"), SPAN("1")}, {SPAN("b"), SPAN("2")}};
+    struct store_field upd[] = {{SPAN("a"), SPAN("10")}, {SPAN("b"), SPAN("")}};
+    struct store_field wrong[] = {{SPAN("a"), SPAN("1")}, {SPAN("b"), SPAN("9")}};
+    struct store_field absent[] = {{SPAN("z"), SPAN("")}};
+    struct store_field other[] = {{SPAN("x"), SPAN("1")}, {SPAN("b"), SPAN("2")}};
+
+    CHECK_RC(store_rec_cas(s, k, exp, upd, 2), RC_NOT_FOUND);
+    CHECK_RC(store_rec_get(s, &a, k, &rec), RC_NOT_FOUND); /* nothing created */
+    CHECK_RC(store_rec_put(s, k, init, 3, 100, 0), RC_OK);
+    CHECK_RC(store_rec_cas(s, k, wrong, upd, 2), RC_CONFLICT);
+    CHECK_RC(store_rec_cas(s, k, absent, absent, 1), RC_CONFLICT); /* absent is not "" */
+    CHECK_RC(store_rec_get(s, &a, k, &rec), RC_OK);
+    CHECK_SPAN(store_rec_field(&rec, "a"), "1"); /* a conflict writes nothing */
+    CHECK(store_rec_field(&rec, "z").p == NULL);
+    CHECK_RC(store_rec_cas(s, k, exp, upd, 2), RC_OK);
+    CHECK_RC(store_rec_get(s, &a, k, &rec), RC_OK);
+    CHECK_INT(rec.n, 3);
+    CHECK_SPAN(store_rec_field(&rec, "a"), "10");
+    CHECK_SPAN(store_rec_field(&rec, "b"), "");
+    CHECK_SPAN(store_rec_field(&rec, "c"), "3");
+    CHECK_RC(store_ttl(s, k, &t), RC_OK); /* the ttl stays */
+    CHECK(t >= 98 && t <= 100);
+    CHECK_RC(store_rec_cas(s, k, exp, upd, 2), RC_CONFLICT); /* the old value is gone */
+    CHECK_RC(store_put(s, kv, SPAN("v"), 60, 0), RC_OK);
+    CHECK_RC(store_rec_cas(s, kv, exp, upd, 2), RC_CONFLICT);   /* another kind */
+    CHECK_RC(store_rec_cas(s, k, other, upd, 2), RC_MALFORMED); /* names differ */
+    CHECK_RC(store_rec_cas(s, k, exp, upd, 0), RC_MALFORMED);
+    TEARDOWN();
+}
+
+#define NCAS_THREADS 4
+#define NCAS         100
+
+struct cas_race {
+    struct store *s;
+    struct span key;
+    atomic_int errors;
+};
+
+/* NCAS read-increment-compare-and-swap loops on field n of the record. */
+static void *
+cas_adder(void *arg)
+{
+    struct cas_race *c = arg;
+    struct arena a;
+    struct store_record rec;
+
+    arena_init(&a, 0);
+    for (int i = 0; i < NCAS; i++) {
+        for (int tries = 0; tries < 100000; tries++) {
+            struct span cur;
+            char next[24];
+            enum rc rc = store_rec_get(c->s, &a, c->key, &rec);
+            if (rc != RC_OK) {
+                atomic_fetch_add(&c->errors, 1);
+                break;
+            }
+            cur = store_rec_field(&rec, "n");
+            snprintf(next, sizeof(next), "%d",
+                     atoi(arena_strndup(&a, (const char *)cur.p, cur.len)) + 1);
+            struct store_field e = {SPAN("n"), cur}, f = {SPAN("n"), span_str(next)};
+            rc = store_rec_cas(c->s, c->key, &e, &f, 1);
+            if (rc == RC_OK)
+                break;
+            if (rc != RC_CONFLICT) {
+                atomic_fetch_add(&c->errors, 1);
+                break;
+            }
+        }
+        arena_clear(&a);
+    }
+    arena_clear(&a);
+    return NULL;
+}
+
+TEST(store_concurrent_rec_cas_loses_no_write)
+{
+    static struct cas_race c;
+    pthread_t th[NCAS_THREADS];
+    struct store_record rec;
+    SETUP();
+    struct store_field f = {SPAN("n"), SPAN("0")};
+
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.key = K(&a, pfx, "cas");
+    CHECK_RC(store_rec_put(s, c.key, &f, 1, 60, 0), RC_OK);
+    for (int i = 0; i < NCAS_THREADS; i++)
+        REQUIRE(pthread_create(&th[i], NULL, cas_adder, &c) == 0);
+    for (int i = 0; i < NCAS_THREADS; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT(atomic_load(&c.errors), 0);
+    CHECK_RC(store_rec_get(s, &a, c.key, &rec), RC_OK);
+    CHECK_SPAN(store_rec_field(&rec, "n"), arena_printf(&a, "%d", NCAS_THREADS * NCAS));
+    TEARDOWN();
+}
+
 TEST(store_pipeline_answers_each_call)
 {
     struct store_field f = {SPAN("owner"), SPAN("u1")};
@@ -255,9 +500,15 @@ TEST(store_pipeline_answers_each_call)
     struct span kv = K(&a, pfx, "v"), kn = K(&a, pfx, "new"), kr = K(&a, pfx, "r"),
                 ks = K(&a, pfx, "s"), kx = K(&a, pfx, "absent");
     struct store_call c[] = {
-        {.op = {.kind = STORE_OP_PUT, .key = kn, .value = SPAN("n"), .ttl_s = 60, .flags = STORE_NX}},
-        {.op = {.kind = STORE_OP_PUT, .key = kv, .value = SPAN("w"), .ttl_s = 60, .flags = STORE_NX}},
-        {.op = {.kind = STORE_OP_REC_PUT, .key = kr, .fields = &f, .nfields = 1, .ttl_s = 60,
+        {.op =
+             {.kind = STORE_OP_PUT, .key = kn, .value = SPAN("n"), .ttl_s = 60, .flags = STORE_NX}},
+        {.op =
+             {.kind = STORE_OP_PUT, .key = kv, .value = SPAN("w"), .ttl_s = 60, .flags = STORE_NX}},
+        {.op = {.kind = STORE_OP_REC_PUT,
+                .key = kr,
+                .fields = &f,
+                .nfields = 1,
+                .ttl_s = 60,
                 .flags = STORE_NX}},
         {.op = {.kind = STORE_OP_SET_ADD, .key = kv, .value = SPAN("m"), .ttl_s = 60}},
         {.op = {.kind = STORE_OP_SET_ADD, .key = ks, .value = SPAN("m"), .ttl_s = 60}},
@@ -270,7 +521,7 @@ TEST(store_pipeline_answers_each_call)
         {.op = {.kind = STORE_OP_EXPIRE, .key = kn, .ttl_s = 300}},
         {.op = {.kind = STORE_OP_DEL, .key = kv}},
     };
-    enum rc want[] = {RC_OK, RC_CONFLICT, RC_OK, RC_CONFLICT, RC_OK, RC_OK, RC_NOT_FOUND,
+    enum rc want[] = {RC_OK, RC_CONFLICT, RC_OK,        RC_CONFLICT,  RC_OK, RC_OK, RC_NOT_FOUND,
                       RC_OK, RC_CONFLICT, RC_NOT_FOUND, RC_NOT_FOUND, RC_OK, RC_OK};
 
     CHECK_RC(store_put(s, kv, SPAN("old"), 60, 0), RC_OK);
@@ -299,8 +550,8 @@ TEST(store_pipeline_rejects_bad_calls)
     SETUP();
 
     for (size_t i = 0; i < STORE_MAX_BATCH + 1; i++)
-        c[i] = (struct store_call){.op = {.kind = STORE_OP_PUT, .key = K(&a, pfx, "x"),
-                                          .value = SPAN("v")}};
+        c[i] = (struct store_call){
+            .op = {.kind = STORE_OP_PUT, .key = K(&a, pfx, "x"), .value = SPAN("v")}};
     CHECK_RC(store_pipeline(s, &a, c, STORE_MAX_BATCH + 1), RC_TOO_LARGE);
     c[1].op.key = span_of("a\0b", 3);
     CHECK_RC(store_pipeline(s, &a, c, 2), RC_MALFORMED);
@@ -684,8 +935,8 @@ taker(void *arg)
     arena_init(&a, 0);
     for (int i = 0; i < NCODES; i++) {
         struct span k = span_str(arena_printf(&a, "%s:code%d", r->pfx, i));
-        enum rc rc = r->swap ? store_swap(r->s, &a, k, SPAN("used"), 60, &v)
-                             : store_take(r->s, &a, k, &v);
+        enum rc rc =
+            r->swap ? store_swap(r->s, &a, k, SPAN("used"), 60, &v) : store_take(r->s, &a, k, &v);
         if (rc == RC_OK && span_eq_str(v, "g"))
             atomic_fetch_add(&r->wins[i], 1);
         else if (rc == RC_OK && r->swap && span_eq_str(v, "used"))

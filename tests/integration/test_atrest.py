@@ -1,11 +1,15 @@
 """Personal data at rest (docs/crypto.md, "Data at rest"): registration and login against a
 real redis-server, then a dump of Redis taken into the test's own directory holds no ID
-number, name or phone of the citizens in plaintext; `authctl keys rotate-data` under a loop
-of logins fails no request, and a login moves its record to the new key id."""
+number, name or phone of the citizens in plaintext; `authctl keys rotate-data --no-walk`
+under a loop of logins fails no request, and a login moves its record to the new key id;
+`authctl keys rotate-data` with its walk (docs/keys.md) moves every record, also of citizens
+who never log in, while logins go on and fail none, then a dump names only the new key id,
+`check` says the older ones are needed by nothing, and an interrupted walk resumes."""
 import csv
 import html
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -13,7 +17,7 @@ import time
 from urllib.parse import urljoin
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, Redis, run, test  # noqa: E402
+from itest import BUILD, Authd, Redis, run, test  # noqa: E402
 
 # no compression in the dump: a plaintext value must appear as its bytes if it is there
 RD = Redis(["--rdbcompression", "no"]).start()
@@ -116,23 +120,8 @@ def dump_holds_no_plaintext_id_number_name_or_phone(t):
 
 @test
 def rotate_data_under_logins_fails_no_request(t):
-    stop = threading.Event()
-    results = []
-
-    def loop(c):
-        while not stop.is_set():
-            results.append(login(c))
-
-    workers = [threading.Thread(target=loop, args=(c,)) for c in CITIZENS]
-    for w in workers:
-        w.start()
-    time.sleep(1.0)
-    out = A.authctl("keys", "rotate-data")
+    out, results = logins_while(lambda: A.authctl("keys", "rotate-data", "--no-walk"))
     t.check("key id m2" in out.stdout, out.stdout + out.stderr)
-    time.sleep(1.5)
-    stop.set()
-    for w in workers:
-        w.join()
     t.check(len(results) >= 4, f"only {len(results)} logins")
     print(f"rotate-data under load: {len(results)} logins, {results.count(False)} failed")
     t.eq(results.count(False), 0, f"{results.count(False)} of {len(results)} logins failed")
@@ -148,12 +137,120 @@ def rotate_data_under_logins_fails_no_request(t):
     t.check(set(record_kids()) <= {"m1", "m2"}, f"records: {record_kids()}")
 
 
+def kid_of(v):
+    return v.split(b".")[1].decode() if v.startswith(b"s1.") else "plaintext"
+
+
+def all_sealed_kids():
+    """The key id of every sealed field of every account record."""
+    out = set()
+    for k in cli("--scan", "--pattern", "authd:acct:{*}").split():
+        for f in (b"id_number", b"name", b"phone", b"phone_verified"):
+            v = cli("HGET", k, f).rstrip(b"\n")
+            if v:
+                out.add(kid_of(v))
+    return out
+
+
+def current_gen():
+    return int(cli("GET", "authd:datakey:{gen}").strip() or b"1")
+
+
+def logins_while(fn):
+    """Runs fn() while the registered citizens log in over and over; (fn's result, logins)."""
+    stop = threading.Event()
+    results = []
+
+    def loop(c):
+        while not stop.is_set():
+            results.append(login(c))
+
+    workers = [threading.Thread(target=loop, args=(c,)) for c in CITIZENS]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.5)
+        out = fn()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    return out, results
+
+
+@test
+def rotate_data_walk_reseals_every_record_while_logins_go_on(t):
+    n_accounts = len(cli("--scan", "--pattern", "authd:acct:{*}").split())
+    t.check(n_accounts >= len(DEMO["citizens"]) + 2, f"{n_accounts} account records")
+    new = "m%d" % (current_gen() + 1)
+    # slow enough (a few records a second) that the logins race the walk's re-seals
+    rate = max(2, n_accounts // 2)
+    out, results = logins_while(lambda: A.authctl("keys", "rotate-data", "--rate", str(rate),
+                                                  "--batch", "5", check=False))
+    t.eq(out.returncode, 0, out.stdout + out.stderr)
+    t.check(f"key id {new}" in out.stdout and "walk done" in out.stdout, out.stdout + out.stderr)
+    print(f"walk under load: {len(results)} logins, {results.count(False)} failed; "
+          f"{out.stdout.strip().splitlines()[-1]}")
+    t.check(len(results) >= 4, f"only {len(results)} logins")
+    t.eq(results.count(False), 0, f"{results.count(False)} of {len(results)} logins failed")
+    # every record, of citizens who logged in and of those who never did, names the new key
+    t.eq(all_sealed_kids(), {new})
+    raw = dump()
+    t.check(("s1.%s." % new).encode() in raw)
+    for old in range(1, current_gen()):
+        t.check(("s1.m%d." % old).encode() not in raw, f"a blob under m{old} in the dump")
+    for c in CITIZENS + DEMO["citizens"]:
+        t.check(c["id_number"].encode() not in raw, "an ID number in plaintext in the dump")
+        t.check(c["name"].encode("utf-8") not in raw, "a name in plaintext in the dump")
+        if c.get("phone"):
+            t.check(c["phone"].encode() not in raw, "a phone number in plaintext in the dump")
+    # the older key ids are needed by nothing: check says so, and status shows the walk done
+    chk = A.authctl("keys", "rotate-data", "check", check=False)
+    t.eq(chk.returncode, 0, chk.stdout + chk.stderr)
+    t.check(" 0 under an older key id" in chk.stdout, chk.stdout)
+    st = A.authctl("keys", "rotate-data", "status")
+    t.check(f"current data key: {new}" in st.stdout and ", done" in st.stdout, st.stdout)
+    # and everyone still logs in, the ones who never did before too
+    for c in CITIZENS + DEMO["citizens"][:3]:
+        t.check(login(c), "a login after the walk failed")
+
+
+@test
+def an_interrupted_walk_resumes_where_it_stopped(t):
+    new = "m%d" % (current_gen() + 1)
+    out = A.authctl("keys", "rotate-data", "--no-walk")
+    t.check(f"key id {new}" in out.stdout, out.stdout)
+    chk = A.authctl("keys", "rotate-data", "check", check=False)
+    t.eq(chk.returncode, 1, chk.stdout + chk.stderr)  # everything is under the older key
+    p = subprocess.Popen([os.path.join(BUILD, "authctl"), "-c", A.conf_path, "keys", "rotate-data", "walk", "--rate", "1",
+                          "--batch", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(2.5)
+    p.send_signal(signal.SIGINT)
+    so, se = p.communicate(timeout=20)
+    t.eq(p.returncode, 4, so + se)
+    t.check("progress saved" in se, se)
+    st = A.authctl("keys", "rotate-data", "status")
+    t.check("not finished" in st.stdout, st.stdout)
+    kids = all_sealed_kids()
+    t.check(new in kids and len(kids) == 2, f"after the interruption: {kids}")
+    out = A.authctl("keys", "rotate-data", "walk", "--rate", "1000", check=False)
+    t.eq(out.returncode, 0, out.stdout + out.stderr)
+    t.check("resuming the walk" in out.stderr, out.stderr)
+    t.eq(all_sealed_kids(), {new})
+    t.eq(A.authctl("keys", "rotate-data", "check", check=False).returncode, 0)
+
+
 @test
 def sm4_gcm_is_refused_at_config_load_by_name(t):
     from itest import check_config
     code, out, _ = check_config("data_cipher = sm4-gcm\n")
     t.check(code != 0, out)
     t.check("SM4-GCM" in out, out)
+    t.check("sm4-ctr-hmac-sm3" in out, out)  # the message names what to use instead
+    code, out, _ = check_config("state_dir = .\ndata_cipher = sm4-ctr-hmac-sm3\n")
+    t.eq(code, 0, out)
 
 
 try:

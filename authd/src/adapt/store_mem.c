@@ -761,6 +761,90 @@ mem_rec_get(struct store *s, struct arena *a, struct span key, struct store_reco
     return rc;
 }
 
+/* store_rec_cas: the compare and the write under the one shard lock; the ttl stays. */
+static enum rc
+mem_rec_cas(struct store *s, struct span key, const struct store_field *expect,
+            const struct store_field *f, size_t n)
+{
+    uint64_t h;
+    struct shard *sh = lock_key(M(s), key, &h);
+    struct ment *e = find(M(s), sh, h, key);
+    enum rc rc = RC_OK;
+    int64_t exp_ms;
+
+    if (!e)
+        rc = RC_NOT_FOUND;
+    else if (e->type != MT_HASH)
+        rc = RC_CONFLICT;
+    for (size_t i = 0; i < n && rc == RC_OK; i++) {
+        struct mitem *it = item_find(e, expect[i].name);
+        if (!it || it->vlen != expect[i].value.len
+            || (it->vlen && memcmp(it->val, expect[i].value.p, it->vlen) != 0))
+            rc = RC_CONFLICT;
+    }
+    if (rc == RC_OK) {
+        exp_ms = e->exp_ms;
+        rc = do_rec_put(M(s), sh, h, key, f, n, 0, 0, false);
+        e->exp_ms = exp_ms;
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
+}
+
+/* store_scan. The cursor is shard << 48 | bucket: shard by shard, bucket by bucket in
+ * increasing order. A table only grows, by doubling, and a key's bucket is the low bits of
+ * its hash; so a key in a bucket not yet visited (index >= b at the old size) stays in a
+ * bucket >= b at the new size: nothing present throughout is missed (what a doubling moves
+ * into a visited range can come twice). */
+#define SCAN_SHARD_SHIFT 48
+static enum rc
+mem_scan(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix, uint32_t count,
+         struct span **keys, size_t *n)
+{
+    struct mstore *m = M(s);
+    uint64_t shard = *cursor >> SCAN_SHARD_SHIFT, b = *cursor & ((1ull << SCAN_SHARD_SHIFT) - 1);
+    size_t cap = 0, got = 0, visited = 0;
+    struct span *out = NULL;
+    int64_t now = now_ms();
+    enum rc rc = RC_OK;
+
+    if (shard >= NSHARDS)
+        return RC_MALFORMED;
+    while (shard < NSHARDS && visited < count && rc == RC_OK) {
+        struct shard *sh = &m->sh[shard];
+        pthread_mutex_lock(&sh->mu);
+        for (; b < sh->nb && visited < count && rc == RC_OK; b++) {
+            for (struct ment *e = sh->tab[b]; e && rc == RC_OK; e = e->next, visited++) {
+                if (expired(e, now) || e->klen < prefix.len
+                    || (prefix.len && memcmp(e->key, prefix.p, prefix.len) != 0))
+                    continue;
+                if (got == cap) {
+                    size_t nc = cap ? cap * 2 : 16;
+                    struct span *g = arena_alloc(a, nc * sizeof(*g));
+                    if (!g) {
+                        rc = RC_NOMEM;
+                        break;
+                    }
+                    if (got)
+                        memcpy(g, out, got * sizeof(*g));
+                    out = g, cap = nc;
+                }
+                rc = copy_out(a, e->key, e->klen, &out[got]);
+                got += rc == RC_OK;
+            }
+        }
+        if (b >= sh->nb)
+            shard++, b = 0;
+        pthread_mutex_unlock(&sh->mu);
+    }
+    if (rc != RC_OK)
+        return rc;
+    *cursor = shard >= NSHARDS ? 0 : shard << SCAN_SHARD_SHIFT | b;
+    *keys = out;
+    *n = got;
+    return RC_OK;
+}
+
 static enum rc
 mem_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s)
 {
@@ -1200,6 +1284,8 @@ static const struct store_ops mem_ops = {
     .free = mem_free,
     .limit = mem_limit,
     .swap = mem_swap,
+    .scan = mem_scan,
+    .rec_cas = mem_rec_cas,
 };
 
 /* "memory:" or "memory:?max_bytes=N"; opts->mem_max_bytes wins when set. */

@@ -978,6 +978,8 @@ static const struct store_ops rds_ops = {
     .limit = rds_limit,
     .swap = rds_swap,
     .pipeline = rds_pipeline,
+    .scan = rds_scan,
+    .rec_cas = rds_rec_cas,
 };
 
 static const struct store_ops rds_sentinel_ops = {
@@ -985,6 +987,7 @@ static const struct store_ops rds_sentinel_ops = {
     rds_incr,         rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,      rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
     rds_batch,        rds_free,        rds_limit,  rds_swap,    rds_pipeline,
+    rds_scan,         rds_rec_cas, /* clang-format: keep the rows above as they are */
 };
 
 static const struct store_ops rds_cluster_ops = {
@@ -992,6 +995,7 @@ static const struct store_ops rds_cluster_ops = {
     rds_incr,        rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,     rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
     rds_batch,       rds_free,        rds_limit,  rds_swap,    NULL, /* one by one */
+    rds_scan,        rds_rec_cas,
 };
 
 static void

@@ -90,5 +90,14 @@ redisContext *rds_connect_node(struct rds *r, const char *addr);
 bool rds_route(struct rds *r, struct span key, char *addr);
 void rds_route_failed(struct rds *r, const char *addr);
 bool rds_route_redirect(struct rds *r, const redisReply *rep, char *addr, bool *ask);
+/* Cluster: the i-th master of the slot map, masters sorted by address, into addr; *n the
+ * number of masters. False when the map cannot be loaded or i >= *n. */
+bool rds_cluster_master(struct rds *r, size_t i, char *addr, size_t *n);
+
+/* store_scan and store_rec_cas (store_redis_walk.c). */
+enum rc rds_scan(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix,
+                 uint32_t count, struct span **keys, size_t *n);
+enum rc rds_rec_cas(struct store *s, struct span key, const struct store_field *expect,
+                    const struct store_field *f, size_t n);
 
 #endif

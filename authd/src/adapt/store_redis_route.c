@@ -248,3 +248,34 @@ rds_route_redirect(struct rds *r, const redisReply *rep, char *addr, bool *ask)
     }
     return true;
 }
+
+static int
+addr_cmp(const void *x, const void *y)
+{
+    return strcmp(x, y);
+}
+
+bool
+rds_cluster_master(struct rds *r, size_t i, char *addr, size_t *n)
+{
+    char all[RDS_MAX_NODES][RDS_ADDR_MAX];
+    bool used[RDS_MAX_NODES] = {false};
+    size_t k = 0;
+
+    *n = 0;
+    if (!route_cluster(r, SPAN("scan"), addr)) /* loads the map when it must */
+        return false;
+    pthread_rwlock_rdlock(&r->map_lock);
+    for (size_t s = 0; s < RDS_SLOTS; s++) /* nodes[] may hold masters that lost every slot */
+        used[r->slot_node[s]] = true;
+    for (size_t j = 0; j < r->nnodes; j++)
+        if (used[j])
+            snprintf(all[k++], RDS_ADDR_MAX, "%s", r->nodes[j]);
+    pthread_rwlock_unlock(&r->map_lock);
+    qsort(all, k, sizeof(all[0]), addr_cmp);
+    *n = k;
+    if (i >= k)
+        return false;
+    snprintf(addr, RDS_ADDR_MAX, "%s", all[i]);
+    return true;
+}

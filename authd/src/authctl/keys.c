@@ -302,7 +302,8 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
     fprintf(stderr, "usage: authctl -c CONFIG keys init [--rs256] [--ps256] [--sm2]\n"
                     "       authctl -c CONFIG keys rotate [--min-publish SECONDS] "
                     "[--max-token-lifetime SECONDS]\n"
-                    "       authctl -c CONFIG keys rotate-data\n"
+                    "       authctl -c CONFIG keys rotate-data [--no-walk] [--rate N] [--batch N]\n"
+                    "       authctl -c CONFIG keys rotate-data walk|status|check\n"
                     "       authctl -c CONFIG keys list\n");
     return 2;
 }
@@ -310,5 +311,6 @@ cmd_keys(struct authctl *ctl, int argc, char **argv)
 AUTHCTL_COMMAND(keys,
                 "keys init [--rs256] [--ps256] [--sm2] | keys rotate [--min-publish S] "
                 "[--max-token-lifetime S] "
-                "| keys rotate-data | keys list",
+                "| keys rotate-data [--no-walk] [--rate N] | keys rotate-data walk|status|check "
+                "| keys list",
                 cmd_keys)

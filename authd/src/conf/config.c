@@ -253,17 +253,19 @@ check_fed_role(const char *v)
     return "must be leaf, intermediate or anchor";
 }
 
-/* flow/atrest.h: the AEAD sealing personal data at rest. SM4-GCM is not in OpenSSL 3.0 (it
- * came with 3.2): refused by name rather than replaced by something weaker. */
+/* flow/atrest.h, core/seal.h: the cipher sealing personal data at rest. SM4-GCM is not in
+ * OpenSSL 3.0: refused by name, pointing at the SM4 composition that is
+ * (sm4-ctr-hmac-sm3: SM4-CTR + HMAC-SM3, encrypt-then-MAC). */
 static const char *
 check_data_cipher(const char *v)
 {
-    if (strcmp(v, "aes-256-gcm") == 0)
+    if (strcmp(v, "aes-256-gcm") == 0 || strcmp(v, "sm4-ctr-hmac-sm3") == 0)
         return NULL;
     if (strcmp(v, "sm4-gcm") == 0)
         return "sm4-gcm is not available: the installed OpenSSL (3.0) has no SM4-GCM; use "
-               "aes-256-gcm (docs/crypto.md, \"Data at rest\")";
-    return "must be aes-256-gcm (sm4-gcm when the OpenSSL has it)";
+               "sm4-ctr-hmac-sm3 (SM4 with HMAC-SM3) or aes-256-gcm (docs/crypto.md, \"Data at "
+               "rest\")";
+    return "must be aes-256-gcm or sm4-ctr-hmac-sm3";
 }
 
 /* port/notify.h: an absolute file path (development) or a gateway URL. */

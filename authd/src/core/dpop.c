@@ -95,7 +95,8 @@ dpop_proof_parse(struct span proof, const struct dpop_expect *e, struct arena *a
     memset(out, 0, sizeof(*out));
     if (proof.len > DPOP_PROOF_MAX)
         return bad(ri, RC_TOO_LARGE, "DPoP", "proof too large");
-    if ((rc = jose_verify_jwk(&o, proof, a, &hdr, &payload, out->jkt, &vi)) != RC_OK)
+    if ((rc = jose_verify_jwk_cached(&o, e->keys, proof, a, &hdr, &payload, out->jkt, &vi))
+        != RC_OK)
         return rc == RC_NOMEM ? rc : bad(ri, rc == RC_NOT_FOUND ? RC_DENIED : rc, vi.field, vi.msg);
     c = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(c))

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "core/jose.h"
 #include "util/arena.h"
 
 #define DPOP_PROOF_MAX 4096 /* bytes of a DPoP header value (an RSA-4096 jwk fits) */
@@ -32,6 +33,7 @@ struct dpop_expect {
     int64_t now;      /* unix seconds */
     uint32_t max_age; /* iat no older than now - max_age - leeway (§4.3 point 11) */
     uint32_t leeway;  /* iat no later than now + leeway */
+    struct jose_key_cache *keys; /* proof keys already imported (core/jose.h); may be NULL */
 };
 
 /* A checked proof (strings in the arena). */

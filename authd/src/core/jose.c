@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1488,22 +1489,32 @@ jose_key_generate(enum jose_alg alg, struct buf *out)
 
 /* ---- a JWS with its key in its header (DPoP proofs, RFC 9449 §4.2) ------------------------- */
 
-/* The header's "jwk" as a public key of the header's algorithm; RC_DENIED for a private one
- * (RFC 9449 §4.3 point 7) or one of another algorithm. */
+/* The header's "jwk", checked to be a public EC or RSA key (RFC 9449 §4.3 point 7: a private
+ * one is RC_DENIED), and its RFC 7638 thumbprint into tp. */
 static enum rc
-embedded_key(json_t *hj, const struct jose_header *h, struct jose_key *k, char tp[44],
-             struct rc_info *ri)
+embedded_jwk(json_t *hj, json_t **jwk, char tp[44], struct rc_info *ri)
 {
-    json_t *jwk = json_object_get(hj, "jwk"), *c;
     enum rc rc;
 
-    if (!json_is_object(jwk))
+    *jwk = json_object_get(hj, "jwk");
+    if (!json_is_object(*jwk))
         return rc_set(ri, RC_MALFORMED, "jwk", "missing or not an object");
     for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++)
-        if (json_object_get(jwk, private_members[i]))
+        if (json_object_get(*jwk, private_members[i]))
             return rc_set(ri, RC_DENIED, "jwk", "holds a private key");
-    if ((rc = thumbprint_obj(jwk, tp)) != RC_OK)
+    if ((rc = thumbprint_obj(*jwk, tp)) != RC_OK)
         return rc_set(ri, rc, "jwk", "not an EC or RSA public key");
+    return RC_OK;
+}
+
+/* The checked jwk imported as a key of the header's algorithm; RC_DENIED for one of another
+ * algorithm. */
+static enum rc
+embedded_key(json_t *jwk, const struct jose_header *h, struct jose_key *k, struct rc_info *ri)
+{
+    json_t *c;
+    enum rc rc;
+
     if (!(c = json_deep_copy(jwk)))
         return RC_NOMEM;
     json_object_del(c, "kid");      /* the key is named by its thumbprint */
@@ -1518,15 +1529,166 @@ embedded_key(json_t *hj, const struct jose_header *h, struct jose_key *k, char t
     return rc;
 }
 
+/* ---- the cache of imported header keys ---------------------------------------------------
+ * Importing a JWK (building the key, checking the point is on the curve) costs about as much
+ * as the signature check itself; a client proves possession of one key for many requests.
+ * Direct-mapped slots in shards behind their own mutex; an entry is found by the key's
+ * thumbprint and algorithm (the thumbprint is a SHA-256 of every public member: one
+ * thumbprint, one key). A user holds a reference while it verifies outside the lock; an entry
+ * replaced meanwhile is freed by its last user. Only keys that verified a signature enter. */
+
+#define KC_SHARDS 16
+
+struct kc_entry {
+    char tp[44];
+    enum jose_alg alg;
+    unsigned refs; /* under the shard's lock */
+    bool evicted;  /* out of its slot: the last user frees it */
+    struct jose_key k;
+};
+
+struct kc_shard {
+    pthread_mutex_t mu;
+    struct kc_entry **slot;
+};
+
+struct jose_key_cache {
+    size_t per_shard;
+    struct kc_shard sh[KC_SHARDS];
+    atomic_ullong hits, misses;
+};
+
+struct jose_key_cache *
+jose_key_cache_new(size_t entries)
+{
+    struct jose_key_cache *c;
+    size_t per = entries / KC_SHARDS;
+
+    if (entries == 0 || !(c = calloc(1, sizeof(*c))))
+        return NULL;
+    c->per_shard = per ? per : 1;
+    for (size_t i = 0; i < KC_SHARDS; i++) {
+        pthread_mutex_init(&c->sh[i].mu, NULL);
+        if (!(c->sh[i].slot = calloc(c->per_shard, sizeof(*c->sh[i].slot)))) {
+            c->per_shard = i ? c->per_shard : 0;
+            jose_key_cache_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static void
+kc_entry_free(struct kc_entry *e)
+{
+    key_free(&e->k);
+    free(e);
+}
+
+void
+jose_key_cache_free(struct jose_key_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < KC_SHARDS; i++) {
+        for (size_t j = 0; c->sh[i].slot && j < c->per_shard; j++)
+            if (c->sh[i].slot[j])
+                kc_entry_free(c->sh[i].slot[j]);
+        free(c->sh[i].slot);
+        pthread_mutex_destroy(&c->sh[i].mu);
+    }
+    free(c);
+}
+
+void
+jose_key_cache_stats(const struct jose_key_cache *c, uint64_t *hits, uint64_t *misses)
+{
+    *hits = c ? atomic_load(&c->hits) : 0;
+    *misses = c ? atomic_load(&c->misses) : 0;
+}
+
+/* The shard and slot of thumbprint tp (base64url of a SHA-256: its characters are random). */
+static struct kc_shard *
+kc_where(struct jose_key_cache *c, const char tp[44], struct kc_entry ***slot)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < 43; i++)
+        h = (h ^ (uint8_t)tp[i]) * 1099511628211ull;
+    *slot = &c->sh[h % KC_SHARDS].slot[(h / KC_SHARDS) % c->per_shard];
+    return &c->sh[h % KC_SHARDS];
+}
+
+/* The entry of (tp, alg) with a reference taken, or NULL. */
+static struct kc_entry *
+kc_get(struct jose_key_cache *c, const char tp[44], enum jose_alg alg)
+{
+    struct kc_entry **slot, *e;
+    struct kc_shard *sh = kc_where(c, tp, &slot);
+
+    pthread_mutex_lock(&sh->mu);
+    e = *slot;
+    if (e && e->alg == alg && memcmp(e->tp, tp, 44) == 0)
+        e->refs++;
+    else
+        e = NULL;
+    pthread_mutex_unlock(&sh->mu);
+    atomic_fetch_add_explicit(e ? &c->hits : &c->misses, 1, memory_order_relaxed);
+    return e;
+}
+
+static void
+kc_put(struct jose_key_cache *c, struct kc_entry *e)
+{
+    struct kc_entry **slot;
+    struct kc_shard *sh = kc_where(c, e->tp, &slot);
+    bool gone;
+
+    pthread_mutex_lock(&sh->mu);
+    gone = --e->refs == 0 && e->evicted;
+    pthread_mutex_unlock(&sh->mu);
+    if (gone)
+        kc_entry_free(e);
+}
+
+/* Moves k into the cache as the entry of (tp, alg), replacing the slot's entry. k holds
+ * nothing after (the key is the cache's, or freed when out of memory). */
+static void
+kc_insert(struct jose_key_cache *c, const char tp[44], enum jose_alg alg, struct jose_key *k)
+{
+    struct kc_entry **slot, *e = calloc(1, sizeof(*e)), *old = NULL;
+    struct kc_shard *sh = kc_where(c, tp, &slot);
+
+    if (!e) {
+        key_free(k);
+        return;
+    }
+    memcpy(e->tp, tp, 44);
+    e->alg = alg;
+    e->k = *k;
+    memset(k, 0, sizeof(*k));
+    pthread_mutex_lock(&sh->mu);
+    if ((old = *slot) && old->refs) {
+        old->evicted = true;
+        old = NULL;
+    }
+    *slot = e;
+    pthread_mutex_unlock(&sh->mu);
+    if (old)
+        kc_entry_free(old);
+}
+
 enum rc
-jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct arena *a,
-                struct span *header, struct span *payload, char thumbprint[44], struct rc_info *ri)
+jose_verify_jwk_cached(const struct jose_verify_opts *o, struct jose_key_cache *c,
+                       struct span token, struct arena *a, struct span *header,
+                       struct span *payload, char thumbprint[44], struct rc_info *ri)
 {
     struct jws_parts p;
     struct jose_header h = {0};
     struct jose_key k = {0};
+    struct kc_entry *e = NULL;
     struct span raw;
-    json_t *hj = NULL;
+    json_t *hj = NULL, *jwk = NULL;
     enum rc rc;
 
     if ((rc = split_compact(token, &p, ri)) != RC_OK)
@@ -1536,14 +1698,27 @@ jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct aren
     hj = json_loadb((const char *)raw.p, raw.len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(hj))
         rc = rc_set(ri, RC_MALFORMED, "jwt", "header is not a JSON object");
-    else if ((rc = header_check(hj, o, a, &h, ri)) == RC_OK)
-        rc = embedded_key(hj, &h, &k, thumbprint, ri);
+    else if ((rc = header_check(hj, o, a, &h, ri)) == RC_OK
+             && (rc = embedded_jwk(hj, &jwk, thumbprint, ri)) == RC_OK
+             && !(c && (e = kc_get(c, thumbprint, h.alg))))
+        rc = embedded_key(jwk, &h, &k, ri);
     json_decref(hj);
     if (rc != RC_OK)
         return rc;
-    rc = verify_with(&k, &p, token, a, payload, ri);
+    rc = verify_with(e ? &e->k : &k, &p, token, a, payload, ri);
+    if (e)
+        kc_put(c, e);
+    else if (c && rc == RC_OK)
+        kc_insert(c, thumbprint, h.alg, &k);
     key_free(&k);
     if (rc == RC_OK)
         *header = raw;
     return rc;
+}
+
+enum rc
+jose_verify_jwk(const struct jose_verify_opts *o, struct span token, struct arena *a,
+                struct span *header, struct span *payload, char thumbprint[44], struct rc_info *ri)
+{
+    return jose_verify_jwk_cached(o, NULL, token, a, header, payload, thumbprint, ri);
 }

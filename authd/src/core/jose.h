@@ -184,6 +184,21 @@ enum rc jose_verify_jwk(const struct jose_verify_opts *o, struct span token, str
                         struct span *header, struct span *payload, char thumbprint[44],
                         struct rc_info *ri);
 
+/* A bounded cache of keys imported from JWS headers (DPoP proofs: one client, one key, many
+ * requests), shared by every thread (sharded locks). entries: how many keys it holds (> 0).
+ * NULL when out of memory. */
+struct jose_key_cache;
+struct jose_key_cache *jose_key_cache_new(size_t entries);
+void jose_key_cache_free(struct jose_key_cache *c);
+/* Lookups that found a key, and that did not (since the cache was made). */
+void jose_key_cache_stats(const struct jose_key_cache *c, uint64_t *hits, uint64_t *misses);
+/* jose_verify_jwk, with the header's key taken from c when c holds the key of its thumbprint
+ * and algorithm, else imported and (once it verified the signature) kept in c. c NULL: no
+ * cache. Same answers, same checks (a private jwk, another algorithm, a bad signature). */
+enum rc jose_verify_jwk_cached(const struct jose_verify_opts *o, struct jose_key_cache *c,
+                               struct span token, struct arena *a, struct span *header,
+                               struct span *payload, char thumbprint[44], struct rc_info *ri);
+
 /* Checks the registered claims of a JWT payload (a JSON object, as jose_verify returned):
  * iss, aud (string or array of strings, RFC 7519 §4.1.3), exp (RC_EXPIRED when now >= exp
  * + leeway), nbf (RC_DENIED when now + leeway < nbf), iat (RC_DENIED when in the future by

@@ -146,8 +146,8 @@ fmt_u(char *out, size_t n, unsigned long long v)
 }
 
 /* The personal fields of a record, sealed (flow/atrest.h). */
-static const char *const personal[] = {"id_number", "name", "phone", "phone_verified"};
-#define NPERSONAL (sizeof(personal) / sizeof(personal[0]))
+#define personal  atrest_account_fields
+#define NPERSONAL ATREST_NACCOUNT
 
 /* Seals the fields of f named in personal (in place, the blobs in a) under the current
  * data key. */
@@ -219,12 +219,13 @@ static bool
 verified_phone_in_plaintext(struct app *app, struct arena *a, struct span key)
 {
     struct store_record rec;
+    enum seal_cipher c;
     struct span v;
 
     if (store_rec_get(app->store, a, key, &rec) != RC_OK)
         return false;
     v = store_rec_field(&rec, "phone_verified");
-    return v.len > 0 && !(v.len > 3 && memcmp(v.p, "s1.", 3) == 0);
+    return v.len > 0 && !seal_cipher_of(v, &c);
 }
 
 enum rc

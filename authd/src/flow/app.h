@@ -20,6 +20,7 @@ struct secrets;
 struct client_keys;
 struct audit;
 struct fed;
+struct jose_key_cache;
 
 struct app {
     const struct config *cfg;
@@ -38,6 +39,8 @@ struct app {
     struct tokcache *tokcache; /* access tokens known good on this node; may be NULL */
     struct audit *audit;       /* the audit chain (flow/audit.h); NULL: none (unit tests) */
     struct fed *fed;           /* OpenID Federation (flow/fed.h); NULL: not configured */
+    /* DPoP proof keys imported (core/jose.h); may be NULL */
+    struct jose_key_cache *dpop_keys;
 };
 
 /* Returns the policy in force with a reference held; release it with app_policy_put. */

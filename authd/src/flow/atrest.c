@@ -10,7 +10,8 @@
 #include "port/store.h"
 #include "util/num.h"
 
-#define BLOB_PREFIX "s1."
+const char *const atrest_account_fields[ATREST_NACCOUNT] = {"id_number", "name", "phone",
+                                                            "phone_verified"};
 
 static struct span
 gen_key(struct arena *a)
@@ -58,6 +59,26 @@ atrest_rotate(struct app *app, struct arena *a, uint32_t *gen)
         return RC_INTERNAL;
     *gen = (uint32_t)v;
     return RC_OK;
+}
+
+enum seal_cipher
+atrest_cipher(const struct app *app)
+{
+    enum seal_cipher c = SEAL_AES_256_GCM;
+
+    if (app->cfg && app->cfg->data_cipher)
+        seal_cipher_by_name(app->cfg->data_cipher, &c);
+    return c;
+}
+
+bool
+atrest_current(const struct app *app, struct span blob, const char *kid)
+{
+    enum seal_cipher c;
+    struct span k;
+
+    return seal_cipher_of(blob, &c) && c == atrest_cipher(app) && seal_kid(blob, &k) == RC_OK
+           && span_eq_str(k, kid);
 }
 
 void
@@ -150,7 +171,7 @@ atrest_seal(struct app *app, struct arena *a, struct atrest_keys *kc, const char
         return RC_NOMEM;
     if ((rc = rng_bytes(app->rng, nonce, sizeof(nonce))) == RC_OK
         && (rc = data_key(app, kc, k, key)) == RC_OK)
-        rc = seal_seal(a, key, k, nonce, aad, plain, out);
+        rc = seal_seal_with(a, atrest_cipher(app), key, k, nonce, aad, plain, out);
     OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
@@ -165,7 +186,9 @@ atrest_open(struct app *app, struct arena *a, struct atrest_keys *kc, const char
     char *s;
     enum rc rc;
 
-    if (value.len < 3 || memcmp(value.p, BLOB_PREFIX, 3) != 0) { /* a plaintext of old */
+    enum seal_cipher c;
+
+    if (!seal_cipher_of(value, &c)) { /* a plaintext of old */
         if (!(s = arena_span_dup(a, value)))
             return RC_NOMEM;
         *out = span_of(s, value.len);
@@ -182,7 +205,7 @@ atrest_open(struct app *app, struct arena *a, struct atrest_keys *kc, const char
     if ((rc = data_key(app, kc, kid, key)) == RC_OK)
         rc = seal_open(a, key, kid, aad, value, out);
     OPENSSL_cleanse(key, sizeof(key));
-    if (rc == RC_OK && stale && cur_kid && !span_eq_str(kid, cur_kid))
+    if (rc == RC_OK && stale && cur_kid && !atrest_current(app, value, cur_kid))
         *stale = true;
     return rc;
 }

@@ -78,7 +78,8 @@ dpop_check(struct app *app, struct arena *a, const struct policy *p, const struc
 {
     uint32_t leeway = p->tokens.clock_leeway_s;
     struct dpop_expect e = {
-        c->htm, c->htu, NULL, clock_now(app->clock), app->cfg->dpop_iat_window_s, leeway};
+        c->htm, c->htu,        NULL, clock_now(app->clock), app->cfg->dpop_iat_window_s,
+        leeway, app->dpop_keys};
     enum rc rc;
 
     if (!c->proof.p)

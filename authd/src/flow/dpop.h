@@ -22,6 +22,10 @@
 #include "flow/app.h"
 
 #define DPOP_NONCE_PERIOD 300 /* seconds of a nonce slot */
+/* Proof keys kept imported (app->dpop_keys, core/jose.h jose_key_cache): a client proves
+ * possession of one key for many requests; importing it again for each costs about one more
+ * signature check. A few MiB at most. */
+#define DPOP_KEY_CACHE_ENTRIES 4096
 
 /* One request's DPoP. */
 struct dpop_call {

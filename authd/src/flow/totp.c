@@ -62,8 +62,8 @@ seed_seal(struct app *app, struct arena *a, const char *account_id,
     atrest_kid(gen, kid);
     if ((rc = rng_bytes(app->rng, nonce, sizeof(nonce))) == RC_OK
         && (rc = seal_key(app, span_str(kid), key)) == RC_OK)
-        rc = seal_seal(a, key, span_str(kid), nonce, span_str(account_id),
-                       span_of(seed, TOTP_SEED_LEN), blob);
+        rc = seal_seal_with(a, atrest_cipher(app), key, span_str(kid), nonce, span_str(account_id),
+                            span_of(seed, TOTP_SEED_LEN), blob);
     OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }
@@ -92,6 +92,19 @@ seed_open(struct app *app, struct arena *a, const char *account_id, struct span 
     log_str(r, "rc", rc_name(rc));
     log_end(r);
     return RC_INTERNAL;
+}
+
+enum rc
+totp_seed_reseal(struct app *app, struct arena *a, const char *account_id, struct span blob,
+                 struct span *out)
+{
+    uint8_t seed[TOTP_SEED_LEN];
+    enum rc rc = seed_open(app, a, account_id, blob, seed);
+
+    if (rc == RC_OK)
+        rc = seed_seal(app, a, account_id, seed, out);
+    OPENSSL_cleanse(seed, sizeof(seed));
+    return rc;
 }
 
 bool

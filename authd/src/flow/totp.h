@@ -37,6 +37,12 @@
 /* liboath's one-time set-up; the composition root calls it once at start. RC_INTERNAL. */
 enum rc totp_library_init(void);
 
+/* The sealed seed blob of account_id opened and sealed again under the current data key
+ * (flow/rewrap.h re-seals every seed after `authctl keys rotate-data`). RC_OK: *out in a.
+ * RC_INTERNAL (the blob does not open: logged), RC_UNAVAILABLE, RC_NOMEM. */
+enum rc totp_seed_reseal(struct app *app, struct arena *a, const char *account_id, struct span blob,
+                         struct span *out);
+
 /* True if account_id has a confirmed TOTP authenticator; false on a store failure too (the
  * page then offers nothing it cannot check). */
 bool totp_enrolled(struct app *app, struct arena *a, const char *account_id);

@@ -376,3 +376,34 @@ store_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_
     }
     return count(s, s->ops->limit(s, l, n, now_ms, retry_ms ? retry_ms : &dummy));
 }
+
+enum rc
+store_scan(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix, uint32_t hint,
+           struct span **keys, size_t *n)
+{
+    *keys = NULL;
+    *n = 0;
+    if (hint == 0 || hint > STORE_SCAN_MAX || prefix.len > STORE_MAX_KEY
+        || (prefix.len && (!prefix.p || span_has_nul(prefix))))
+        return RC_MALFORMED;
+    if (!s->ops->scan)
+        return RC_INTERNAL;
+    return count(s, s->ops->scan(s, a, cursor, prefix, hint, keys, n));
+}
+
+enum rc
+store_rec_cas(struct store *s, struct span key, const struct store_field *expect,
+              const struct store_field *f, size_t n)
+{
+    CHECKED(store_check_key(key));
+    if (n == 0 || !expect || !f)
+        return RC_MALFORMED;
+    CHECKED(check_fields(f, n));
+    CHECKED(check_fields(expect, n));
+    for (size_t i = 0; i < n; i++)
+        if (!span_eq(expect[i].name, f[i].name))
+            return RC_MALFORMED;
+    if (!s->ops->rec_cas)
+        return RC_INTERNAL;
+    return count(s, s->ops->rec_cas(s, key, expect, f, n));
+}

@@ -147,6 +147,14 @@ struct store_ops {
                     uint32_t ttl_s, struct span *old);
     /* independent calls in one round trip; NULL: the wrapper makes them one by one */
     enum rc (*pipeline)(struct store *s, struct arena *a, struct store_call *c, size_t n);
+    /* one page of the keys that begin with prefix (Redis SCAN cursor MATCH prefix* COUNT
+     * count); *cursor in: where to go on (0: the start), out: where to go on next (0: done) */
+    enum rc (*scan)(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix,
+                    uint32_t count, struct span **keys, size_t *n);
+    /* sets f[i] of an existing record only if every field expect[i].name (== f[i].name)
+     * holds expect[i].value, atomically: a compare-and-swap on the record */
+    enum rc (*rec_cas)(struct store *s, struct span key, const struct store_field *expect,
+                       const struct store_field *f, size_t n);
 };
 
 /* Every backend struct starts with this. */
@@ -220,5 +228,30 @@ enum rc store_swap(struct store *s, struct arena *a, struct span key, struct spa
  * RC_UNAVAILABLE. */
 enum rc store_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
                     int64_t *retry_ms);
+/* One page of a walk over the keys that begin with prefix (empty: every key), for jobs that
+ * must visit every record of a kind (re-sealing under a new data key, flow/rewrap.h). Start
+ * with *cursor = 0; each call hands back *n keys in *keys (in a; maybe none, maybe
+ * duplicates of keys seen before) and the cursor to go on with; *cursor = 0 when the walk is
+ * over. count (1..STORE_SCAN_MAX) is a hint of the work done per call, not the number of
+ * keys answered. The guarantee is Redis SCAN's: every key present for the whole walk is
+ * answered at least once; a key added or removed during it may be answered or not. A cursor
+ * is a plain number that stays valid across calls, connections and processes (a walk can
+ * be resumed from a saved one); a cursor a backend did not hand out is RC_MALFORMED or ends
+ * the walk early. Redis Cluster: every master is walked in turn (the node in the cursor's
+ * top byte). RC_OK; RC_MALFORMED (count 0 or over STORE_SCAN_MAX, a prefix over
+ * STORE_MAX_KEY or holding NUL); RC_UNAVAILABLE. */
+#define STORE_SCAN_MAX 1000
+enum rc store_scan(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix,
+                   uint32_t count, struct span **keys, size_t *n);
+/* Compare-and-swap on a record: writes the n (1..STORE_MAX_FIELDS) fields f into the record
+ * at key only if each field expect[i].name holds exactly expect[i].value (expect[i].name
+ * must equal f[i].name), all in one atomic step; other fields and the record's ttl are left
+ * as they are. RC_OK (written); RC_CONFLICT (a field differs or is absent: nothing written;
+ * or key holds another kind); RC_NOT_FOUND (no such key); RC_MALFORMED (names differ, n out
+ * of range); RC_TOO_LARGE; RC_UNAVAILABLE. A job that rewrites a record beside the live
+ * flows (re-sealing) reads it, computes, and writes with this: a concurrent write wins, and
+ * the job reads again. */
+enum rc store_rec_cas(struct store *s, struct span key, const struct store_field *expect,
+                      const struct store_field *f, size_t n);
 
 #endif

@@ -24,11 +24,14 @@ claims(const char *jti, const char *htm, const char *htu, long long iat, const c
     return c;
 }
 
+/* The proof-key cache the checks use (NULL: none). */
+static struct jose_key_cache *cache;
+
 static enum rc
 check(const char *proof, const char *ath, struct dpop_proof *out, struct rc_info *ri)
 {
     static struct arena a;
-    struct dpop_expect e = {"POST", HTU, ath, NOW, 60, 5};
+    struct dpop_expect e = {"POST", HTU, ath, NOW, 60, 5, cache};
 
     arena_clear(&a);
     arena_init(&a, 1 << 16);
@@ -65,7 +68,8 @@ TEST(dpop_good_proof_gives_the_key_thumbprint)
     CHECK_STR(p.nonce, "n1");
 }
 
-TEST(dpop_each_broken_rule_is_refused)
+static void
+each_broken_rule(void)
 {
     const char *k = key_json(false), *other = key_json(true);
     char *opub = public_of(other), priv[4096];
@@ -127,6 +131,47 @@ TEST(dpop_each_broken_rule_is_refused)
                              "{\"jti\":\"j\",\"htm\":\"POST\",\"htu\":\"" HTU "\",\"iat\":\"1\"}"),
                    NULL, &p, &ri),
              RC_MALFORMED);
+    free(opub);
+}
+
+TEST(dpop_each_broken_rule_is_refused)
+{
+    each_broken_rule();
+}
+
+TEST(dpop_key_cache_changes_no_answer)
+{
+    const char *k = key_json(false), *other = key_json(true);
+    char *opub = public_of(other);
+    struct dpop_proof p, q;
+    struct rc_info ri;
+    uint64_t hits, misses;
+
+    REQUIRE(k && other && opub);
+    REQUIRE((cache = jose_key_cache_new(1)) != NULL); /* one slot: every other key evicts */
+    for (int round = 0; round < 3; round++) {
+        each_broken_rule(); /* the same refusals with the keys cached */
+        CHECK_RC(
+            check(sign_with(other, "dpop+jwt", "ES256", NULL, claims("o", "POST", HTU, NOW, NULL)),
+                  NULL, &q, &ri),
+            RC_OK);
+        /* the header names the cached key of `other`, k signed: refused, cache or not */
+        CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", opub, claims("j", "POST", HTU, NOW, NULL)),
+                       NULL, &p, &ri),
+                 RC_DENIED);
+        CHECK_RC(check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("k", "POST", HTU, NOW, NULL)),
+                       NULL, &p, &ri),
+                 RC_OK);
+        CHECK_RC(
+            check(sign_with(k, "dpop+jwt", "ES256", NULL, claims("k2", "POST", HTU, NOW, NULL)),
+                  NULL, &p, &ri),
+            RC_OK);
+        CHECK(strcmp(p.jkt, q.jkt) != 0);
+    }
+    jose_key_cache_stats(cache, &hits, &misses);
+    CHECK(hits > 0 && misses > 0);
+    jose_key_cache_free(cache);
+    cache = NULL;
     free(opub);
 }
 
