@@ -328,7 +328,7 @@ audit_checkpoint(struct app *app)
 
 enum rc
 audit_account_records(struct store *s, struct arena *a, const char *acct, uint64_t before,
-                      size_t max, struct auditlog_rec **out, size_t *n, bool *more)
+                      size_t max, struct auditlog_rec **out, size_t *n, uint64_t *older)
 {
     struct span key, *seqs = NULL;
     size_t nseq = 0;
@@ -336,7 +336,7 @@ audit_account_records(struct store *s, struct arena *a, const char *acct, uint64
 
     *out = NULL;
     *n = 0;
-    *more = false;
+    *older = 0;
     if (!acct || !*acct || max == 0 || max > AUDIT_ACCT_PAGE)
         return RC_MALFORMED;
     if (!(key = acct_key(a, acct)).p || !(*out = arena_alloc(a, max * sizeof(**out))))
@@ -348,9 +348,10 @@ audit_account_records(struct store *s, struct arena *a, const char *acct, uint64
              max + 1, &seqs, &nseq))
         != RC_OK)
         return rc;
-    *more = nseq > max;
-    if (nseq > max)
+    if (nseq > max) {
         nseq = max;
+        *older = strtoull((const char *)seqs[max - 1].p, NULL, 10);
+    }
     for (size_t i = 0; i < nseq; i += STORE_MAX_BATCH) {
         struct store_call c[STORE_MAX_BATCH];
         size_t k = 0;

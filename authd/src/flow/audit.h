@@ -53,13 +53,13 @@ enum rc audit_append(struct app *app, const char *ev, const char *const *kv, siz
 #define AUDIT_ACCT_PAGE 50 /* records in one audit_account_records page, at most */
 
 /* Up to max (1..AUDIT_ACCT_PAGE) records of account acct with seq < before (0: from the
- * newest), newest first, into *out (in a); *more tells whether older ones follow (the next
- * page: before = the last seq read). Only records whose f.acct is acct are returned (an
- * index entry that names another account's record, or one gone from the store, is
- * skipped). RC_OK (*n may be 0), RC_MALFORMED (acct empty, max out of range),
+ * newest), newest first, into *out (in a); *older is where the next page starts (its
+ * `before`: the last seq of this page), 0 when no older record is indexed. Only records whose
+ * f.acct is acct are returned (an index entry that names another account's record, or one gone from
+ * the store, is skipped). RC_OK (*n may be 0), RC_MALFORMED (acct empty, max out of range),
  * RC_UNAVAILABLE, RC_NOMEM. */
 enum rc audit_account_records(struct store *s, struct arena *a, const char *acct, uint64_t before,
-                              size_t max, struct auditlog_rec **out, size_t *n, bool *more);
+                              size_t max, struct auditlog_rec **out, size_t *n, uint64_t *older);
 
 /* Appends a checkpoint now (authctl audit checkpoint, and a clean stop). */
 enum rc audit_checkpoint(struct app *app);
