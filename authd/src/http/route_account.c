@@ -382,6 +382,8 @@ access_entry_html(struct page *p, const struct access_entry *e)
         coded(p, false, "access_by", "access_by_", e->by);
     if (e->idn)
         meta(p, false, "access_number", e->idn);
+    if (e->via)
+        coded(p, false, "access_via", "access_via_", e->via);
     if (e->kiosk)
         meta(p, false, "access_kiosk", e->kiosk);
     if (e->location)
