@@ -635,27 +635,38 @@ rds_set_rem(struct store *s, struct span key, struct span member)
     return int_cmd(s, key, &a, NULL);
 }
 
+/* The strings of array reply rep into *out (in ar), *n of them (0: *out NULL). */
 static enum rc
-rds_set_members(struct store *s, struct arena *ar, struct span key, struct span **out, size_t *n)
+strings_reply(struct arena *ar, const redisReply *rep, struct span **out, size_t *n)
 {
     struct span *v = NULL;
-    ARGS(a);
+    enum rc rc = RC_OK;
 
-    arg_str(&a, "SMEMBERS");
-    arg_span(&a, key);
-    RUN(key, a, false);
-    if (rc == RC_OK && rep->type != REDIS_REPLY_ARRAY)
-        rc = RC_INTERNAL;
-    else if (rc == RC_OK && rep->elements == 0)
-        rc = RC_NOT_FOUND;
-    else if (rc == RC_OK && !(v = arena_alloc(ar, rep->elements * sizeof(*v))))
-        rc = RC_NOMEM;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return RC_INTERNAL;
+    if (rep->elements && !(v = arena_alloc(ar, rep->elements * sizeof(*v))))
+        return RC_NOMEM;
     for (size_t i = 0; rc == RC_OK && i < rep->elements; i++)
         rc = copy_str(ar, rep->element[i], &v[i]);
     if (rc == RC_OK) {
         *out = v;
         *n = rep->elements;
     }
+    return rc;
+}
+
+static enum rc
+rds_set_members(struct store *s, struct arena *ar, struct span key, struct span **out, size_t *n)
+{
+    ARGS(a);
+
+    arg_str(&a, "SMEMBERS");
+    arg_span(&a, key);
+    RUN(key, a, false);
+    if (rc == RC_OK && rep->type == REDIS_REPLY_ARRAY && rep->elements == 0)
+        rc = RC_NOT_FOUND;
+    else if (rc == RC_OK)
+        rc = strings_reply(ar, rep, out, n);
     freeReplyObject(rep);
     return rc;
 }
@@ -725,10 +736,7 @@ static enum rc
 rds_index_range(struct store *s, struct arena *ar, struct span key, int64_t below, size_t max,
                 struct span **out, size_t *n)
 {
-    redisReply *rep = NULL;
-    struct span *v = NULL;
     char from[32];
-    enum rc wrc, rc;
     ARGS(a);
 
     if (below > STORE_INDEX_SCORE_MAX)
@@ -742,20 +750,9 @@ rds_index_range(struct store *s, struct arena *ar, struct span key, int64_t belo
     arg_str(&a, "LIMIT");
     arg_num(&a, 0);
     arg_num(&a, (long long)max);
-    if ((rc = run(R(s), key, &a, false, &rep, &wrc)) != RC_OK)
-        return rc;
-    if (rep->type == REDIS_REPLY_ERROR)
-        rc = err_rc(rep);
-    else if (rep->type != REDIS_REPLY_ARRAY)
-        rc = RC_INTERNAL;
-    else if (rep->elements && !(v = arena_alloc(ar, rep->elements * sizeof(*v))))
-        rc = RC_NOMEM;
-    for (size_t i = 0; rc == RC_OK && i < rep->elements; i++)
-        rc = copy_str(ar, rep->element[i], &v[i]);
-    if (rc == RC_OK) {
-        *out = v;
-        *n = rep->elements;
-    }
+    RUN(key, a, false);
+    if (rc == RC_OK)
+        rc = strings_reply(ar, rep, out, n);
     freeReplyObject(rep);
     return rc;
 }

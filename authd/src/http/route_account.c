@@ -230,7 +230,6 @@ static void
 show(struct http_req *r, struct http_resp *w, const struct account_view *v, enum lang lang)
 {
     struct page p = {r, {0}, lang, span_str(v->csrf), span_str(authz_ui_lang_code(lang))};
-    struct buf out;
 
     buf_init(&p.b, 1u << 20);
     struct tmpl_var vars[] = {
@@ -246,13 +245,7 @@ show(struct http_req *r, struct http_resp *w, const struct account_view *v, enum
                                              authz_ui_lang_code(lang)))},
     };
     buf_clear(&p.b);
-    buf_init(&out, 1u << 20);
-    if (tmpl_render(&out, "account.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
-        buf_clear(&out);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, 200, &out);
+    authz_ui_page(r, w, 200, "account.html", lang, vars, sizeof(vars) / sizeof(vars[0]));
 }
 
 static void
@@ -280,28 +273,42 @@ field(const struct form *f, const char *name)
     return v ? *v : (struct span){(const uint8_t *)"", 0};
 }
 
+/* The form of the request (raw: its query or body), the browser's context and its language;
+ * false when the form does not parse (a 400 page is answered). */
+static bool
+request(struct http_req *r, struct http_resp *w, struct span raw, struct form *f,
+        struct account_ctx *ctx, enum lang *lang)
+{
+    enum rc rc;
+
+    *ctx = (struct account_ctx){
+        span_str(http_cookie(r, SESSION_COOKIE)), {0}, NULL, r->secure_cookies};
+    if ((rc = form_parse(&r->arena, raw.p, raw.len, f, NULL)) != RC_OK) {
+        struct rc_info ri = {0};
+        rc_because(&ri, rc, RC_WHY_PARAM);
+        authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), rc, &ri,
+                              authz_ui_lang(r, NULL, NULL));
+        return false;
+    }
+    *lang = authz_ui_lang(r, form_get(f, "lang"), NULL);
+    ctx->lang = authz_ui_lang_code(*lang);
+    ctx->bind = span_str(authz_ui_bind(r, w));
+    return true;
+}
+
 static void
 route_account(struct http_req *r, struct http_resp *w)
 {
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
-    struct account_ctx ctx = {
-        span_str(http_cookie(r, SESSION_COOKIE)), {0}, NULL, r->secure_cookies};
+    struct account_ctx ctx;
     struct account_result res;
     struct account_view v;
     struct form f;
     enum lang lang;
     enum rc rc;
 
-    if ((rc = form_parse(&r->arena, raw.p, raw.len, &f, NULL)) != RC_OK) {
-        struct rc_info ri = {0};
-        rc_because(&ri, rc, RC_WHY_PARAM);
-        authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), rc, &ri,
-                              authz_ui_lang(r, NULL, NULL));
+    if (!request(r, w, raw, &f, &ctx, &lang))
         return;
-    }
-    lang = authz_ui_lang(r, form_get(&f, "lang"), NULL);
-    ctx.lang = authz_ui_lang_code(lang);
-    ctx.bind = span_str(authz_ui_bind(r, w));
     if (r->method == HTTP_POST) {
         struct account_change c = {field(&f, "csrf"), field(&f, "action"), field(&f, "sid"),
                                    field(&f, "client")};
@@ -398,7 +405,6 @@ show_access(struct http_req *r, struct http_resp *w, const struct access_view *v
 {
     struct page p = {r, {0}, lang, {0}, span_str(authz_ui_lang_code(lang))};
     const char *code = authz_ui_lang_code(lang), *html;
-    struct buf out;
 
     buf_init(&p.b, 1u << 20);
     for (size_t i = 0; i < v->n; i++)
@@ -418,13 +424,7 @@ show_access(struct http_req *r, struct http_resp *w, const struct access_view *v
         {"lang_zh_url", SPAN("/account/access-log?lang=zh")},
         {"lang_en_url", SPAN("/account/access-log?lang=en")},
     };
-    buf_init(&out, 1u << 20);
-    if (tmpl_render(&out, "access_log.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
-        buf_clear(&out);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, 200, &out);
+    authz_ui_page(r, w, 200, "access_log.html", lang, vars, sizeof(vars) / sizeof(vars[0]));
 }
 
 /* GET /account/access-log[?lang=zh|en][&before=SEQ]: the citizen's access log, a page of 20
@@ -433,8 +433,7 @@ show_access(struct http_req *r, struct http_resp *w, const struct access_view *v
 static void
 route_access_log(struct http_req *r, struct http_resp *w)
 {
-    struct account_ctx ctx = {
-        span_str(http_cookie(r, SESSION_COOKIE)), {0}, NULL, r->secure_cookies};
+    struct account_ctx ctx;
     struct account_result res;
     struct access_view v;
     const struct span *b;
@@ -444,15 +443,8 @@ route_access_log(struct http_req *r, struct http_resp *w)
     enum rc rc;
     struct rc_info ri = {0};
 
-    if ((rc = form_parse(&r->arena, r->query.p, r->query.len, &f, NULL)) != RC_OK) {
-        rc_because(&ri, rc, RC_WHY_PARAM);
-        authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), rc, &ri,
-                              authz_ui_lang(r, NULL, NULL));
+    if (!request(r, w, r->query, &f, &ctx, &lang))
         return;
-    }
-    lang = authz_ui_lang(r, form_get(&f, "lang"), NULL);
-    ctx.lang = authz_ui_lang_code(lang);
-    ctx.bind = span_str(authz_ui_bind(r, w));
     if ((b = form_get(&f, "before")) != NULL
         && num_parse_u64(*b, 1, (uint64_t)STORE_INDEX_SCORE_MAX, &before) != RC_OK) {
         rc_fail(&ri, RC_MALFORMED, RC_WHY_PARAM, "before", "not a record number");
