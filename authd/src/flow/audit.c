@@ -379,8 +379,11 @@ audit_account_records(struct store *s, struct arena *a, const char *acct, uint64
     return RC_OK;
 }
 
-enum rc
-audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri)
+/* Calls fn(ctx, a, seq, line) for every record of the chain in s, in order (a record gone
+ * from the store is skipped); *n: the records fn took. what: the operation, for ri. */
+static enum rc
+walk(struct store *s, uint64_t *n, struct rc_info *ri, const char *what,
+     enum rc (*fn)(void *ctx, struct arena *a, uint64_t seq, struct span line), void *ctx)
 {
     struct arena a;
     uint64_t last = 0;
@@ -408,22 +411,58 @@ audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri)
         }
         if ((rc = store_pipeline(s, &a, c, k)) != RC_OK)
             break;
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < k && rc == RC_OK; i++) {
             if (c[i].rc == RC_NOT_FOUND)
                 continue;
-            if (c[i].rc != RC_OK) {
-                rc = c[i].rc;
-                break;
-            }
-            if (fwrite(c[i].value.p, 1, c[i].value.len, out) != c[i].value.len
-                || fputc('\n', out) == EOF) {
-                rc = RC_INTERNAL;
-                break;
-            }
-            (*n)++;
+            if ((rc = c[i].rc) == RC_OK && (rc = fn(ctx, &a, seq + i, c[i].value)) == RC_OK)
+                (*n)++;
         }
         arena_clear(&a);
     }
     arena_clear(&a);
-    return rc == RC_OK ? RC_OK : rc_set(ri, rc, "audit", "export interrupted");
+    return rc == RC_OK ? RC_OK : rc_set(ri, rc, "audit", what);
+}
+
+static enum rc
+export_line(void *ctx, struct arena *a, uint64_t seq, struct span line)
+{
+    FILE *out = ctx;
+
+    (void)a, (void)seq;
+    if (fwrite(line.p, 1, line.len, out) != line.len || fputc('\n', out) == EOF)
+        return RC_INTERNAL;
+    return RC_OK;
+}
+
+enum rc
+audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri)
+{
+    return walk(s, n, ri, "export interrupted", export_line, out);
+}
+
+/* Indexes record seq under its account, if it names one (an index entry is idempotent). */
+static enum rc
+index_line(void *ctx, struct arena *a, uint64_t seq, struct span line)
+{
+    struct store *s = ctx;
+    struct auditlog_rec r;
+    const char *acct;
+    char seqs[24];
+
+    if (auditlog_read(a, line, &r) != RC_OK || !(acct = auditlog_field(&r, "acct")) || !*acct)
+        return RC_OK; /* verify reports a bad record; it names no account to index */
+    snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
+    struct store_op op = {.kind = STORE_OP_INDEX_ADD,
+                          .key = acct_key(a, acct),
+                          .value = span_str(seqs),
+                          .score = (int64_t)seq,
+                          .keep = AUDIT_ACCT_KEEP,
+                          .flags = STORE_DURABLE};
+    return op.key.p ? store_batch(s, &op, 1) : RC_NOMEM;
+}
+
+enum rc
+audit_reindex(struct store *s, uint64_t *n, struct rc_info *ri)
+{
+    return walk(s, n, ri, "reindex interrupted", index_line, s);
 }

@@ -70,4 +70,9 @@ enum rc audit_checkpoint(struct app *app);
  * to out failed). */
 enum rc audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri);
 
+/* Indexes every record of the chain in s under its account again (a chain written before
+ * the per-account index, or an index lost): idempotent, any time, with nodes appending.
+ * *n: the records read. RC_OK, RC_NOT_FOUND (no chain yet), RC_UNAVAILABLE. */
+enum rc audit_reindex(struct store *s, uint64_t *n, struct rc_info *ri);
+
 #endif

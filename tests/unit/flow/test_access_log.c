@@ -225,6 +225,29 @@ TEST(access_log_index_keeps_the_last_records_of_an_account)
     env_down(&e);
 }
 
+TEST(access_log_reindex_rebuilds_a_lost_index)
+{
+    struct env e;
+    struct access_view v;
+    struct account_result res;
+    uint64_t n = 0;
+
+    REQUIRE(env_up(&e) == 0);
+    append_all(&e.f.app);
+    CHECK_RC(store_del(e.f.app.store, store_key(&e.f.a, "audit", SPAN("chain"), ":acct:acct-a")),
+             RC_OK);
+    REQUIRE(env_login(&e, "acct-a") == 0);
+    CHECK_RC(access_log_view(&e.f.app, &e.f.a, &e.ctx, 0, &v, &res), RC_OK);
+    CHECK_INT(v.n, 0); /* the records are in the chain, not in the index */
+    CHECK_RC(audit_reindex(e.f.app.store, &n, NULL), RC_OK);
+    CHECK(n >= 10); /* every record read, checkpoints included */
+    CHECK_RC(audit_reindex(e.f.app.store, &n, NULL), RC_OK); /* idempotent */
+    CHECK_RC(access_log_view(&e.f.app, &e.f.a, &e.ctx, 0, &v, &res), RC_OK);
+    CHECK_INT(v.n, 8);
+    CHECK_INT(v.entries[7].kind, ACCESS_LOOKUP);
+    env_down(&e);
+}
+
 TEST(access_log_without_a_session_is_the_account_login)
 {
     struct env e;
