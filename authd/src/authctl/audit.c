@@ -188,7 +188,7 @@ cmd_audit(struct authctl *ctl, int argc, char **argv)
         if ((ex = open_app(ctl, &app, false)) == 0) {
             rc = audit_reindex(app.store, &n, &ri);
             if (rc == RC_OK)
-                fprintf(stderr, "authctl audit: %" PRIu64 " records indexed by account\n", n);
+                fprintf(stderr, "authctl audit: reindexed (%" PRIu64 " records read)\n", n);
             ex = rc == RC_OK ? 0 : fail("reindex", &ri, rc);
         }
     } else if (argc == 2 && strcmp(argv[1], "pubkey") == 0) {
