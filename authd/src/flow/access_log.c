@@ -57,7 +57,7 @@ access_log_entry(struct app *app, struct arena *a, const struct auditlog_rec *r,
             e->kind = kinds[i].kind;
     if (e->kind == ACCESS_OTHER)
         return; /* its name and time only: no field of an unknown event is shown */
-    e->agent_name = field(r, "agent_name");
+    e->agent_name = field(r, "agent_name"); /* token.act names its agent by sub only: none */
     e->emp = field(r, "emp");
     e->service = service(app, a, field(r, "client"));
     e->audience = field(r, "audience");
@@ -67,7 +67,7 @@ access_log_entry(struct app *app, struct arena *a, const struct auditlog_rec *r,
     e->idn = field(r, "idn");
     e->via = field(r, "via");
     e->kiosk = field(r, "kiosk");
-    e->location = field(r, "location"); /* token.act names its agent by sub only: not shown */
+    e->location = field(r, "location");
 }
 
 enum rc

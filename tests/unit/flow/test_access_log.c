@@ -263,6 +263,23 @@ TEST(access_log_without_a_session_is_the_account_login)
     env_down(&e);
 }
 
+TEST(access_log_store_down_is_an_error_page)
+{
+    struct env e;
+    struct access_view v;
+    struct account_result res;
+    struct store *real;
+
+    REQUIRE(env_up(&e) == 0);
+    REQUIRE(env_login(&e, "acct-a") == 0);
+    real = e.f.app.store;
+    e.f.app.store = &fake_store_down;
+    CHECK_RC(access_log_view(&e.f.app, &e.f.a, &e.ctx, 0, &v, &res), RC_UNAVAILABLE);
+    CHECK_INT(res.kind, ACCOUNT_ERROR);
+    e.f.app.store = real;
+    env_down(&e);
+}
+
 TEST(auditlog_read_refuses_what_is_not_a_record)
 {
     struct arena a;
