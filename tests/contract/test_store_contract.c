@@ -727,6 +727,93 @@ TEST(store_big_sets_and_records)
     TEARDOWN();
 }
 
+/* Indexes: added in batches, bounded, read newest first in pages (port/store.h). */
+TEST(store_index_bounded_and_paged)
+{
+    struct span *m = NULL, v;
+    size_t n = 9;
+    int64_t t;
+    SETUP();
+    struct span k = K(&a, pfx, "ix"), kr = K(&a, pfx, "rec"), kq = K(&a, pfx, "q");
+
+    CHECK_RC(store_index_range(s, &a, k, INT64_MAX, 10, &m, &n), RC_OK); /* absent: empty */
+    CHECK_INT(n, 0);
+    for (int i = 1; i <= 12; i++) {
+        struct store_op ops[] = {
+            {.kind = STORE_OP_PUT,
+             .key = K(&a, pfx, arena_printf(&a, "r%d", i)),
+             .value = SPAN("x"),
+             .flags = STORE_NX},
+            {.kind = STORE_OP_INDEX_ADD,
+             .key = k,
+             .value = span_str(arena_printf(&a, "%d", i)),
+             .score = i,
+             .keep = 10,
+             .ttl_s = i == 12 ? 600 : 0},
+        };
+        CHECK_RC(store_batch(s, ops, 2), RC_OK);
+    }
+    CHECK_RC(store_index_range(s, &a, k, INT64_MAX, 4, &m, &n), RC_OK);
+    CHECK_INT(n, 4);
+    CHECK_SPAN(m[0], "12");
+    CHECK_SPAN(m[3], "9");
+    CHECK_RC(store_index_range(s, &a, k, 9, 100, &m, &n), RC_OK); /* the next page */
+    CHECK_INT(n, 6);
+    CHECK_SPAN(m[0], "8");
+    CHECK_SPAN(m[5], "3"); /* 1 and 2 went: 10 kept */
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 599 && t <= 600);
+    /* equal scores: the greater member first when read, the smaller one goes first */
+    struct store_op tie[] = {
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("b"), .score = 100, .keep = 3},
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("a"), .score = 100, .keep = 3},
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("c"), .score = 100, .keep = 3},
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("0"), .score = 100, .keep = 3},
+    };
+    CHECK_RC(store_batch(s, tie, 4), RC_OK);
+    CHECK_RC(store_index_range(s, &a, k, INT64_MAX, 10, &m, &n), RC_OK);
+    CHECK_INT(n, 3);
+    CHECK_SPAN(m[0], "c");
+    CHECK_SPAN(m[1], "b");
+    CHECK_SPAN(m[2], "a");
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK_INT(t, -1); /* ttl 0: no expiry */
+    /* a failing op in the batch writes no index entry either */
+    struct store_op fail[] = {
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("d"), .score = 200, .keep = 3},
+        {.kind = STORE_OP_PUT, .key = K(&a, pfx, "r1"), .value = SPAN("x"), .flags = STORE_NX},
+    };
+    CHECK_RC(store_batch(s, fail, 2), RC_CONFLICT);
+    CHECK_RC(store_index_range(s, &a, k, INT64_MAX, 1, &m, &n), RC_OK);
+    CHECK_SPAN(m[0], "c");
+    /* kinds: an index is a queue; a record or a string is another kind */
+    CHECK_RC(store_put(s, kr, SPAN("v"), 60, 0), RC_OK);
+    struct store_op wrong = {.kind = STORE_OP_INDEX_ADD, .key = kr, .value = SPAN("1"), .score = 1};
+    CHECK_RC(store_batch(s, &wrong, 1), RC_CONFLICT);
+    CHECK_RC(store_get(s, &a, kr, &v), RC_OK);
+    CHECK_RC(store_index_range(s, &a, kr, INT64_MAX, 1, &m, &n), RC_CONFLICT);
+    CHECK_RC(store_q_push(s, kq, SPAN("item"), 5), RC_OK);
+    CHECK_RC(store_index_range(s, &a, kq, INT64_MAX, 5, &m, &n), RC_OK);
+    CHECK_INT(n, 1);
+    /* bad calls */
+    CHECK_RC(store_index_range(s, &a, k, INT64_MAX, 0, &m, &n), RC_MALFORMED);
+    CHECK_RC(store_index_range(s, &a, k, INT64_MAX, STORE_INDEX_READ_MAX + 1, &m, &n),
+             RC_MALFORMED);
+    struct store_op bad[] = {
+        {.kind = STORE_OP_INDEX_ADD,
+         .key = k,
+         .value = SPAN("x"),
+         .score = STORE_INDEX_SCORE_MAX + 1},
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("")},
+        {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("x"), .flags = STORE_NX},
+    };
+    for (size_t i = 0; i < 3; i++)
+        CHECK_RC(store_batch(s, &bad[i], 1), RC_MALFORMED);
+    struct store_call c = {.op = {.kind = STORE_OP_INDEX_ADD, .key = k, .value = SPAN("x")}};
+    CHECK_RC(store_pipeline(s, &a, &c, 1), RC_MALFORMED); /* batch only */
+    TEARDOWN();
+}
+
 TEST(store_queue_claim_lease_done)
 {
     struct span it;

@@ -532,6 +532,46 @@ do_set_add(struct mstore *m, struct shard *sh, uint64_t h, struct span key, stru
     return RC_OK;
 }
 
+/* Sorted-set order (Redis's): by score, equal scores by name. */
+static int
+zcmp(const struct mitem *x, const struct mitem *y)
+{
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    return item_cmp(x->name, x->nlen, y->name, y->nlen);
+}
+
+/* STORE_OP_INDEX_ADD in a batch (which made room): member at score, then only the keep
+ * highest stay (port/store.h). */
+static enum rc
+do_index_add(struct mstore *m, struct shard *sh, uint64_t h, const struct store_op *op)
+{
+    struct ment *e = find(m, sh, h, op->key);
+    struct mitem *it;
+    bool added;
+
+    if (e && e->type != MT_ZSET)
+        return RC_CONFLICT;
+    if (!e && !(e = insert(m, sh, h, op->key, MT_ZSET)))
+        return RC_NOMEM;
+    if (!(it = item_upsert(e, op->value, &added))) {
+        if (e->n == 0)
+            remove_ent(m, sh, e);
+        return RC_NOMEM;
+    }
+    it->score = op->score;
+    while (op->keep && e->n > op->keep) { /* one at a time: the bound is passed by one */
+        struct mitem *low = &e->items[0];
+        for (size_t i = 1; i < e->n; i++)
+            if (zcmp(&e->items[i], low) < 0)
+                low = &e->items[i];
+        item_remove(e, low);
+    }
+    set_ttl(e, op->ttl_s);
+    ent_account(m, e);
+    return RC_OK;
+}
+
 static enum rc
 do_expire(struct mstore *m, struct shard *sh, uint64_t h, struct span key, uint32_t ttl_s)
 {
@@ -914,6 +954,47 @@ mem_set_members(struct store *s, struct arena *a, struct span key, struct span *
     return rc;
 }
 
+/* Descending sorted-set order, for qsort. */
+static int
+zcmp_desc(const void *x, const void *y)
+{
+    return zcmp(*(const struct mitem *const *)y, *(const struct mitem *const *)x);
+}
+
+static enum rc
+mem_index_range(struct store *s, struct arena *a, struct span key, int64_t below, size_t max,
+                struct span **out, size_t *n)
+{
+    uint64_t h;
+    struct shard *sh = lock_key(M(s), key, &h);
+    struct ment *e = find(M(s), sh, h, key);
+    struct mitem **pick = NULL;
+    size_t k = 0;
+    enum rc rc = RC_OK;
+
+    if (e && e->type != MT_ZSET)
+        rc = RC_CONFLICT;
+    else if (e && e->n && !(pick = malloc(e->n * sizeof(*pick))))
+        rc = RC_NOMEM;
+    for (size_t i = 0; rc == RC_OK && e && i < e->n; i++)
+        if (e->items[i].score < below)
+            pick[k++] = &e->items[i];
+    if (rc == RC_OK && k) {
+        qsort(pick, k, sizeof(*pick), zcmp_desc);
+        if (k > max)
+            k = max;
+        if (!(*out = arena_alloc(a, k * sizeof(**out))))
+            rc = RC_NOMEM;
+        for (size_t i = 0; rc == RC_OK && i < k; i++)
+            rc = copy_out(a, pick[i]->name, pick[i]->nlen, &(*out)[i]);
+    }
+    if (rc == RC_OK)
+        *n = k;
+    free(pick);
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
+}
+
 static enum rc
 mem_q_push(struct store *s, struct span queue, struct span item, int64_t due)
 {
@@ -1049,6 +1130,11 @@ batch_check(struct mstore *m, const struct store_op *ops, struct bstate *b, size
             return RC_CONFLICT;
         t = MT_SET;
         break;
+    case STORE_OP_INDEX_ADD:
+        if (t != MT_NONE && t != MT_ZSET)
+            return RC_CONFLICT;
+        t = MT_ZSET;
+        break;
     case STORE_OP_DEL:
         t = MT_NONE;
         break;
@@ -1067,7 +1153,8 @@ batch_estimate(const struct store_op *ops, size_t n)
     size_t b = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].kind == STORE_OP_PUT || ops[i].kind == STORE_OP_SET_ADD)
+        if (ops[i].kind == STORE_OP_PUT || ops[i].kind == STORE_OP_SET_ADD
+            || ops[i].kind == STORE_OP_INDEX_ADD)
             b += est_put(ops[i].key, ops[i].value) + ITEM_OVERHEAD;
         else if (ops[i].kind == STORE_OP_REC_PUT)
             b += est_fields(ops[i].key, ops[i].fields, ops[i].nfields);
@@ -1090,6 +1177,9 @@ batch_apply(struct mstore *m, const struct store_op *op, uint64_t h)
         break;
     case STORE_OP_SET_ADD:
         rc = do_set_add(m, sh, h, op->key, op->value, op->ttl_s, true);
+        break;
+    case STORE_OP_INDEX_ADD:
+        rc = do_index_add(m, sh, h, op);
         break;
     case STORE_OP_DEL:
         (void)do_del(m, sh, h, op->key); /* absent is fine inside a batch */
@@ -1286,6 +1376,7 @@ static const struct store_ops mem_ops = {
     .swap = mem_swap,
     .scan = mem_scan,
     .rec_cas = mem_rec_cas,
+    .index_range = mem_index_range,
 };
 
 /* "memory:" or "memory:?max_bytes=N"; opts->mem_max_bytes wins when set. */

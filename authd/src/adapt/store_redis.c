@@ -55,7 +55,8 @@ static const char *const scripts[SCR__N] = {
         "if #r == 0 then return {2} end\n"
         "redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), r[1])\n"
         "return {0, r[1]}\n",
-    /* One op per key; ARGV per op: kind (p r d s e), nx/xx, ttl, n, n args. Every check runs
+    /* One op per key; ARGV per op: kind (p r d s e z), nx/xx, ttl, n, n args (z: member,
+     * score, keep). Every check runs
      * first against the state the earlier ops leave, so a failing op writes nothing. */
     [SCR_BATCH] =
         "local a, st, ops = 1, {}, {}\n"
@@ -69,8 +70,10 @@ static const char *const scripts[SCR__N] = {
         "  if (op == 'p' or op == 'r') and fl == '2' and t == 'none' then return 2 end\n"
         "  if op == 'r' and t ~= 'none' and t ~= 'hash' then return 1 end\n"
         "  if op == 's' and t ~= 'none' and t ~= 'set' then return 1 end\n"
+        "  if op == 'z' and t ~= 'none' and t ~= 'zset' then return 1 end\n"
         "  if op == 'p' then st[k] = 'string' elseif op == 'r' then st[k] = 'hash'\n"
-        "  elseif op == 's' then st[k] = 'set' elseif op == 'd' then st[k] = 'none' end\n"
+        "  elseif op == 's' then st[k] = 'set' elseif op == 'z' then st[k] = 'zset'\n"
+        "  elseif op == 'd' then st[k] = 'none' end\n"
         "end\n"
         "for i = 1, #KEYS do\n"
         "  local k, op, ttl, s, n = KEYS[i], ops[i][1], ops[i][2], ops[i][3], ops[i][4]\n"
@@ -78,8 +81,14 @@ static const char *const scripts[SCR__N] = {
         "  elseif op == 'p' then redis.call('SET', k, ARGV[s])\n"
         "  elseif op == 'r' then redis.call('HSET', k, unpack(ARGV, s, s + n - 1))\n"
         "  elseif op == 's' then redis.call('SADD', k, ARGV[s])\n"
+        "  elseif op == 'z' then\n"
+        "    redis.call('ZADD', k, ARGV[s + 1], ARGV[s])\n"
+        "    if ARGV[s + 2] ~= '0' then\n"
+        "      redis.call('ZREMRANGEBYRANK', k, 0, -1 - tonumber(ARGV[s + 2]))\n"
+        "    end\n"
         "  elseif op == 'd' then redis.call('DEL', k) end\n"
-        "  if (op == 'r' or op == 's' or op == 'e') and redis.call('EXISTS', k) == 1 then\n"
+        "  if (op == 'r' or op == 's' or op == 'e' or op == 'z')\n"
+        "     and redis.call('EXISTS', k) == 1 then\n"
         "    if ttl ~= '0' then redis.call('EXPIRE', k, ttl) else redis.call('PERSIST', k) end\n"
         "  end\n"
         "end\n"
@@ -539,8 +548,8 @@ put_low(struct store *s, struct span key, struct span val, uint32_t ttl_s, unsig
 }
 
 static void
-rec_put_args(struct args *a, struct span key, const struct store_field *f, size_t n,
-             uint32_t ttl_s, unsigned flags)
+rec_put_args(struct args *a, struct span key, const struct store_field *f, size_t n, uint32_t ttl_s,
+             unsigned flags)
 {
     script_key(a, key);
     arg_num(a, nx_xx(flags));
@@ -626,27 +635,38 @@ rds_set_rem(struct store *s, struct span key, struct span member)
     return int_cmd(s, key, &a, NULL);
 }
 
+/* The strings of array reply rep into *out (in ar), *n of them (0: *out NULL). */
 static enum rc
-rds_set_members(struct store *s, struct arena *ar, struct span key, struct span **out, size_t *n)
+strings_reply(struct arena *ar, const redisReply *rep, struct span **out, size_t *n)
 {
     struct span *v = NULL;
-    ARGS(a);
+    enum rc rc = RC_OK;
 
-    arg_str(&a, "SMEMBERS");
-    arg_span(&a, key);
-    RUN(key, a, false);
-    if (rc == RC_OK && rep->type != REDIS_REPLY_ARRAY)
-        rc = RC_INTERNAL;
-    else if (rc == RC_OK && rep->elements == 0)
-        rc = RC_NOT_FOUND;
-    else if (rc == RC_OK && !(v = arena_alloc(ar, rep->elements * sizeof(*v))))
-        rc = RC_NOMEM;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return RC_INTERNAL;
+    if (rep->elements && !(v = arena_alloc(ar, rep->elements * sizeof(*v))))
+        return RC_NOMEM;
     for (size_t i = 0; rc == RC_OK && i < rep->elements; i++)
         rc = copy_str(ar, rep->element[i], &v[i]);
     if (rc == RC_OK) {
         *out = v;
         *n = rep->elements;
     }
+    return rc;
+}
+
+static enum rc
+rds_set_members(struct store *s, struct arena *ar, struct span key, struct span **out, size_t *n)
+{
+    ARGS(a);
+
+    arg_str(&a, "SMEMBERS");
+    arg_span(&a, key);
+    RUN(key, a, false);
+    if (rc == RC_OK && rep->type == REDIS_REPLY_ARRAY && rep->elements == 0)
+        rc = RC_NOT_FOUND;
+    else if (rc == RC_OK)
+        rc = strings_reply(ar, rep, out, n);
     freeReplyObject(rep);
     return rc;
 }
@@ -711,6 +731,32 @@ rds_q_len(struct store *s, struct span queue, int64_t *out)
     return int_cmd(s, queue, &a, out);
 }
 
+/* ZREVRANGEBYSCORE key (below -inf LIMIT 0 max: one round trip. */
+static enum rc
+rds_index_range(struct store *s, struct arena *ar, struct span key, int64_t below, size_t max,
+                struct span **out, size_t *n)
+{
+    char from[32];
+    ARGS(a);
+
+    if (below > STORE_INDEX_SCORE_MAX)
+        snprintf(from, sizeof(from), "+inf");
+    else
+        snprintf(from, sizeof(from), "(%lld", (long long)below);
+    arg_str(&a, "ZREVRANGEBYSCORE");
+    arg_span(&a, key);
+    arg_str(&a, from);
+    arg_str(&a, "-inf");
+    arg_str(&a, "LIMIT");
+    arg_num(&a, 0);
+    arg_num(&a, (long long)max);
+    RUN(key, a, false);
+    if (rc == RC_OK)
+        rc = strings_reply(ar, rep, out, n);
+    freeReplyObject(rep);
+    return rc;
+}
+
 static const char *
 op_code(enum store_op_kind k)
 {
@@ -723,6 +769,8 @@ op_code(enum store_op_kind k)
         return "d";
     case STORE_OP_SET_ADD:
         return "s";
+    case STORE_OP_INDEX_ADD:
+        return "z";
     case STORE_OP_EXPIRE:
     case STORE_OP_GET: /* reads never reach a batch (store_batch refuses them) */
     case STORE_OP_REC_GET:
@@ -747,6 +795,11 @@ batch_args(struct args *a, const struct store_op *op)
     } else if (op->kind == STORE_OP_PUT || op->kind == STORE_OP_SET_ADD) {
         arg_num(a, 1);
         arg_span(a, op->value);
+    } else if (op->kind == STORE_OP_INDEX_ADD) {
+        arg_num(a, 3);
+        arg_span(a, op->value);
+        arg_num(a, op->score);
+        arg_num(a, op->keep);
     } else {
         arg_num(a, 0);
     }
@@ -860,6 +913,8 @@ call_args(struct rds *r, struct args *a, const struct store_op *o)
         arg_num(a, o->ttl_s);
         scr = SCR_EXPIRE;
         break;
+    case STORE_OP_INDEX_ADD: /* batch only: store_pipeline refuses it */
+        break;
     }
     if (scr >= 0) {
         a->v[0] = "EVALSHA", a->l[0] = 7;
@@ -888,6 +943,8 @@ call_reply(struct arena *ar, struct store_call *c, const redisReply *rep)
     case STORE_OP_SET_ADD:
     case STORE_OP_EXPIRE:
         return script_rc(rep);
+    case STORE_OP_INDEX_ADD: /* batch only: store_pipeline refuses it */
+        break;
     }
     return RC_INTERNAL;
 }
@@ -980,6 +1037,7 @@ static const struct store_ops rds_ops = {
     .pipeline = rds_pipeline,
     .scan = rds_scan,
     .rec_cas = rds_rec_cas,
+    .index_range = rds_index_range,
 };
 
 static const struct store_ops rds_sentinel_ops = {
@@ -987,7 +1045,7 @@ static const struct store_ops rds_sentinel_ops = {
     rds_incr,         rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,      rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
     rds_batch,        rds_free,        rds_limit,  rds_swap,    rds_pipeline,
-    rds_scan,         rds_rec_cas, /* clang-format: keep the rows above as they are */
+    rds_scan,         rds_rec_cas,     rds_index_range, /* clang-format: keep the rows above as they are */
 };
 
 static const struct store_ops rds_cluster_ops = {
@@ -995,7 +1053,7 @@ static const struct store_ops rds_cluster_ops = {
     rds_incr,        rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,     rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
     rds_batch,       rds_free,        rds_limit,  rds_swap,    NULL, /* one by one */
-    rds_scan,        rds_rec_cas,
+    rds_scan,        rds_rec_cas,     rds_index_range,
 };
 
 static void

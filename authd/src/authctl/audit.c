@@ -1,5 +1,6 @@
 /* authctl audit: export the audit chain from the store, verify an exported file offline,
- * append a checkpoint now, print the audit key's public JWKS (docs/audit.md). */
+ * append a checkpoint now, print the audit key's public JWKS, index the chain's records by
+ * account again (docs/audit.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 #define USAGE                                                                                      \
     "audit export FILE | audit verify FILE [--key JWK-OR-JWKS-FILE] | audit checkpoint | "         \
-    "audit pubkey"
+    "audit pubkey | audit reindex"
 #define MAX_EXPORT (1u << 30) /* 1 GiB: verify reads the whole file */
 
 static int
@@ -66,8 +67,7 @@ slurp(const char *path, size_t max, char **out, size_t *len)
 /* The public key set to verify with: --key FILE (a JWK or a JWKS), else the configured
  * audit key. */
 static int
-load_pub(struct authctl *ctl, const char *key_path, struct jose_keyset **ks,
-         struct audit **au)
+load_pub(struct authctl *ctl, const char *key_path, struct jose_keyset **ks, struct audit **au)
 {
     struct rc_info ri = {0};
     char *text = NULL;
@@ -106,7 +106,8 @@ cmd_verify(struct authctl *ctl, const char *file, const char *key_path)
     int ex;
     enum rc rc;
 
-    if ((ex = load_pub(ctl, key_path, &ks, &au)) != 0 || (ex = slurp(file, MAX_EXPORT, &text, &len)) != 0) {
+    if ((ex = load_pub(ctl, key_path, &ks, &au)) != 0
+        || (ex = slurp(file, MAX_EXPORT, &text, &len)) != 0) {
         jose_keyset_release(ks);
         audit_free(au);
         return ex;
@@ -182,6 +183,14 @@ cmd_audit(struct authctl *ctl, int argc, char **argv)
     } else if (argc == 2 && strcmp(argv[1], "checkpoint") == 0) {
         if ((ex = open_app(ctl, &app, true)) == 0 && (rc = audit_checkpoint(&app)) != RC_OK)
             ex = fail("checkpoint", NULL, rc);
+    } else if (argc == 2 && strcmp(argv[1], "reindex") == 0) {
+        uint64_t n = 0;
+        if ((ex = open_app(ctl, &app, false)) == 0) {
+            rc = audit_reindex(app.store, &n, &ri);
+            if (rc == RC_OK)
+                fprintf(stderr, "authctl audit: reindexed (%" PRIu64 " records read)\n", n);
+            ex = rc == RC_OK ? 0 : fail("reindex", &ri, rc);
+        }
     } else if (argc == 2 && strcmp(argv[1], "pubkey") == 0) {
         const struct config *c = ctl->config(ctl);
         struct audit *au = NULL;

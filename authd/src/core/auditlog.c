@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/jose.h"
+#include "core/jsonget.h"
 #include "core/jsonout.h"
 
 const char auditlog_genesis[AUDIT_HASH_LEN + 1] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -67,8 +68,7 @@ auditlog_build(struct arena *a, const struct auditlog_in *in, struct span *line,
         || json_object_set_new(o, "ts", json_integer(in->ts))
         || json_object_set_new(o, "node", json_string(in->node))
         || json_object_set_new(o, "ev", json_string(in->ev))
-        || json_object_set_new(o, "prev", json_string(in->prev))
-        || json_object_set(o, "f", f)) {
+        || json_object_set_new(o, "prev", json_string(in->prev)) || json_object_set(o, "f", f)) {
         rc = RC_MALFORMED;
         goto out;
     }
@@ -95,6 +95,54 @@ out:
     return rc;
 }
 
+enum rc
+auditlog_read(struct arena *a, struct span line, struct auditlog_rec *out)
+{
+    json_t *o =
+        line.len <= AUDIT_MAX_LINE ? json_loadb((const char *)line.p, line.len, 0, NULL) : NULL;
+    json_t *seq = json_object_get(o, "seq"), *ts = json_object_get(o, "ts");
+    json_t *f = json_object_get(o, "f"), *v;
+    const char *name;
+    enum rc rc = RC_MALFORMED;
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_integer(seq) || json_integer_value(seq) < 1 || !json_is_integer(ts)
+        || (f && !json_is_object(f)) || json_object_size(f) > AUDIT_MAX_FIELDS)
+        goto out;
+    out->seq = (uint64_t)json_integer_value(seq);
+    out->ts = (int64_t)json_integer_value(ts);
+    if (!(out->ev = jsonget_str(a, o, "ev")))
+        goto out;
+    json_object_foreach(f, name, v)
+    {
+        const char *val = json_is_string(v) ? jsonget_str(a, f, name) : NULL;
+        const char *key = arena_printf(a, "%s", name);
+        size_t i = out->nf++;
+        if (!val || !key)
+            goto out;
+        /* jansson keeps no order: insertion sort by name, as auditlog_build wrote them */
+        for (; i > 0 && strcmp(out->f[2 * (i - 1)], key) > 0; i--) {
+            out->f[2 * i] = out->f[2 * (i - 1)];
+            out->f[2 * i + 1] = out->f[2 * (i - 1) + 1];
+        }
+        out->f[2 * i] = key;
+        out->f[2 * i + 1] = val;
+    }
+    rc = RC_OK;
+out:
+    json_decref(o);
+    return rc;
+}
+
+const char *
+auditlog_field(const struct auditlog_rec *r, const char *name)
+{
+    for (size_t i = 0; i < r->nf; i++)
+        if (strcmp(r->f[2 * i], name) == 0)
+            return r->f[2 * i + 1];
+    return NULL;
+}
+
 static enum rc
 bad(struct auditlog_report *rep, uint64_t seq, uint64_t line, const char *what)
 {
@@ -107,8 +155,8 @@ bad(struct auditlog_report *rep, uint64_t seq, uint64_t line, const char *what)
 /* The checkpoint in f (record seq): its JWS verifies under pub and names a record we
  * have seen with that hash. hashes[i] is record i+1's hash. */
 static bool
-checkpoint_ok(struct arena *a, const json_t *f, const struct jose_keyset *pub, char (*hashes)[AUDIT_HASH_LEN + 1],
-              uint64_t seen, uint64_t *upto)
+checkpoint_ok(struct arena *a, const json_t *f, const struct jose_keyset *pub,
+              char (*hashes)[AUDIT_HASH_LEN + 1], uint64_t seen, uint64_t *upto)
 {
     const char *jws = json_string_value(json_object_get(f, "jws"));
     struct jose_verify_opts vo = {JOSE_ES256, AUDIT_CHECKPOINT_TYP};
@@ -118,8 +166,7 @@ checkpoint_ok(struct arena *a, const json_t *f, const struct jose_keyset *pub, c
     const char *h;
     bool ok = false;
 
-    if (!jws || !pub
-        || jose_verify(pub, &vo, span_str(jws), a, &payload, NULL, NULL) != RC_OK
+    if (!jws || !pub || jose_verify(pub, &vo, span_str(jws), a, &payload, NULL, NULL) != RC_OK
         || !(p = json_loadb((const char *)payload.p, payload.len, 0, NULL)))
         return false;
     s = json_integer_value(json_object_get(p, "seq"));
@@ -138,7 +185,7 @@ auditlog_verify(struct span text, const struct jose_keyset *pub, struct auditlog
 {
     struct arena a;
     char prev[AUDIT_HASH_LEN + 1], h[AUDIT_HASH_LEN + 1];
-    char (*hashes)[AUDIT_HASH_LEN + 1] = NULL;
+    char(*hashes)[AUDIT_HASH_LEN + 1] = NULL;
     size_t cap = 0, pos = 0;
     uint64_t lineno = 0, want = 1;
     enum rc rc = RC_OK;
@@ -158,7 +205,8 @@ auditlog_verify(struct span text, const struct jose_keyset *pub, struct auditlog
         pos += len + (nl ? 1 : 0);
         if (!o || !json_is_object(o) || !json_is_integer(json_object_get(o, "seq"))) {
             rc = bad(rep, want, lineno, "not a record (the line does not parse)");
-        } else if ((seq = json_integer_value(json_object_get(o, "seq"))) < 1 || (uint64_t)seq < want) {
+        } else if ((seq = json_integer_value(json_object_get(o, "seq"))) < 1
+                   || (uint64_t)seq < want) {
             rc = bad(rep, (uint64_t)seq, lineno, "out of order (a record before it came later)");
         } else if ((uint64_t)seq > want) {
             rc = bad(rep, want, lineno, "missing (the next record has a higher seq)");

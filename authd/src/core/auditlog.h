@@ -19,10 +19,10 @@
 
 struct jose_keyset;
 
-#define AUDIT_HASH_LEN   43 /* base64url of 32 bytes */
-#define AUDIT_MAX_LINE   4096
-#define AUDIT_MAX_FIELDS 16
-#define AUDIT_EV_CHECKPOINT "audit.checkpoint"
+#define AUDIT_HASH_LEN       43 /* base64url of 32 bytes */
+#define AUDIT_MAX_LINE       4096
+#define AUDIT_MAX_FIELDS     16
+#define AUDIT_EV_CHECKPOINT  "audit.checkpoint"
 #define AUDIT_CHECKPOINT_TYP "audit-checkpoint+jwt"
 
 extern const char auditlog_genesis[AUDIT_HASH_LEN + 1];
@@ -42,16 +42,33 @@ struct auditlog_in {
 enum rc auditlog_build(struct arena *a, const struct auditlog_in *in, struct span *line,
                        char hash[AUDIT_HASH_LEN + 1]);
 
+/* One record read back (the citizen's access log reads its own records). Strings in the
+ * arena. */
+struct auditlog_rec {
+    uint64_t seq;
+    int64_t ts;
+    const char *ev;
+    size_t nf;                           /* fields: f[2 i] its name, f[2 i + 1] its value */
+    const char *f[2 * AUDIT_MAX_FIELDS]; /* sorted by name, as written */
+};
+
+/* Reads a line auditlog_build wrote (no hash check: verify does that). RC_OK; RC_MALFORMED
+ * (not such a record: not JSON, no integer seq >= 1 or ts, no ev, f not an object of strings,
+ * more than AUDIT_MAX_FIELDS, a NUL), RC_NOMEM. */
+enum rc auditlog_read(struct arena *a, struct span line, struct auditlog_rec *out);
+/* The value of field name in r, or NULL. */
+const char *auditlog_field(const struct auditlog_rec *r, const char *name);
+
 /* What verifying an exported log found. */
 struct auditlog_report {
-    uint64_t records;      /* lines read and found intact */
-    uint64_t checkpoints;  /* checkpoints whose signature and position verified */
-    uint64_t signed_upto;  /* the highest seq a verified checkpoint covers */
+    uint64_t records;       /* lines read and found intact */
+    uint64_t checkpoints;   /* checkpoints whose signature and position verified */
+    uint64_t signed_upto;   /* the highest seq a verified checkpoint covers */
     uint64_t unsigned_tail; /* records after the last checkpoint record */
-    uint64_t bad_seq;      /* 0: the chain is intact; else the first bad record's seq
-                              (or, for a line that does not parse, the seq expected there) */
-    uint64_t bad_line;     /* its line number in the file, from 1 */
-    char why[128];         /* what is wrong there, for the operator */
+    uint64_t bad_seq;       /* 0: the chain is intact; else the first bad record's seq
+                               (or, for a line that does not parse, the seq expected there) */
+    uint64_t bad_line;      /* its line number in the file, from 1 */
+    char why[128];          /* what is wrong there, for the operator */
 };
 
 /* Verifies an exported log (lines as auditlog_build wrote them, in order) against pub,

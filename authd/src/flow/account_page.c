@@ -3,9 +3,9 @@
 
 #include <string.h>
 
+#include "conf/policy.h"
 #include "core/form.h"
 #include "core/loa.h"
-#include "conf/policy.h"
 #include "flow/authn.h"
 #include "flow/clients.h"
 #include "flow/grant.h"
@@ -63,8 +63,7 @@ csrf_ok(struct app *app, const struct account_ctx *ctx, const struct session *s,
 }
 
 static enum rc
-fail(struct account_result *out, enum rc rc, enum rc_reason why, const char *field,
-     const char *msg)
+fail(struct account_result *out, enum rc rc, enum rc_reason why, const char *field, const char *msg)
 {
     out->kind = ACCOUNT_ERROR;
     return rc_fail(&out->why, rc, why, field, msg);
@@ -87,9 +86,8 @@ reauth(struct app *app, struct arena *a, const struct account_ctx *ctx, const st
     if ((rc = grant_random_token(app, 32, challenge, sizeof(challenge))) != RC_OK)
         return fail(out, rc, RC_WHY_NONE, NULL, "no random challenge");
     /* no state: what comes back to /account is not read (account_page.h) */
-    const char *kv[] = {"client_id",      client,    "redirect_uri", back,
-                        "code_challenge", challenge, "ui_locales",   ctx->lang,
-                        "acr_values",     NULL};
+    const char *kv[] = {"client_id", client,       "redirect_uri", back,         "code_challenge",
+                        challenge,   "ui_locales", ctx->lang,      "acr_values", NULL};
     if (s && v && v->second_factor) {
         loa_format((struct loa){s->loa.ial, AAL2}, acr);
         kv[9] = acr;
@@ -228,6 +226,14 @@ account_page_change(struct app *app, struct arena *a, const struct account_ctx *
 out:
     log_change(c, out, rc);
     return rc;
+}
+
+enum rc
+account_page_login(struct app *app, struct arena *a, const struct account_ctx *ctx,
+                   struct account_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    return reauth(app, a, ctx, NULL, NULL, out);
 }
 
 const char *

@@ -82,7 +82,7 @@ enum account_kind {
 struct account_result {
     enum account_kind kind;
     struct rc_info why;
-    const char *location; /* LOGIN */
+    const char *location;   /* LOGIN */
     const char *set_cookie; /* may be NULL */
 };
 
@@ -106,6 +106,11 @@ struct account_change {
  * `account.change` event. */
 enum rc account_page_change(struct app *app, struct arena *a, const struct account_ctx *ctx,
                             const struct account_change *c, struct account_result *out);
+
+/* No session on a page of the account (the access log too): the login of the page's own
+ * client that comes back to /account (out->kind ACCOUNT_LOGIN). RC_OK, or an ERROR. */
+enum rc account_page_login(struct app *app, struct arena *a, const struct account_ctx *ctx,
+                           struct account_result *out);
 
 /* The name a person knows client_id by (its policy `name`, else the id), in a; NULL when
  * out of memory. */

@@ -1,5 +1,6 @@
 /* The audit chain over the store port (flow/audit.h). Keys (docs/storage.md):
- * authd:audit:{chain}:head = "SEQ HASH" and authd:audit:{chain}:r:SEQ = the record line,
+ * authd:audit:{chain}:head = "SEQ HASH", authd:audit:{chain}:r:SEQ = the record line and
+ * authd:audit:{chain}:acct:ACCT = the index of an account's records (seqs, scored by seq),
  * no expiry; one hash tag, so a Redis Cluster keeps the chain on one node and the append
  * batch stays atomic. */
 #include "flow/audit.h"
@@ -123,6 +124,24 @@ rec_key(struct arena *a, uint64_t seq)
     return store_key(a, "audit", SPAN("chain"), suffix);
 }
 
+static struct span
+acct_key(struct arena *a, const char *acct)
+{
+    const char *suffix = arena_printf(a, ":acct:%s", acct);
+
+    return suffix ? store_key(a, "audit", SPAN("chain"), suffix) : (struct span){NULL, 0};
+}
+
+/* The account a record is about (its non-empty `acct` field), or NULL. */
+static const char *
+record_acct(const char *const *kv, size_t nkv)
+{
+    for (size_t i = 0; i + 1 < nkv; i += 2)
+        if (kv[i] && kv[i + 1] && strcmp(kv[i], "acct") == 0 && *kv[i + 1])
+            return kv[i + 1];
+    return NULL;
+}
+
 /* The head in the store: (0, genesis) when there is no chain yet. */
 static enum rc
 load_head(struct store *s, struct arena *a, uint64_t *seq, char hash[AUDIT_HASH_LEN + 1])
@@ -157,11 +176,16 @@ append_locked(struct app *app, struct audit *au, struct arena *a, const char *ev
               const char *const *kv, size_t nkv)
 {
     int64_t now = clock_now(app->clock);
+    const char *acct = record_acct(kv, nkv);
+    struct span ak = {NULL, 0};
     enum rc rc = RC_INTERNAL;
+
+    if (acct && !(ak = acct_key(a, acct)).p)
+        return RC_NOMEM;
 
     for (int tries = 0; tries < MAX_TRIES; tries++) {
         struct auditlog_in in = {0, now, au->node, ev, au->hash, kv, nkv};
-        char h[AUDIT_HASH_LEN + 1], head[AUDIT_HASH_LEN + 32];
+        char h[AUDIT_HASH_LEN + 1], head[AUDIT_HASH_LEN + 32], seqs[24];
         struct span line;
 
         if (!au->have_head) {
@@ -173,15 +197,27 @@ append_locked(struct app *app, struct audit *au, struct arena *a, const char *ev
         if ((rc = auditlog_build(a, &in, &line, h)) != RC_OK)
             return rc;
         snprintf(head, sizeof(head), "%" PRIu64 " %s", in.seq, h);
-        struct store_op ops[2] = {
-            {.kind = STORE_OP_PUT, .key = rec_key(a, in.seq), .value = line,
+        snprintf(seqs, sizeof(seqs), "%" PRIu64, in.seq);
+        struct store_op ops[3] = {
+            {.kind = STORE_OP_PUT,
+             .key = rec_key(a, in.seq),
+             .value = line,
              .flags = STORE_NX | STORE_DURABLE},
-            {.kind = STORE_OP_PUT, .key = store_key(a, "audit", SPAN("chain"), ":head"),
-             .value = span_str(head), .flags = STORE_DURABLE},
+            {.kind = STORE_OP_PUT,
+             .key = store_key(a, "audit", SPAN("chain"), ":head"),
+             .value = span_str(head),
+             .flags = STORE_DURABLE},
+            /* the account's index, in the same step (flow/audit.h) */
+            {.kind = STORE_OP_INDEX_ADD,
+             .key = ak,
+             .value = span_str(seqs),
+             .score = (int64_t)in.seq,
+             .keep = AUDIT_ACCT_KEEP,
+             .flags = STORE_DURABLE},
         };
         if (!ops[0].key.p || !ops[1].key.p)
             return RC_NOMEM;
-        rc = store_batch(app->store, ops, 2);
+        rc = store_batch(app->store, ops, acct ? 3 : 2);
         if (rc == RC_OK) {
             au->seq = in.seq;
             memcpy(au->hash, h, sizeof(h));
@@ -215,8 +251,7 @@ checkpoint_locked(struct app *app, struct audit *au, struct arena *a)
         || json_object_set_new(p, "iat", json_integer(clock_now(app->clock)))
         || !(claims = jsonout_compact(p)))
         goto out;
-    if ((rc = jose_sign(au->ks, JOSE_ES256, AUDIT_CHECKPOINT_TYP, span_str(claims), a, &jws,
-                        NULL))
+    if ((rc = jose_sign(au->ks, JOSE_ES256, AUDIT_CHECKPOINT_TYP, span_str(claims), a, &jws, NULL))
         != RC_OK)
         goto out;
     snprintf(upto, sizeof(upto), "%" PRIu64, au->seq);
@@ -292,7 +327,63 @@ audit_checkpoint(struct app *app)
 }
 
 enum rc
-audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri)
+audit_account_records(struct store *s, struct arena *a, const char *acct, uint64_t before,
+                      size_t max, struct auditlog_rec **out, size_t *n, uint64_t *older)
+{
+    struct span key, *seqs = NULL;
+    size_t nseq = 0;
+    enum rc rc;
+
+    *out = NULL;
+    *n = 0;
+    *older = 0;
+    if (!acct || !*acct || max == 0 || max > AUDIT_ACCT_PAGE)
+        return RC_MALFORMED;
+    if (!(key = acct_key(a, acct)).p || !(*out = arena_alloc(a, max * sizeof(**out))))
+        return RC_NOMEM;
+    /* one more than asked: whether an older page follows */
+    if ((rc = store_index_range(
+             s, a, key,
+             before && before <= (uint64_t)STORE_INDEX_SCORE_MAX ? (int64_t)before : INT64_MAX,
+             max + 1, &seqs, &nseq))
+        != RC_OK)
+        return rc;
+    if (nseq > max) {
+        nseq = max;
+        *older = strtoull((const char *)seqs[max - 1].p, NULL, 10);
+    }
+    for (size_t i = 0; i < nseq; i += STORE_MAX_BATCH) {
+        struct store_call c[STORE_MAX_BATCH];
+        size_t k = 0;
+        memset(c, 0, sizeof(c));
+        for (; k < STORE_MAX_BATCH && i + k < nseq; k++) {
+            unsigned long long v = strtoull((const char *)seqs[i + k].p, NULL, 10);
+            c[k].op.kind = STORE_OP_GET;
+            c[k].op.key = rec_key(a, (uint64_t)v);
+        }
+        if ((rc = store_pipeline(s, a, c, k)) != RC_OK)
+            return rc;
+        for (size_t j = 0; j < k; j++) {
+            struct auditlog_rec *r = &(*out)[*n];
+            const char *owner;
+            if (c[j].rc == RC_NOT_FOUND)
+                continue;
+            if (c[j].rc != RC_OK)
+                return c[j].rc;
+            if (auditlog_read(a, c[j].value, r) != RC_OK || !(owner = auditlog_field(r, "acct"))
+                || strcmp(owner, acct) != 0)
+                continue;
+            (*n)++;
+        }
+    }
+    return RC_OK;
+}
+
+/* Calls fn(ctx, a, seq, line) for every record of the chain in s, in order (a record gone
+ * from the store is skipped); *n: the records fn took. what: the operation, for ri. */
+static enum rc
+walk(struct store *s, uint64_t *n, struct rc_info *ri, const char *what,
+     enum rc (*fn)(void *ctx, struct arena *a, uint64_t seq, struct span line), void *ctx)
 {
     struct arena a;
     uint64_t last = 0;
@@ -320,22 +411,58 @@ audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri)
         }
         if ((rc = store_pipeline(s, &a, c, k)) != RC_OK)
             break;
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < k && rc == RC_OK; i++) {
             if (c[i].rc == RC_NOT_FOUND)
                 continue;
-            if (c[i].rc != RC_OK) {
-                rc = c[i].rc;
-                break;
-            }
-            if (fwrite(c[i].value.p, 1, c[i].value.len, out) != c[i].value.len
-                || fputc('\n', out) == EOF) {
-                rc = RC_INTERNAL;
-                break;
-            }
-            (*n)++;
+            if ((rc = c[i].rc) == RC_OK && (rc = fn(ctx, &a, seq + i, c[i].value)) == RC_OK)
+                (*n)++;
         }
         arena_clear(&a);
     }
     arena_clear(&a);
-    return rc == RC_OK ? RC_OK : rc_set(ri, rc, "audit", "export interrupted");
+    return rc == RC_OK ? RC_OK : rc_set(ri, rc, "audit", what);
+}
+
+static enum rc
+export_line(void *ctx, struct arena *a, uint64_t seq, struct span line)
+{
+    FILE *out = ctx;
+
+    (void)a, (void)seq;
+    if (fwrite(line.p, 1, line.len, out) != line.len || fputc('\n', out) == EOF)
+        return RC_INTERNAL;
+    return RC_OK;
+}
+
+enum rc
+audit_export(struct store *s, FILE *out, uint64_t *n, struct rc_info *ri)
+{
+    return walk(s, n, ri, "export interrupted", export_line, out);
+}
+
+/* Indexes record seq under its account, if it names one (an index entry is idempotent). */
+static enum rc
+index_line(void *ctx, struct arena *a, uint64_t seq, struct span line)
+{
+    struct store *s = ctx;
+    struct auditlog_rec r;
+    const char *acct;
+    char seqs[24];
+
+    if (auditlog_read(a, line, &r) != RC_OK || !(acct = auditlog_field(&r, "acct")) || !*acct)
+        return RC_OK; /* verify reports a bad record; it names no account to index */
+    snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
+    struct store_op op = {.kind = STORE_OP_INDEX_ADD,
+                          .key = acct_key(a, acct),
+                          .value = span_str(seqs),
+                          .score = (int64_t)seq,
+                          .keep = AUDIT_ACCT_KEEP,
+                          .flags = STORE_DURABLE};
+    return op.key.p ? store_batch(s, &op, 1) : RC_NOMEM;
+}
+
+enum rc
+audit_reindex(struct store *s, uint64_t *n, struct rc_info *ri)
+{
+    return walk(s, n, ri, "reindex interrupted", index_line, s);
 }

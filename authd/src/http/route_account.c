@@ -20,9 +20,12 @@
 #include "core/form.h"
 #include "core/html.h"
 #include "core/loa.h"
+#include "flow/access_log.h"
 #include "flow/account_page.h"
 #include "http/authz_ui.h"
 #include "http/router.h"
+#include "port/store.h"
+#include "util/num.h"
 
 static const struct http_error account_errors[] = {
     {RC_DENIED, RC_WHY_CSRF, 403, NULL, "account_csrf_failed", NULL},
@@ -86,8 +89,10 @@ button(struct page *p, const char *action, const char *name, const char *value, 
     html_escape(&p->b, p->csrf);
     buf_append_str(&p->b, "\"><input type=\"hidden\" name=\"lang\" value=\"");
     html_escape(&p->b, p->lang_code);
-    buf_printf(&p->b, "\"><input type=\"hidden\" name=\"action\" value=\"%s\">"
-                      "<input type=\"hidden\" name=\"%s\" value=\"", action, name);
+    buf_printf(&p->b,
+               "\"><input type=\"hidden\" name=\"action\" value=\"%s\">"
+               "<input type=\"hidden\" name=\"%s\" value=\"",
+               action, name);
     esc(p, value);
     buf_append_str(&p->b, "\"><button type=\"submit\" class=\"secondary\">");
     text(p, label);
@@ -143,7 +148,7 @@ level(struct page *p, struct loa l)
     loa_format(l, acr);
     meta(p, false, "account_level",
          strncmp(acr, LOA_ACR_PREFIX, strlen(LOA_ACR_PREFIX)) == 0 ? acr + strlen(LOA_ACR_PREFIX)
-                                                                    : acr);
+                                                                   : acr);
 }
 
 static const char *
@@ -202,8 +207,8 @@ signins_html(struct page *p, const struct account_view *v)
 {
     for (size_t i = 0; i < v->nsignins; i++) {
         const struct signin *e = &v->signins[i];
-        buf_printf(&p->b, "<li class=\"signin signin-%s\"><span class=\"%s\">", e->ok ? "ok" : "failed",
-                   e->ok ? "what" : "failed");
+        buf_printf(&p->b, "<li class=\"signin signin-%s\"><span class=\"%s\">",
+                   e->ok ? "ok" : "failed", e->ok ? "what" : "failed");
         text(p, e->ok ? "account_signin_ok" : "account_signin_failed");
         buf_append_str(&p->b, "</span><br><span class=\"meta\">");
         meta(p, true, NULL, when(&p->r->arena, e->time, p->lang));
@@ -225,7 +230,6 @@ static void
 show(struct http_req *r, struct http_resp *w, const struct account_view *v, enum lang lang)
 {
     struct page p = {r, {0}, lang, span_str(v->csrf), span_str(authz_ui_lang_code(lang))};
-    struct buf out;
 
     buf_init(&p.b, 1u << 20);
     struct tmpl_var vars[] = {
@@ -237,15 +241,11 @@ show(struct http_req *r, struct http_resp *w, const struct account_view *v, enum
         {"signins_html", span_str(signins_html(&p, v))},
         {"lang_zh_url", SPAN("/account?lang=zh")},
         {"lang_en_url", SPAN("/account?lang=en")},
+        {"access_url", span_str(arena_printf(&r->arena, "/account/access-log?lang=%s",
+                                             authz_ui_lang_code(lang)))},
     };
     buf_clear(&p.b);
-    buf_init(&out, 1u << 20);
-    if (tmpl_render(&out, "account.html", lang, vars, sizeof(vars) / sizeof(vars[0])) != RC_OK) {
-        buf_clear(&out);
-        authz_ui_error(r, w, 500, "error_title", lang);
-        return;
-    }
-    http_html(r, w, 200, &out);
+    authz_ui_page(r, w, 200, "account.html", lang, vars, sizeof(vars) / sizeof(vars[0]));
 }
 
 static void
@@ -259,8 +259,8 @@ answer(struct http_req *r, struct http_resp *w, const struct account_result *res
     if (res->kind == ACCOUNT_LOGIN)
         http_redirect(r, w, redirect, res->location);
     else if (res->kind == ACCOUNT_DONE)
-        http_redirect(r, w, 303, arena_printf(&r->arena, "/account?lang=%s",
-                                              authz_ui_lang_code(lang)));
+        http_redirect(r, w, 303,
+                      arena_printf(&r->arena, "/account?lang=%s", authz_ui_lang_code(lang)));
     else
         authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), rc, &res->why, lang);
 }
@@ -273,28 +273,42 @@ field(const struct form *f, const char *name)
     return v ? *v : (struct span){(const uint8_t *)"", 0};
 }
 
+/* The form of the request (raw: its query or body), the browser's context and its language;
+ * false when the form does not parse (a 400 page is answered). */
+static bool
+request(struct http_req *r, struct http_resp *w, struct span raw, struct form *f,
+        struct account_ctx *ctx, enum lang *lang)
+{
+    enum rc rc;
+
+    *ctx = (struct account_ctx){
+        span_str(http_cookie(r, SESSION_COOKIE)), {0}, NULL, r->secure_cookies};
+    if ((rc = form_parse(&r->arena, raw.p, raw.len, f, NULL)) != RC_OK) {
+        struct rc_info ri = {0};
+        rc_because(&ri, rc, RC_WHY_PARAM);
+        authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), rc, &ri,
+                              authz_ui_lang(r, NULL, NULL));
+        return false;
+    }
+    *lang = authz_ui_lang(r, form_get(f, "lang"), NULL);
+    ctx->lang = authz_ui_lang_code(*lang);
+    ctx->bind = span_str(authz_ui_bind(r, w));
+    return true;
+}
+
 static void
 route_account(struct http_req *r, struct http_resp *w)
 {
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
-    struct account_ctx ctx = {span_str(http_cookie(r, SESSION_COOKIE)), {0}, NULL,
-                              r->secure_cookies};
+    struct account_ctx ctx;
     struct account_result res;
     struct account_view v;
     struct form f;
     enum lang lang;
     enum rc rc;
 
-    if ((rc = form_parse(&r->arena, raw.p, raw.len, &f, NULL)) != RC_OK) {
-        struct rc_info ri = {0};
-        rc_because(&ri, rc, RC_WHY_PARAM);
-        authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), rc, &ri,
-                              authz_ui_lang(r, NULL, NULL));
+    if (!request(r, w, raw, &f, &ctx, &lang))
         return;
-    }
-    lang = authz_ui_lang(r, form_get(&f, "lang"), NULL);
-    ctx.lang = authz_ui_lang_code(lang);
-    ctx.bind = span_str(authz_ui_bind(r, w));
     if (r->method == HTTP_POST) {
         struct account_change c = {field(&f, "csrf"), field(&f, "action"), field(&f, "sid"),
                                    field(&f, "client")};
@@ -308,3 +322,141 @@ route_account(struct http_req *r, struct http_resp *w)
 }
 
 ROUTE(account, "/account", HTTP_GET | HTTP_POST, route_account)
+
+/* ---- /account/access-log (flow/access_log.h) ------------------------------------------- */
+
+/* A label whose string is keyed "<prefix><code>" (an outcome), else the code itself. */
+static void
+coded(struct page *p, bool first, const char *label, const char *prefix, const char *code)
+{
+    const char *key = arena_printf(&p->r->arena, "%s%s", prefix, code);
+    const char *t = key ? tmpl_t(p->lang, key) : NULL;
+
+    meta(p, first, label, t && strcmp(t, key) != 0 ? t : code);
+}
+
+static const char *const access_titles[] = {
+    [ACCESS_LOOKUP] = "access_lookup",
+    [ACCESS_CONSENT_REQUEST] = "access_consent_request",
+    [ACCESS_CONSENT_ANSWER] = "access_consent_answer",
+    [ACCESS_ACT] = "access_act",
+    [ACCESS_RELEASE] = "access_release",
+    [ACCESS_CARD_LOGIN] = "access_card_login",
+    [ACCESS_OTHER] = "access_other",
+};
+
+static const char *const access_classes[] = {
+    [ACCESS_LOOKUP] = "lookup",
+    [ACCESS_CONSENT_REQUEST] = "consent-request",
+    [ACCESS_CONSENT_ANSWER] = "consent-answer",
+    [ACCESS_ACT] = "act",
+    [ACCESS_RELEASE] = "release",
+    [ACCESS_CARD_LOGIN] = "card-login",
+    [ACCESS_OTHER] = "other",
+};
+
+static void
+access_entry_html(struct page *p, const struct access_entry *e)
+{
+    buf_printf(&p->b, "<li class=\"access access-%s\" data-seq=\"%llu\"><span class=\"what\">",
+               access_classes[e->kind], (unsigned long long)e->seq);
+    text(p, access_titles[e->kind]);
+    if (e->kind == ACCESS_OTHER) {
+        buf_append_str(&p->b, " (");
+        esc(p, e->ev);
+        buf_append_str(&p->b, ")");
+    }
+    buf_append_str(&p->b, "</span><br><span class=\"meta\">");
+    meta(p, true, NULL, when(&p->r->arena, e->ts, p->lang));
+    if (e->agent_name || e->emp) {
+        meta(p, false, "access_agent", e->agent_name ? e->agent_name : "");
+        if (e->emp) {
+            buf_append_str(&p->b, e->agent_name ? " (" : "(");
+            text(p, "access_emp");
+            buf_append_str(&p->b, " ");
+            esc(p, e->emp);
+            buf_append_str(&p->b, ")");
+        }
+    }
+    if (e->service)
+        meta(p, false, "access_service", e->service);
+    if (e->audience)
+        meta(p, false, "access_audience",
+             account_page_client_name(p->r->app, &p->r->arena, e->audience));
+    if (e->purpose)
+        meta(p, false, "access_purpose", e->purpose);
+    if (e->by)
+        coded(p, false, "access_by", "access_by_", e->by);
+    if (e->idn)
+        meta(p, false, "access_number", e->idn);
+    if (e->via)
+        coded(p, false, "access_via", "access_via_", e->via);
+    if (e->kiosk)
+        meta(p, false, "access_kiosk", e->kiosk);
+    if (e->location)
+        meta(p, false, "access_location", e->location);
+    if (e->outcome)
+        coded(p, false, "access_outcome", "access_outcome_", e->outcome);
+    buf_append_str(&p->b, "</span></li>");
+}
+
+static void
+show_access(struct http_req *r, struct http_resp *w, const struct access_view *v, enum lang lang)
+{
+    struct page p = {r, {0}, lang, {0}, span_str(authz_ui_lang_code(lang))};
+    const char *code = authz_ui_lang_code(lang), *html;
+
+    buf_init(&p.b, 1u << 20);
+    for (size_t i = 0; i < v->n; i++)
+        access_entry_html(&p, &v->entries[i]);
+    html = take(&p);
+    buf_clear(&p.b);
+    struct tmpl_var vars[] = {
+        {"title", span_str(tmpl_t(lang, "access_title"))},
+        {"access_html", span_str(html)},
+        {"newer_url",
+         span_str(v->first ? "" : arena_printf(&r->arena, "/account/access-log?lang=%s", code))},
+        {"older_url",
+         span_str(v->older ? arena_printf(&r->arena, "/account/access-log?lang=%s&before=%llu",
+                                          code, (unsigned long long)v->older)
+                           : "")},
+        {"back_url", span_str(arena_printf(&r->arena, "/account?lang=%s", code))},
+        {"lang_zh_url", SPAN("/account/access-log?lang=zh")},
+        {"lang_en_url", SPAN("/account/access-log?lang=en")},
+    };
+    authz_ui_page(r, w, 200, "access_log.html", lang, vars, sizeof(vars) / sizeof(vars[0]));
+}
+
+/* GET /account/access-log[?lang=zh|en][&before=SEQ]: the citizen's access log, a page of 20
+ * records older than SEQ (default: the newest); without an SSO session a redirect (302) to
+ * the account page's login; 400 page: a before that is not a number; 503 page: the store. */
+static void
+route_access_log(struct http_req *r, struct http_resp *w)
+{
+    struct account_ctx ctx;
+    struct account_result res;
+    struct access_view v;
+    const struct span *b;
+    uint64_t before = 0;
+    struct form f;
+    enum lang lang;
+    enum rc rc;
+    struct rc_info ri = {0};
+
+    if (!request(r, w, r->query, &f, &ctx, &lang))
+        return;
+    if ((b = form_get(&f, "before")) != NULL
+        && num_parse_u64(*b, 1, (uint64_t)STORE_INDEX_SCORE_MAX, &before) != RC_OK) {
+        rc_fail(&ri, RC_MALFORMED, RC_WHY_PARAM, "before", "not a record number");
+        authz_ui_error_answer(r, w, HTTP_ERRORS(account_errors), RC_MALFORMED, &ri, lang);
+        return;
+    }
+    if ((rc = access_log_view(r->app, &r->arena, &ctx, before, &v, &res)) == RC_OK
+        && res.kind == ACCOUNT_VIEW) {
+        show_access(r, w, &v, lang);
+        return;
+    }
+    answer(r, w, &res, rc, lang);
+}
+
+ROUTE(account_access_log, "/account/access-log", HTTP_GET, route_access_log)

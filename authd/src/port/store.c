@@ -125,6 +125,11 @@ store_check_op(const struct store_op *op)
         return check_fields(op->fields, op->nfields);
     case STORE_OP_SET_ADD:
         return check_member(op->value);
+    case STORE_OP_INDEX_ADD:
+        if (op->score > STORE_INDEX_SCORE_MAX || op->score < -STORE_INDEX_SCORE_MAX
+            || (op->flags & (STORE_NX | STORE_XX)))
+            return RC_MALFORMED;
+        return check_member(op->value);
     case STORE_OP_DEL:
     case STORE_OP_EXPIRE:
     case STORE_OP_GET:
@@ -316,6 +321,8 @@ store_call_one(struct store *s, struct arena *a, struct store_call *c)
         return c->rc = s->ops->get(s, a, o->key, &c->value);
     case STORE_OP_REC_GET:
         return c->rc = s->ops->rec_get(s, a, o->key, &c->rec);
+    case STORE_OP_INDEX_ADD: /* batch only (store_pipeline refuses it) */
+        break;
     }
     return c->rc = RC_MALFORMED;
 }
@@ -330,7 +337,7 @@ store_pipeline(struct store *s, struct arena *a, struct store_call *c, size_t n)
     if (n && !c)
         return RC_MALFORMED;
     for (size_t i = 0; i < n && rc == RC_OK; i++)
-        rc = store_check_op(&c[i].op);
+        rc = c[i].op.kind == STORE_OP_INDEX_ADD ? RC_MALFORMED : store_check_op(&c[i].op);
     for (size_t i = 0; i < n; i++) {
         c[i].rc = rc != RC_OK ? rc : RC_INTERNAL; /* until the backend made the call */
         c[i].value = (struct span){NULL, 0};
@@ -346,6 +353,20 @@ store_pipeline(struct store *s, struct arena *a, struct store_call *c, size_t n)
     for (size_t i = 0; i < n; i++)
         count(s, c[i].rc);
     return rc;
+}
+
+enum rc
+store_index_range(struct store *s, struct arena *a, struct span key, int64_t below, size_t max,
+                  struct span **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    CHECKED(store_check_key(key));
+    if (max == 0 || max > STORE_INDEX_READ_MAX)
+        return RC_MALFORMED;
+    if (!s->ops->index_range)
+        return RC_UNAVAILABLE;
+    return count(s, s->ops->index_range(s, a, key, below, max, out, n));
 }
 
 enum rc

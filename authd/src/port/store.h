@@ -58,13 +58,16 @@ struct store_record {
 };
 
 enum store_op_kind {
-    STORE_OP_PUT,     /* key = value, ttl, flags (STORE_NX / STORE_XX honoured) */
-    STORE_OP_REC_PUT, /* set fields of record key, ttl */
-    STORE_OP_DEL,     /* delete key (absent is fine inside a batch) */
-    STORE_OP_SET_ADD, /* add value to set key, ttl */
-    STORE_OP_EXPIRE,  /* set ttl of key (absent is fine inside a batch) */
-    STORE_OP_GET,     /* store_pipeline only: the value of key */
-    STORE_OP_REC_GET, /* store_pipeline only: the record at key */
+    STORE_OP_PUT,       /* key = value, ttl, flags (STORE_NX / STORE_XX honoured) */
+    STORE_OP_REC_PUT,   /* set fields of record key, ttl */
+    STORE_OP_DEL,       /* delete key (absent is fine inside a batch) */
+    STORE_OP_SET_ADD,   /* add value to set key, ttl */
+    STORE_OP_EXPIRE,    /* set ttl of key (absent is fine inside a batch) */
+    STORE_OP_GET,       /* store_pipeline only: the value of key */
+    STORE_OP_REC_GET,   /* store_pipeline only: the record at key */
+    STORE_OP_INDEX_ADD, /* store_batch only: add member value with score to the index at key,
+                           keep its `keep` highest-scored members (0: all), ttl (see
+                           store_index_range) */
 };
 
 struct store_op {
@@ -75,7 +78,13 @@ struct store_op {
     size_t nfields;
     uint32_t ttl_s;
     unsigned flags;
+    int64_t score; /* INDEX_ADD: |score| <= STORE_INDEX_SCORE_MAX */
+    uint32_t keep; /* INDEX_ADD: members kept, the highest scores (0: no bound) */
 };
+
+/* Index scores are exact integers in both backends (a Redis score is a double). */
+#define STORE_INDEX_SCORE_MAX ((int64_t)1 << 53)
+#define STORE_INDEX_READ_MAX  1024 /* members in one store_index_range */
 
 /* One call of store_pipeline: the op, then what it got, exactly as the single call
  * (store_put, store_rec_put, store_set_add, store_del, store_expire, store_get,
@@ -155,6 +164,10 @@ struct store_ops {
      * holds expect[i].value, atomically: a compare-and-swap on the record */
     enum rc (*rec_cas)(struct store *s, struct span key, const struct store_field *expect,
                        const struct store_field *f, size_t n);
+    /* an index (written by STORE_OP_INDEX_ADD in a batch): up to max members whose score is
+     * below `below`, the highest first (equal scores: the greater member first) */
+    enum rc (*index_range)(struct store *s, struct arena *a, struct span key, int64_t below,
+                           size_t max, struct span **out, size_t *n);
 };
 
 /* Every backend struct starts with this. */
@@ -221,6 +234,16 @@ enum rc store_pipeline(struct store *s, struct arena *a, struct store_call *c, s
  * place of the grant in the same step. */
 enum rc store_swap(struct store *s, struct arena *a, struct span key, struct span val,
                    uint32_t ttl_s, struct span *old);
+/* Indexes: a key of the queue kind (a Redis sorted set) that a batch extends with
+ * STORE_OP_INDEX_ADD (a member, an integer score, the bound `keep`: past it the members of
+ * the lowest scores go, equal scores the smaller member first) atomically with the other
+ * writes it indexes (the audit chain's per-account index: flow/audit.c). Reads up to max
+ * (1..STORE_INDEX_READ_MAX) members of key whose score is below `below` (INT64_MAX: all),
+ * the highest score first, equal scores the greater member first; paging: the next page is
+ * below the last score read. RC_OK (*n may be 0: an absent index is an empty one),
+ * RC_CONFLICT (a key of another kind), RC_MALFORMED (max out of range), RC_UNAVAILABLE. */
+enum rc store_index_range(struct store *s, struct arena *a, struct span key, int64_t below,
+                          size_t max, struct span **out, size_t *n);
 /* Token buckets (see struct store_limit): one store round trip for up to STORE_MAX_LIMITS
  * buckets. RC_OK: a token was taken from each. RC_LIMITED: none was; *retry_ms (may be
  * NULL) is how long until one would be. RC_MALFORMED (zero period or burst, bad key),

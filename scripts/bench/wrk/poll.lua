@@ -1,4 +1,4 @@
--- Device-grant polls (RFC 8628 §3.4): POST BENCH_BODY (with %s for the device code) for
+-- Device-grant polls (RFC 8628 §3.4) and CIBA polls (with BENCH_AUTH): POST BENCH_BODY (with %s for the device code) for
 -- each device code of BENCH_FILE in turn (cycled). A poll that is served answers 400 with
 -- authorization_pending or slow_down: those count as successes; any other answer (and
 -- socket errors) as errors. Prints the BENCHJSON line of common.lua's shape.
@@ -12,6 +12,7 @@ end
 
 local values, i = nil, 0
 local body = C.env("BENCH_BODY", "")
+local auth = C.env("BENCH_AUTH", nil) -- Authorization header (CIBA: the client's Basic auth)
 served, other = 0, 0 -- globals: done() reads them with thread:get
 
 function init(args)
@@ -21,6 +22,9 @@ end
 function request()
     i = i % #values + 1
     local h = {["Content-Type"] = "application/x-www-form-urlencoded"}
+    if auth then
+        h["Authorization"] = auth
+    end
     return wrk.format("POST", nil, h, (body:gsub("%%s", values[i])))
 end
 
