@@ -58,8 +58,8 @@ anchor_parse(const json_t *o, struct fed_anchor *an, struct rc_info *ri)
     if (marks && !json_is_array(marks))
         return rc_set(ri, RC_MALFORMED, "federation_trust_anchors",
                       "required_trust_marks not an array");
-    json_array_foreach(marks, i, m) if (!json_is_string(m))
-        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "trust mark not a string");
+    json_array_foreach(marks, i, m) if (!json_is_string(m)) return rc_set(
+        ri, RC_MALFORMED, "federation_trust_anchors", "trust mark not a string");
     if (!(jwks = json_dumps(json_object_get(o, "jwks"), JSON_COMPACT)))
         return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "jwks missing");
     rc = jose_keyset_parse_jwks(span_str(jwks), &an->keys, ri);
@@ -113,6 +113,11 @@ fed_new(struct keys *keys, struct span anchors, struct outbound *out, struct fed
         free(f);
         return rc;
     }
+    if ((rc = fed_clients_new(&f->clients)) != RC_OK) {
+        anchors_clear(f);
+        free(f);
+        return rc;
+    }
     f->keys = keys, f->out = out;
     *out_fed = f;
     return RC_OK;
@@ -124,6 +129,7 @@ fed_free(struct fed *f)
     if (!f)
         return;
     keys_free(f->keys);
+    fed_clients_free(f->clients);
     anchors_clear(f);
     outbound_free(f->out);
     free(f);
@@ -165,6 +171,15 @@ sign(struct app *app, json_t *claims, const char *typ, struct arena *a, struct s
     return rc;
 }
 
+enum rc
+fed_sign(struct app *app, json_t *claims, const char *typ, struct arena *a, struct span *jwt,
+         struct rc_info *ri)
+{
+    if (!app->fed)
+        return json_decref(claims), rc_set(ri, RC_NOT_FOUND, "federation", "not configured");
+    return sign(app, claims, typ, a, jwt, ri);
+}
+
 static json_t *
 endpoint(const char *id, const char *path)
 {
@@ -191,6 +206,8 @@ fed_entity_metadata(const struct config *c, const struct fed *f)
     }
     if (f->nanchors)
         json_object_set_new(o, "federation_resolve_endpoint", endpoint(id, "/federation/resolve"));
+    if (c->federation_region && *c->federation_region) /* extension: docs/federation.md */
+        json_object_set_new(o, "region_code", json_string(c->federation_region));
     return o;
 }
 
@@ -241,8 +258,11 @@ fed_entity_configuration(struct app *app, struct span op_metadata, struct arena 
     if (!(op = json_loadb((const char *)op_metadata.p, op_metadata.len, 0, NULL)))
         return rc_set(ri, RC_MALFORMED, "metadata", "discovery document");
     claims = base_claims(app, c->federation_entity_id);
-    md =
-        json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity", fed_entity_metadata(c, app->fed));
+    md = json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity",
+                   fed_entity_metadata(c, app->fed));
+    if (c->federation_broker && app->fed->nanchors) /* automatic registration, §12.1 */
+        json_object_set_new(md, "openid_relying_party",
+                            fed_broker_rp_metadata(app, our_jwks(app, a)));
     json_object_set_new(claims, "metadata", md);
     json_object_set_new(claims, "jwks", our_jwks(app, a));
     hints = words(c->federation_authority_hints);
