@@ -54,11 +54,14 @@ class Fed:
         for d in (self.a, self.b):
             self.enroll(d)
 
-    def enroll(self, d):
+    def enroll(self, d, ial=None):
         path = os.path.join(self.tmp, f"{d.port}.jwks")
         open(path, "w").write(d.authctl("federation", "jwks").stdout)
         self.anchor.authctl("federation", "enroll", "--entity-id", d.base, "--jwks", path,
-                            "--trust-mark", self.mark)
+                            "--trust-mark", self.mark, *(["--mark-ial", ial] if ial else []))
+        for n in (self.a, self.b):  # the new statement at once (else: at cache expiry)
+            if n.proc:
+                n.authctl("federation", "refresh")
 
     def stop(self):
         for d in (self.b, self.a, self.anchor):
@@ -89,7 +92,8 @@ def choose_home(f, br, page, id_number):
     data = {"authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
             "lang": "en", "id_number": id_number}
     chooser = br.s.post(f.b.base + "/federation/login", data=data, timeout=30)
-    assert chooser.status_code == 200, (chooser.status_code, chooser.text[:500])
+    if chooser.status_code != 200:
+        return chooser, chooser
     data = {"authz": hidden(chooser.text, "authz"), "csrf": hidden(chooser.text, "csrf"),
             "lang": "en", "province": f.a.base}
     return chooser, br.s.post(f.b.base + "/federation/login", data=data, allow_redirects=False,
@@ -267,6 +271,51 @@ def a_lost_state_is_a_clear_refusal(t):
                           params={"state": "nope", "code": "x"},
                           headers={"Accept-Language": "zh"}, timeout=10)
     t.eq(r.status_code, 400)
+
+
+def chooser_refusal(f, citizen=0):
+    """A brokered login that B refuses on its page: (status, page)."""
+    br = Browser(f.b)
+    cz = f.a.demo()["citizens"][citizen]
+    page, _, _ = start_at_b(f, br, Browser.loopback())
+    chooser, r = choose_home(f, br, page, cz["id_number"])
+    if r.status_code == 303:
+        r = login_at_a(f, br, r, cz)
+    return r.status_code, r.text
+
+
+@test
+def an_acr_above_the_trust_mark_is_refused_on_b_page(t):
+    f = fed()
+    f.enroll(f.a, ial="ial2")  # the anchor vouches for A up to ial2 only
+    try:
+        status, text = chooser_refusal(f)
+        t.eq(status, 403)
+        t.check('id="fed-error"' in text and ("认证等级高于" in text or "higher assurance" in text), text[:800])
+        t.check(any(e.get("ev") == "fed.broker" and e.get("why") == "fed_acr"
+                    for e in f.b.log_events()), "reason logged")
+    finally:
+        f.enroll(f.a)
+
+
+@test
+def a_province_unreachable_is_a_clear_refusal_once_the_cache_is_gone(t):
+    f = fed()
+    brokered(f)  # B holds A's chain in its cache
+    f.a.stop()
+    try:
+        # the cache still vouches for A, but A itself cannot be reached
+        status, text = chooser_refusal(f)
+        t.eq(status, 503)
+        t.check('id="fed-error"' in text and ("无法连接" in text or "cannot be reached" in text), text[:2000])
+        f.b.authctl("federation", "refresh")  # as at the cache's expiry
+        status, text = chooser_refusal(f)
+        t.eq(status, 503)
+        t.check('id="fed-error"' in text and ("无法连接" in text or "cannot be reached" in text), text[:2000])
+        t.check(any(e.get("ev") == "fed.resolve" and e.get("why") == "fed_unreachable"
+                    for e in f.b.log_events()), "reason logged")
+    finally:
+        f.a.start()
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ anchor_parse(const json_t *o, struct fed_anchor *an, struct rc_info *ri)
     if (marks && !json_is_array(marks))
         return rc_set(ri, RC_MALFORMED, "federation_trust_anchors",
                       "required_trust_marks not an array");
-    json_array_foreach(marks, i, m) if (!json_is_string(m)) return rc_set(
-        ri, RC_MALFORMED, "federation_trust_anchors", "trust mark not a string");
+    json_array_foreach(marks, i, m) if (!json_is_string(m))
+        return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "trust mark not a string");
     if (!(jwks = json_dumps(json_object_get(o, "jwks"), JSON_COMPACT)))
         return rc_set(ri, RC_MALFORMED, "federation_trust_anchors", "jwks missing");
     rc = jose_keyset_parse_jwks(span_str(jwks), &an->keys, ri);
@@ -404,7 +404,10 @@ marks_json(const char *types)
 
     json_array_foreach(w, i, t)
     {
-        json_t *m = json_pack("{s:O, s:s}", "trust_mark_type", t, "ial", "ial3");
+        /* "TYPE#ialN": the level the mark vouches for (default ial3; fed.h fed_enroll) */
+        const char *v = json_string_value(t), *h = strrchr(v, '#');
+        json_t *m = h ? json_pack("{s:s%, s:s}", "trust_mark_type", v, (size_t)(h - v), "ial", h + 1)
+                      : json_pack("{s:O, s:s}", "trust_mark_type", t, "ial", "ial3");
         json_array_append_new(out, m);
     }
     json_decref(w);

@@ -83,7 +83,9 @@ enum rc fed_list(struct app *app, struct arena *a, json_t **out, struct rc_info 
 
 /* Enrols (or replaces) a subordinate: its federation JWKS (JSON), an optional metadata
  * policy and constraints (JSON objects, empty span: none), and the trust mark types we
- * issue it (space-separated, may be NULL). RC_MALFORMED (with field), RC_UNAVAILABLE. */
+ * issue it (space-separated, may be NULL; "TYPE#ial2" vouches for that level in the mark's
+ * "ial" claim instead of ial3: brokered logins are capped by it, fed_broker.h).
+ * RC_MALFORMED (with field), RC_UNAVAILABLE. */
 enum rc fed_enroll(struct app *app, const char *entity_id, struct span jwks, struct span policy,
                    struct span constraints, const char *trust_marks, struct rc_info *ri);
 /* Removes a subordinate. RC_NOT_FOUND, RC_UNAVAILABLE. */

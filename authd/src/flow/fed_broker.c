@@ -167,18 +167,19 @@ fed_broker_provinces(struct app *app, struct arena *a, struct fed_province **out
 
         if (!id || *n >= FED_BROKER_PROVINCES || strcmp(id, app->cfg->federation_entity_id) == 0)
             continue;
-        if (fed_resolve(app, id, an->id, a, &res, &ignored) == RC_OK
-            && json_is_object(json_object_get(res.metadata, "openid_provider"))) {
-            fe = json_object_get(res.metadata, "federation_entity");
-            (*out)[*n].entity_id = arena_printf(a, "%s", id);
-            (*out)[*n].region = jsonget_str(a, fe, "region_code");
-            if (!(*out)[*n].region)
-                (*out)[*n].region = "";
-            (*out)[*n].name = region_name((*out)[*n].region);
-            if (!(*out)[*n].name)
-                (*out)[*n].name = (*out)[*n].entity_id;
-            (*n)++;
-        }
+        /* one that does not resolve now is listed by its entity id: choosing it gives the
+         * reason (unreachable, refused) on the page */
+        fe = fed_resolve(app, id, an->id, a, &res, &ignored) == RC_OK
+                 ? json_object_get(res.metadata, "federation_entity")
+                 : NULL;
+        (*out)[*n].entity_id = arena_printf(a, "%s", id);
+        (*out)[*n].region = jsonget_str(a, fe, "region_code");
+        if (!(*out)[*n].region)
+            (*out)[*n].region = "";
+        (*out)[*n].name = region_name((*out)[*n].region);
+        if (!(*out)[*n].name)
+            (*out)[*n].name = (*out)[*n].entity_id;
+        (*n)++;
         fed_resolved_clear(&res);
     }
     json_decref(list);

@@ -43,9 +43,9 @@ struct fed_province {
 };
 
 /* The provinces our first anchor lists (its federation_list_endpoint), ourselves left out,
- * with their region codes (from their resolved configurations; unresolvable ones are left
- * out). RC_OK: *out (in a) and *n. RC_NOT_FOUND (not a broker), RC_UNAVAILABLE with
- * RC_WHY_FED_UNREACHABLE. */
+ * with their region codes (from their resolved configurations; one that does not resolve
+ * is listed by its entity id, without a region). RC_OK: *out (in a) and *n. RC_NOT_FOUND (not a
+ * broker), RC_UNAVAILABLE with RC_WHY_FED_UNREACHABLE. */
 enum rc fed_broker_provinces(struct app *app, struct arena *a, struct fed_province **out, size_t *n,
                              struct rc_info *ri);
 

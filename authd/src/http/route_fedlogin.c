@@ -114,6 +114,9 @@ show(struct http_req *r, struct http_resp *w, const struct fed_view *v)
     form_append(&b, "authz", v->id);
     login = arena_strndup(&r->arena, b.p ? (const char *)b.p : "", b.len);
     buf_clear(&b);
+    /* the language links go back to the login page (this page answers POSTs only) */
+    const char *zh = arena_printf(&r->arena, "%s&lang=zh", login ? login : "/login");
+    const char *en = arena_printf(&r->arena, "%s&lang=en", login ? login : "/login");
     struct tmpl_var vars[] = {
         {"title", span_str(tmpl_t(lang, "fed_title"))},
         {"client_name", span_str(pg.client_name)},
@@ -124,6 +127,8 @@ show(struct http_req *r, struct http_resp *w, const struct fed_view *v)
         {"options_html", span_str(opts)},
         {"suggested", span_str(sugg)},
         {"login_url", span_str(login)},
+        {"lang_zh_url", span_str(zh)},
+        {"lang_en_url", span_str(en)},
     };
     authz_ui_page(r, w, status ? status : 200, "fedlogin.html", lang, vars,
                   sizeof(vars) / sizeof(vars[0]));
