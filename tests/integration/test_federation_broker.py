@@ -273,6 +273,62 @@ def a_lost_state_is_a_clear_refusal(t):
     t.eq(r.status_code, 400)
 
 
+@test
+def brokered_login_in_headless_chromium(t):
+    """The pages a person sees, in Chromium (zh): B's login page with the "another
+    province" button, the chooser with the suggestion, A's login and consent, then the
+    client of B receives B's code."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import urlencode
+    from browser import ARTIFACTS, Client, chromium
+    f = fed()
+    cz = f.a.demo()["citizens"][1]
+    with chromium(t) as (wd, cb_port):
+        v = secrets.token_urlsafe(48)
+        q = {"client_id": "demo-app", "response_type": "code", "scope": "openid",
+             "redirect_uri": f"http://127.0.0.1:{cb_port}/callback", "state": "st-fed",
+             "nonce": "n-fed", "code_challenge_method": "S256", "ui_locales": "zh-CN",
+             "code_challenge": base64.urlsafe_b64encode(
+                 hashlib.sha256(v.encode()).digest()).rstrip(b"=").decode()}
+        Client.event.clear()
+        wd.go(f.b.base + "/authorize?" + urlencode(q))
+        t.require("/login?authz=" in wd.url(), wd.url())
+        # a citizen of A types an ID number of region 11: B suggests A
+        wd.type(wd.find("#id_number"), "110101199003070016")
+        wd.screenshot(os.path.join(ARTIFACTS, "fed-login-zh.png"))
+        wd.click(wd.find("#login_elsewhere"))
+        wd.wait_url("/federation/login")
+        t.check(wd.find("#province") is not None, "chooser shown")
+        t.check(wd.find("#fed-suggested") is not None, "suggestion shown")
+        t.check("其他省份" in wd.title(), wd.title())
+        wd.screenshot(os.path.join(ARTIFACTS, "fed-chooser-zh.png"))
+        wd.script(f"document.getElementById('province').value = {json.dumps(f.a.base)};")
+        wd.click(wd.find("#fed_submit"))
+        u = wd.wait_url(f.a.base + "/login?authz=")
+        t.require(u.startswith(f.a.base + "/login?authz="), u)
+        wd.type(wd.find("#id_number"), cz["id_number"])
+        wd.type(wd.find("#password"), cz["password"])
+        wd.click(wd.find("#login_submit"))
+        u = wd.wait_url("/consent?authz=")
+        if "/consent?authz=" in u and u.startswith(f.a.base):
+            wd.screenshot(os.path.join(ARTIFACTS, "fed-home-consent-zh.png"))
+            box = wd.find('input[name="share_id_number"]')
+            if box:
+                wd.click(box)
+            wd.click(wd.find('button[value="approve"]'))
+        for _ in range(3):  # B's own consent for its client, if asked
+            if Client.event.wait(5):
+                break
+            if "/consent?authz=" in wd.url() and wd.url().startswith(f.b.base):
+                wd.click(wd.find('button[value="approve"]'))
+        t.require(Client.event.is_set(), f"client not reached; browser at {wd.url()}")
+        t.eq(Client.got.get("iss"), f.b.base)
+        t.eq(Client.got.get("state"), "st-fed")
+        t.check(os.path.getsize(os.path.join(ARTIFACTS, "fed-chooser-zh.png")) > 1000)
+
+
 def chooser_refusal(f, citizen=0):
     """A brokered login that B refuses on its page: (status, page)."""
     br = Browser(f.b)
