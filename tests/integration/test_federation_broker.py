@@ -31,7 +31,7 @@ def verify(token, jwks, typ):
 
 
 class Fed:
-    def __init__(self, mark_ial="ial3", cache_s=3600):
+    def __init__(self, mark_ial="ial3", cache_s=3600, before_b=None):
         self.tmp = tempfile.mkdtemp(prefix="authd-fedb-")
         self.redis = Redis().start()
         r = f"redis://127.0.0.1:{self.redis.port}"
@@ -49,7 +49,10 @@ class Fed:
         self.a.conf_extra["issuer"] = self.a.base
         self.a.start()
         self.b = Authd(conf=dict(common, store=r + "/2", federation_region="31",
-                                 federation_broker="true")).start()
+                                 federation_broker="true")).setup()
+        if before_b:  # e.g. the test's own clients in B's policy
+            before_b(self.b)
+        self.b.start()
         self.mark_ial = mark_ial
         for d in (self.a, self.b):
             self.enroll(d)
