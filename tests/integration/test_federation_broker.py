@@ -332,6 +332,73 @@ def brokered_login_in_headless_chromium(t):
         t.check(os.path.getsize(os.path.join(ARTIFACTS, "fed-chooser-zh.png")) > 1000)
 
 
+def module_of_b(f, *fed_issuers, aud="license"):
+    """libauthd-client as a module of B (build/clientlib/authd-client-check), accepting
+    tokens of the given other provinces through B's /federation/resolve."""
+    import subprocess
+    from itest import BUILD
+    args = [os.path.join(BUILD, "clientlib", "authd-client-check"), "--issuer", f.b.base,
+            "--aud", aud, "--allow-http", "--trust-anchor", f.anchor.base]
+    for i in fed_issuers:
+        args += ["--federated-issuer", i]
+    return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def check(p, tok):
+    p.stdin.write("validate " + tok + "\n")
+    p.stdin.flush()
+    return json.loads(p.stdout.readline())
+
+
+def mint_at(d, aud="license", **over):
+    """An access token signed with d's token key (its dev state), as d issues them."""
+    import subprocess
+    import uuid
+    from itest import BUILD
+    now = int(time.time())
+    c = {"iss": d.base, "sub": "s-" + uuid.uuid4().hex[:8], "aud": aud, "exp": now + 300,
+         "iat": now, "jti": uuid.uuid4().hex, "client_id": "demo-portal", "scope": "license.read"}
+    c.update(over)
+    return subprocess.run([os.path.join(BUILD, "clientlib", "mint-token"),
+                           os.path.join(d.state, "keys"), "sign", json.dumps(c), "at+jwt"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@test
+def tokens_of_a_are_honoured_by_b_modules_that_list_a(t):
+    f = fed()
+    p = module_of_b(f, f.a.base)
+    try:
+        t.eq(check(p, mint_at(f.b))["status"], "AUTHD_OK")  # B's own, as before
+        r = check(p, mint_at(f.a))
+        t.eq(r["status"], "AUTHD_OK", r)
+        t.eq(r.get("iss"), f.a.base)
+        t.eq(check(p, mint_at(f.a, aud="workflow"))["status"], "AUTHD_ERR_AUDIENCE")
+        t.eq(check(p, mint_at(f.a, exp=int(time.time()) - 600))["status"], "AUTHD_ERR_EXPIRED")
+        # signed by B's key but claiming A: A's keys do not verify it
+        t.check(check(p, mint_at(f.b, iss=f.a.base))["status"] in
+                ("AUTHD_ERR_UNKNOWN_KEY", "AUTHD_ERR_SIGNATURE"), "A's keys only")
+    finally:
+        p.stdin.close()
+        p.wait(10)
+    # a module that does not list A refuses A's tokens
+    p = module_of_b(f)
+    try:
+        t.check(check(p, mint_at(f.a))["status"] in ("AUTHD_ERR_ISSUER", "AUTHD_ERR_UNKNOWN_KEY"),
+                "not listed: B's keys only")
+    finally:
+        p.stdin.close()
+        p.wait(10)
+    # listed, but its chain to the anchor is refused (not enrolled): refused too
+    p = module_of_b(f, "http://127.0.0.1:9")
+    try:
+        t.check(check(p, mint_at(f.a, iss="http://127.0.0.1:9"))["status"] in
+                ("AUTHD_ERR_ISSUER", "AUTHD_ERR_KEYS_UNAVAILABLE"), "unresolvable province")
+    finally:
+        p.stdin.close()
+        p.wait(10)
+
+
 def chooser_refusal(f, citizen=0):
     """A brokered login that B refuses on its page: (status, page)."""
     br = Browser(f.b)
