@@ -31,6 +31,8 @@ def verify(token, jwks, typ):
 
 
 class Fed:
+    """Anchor, A (at `localhost`, region 11) and B (the broker, region 31)."""
+
     def __init__(self, mark_ial="ial3", cache_s=3600, before_b=None):
         self.tmp = tempfile.mkdtemp(prefix="authd-fedb-")
         self.redis = Redis().start()
@@ -68,18 +70,18 @@ class Fed:
 
     def stop(self):
         for d in (self.b, self.a, self.anchor):
+            d.stop()
             d.__exit__()
         self.redis.stop()
 
 
-_fed = None
+_fed = []
 
 
 def fed():
-    global _fed
-    if _fed is None:
-        _fed = Fed()
-    return _fed
+    if not _fed:
+        _fed.append(Fed())
+    return _fed[0]
 
 
 def start_at_b(f, br, redirect):
@@ -399,6 +401,11 @@ def tokens_of_a_are_honoured_by_b_modules_that_list_a(t):
         p.wait(10)
 
 
+def refused_with(t, text, zh, en):
+    """B's page says why (in either language)."""
+    t.check('id="fed-error"' in text and (zh in text or en in text), text[:2000])
+
+
 def chooser_refusal(f, citizen=0):
     """A brokered login that B refuses on its page: (status, page)."""
     br = Browser(f.b)
@@ -417,7 +424,7 @@ def an_acr_above_the_trust_mark_is_refused_on_b_page(t):
     try:
         status, text = chooser_refusal(f)
         t.eq(status, 403)
-        t.check('id="fed-error"' in text and ("认证等级高于" in text or "higher assurance" in text), text[:800])
+        refused_with(t, text, "认证等级高于", "higher assurance")
         t.check(any(e.get("ev") == "fed.broker" and e.get("why") == "fed_acr"
                     for e in f.b.log_events()), "reason logged")
     finally:
@@ -433,11 +440,11 @@ def a_province_unreachable_is_a_clear_refusal_once_the_cache_is_gone(t):
         # the cache still vouches for A, but A itself cannot be reached
         status, text = chooser_refusal(f)
         t.eq(status, 503)
-        t.check('id="fed-error"' in text and ("无法连接" in text or "cannot be reached" in text), text[:2000])
+        refused_with(t, text, "无法连接", "cannot be reached")
         f.b.authctl("federation", "refresh")  # as at the cache's expiry
         status, text = chooser_refusal(f)
         t.eq(status, 503)
-        t.check('id="fed-error"' in text and ("无法连接" in text or "cannot be reached" in text), text[:2000])
+        refused_with(t, text, "无法连接", "cannot be reached")
         t.check(any(e.get("ev") == "fed.resolve" and e.get("why") == "fed_unreachable"
                     for e in f.b.log_events()), "reason logged")
     finally:
@@ -449,4 +456,4 @@ if __name__ == "__main__":
         run()
     finally:
         if _fed:
-            _fed.stop()
+            _fed[0].stop()
