@@ -62,6 +62,10 @@ struct authd_client {
  * chain is refused), AUTHD_ERR_NOMEM. */
 enum authd_status fed_client_for(struct authd_client *c, struct span token,
                                  struct authd_client **out);
+/* Adds pc (taken) as the client of province iss until exp, as a resolution would (the
+ * benchmark's way in). AUTHD_ERR_NOMEM (pc not taken). */
+enum authd_status fed_province_add(struct authd_client *c, const char *iss,
+                                   struct authd_client *pc, int64_t exp);
 enum authd_status fed_config(struct authd_client *c, const struct authd_client_config *cfg);
 void fed_clear(struct authd_client *c);
 

@@ -227,6 +227,18 @@ insert(struct authd_client *c, struct fed_province *p)
 }
 
 enum authd_status
+fed_province_add(struct authd_client *c, const char *iss, struct authd_client *pc, int64_t exp)
+{
+    struct fed_province *p = calloc(1, sizeof(*p));
+
+    if (!p || !(p->iss = strdup(iss)))
+        return free(p), AUTHD_ERR_NOMEM;
+    p->c = pc, p->exp = exp;
+    insert(c, p);
+    return AUTHD_OK;
+}
+
+enum authd_status
 fed_client_for(struct authd_client *c, struct span token, struct authd_client **out)
 {
     int64_t now = client_now(c), exp = 0;
