@@ -190,6 +190,16 @@ def citizen_of_a_signs_in_at_b_and_b_issues_its_own_tokens(t):
     # B's sub is B's own: the same citizen signing in again gets the same sub at B
     _, tok2, _ = brokered(f, Browser(f.b))
     t.eq(claims(tok2["id_token"])["sub"], c["sub"])
+    # the brokered login's cost at B: A's chain resolved once per cache lifetime, not per
+    # login (docs/federation.md "Cost at B"); both logins above after the first resolution
+    fresh = [e for e in f.b.log_events() if e.get("ev") == "fed.resolve"
+             and e.get("sub") == f.a.base and e.get("cached") == "no"]
+    warm = [e for e in f.b.log_events() if e.get("ev") == "fed.resolve"
+            and e.get("sub") == f.a.base and e.get("cached") == "yes"]
+    t.check(len(fresh) <= 1, f"A's chain resolved {len(fresh)} times")
+    t.check(len(warm) >= 4, f"{len(warm)} cached resolutions")
+    print(f"    brokered logins at B: A's chain resolved {len(fresh)} time(s), "
+          f"{len(warm)} answers from the cache")
     # and it is not A's sub for B
     t.check(any(e.get("ev") == "fed.broker" and e.get("result") == "ok"
                 for e in f.b.log_events()), "fed.broker ok logged")
