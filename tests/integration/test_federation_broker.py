@@ -159,6 +159,27 @@ def b_publishes_relying_party_metadata_for_automatic_registration(t):
 
 
 @test
+def b_chain_to_the_anchor_checks_out_with_jwcrypto(t):
+    """What A relies on to register B automatically, checked link by link with jwcrypto
+    alone: the anchor's configuration (the anchor's JWKS as configured), its statement
+    about B, and B's configuration with its relying-party metadata."""
+    f = fed()
+    ajwks = json.loads(f.anchor.authctl("federation", "jwks").stdout)
+    ta = verify(f.anchor.get("/.well-known/openid-federation").text, ajwks,
+                "entity-statement+jwt")
+    t.eq((ta["iss"], ta["sub"]), (f.anchor.base, f.anchor.base))
+    st = verify(f.anchor.get("/federation/fetch", params={"sub": f.b.base}).text, ta["jwks"],
+                "entity-statement+jwt")
+    t.eq((st["iss"], st["sub"]), (f.anchor.base, f.b.base))
+    ec = verify(f.b.get("/.well-known/openid-federation").text, st["jwks"],
+                "entity-statement+jwt")
+    t.eq((ec["iss"], ec["sub"]), (f.b.base, f.b.base))
+    t.eq(ec["authority_hints"], [f.anchor.base])
+    t.check(ec["exp"] > time.time() and st["exp"] > time.time(), "not expired")
+    t.eq(ec["metadata"]["openid_relying_party"]["jwks"], ec["jwks"])
+
+
+@test
 def login_page_offers_another_province_and_suggests_from_the_id_number(t):
     f = fed()
     br = Browser(f.b)
