@@ -300,6 +300,32 @@ def bad_logout_tokens_are_refused(t):
 @test
 def a_lost_state_is_a_clear_refusal(t):
     f = fed()
+    # a callback claiming another issuer than the chosen province (RFC 9207 mix-up)
+    br = Browser(f.b)
+    cz = f.a.demo()["citizens"][0]
+    page, _, _ = start_at_b(f, br, Browser.loopback())
+    _, r = choose_home(f, br, page, cz["id_number"])
+    loc = r.headers["Location"]
+    r = br.s.get(loc, allow_redirects=False, timeout=10)
+    page = br.s.get(f.a.base + r.headers["Location"], timeout=10)
+    r = br.s.post(f.a.base + "/login", data={
+        "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
+        "id_number": cz["id_number"], "password": cz["password"]}, allow_redirects=False,
+        timeout=10)
+    cb = r.headers["Location"]
+    if cb.startswith("/consent"):
+        page = br.s.get(f.a.base + cb, timeout=10)
+        r = br.s.post(f.a.base + "/consent", data={
+            "authz": hidden(page.text, "authz"), "csrf": hidden(page.text, "csrf"),
+            "action": "approve", "share_id_number": "1"}, allow_redirects=False, timeout=10)
+        cb = r.headers["Location"]
+    t.require("iss=" in cb, cb)
+    bad = cb.replace("iss=" + query(cb)["iss"].replace(":", "%3A").replace("/", "%2F"),
+                     "iss=http%3A%2F%2Fevil.example")
+    t.require(bad != cb, cb)
+    r = br.s.get(bad, allow_redirects=False, timeout=10)
+    t.eq(r.status_code, 400)
+    refused_with(t, r.text, "未完成", "did not complete")
     r = f.b.session().get(f.b.base + "/federation/callback",
                           params={"state": "nope", "code": "x"}, timeout=10)
     t.eq(r.status_code, 400)

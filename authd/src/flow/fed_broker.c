@@ -626,6 +626,10 @@ fed_broker_finish(struct app *app, struct arena *a, const struct fed_broker_cb *
     }
     if ((rc = resolve_op(app, a, op, &res, &md, &out->why)) != RC_OK)
         goto out;
+    if (cb->iss.p && !jsonget_str_is(json_object_get(md, "issuer"), arena_span_dup(a, cb->iss))) {
+        rc = fail(&out->why, RC_DENIED, RC_WHY_FED_LOGIN, "iss", "not the chosen province");
+        goto out; /* RFC 9207 §2.4: a mix-up */
+    }
     if ((rc = redeem(app, a, md, cb->code, json_string_value(json_object_get(rec, "v")),
                      json_string_value(json_object_get(rec, "n")), &claims, &out->why))
         != RC_OK)

@@ -58,6 +58,7 @@ enum rc fed_broker_start(struct app *app, struct arena *a, struct span pending, 
 /* What the callback received (/federation/callback). */
 struct fed_broker_cb {
     struct span state, code, error; /* error: A's OAuth error, if it answered one */
+    struct span iss;                /* RFC 9207: must be A's issuer when present */
     struct span bind, session_cookie;
     const char *client_ip;
     struct span user_agent;

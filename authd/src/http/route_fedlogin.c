@@ -219,10 +219,12 @@ route_fed_callback(struct http_req *r, struct http_resp *w)
         return;
     }
     state = form_get(&f, "state"), code = form_get(&f, "code"), err = form_get(&f, "error");
+    const struct span *iss = form_get(&f, "iss");
     struct fed_broker_cb cb = {
         .state = state ? *state : (struct span){0},
         .code = code ? *code : (struct span){0},
         .error = err ? *err : (struct span){0},
+        .iss = iss ? *iss : (struct span){0},
         .bind = span_str(http_cookie(r, AUTHZ_BIND_COOKIE)),
         .session_cookie = span_str(http_cookie(r, SESSION_COOKIE)),
         .client_ip = r->client_ip,
