@@ -7,8 +7,10 @@
  * the keys A's chain-resolved metadata names, maps A's acr to B's levels (identity mapping
  * of the federation's acr URIs, refused when the anchor's policy does not list it in A's
  * acr_values_supported or its ial is above the ial of A's trust mark: never raised), and
- * opens a local SSO session for the account "fed-" base64url(SHA-256(A's iss "\n" A's
- * sub)), so B's clients see a normal login with B's own (pairwise) sub of that account.
+ * opens a local SSO session for B's account of the ID number A released (account_id_of,
+ * the keyed hash every B account has; created on the first brokered login with A's name
+ * and a random password nobody knows), so B's clients see a normal login with B's own
+ * (pairwise) sub of that account, the one a registration at B would give.
  *
  * Store keys (docs/storage.md):
  *   authd:fedlogin:{STATE}  a brokered login under way: JSON {"p" pending id, "op" A's
