@@ -154,4 +154,10 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# make demo-federation: an anchor and two provinces on loopback; a citizen of 11 signs in
+# to a client of 31 by brokered login (scripts/demo-federation, docs/federation.md).
+.PHONY: demo-federation
+demo-federation: all
+	@scripts/demo-federation
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -106,6 +106,14 @@ struct authd_client_config {
     int init_curl_global;               /* nonzero: call curl_global_init/cleanup (see above) */
     int64_t (*now)(void *arg);          /* clock in unix seconds; NULL: time(). For tests */
     void *now_arg;
+    /* Tokens honoured across provinces (docs/federation.md, "Cross-province tokens"): the
+     * issuers of other provinces whose access tokens this module accepts (NULL-terminated;
+     * NULL: only `issuer`). A token of one of them is validated exactly as a local one
+     * (audience ours, typ, alg, times, scopes), with that province's keys, found through
+     * our own authd's federation resolve endpoint: its chain to trust_anchor must resolve. */
+    const char *const *federated_issuers;
+    const char *federation_resolve_endpoint; /* NULL: issuer + "/federation/resolve" */
+    const char *trust_anchor;                /* required with federated_issuers */
 };
 
 struct authd_client;

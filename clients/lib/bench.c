@@ -1,6 +1,10 @@
 /* bench-validate: access tokens validated per second by libauthd-client on this thread.
  *
- *   bench-validate [SECONDS]     (scripts/bench/client-validate pins it to one core)
+ *   bench-validate [SECONDS] [--federated]   (scripts/bench/client-validate pins it to one core)
+ *
+ * --federated: the token is issued by another province the client accepts
+ * (federated_issuers, docs/federation.md "Cross-province tokens"), its province client
+ * already resolved: the cost of choosing it on top of a local validation.
  *
  * A fresh ES256 key signs one realistic RFC 9068 token; its public JWKS is put straight into
  * the client's cache (no HTTP: the point is the per-token cost once keys are cached), then
@@ -60,11 +64,42 @@ run(struct authd_client *c, const char *token, double seconds)
     return 0;
 }
 
+#define FOREIGN "https://id.bj.example.gov.cn"
+
+/* The keys pub put in c's cache until now + a day, as a successful fetch would. */
+static void
+seed(struct authd_client *c, struct jose_keyset *pub, long now)
+{
+    c->jwks.ks = jose_keyset_retain(pub);
+    c->jwks.fresh_until = c->jwks.usable_until = now + 86400;
+}
+
+/* --federated: a client of B accepting FOREIGN, whose province client is seeded. */
+static int
+federated(const char *const *aud, struct jose_keyset *pub, long now, struct authd_client **c)
+{
+    static const char *const fed[] = {FOREIGN, NULL};
+    struct authd_client_config cfg = {.issuer = "https://id.example.gov.cn",
+                                      .audiences = aud,
+                                      .federated_issuers = fed,
+                                      .trust_anchor = "https://ta.example.gov.cn"};
+    struct authd_client_config pcfg = {.issuer = FOREIGN, .audiences = aud};
+    struct authd_client *pc = NULL;
+
+    if (authd_client_new(&cfg, c) != AUTHD_OK || authd_client_new(&pcfg, &pc) != AUTHD_OK)
+        return 1;
+    seed(pc, pub, now);
+    if (fed_province_add(*c, FOREIGN, pc, now + 86400) != AUTHD_OK)
+        return authd_client_free(pc), 1;
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     const char *aud[] = {"license", NULL};
     struct authd_client_config cfg = {.issuer = "https://id.example.gov.cn", .audiences = aud};
+    bool fed = argc > 2 && strcmp(argv[2], "--federated") == 0;
     struct jose_keyset *priv = NULL, *pub = NULL;
     struct authd_client *c = NULL;
     struct arena a;
@@ -75,18 +110,18 @@ main(int argc, char **argv)
 
     arena_init(&a, 0);
     snprintf(claims, sizeof(claims),
-             "{\"iss\":\"https://id.example.gov.cn\",\"aud\":\"license\",\"sub\":"
+             "{\"iss\":\"%s\",\"aud\":\"license\",\"sub\":"
              "\"Zr3b9sQ0xGm1cC2nQe8u4Yb7hJk5Lp0Wd6Tf3Vr2Xs8\",\"client_id\":\"demo-portal\","
              "\"scope\":\"openid profile license.read\",\"acr\":\"urn:authd:acr:ial3:aal2\","
              "\"amr\":[\"pwd\",\"sms\"],\"auth_time\":%ld,\"iat\":%ld,\"exp\":%ld,\"jti\":"
              "\"b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6\"}",
-             now, now, now + 3600);
+             fed ? FOREIGN : "https://id.example.gov.cn", now, now, now + 3600);
     if (make_keys(&priv, &pub)
         || jose_sign(priv, JOSE_ES256, "at+jwt", span_str(claims), &a, &tok, NULL) != RC_OK
-        || authd_client_new(&cfg, &c) != AUTHD_OK)
+        || (fed ? federated(aud, pub, now, &c) : authd_client_new(&cfg, &c) != AUTHD_OK))
         goto out;
-    c->jwks.ks = jose_keyset_retain(pub); /* as a successful fetch would leave it */
-    c->jwks.fresh_until = c->jwks.usable_until = now + 86400;
+    if (!fed)
+        seed(c, pub, now);
     ret = run(c, (const char *)tok.p, argc > 1 ? atof(argv[1]) : 3.0);
 out:
     authd_client_free(c);

@@ -181,7 +181,7 @@ copy_config(struct authd_client *c, const struct authd_client_config *cfg)
         || (st = copy_opt(&c->proxy, cfg->proxy)) || (st = copy_opt(&c->client_id, cfg->client_id))
         || (st = copy_opt(&c->client_secret, cfg->client_secret)))
         return st;
-    return AUTHD_OK;
+    return fed_config(c, cfg);
 }
 
 enum authd_status
@@ -218,6 +218,7 @@ authd_client_free(struct authd_client *c)
     if (!c)
         return;
     jwks_cache_clear(&c->jwks);
+    fed_clear(c);
     if (c->client_secret) {
         OPENSSL_cleanse(c->client_secret, strlen(c->client_secret));
         free(c->client_secret);

@@ -46,7 +46,28 @@ struct authd_client {
     int64_t (*now)(void *arg);
     void *now_arg;
     struct jwks_cache jwks;
+    /* other provinces (federation.c): NULL-terminated issuers, and a client per issuer */
+    char **fed_issuers;
+    char *fed_resolve_uri, *fed_anchor;
+    pthread_mutex_t fed_mu;
+    bool fed_mu_init;
+    struct fed_province *fed, *fed_retired;
 };
+
+/* ---- federation.c ---- */
+/* The client that validates token: c itself, or the client of the other province whose
+ * issuer the token names when c accepts that province (resolving its chain through c's
+ * authd on first use and when the resolution expires). AUTHD_OK: *out (owned by c).
+ * AUTHD_ERR_KEYS_UNAVAILABLE (the resolve endpoint cannot answer), AUTHD_ERR_ISSUER (the
+ * chain is refused), AUTHD_ERR_NOMEM. */
+enum authd_status fed_client_for(struct authd_client *c, struct span token,
+                                 struct authd_client **out);
+/* Adds pc (taken) as the client of province iss until exp, as a resolution would (the
+ * benchmark's way in). AUTHD_ERR_NOMEM (pc not taken). */
+enum authd_status fed_province_add(struct authd_client *c, const char *iss,
+                                   struct authd_client *pc, int64_t exp);
+enum authd_status fed_config(struct authd_client *c, const struct authd_client_config *cfg);
+void fed_clear(struct authd_client *c);
 
 /* The client's clock. */
 int64_t client_now(const struct authd_client *c);

@@ -130,6 +130,9 @@ authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len
     memset(out, 0, sizeof(*out));
     if (!token || (o && o->acr && loa_parse(span_str(o->acr), &want) != RC_OK))
         return AUTHD_ERR_INVALID_ARGUMENT;
+    /* a token of another province this module accepts: that province's client */
+    if ((st = fed_client_for(c, span_of(token, len), &c)) != AUTHD_OK)
+        return st;
     /* One arena for the decoding and the result: the payload is decoded into it anyway. */
     if ((st = tokinfo_init(out)) != AUTHD_OK)
         goto out;

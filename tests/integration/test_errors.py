@@ -448,6 +448,43 @@ def dpop_refusals_are_unchanged(t):
     pin(t, "dpop userinfo no proof", A.get("/userinfo", headers={"Authorization": "DPoP " + bound}),
         DPOP_WANT.get("dpop userinfo no proof"))
 
+FED_WANT = {
+    'fed bclogout no token': [400, {'error': 'invalid_request', 'error_description': 'logout_token missing'}, None, None],
+    'fed bclogout not a broker': [404, {'error': 'not_found', 'error_description': 'not a broker'}, None, None],
+    'fed page en callback not a broker': [404, 'Service temporarily unavailable, try again later'],
+    'fed page zh-CN callback not a broker': [404, '服务暂时不可用，请稍后再试'],
+    'fed page en login no request': [400, 'This sign-in request has expired; please start again from the application'],
+    'fed page zh-CN login no request': [400, '登录请求已过期，请回到应用重新发起登录'],
+}
+
+
+def page_alert(r):
+    m = re.search(r'role="alert"[^>]*>(.*?)</', r.text, re.S)
+    return [r.status_code, m.group(1).strip() if m else None]
+
+
+@test
+def federation_broker_refusals_are_unchanged(t):
+    """docs/federation.md "Brokered login": this daemon brokers nothing (the federated
+    refusals on the chooser page are pinned in test_federation_broker.py)."""
+    pin(t, "fed bclogout no token", A.post("/federation/backchannel_logout", data={}),
+        FED_WANT.get("fed bclogout no token"))
+    pin(t, "fed bclogout not a broker",
+        A.post("/federation/backchannel_logout", data={"logout_token": "a.b.c"}),
+        FED_WANT.get("fed bclogout not a broker"))
+    for lang in ("en", "zh-CN"):
+        h = {"Accept-Language": lang}
+        for name, r in (("callback not a broker",
+                         A.get("/federation/callback", params={"state": "s", "code": "c"},
+                               headers=h)),
+                        ("login no request", A.post("/federation/login", data={}, headers=h))):
+            key = f"fed page {lang} {name}"
+            got = page_alert(r)
+            if DUMP:
+                print(f"    {key!r}: {got!r},")
+            t.eq(got, FED_WANT.get(key), key)
+
+
 if __name__ == "__main__":
     try:
         run()

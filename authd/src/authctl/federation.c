@@ -7,7 +7,8 @@
  *                        first a next key is published, the second step makes it sign
  *   jwks                 print the published federation JWKS (what an anchor enrols)
  *   enroll --entity-id URL --jwks FILE [--policy FILE] [--constraints FILE]
- *          [--trust-mark TYPE]...   enrol or replace a subordinate (the store; served at
+ *          [--trust-mark TYPE]... [--mark-ial ialN]   enrol or replace a subordinate (the
+ *                        store; served at
  *                        once by every anchor node sharing it)
  *   remove URL | list    the registry
  *   refresh              drop every cached trust chain (every node sharing the store)
@@ -36,7 +37,8 @@
 
 #define USAGE                                                                                      \
     "federation init-key | rotate-key [--min-publish S] | jwks | enroll --entity-id URL "          \
-    "--jwks FILE [--policy FILE] [--constraints FILE] [--trust-mark TYPE]... | remove URL | "      \
+    "--jwks FILE [--policy FILE] [--constraints FILE] [--trust-mark TYPE]... [--mark-ial ialN] | " \
+    "remove URL | "                                                                                \
     "list | refresh | resolve URL [--trust-anchor URL] [--json]"
 #define MAX_FILE (256 * 1024)
 
@@ -170,21 +172,26 @@ close_app(struct app *app)
     store_free(app->store);
 }
 
-/* Every --trust-mark value, space-separated, into a new string (free it). */
+/* Every --trust-mark value, space-separated, into a new string (free it); with --mark-ial
+ * LEVEL each as "TYPE#LEVEL" (fed_enroll). */
 static char *
 trust_marks(int argc, char **argv)
 {
+    const char *ial = authctl_opt(argc, argv, "--mark-ial");
     size_t n = 1;
     char *s;
 
     for (int i = 2; i + 1 < argc; i++)
         if (strcmp(argv[i], "--trust-mark") == 0)
-            n += strlen(argv[i + 1]) + 1;
+            n += strlen(argv[i + 1]) + 2 + (ial ? strlen(ial) : 0);
     if (!(s = calloc(1, n)))
         return NULL;
     for (int i = 2; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--trust-mark") == 0)
+        if (strcmp(argv[i], "--trust-mark") == 0) {
             strcat(strcat(s, *s ? " " : ""), argv[i + 1]);
+            if (ial)
+                strcat(strcat(s, "#"), ial);
+        }
     return s;
 }
 

@@ -125,6 +125,8 @@ static const struct key keys[] = {
     {"federation_timeout_ms",      K_U32,   O(federation_timeout_ms), 100, 60000, "3000", NULL},
     {"rate_federation_resolve_per_ip", K_U32, O(rate_federation_resolve_per_ip), 0, 100000000, "120", NULL},
     {"federation_cache_max_s",     K_U32,   O(federation_cache_max_s), 1, 31536000, "3600", NULL},
+    {"federation_broker",          K_BOOL,  O(federation_broker), 0, 1, "false", NULL},
+    {"federation_region",          K_STR,   O(federation_region), 0, 0, NULL, NULL},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},
     {"totp_issuer",                K_STR,   O(totp_issuer), 0, 0, "authd", NULL},

@@ -1,8 +1,12 @@
 #include "flow/clients.h"
 
+#include "flow/fed.h"
+
 const struct policy_client *
 client_resolve(struct app *app, const struct policy *p, struct span id)
 {
-    (void)app; /* for resolvers that need the store or the outbound client (federation) */
-    return p ? policy_client(p, id) : NULL;
+    const struct policy_client *c = p ? policy_client(p, id) : NULL;
+
+    /* a relying party of another province: automatic registration (flow/fed_client.c) */
+    return c || !p || !app ? c : fed_client(app, id);
 }

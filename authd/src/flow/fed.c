@@ -113,6 +113,11 @@ fed_new(struct keys *keys, struct span anchors, struct outbound *out, struct fed
         free(f);
         return rc;
     }
+    if ((rc = fed_clients_new(&f->clients)) != RC_OK) {
+        anchors_clear(f);
+        free(f);
+        return rc;
+    }
     f->keys = keys, f->out = out;
     *out_fed = f;
     return RC_OK;
@@ -124,6 +129,7 @@ fed_free(struct fed *f)
     if (!f)
         return;
     keys_free(f->keys);
+    fed_clients_free(f->clients);
     anchors_clear(f);
     outbound_free(f->out);
     free(f);
@@ -165,6 +171,15 @@ sign(struct app *app, json_t *claims, const char *typ, struct arena *a, struct s
     return rc;
 }
 
+enum rc
+fed_sign(struct app *app, json_t *claims, const char *typ, struct arena *a, struct span *jwt,
+         struct rc_info *ri)
+{
+    if (!app->fed)
+        return json_decref(claims), rc_set(ri, RC_NOT_FOUND, "federation", "not configured");
+    return sign(app, claims, typ, a, jwt, ri);
+}
+
 static json_t *
 endpoint(const char *id, const char *path)
 {
@@ -191,6 +206,8 @@ fed_entity_metadata(const struct config *c, const struct fed *f)
     }
     if (f->nanchors)
         json_object_set_new(o, "federation_resolve_endpoint", endpoint(id, "/federation/resolve"));
+    if (c->federation_region && *c->federation_region) /* extension: docs/federation.md */
+        json_object_set_new(o, "region_code", json_string(c->federation_region));
     return o;
 }
 
@@ -241,8 +258,11 @@ fed_entity_configuration(struct app *app, struct span op_metadata, struct arena 
     if (!(op = json_loadb((const char *)op_metadata.p, op_metadata.len, 0, NULL)))
         return rc_set(ri, RC_MALFORMED, "metadata", "discovery document");
     claims = base_claims(app, c->federation_entity_id);
-    md =
-        json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity", fed_entity_metadata(c, app->fed));
+    md = json_pack("{s:o, s:o}", "openid_provider", op, "federation_entity",
+                   fed_entity_metadata(c, app->fed));
+    if (c->federation_broker && app->fed->nanchors) /* automatic registration, §12.1 */
+        json_object_set_new(md, "openid_relying_party",
+                            fed_broker_rp_metadata(app, our_jwks(app, a)));
     json_object_set_new(claims, "metadata", md);
     json_object_set_new(claims, "jwks", our_jwks(app, a));
     hints = words(c->federation_authority_hints);
@@ -384,7 +404,10 @@ marks_json(const char *types)
 
     json_array_foreach(w, i, t)
     {
-        json_t *m = json_pack("{s:O, s:s}", "trust_mark_type", t, "ial", "ial3");
+        /* "TYPE#ialN": the level the mark vouches for (default ial3; fed.h fed_enroll) */
+        const char *v = json_string_value(t), *h = strrchr(v, '#');
+        json_t *m = h ? json_pack("{s:s%, s:s}", "trust_mark_type", v, (size_t)(h - v), "ial", h + 1)
+                      : json_pack("{s:O, s:s}", "trust_mark_type", t, "ial", "ial3");
         json_array_append_new(out, m);
     }
     json_decref(w);

@@ -30,10 +30,12 @@
 struct jose_keyset;
 struct keys;
 struct outbound;
+struct policy_client;
+struct fed_clients;
 
 #define FED_MAX_SUBORDINATES 4096 /* entries fed_list answers */
 
-#define FED_MAX_ANCHORS      8    /* trust anchors one node may trust */
+#define FED_MAX_ANCHORS      8     /* trust anchors one node may trust */
 #define FED_MAX_ANCHORS_FILE 65536 /* bytes of the federation_trust_anchors file */
 
 /* A trust anchor this node resolves chains to (config federation_trust_anchors). */
@@ -45,11 +47,12 @@ struct fed_anchor {
 
 /* The federation side of a node, in struct app (NULL: federation off). */
 struct fed {
-    struct keys *keys; /* ours (port/keys.h over keys_dir/federation): separate from the
-                          token keys, rotated the same way (docs/keys.md) */
+    struct keys *keys;    /* ours (port/keys.h over keys_dir/federation): separate from the
+                             token keys, rotated the same way (docs/keys.md) */
     struct outbound *out; /* fetches of other entities' statements */
     size_t nanchors;
     struct fed_anchor anchors[FED_MAX_ANCHORS];
+    struct fed_clients *clients; /* relying parties registered automatically (fed_client.c) */
 };
 
 /* Builds the federation side from our keys, the client for fetches and the text of the
@@ -57,8 +60,8 @@ struct fed {
  * "jwks": {"keys": [...]}, "required_trust_marks": [TYPE, ...] (optional)}. Takes keys and
  * out on success only. RC_OK: *out_fed owned by the caller (fed_free). RC_MALFORMED (ri
  * names what), RC_TOO_LARGE (over FED_MAX_ANCHORS), RC_NOMEM. */
-enum rc fed_new(struct keys *keys, struct span anchors, struct outbound *out,
-                struct fed **out_fed, struct rc_info *ri);
+enum rc fed_new(struct keys *keys, struct span anchors, struct outbound *out, struct fed **out_fed,
+                struct rc_info *ri);
 void fed_free(struct fed *f);
 /* The configured anchor with entity id `id`, or NULL. */
 const struct fed_anchor *fed_anchor_find(const struct fed *f, const char *id);
@@ -80,7 +83,9 @@ enum rc fed_list(struct app *app, struct arena *a, json_t **out, struct rc_info 
 
 /* Enrols (or replaces) a subordinate: its federation JWKS (JSON), an optional metadata
  * policy and constraints (JSON objects, empty span: none), and the trust mark types we
- * issue it (space-separated, may be NULL). RC_MALFORMED (with field), RC_UNAVAILABLE. */
+ * issue it (space-separated, may be NULL; "TYPE#ial2" vouches for that level in the mark's
+ * "ial" claim instead of ial3: brokered logins are capped by it, fed_broker.h).
+ * RC_MALFORMED (with field), RC_UNAVAILABLE. */
 enum rc fed_enroll(struct app *app, const char *entity_id, struct span jwks, struct span policy,
                    struct span constraints, const char *trust_marks, struct rc_info *ri);
 /* Removes a subordinate. RC_NOT_FOUND, RC_UNAVAILABLE. */
@@ -111,5 +116,22 @@ void fed_resolved_clear(struct fed_resolved *r);
 /* A resolve response (§8.3.2) about r, signed by us. RC_OK: *jwt in arena a. */
 enum rc fed_resolve_response(struct app *app, const char *sub, const struct fed_resolved *r,
                              struct arena *a, struct span *jwt, struct rc_info *ri);
+
+/* Signs claims (stolen) with our current federation key, header typ (NULL: none). RC_OK:
+ * *jwt in a. RC_NOT_FOUND (federation off), RC_NOMEM, RC_INTERNAL. */
+enum rc fed_sign(struct app *app, json_t *claims, const char *typ, struct arena *a,
+                 struct span *jwt, struct rc_info *ri);
+
+/* This node's openid_relying_party metadata when it brokers logins (flow/fed_broker.h),
+ * with jwks (stolen) as its keys. New reference, or NULL. */
+json_t *fed_broker_rp_metadata(struct app *app, json_t *jwks);
+
+/* Automatic registration (§12.1, fed_client.c): the relying party with entity id `id`,
+ * built from its chain-resolved openid_relying_party metadata when its chain resolves to
+ * one of our anchors, else NULL. Valid until the daemon stops. client_resolve calls it for
+ * ids the policy does not register. */
+const struct policy_client *fed_client(struct app *app, struct span id);
+enum rc fed_clients_new(struct fed_clients **out);
+void fed_clients_free(struct fed_clients *c);
 
 #endif

@@ -101,6 +101,8 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
         {"register_url", span_str(reg)},
         {"lang_zh_url", span_str(self_url(r, "/login", v->id, "zh"))},
         {"lang_en_url", span_str(self_url(r, "/login", v->id, "en"))},
+        /* brokered login offered (docs/federation.md): the "another province" button */
+        {"fed", span_str(r->app->fed && r->app->cfg->federation_broker ? "1" : "")},
     };
     authz_ui_page(r, w, v->status ? v->status : 200, "login.html", lang, vars,
                   sizeof(vars) / sizeof(vars[0]));

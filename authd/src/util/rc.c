@@ -85,6 +85,8 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_UNKNOWN_USER] = "unknown_user",
     [RC_WHY_BINDING_MESSAGE] = "binding_message",
     [RC_WHY_OTHER_CITIZEN] = "other_citizen",
+    [RC_WHY_FED_ACR] = "fed_acr",
+    [RC_WHY_FED_LOGIN] = "fed_login",
 };
 
 static int

@@ -98,6 +98,10 @@ enum rc_reason {
                                   printable (CIBA Core §13 invalid_binding_message) */
     RC_WHY_OTHER_CITIZEN,      /* "other_citizen": a CIBA request approved from the session of
                                   a citizen other than the one it names */
+    RC_WHY_FED_ACR,            /* "fed_acr": a home province's acr above what its trust mark
+                                  or the anchor's policy allows (brokered login) */
+    RC_WHY_FED_LOGIN,          /* "fed_login": the home province refused or broke the brokered
+                                  login (an error answer, a bad ID token, a lost state) */
     RC__WHY_COUNT
 };
 

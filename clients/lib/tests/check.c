@@ -272,10 +272,12 @@ parse_algs(char *s)
     return a;
 }
 
+static const char *fed_iss[8]; /* --federated-issuer, NULL-terminated */
+
 static int
 parse_args(int argc, char **argv, struct authd_client_config *cfg, const char **aud)
 {
-    int naud = 0;
+    int naud = 0, nfed = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -313,6 +315,13 @@ parse_args(int argc, char **argv, struct authd_client_config *cfg, const char **
             cfg->client_id = v;
         else if (strcmp(k, "--client-secret") == 0)
             cfg->client_secret = v;
+        else if (strcmp(k, "--federated-issuer") == 0 && nfed < 7) {
+            fed_iss[nfed++] = v;
+            cfg->federated_issuers = fed_iss;
+        } else if (strcmp(k, "--trust-anchor") == 0)
+            cfg->trust_anchor = v;
+        else if (strcmp(k, "--resolve") == 0)
+            cfg->federation_resolve_endpoint = v;
         else if (strcmp(k, "--clock") == 0) {
             atomic_store(&fake_now, strtoll(v, NULL, 10));
             cfg->now = clock_fn;

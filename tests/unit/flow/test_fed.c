@@ -3,6 +3,7 @@
  * (signed here) and the anchor's endpoints (this app, as the anchor and the resolver). */
 #include <string.h>
 
+#include "conf/policy.h"
 #include "core/fedstmt.h"
 #include "core/jsonget.h"
 #include "fakes.h"
@@ -21,18 +22,26 @@ struct fake_out {
     struct jose_keyset *leaf;
     int fetches; /* requests served */
     bool down;   /* answer RC_UNAVAILABLE */
+    bool rp;     /* the leaf also publishes openid_relying_party metadata (a broker) */
 };
 
 static struct span
 leaf_configuration(struct fake_out *fo, struct arena *a)
 {
     struct span jwks = jose_keyset_jwks(fo->leaf), out = {0};
+    const char *rp = !fo->rp
+                         ? ""
+                         : arena_printf(a,
+                                        ",\"openid_relying_party\":{\"redirect_uris\":[\"" LEAF
+                                        "/federation/callback\"],\"scope\":\"openid profile\","
+                                        "\"backchannel_logout_uri\":\"" LEAF "/bc\",\"jwks\":%.*s}",
+                                        (int)jwks.len, (const char *)jwks.p);
     char *claims = arena_printf(
         a,
         "{\"iss\":\"" LEAF "\",\"sub\":\"" LEAF "\",\"iat\":%lld,\"exp\":%lld,\"jwks\":%.*s,"
         "\"authority_hints\":[\"" TA "\"],\"metadata\":{\"openid_provider\":{\"issuer\":\"" LEAF
-        "\",\"id_token_signing_alg_values_supported\":[\"ES256\",\"RS256\"]}}}",
-        (long long)fake_now, (long long)fake_now + 600, (int)jwks.len, (const char *)jwks.p);
+        "\",\"id_token_signing_alg_values_supported\":[\"ES256\",\"RS256\"]}%s}}",
+        (long long)fake_now, (long long)fake_now + 600, (int)jwks.len, (const char *)jwks.p, rp);
     jose_sign(fo->leaf, JOSE_ES256, FEDSTMT_TYP, span_str(claims), a, &out, NULL);
     return out;
 }
@@ -104,7 +113,7 @@ up(struct fixture *x)
     x->fed = (struct fed){.keys = &x->fa.keys.k, .out = &x->fo.o, .nanchors = 1};
     x->fed.anchors[0] = (struct fed_anchor){TA, x->fa.keys.ks, json_pack("[s]", MARK)};
     x->fa.app.fed = &x->fed;
-    return 0;
+    return fed_clients_new(&x->fed.clients) == RC_OK ? 0 : -1;
 }
 
 static void
@@ -112,6 +121,7 @@ down(struct fixture *x)
 {
     jose_keyset_release(x->fo.leaf);
     json_decref(x->fed.anchors[0].required_marks);
+    fed_clients_free(x->fed.clients);
     x->fa.app.fed = NULL;
     fake_app_down(&x->fa);
 }
@@ -145,9 +155,9 @@ TEST(fed_new_parses_the_trust_anchors_file)
     CHECK(fed_anchor_find(f, "https://ta3.example") == NULL);
     fed_free(f);
     CHECK_RC(fed_new(NULL, SPAN("{}"), NULL, &f, NULL), RC_MALFORMED);
-    CHECK_RC(fed_new(NULL, SPAN("[{\"entity_id\":\"" TA "\",\"jwks\":{\"keys\":[]}}]"), NULL,
-                     &f, NULL),
-             RC_MALFORMED);
+    CHECK_RC(
+        fed_new(NULL, SPAN("[{\"entity_id\":\"" TA "\",\"jwks\":{\"keys\":[]}}]"), NULL, &f, NULL),
+        RC_MALFORMED);
     CHECK_RC(fed_new(NULL, SPAN("[{\"jwks\":{\"keys\":[]}}]"), NULL, &f, NULL), RC_MALFORMED);
     down(&x);
 }
@@ -158,22 +168,22 @@ TEST(fed_enroll_refuses_bad_input)
     struct rc_info ri = {0};
 
     REQUIRE(up(&x) == 0);
-    CHECK_RC(fed_enroll(&x.fa.app, "leaf.example", jose_keyset_jwks(x.fo.leaf),
-                        (struct span){0}, (struct span){0}, NULL, &ri),
+    CHECK_RC(fed_enroll(&x.fa.app, "leaf.example", jose_keyset_jwks(x.fo.leaf), (struct span){0},
+                        (struct span){0}, NULL, &ri),
              RC_MALFORMED);
     CHECK_STR(ri.field, "entity_id");
     CHECK_RC(fed_enroll(&x.fa.app, LEAF "/{x}", jose_keyset_jwks(x.fo.leaf), (struct span){0},
                         (struct span){0}, NULL, NULL),
              RC_MALFORMED);
-    CHECK_RC(fed_enroll(&x.fa.app, LEAF, SPAN("{\"keys\":[]}"), (struct span){0},
-                        (struct span){0}, NULL, NULL),
+    CHECK_RC(fed_enroll(&x.fa.app, LEAF, SPAN("{\"keys\":[]}"), (struct span){0}, (struct span){0},
+                        NULL, NULL),
              RC_MALFORMED);
     CHECK_RC(fed_enroll(&x.fa.app, LEAF, jose_keyset_jwks(x.fo.leaf),
                         SPAN("{\"t\":{\"p\":{\"add\":[\"a\"],\"one_of\":[\"a\"]}}}"),
                         (struct span){0}, NULL, NULL),
              RC_DENIED);
-    CHECK_RC(fed_enroll(&x.fa.app, LEAF, jose_keyset_jwks(x.fo.leaf), SPAN("[]"),
-                        (struct span){0}, NULL, NULL),
+    CHECK_RC(fed_enroll(&x.fa.app, LEAF, jose_keyset_jwks(x.fo.leaf), SPAN("[]"), (struct span){0},
+                        NULL, NULL),
              RC_MALFORMED);
     CHECK_RC(fed_remove(&x.fa.app, LEAF, NULL), RC_NOT_FOUND);
     down(&x);
@@ -231,8 +241,7 @@ TEST(fed_resolve_refusals)
 
     REQUIRE(up(&x) == 0);
     REQUIRE(enroll_leaf(&x, NULL) == RC_OK); /* no trust mark */
-    CHECK_RC(fed_resolve(&x.fa.app, LEAF, "https://other.example", &x.fa.a, &r, &ri),
-             RC_DENIED);
+    CHECK_RC(fed_resolve(&x.fa.app, LEAF, "https://other.example", &x.fa.a, &r, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_FED_ANCHOR);
     CHECK_RC(fed_resolve(&x.fa.app, LEAF, TA, &x.fa.a, &r, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_FED_TRUST_MARK);
@@ -257,5 +266,52 @@ TEST(fed_resolve_refusals)
             == RC_OK);
     CHECK_RC(fed_resolve(&x.fa.app, LEAF, TA, &x.fa.a, &r, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_FED_CONSTRAINT);
+    down(&x);
+}
+
+TEST(fed_client_registers_a_relying_party_automatically)
+{
+    struct fixture x;
+    const struct policy_client *c, *again;
+    int fetches;
+
+    REQUIRE(up(&x) == 0);
+    REQUIRE(enroll_leaf(&x, MARK) == RC_OK);
+    /* an OP-only leaf is no client */
+    CHECK(fed_client(&x.fa.app, SPAN(LEAF)) == NULL);
+    REQUIRE(fed_refresh(&x.fa.app, NULL) == RC_OK);
+    x.fo.rp = true;
+    c = fed_client(&x.fa.app, SPAN(LEAF));
+    REQUIRE(c != NULL);
+    CHECK_STR(c->id, LEAF);
+    CHECK(c->auth == AUTH_PRIVATE_KEY_JWT && c->type == CLIENT_CONFIDENTIAL);
+    CHECK(c->require_par && c->pkce_required && c->grants == GRANT_AUTHORIZATION_CODE);
+    CHECK(c->subject_type == SUBJECT_PAIRWISE);
+    CHECK_STR(c->sector, LEAF);
+    CHECK_INT(c->redirect_uris.n, 1);
+    CHECK_STR(c->redirect_uris.v[0], LEAF "/federation/callback");
+    CHECK_STR(c->backchannel_logout_uri, LEAF "/bc");
+    CHECK_INT(c->scopes.n, 2);
+    CHECK(c->jwks && strstr(c->jwks, "\"keys\""));
+    /* kept until the chain's exp: no fetch for the second lookup */
+    fetches = x.fo.fetches;
+    again = fed_client(&x.fa.app, SPAN(LEAF));
+    CHECK(again == c);
+    CHECK_INT(x.fo.fetches, fetches);
+    /* past the chain's exp it is resolved and built again */
+    fake_now += 700;
+    REQUIRE(fed_refresh(&x.fa.app, NULL) == RC_OK);
+    again = fed_client(&x.fa.app, SPAN(LEAF));
+    CHECK(again != NULL && again != c);
+    CHECK(x.fo.fetches > fetches);
+    /* not entity ids, or entities that do not resolve: no client, and no fetch for the
+     * former */
+    fetches = x.fo.fetches;
+    CHECK(fed_client(&x.fa.app, SPAN("demo-app")) == NULL);
+    CHECK(fed_client(&x.fa.app, SPAN("ftp://leaf.example")) == NULL);
+    CHECK_INT(x.fo.fetches, fetches);
+    CHECK(fed_client(&x.fa.app, SPAN("https://nobody.example")) == NULL);
+    x.fo.down = true;
+    CHECK(fed_client(&x.fa.app, SPAN("https://other.example")) == NULL);
     down(&x);
 }
