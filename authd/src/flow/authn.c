@@ -14,6 +14,7 @@ static const struct authn *const all[] = {
     &authn_password,
     &authn_totp,
     &authn_sms,
+    &authn_staff,
 };
 #define NALL (sizeof(all) / sizeof(all[0]))
 
@@ -56,6 +57,8 @@ authn_accepted(const struct policy *p, const struct policy_client *cl, const cha
     size_t i = 0;
 
     if (!cl || !listed(&cl->authenticators, m->name))
+        return false;
+    if (m->named_only && cl->authenticators.n == 0)
         return false;
     while (scope && span_next_word(span_str(scope), &i, &w)) {
         const struct policy_scope *sc = policy_scope(p, w);

@@ -74,12 +74,15 @@ struct authn {
     const char *page;             /* a second factor's page to set it up and manage it
                                      (the account page links there); NULL: none */
     authn_challenge_fn challenge; /* NULL: nothing to send before verify */
+    bool named_only;              /* accepted only where policy names it (`authenticators`),
+                                     never by default: the staff login (authn_staff.c) */
 };
 
 extern const struct authn authn_password;
 extern const struct authn authn_totp;
 
 extern const struct authn authn_sms;
+extern const struct authn authn_staff;
 
 /* True when account_id has a second factor (an authenticator with AUTHN_NEEDS_SESSION
  * whose enrolled hook says so) to raise a session with. */

@@ -85,6 +85,11 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_UNKNOWN_USER] = "unknown_user",
     [RC_WHY_BINDING_MESSAGE] = "binding_message",
     [RC_WHY_OTHER_CITIZEN] = "other_citizen",
+    [RC_WHY_NOT_STAFF] = "not_staff",
+    [RC_WHY_ROLE] = "role",
+    [RC_WHY_PURPOSE] = "purpose",
+    [RC_WHY_QUOTA] = "quota",
+    [RC_WHY_LOGIN_HINT_TOKEN] = "login_hint_token",
 };
 
 static int

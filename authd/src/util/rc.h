@@ -98,6 +98,14 @@ enum rc_reason {
                                   printable (CIBA Core §13 invalid_binding_message) */
     RC_WHY_OTHER_CITIZEN,      /* "other_citizen": a CIBA request approved from the session of
                                   a citizen other than the one it names */
+    RC_WHY_NOT_STAFF,          /* "not_staff": a staff endpoint called with the token of a
+                                  citizen (or of a disabled or removed staff member) */
+    RC_WHY_ROLE,               /* "role": the staff member's role does not allow the action */
+    RC_WHY_PURPOSE,            /* "purpose": a purpose code missing, unknown, or not one of the
+                                  staff member's role */
+    RC_WHY_QUOTA,              /* "quota": a staff member over the daily lookup quota */
+    RC_WHY_LOGIN_HINT_TOKEN,   /* "login_hint_token": a CIBA login_hint_token that is not one of
+                                  ours, another client's, or expired */
     RC__WHY_COUNT
 };
 
