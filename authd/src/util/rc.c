@@ -90,6 +90,7 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_PURPOSE] = "purpose",
     [RC_WHY_QUOTA] = "quota",
     [RC_WHY_LOGIN_HINT_TOKEN] = "login_hint_token",
+    [RC_WHY_ACCESS_TOKEN] = "access_token",
 };
 
 static int

@@ -106,6 +106,8 @@ enum rc_reason {
     RC_WHY_QUOTA,              /* "quota": a staff member over the daily lookup quota */
     RC_WHY_LOGIN_HINT_TOKEN,   /* "login_hint_token": a CIBA login_hint_token that is not one of
                                   ours, another client's, or expired */
+    RC_WHY_ACCESS_TOKEN,       /* "access_token": a staff endpoint's bearer token missing,
+                                  malformed, invalid, expired or revoked */
     RC__WHY_COUNT
 };
 
