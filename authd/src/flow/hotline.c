@@ -137,7 +137,7 @@ find_accounts(struct app *app, struct arena *a, const struct hotline_lookup_req 
               struct account *accts, size_t *n, struct rc_info *ri)
 {
     char id[ACCOUNT_ID_LEN + 1];
-    struct span *ids = NULL;
+    struct span *ids = NULL, one;
     struct idnum idn;
     size_t nids = 0;
     enum rc rc;
@@ -152,7 +152,7 @@ find_accounts(struct app *app, struct arena *a, const struct hotline_lookup_req 
             return rc_fail(ri, rc, RC_WHY_PARAM, "id_number", "not an ID number");
         if (rc != RC_OK)
             return rc_because(ri, rc, RC_WHY_NONE);
-        ids = &(struct span){(const uint8_t *)id, strlen(id)}, nids = 1;
+        one = span_str(id), ids = &one, nids = 1;
     } else if ((rc = account_ids_by_phone(app, a, req->phone, &ids, &nids)) == RC_NOT_FOUND) {
         nids = 0;
     } else if (rc != RC_OK) {

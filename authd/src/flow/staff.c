@@ -315,7 +315,7 @@ staff_enrol(struct app *app, struct arena *a, struct span token, struct span pas
         rc = store_take(app->store, a, key, &emp);
     if (rc == RC_OK) {
         struct store_field f = {SPAN("pw"), span_str(phc)};
-        rc = update(app, a, span_str(s.emp), &f, 1, &s, ri);
+        rc = update(app, a, emp, &f, 1, &s, ri);
     }
     OPENSSL_cleanse(phc, sizeof(phc));
     if (rc == RC_OK)
