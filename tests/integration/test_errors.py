@@ -382,10 +382,10 @@ def ciba_refusals_are_unchanged(t):
 
 
 HOTLINE_WANT = {
-    'hotline no token': None,
-    'hotline bad token': None,
-    'hotline not staff': None,
-    'quota no token': None,
+    'hotline no token': [401, {'error': 'invalid_token', 'error_description': 'Authorization: a Bearer token'}, 'Bearer realm="authd", error="invalid_token", error_description="Authorization: a Bearer token"', None],
+    'hotline bad token': [401, {'error': 'invalid_token', 'error_description': 'jwt: header member of the wrong type'}, 'Bearer realm="authd", error="invalid_token", error_description="jwt: header member of the wrong type"', None],
+    'hotline not staff': [403, {'error': 'access_denied', 'error_description': "token: not a staff member's"}, 'Bearer realm="authd", error="access_denied", error_description="token: not a staff member\'s"', None],
+    'quota no token': [401, {'error': 'invalid_token', 'error_description': 'Authorization: a Bearer token'}, 'Bearer realm="authd", error="invalid_token", error_description="Authorization: a Bearer token"', None],
 }
 
 
