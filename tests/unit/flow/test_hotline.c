@@ -16,6 +16,7 @@
 #include "flow/audit.h"
 #include "flow/ciba.h"
 #include "flow/hotline.h"
+#include "flow/session.h"
 #include "flow/staff.h"
 #include "flow/token.h"
 #include "log/log.h"
@@ -127,7 +128,7 @@ staff_token(const char *account_id, const char *acr)
     return tc;
 }
 
-#define AAL2 "urn:authd:acr:ial2:aal2"
+#define STAFF_ACR "urn:authd:acr:ial2:aal2"
 
 static enum rc
 lookup_idn(const struct token_claims *tc, const char *purpose, struct hotline_lookup_res *res,
@@ -190,7 +191,7 @@ TEST(hotline_staff_accounts_are_apart_from_citizens)
 
 TEST(hotline_lookup_answers_only_a_masked_summary)
 {
-    struct token_claims tc = staff_token("staff:E1001", AAL2);
+    struct token_claims tc = staff_token("staff:E1001", STAFF_ACR);
     struct hotline_lookup_res res;
     struct hotline_lookup_req byphone = {SPAN("status_query"), {NULL, 0}, SPAN("13800138000")};
     struct rc_info ri = {0};
@@ -228,7 +229,7 @@ TEST(hotline_lookup_answers_only_a_masked_summary)
 
 TEST(hotline_lookup_refuses_citizens_weak_logins_roles_purposes_and_quota)
 {
-    struct token_claims tc = staff_token("staff:E1001", AAL2);
+    struct token_claims tc = staff_token("staff:E1001", STAFF_ACR);
     struct hotline_lookup_res res;
     struct rc_info ri = {0};
 
@@ -245,7 +246,7 @@ TEST(hotline_lookup_refuses_citizens_weak_logins_roles_purposes_and_quota)
     CHECK_RC(lookup_idn(&weak, "status_query", &res, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_LEVEL);
     /* a role without the right to look up */
-    struct token_claims tr = staff_token("staff:E3001", AAL2);
+    struct token_claims tr = staff_token("staff:E3001", STAFF_ACR);
     CHECK_RC(lookup_idn(&tr, "status_query", &res, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_ROLE);
     /* a purpose the role does not have, none, an unknown one */
@@ -254,7 +255,7 @@ TEST(hotline_lookup_refuses_citizens_weak_logins_roles_purposes_and_quota)
     CHECK_RC(lookup_idn(&tc, "", &res, &ri), RC_MALFORMED);
     CHECK_INT(ri.why, RC_WHY_PURPOSE);
     /* an agent cannot set quotas; the supervisor can */
-    struct token_claims sup = staff_token("staff:E2001", AAL2);
+    struct token_claims sup = staff_token("staff:E2001", STAFF_ACR);
     CHECK_RC(hotline_set_quota(&F.app, &F.a, F.p, &tc, SPAN("E1001"), 2, &ri), RC_DENIED);
     CHECK_INT(ri.why, RC_WHY_ROLE);
     CHECK_RC(hotline_set_quota(&F.app, &F.a, F.p, &sup, SPAN("E9999"), 2, &ri), RC_NOT_FOUND);
@@ -315,7 +316,7 @@ poll_token(const char *auth_req_id, struct token_resp *out, struct rc_info *ri)
 
 TEST(hotline_consent_gives_a_scoped_token_with_act)
 {
-    struct token_claims tc = staff_token("staff:E1001", AAL2);
+    struct token_claims tc = staff_token("staff:E1001", STAFF_ACR);
     struct hotline_lookup_res res;
     struct ciba_start st;
     struct ciba_view v;
@@ -375,7 +376,7 @@ TEST(hotline_consent_gives_a_scoped_token_with_act)
 
 TEST(hotline_denied_or_expired_releases_nothing)
 {
-    struct token_claims tc = staff_token("staff:E1001", AAL2);
+    struct token_claims tc = staff_token("staff:E1001", STAFF_ACR);
     struct hotline_lookup_res res;
     struct ciba_start st;
     struct token_resp tr;
@@ -407,7 +408,7 @@ TEST(hotline_denied_or_expired_releases_nothing)
 
 TEST(hotline_lookup_consent_and_answer_are_audited)
 {
-    struct token_claims tc = staff_token("staff:E1001", AAL2);
+    struct token_claims tc = staff_token("staff:E1001", STAFF_ACR);
     struct hotline_lookup_res res;
     struct ciba_start st;
     struct rc_info ri = {0};
@@ -447,5 +448,26 @@ TEST(hotline_lookup_consent_and_answer_are_audited)
     CHECK(strstr(text, idn) == NULL);
     CHECK(strstr(text, "李四光") == NULL);
     free(text);
+    down();
+}
+
+TEST(hotline_staff_sessions_are_short)
+{
+    struct session_login sl = {"staff:E1001", {IAL2, AAL2}, "pwd otp", NOW, "", "console"};
+    struct session_login cl = {NULL, {IAL3, AAL1}, "pwd", NOW, "", "console"};
+    char staff_cookie[SESSION_COOKIE_LEN + 1], citizen_cookie[SESSION_COOKIE_LEN + 1];
+    struct session s;
+
+    REQUIRE(up(false) == 0);
+    REQUIRE(add_staff("E1001", "hotline_agent", "staff-pass-1") == RC_OK);
+    cl.account_id = citizen.id;
+    REQUIRE(session_create(&F.app, &F.a, &sl, staff_cookie, &s) == RC_OK);
+    REQUIRE(session_create(&F.app, &F.a, &cl, citizen_cookie, &s) == RC_OK);
+    fake_now = NOW + 14 * 60;
+    CHECK_RC(session_load(&F.app, &F.a, span_str(staff_cookie), &s), RC_OK);
+    CHECK_RC(session_touch(&F.app, &F.a, &s), RC_OK);
+    fake_now = NOW + 30 * 60; /* 16 minutes idle: a staff session is gone, a citizen's not */
+    CHECK_RC(session_load(&F.app, &F.a, span_str(staff_cookie), &s), RC_NOT_FOUND);
+    CHECK_RC(session_load(&F.app, &F.a, span_str(citizen_cookie), &s), RC_OK);
     down();
 }
