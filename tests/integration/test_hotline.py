@@ -17,11 +17,20 @@ from urllib.parse import urljoin
 import pyotp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, Redis, run, test  # noqa: E402
+from itest import ROOT, Authd, Redis, run, test  # noqa: E402
 from oidc import Browser, hidden, query  # noqa: E402
 from browser import ARTIFACTS, browser  # noqa: E402
 
 from jwcrypto import jwk, jwt  # noqa: E402
+
+import importlib.machinery  # noqa: E402
+import importlib.util  # noqa: E402
+import requests  # noqa: E402
+
+_loader = importlib.machinery.SourceFileLoader("demo", os.path.join(ROOT, "scripts", "demo"))
+_spec = importlib.util.spec_from_loader("demo", _loader)
+demo = importlib.util.module_from_spec(_spec)
+_loader.exec_module(demo)
 
 GRANT = "urn:openid:params:grant-type:ciba"
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -67,6 +76,8 @@ def staff_login(emp, password):
     r, v, _ = b.authorize("demo-console", CB, "openid", acr_values=AAL2)
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?authz="), r.text
     page = b.s.get(urljoin(A.base, r.headers["Location"]), timeout=10)
+    # the console's login page asks for the employee number, offers no citizen registration
+    assert "工号" in page.text and "/register" not in page.text, page.text[:500]
     r = b.s.post(A.base + "/login", data={"authz": hidden(page.text, "authz"),
                                           "csrf": hidden(page.text, "csrf"),
                                           "id_number": emp, "password": password},
@@ -257,6 +268,19 @@ def consent_gives_a_scoped_token_with_act_and_the_agent_acts(t):
     t.eq(x["aud"], "workflow-service")
     t.eq(x["sub"], c["sub"])
     t.eq(x["act"]["act"]["emp"], "E1001")
+    # the workflow service, a real module, reads the caller's application as the agent and
+    # logs both the citizen and the agent
+    with demo.Modules(A) as m:
+        q = requests.get(m.workflow + "/v1/applications/none-such",
+                         headers={"Authorization": "Bearer " + r.json()["access_token"]},
+                         timeout=10)
+        t.eq(q.status_code, 404, q.text)  # the caller has no such application
+        time.sleep(0.3)
+    wlog = [json.loads(line) for line in open(os.path.join(A.state, "workflow.log"),
+                                               encoding="utf-8") if line.startswith("{")]
+    shows = [e for e in wlog if e.get("ev") == "show"]
+    t.check(shows and shows[-1].get("sub") == c["sub"] and shows[-1].get("agent") == "emp:E1001",
+            shows[-1:])
     # /userinfo with the consented token: the citizen's claims of the purpose's scopes
     u = A.get("/userinfo", headers={"Authorization": "Bearer " + tok["access_token"]})
     t.eq(u.status_code, 200, u.text)

@@ -163,3 +163,10 @@ authn_complete(struct app *app, struct arena *a, const struct authn *m,
     record(app, a, proof, s->loa);
     return RC_OK;
 }
+
+bool
+authn_staff_login(const struct policy *p, const struct policy_client *cl, const char *scope)
+{
+    return authn_accepted(p, cl, scope, &authn_staff)
+           && !authn_accepted(p, cl, scope, &authn_password);
+}

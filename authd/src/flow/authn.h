@@ -92,6 +92,11 @@ bool authn_second_factor(struct app *app, struct arena *a, const char *account_i
  * account page lists the factors (for (i = 0; (m = authn_at(i)); i++)). */
 const struct authn *authn_at(size_t i);
 
+/* True when a request of client cl for scope logs in with the staff login and not a
+ * citizen's password (flow/authn_staff.c): the login page then asks for an employee
+ * number. Pure over p. */
+bool authn_staff_login(const struct policy *p, const struct policy_client *cl, const char *scope);
+
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);
 
