@@ -32,6 +32,10 @@ hotline_agent_check(struct app *app, struct arena *a, const struct policy *p,
         return rc_fail(ri, RC_DENIED, RC_WHY_NOT_STAFF, "token", "not a staff member's");
     if (rc != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
+    /* who asks, for the record of a refusal too */
+    out->sub = tc->sub;
+    out->client_id = tc->client_id;
+    mask_name(span_str(out->s.name), out->name_masked);
     if (!tc->acr || loa_parse(span_str(tc->acr), &l) != RC_OK || l.aal < AAL2)
         return rc_fail(ri, RC_DENIED, RC_WHY_LEVEL, "acr", "staff must log in at aal2");
     out->role = policy_role(p, span_str(out->s.role));
@@ -42,9 +46,6 @@ hotline_agent_check(struct app *app, struct arena *a, const struct policy *p,
             || !(out->purpose = policy_purpose(p, purpose))))
         return rc_fail(ri, RC_MALFORMED, RC_WHY_PURPOSE, "purpose",
                        "not a purpose of the staff member's role");
-    out->sub = tc->sub;
-    out->client_id = tc->client_id;
-    mask_name(span_str(out->s.name), out->name_masked);
     return RC_OK;
 }
 

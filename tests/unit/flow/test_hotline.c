@@ -435,6 +435,8 @@ TEST(hotline_lookup_consent_and_answer_are_audited)
     CHECK(strstr(text, "\"ev\":\"hotline.lookup\"") != NULL);
     CHECK(strstr(text, "\"outcome\":\"found\"") != NULL);
     CHECK(strstr(text, "\"outcome\":\"refused\"") != NULL);
+    CHECK(strstr(text, "\"agent\":\"agent-sub-1\"") != NULL);
+    CHECK(strstr(text, "\"agent_name\":\"李*\"") != NULL);
     CHECK(strstr(text, "\"by\":\"id_number\"") != NULL);
     CHECK(strstr(text, "\"ev\":\"ciba.request\"") != NULL);
     CHECK(strstr(text, "\"ev\":\"ciba.answer\"") != NULL);
