@@ -11,7 +11,11 @@
  * the auth_req_id (256 random bits: an unguessable key, never logged), TTL the
  * requested_expiry (up to ciba_max_expiry_s; default ciba_expiry_s) + the pending linger,
  * poll interval ciba_poll_interval_s growing by 5 s on slow_down; attributes `acct` (the
- * account id login_hint names) and `bm` (the binding message). Beside it:
+ * account id login_hint or login_hint_token names: never the ID number itself), `bm` (the
+ * binding message) and, for a hotline agent's request (login_hint_token, flow/hotline.h),
+ * `agent`, `agent_sub`, `agent_name` (masked), `emp` and `purpose`. Audited: `ciba.request`
+ * before the SMS, `ciba.answer` before a decision takes effect, and `expired` at the first
+ * poll after an unanswered request expired (docs/audit.md). Beside it:
  *
  *   authd:cibauc:{HMAC(SECRET_TOKEN, "cibauc", code)}  -> the auth_req_id, same TTL;
  *                                                       deleted once decided
