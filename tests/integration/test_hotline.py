@@ -124,6 +124,13 @@ def phone(citizen):
     return b.s
 
 
+def answer(s, page, action):
+    """The citizen's answer on the approval page the phone session s opened."""
+    return s.post(A.base + "/ciba", data={"code": hidden(page.text, "code"),
+                                          "csrf": hidden(page.text, "csrf"), "action": action},
+                  timeout=10)
+
+
 add_staff("E1001", "hotline_agent", "agent-pass-1")
 add_staff("E2001", "hotline_supervisor", "super-pass-2")
 AGENT, _ = staff_login("E1001", "agent-pass-1")
@@ -186,8 +193,7 @@ def lookups_refused(t):
     rid = r.json()["auth_req_id"]
     s = phone(2)
     page = s.get(last_link(2), timeout=10)
-    s.post(A.base + "/ciba", data={"code": hidden(page.text, "code"),
-                                   "csrf": hidden(page.text, "csrf"), "action": "approve"})
+    answer(s, page, "approve")
     time.sleep(1.1)
     ctok = A.post("/token", data={"grant_type": GRANT, "auth_req_id": rid}, auth=CONSOLE).json()
     r = lookup(ctok["access_token"], purpose="status_query", id_number=cz)
@@ -245,8 +251,7 @@ def consent_gives_a_scoped_token_with_act_and_the_agent_acts(t):
         wd.screenshot(os.path.join(ARTIFACTS, "hotline-ciba-approval-zh.png"))
         t.check("热线坐席" in src and "E1001" in src and "查询办件进度" in src, "agent, purpose")
         t.check("<script" not in src)
-    r = s.post(A.base + "/ciba", data={"code": hidden(page.text, "code"),
-                                       "csrf": hidden(page.text, "csrf"), "action": "approve"})
+    r = answer(s, page, "approve")
     t.eq(r.status_code, 200)
     time.sleep(1.1)
     r = A.post("/token", data={"grant_type": GRANT, "auth_req_id": rid}, auth=CONSOLE)
@@ -316,8 +321,7 @@ def denied_releases_nothing_and_another_clients_token_is_refused(t):
     rid = r.json()["auth_req_id"]
     s = phone(cz)
     page = s.get(last_link(cz), timeout=10)
-    s.post(A.base + "/ciba", data={"code": hidden(page.text, "code"),
-                                   "csrf": hidden(page.text, "csrf"), "action": "deny"})
+    answer(s, page, "deny")
     time.sleep(1.1)
     r = A.post("/token", data={"grant_type": GRANT, "auth_req_id": rid}, auth=CONSOLE)
     t.eq((r.status_code, r.json().get("error")), (400, "access_denied"))
