@@ -332,6 +332,7 @@ handle(void *arg, const struct svc_req *rq, struct svc_resp *rs)
 {
     struct lic *L = arg;
     struct authd_token_info ti = {0};
+    char agent[96];
     char holder[65];
     int r;
 
@@ -365,8 +366,9 @@ handle(void *arg, const struct svc_req *rq, struct svc_resp *rs)
     } else {
         one(L, holder, rq->path + 13, rs);
     }
-    svc_log(NAME, "request", "path", rq->path, "client", ti.client_id, "act", ti.act_sub, "status",
-            rs->status == 200 ? "200" : "refused", NULL);
+    svc_agent(&ti, agent, sizeof(agent)); /* the citizen (sub) and who acts for them */
+    svc_log(NAME, "request", "path", rq->path, "client", ti.client_id, "sub", ti.sub, "act",
+            ti.act_sub, "agent", agent, "status", rs->status == 200 ? "200" : "refused", NULL);
     authd_token_info_clear(&ti);
 }
 

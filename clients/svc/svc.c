@@ -2,6 +2,7 @@
 #include "svc.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
@@ -363,4 +364,20 @@ svc_log(const char *name, const char *ev, ...)
         free(s);
     }
     json_decref(o);
+}
+
+void
+svc_agent(const struct authd_token_info *ti, char *out, size_t n)
+{
+    json_t *act = ti->act ? json_loads(ti->act, 0, NULL) : NULL, *o = act, *in;
+    const char *emp, *sub;
+
+    out[0] = 0;
+    while ((in = json_object_get(o, "act")) && json_is_object(in))
+        o = in;
+    if ((emp = json_string_value(json_object_get(o, "emp"))))
+        snprintf(out, n, "emp:%s", emp);
+    else if ((sub = json_string_value(json_object_get(o, "sub"))))
+        snprintf(out, n, "%s", sub);
+    json_decref(act);
 }

@@ -68,6 +68,11 @@ int svc_read_file(const char *path, char **out);
 /* Hex SHA-256 of s (65 bytes with the NUL). */
 void svc_sha256_hex(const char *s, size_t n, char out[65]);
 
+/* Who acts for the citizen in ti, for the log: the innermost act of the token (RFC 8693
+ * §4.1: the first actor; a hotline agent's carries "emp", written "emp:E1001", else its
+ * "sub"), or "" when the token has no act. Into out (n bytes, NUL-terminated). */
+void svc_agent(const struct authd_token_info *ti, char *out, size_t n);
+
 /* Logs one JSON line to stderr: {"ts":..,"svc":name,"ev":ev, k1:v1, ...} (pairs end with
  * NULL). Values are JSON-escaped. */
 void svc_log(const char *name, const char *ev, ...);

@@ -242,6 +242,7 @@ static void
 apply(struct wf *W, const struct svc_req *rq, struct svc_resp *rs)
 {
     struct authd_token_info ti = {0};
+    char agent[96];
     const struct service *sv;
     json_t *body = NULL, *evidence = json_array(), *app, *copy = NULL;
     char id[16];
@@ -276,8 +277,9 @@ apply(struct wf *W, const struct svc_req *rq, struct svc_resp *rs)
                         json_string(notify(W, ti.sub, id, "submitted") == 0 ? "sent" : "failed"));
     svc_json(rs, 201, copy);
 out:
-    svc_log(NAME, "apply", "client", ti.client_id, "status", rs->status == 201 ? "201" : "refused",
-            NULL);
+    svc_agent(&ti, agent, sizeof(agent)); /* the citizen (sub) and who acts for them */
+    svc_log(NAME, "apply", "client", ti.client_id, "sub", ti.sub, "agent", agent, "status",
+            rs->status == 201 ? "201" : "refused", NULL);
     json_decref(evidence);
     json_decref(body);
     authd_token_info_clear(&ti);
@@ -295,6 +297,7 @@ static void
 show(struct wf *W, const struct svc_req *rq, const char *id, struct svc_resp *rs)
 {
     struct authd_token_info ti = {0};
+    char agent[96];
     json_t *app, *copy = NULL;
 
     if (svc_bearer(W->ac, rq, NULL, NULL, rs, &ti) != 0)
@@ -310,6 +313,9 @@ show(struct wf *W, const struct svc_req *rq, const char *id, struct svc_resp *rs
         svc_json(rs, 200, copy);
     else
         svc_error(rs, 404, "not_found", "no such application");
+    svc_agent(&ti, agent, sizeof(agent));
+    svc_log(NAME, "show", "client", ti.client_id, "sub", ti.sub, "agent", agent, "status",
+            copy ? "200" : "404", NULL);
     authd_token_info_clear(&ti);
 }
 

@@ -328,6 +328,8 @@ CIBA_REQ = {
     "bc-authorize login_hint_token": ({"scope": "openid", "login_hint_token": "x"},
                                       "demo-console"),
     "bc-authorize id_token_hint": ({"scope": "openid", "id_token_hint": "x"}, "demo-console"),
+    "bc-authorize both hints": ({"scope": "openid", "login_hint": CIBA_HINT,
+                                 "login_hint_token": "x"}, "demo-console"),
     "bc-authorize no openid": ({"scope": "profile", "login_hint": CIBA_HINT}, "demo-console"),
     "bc-authorize unknown user": ({"scope": "openid", "login_hint": "110105199003071230"},
                                   "demo-console"),
@@ -341,7 +343,8 @@ CIBA_WANT = {
     'bc-authorize not registered': [400, {'error': 'unauthorized_client', 'error_description': 'client_id: not registered for the ciba grant'}, None, None],
     'bc-authorize bad secret': [401, {'error': 'invalid_client', 'error_description': 'client_secret: wrong secret'}, 'Basic realm="authd", charset="UTF-8"', None],
     'bc-authorize no login_hint': [400, {'error': 'invalid_request', 'error_description': 'login_hint: missing'}, None, None],
-    'bc-authorize login_hint_token': [400, {'error': 'invalid_request', 'error_description': 'login_hint_token: not supported: use login_hint'}, None, None],
+    'bc-authorize login_hint_token': [400, {'error': 'invalid_request', 'error_description': 'login_hint_token: not one of ours'}, None, None],
+    'bc-authorize both hints': [400, {'error': 'invalid_request', 'error_description': 'login_hint_token: only one of login_hint and login_hint_token'}, None, None],
     'bc-authorize id_token_hint': [400, {'error': 'invalid_request', 'error_description': 'id_token_hint: not supported: use login_hint'}, None, None],
     'bc-authorize no openid': [400, {'error': 'invalid_scope', 'error_description': 'scope: must contain openid'}, None, None],
     'bc-authorize unknown user': [400, {'error': 'unknown_user_id', 'error_description': 'login_hint: unknown user'}, None, None],
@@ -376,6 +379,30 @@ def ciba_refusals_are_unchanged(t):
                                   auth=console), CIBA_WANT["ciba pending"])
     pin(t, "ciba slow down", A.post("/token", data={"grant_type": CIBA, "auth_req_id": rid},
                                     auth=console), CIBA_WANT["ciba slow down"])
+
+
+HOTLINE_WANT = {
+    'hotline no token': [401, {'error': 'invalid_token', 'error_description': 'Authorization: a Bearer token'}, 'Bearer realm="authd", error="invalid_token", error_description="Authorization: a Bearer token"', None],
+    'hotline bad token': [401, {'error': 'invalid_token', 'error_description': 'jwt: header member of the wrong type'}, 'Bearer realm="authd", error="invalid_token", error_description="jwt: header member of the wrong type"', None],
+    'hotline not staff': [403, {'error': 'access_denied', 'error_description': "token: not a staff member's"}, 'Bearer realm="authd", error="access_denied", error_description="token: not a staff member\'s"', None],
+    'quota no token': [401, {'error': 'invalid_token', 'error_description': 'Authorization: a Bearer token'}, 'Bearer realm="authd", error="invalid_token", error_description="Authorization: a Bearer token"', None],
+}
+
+
+@test
+def hotline_refusals_are_unchanged(t):
+    pin(t, "hotline no token", A.post("/hotline/lookup", data={"purpose": "status_query"}),
+        HOTLINE_WANT["hotline no token"])
+    pin(t, "hotline bad token",
+        A.post("/hotline/lookup", data={"purpose": "status_query"},
+               headers={"Authorization": "Bearer e30.e30.e30"}), HOTLINE_WANT["hotline bad token"])
+    pin(t, "quota no token", A.post("/hotline/quota", data={"emp": "E1", "daily": "1"}),
+        HOTLINE_WANT["quota no token"])
+    # a token that is no staff member's (a module's client credentials)
+    pin(t, "hotline not staff",
+        A.post("/hotline/lookup", data={"purpose": "status_query"},
+               headers={"Authorization": "Bearer " + cc_token()}),
+        HOTLINE_WANT["hotline not staff"])
 
 
 PAR_OK = {"response_type": "code", "scope": "openid", "redirect_uri":

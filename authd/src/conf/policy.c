@@ -7,7 +7,7 @@
 
 #include "util/num.h"
 
-enum section { SEC_NONE, SEC_CLIENT, SEC_SCOPE, SEC_TOKENS };
+enum section { SEC_NONE, SEC_CLIENT, SEC_SCOPE, SEC_TOKENS, SEC_ROLE, SEC_PURPOSE };
 
 struct pctx {
     struct policy *p;
@@ -31,6 +31,8 @@ static const struct {
     {"session_idle_ttl", T(session_idle_ttl), 60, 2592000, 3600},
     {"consent_ttl", T(consent_ttl), 0, 31536000, 15552000},
     {"clock_leeway_s", T(clock_leeway_s), 0, 300, 30},
+    {"staff_session_ttl", T(staff_session_ttl), 300, 86400, 28800},
+    {"staff_session_idle_ttl", T(staff_session_idle_ttl), 60, 86400, 900},
 #undef T
 };
 #define NTOKEN_KEYS (sizeof(token_keys) / sizeof(token_keys[0]))
@@ -70,7 +72,15 @@ policy_release(struct policy *p)
         free(p->scopes[i].name), free(p->scopes[i].min_acr);
         strlist_clear(&p->scopes[i].claims), strlist_clear(&p->scopes[i].authenticators);
     }
-    free(p->clients), free(p->scopes), free(p->dir);
+    for (size_t i = 0; i < p->nroles; i++) {
+        free(p->roles[i].name);
+        strlist_clear(&p->roles[i].may), strlist_clear(&p->roles[i].purposes);
+    }
+    for (size_t i = 0; i < p->npurposes; i++) {
+        free(p->purposes[i].code), free(p->purposes[i].name), free(p->purposes[i].name_en);
+        strlist_clear(&p->purposes[i].scopes);
+    }
+    free(p->clients), free(p->scopes), free(p->dir), free(p->roles), free(p->purposes);
     free(p);
 }
 
@@ -98,6 +108,24 @@ policy_scope(const struct policy *p, struct span name)
     for (size_t i = 0; i < p->nscopes; i++)
         if (span_eq_str(name, p->scopes[i].name))
             return &p->scopes[i];
+    return NULL;
+}
+
+const struct policy_role *
+policy_role(const struct policy *p, struct span name)
+{
+    for (size_t i = 0; i < p->nroles; i++)
+        if (span_eq_str(name, p->roles[i].name))
+            return &p->roles[i];
+    return NULL;
+}
+
+const struct policy_purpose *
+policy_purpose(const struct policy *p, struct span code)
+{
+    for (size_t i = 0; i < p->npurposes; i++)
+        if (span_eq_str(code, p->purposes[i].code))
+            return &p->purposes[i];
     return NULL;
 }
 
@@ -346,6 +374,58 @@ scope_key(struct policy_scope *s, const char *k, const char *v)
     return "unknown key";
 }
 
+/* A whole number lo-hi into *out; NULL or the reason (in why_buf). */
+static const char *
+parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out, char *why_buf, size_t n)
+{
+    uint64_t x;
+
+    if (num_parse_u64(span_str(v), lo, hi, &x) != RC_OK) {
+        snprintf(why_buf, n, "must be a whole number %u-%u", lo, hi);
+        return why_buf;
+    }
+    *out = (uint32_t)x;
+    return NULL;
+}
+
+static const char *
+role_key(struct policy_role *r, const char *k, const char *v, char *why_buf, size_t n)
+{
+    const char *why;
+
+    if (strcmp(k, "may") == 0) {
+        if ((why = parse_list(v, &r->may)))
+            return why;
+        for (size_t i = 0; i < r->may.n; i++)
+            if (strcmp(r->may.v[i], POLICY_MAY_LOOKUP) != 0
+                && strcmp(r->may.v[i], POLICY_MAY_CONSENT) != 0
+                && strcmp(r->may.v[i], POLICY_MAY_SET_QUOTA) != 0)
+                return "may: lookup, consent, set_quota";
+        return NULL;
+    }
+    if (strcmp(k, "purposes") == 0)
+        return parse_list(v, &r->purposes);
+    if (strcmp(k, "lookups_per_minute") == 0)
+        return parse_u32(v, 0, 600, &r->lookups_per_minute, why_buf, n);
+    if (strcmp(k, "daily_quota") == 0)
+        return parse_u32(v, 0, 100000, &r->daily_quota, why_buf, n);
+    return "unknown key";
+}
+
+static const char *
+purpose_key(struct policy_purpose *pp, const char *k, const char *v, char *why_buf, size_t n)
+{
+    if (strcmp(k, "name") == 0)
+        return set_str(&pp->name, v);
+    if (strcmp(k, "name_en") == 0)
+        return set_str(&pp->name_en, v);
+    if (strcmp(k, "scopes") == 0)
+        return parse_list(v, &pp->scopes);
+    if (strcmp(k, "token_ttl") == 0)
+        return parse_u32(v, 30, 3600, &pp->token_ttl, why_buf, n);
+    return "unknown key";
+}
+
 static const char *
 tokens_key(struct policy_tokens *t, const char *k, const char *v, char *why_buf, size_t n)
 {
@@ -414,6 +494,36 @@ open_section(struct pctx *pc, const char *file, int line, const char *v,
         pc->sec = SEC_CLIENT;
         return RC_OK;
     }
+    if (strncmp(v, "role ", 5) == 0) {
+        void *n = realloc(p->roles, (p->nroles + 1) * sizeof(*p->roles));
+        if (!n)
+            return ini_error(err, RC_NOMEM, file, line, NULL, "out of memory");
+        p->roles = n;
+        if (policy_role(p, span_str(name)))
+            return ini_error(err, RC_CONFLICT, file, line, NULL, "role %s defined twice", name);
+        memset(&p->roles[p->nroles], 0, sizeof(*p->roles));
+        p->roles[p->nroles].lookups_per_minute = 10;
+        p->roles[p->nroles].daily_quota = 100;
+        p->roles[p->nroles].line = line;
+        if (!(p->roles[p->nroles++].name = strdup(name)))
+            return ini_error(err, RC_NOMEM, file, line, NULL, "out of memory");
+        pc->sec = SEC_ROLE;
+        return RC_OK;
+    }
+    if (strncmp(v, "purpose ", 8) == 0) {
+        void *n = realloc(p->purposes, (p->npurposes + 1) * sizeof(*p->purposes));
+        if (!n)
+            return ini_error(err, RC_NOMEM, file, line, NULL, "out of memory");
+        p->purposes = n;
+        if (policy_purpose(p, span_str(name)))
+            return ini_error(err, RC_CONFLICT, file, line, NULL, "purpose %s defined twice", name);
+        memset(&p->purposes[p->npurposes], 0, sizeof(*p->purposes));
+        p->purposes[p->npurposes].token_ttl = 600;
+        if (!(p->purposes[p->npurposes++].code = strdup(name)))
+            return ini_error(err, RC_NOMEM, file, line, NULL, "out of memory");
+        pc->sec = SEC_PURPOSE;
+        return RC_OK;
+    }
     if (strncmp(v, "scope ", 6) == 0) {
         void *n = realloc(p->scopes, (p->nscopes + 1) * sizeof(*p->scopes));
         if (!n)
@@ -451,6 +561,13 @@ on_line(void *ctx, const char *file, int line, const char *key, const char *valu
         break;
     case SEC_TOKENS:
         why = tokens_key(&pc->p->tokens, key, value, why_buf, sizeof(why_buf));
+        break;
+    case SEC_ROLE:
+        why = role_key(&pc->p->roles[pc->p->nroles - 1], key, value, why_buf, sizeof(why_buf));
+        break;
+    case SEC_PURPOSE:
+        why = purpose_key(&pc->p->purposes[pc->p->npurposes - 1], key, value, why_buf,
+                          sizeof(why_buf));
         break;
     case SEC_NONE:
         break;

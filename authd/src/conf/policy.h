@@ -119,6 +119,28 @@ struct policy_tokens {
     uint32_t session_ttl, session_idle_ttl;
     uint32_t consent_ttl;
     uint32_t clock_leeway_s;
+    uint32_t staff_session_ttl, staff_session_idle_ttl; /* staff sessions (flow/staff.h) */
+};
+
+/* What a staff role may do (docs/hotline.md): `may` holds any of the POLICY_MAY_* names. */
+#define POLICY_MAY_LOOKUP    "lookup"    /* POST /hotline/lookup */
+#define POLICY_MAY_CONSENT   "consent"   /* /bc-authorize with a login_hint_token */
+#define POLICY_MAY_SET_QUOTA "set_quota" /* POST /hotline/quota: an agent's daily quota */
+struct policy_role {
+    char *name; /* hotline_agent, hotline_supervisor */
+    struct strlist may;
+    struct strlist purposes;     /* the purpose codes its members may state */
+    uint32_t lookups_per_minute; /* per member; 0: no limit */
+    uint32_t daily_quota;        /* lookups per member per 24 h unless a supervisor set one */
+    int line;
+};
+
+/* A purpose a staff member states for a lookup (a [purpose CODE] section). */
+struct policy_purpose {
+    char *code;
+    char *name, *name_en;  /* shown on the citizen's approval page and access log */
+    struct strlist scopes; /* the most a consented (CIBA) token for it may carry */
+    uint32_t token_ttl;    /* seconds an agent's consented token lives */
 };
 
 struct policy {
@@ -128,6 +150,9 @@ struct policy {
     struct policy_scope *scopes;
     struct policy_tokens tokens;
     char *dir;
+    size_t nroles, npurposes;
+    struct policy_role *roles;
+    struct policy_purpose *purposes;
 };
 
 /* Loads every *.conf in dir (sorted by name). RC_OK: *out holds one reference;
@@ -144,5 +169,8 @@ void policy_release(struct policy *p);
 const struct policy_client *policy_client(const struct policy *p, struct span id);
 const struct policy_scope *policy_scope(const struct policy *p, struct span name);
 bool strlist_has(const struct strlist *l, struct span s);
+/* The [role NAME] / [purpose CODE] section of that name, or NULL. */
+const struct policy_role *policy_role(const struct policy *p, struct span name);
+const struct policy_purpose *policy_purpose(const struct policy *p, struct span code);
 
 #endif

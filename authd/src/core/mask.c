@@ -45,6 +45,28 @@ mask_name(struct span name, char out[MASK_NAME_SIZE])
     out[k + 1] = '\0';
 }
 
+void
+mask_name_ends(struct span name, char out[MASK_NAME_ENDS_SIZE])
+{
+    size_t i = 0, chars = 0, last = 0, k;
+    uint32_t cp;
+    char first[MASK_NAME_SIZE];
+
+    mask_name(name, first);
+    memcpy(out, first, strlen(first) + 1);
+    if (strcmp(first, "*") == 0)
+        return;
+    while (i < name.len && (k = utf8_next(name.p + i, name.len - i, &cp)) > 0) {
+        last = i, i += k, chars++;
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+            return; /* a control character: the first alone */
+    }
+    if (i != name.len || chars < 3)
+        return;
+    memcpy(out + strlen(first), name.p + last, i - last);
+    out[strlen(first) + (i - last)] = '\0';
+}
+
 /* Length of the first `parts` parts of s separated by sep, if s has more than that many
  * and consists only of the characters `ok` accepts; 0 otherwise. */
 static size_t

@@ -20,6 +20,12 @@ void mask_idnum(struct span id, char out[MASK_IDNUM_SIZE]);
  * printable character. Never fails. */
 void mask_name(struct span name, char out[MASK_NAME_SIZE]);
 
+/* The hotline's form of a name (docs/hotline.md): its first and last UTF-8 characters with
+ * one '*' between them ("张*三"); a name of two characters keeps its first ("张*"); anything
+ * mask_name refuses becomes "*". Never fails. */
+#define MASK_NAME_ENDS_SIZE 10 /* two UTF-8 characters + '*' + NUL */
+void mask_name_ends(struct span name, char out[MASK_NAME_ENDS_SIZE]);
+
 /* Writes a source address with its host part hidden into out (NUL-terminated): an IPv4
  * address keeps its first three octets ("203.0.113.*"), an IPv6 address its first three
  * groups ("2001:db8:1::*"; the /48 a site gets). Anything else, including an address past

@@ -11,6 +11,7 @@
 #include "core/name.h"
 #include "flow/account_int.h"
 #include "flow/atrest.h"
+#include "flow/staff.h"
 #include "log/log.h"
 #include "port/popbase.h"
 #include "port/secrets.h"
@@ -33,10 +34,55 @@ struct reg {
     char phc[ACCOUNT_PHC_MAX];
 };
 
+static enum rc check_phone_digits(struct span p);
+
 struct span
 account_key(struct arena *a, const char *id, const char *suffix)
 {
     return store_key(a, "acct", span_str(id), suffix);
+}
+
+enum rc
+account_phone_key(struct app *app, struct arena *a, struct span phone, struct span *key)
+{
+    struct span parts[2] = {SPAN("phone"), phone};
+    char h[65];
+    enum rc rc;
+
+    if ((rc = secrets_hmac_hex(app->secrets, SECRET_ACCOUNT, parts, 2, h)) != RC_OK)
+        return rc;
+    *key = store_key(a, "acctph", span_of(h, 64), NULL);
+    return key->p ? RC_OK : RC_NOMEM;
+}
+
+enum rc
+account_ids_by_phone(struct app *app, struct arena *a, struct span phone, struct span **ids,
+                     size_t *n)
+{
+    struct span key;
+    enum rc rc;
+
+    *ids = NULL, *n = 0;
+    if (check_phone_digits(phone) != RC_OK || phone.len == 0)
+        return RC_NOT_FOUND;
+    if ((rc = account_phone_key(app, a, phone, &key)) != RC_OK)
+        return rc;
+    return store_set_members(app->store, a, key, ids, n);
+}
+
+/* Adds a new account to the index of its phone number (best effort: a miss only means the
+ * hotline cannot find the account by its phone). */
+static void
+index_phone(struct app *app, struct arena *a, const char *acct, struct span phone)
+{
+    struct span key;
+
+    if (phone.len == 0 || account_phone_key(app, a, phone, &key) != RC_OK
+        || store_set_add(app->store, key, span_str(acct), 0) != RC_OK) {
+        struct log_rec *lr = log_begin(LOG_WARN, "account.phone_index");
+        log_str(lr, "acct", acct);
+        log_end(lr);
+    }
 }
 
 static uint32_t
@@ -90,17 +136,24 @@ account_id_of(struct app *app, struct span id_number, char out[ACCOUNT_ID_LEN + 
 
 /* Phone: empty, or 11 digits starting with 1 (mainland mobile numbers). */
 static enum rc
-check_phone(struct span p, struct rc_info *ri)
+check_phone_digits(struct span p)
 {
     if (p.len == 0)
         return RC_OK;
     if (p.len != 11 || p.p[0] != '1')
-        return rc_fail(ri, RC_MALFORMED, RC_WHY_PHONE, "phone",
-                       "must be 11 digits starting with 1");
+        return RC_MALFORMED;
     for (size_t i = 0; i < p.len; i++)
         if (p.p[i] < '0' || p.p[i] > '9')
-            return rc_fail(ri, RC_MALFORMED, RC_WHY_PHONE, "phone",
-                           "must be 11 digits starting with 1");
+            return RC_MALFORMED;
+    return RC_OK;
+}
+
+static enum rc
+check_phone(struct span p, struct rc_info *ri)
+{
+    if (check_phone_digits(p) != RC_OK)
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PHONE, "phone",
+                       "must be 11 digits starting with 1");
     return RC_OK;
 }
 
@@ -211,6 +264,7 @@ write_account(struct app *app, struct arena *a, struct reg *g, struct account *o
         out->data_kid[key.len] = 0;
     }
     out->data_plain = false;
+    index_phone(app, a, g->acct, g->phone);
     return RC_OK;
 }
 
@@ -419,6 +473,8 @@ is_hex_id(const char *id)
 enum rc
 account_get_op(struct arena *a, const char *id, struct store_op *op)
 {
+    if (staff_id_is(id)) /* a staff member (flow/staff.h): never a citizen */
+        return staff_account_op(a, id, op);
     if (!is_hex_id(id))
         return RC_NOT_FOUND;
     *op = (struct store_op){.kind = STORE_OP_REC_GET, .key = account_key(a, id, NULL)};
@@ -429,6 +485,8 @@ enum rc
 account_from_call(struct app *app, struct arena *a, const char *id, const struct store_call *c,
                   struct account *out)
 {
+    if (staff_id_is(id))
+        return staff_account_from_call(a, id, c, out);
     if (c->rc != RC_OK)
         return c->rc;
     return account_from_record(app, a, id, &c->rec, out) == RC_OK ? RC_OK : RC_INTERNAL;

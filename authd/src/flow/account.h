@@ -117,6 +117,15 @@ enum rc account_add(struct app *app, struct arena *a, const struct register_req 
 enum rc account_id_of(struct app *app, struct span id_number, char out[ACCOUNT_ID_LEN + 1],
                       struct rc_info *ri);
 
+/* The hotline's index of phone numbers (docs/storage.md): authd:acctph:{HMAC(SECRET_ACCOUNT,
+ * "phone", number)}, the set of the account ids registered with that number (added at
+ * registration; accounts registered before it existed are not in it). account_ids_by_phone:
+ * RC_OK with *ids (n of them) in a; RC_NOT_FOUND (not a mobile number, or none registered
+ * with it), RC_UNAVAILABLE. */
+enum rc account_phone_key(struct app *app, struct arena *a, struct span phone, struct span *key);
+enum rc account_ids_by_phone(struct app *app, struct arena *a, struct span phone, struct span **ids,
+                             size_t *n);
+
 /* Operator actions by ID number. RC_MALFORMED, RC_NOT_FOUND (no account; not for unlock),
  * RC_UNAVAILABLE. */
 enum rc account_find(struct app *app, struct arena *a, struct span id_number, struct account *out,

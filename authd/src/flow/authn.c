@@ -14,6 +14,7 @@ static const struct authn *const all[] = {
     &authn_password,
     &authn_totp,
     &authn_sms,
+    &authn_staff,
 };
 #define NALL (sizeof(all) / sizeof(all[0]))
 
@@ -56,6 +57,8 @@ authn_accepted(const struct policy *p, const struct policy_client *cl, const cha
     size_t i = 0;
 
     if (!cl || !listed(&cl->authenticators, m->name))
+        return false;
+    if (m->named_only && cl->authenticators.n == 0)
         return false;
     while (scope && span_next_word(span_str(scope), &i, &w)) {
         const struct policy_scope *sc = policy_scope(p, w);
@@ -159,4 +162,11 @@ authn_complete(struct app *app, struct arena *a, const struct authn *m,
         return RC_NOMEM;
     record(app, a, proof, s->loa);
     return RC_OK;
+}
+
+bool
+authn_staff_login(const struct policy *p, const struct policy_client *cl, const char *scope)
+{
+    return authn_accepted(p, cl, scope, &authn_staff)
+           && !authn_accepted(p, cl, scope, &authn_password);
 }

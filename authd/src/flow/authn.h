@@ -74,12 +74,15 @@ struct authn {
     const char *page;             /* a second factor's page to set it up and manage it
                                      (the account page links there); NULL: none */
     authn_challenge_fn challenge; /* NULL: nothing to send before verify */
+    bool named_only;              /* accepted only where policy names it (`authenticators`),
+                                     never by default: the staff login (authn_staff.c) */
 };
 
 extern const struct authn authn_password;
 extern const struct authn authn_totp;
 
 extern const struct authn authn_sms;
+extern const struct authn authn_staff;
 
 /* True when account_id has a second factor (an authenticator with AUTHN_NEEDS_SESSION
  * whose enrolled hook says so) to raise a session with. */
@@ -88,6 +91,11 @@ bool authn_second_factor(struct app *app, struct arena *a, const char *account_i
 /* The i-th registered authenticator (the table's order), NULL past the last: how the
  * account page lists the factors (for (i = 0; (m = authn_at(i)); i++)). */
 const struct authn *authn_at(size_t i);
+
+/* True when a request of client cl for scope logs in with the staff login and not a
+ * citizen's password (flow/authn_staff.c): the login page then asks for an employee
+ * number. Pure over p. */
+bool authn_staff_login(const struct policy *p, const struct policy_client *cl, const char *scope);
 
 /* The registered authenticator called name, or NULL. */
 const struct authn *authn_find(struct span name);

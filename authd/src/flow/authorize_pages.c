@@ -96,14 +96,19 @@ login_refused(struct authorize_result *out, enum rc rc)
     return rc;
 }
 
-/* The authenticator a login POST names (default: the password), if this request's
+/* The authenticator a login POST names (default: the password, or for a client that
+ * accepts the staff login and not the password, the staff login), if this request's
  * policy accepts it. */
 static const struct authn *
 login_authn(struct app *app, const struct authz_req *r, struct span name)
 {
     const struct authn *m = name.len ? authn_find(name) : &authn_password;
     struct policy *p = m ? app_policy_get(app) : NULL;
-    bool ok = p && authn_accepted(p, client_resolve(app, p, span_str(r->client_id)), r->scope, m);
+    const struct policy_client *cl = p ? client_resolve(app, p, span_str(r->client_id)) : NULL;
+    bool ok = p && authn_accepted(p, cl, r->scope, m);
+
+    if (!ok && p && !name.len && authn_accepted(p, cl, r->scope, &authn_staff))
+        ok = (m = &authn_staff) != NULL;
 
     app_policy_put(p);
     return ok ? m : NULL;

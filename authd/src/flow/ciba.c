@@ -16,7 +16,9 @@
 #include "flow/authorize.h"
 #include "flow/clients.h"
 #include "flow/decoupled.h"
+#include "flow/audit.h"
 #include "flow/grant.h"
+#include "flow/hotline.h"
 #include "flow/sms.h"
 #include "log/log.h"
 #include "port/secrets.h"
@@ -70,11 +72,14 @@ check_request(struct app *app, struct arena *a, const struct policy *p,
     if (!(c->grants & GRANT_CIBA) || c->type != CLIENT_CONFIDENTIAL)
         return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "client_id",
                        "not registered for the ciba grant");
-    if (req->login_hint_token.p || req->id_token_hint.p)
-        return rc_fail(ri, RC_UNSUPPORTED, RC_WHY_PARAM,
-                       req->login_hint_token.p ? "login_hint_token" : "id_token_hint",
+    if (req->id_token_hint.p)
+        return rc_fail(ri, RC_UNSUPPORTED, RC_WHY_PARAM, "id_token_hint",
                        "not supported: use login_hint");
-    if (!req->login_hint.p || req->login_hint.len == 0)
+    if (req->login_hint.p && req->login_hint_token.p) /* CIBA Core §7.1: exactly one hint */
+        return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "login_hint_token",
+                       "only one of login_hint and login_hint_token");
+    if ((!req->login_hint.p || req->login_hint.len == 0)
+        && (!req->login_hint_token.p || req->login_hint_token.len == 0))
         return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "login_hint", "missing");
     if (!req->scope.p || !authz_list_has(req->scope, "openid"))
         return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "must contain openid");
@@ -128,6 +133,58 @@ notice_text(struct app *app, struct arena *a, const struct policy_client *c, con
     return arena_printf(
         a, "【%s】%s 请求以您的身份办理业务。如是您本人发起，请打开 %s%s?code=%s 确认；否则请忽略。",
         svc, name, cfg->issuer, CIBA_PATH, code);
+}
+
+/* The account a hotline agent's login_hint_token names (flow/hotline.h), the request's
+ * scope within what the purpose allows, and the agent on the pending interaction (never
+ * the citizen's ID number: the account id alone). */
+static enum rc
+agent_account(struct app *app, struct arena *a, const struct policy *p,
+              const struct policy_client *c, struct span token, struct pending *pd,
+              struct account *acct, struct rc_info *ri)
+{
+    const struct policy_purpose *pp;
+    struct hotline_hint h;
+    struct span w;
+    size_t i = 0;
+    enum rc rc = hotline_hint_verify(app, a, p, c, token, &h, ri);
+
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = account_get(app, a, h.acct, acct)) == RC_NOT_FOUND || (rc == RC_OK && acct->disabled))
+        return rc_fail(ri, RC_NOT_FOUND, RC_WHY_UNKNOWN_USER, "login_hint_token", "unknown user");
+    if (rc != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    pp = policy_purpose(p, span_str(h.purpose));
+    while (span_next_word(span_str(pd->scope), &i, &w))
+        if (!strlist_has(&pp->scopes, w))
+            return rc_fail(ri, RC_DENIED, RC_WHY_SCOPE, "scope", "beyond the stated purpose");
+    if ((rc = pending_attr_set(pd, "agent", h.agent)) != RC_OK
+        || (rc = pending_attr_set(pd, "agent_sub", h.agent_sub)) != RC_OK
+        || (rc = pending_attr_set(pd, "agent_name", h.agent_name)) != RC_OK
+        || (rc = pending_attr_set(pd, "emp", h.emp)) != RC_OK
+        || (rc = pending_attr_set(pd, "purpose", h.purpose)) != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    return RC_OK;
+}
+
+/* One audit record of a request or its answer (outcome NULL: the request): the citizen's
+ * account, the client and, for an agent's request, the agent (docs/audit.md). */
+static enum rc
+audit_ciba(struct app *app, const char *ev, const struct pending *pd, const char *acct,
+           const char *outcome)
+{
+    const char *ag = pending_attr(pd, "agent_sub"), *an = pending_attr(pd, "agent_name");
+    const char *emp = pending_attr(pd, "emp"), *pu = pending_attr(pd, "purpose");
+    const char *kv[] = {"acct",       acct ? acct : "",
+                        "client",     pd->client_id,
+                        "agent",      ag ? ag : "",
+                        "agent_name", an ? an : "",
+                        "emp",        emp ? emp : "",
+                        "purpose",    pu ? pu : "",
+                        "outcome",    outcome};
+
+    return audit_append(app, ev, kv, outcome ? 14 : 12);
 }
 
 static void
@@ -193,9 +250,18 @@ ciba_authorize(struct app *app, struct arena *a, const struct policy *p,
     memset(out, 0, sizeof(*out));
     if (retry_after_s)
         *retry_after_s = 0;
-    if ((rc = check_request(app, a, p, c, req, &pd, &ttl, ri)) != RC_OK
-        || (rc = hinted_account(app, a, req->login_hint, &acct, ri)) != RC_OK)
+    if ((rc = check_request(app, a, p, c, req, &pd, &ttl, ri)) != RC_OK)
         goto out;
+    rc = req->login_hint_token.p
+             ? agent_account(app, a, p, c, req->login_hint_token, &pd, &acct, ri)
+             : hinted_account(app, a, req->login_hint, &acct, ri);
+    if (rc != RC_OK)
+        goto out;
+    /* on the record before the citizen is asked: no record, no request */
+    if ((rc = audit_ciba(app, "ciba.request", &pd, acct.id, NULL)) != RC_OK) {
+        rc = rc_because(ri, rc, RC_WHY_NONE);
+        goto out;
+    }
     pd.interval = app->cfg->ciba_poll_interval_s;
     if ((rc = start(app, a, c, &pd, &acct, ttl, &retry, ri)) != RC_OK)
         goto out;
@@ -248,6 +314,13 @@ view_of(struct app *app, const struct policy *p, const struct pending *pd, struc
     out->client_name = c->name && *c->name ? c->name : c->id;
     out->binding_message = pending_attr(pd, "bm");
     out->scope = pd->scope ? pd->scope : "";
+    out->agent_name = pending_attr(pd, "agent_name");
+    out->emp = pending_attr(pd, "emp");
+    if ((out->purpose = pending_attr(pd, "purpose"))) {
+        const struct policy_purpose *pp = policy_purpose(p, span_str(out->purpose));
+        out->purpose_name = pp && pp->name ? pp->name : out->purpose;
+        out->purpose_name_en = pp && pp->name_en ? pp->name_en : out->purpose_name;
+    }
     return authorize_policy_min(p, c, out->scope, &out->min, ri);
 }
 
@@ -273,6 +346,11 @@ ciba_decide(struct app *app, struct arena *a, const struct policy *p, struct spa
 
     if (rc != RC_OK || (rc = view_of(app, p, &pd, &v, ri)) != RC_OK)
         return rc;
+    /* the answer is on the record before it takes effect */
+    if ((rc = audit_ciba(app, "ciba.answer", &pd, pending_attr(&pd, "acct"),
+                         approve ? "approved" : "denied"))
+        != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
     rc = decoupled_decide(app, a, PENDING_CIBA, &pd, key, s, v.min, approve, "ciba.decide", ri);
     if (rc == RC_EXPIRED)
         return rc_fail(ri, RC_NOT_FOUND, RC_WHY_PENDING, "code", "decided or expired");
@@ -283,5 +361,14 @@ enum rc
 ciba_poll(struct app *app, struct arena *a, const struct policy_client *c, struct span auth_req_id,
           struct pending *out, struct rc_info *ri)
 {
-    return decoupled_poll(app, a, PENDING_CIBA, c, auth_req_id, "auth_req_id", out, ri);
+    enum rc rc = decoupled_poll(app, a, PENDING_CIBA, c, auth_req_id, "auth_req_id", out, ri);
+    struct pending gone;
+
+    /* expired unanswered: the record says so once, when the first poll after it takes the
+     * interaction (later polls: invalid_grant) */
+    if (rc == RC_EXPIRED && ri && ri->why == RC_WHY_DEVICE_EXPIRED
+        && pending_complete(app, a, PENDING_CIBA, auth_req_id, &gone) == RC_OK
+        && audit_ciba(app, "ciba.answer", &gone, pending_attr(&gone, "acct"), "expired") != RC_OK)
+        return rc_because(ri, RC_UNAVAILABLE, RC_WHY_NONE);
+    return rc;
 }

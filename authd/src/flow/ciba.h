@@ -11,7 +11,11 @@
  * the auth_req_id (256 random bits: an unguessable key, never logged), TTL the
  * requested_expiry (up to ciba_max_expiry_s; default ciba_expiry_s) + the pending linger,
  * poll interval ciba_poll_interval_s growing by 5 s on slow_down; attributes `acct` (the
- * account id login_hint names) and `bm` (the binding message). Beside it:
+ * account id login_hint or login_hint_token names: never the ID number itself), `bm` (the
+ * binding message) and, for a hotline agent's request (login_hint_token, flow/hotline.h),
+ * `agent`, `agent_sub`, `agent_name` (masked), `emp` and `purpose`. Audited: `ciba.request`
+ * before the SMS, `ciba.answer` before a decision takes effect, and `expired` at the first
+ * poll after an unanswered request expired (docs/audit.md). Beside it:
  *
  *   authd:cibauc:{HMAC(SECRET_TOKEN, "cibauc", code)}  -> the auth_req_id, same TTL;
  *                                                       deleted once decided
@@ -50,9 +54,12 @@ struct ciba_start {
 
 /* Starts a CIBA request of client c (authenticated by the caller). RC_OK: *out, and the SMS
  * is sent. Refusals (CIBA Core §13), by reason: RC_WHY_CLIENT_NOT_ALLOWED (not registered
- * for the grant, or a public client: unauthorized_client), RC_WHY_PARAM (login_hint_token
- * or id_token_hint: not supported; no login_hint; a bad requested_expiry: invalid_request),
- * RC_WHY_SCOPE (no openid, or a scope policy refuses: invalid_scope),
+ * for the grant, or a public client: unauthorized_client), RC_WHY_PARAM (id_token_hint: not
+ * supported; no hint, or both login_hint and login_hint_token; a bad requested_expiry:
+ * invalid_request),
+ * RC_WHY_SCOPE (no openid, a scope policy refuses, or with a login_hint_token a scope
+ * beyond the purpose's: invalid_scope), RC_WHY_LOGIN_HINT_TOKEN (a login_hint_token that is
+ * not ours, another client's, or expired: flow/hotline.h hotline_hint_verify),
  * RC_WHY_BINDING_MESSAGE (invalid_binding_message), RC_WHY_UNKNOWN_USER (malformed or
  * unknown ID number, disabled account: unknown_user_id), RC_WHY_NO_PHONE (no phone on
  * record: access_denied), RC_WHY_RATE (RC_LIMITED, *retry_after_s); RC_UNAVAILABLE,
@@ -67,6 +74,9 @@ struct ciba_view {
     const char *binding_message; /* may be NULL */
     const char *scope;           /* may be "" */
     struct loa min;              /* the level policy requires */
+    /* a hotline agent's request (flow/hotline.h), else NULL: the agent's masked name and
+     * employee number, the purpose's code and its names */
+    const char *agent_name, *emp, *purpose, *purpose_name, *purpose_name_en;
 };
 
 /* The request of the link's code as the citizen of session s sees it. RC_OK: *out.

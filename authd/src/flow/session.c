@@ -8,6 +8,7 @@
 
 #include "conf/policy.h"
 #include "flow/grant.h"
+#include "flow/staff.h"
 #include "port/secrets.h"
 #include "port/store.h"
 #include "util/num.h"
@@ -24,6 +25,22 @@ lifetimes(struct app *app)
 
     if (p)
         l = (struct lifetimes){p->tokens.session_ttl, p->tokens.session_idle_ttl};
+    app_policy_put(p);
+    return l;
+}
+
+/* The lifetimes of account_id's sessions: a staff member's (flow/staff.h) are the policy's
+ * staff_session_ttl / staff_session_idle_ttl (8 h / 15 min by default), checked at every
+ * load. */
+static struct lifetimes
+lifetimes_of(struct app *app, const char *account_id)
+{
+    struct policy *p;
+    struct lifetimes l;
+
+    if (!staff_id_is(account_id) || !(p = app_policy_get(app)))
+        return lifetimes(app);
+    l = (struct lifetimes){p->tokens.staff_session_ttl, p->tokens.staff_session_idle_ttl};
     app_policy_put(p);
     return l;
 }
@@ -152,6 +169,8 @@ load_tag(struct app *app, struct arena *a, const char *tag, struct session *out)
     memcpy(s.tag, tag, SESSION_TAG_LEN + 1);
     if (from_record(a, &rec, &s) != RC_OK)
         return RC_NOT_FOUND; /* a damaged record is no session */
+    if (staff_id_is(s.account_id))
+        l = lifetimes_of(app, s.account_id);
     if (ttl_left(l, s.created, now) == 0 || now - s.last_seen > (int64_t)l.idle) {
         session_end(app, a, &s, NULL, NULL);
         return RC_NOT_FOUND;

@@ -3,7 +3,9 @@
  * §4.4); token exchange (RFC 8693) is in token_exchange.c. Errors follow RFC 6749 §5.2. */
 #include "flow/token.h"
 
+#include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/authz.h"
@@ -43,7 +45,8 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
     enum rc rc;
 
     if ((rc = subject_for(is->app, is->c, f->account_id, sub)) != RC_OK
-        || (rc = token_issue_access(is, sub, scope, f, NULL, &out->access_token, &jti)) != RC_OK
+        || (rc = token_issue_access(is, sub, scope, f, is->user_opts, &out->access_token, &jti))
+               != RC_OK
         || (rc = notify_subject_remember(is->app, is->a, is->p, is->c, sub, f->account_id))
                != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
@@ -59,6 +62,8 @@ issue_user(struct issue *is, const struct rtf *f, struct account *acct, const ch
         return rc_because(ri, rc, RC_WHY_NONE); /* not audited: not released */
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
+    if (is->user_opts && is->user_opts->exp > is->now)
+        out->expires_in = (uint32_t)(is->user_opts->exp - is->now);
     return RC_OK;
 }
 
@@ -220,6 +225,33 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     return issue_family(is, &f, g.nonce, out, ri);
 }
 
+/* A hotline agent's consented token (flow/hotline.h): act {"sub": the agent's sub at the
+ * console, "emp", "client_id": the console} (RFC 8693 §4.1: the agent acts for the citizen, the token's sub), and the
+ * lifetime of the purpose (never longer than access_token_ttl). */
+static enum rc
+agent_opts(struct issue *is, const struct pending *pd, struct access_opts *ao, struct rc_info *ri)
+{
+    const char *purpose = pending_attr(pd, "purpose"), *emp = pending_attr(pd, "emp");
+    const struct policy_purpose *pp = purpose ? policy_purpose(is->p, span_str(purpose)) : NULL;
+    uint32_t ttl = is->p->tokens.access_token_ttl;
+    json_t *o;
+    char *s;
+
+    if (!pp) /* the purpose left the policy since the request */
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "auth_req_id", "the purpose is gone");
+    if (pp->token_ttl < ttl)
+        ttl = pp->token_ttl;
+    ao->exp = is->now + ttl;
+    /* client_id: the client whose pairwise sector sub is in (RFC 8693 §4.3) */
+    o = json_pack("{s:s, s:s, s:s}", "sub", pending_attr(pd, "agent_sub"), "emp", emp ? emp : "",
+                  "client_id", is->c->id);
+    s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    ao->act = s ? arena_strndup(is->a, s, strlen(s)) : NULL;
+    free(s);
+    json_decref(o);
+    return ao->act ? RC_OK : rc_because(ri, RC_NOMEM, RC_WHY_NONE);
+}
+
 /* The tokens of an approved decoupled interaction (device grant, CIBA): those of the
  * approving phone session's login (levels, amr, auth_time, sid: never raised). */
 static enum rc
@@ -239,6 +271,16 @@ issue_approved(struct issue *is, const struct pending *pd, struct token_resp *ou
     f.loa = pd->by.loa;
     f.auth_time = pd->by.auth_time;
     f.refresh = (is->c->grants & GRANT_REFRESH_TOKEN) != 0;
+    if (pending_attr(pd, "agent_sub")) { /* a hotline agent's request (flow/hotline.h) */
+        struct access_opts ao = {0};
+        if ((rc = agent_opts(is, pd, &ao, ri)) != RC_OK)
+            return rc;
+        is->user_opts = &ao;
+        f.refresh = false; /* the purpose's short lifetime, never renewed */
+        rc = issue_family(is, &f, NULL, out, ri);
+        is->user_opts = NULL;
+        return rc;
+    }
     return issue_family(is, &f, NULL, out, ri);
 }
 
@@ -403,6 +445,8 @@ grant_client(struct issue *is, const struct token_req *req, struct token_resp *o
         return rc_because(ri, rc, RC_WHY_NONE);
     out->scope = scope;
     out->expires_in = is->p->tokens.access_token_ttl;
+    if (is->user_opts && is->user_opts->exp > is->now)
+        out->expires_in = (uint32_t)(is->user_opts->exp - is->now);
     return RC_OK;
 }
 

@@ -28,6 +28,7 @@
 #include "core/authz.h"
 #include "flow/claims.h"
 #include "flow/clients.h"
+#include "flow/audit.h"
 #include "flow/notify.h"
 #include "flow/token_int.h"
 #include "log/log.h"
@@ -224,6 +225,25 @@ issue_exchanged(struct issue *is, const struct token_claims *tc, const char *sco
     return RC_OK;
 }
 
+/* token.act (docs/audit.md): the citizen's account, the agent (the innermost actor's sub:
+ * the person who first acted for the citizen), the client exchanging, the audience. */
+static enum rc
+audit_act(struct issue *is, const struct token_claims *tc, const struct policy_client *target)
+{
+    json_t *act = json_loads(tc->act, 0, NULL), *o = act, *in;
+    const char *agent;
+    enum rc rc;
+
+    while ((in = json_object_get(o, "act")) && json_is_object(in))
+        o = in;
+    agent = json_string_value(json_object_get(o, "sub"));
+    const char *kv[] = {"acct",   tc->account_id, "agent",    agent ? agent : "",
+                        "client", is->c->id,      "audience", target->id};
+    rc = audit_append(is->app, "token.act", kv, 8);
+    json_decref(act);
+    return rc;
+}
+
 enum rc
 token_grant_exchange(struct issue *is, const struct token_req *req, struct token_resp *out,
                      struct rc_info *ri)
@@ -242,6 +262,10 @@ token_grant_exchange(struct issue *is, const struct token_req *req, struct token
         return rc;
     if ((rc = exchange_scope(is, req->scope, &tc, target, &scope, ri)) != RC_OK)
         return rc;
+    /* a token someone acts with (a hotline agent's, flow/hotline.h): on the record before
+     * it is handed out */
+    if (tc.act && (rc = audit_act(is, &tc, target)) != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
     if ((rc = issue_exchanged(is, &tc, scope, target, out, ri)) != RC_OK)
         return rc;
     if (ri) {

@@ -17,6 +17,9 @@ struct issue {
     struct jose_keyset *ks; /* retained by the caller */
     int64_t now;
     const char *jkt; /* DPoP: the access token's cnf.jkt (RFC 9449 §6.1), or NULL */
+    /* a user's access token: exp and act instead of the defaults (a hotline agent's CIBA
+     * token, flow/hotline.h), or NULL */
+    const struct access_opts *user_opts;
 };
 
 /* What token exchange changes in an access token (flow/token_exchange.c). */

@@ -3,16 +3,19 @@
  *
  * Parameters (form body): client authentication as at /token (client_secret_basic,
  * client_secret_post, private_key_jwt; confidential clients only), scope (must contain
- * openid), login_hint (the citizen's 18-character ID number), binding_message (optional,
+ * openid), login_hint (the citizen's 18-character ID number) or login_hint_token (from
+ * POST /hotline/lookup, flow/hotline.h: the citizen the agent looked up, the agent and the
+ * purpose; the scope must stay within the purpose's), binding_message (optional,
  * at most 64 printable characters, shown on the approval page), requested_expiry
- * (optional, seconds, honoured up to ciba_max_expiry_s). login_hint_token and
- * id_token_hint are not supported; user_code, acr_values and request are ignored
+ * (optional, seconds, honoured up to ciba_max_expiry_s). id_token_hint is not supported; user_code, acr_values and request are ignored
  * (backchannel_user_code_parameter_supported is false; the tokens carry the levels of the
  * session the citizen approves from).
  *
  * 200 {"auth_req_id","expires_in","interval"} (§7.3), Cache-Control: no-store.
- * Errors (§13): 400 invalid_request (not a form POST, a repeated parameter, no login_hint,
- * login_hint_token or id_token_hint, a bad requested_expiry), 401 invalid_client, 400
+ * Errors (§13): 400 invalid_request (not a form POST, a repeated parameter, no hint or
+ * both hints, id_token_hint, a bad requested_expiry, a login_hint_token not ours or another
+ * client's or whose agent may no longer ask), 400 expired_login_hint_token, 401
+ * invalid_client, 400
  * unauthorized_client (not allowed urn:openid:params:grant-type:ciba, or a public client),
  * 400 invalid_scope (no openid, or a scope not allowed), 400 unknown_user_id (login_hint is
  * not a known, usable citizen), 400 invalid_binding_message, 403 access_denied (no phone on
@@ -30,6 +33,8 @@ static const struct http_error bc_authorize_errors[] = {
     {RC_NOMEM, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
     {RC_FULL, RC_WHY_ANY, 503, "temporarily_unavailable", NULL, NULL},
     {RC_ANY, RC_WHY_PARAM, 400, "invalid_request", NULL, NULL},
+    {RC_EXPIRED, RC_WHY_LOGIN_HINT_TOKEN, 400, "expired_login_hint_token", NULL, NULL},
+    {RC_ANY, RC_WHY_LOGIN_HINT_TOKEN, 400, "invalid_request", NULL, NULL},
     {RC_ANY, RC_WHY_CLIENT_NOT_ALLOWED, 400, "unauthorized_client", NULL, NULL},
     {RC_ANY, RC_WHY_SCOPE, 400, "invalid_scope", NULL, NULL},
     {RC_ANY, RC_WHY_UNKNOWN_USER, 400, "unknown_user_id", NULL, NULL},

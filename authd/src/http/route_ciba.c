@@ -2,7 +2,9 @@
  * on the citizen's phone from the SMS link ISSUER/ciba?code=...
  *
  * GET /ciba?code=..[&lang=zh|en]: with the phone's SSO session of the citizen the request
- * names, which client asks, its binding message, the scopes and the session's level, with
+ * names, which client asks (for a hotline agent's request also the agent's masked name,
+ * employee number and the purpose), its binding message, the scopes and the session's
+ * level, with
  * approve and deny buttons; without a session, to the login page through /authorize of the
  * client device_login_client and back here (the code in `state`), or "log in on this phone
  * first" when none is configured or the login did not give a session. POST /ciba (code,
@@ -61,6 +63,10 @@ render(struct http_req *r, struct http_resp *w, const struct ciba_page *pg)
         {"confirm", v ? SPAN("1") : SPAN("")},
         {"client_name", span_str(v ? v->client_name : NULL)},
         {"binding_message", span_str(v ? v->binding_message : NULL)},
+        {"agent_name", span_str(v ? v->agent_name : NULL)},
+        {"emp", span_str(v ? v->emp : NULL)},
+        {"purpose_name",
+         span_str(v ? (pg->lang == LANG_EN ? v->purpose_name_en : v->purpose_name) : NULL)},
         {"scopes_html", span_str(v ? approval_scopes_html(r, v->scope, pg->lang) : NULL)},
         {"level", span_str(v ? pg->level : NULL)},
         {"code", v ? code : SPAN("")},

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "core/form.h"
+#include "flow/authn.h"
 #include "flow/authorize.h"
+#include "flow/clients.h"
 #include "flow/session.h"
 #include "http/authz_ui.h"
 #include "http/page_stepup.h"
@@ -64,6 +66,19 @@ self_url(struct http_req *r, const char *page, struct span id, const char *lang)
     return s;
 }
 
+/* The hotline's staff console: the number field takes an employee number
+ * (flow/authn.h authn_staff_login). */
+static bool
+staff_login(struct http_req *r, const struct authorize_page *pg)
+{
+    struct policy *p = app_policy_get(r->app);
+    bool staff = p && authn_staff_login(p, client_resolve(r->app, p, span_str(pg->req.client_id)),
+                                        pg->req.scope);
+
+    app_policy_put(p);
+    return staff;
+}
+
 static void
 show(struct http_req *r, struct http_resp *w, const struct login_view *v)
 {
@@ -103,6 +118,7 @@ show(struct http_req *r, struct http_resp *w, const struct login_view *v)
         {"lang_en_url", span_str(self_url(r, "/login", v->id, "en"))},
         /* brokered login offered (docs/federation.md): the "another province" button */
         {"fed", span_str(r->app->fed && r->app->cfg->federation_broker ? "1" : "")},
+        {"staff", staff_login(r, &pg) ? SPAN("1") : SPAN("")},
     };
     authz_ui_page(r, w, v->status ? v->status : 200, "login.html", lang, vars,
                   sizeof(vars) / sizeof(vars[0]));

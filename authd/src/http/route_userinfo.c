@@ -129,7 +129,9 @@ login_client_id(struct arena *a, const struct token_claims *tc)
 
     while ((in = json_object_get(o, "act")) && json_is_object(in))
         o = in;
-    if ((s = json_string_value(json_object_get(o, "sub"))))
+    /* a hotline agent's act names a person (sub) at a client (client_id, flow/hotline.h) */
+    if ((s = json_string_value(json_object_get(o, "client_id")))
+        || (s = json_string_value(json_object_get(o, "sub"))))
         id = arena_strndup(a, s, strlen(s));
     json_decref(act);
     return id;

@@ -87,6 +87,12 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_OTHER_CITIZEN] = "other_citizen",
     [RC_WHY_FED_ACR] = "fed_acr",
     [RC_WHY_FED_LOGIN] = "fed_login",
+    [RC_WHY_NOT_STAFF] = "not_staff",
+    [RC_WHY_ROLE] = "role",
+    [RC_WHY_PURPOSE] = "purpose",
+    [RC_WHY_QUOTA] = "quota",
+    [RC_WHY_LOGIN_HINT_TOKEN] = "login_hint_token",
+    [RC_WHY_ACCESS_TOKEN] = "access_token",
 };
 
 static int

@@ -102,6 +102,16 @@ enum rc_reason {
                                   or the anchor's policy allows (brokered login) */
     RC_WHY_FED_LOGIN,          /* "fed_login": the home province refused or broke the brokered
                                   login (an error answer, a bad ID token, a lost state) */
+    RC_WHY_NOT_STAFF,          /* "not_staff": a staff endpoint called with the token of a
+                                  citizen (or of a disabled or removed staff member) */
+    RC_WHY_ROLE,               /* "role": the staff member's role does not allow the action */
+    RC_WHY_PURPOSE,            /* "purpose": a purpose code missing, unknown, or not one of the
+                                  staff member's role */
+    RC_WHY_QUOTA,              /* "quota": a staff member over the daily lookup quota */
+    RC_WHY_LOGIN_HINT_TOKEN,   /* "login_hint_token": a CIBA login_hint_token that is not one of
+                                  ours, another client's, or expired */
+    RC_WHY_ACCESS_TOKEN,       /* "access_token": a staff endpoint's bearer token missing,
+                                  malformed, invalid, expired or revoked */
     RC__WHY_COUNT
 };
 

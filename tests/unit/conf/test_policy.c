@@ -121,3 +121,31 @@ TEST(policy_fapi2_profile_turns_on_par_dpop_pkce_and_needs_private_key_jwt)
     CHECK_RC(parse(CLIENT "profile = fapi2\n", &p, &err), RC_MALFORMED); /* public */
     CHECK_RC(parse(CLIENT "profile = fapi1\n", &p, &err), RC_MALFORMED);
 }
+
+TEST(policy_roles_and_purposes_are_parsed_and_checked)
+{
+    struct policy *p = NULL;
+    struct config_error err = {0};
+    const struct policy_role *r;
+    const struct policy_purpose *pp;
+
+    CHECK_RC(parse("[role hotline_agent]\nmay = lookup consent\npurposes = q\n"
+                   "lookups_per_minute = 5\n[purpose q]\nname = 查询\nscopes = openid profile\n"
+                   "token_ttl = 120\n[tokens]\nstaff_session_idle_ttl = 600\n",
+                   &p, &err),
+             RC_OK);
+    REQUIRE(p != NULL);
+    REQUIRE((r = policy_role(p, SPAN("hotline_agent"))) != NULL);
+    CHECK(strlist_has(&r->may, SPAN("consent")));
+    CHECK_INT(r->lookups_per_minute, 5);
+    CHECK_INT(r->daily_quota, 100); /* the default */
+    REQUIRE((pp = policy_purpose(p, SPAN("q"))) != NULL);
+    CHECK_INT(pp->token_ttl, 120);
+    CHECK_STR(pp->name, "查询");
+    CHECK_INT(p->tokens.staff_session_idle_ttl, 600);
+    CHECK_INT(p->tokens.staff_session_ttl, 28800);
+    policy_release(p);
+    CHECK_RC(parse("[role a]\nmay = everything\n", &p, &err), RC_MALFORMED);
+    CHECK_RC(parse("[purpose q]\ntoken_ttl = 99999\n", &p, &err), RC_MALFORMED);
+    CHECK_RC(parse("[role a]\n[role a]\n", &p, &err), RC_CONFLICT);
+}

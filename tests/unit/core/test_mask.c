@@ -54,3 +54,19 @@ TEST(mask_ip_hides_the_host_part)
     mask_ip(SPAN(""), out);
     CHECK_STR(out, "*");
 }
+
+TEST(mask_name_ends_keeps_first_and_last_character)
+{
+    char out[MASK_NAME_ENDS_SIZE];
+
+    mask_name_ends(span_str("张小三"), out);
+    CHECK_STR(out, "张*三");
+    mask_name_ends(span_str("欧阳小明"), out);
+    CHECK_STR(out, "欧*明");
+    mask_name_ends(span_str("张三"), out); /* two characters: the first alone */
+    CHECK_STR(out, "张*");
+    mask_name_ends(span_str(""), out);
+    CHECK_STR(out, "*");
+    mask_name_ends(span_of("\xe5\xbc\xa0\xff\xe4\xb8\x89", 7), out); /* broken UTF-8 */
+    CHECK_STR(out, "张*");
+}

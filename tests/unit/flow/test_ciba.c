@@ -119,8 +119,9 @@ TEST(ciba_authorize_refusals_follow_ciba_section_13)
     CHECK_INT(ri.why, RC_WHY_CLIENT_NOT_ALLOWED);
     CHECK_RC(start("pub", (struct ciba_req){0}, &st, &ri), RC_DENIED); /* public client */
     CHECK_INT(ri.why, RC_WHY_CLIENT_NOT_ALLOWED);
+    /* CIBA Core §7.1: one hint, not two (start() adds the login_hint) */
     CHECK_RC(start("console", (struct ciba_req){.login_hint_token = SPAN("x")}, &st, &ri),
-             RC_UNSUPPORTED);
+             RC_MALFORMED);
     CHECK_INT(ri.why, RC_WHY_PARAM);
     CHECK_RC(start("console", (struct ciba_req){.id_token_hint = SPAN("x")}, &st, &ri),
              RC_UNSUPPORTED);
