@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "conf/policy.h"
 #include "core/auditlog.h"
 #include "flow/audit.h"
 #include "flow/session.h"
@@ -17,12 +18,25 @@ field(const struct auditlog_rec *r, const char *name)
     return v && *v ? v : NULL;
 }
 
-/* The name a citizen reads for purpose code: the code (the hotline's `[purpose CODE]`
- * policy sections will name them). */
+/* The name a citizen reads for purpose code: the policy's `[purpose CODE]` name (with its
+ * English name beside it when it has one), else the code itself. */
 static const char *
-purpose_name(const char *code)
+purpose_name(struct app *app, struct arena *a, const char *code)
 {
-    return code;
+    struct policy *p;
+    const struct policy_purpose *pp;
+    const char *out;
+
+    if (!code)
+        return NULL;
+    p = app_policy_get(app);
+    pp = p ? policy_purpose(p, span_str(code)) : NULL;
+    if (pp && pp->name && pp->name_en)
+        out = arena_printf(a, "%s %s", pp->name, pp->name_en);
+    else
+        out = arena_printf(a, "%s", pp && pp->name ? pp->name : code);
+    app_policy_put(p);
+    return out;
 }
 
 static const char *
@@ -61,7 +75,7 @@ access_log_entry(struct app *app, struct arena *a, const struct auditlog_rec *r,
     e->emp = field(r, "emp");
     e->service = service(app, a, field(r, "client"));
     e->audience = field(r, "audience");
-    e->purpose = purpose_name(field(r, "purpose"));
+    e->purpose = purpose_name(app, a, field(r, "purpose"));
     e->outcome = field(r, "outcome");
     e->by = field(r, "by");
     e->idn = field(r, "idn");

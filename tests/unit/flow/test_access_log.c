@@ -18,7 +18,8 @@
 
 static const char policy_text[] = "[client tax-portal]\ntype = public\nauth_method = none\n"
                                   "name = 税务服务\n"
-                                  "redirect_uris = https://tax.example/cb\n";
+                                  "redirect_uris = https://tax.example/cb\n"
+                                  "[purpose tax_query]\nname = 税务查询\nscopes = openid\n";
 
 struct env {
     struct fake_app f;
@@ -136,12 +137,12 @@ TEST(access_log_shows_every_kind_newest_first_only_to_its_citizen)
     CHECK_STR(v.entries[5].outcome, "approved");
     CHECK_STR(v.entries[5].agent_name, "王*明");
     CHECK_STR(v.entries[5].emp, "1001");
-    CHECK_STR(v.entries[5].purpose, "tax_query");
+    CHECK_STR(v.entries[5].purpose, "税务查询"); /* the policy's name of the code */
     CHECK_INT(v.entries[6].kind, ACCESS_CONSENT_REQUEST);
     CHECK_INT(v.entries[7].kind, ACCESS_LOOKUP);
     CHECK_STR(v.entries[7].by, "id_number");
     CHECK_STR(v.entries[7].outcome, "found");
-    CHECK_STR(v.entries[7].purpose, "tax_query");
+    CHECK_STR(v.entries[7].purpose, "税务查询");
     /* the other citizen sees only the one release about them */
     REQUIRE(env_login(&e, "acct-b") == 0);
     CHECK_RC(access_log_view(&e.f.app, &e.f.a, &e.ctx, 0, &v, &res), RC_OK);
