@@ -602,7 +602,8 @@ metrics_start(struct server *s, struct rc_info *ri)
  * the handshake does not verify it: http_client_cert does, with OpenSSL, per request).
  * Apart from the listener the main one, so browsers on the public listener are never asked
  * for a certificate. The same routes and checks as the public listener; its own
- * libmicrohttpd listening socket and a small thread pool. */
+ * libmicrohttpd listening socket and one thread (a connection's MHD_CONNECTION_INFO_DAEMON
+ * is the daemon itself only without a pool: that is how a request knows it came here). */
 static enum rc
 kiosk_start(struct server *s, struct rc_info *ri)
 {
@@ -621,7 +622,7 @@ kiosk_start(struct server *s, struct rc_info *ri)
         flags |= MHD_USE_IPv6;
     s->kd = MHD_start_daemon(
         flags, cfg->kiosk_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)cfg->max_header_bytes * 2 + 4096, MHD_OPTION_CONNECTION_TIMEOUT,
