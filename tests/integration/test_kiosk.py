@@ -18,7 +18,7 @@ import http.client
 from urllib.parse import quote, urlencode, urlsplit, parse_qs
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, Redis, free_port, run, test  # noqa: E402
+from itest import BUILD as BUILD_DIR, Authd, Redis, free_port, run, test  # noqa: E402
 import rpkit  # noqa: E402
 from rpkit import BCReceiver  # noqa: E402
 
@@ -335,6 +335,53 @@ def the_bound_token_works_only_with_the_kiosks_certificate(t):
     # the same client without a certificate (the public listener) cannot authenticate
     refused(t, call("/token", {"grant_type": "client_credentials", "client_id": "kiosk-app"},
                     port=A.port), 401, "invalid_client", "none presented")
+
+
+@test
+def libauthd_client_refuses_the_bound_token_without_the_kiosks_certificate(t):
+    """The real token of a card login through libauthd-client (authd-client-check), its
+    JWKS fetched from the live daemon and served to it over loopback HTTP."""
+    import http.server
+    import threading
+    st, j, _ = login()
+    t.require(st == 200, f"{st} {j}")
+    _, jwks, _ = call("/jwks", port=A.port, method="GET")
+    body = json.dumps(jwks).encode()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    d = tempfile.mkdtemp()
+    try:
+        for k in ("kiosk-17", "kiosk-18"):
+            with open(f"{d}/{k}.der", "wb") as f:
+                f.write(ssl.PEM_cert_to_DER_cert(open(cert(k)[0]).read()))
+        p = subprocess.run([os.path.join(BUILD_DIR, "clientlib", "authd-client-check"),
+                            "--issuer", ISS, "--aud", "kiosk-app", "--allow-http", "--jwks",
+                            f"http://127.0.0.1:{srv.server_address[1]}/jwks"],
+                           input=f"mtls {j['access_token']} {d}/kiosk-17.der\n"
+                                 f"mtls {j['access_token']} {d}/kiosk-18.der\n"
+                                 f"mtls {j['access_token']} -\n"
+                                 f"validate {j['access_token']}\n",
+                           capture_output=True, text=True, timeout=30)
+        out = [json.loads(l) for l in p.stdout.splitlines()]
+        t.eq([o["status"] for o in out], ["AUTHD_OK", "AUTHD_ERR_CERT_BOUND",
+                                          "AUTHD_ERR_CERT_BOUND", "AUTHD_ERR_CERT_BOUND"],
+             p.stderr)
+        t.eq(out[0].get("cnf_x5t"), x5t("kiosk-17"))
+    finally:
+        srv.shutdown()
+        shutil.rmtree(d)
 
 
 @test
