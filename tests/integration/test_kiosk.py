@@ -46,6 +46,15 @@ scopes = openid profile phone
 backchannel_logout_uri = {RCV.uri}
 location = 市民中心一楼大厅 3 号机
 
+[client fapi-kiosk]
+type = confidential
+auth_method = tls_client_auth
+profile = fapi2
+redirect_uris = https://127.0.0.1/fcb
+grant_types = authorization_code
+scopes = openid
+first_party = true
+
 [client aal3-rp]
 type = confidential
 auth_method = client_secret_post
@@ -65,7 +74,7 @@ def authctl(*args, check=True):
 
 
 for k, client in (("kiosk-17", "kiosk-app"), ("kiosk-18", "kiosk-app"), ("kiosk-19", "kiosk-app"),
-                  ("kiosk-20", "")):
+                  ("kiosk-20", ""), ("kiosk-21", "kiosk-app fapi-kiosk")):
     authctl("kiosk", "enroll", "--id", k, "--location", "市民中心一楼大厅 3 号机",
             "--services", "profile", "--client", client, "--operator", "ops1")
 A.start()
@@ -447,6 +456,36 @@ def the_session_uri_opens_the_sso_session_once_and_an_aal3_rp_accepts_it(t):
     st, loc = authorize(pw)
     t.check(not loc.startswith("https://127.0.0.1/cb?code="), f"no code at aal1: {st} {loc}")
     t.check("/login" in loc or "error=" in loc, f"sent to log in again or refused: {loc}")
+
+
+@test
+def a_fapi2_client_authenticates_with_tls_client_auth_and_gets_bound_tokens(t):
+    """FAPI 2.0 SP §5.3.2.1: tls_client_auth and mTLS-bound tokens instead of
+    private_key_jwt and DPoP: PAR, the code and /token over mutual TLS, no DPoP proof."""
+    st, j, _ = login("kiosk-21")
+    t.require(st == 200, f"{st} {j}")
+    st, loc, cookie = browser_session(j["session_uri"])
+    verifier = "v" * 43
+    st, par, _ = call("/par", {"client_id": "fapi-kiosk", "response_type": "code",
+                               "scope": "openid", "redirect_uri": "https://127.0.0.1/fcb",
+                               "state": "f1", "nonce": "n1", **PKCE}, cert("kiosk-21"))
+    t.require(st == 201, f"/par {st} {par}")
+    q = urlencode({"client_id": "fapi-kiosk", "request_uri": par["request_uri"]})
+    st, _, r = call("/authorize?" + q, port=A.port, headers={"Cookie": cookie.split(";")[0]},
+                    method="GET")
+    loc = r.getheader("Location") or ""
+    t.require(loc.startswith("https://127.0.0.1/fcb?"), f"/authorize {st} {loc}")
+    code = parse_qs(urlsplit(loc).query)["code"][0]
+    st, tok, _ = call("/token", {"grant_type": "authorization_code", "client_id": "fapi-kiosk",
+                                 "code": code, "redirect_uri": "https://127.0.0.1/fcb",
+                                 "code_verifier": verifier}, cert("kiosk-21"))
+    t.eq(st, 200, f"/token {tok}")
+    t.eq(claims_of(tok["access_token"]).get("cnf"), {"x5t#S256": x5t("kiosk-21")})
+    t.eq(tok.get("token_type"), "Bearer")
+    # the same client over the public listener, no certificate: refused
+    refused(t, call("/par", {"client_id": "fapi-kiosk", "response_type": "code",
+                             "scope": "openid", "redirect_uri": "https://127.0.0.1/fcb",
+                             **PKCE}, port=A.port), 401, "invalid_client", "none presented")
 
 
 @test
