@@ -1045,7 +1045,8 @@ static const struct store_ops rds_sentinel_ops = {
     rds_incr,         rds_ttl,         rds_expire, rds_rec_put, rds_rec_get, rds_set_add,
     rds_set_rem,      rds_set_members, rds_q_push, rds_q_claim, rds_q_done,  rds_q_len,
     rds_batch,        rds_free,        rds_limit,  rds_swap,    rds_pipeline,
-    rds_scan,         rds_rec_cas,     rds_index_range, /* clang-format: keep the rows above as they are */
+    /* clang-format: keep these rows as they are */
+    rds_scan,         rds_rec_cas,     rds_index_range,
 };
 
 static const struct store_ops rds_cluster_ops = {

@@ -21,6 +21,7 @@ struct client_keys;
 struct audit;
 struct fed;
 struct jose_key_cache;
+struct kiosk_trust;
 
 struct app {
     const struct config *cfg;
@@ -41,6 +42,7 @@ struct app {
     struct fed *fed;           /* OpenID Federation (flow/fed.h); NULL: not configured */
     /* DPoP proof keys imported (core/jose.h); may be NULL */
     struct jose_key_cache *dpop_keys;
+    struct kiosk_trust *kiosk; /* the kiosk CA and CRL (flow/kiosk.h); NULL: no kiosk channel */
 };
 
 /* Returns the policy in force with a reference held; release it with app_policy_put. */

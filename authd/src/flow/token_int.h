@@ -20,6 +20,7 @@ struct issue {
     /* a user's access token: exp and act instead of the defaults (a hotline agent's CIBA
      * token, flow/hotline.h), or NULL */
     const struct access_opts *user_opts;
+    const char *x5t; /* mTLS: the access token's cnf.x5t#S256 (RFC 8705 §3.1), or NULL */
 };
 
 /* What token exchange changes in an access token (flow/token_exchange.c). */

@@ -93,6 +93,14 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_QUOTA] = "quota",
     [RC_WHY_LOGIN_HINT_TOKEN] = "login_hint_token",
     [RC_WHY_ACCESS_TOKEN] = "access_token",
+    [RC_WHY_KIOSK_CERT] = "kiosk_cert",
+    [RC_WHY_CARD_NONCE] = "card_nonce",
+    [RC_WHY_CARD_ASSERTION] = "card_assertion",
+    [RC_WHY_CARD_EXPIRED] = "card_expired",
+    [RC_WHY_CARD_RECORD] = "card_record",
+    [RC_WHY_FACE_SCORE] = "face_score",
+    [RC_WHY_KIOSK_NOT_ALLOWED] = "kiosk_not_allowed",
+    [RC_WHY_CERT_BINDING] = "cert_binding",
 };
 
 static int
