@@ -642,7 +642,8 @@ main(int argc, char **argv)
         cc.tls_cert_file = k.o.qr ? NULL : k.o.cert;
         cc.tls_key_file = k.o.qr ? NULL : k.o.key;
         cc.allow_http = k.o.allow_http;
-        cc.client_id = k.o.client_id;
+        /* no client_id here: the library pairs it with a secret; the kiosk's client
+         * authenticates by its certificate (tls_client_auth) and sends client_id itself */
         cc.http_timeout_ms = 10000;
         if (authd_client_new(&cc, &k.ac) != AUTHD_OK) {
             fprintf(stderr, "authd-kiosk: bad --issuer (https, or http with --allow-http)\n");
