@@ -241,7 +241,7 @@ static void
 show_tokens(json_t *t, const char *how)
 {
     const char *idt = json_string_value(json_object_get(t, "id_token"));
-    const char *sid = json_string_value(json_object_get(t, "sid"));
+    const char *sid = json_string_value(json_object_get(t, "sid")), *acr;
     json_t *c = NULL, *amr;
     struct arena a;
     struct span payload;
@@ -263,11 +263,9 @@ show_tokens(json_t *t, const char *how)
         sid = json_string_value(json_object_get(c, "sid"));
     if (sid)
         snprintf(sidm, sizeof(sidm), "%.6s…", sid);
+    acr = json_string_value(json_object_get(c, "acr"));
     screen("logged in (%s): acr %s, amr %s, session %s, token expires in %lld s", how,
-           json_string_value(json_object_get(c, "acr"))
-               ? json_string_value(json_object_get(c, "acr"))
-               : "?",
-           amrs[0] ? amrs : "?", sidm[0] ? sidm : "?",
+           acr ? acr : "?", amrs[0] ? amrs : "?", sidm[0] ? sidm : "?",
            (long long)json_integer_value(json_object_get(t, "expires_in")));
     json_decref(c);
     arena_clear(&a);
@@ -447,7 +445,7 @@ run_qr(struct kiosk *k)
 {
     char err[512];
     json_t *d = NULL, *t = NULL;
-    const char *dc, *uc, *uri, *e;
+    const char *dc, *uc, *uri, *vuri, *e;
     struct buf qr;
     json_int_t interval, expires;
     time_t deadline;
@@ -476,11 +474,8 @@ run_qr(struct kiosk *k)
     screen("用手机扫码登录 Scan with your phone to log in here:");
     fwrite(qr.p, 1, qr.len, stdout);
     buf_clear(&qr);
-    screen("or open %s and enter the code %s",
-           json_string_value(json_object_get(d, "verification_uri"))
-               ? json_string_value(json_object_get(d, "verification_uri"))
-               : uri,
-           uc);
+    vuri = json_string_value(json_object_get(d, "verification_uri"));
+    screen("or open %s and enter the code %s", vuri ? vuri : uri, uc);
     screen("user code: %s", uc);
     fflush(stdout);
     while (!stop && time(NULL) < deadline) {

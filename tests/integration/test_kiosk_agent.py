@@ -231,13 +231,18 @@ def qr_block(screen):
     return "\n".join(lines[i + 1:j]) + "\n"
 
 
+def user_code(t, ag):
+    """The user code the kiosk screen shows."""
+    m = ag.wait_for(r"user code: ([A-Z]{4}-[A-Z]{4})")
+    t.require(m, ag.screen())
+    return m.group(1)
+
+
 @test
 def qr_hand_over_approved_on_the_phone_logs_the_kiosk_in(t):
     ag = qr_agent()
     try:
-        m = ag.wait_for(r"user code: ([A-Z]{4}-[A-Z]{4})")
-        t.require(m, ag.screen())
-        uc = m.group(1)
+        uc = user_code(t, ag)
         shown = ag.wait_for(r"or open (\S+) and enter the code")
         t.eq(shown.group(1), A.base + "/device")
         # the QR is authd's own rendering of verification_uri_complete
@@ -260,9 +265,7 @@ def qr_hand_over_approved_on_the_phone_logs_the_kiosk_in(t):
 def qr_hand_over_denied_on_the_phone_is_said_on_the_screen(t):
     ag = qr_agent()
     try:
-        m = ag.wait_for(r"user code: ([A-Z]{4}-[A-Z]{4})")
-        t.require(m, ag.screen())
-        r = decide(phone(), m.group(1), "deny")
+        r = decide(phone(), user_code(t, ag), "deny")
         t.eq(r.status_code, 200, r.text[:300])
         t.check(ag.wait_for(r"the citizen denied it on the phone"), ag.screen())
         t.eq(ag.exit_code(), 1, ag.screen())
