@@ -28,6 +28,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,9 @@
 
 struct opts {
     const char *reader, *issuer, *client_id, *cert, *key, *ca, *scope;
-    double face_score; /* < 0: none */
+    const char *mtls_url; /* where the kiosk endpoints are; NULL: discovered */
+    const char *browser;  /* a program to open session_uri with, or NULL */
+    double face_score;    /* < 0: none */
     int once, qr, dump_card, allow_http, wait_s;
 };
 
@@ -56,8 +59,10 @@ struct kiosk {
     cjose_jwk_t *jwk;   /* the device key */
     char x5t[64];       /* base64url SHA-256 of the certificate DER */
     char kiosk_id[128]; /* the certificate's CN */
+    char base[512];     /* the endpoints' base URL: the issuer, or its mutual-TLS alias */
 };
 
+extern char **environ;
 static volatile sig_atomic_t stop;
 
 static void
@@ -86,7 +91,8 @@ usage(FILE *f)
     fputs("usage: authd-kiosk --issuer URL --client-id ID --reader pcsc[:NAME]|file:PATH|"
           "vendor:LIB.so\n"
           "                   --cert FILE --key FILE [--ca FILE] [--scope S] [--face-score X]\n"
-          "                   [--once] [--wait S] [--allow-http]\n"
+          "                   [--mtls-url URL] [--browser PROGRAM] [--once] [--wait S]"
+          " [--allow-http]\n"
           "       authd-kiosk --reader SPEC --dump-card [--once] [--wait S]\n"
           "       authd-kiosk --qr --issuer URL --client-id ID [--ca FILE] [--scope S]"
           " [--allow-http]\n"
@@ -183,7 +189,7 @@ load_key(struct kiosk *k)
 
 /* ---- HTTP (libauthd-client's fetch) ---- */
 
-/* POSTs the form (pairs of name, value; NULL-terminated) to issuer + path. Returns the
+/* POSTs the form (pairs of name, value; NULL-terminated) to the base URL + path. Returns the
  * HTTP status (0: no answer) and the parsed JSON body in *out (NULL when none). */
 static long
 post(struct kiosk *k, const char *path, json_t **out, ...)
@@ -204,12 +210,12 @@ post(struct kiosk *k, const char *path, json_t **out, ...)
         if (fetch_form_add(&form, name, value, strlen(value)) != RC_OK)
             goto out;
     }
-    if (buf_printf(&url, "%s%s", k->o.issuer, path) != RC_OK)
+    if (buf_printf(&url, "%s%s", k->base, path) != RC_OK)
         goto out;
     if (fetch_post_form(k->ac, (const char *)url.p, buf_span(&form), FETCH_AUTH_NONE, ANSWER_MAX,
                         &a)
         != AUTHD_OK) {
-        fprintf(stderr, "authd-kiosk: POST %s: no answer from %s\n", path, k->o.issuer);
+        fprintf(stderr, "authd-kiosk: POST %s: no answer from %s\n", path, k->base);
         goto out;
     }
     status = a.status;
@@ -269,6 +275,59 @@ show_tokens(json_t *t, const char *how)
            (long long)json_integer_value(json_object_get(t, "expires_in")));
     json_decref(c);
     arena_clear(&a);
+}
+
+/* The base URL of the endpoints a kiosk reaches over mutual TLS: --mtls-url, else the
+ * origin of the token endpoint's alias in discovery (RFC 8705 §5, mtls_endpoint_aliases:
+ * authd's kiosk_listen), else the issuer. 0, or -1 when discovery cannot be read. */
+static int
+find_base(struct kiosk *k)
+{
+    struct buf url;
+    struct fetch_answer a;
+    json_t *d = NULL;
+    const char *tok;
+    size_t n;
+    int rc = -1;
+
+    snprintf(k->base, sizeof(k->base), "%s", k->o.mtls_url ? k->o.mtls_url : k->o.issuer);
+    n = strlen(k->base);
+    if (n && k->base[n - 1] == '/')
+        k->base[n - 1] = '\0';
+    if (k->o.mtls_url || k->o.qr)
+        return 0;
+    buf_init(&url, 2048);
+    fetch_answer_init(&a, ANSWER_MAX);
+    if (buf_printf(&url, "%s/.well-known/openid-configuration", k->base) == RC_OK
+        && fetch_get(k->ac, (const char *)url.p, ANSWER_MAX, &a) == AUTHD_OK && a.status == 200)
+        d = json_loadb((const char *)a.body.p, a.body.len, 0, NULL);
+    if (d) {
+        tok = json_string_value(
+            json_object_get(json_object_get(d, "mtls_endpoint_aliases"), "token_endpoint"));
+        n = tok ? strlen(tok) : 0;
+        if (n > 6 && n - 6 < sizeof(k->base) && strcmp(tok + n - 6, "/token") == 0)
+            snprintf(k->base, sizeof(k->base), "%.*s", (int)(n - 6), tok);
+        rc = 0;
+    } else {
+        fprintf(stderr, "authd-kiosk: cannot read %s (HTTP %ld)\n", (const char *)url.p, a.status);
+    }
+    json_decref(d);
+    buf_clear(&url);
+    fetch_answer_clear(&a);
+    return rc;
+}
+
+/* Opens session_uri in the kiosk screen's browser: --browser PROGRAM URI, no shell. */
+static void
+open_browser(struct kiosk *k, const char *uri)
+{
+    char *argv[] = {(char *)k->o.browser, (char *)uri, NULL};
+    pid_t pid;
+
+    if (posix_spawnp(&pid, k->o.browser, NULL, NULL, argv, environ) != 0)
+        screen("browser session: cannot start %s", k->o.browser);
+    else
+        screen("browser session: opened in %s", k->o.browser);
 }
 
 /* ---- card login ---- */
@@ -362,8 +421,10 @@ card_login(struct kiosk *k, const struct card *c, char **sid)
     }
     show_tokens(j, "ID card");
     uri = json_string_value(json_object_get(j, "session_uri"));
-    if (uri)
-        screen("browser session: open the single-use session link within 60 s");
+    if (uri && k->o.browser)
+        open_browser(k, uri);
+    else if (uri)
+        screen("browser session: a single-use link valid 60 s (--browser opens it)");
     *sid = strdup(s);
     rc = *sid ? 0 : -1;
 out:
@@ -535,6 +596,8 @@ parse_args(int argc, char **argv, struct opts *o)
                                        {"dump-card", no_argument, NULL, 'd'},
                                        {"allow-http", no_argument, NULL, 'H'},
                                        {"help", no_argument, NULL, 'h'},
+                                       {"mtls-url", required_argument, NULL, 'M'},
+                                       {"browser", required_argument, NULL, 'B'},
                                        {NULL, 0, NULL, 0}};
     char *end;
     int ch;
@@ -561,6 +624,12 @@ parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'A':
             o->ca = optarg;
+            break;
+        case 'M':
+            o->mtls_url = optarg;
+            break;
+        case 'B':
+            o->browser = optarg;
             break;
         case 's':
             o->scope = optarg;
@@ -645,6 +714,8 @@ main(int argc, char **argv)
             goto out;
         }
     }
+    if (k.o.issuer && find_base(&k))
+        goto out;
     if (k.o.qr) {
         rc = run_qr(&k);
         goto out;
