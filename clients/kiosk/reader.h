@@ -39,7 +39,7 @@ struct card {
 
 /* Parses the holder's JSON (the layout of EF.HOLDER and of a card-data file: members type,
  * id_number, name, valid_from, valid_until, authority, strings; with_photo: also
- * photo_base64, standard base64 of the photo bytes). 0, or -1 with err set. */
+ * photo_b64url, the photo bytes in base64url without padding). 0, or -1 with err set. */
 int card_parse(const char *json, size_t len, int with_photo, struct card *out, char *err,
                size_t errlen);
 void card_clear(struct card *c);

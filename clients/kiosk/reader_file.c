@@ -1,4 +1,4 @@
-/* The card-data file adapter (reader.h), for demos: the holder's JSON with photo_base64.
+/* The card-data file adapter (reader.h), for demos: the holder's JSON with photo_b64url.
  * The card is on the reader while the file exists and is taken away when it is deleted
  * (polled every 200 ms). */
 #include <errno.h>

@@ -18,7 +18,7 @@ application, 6986 READ BINARY with no file selected, 6A81 a short file identifie
 than 00.
 
 The holder's data file is the card-data file the agent's file: adapter reads: that JSON
-plus "photo_base64" (standard base64 of the photo).
+plus "photo_b64url" (the photo in base64url, no padding).
 
 A real resident ID card is not like this: its chip is read only through the reader
 vendor's secure access module (SAM), which authenticates to the chip and decrypts what it
@@ -161,7 +161,8 @@ def load_holder(path):
     missing = [k for k in HOLDER_FIELDS if not isinstance(h.get(k), str) or not h[k]]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")
-    photo = base64.b64decode(h["photo_base64"], validate=True)
+    p = h["photo_b64url"]
+    photo = base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))
     holder = json.dumps({k: h[k] for k in HOLDER_FIELDS}, ensure_ascii=False,
                         separators=(",", ":")).encode("utf-8")
     return holder, photo

@@ -1,7 +1,7 @@
 /* libFuzzer target: the kiosk agent's parser of the holder's data (clients/kiosk/card.c),
  * which reads what a card, a card-data file or a vendor SDK shim hands the agent. The
  * parser lives in the agent, not in libauthd, so its source is compiled in here. The first
- * byte chooses whether photo_base64 is read. Invariants (reader.h): 0 only with every
+ * byte chooses whether photo_b64url is read. Invariants (reader.h): 0 only with every
  * member non-empty and NUL-terminated within its buffer and, with the photo, 1..
  * CARD_PHOTO_MAX photo bytes; -1 with the card cleared and a message. */
 #include <stdint.h>
