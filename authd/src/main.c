@@ -17,6 +17,7 @@
 #include "flow/bclogout.h"
 #include "flow/client_auth.h"
 #include "flow/fed.h"
+#include "flow/kiosk.h"
 #include "flow/tokcache.h"
 #include "flow/totp.h"
 #include "http/server.h"
@@ -203,6 +204,8 @@ open_adapters(struct app *app, struct rc_info *ri)
         return rc;
     if ((rc = open_fed(app, ri)) != RC_OK)
         return rc;
+    if ((rc = kiosk_trust_new(c, &app->kiosk, ri)) != RC_OK)
+        return rc;
     compose_popbase_opts(c, app->store, &po);
     return compose_popbase_open(c->popbase, &po, &app->pop, ri);
 }
@@ -353,6 +356,7 @@ main(int argc, char **argv)
     notify_free(app.notify);
     keys_free(app.keys);
     fed_free(app.fed);
+    kiosk_trust_free(app.kiosk);
     tokcache_free(app.tokcache);
     store_free(app.store);
     policy_release(app.policy);

@@ -14,8 +14,14 @@ EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 AT = "urn:ietf:params:oauth:token-type:access_token"
 DUMP = os.environ.get("AUTHD_ERRORS_DUMP")
 
-A = Authd(conf={"register_rate_per_ip": "1000"}, population=500)
+A = Authd(conf={"register_rate_per_ip": "1000", "kiosk_cert_header": "X-SSL-Client-Cert",
+                "kiosk_trusted_proxies": "127.0.0.1"}, population=500)
 A.setup()
+with open(os.path.join(A.state, "policy", "errors-kiosk.conf"), "w") as f:
+    f.write("[client err-kiosk]\ntype = confidential\nauth_method = tls_client_auth\n"
+            "grant_types = client_credentials refresh_token\nscopes = openid profile phone\n")
+A.authctl("kiosk", "enroll", "--id", "err-k1", "--location", "x", "--services", "profile",
+          "--client", "err-kiosk")
 A.start()
 SECRETS = {c["client_id"]: c.get("client_secret") for c in A.demo()["clients"]}
 
@@ -447,6 +453,58 @@ def dpop_refusals_are_unchanged(t):
         DPOP_WANT.get("dpop userinfo bound as bearer"))
     pin(t, "dpop userinfo no proof", A.get("/userinfo", headers={"Authorization": "DPoP " + bound}),
         DPOP_WANT.get("dpop userinfo no proof"))
+
+KIOSK_WANT = {
+    'kiosk nonce no certificate': [401, {'error': 'invalid_client', 'error_description': 'client certificate: none presented (mutual TLS on kiosk_listen, or a trusted proxy)'}, None, None],
+    'kiosk nonce bad forwarded certificate': [401, {'error': 'invalid_client', 'error_description': 'client certificate: the forwarded certificate is not a URL-encoded PEM certificate'}, None, None],
+    'kiosk nonce not tls_client_auth': [401, {'error': 'invalid_client', 'error_description': 'client_id: the kiosk endpoints need a client registered for tls_client_auth'}, None, None],
+    'kiosk login no scope': [400, {'error': 'invalid_scope', 'error_description': 'scope: missing'}, None, None],
+    'kiosk login no openid': [400, {'error': 'invalid_scope', 'error_description': 'scope: must include openid'}, None, None],
+    'kiosk login scope not enrolled': [400, {'error': 'invalid_grant', 'error_description': 'scope: a scope the kiosk is not enrolled for (its services)'}, None, None],
+    'kiosk login no assertion': [400, {'error': 'invalid_request', 'error_description': 'assertion: missing'}, None, None],
+    'kiosk login bad assertion': [400, {'error': 'invalid_grant', 'error_description': 'assertion: not a compact JWS'}, None, None],
+    'kiosk removed bad sid': [400, {'error': 'invalid_request', 'error_description': 'sid: missing or malformed'}, None, None],
+    'kiosk removed unknown sid': [400, {'error': 'invalid_request', 'error_description': 'sid: not a card session of this kiosk'}, None, None],
+    'kiosk bound token without certificate': [401, {'error': 'invalid_token', 'error_description': 'client certificate: a certificate-bound token needs the certificate it was issued to'}, 'Bearer realm="authd", error="invalid_token", error_description="client certificate: a certificate-bound token needs the certificate it was issued to"', None],
+}
+
+
+@test
+def kiosk_refusals_are_unchanged(t):
+    from urllib.parse import quote
+    pem = open(os.path.join(A.state, "kiosks", "err-k1.crt")).read()
+    hdr = {"X-SSL-Client-Cert": quote(pem, safe="")}
+    kc = {"client_id": "err-kiosk"}
+    pin(t, "kiosk nonce no certificate", A.post("/kiosk/nonce", data=kc),
+        KIOSK_WANT.get("kiosk nonce no certificate"))
+    pin(t, "kiosk nonce bad forwarded certificate",
+        A.post("/kiosk/nonce", data=kc, headers={"X-SSL-Client-Cert": "x"}),
+        KIOSK_WANT.get("kiosk nonce bad forwarded certificate"))
+    pin(t, "kiosk nonce not tls_client_auth",
+        A.post("/kiosk/nonce", data={"x": "1"}, auth=auth("demo-module"), headers=hdr),
+        KIOSK_WANT.get("kiosk nonce not tls_client_auth"))
+    for name, form in (("kiosk login no scope", {}),
+                       ("kiosk login no openid", {"scope": "profile"}),
+                       ("kiosk login scope not enrolled", {"scope": "openid phone"}),
+                       ("kiosk login no assertion", {"scope": "openid"}),
+                       ("kiosk login bad assertion", {"scope": "openid", "assertion": "x.y.z"})):
+        pin(t, name, A.post("/kiosk/card-login", data={**kc, **form}, headers=hdr),
+            KIOSK_WANT.get(name))
+    pin(t, "kiosk removed bad sid",
+        A.post("/kiosk/card-removed", data={**kc, "sid": "x"}, headers=hdr),
+        KIOSK_WANT.get("kiosk removed bad sid"))
+    pin(t, "kiosk removed unknown sid",
+        A.post("/kiosk/card-removed", data={**kc, "sid": "A" * 43}, headers=hdr),
+        KIOSK_WANT.get("kiosk removed unknown sid"))
+    bound = A.post("/token", data={**kc, "grant_type": "client_credentials"},
+                   headers=hdr).json()["access_token"]
+    pin(t, "kiosk bound token without certificate",
+        A.get("/userinfo", headers={"Authorization": "Bearer " + bound}),
+        KIOSK_WANT.get("kiosk bound token without certificate"))
+    r = A.get("/kiosk/session?code=" + "A" * 43)
+    t.eq(r.status_code, 400, "session_uri unknown")
+    t.check("该登录链接无效" in r.text or "sign-in link" in r.text, "the page says why")
+
 
 if __name__ == "__main__":
     try:

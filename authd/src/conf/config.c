@@ -31,6 +31,7 @@ static const char *check_sms_lang(const char *v);
 static const char *check_identifier_hmac(const char *v);
 static const char *check_fed_role(const char *v);
 static const char *check_data_cipher(const char *v);
+static const char *check_proxies(const char *v);
 
 #define O(f) offsetof(struct config, f)
 /* clang-format off */
@@ -125,6 +126,13 @@ static const struct key keys[] = {
     {"federation_timeout_ms",      K_U32,   O(federation_timeout_ms), 100, 60000, "3000", NULL},
     {"rate_federation_resolve_per_ip", K_U32, O(rate_federation_resolve_per_ip), 0, 100000000, "120", NULL},
     {"federation_cache_max_s",     K_U32,   O(federation_cache_max_s), 1, 31536000, "3600", NULL},
+    {"kiosk_ca",                   K_PATH,  O(kiosk_ca), 0, 0, NULL, NULL},
+    {"kiosk_ca_key",               K_PATH,  O(kiosk_ca_key), 0, 0, NULL, NULL},
+    {"kiosk_crl",                  K_PATH,  O(kiosk_crl), 0, 0, NULL, NULL},
+    {"kiosk_dir",                  K_PATH,  O(kiosk_dir), 0, 0, NULL, NULL},
+    {"kiosk_listen",               K_STR,   O(kiosk_listen), 0, 0, "off", check_metrics_listen},
+    {"kiosk_cert_header",          K_STR,   O(kiosk_cert_header), 0, 0, NULL, NULL},
+    {"kiosk_trusted_proxies",      K_STR,   O(kiosk_trusted_proxies), 0, 0, NULL, check_proxies},
     {"log_level",                  K_LEVEL, O(log_level), 0, 0, "info", NULL},
     {"log_file",                   K_PATH,  O(log_file), 0, 0, NULL, NULL},
     {"totp_issuer",                K_STR,   O(totp_issuer), 0, 0, "authd", NULL},
@@ -211,6 +219,30 @@ check_metrics_listen(const char *v)
     if (strcmp(v, "off") == 0)
         return NULL;
     return split_listen(v, h, sizeof(h), NULL);
+}
+
+/* kiosk_trusted_proxies: IP addresses, separated by spaces. */
+static const char *
+check_proxies(const char *v)
+{
+    char one[64];
+    unsigned char bin[16];
+
+    while (*v) {
+        size_t n = strcspn(v, " ");
+        if (n >= sizeof(one))
+            return "not an IP address";
+        if (n) {
+            memcpy(one, v, n);
+            one[n] = 0;
+            if (inet_pton(AF_INET, one, bin) != 1 && inet_pton(AF_INET6, one, bin) != 1)
+                return "not an IP address";
+        }
+        v += n;
+        while (*v == ' ')
+            v++;
+    }
+    return NULL;
 }
 
 static const char *
@@ -438,6 +470,25 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
         if (!(c->metrics_host = strdup(mhost)))
             return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
     }
+    if (strcmp(c->kiosk_listen, "off") != 0) {
+        char khost[64];
+        if (split_listen(c->kiosk_listen, khost, sizeof(khost), &c->kiosk_port)
+            || c->kiosk_port == c->listen_port || c->kiosk_port == c->metrics_port)
+            return ini_error(err, RC_MALFORMED, file, key_line(pc, "kiosk_listen"), "kiosk_listen",
+                             "bad value (a port of its own)");
+        if (!c->tls_cert || !c->kiosk_ca)
+            return ini_error(err, RC_MALFORMED, file, key_line(pc, "kiosk_listen"), "kiosk_listen",
+                             "needs tls_cert, tls_key and kiosk_ca");
+        if (!(c->kiosk_host = strdup(khost)))
+            return ini_error(err, RC_NOMEM, file, 0, NULL, "out of memory");
+    }
+    if (c->kiosk_cert_header && !c->kiosk_trusted_proxies)
+        return ini_error(err, RC_MALFORMED, file, key_line(pc, "kiosk_cert_header"),
+                         "kiosk_cert_header", "needs kiosk_trusted_proxies");
+    if ((c->kiosk_ca != NULL) != (c->kiosk_crl != NULL))
+        return ini_error(
+            err, RC_MALFORMED, file, key_line(pc, c->kiosk_ca ? "kiosk_ca" : "kiosk_crl"),
+            c->kiosk_ca ? "kiosk_ca" : "kiosk_crl", "kiosk_ca and kiosk_crl go together");
     if (!c->tls_cert != !c->tls_key)
         return ini_error(err, RC_MALFORMED, file,
                          key_line(pc, c->tls_cert ? "tls_cert" : "tls_key"),
@@ -470,6 +521,7 @@ derive(struct parse_ctx *pc, const char *file, struct config_error *err)
     DEFAULT_UNDER_STATE(policy_dir, "%s/policy")
     DEFAULT_UNDER_STATE(popbase, "file:%s/population.idx")
     DEFAULT_UNDER_STATE(popbase_name_key, "%s/popbase.key")
+    DEFAULT_UNDER_STATE(kiosk_dir, "%s/kiosks")
 #undef DEFAULT_UNDER_STATE
     if (!c->federation_keys_dir
         && asprintf(&c->federation_keys_dir, "%s/federation", c->keys_dir) < 0) {
@@ -552,6 +604,7 @@ config_free(struct config *c)
     }
     free(c->listen_host);
     free(c->metrics_host);
+    free(c->kiosk_host);
     free(c->path);
     free(c);
 }

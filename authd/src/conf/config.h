@@ -108,6 +108,17 @@ struct config {
     uint32_t federation_timeout_ms;
     uint32_t federation_cache_max_s; /* a resolved chain is cached at most this long */
     uint32_t rate_federation_resolve_per_ip; /* /federation/resolve per rate_window_s */
+    /* the kiosk channel (docs/kiosk.md): device PKI, mutual TLS, card login */
+    char *kiosk_ca;     /* PEM: the kiosk CA, the one anchor of kiosk certificates */
+    char *kiosk_ca_key; /* authctl kiosk enroll/revoke only: the kiosk CA's key */
+    char *kiosk_crl;    /* PEM CRL of the kiosk CA; reloaded when its mtime changes */
+    char *kiosk_dir;    /* authctl kiosk enroll writes K.key, K.crt here */
+    char *kiosk_listen; /* "off" or address:port of the TLS listener asking for client
+                           certificates */
+    char *kiosk_host;   /* derived; NULL when off */
+    uint16_t kiosk_port;
+    char *kiosk_cert_header;     /* a TLS-terminating proxy's forwarded certificate header */
+    char *kiosk_trusted_proxies; /* addresses the header is honoured from, space-separated */
     /* the file it came from */
     char *path;
 };

@@ -31,6 +31,8 @@ static const struct {
     {"session_idle_ttl", T(session_idle_ttl), 60, 2592000, 3600},
     {"consent_ttl", T(consent_ttl), 0, 31536000, 15552000},
     {"clock_leeway_s", T(clock_leeway_s), 0, 300, 30},
+    {"kiosk_idle_ttl", T(kiosk_idle_ttl), 10, 86400, 120},
+    {"kiosk_face_score_min", T(kiosk_face_score_min), 0, 100, 80},
 #undef T
 };
 #define NTOKEN_KEYS (sizeof(token_keys) / sizeof(token_keys[0]))
@@ -257,7 +259,7 @@ client_key(struct policy_client *c, const char *k, const char *v)
 {
     static const char *const types[] = {"confidential", "public"};
     static const char *const auths[] = {"client_secret_basic", "client_secret_post",
-                                        "private_key_jwt", "none"};
+                                        "private_key_jwt", "none", "tls_client_auth"};
     static const char *const subjects[] = {"pairwise", "public"};
     int e = 0;
     const char *why;
@@ -272,7 +274,7 @@ client_key(struct policy_client *c, const char *k, const char *v)
         return why;
     }
     if (strcmp(k, "auth_method") == 0) {
-        why = parse_enum(v, auths, 4, &e);
+        why = parse_enum(v, auths, 5, &e);
         c->auth = (enum client_auth)e;
         return why;
     }
@@ -465,10 +467,17 @@ check_client(struct policy_client *c, const char *file, int line, struct config_
 {
     const char *why = NULL;
 
-    if (c->fapi2) /* FAPI 2.0 SP §5.3.2 */
-        c->require_par = c->dpop_bound = c->pkce_required = true;
-    if (c->fapi2 && (c->type != CLIENT_CONFIDENTIAL || c->auth != AUTH_PRIVATE_KEY_JWT))
-        why = "profile fapi2 needs a confidential client with auth_method = private_key_jwt";
+    if (c->fapi2) { /* FAPI 2.0 SP §5.3.2; a tls_client_auth client's tokens are bound to its
+                       certificate instead of a DPoP key (RFC 8705 §3, SP §5.3.2.1) */
+        c->require_par = c->pkce_required = true;
+        if (c->auth != AUTH_TLS_CLIENT_AUTH)
+            c->dpop_bound = true;
+    }
+    if (c->fapi2
+        && (c->type != CLIENT_CONFIDENTIAL
+            || (c->auth != AUTH_PRIVATE_KEY_JWT && c->auth != AUTH_TLS_CLIENT_AUTH)))
+        why = "profile fapi2 needs a confidential client with auth_method = private_key_jwt "
+              "or tls_client_auth";
     else if (c->type == CLIENT_PUBLIC && c->auth != AUTH_NONE)
         why = "a public client has auth_method = none";
     else if (c->type == CLIENT_CONFIDENTIAL && c->auth == AUTH_NONE)

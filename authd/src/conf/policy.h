@@ -33,7 +33,8 @@ enum client_auth {
     AUTH_CLIENT_SECRET_BASIC = 0,
     AUTH_CLIENT_SECRET_POST,
     AUTH_PRIVATE_KEY_JWT,
-    AUTH_NONE
+    AUTH_NONE,
+    AUTH_TLS_CLIENT_AUTH /* RFC 8705 §2.1: a kiosk certificate (flow/kiosk.h) */
 };
 enum subject_type { SUBJECT_PAIRWISE = 0, SUBJECT_PUBLIC };
 
@@ -119,6 +120,8 @@ struct policy_tokens {
     uint32_t session_ttl, session_idle_ttl;
     uint32_t consent_ttl;
     uint32_t clock_leeway_s;
+    uint32_t kiosk_idle_ttl;       /* a card session ends this long after its last use */
+    uint32_t kiosk_face_score_min; /* percent: the least face_score a card login gets ial4 with */
 };
 
 struct policy {

@@ -20,6 +20,7 @@ struct secrets;
 struct client_keys;
 struct audit;
 struct fed;
+struct kiosk_trust;
 
 struct app {
     const struct config *cfg;
@@ -38,6 +39,7 @@ struct app {
     struct tokcache *tokcache; /* access tokens known good on this node; may be NULL */
     struct audit *audit;       /* the audit chain (flow/audit.h); NULL: none (unit tests) */
     struct fed *fed;           /* OpenID Federation (flow/fed.h); NULL: not configured */
+    struct kiosk_trust *kiosk; /* the kiosk CA and CRL (flow/kiosk.h); NULL: no kiosk channel */
 };
 
 /* Returns the policy in force with a reference held; release it with app_policy_put. */

@@ -11,6 +11,7 @@
 #include "core/jose.h"
 #include "core/jsonget.h"
 #include "flow/clients.h"
+#include "flow/kiosk.h"
 #include "port/secrets.h"
 #include "port/store.h"
 
@@ -26,6 +27,8 @@ client_auth_name(enum client_auth m)
         return "private_key_jwt";
     case AUTH_NONE:
         return "none";
+    case AUTH_TLS_CLIENT_AUTH:
+        return "tls_client_auth";
     }
     return "none";
 }
@@ -385,6 +388,18 @@ client_auth_verify(struct app *app, struct arena *a, const struct policy *p,
         return rc_set(ri, RC_DENIED, "client_assertion", "no client identified");
     if (!(c = client_resolve(app, p, id)))
         return rc_set(ri, RC_DENIED, "client_id", "unknown client");
+    if (c->auth == AUTH_TLS_CLIENT_AUTH && cr->method == AUTH_NONE) {
+        /* RFC 8705 §2.1: the TLS handshake authenticated the certificate; its kiosk must be
+         * enrolled for this client (§2.1.2: the binding is the kiosk's, not a subject DN) */
+        if (!cr->cert)
+            return rc_fail(ri, RC_DENIED, RC_WHY_KIOSK_CERT, "client certificate",
+                           "tls_client_auth needs a verified client certificate");
+        if (!kiosk_allows_client(cr->cert->rec, c->id))
+            return rc_fail(ri, RC_DENIED, RC_WHY_KIOSK_CERT, "client certificate",
+                           "the kiosk is not enrolled for this client");
+        *out = c;
+        return RC_OK;
+    }
     if (c->auth != cr->method)
         return rc_set(ri, RC_DENIED, "client authentication", "not the client's registered method");
     switch (cr->method) {

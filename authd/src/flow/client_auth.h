@@ -6,7 +6,10 @@
  *                        type:jwt-bearer and a client_assertion JWS signed with a key of the
  *                        client's registered JWKS (RFC 7523 §2.2, §3; OIDC Core §9);
  *   none                 client_id alone, for public clients (they prove possession of the
- *                        code with PKCE instead).
+ *                        code with PKCE instead);
+ *   tls_client_auth      client_id alone over mutual TLS (RFC 8705 §2.1): the presented
+ *                        certificate is a verified kiosk certificate (flow/kiosk.h) whose
+ *                        kiosk is enrolled for this client (`authctl kiosk enroll --client`).
  * A client may use only the method its policy registers; using another is invalid_client.
  * Secrets are compared as SHA-256 digests with CRYPTO_memcmp; assertion `jti`s are kept in
  * the store until the assertion expires, so a replayed assertion is refused. */
@@ -28,13 +31,16 @@
 
 /* What a request presented, before it is checked against policy. */
 struct client_creds {
-    enum client_auth method; /* how the client authenticated itself */
-    struct span id;          /* client_id (decoded; may be empty for private_key_jwt) */
-    struct span secret;      /* client_secret_*: in the arena, wiped with it */
-    struct span assertion;   /* private_key_jwt */
-    bool basic;              /* came in Authorization: Basic (401 answers carry
-                                WWW-Authenticate: Basic) */
+    enum client_auth method;       /* how the client authenticated itself */
+    struct span id;                /* client_id (decoded; may be empty for private_key_jwt) */
+    struct span secret;            /* client_secret_*: in the arena, wiped with it */
+    struct span assertion;         /* private_key_jwt */
+    bool basic;                    /* came in Authorization: Basic (401 answers carry
+                                      WWW-Authenticate: Basic) */
+    const struct kiosk_cert *cert; /* the verified client certificate of the request
+                                      (http_client_cert), or NULL: set by the caller */
 };
+struct kiosk_cert;
 
 /* Extracts the credentials from the Authorization header value (may be NULL; schemes other
  * than Basic are ignored) and the form. RC_OK: *out filled, spans in a or in f. Failures:

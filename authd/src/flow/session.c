@@ -28,6 +28,17 @@ lifetimes(struct app *app)
     return l;
 }
 
+/* A session with an idle lifetime of its own (a kiosk card session) keeps the smaller. */
+static struct lifetimes
+lifetimes_of(struct app *app, const struct session *s)
+{
+    struct lifetimes l = lifetimes(app);
+
+    if (s->idle_ttl && s->idle_ttl < l.idle)
+        l.idle = s->idle_ttl;
+    return l;
+}
+
 /* How recent a use may be for a touch to write nothing: 1/16 of the idle lifetime, at most
  * a minute. An SSO hop (a second service opened within the minute) then costs no store
  * write and two round trips less; the idle lifetime is kept to within that much. */
@@ -74,7 +85,7 @@ num_str(struct arena *a, int64_t v)
 
 /* The record's fields (values in a). */
 static size_t
-to_fields(struct arena *a, const struct session *s, struct store_field f[10])
+to_fields(struct arena *a, const struct session *s, struct store_field f[11])
 {
     f[0] = (struct store_field){SPAN("acct"), span_str(s->account_id)};
     f[1] = (struct store_field){SPAN("sid"), span_str(s->sid)};
@@ -89,7 +100,10 @@ to_fields(struct arena *a, const struct session *s, struct store_field f[10])
     for (size_t i = 0; i < 10; i++)
         if (!f[i].value.p)
             return 0;
-    return 10;
+    if (!s->idle_ttl)
+        return 10;
+    f[10] = (struct store_field){SPAN("idle"), num_str(a, s->idle_ttl)};
+    return f[10].value.p ? 11 : 0;
 }
 
 static bool
@@ -130,6 +144,8 @@ from_record(struct arena *a, const struct store_record *r, struct session *s)
     s->amr = arena_span_dup(a, store_rec_field(r, "amr"));
     s->device = arena_span_dup(a, store_rec_field(r, "dev")); /* older records: none */
     s->channel = arena_span_dup(a, store_rec_field(r, "chan"));
+    if (field_int(r, "idle", &ial) && ial > 0 && ial <= UINT32_MAX) /* older records: none */
+        s->idle_ttl = (uint32_t)ial;
     return s->amr && s->device && s->channel ? RC_OK : RC_NOMEM;
 }
 
@@ -151,6 +167,7 @@ load_tag(struct app *app, struct arena *a, const char *tag, struct session *out)
     memcpy(s.tag, tag, SESSION_TAG_LEN + 1);
     if (from_record(a, &rec, &s) != RC_OK)
         return RC_NOT_FOUND; /* a damaged record is no session */
+    l = lifetimes_of(app, &s);
     if (ttl_left(l, s.created, now) == 0 || now - s.last_seen > (int64_t)l.idle) {
         session_end(app, a, &s, NULL, NULL);
         return RC_NOT_FOUND;
@@ -199,7 +216,7 @@ static enum rc
 write_session(struct app *app, struct arena *a, const struct session *s, uint32_t ttl,
               unsigned flags)
 {
-    struct store_field f[10];
+    struct store_field f[11];
     struct span skey = store_key(a, "sess", span_str(s->tag), NULL);
     struct span ikey = store_key(a, "sid", span_str(s->sid), NULL);
     size_t n = to_fields(a, s, f);
@@ -262,6 +279,8 @@ session_create(struct app *app, struct arena *a, const struct session_login *l,
     s.created = s.last_seen = now;
     s.device = l->device && strlen(l->device) <= SESSION_LABEL_MAX ? l->device : "";
     s.channel = l->channel && strlen(l->channel) <= SESSION_LABEL_MAX ? l->channel : "";
+    s.idle_ttl = l->idle_ttl;
+    lt = lifetimes_of(app, &s);
     /* NX: 256 random bits never collide, but a collision must not join two sessions */
     if ((rc = write_session(app, a, &s, ttl_left(lt, now, now), STORE_NX)) != RC_OK)
         goto out;
@@ -370,7 +389,7 @@ session_upgrade(struct app *app, struct arena *a, struct session *s, const struc
                 char cookie[SESSION_COOKIE_LEN + 1])
 {
     struct session t = *s;
-    struct lifetimes lt = lifetimes(app);
+    struct lifetimes lt = lifetimes_of(app, s);
     int64_t now = clock_now(app->clock);
     uint32_t ttl = ttl_left(lt, s->created, now);
     enum rc rc;
@@ -395,7 +414,7 @@ session_upgrade(struct app *app, struct arena *a, struct session *s, const struc
 enum rc
 session_touch(struct app *app, struct arena *a, struct session *s)
 {
-    struct lifetimes l = lifetimes(app);
+    struct lifetimes l = lifetimes_of(app, s);
     int64_t now = clock_now(app->clock);
     uint32_t ttl = ttl_left(l, s->created, now);
     struct span rps = store_key(a, "sess", span_str(s->tag), ":rps");

@@ -46,6 +46,8 @@ struct session {
     int64_t auth_time, created, last_seen;
     const char *device;  /* the browser's User-Agent summarized (core/uagent.h), or "" */
     const char *channel; /* the client the session was opened for, or "" */
+    uint32_t idle_ttl;   /* an idle lifetime of its own, when shorter than the policy's
+                            session_idle_ttl (a kiosk card session, flow/card.h); 0: none */
 };
 
 /* What a completed login establishes. */
@@ -55,6 +57,7 @@ struct session_login {
     const char *amr;
     int64_t auth_time;
     const char *device, *channel; /* what the account page shows; NULL: unknown */
+    uint32_t idle_ttl;            /* the session's own idle lifetime (struct session); 0 */
 };
 
 /* Creates a session with a fresh cookie value and a fresh sid (never reusing either, so

@@ -15,6 +15,7 @@
 #include "flow/device.h"
 #include "flow/grant.h"
 #include "flow/notify.h"
+#include "flow/session.h"
 #include "flow/subject.h"
 #include "flow/token_int.h"
 #include "log/log.h"
@@ -242,6 +243,35 @@ issue_approved(struct issue *is, const struct pending *pd, struct token_resp *ou
     return issue_family(is, &f, NULL, out, ri);
 }
 
+enum rc
+token_issue_session(struct app *app, struct arena *a, const struct policy *p,
+                    const struct policy_client *c, const struct session *s, const char *scope,
+                    const char *x5t, struct token_resp *out, struct rc_info *ri)
+{
+    struct issue is = {app, a, p, c, NULL, clock_now(app->clock), NULL, x5t};
+    struct rtf f = {0};
+    enum rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = keys_current(app->keys, &is.ks)) != RC_OK)
+        return rc_because(ri, RC_UNAVAILABLE, RC_WHY_NONE);
+    if ((rc = rtf_new_id(app, &f)) == RC_OK) {
+        f.client_id = c->id;
+        f.account_id = s->account_id;
+        f.sid = s->sid;
+        f.scope = scope;
+        f.amr = s->amr;
+        f.loa = s->loa;
+        f.auth_time = s->auth_time;
+        f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
+        rc = issue_family(&is, &f, NULL, out, ri);
+    } else {
+        rc = rc_because(ri, rc, RC_WHY_NONE);
+    }
+    jose_keyset_release(is.ks);
+    return rc;
+}
+
 /* RFC 8628 §3.4, §3.5: a poll with a device code. The rules are flow/device.c's. */
 static enum rc
 grant_device(struct issue *is, const struct token_req *req, struct token_resp *out,
@@ -440,7 +470,7 @@ enum rc
 token_grant(struct app *app, struct arena *a, const struct policy *p, const struct policy_client *c,
             const struct token_req *req, struct token_resp *out, struct rc_info *ri)
 {
-    struct issue is = {app, a, p, c, NULL, clock_now(app->clock), req->dpop_jkt};
+    struct issue is = {app, a, p, c, NULL, clock_now(app->clock), req->dpop_jkt, req->x5t};
     struct span gt = req->grant_type;
     grant_fn handler;
     struct rc_info own = {0};

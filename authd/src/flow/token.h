@@ -37,6 +37,8 @@ struct token_req {
     struct span auth_req_id; /* CIBA Core §10.1 */
     const char *dpop_jkt; /* the thumbprint of a checked DPoP proof's key (flow/dpop.h): the
                              access token is bound to it (RFC 9449 §6); NULL: a bearer token */
+    const char *x5t;      /* tls_client_auth: the x5t#S256 of the client's certificate: the
+                             access token is bound to it (RFC 8705 §3); NULL: not bound */
 };
 
 #define TOKEN_TYPE_ACCESS   "urn:ietf:params:oauth:token-type:access_token"
@@ -76,8 +78,20 @@ struct token_claims {
     const char *account_id; /* from the family, when the token has rtf */
     const char *act;        /* token exchange: the act claim as compact JSON, or NULL */
     const char *jkt;        /* cnf.jkt of a DPoP-bound token (RFC 9449 §6.1), or NULL */
+    const char *x5t;        /* cnf.x5t#S256 of a certificate-bound token (RFC 8705 §3.1) */
     int64_t exp, iat;
 };
+
+struct session;
+/* The tokens of a login that just created session s for client c (the kiosk card login,
+ * flow/card.h): a new token family of s (acr, amr, auth_time, sid: s's), scope as given
+ * (checked by the caller), the access token bound to x5t (cnf.x5t#S256; NULL: not bound),
+ * the ID token when scope has openid, a refresh token when c has the grant. Results as
+ * token_grant (ri->why RC_WHY_GRANT for an account no longer usable). */
+enum rc token_issue_session(struct app *app, struct arena *a, const struct policy *p,
+                            const struct policy_client *c, const struct session *s,
+                            const char *scope, const char *x5t, struct token_resp *out,
+                            struct rc_info *ri);
 
 /* Verifies an access token we issued: signature with the current key set (ES256 or
  * RS256, typ at+jwt), iss, exp with the policy's leeway; then its revocation state (the

@@ -17,6 +17,7 @@ struct issue {
     struct jose_keyset *ks; /* retained by the caller */
     int64_t now;
     const char *jkt; /* DPoP: the access token's cnf.jkt (RFC 9449 §6.1), or NULL */
+    const char *x5t; /* mTLS: the access token's cnf.x5t#S256 (RFC 8705 §3.1), or NULL */
 };
 
 /* What token exchange changes in an access token (flow/token_exchange.c). */

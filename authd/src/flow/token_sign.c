@@ -106,6 +106,8 @@ token_issue_access(struct issue *is, const char *sub, const char *scope, const s
         json_object_set_new(o, "scope", json_string(scope));
     if (o && is->jkt) /* RFC 9449 §6.1 */
         json_object_set_new(o, "cnf", json_pack("{s:s}", "jkt", is->jkt));
+    else if (o && is->x5t) /* RFC 8705 §3.1 */
+        json_object_set_new(o, "cnf", json_pack("{s:s}", "x5t#S256", is->x5t));
     if (o && f) {
         add_session(o, f);
         json_object_set_new(o, "rtf", json_string(f->id));

@@ -32,6 +32,7 @@ parse_claims(struct arena *a, struct span payload, struct token_claims *out)
     out->acr = jsonget_str(a, o, "acr");
     out->rtf = jsonget_str(a, o, "rtf");
     out->jkt = jsonget_str(a, json_object_get(o, "cnf"), "jkt");
+    out->x5t = jsonget_str(a, json_object_get(o, "cnf"), "x5t#S256");
     out->aud = json_is_string(aud)
                    ? arena_strndup(a, json_string_value(aud), json_string_length(aud))
                    : NULL;

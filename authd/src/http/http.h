@@ -10,6 +10,7 @@
 
 #include "flow/app.h"
 #include "util/arena.h"
+#include "util/rc.h"
 #include "util/span.h"
 
 enum http_method {
@@ -38,6 +39,10 @@ struct http_req {
     bool secure_cookies;   /* TLS or an https issuer: cookies are Secure, named __Host-... */
     const char *client_id; /* for the log: set with http_set_client (a copy in the arena) */
     void *conn;            /* the server's; use the functions below */
+    bool kiosk_listener;   /* arrived on kiosk_listen (TLS asking for a client certificate) */
+    int cert_state;        /* http_client_cert's: 0 not looked at, 1 verified, -1 none */
+    const struct kiosk_cert *cert;
+    struct rc_info cert_ri;
 };
 
 struct http_resp {
@@ -51,6 +56,16 @@ struct http_resp {
 };
 
 typedef void (*route_fn)(struct http_req *r, struct http_resp *w);
+
+/* The verified client certificate of the request (flow/kiosk.h kiosk_cert_verify: an
+ * enrolled kiosk's, chaining to the kiosk CA, unexpired, not revoked): the certificate of
+ * the TLS handshake on kiosk_listen, or the one a trusted TLS-terminating proxy forwards
+ * in kiosk_cert_header (URL-encoded PEM, as nginx's $ssl_client_escaped_cert), honoured
+ * only from an address of kiosk_trusted_proxies (from any other it is ignored). Looked at
+ * once per request. NULL: none, or refused; then ri (may be NULL) says why (RC_WHY_KIOSK_CERT;
+ * an invalid_client). */
+struct kiosk_cert;
+const struct kiosk_cert *http_client_cert(struct http_req *r, struct rc_info *ri);
 
 /* Request header value (case-insensitive name), or NULL. Owned by the server. */
 const char *http_header(const struct http_req *r, const char *name);

@@ -88,7 +88,10 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
     if (!(oc->p = app_policy_get(r->app)))
         return call_failed(r, w, RC_UNAVAILABLE, NULL, false);
     url = arena_printf(&r->arena, "%s%s", r->app->cfg->issuer, path);
+    cr.cert = http_client_cert(r, NULL); /* RFC 8705 §2: tls_client_auth */
     rc = client_auth_verify(r->app, &r->arena, oc->p, &cr, url, &oc->c, &ri);
+    if (rc == RC_DENIED && ri.why == RC_WHY_KIOSK_CERT && !cr.cert)
+        ri = r->cert_ri; /* why the certificate was refused: revoked, another CA, ... */
     if (!rate_ok(r, w, path, rc == RC_OK ? oc->c->id : NULL)) {
         oauth_call_end(oc);
         return false;
@@ -100,6 +103,8 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
         return call_failed(r, w, rc_because(&ri, rc, RC_WHY_CLIENT_AUTH), &ri, cr.basic);
     }
     http_set_client(r, oc->c->id);
+    if (oc->c->auth == AUTH_TLS_CLIENT_AUTH)
+        oc->cert = cr.cert;
     return true;
 }
 

@@ -22,6 +22,8 @@ struct oauth_call {
     struct policy *p;              /* held until oauth_call_end */
     const struct policy_client *c; /* the authenticated client, owned by p */
     bool basic;                    /* the client used HTTP Basic */
+    const struct kiosk_cert *cert; /* tls_client_auth (RFC 8705 §2): the certificate it
+                                      authenticated with (its tokens are bound to it, §3) */
 };
 
 /* Parses, authenticates, and takes a token from the rate-limit buckets of path (per

@@ -90,6 +90,34 @@ add_endpoint(json_t *o, const char *name, const char *iss, const char *path)
     }
 }
 
+/* RFC 8705 §2.1.1, §3.3, §5: with the kiosk channel configured, tls_client_auth is one more
+ * client authentication method, tokens of such clients are certificate-bound, and the
+ * endpoints a client reaches over mutual TLS are those of kiosk_listen. */
+static void
+add_mtls(json_t *o, const struct config *cfg)
+{
+    static const char *const lists[] = {"token_endpoint_auth_methods_supported",
+                                        "introspection_endpoint_auth_methods_supported",
+                                        "revocation_endpoint_auth_methods_supported"};
+    json_t *al;
+    char base[128];
+
+    if (!cfg->kiosk_ca)
+        return;
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        json_array_append_new(json_object_get(o, lists[i]), json_string("tls_client_auth"));
+    json_object_set_new(o, "tls_client_certificate_bound_access_tokens", json_true());
+    if (!cfg->kiosk_host || !(al = json_object()))
+        return;
+    snprintf(base, sizeof(base), "https://%s%s%s:%u", strchr(cfg->kiosk_host, ':') ? "[" : "",
+             cfg->kiosk_host, strchr(cfg->kiosk_host, ':') ? "]" : "", cfg->kiosk_port);
+    add_endpoint(al, "token_endpoint", base, "/token");
+    add_endpoint(al, "userinfo_endpoint", base, "/userinfo");
+    add_endpoint(al, "introspection_endpoint", base, "/introspect");
+    add_endpoint(al, "revocation_endpoint", base, "/revoke");
+    json_object_set_new(o, "mtls_endpoint_aliases", al);
+}
+
 static char *
 build(const struct config *cfg, const struct policy *p, const struct jose_keyset *ks)
 {
@@ -158,6 +186,7 @@ build(const struct config *cfg, const struct policy *p, const struct jose_keyset
     json_object_set_new(o, "frontchannel_logout_supported", json_true());
     json_object_set_new(o, "frontchannel_logout_session_supported", json_true());
     json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+    add_mtls(o, cfg);
     s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;

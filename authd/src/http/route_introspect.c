@@ -85,6 +85,8 @@ access_info(struct http_req *r, const struct oauth_call *oc, struct span tok, en
         json_object_set_new(j, "token_type", json_string("DPoP"));
         json_object_set_new(j, "cnf", json_pack("{s:s}", "jkt", tc.jkt));
     }
+    if (j && tc.x5t) /* RFC 8705 §3.2: the resource server compares its client's certificate */
+        json_object_set_new(j, "cnf", json_pack("{s:s}", "x5t#S256", tc.x5t));
     if (j && tc.act)
         json_object_set_new(j, "act", json_loads(tc.act, 0, NULL)); /* RFC 8693 §4.1 */
     if ((*rc = add_id_number(r, oc, &tc, j)) != RC_OK) {

@@ -2,6 +2,7 @@
  * (flow/token.h), answer JSON with Cache-Control: no-store. */
 #include <jansson.h>
 
+#include "flow/kiosk.h"
 #include "flow/token.h"
 #include "http/dpop_http.h"
 #include "http/oauth_call.h"
@@ -56,6 +57,7 @@ route_token(struct http_req *r, struct http_resp *w)
         .requested_token_type = oauth_call_param(&oc, "requested_token_type"),
         .device_code = oauth_call_param(&oc, "device_code"),
         .auth_req_id = oauth_call_param(&oc, "auth_req_id"),
+        .x5t = oc.cert ? oc.cert->x5t : NULL, /* RFC 8705 §3 */
     };
     if (!dpop_http_token(r, w, &oc, "/token", &req.dpop_jkt)) { /* RFC 9449 §5 */
         oauth_call_end(&oc);

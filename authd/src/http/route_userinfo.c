@@ -15,6 +15,7 @@
 #include "core/mask.h"
 #include "flow/account.h"
 #include "flow/claims.h"
+#include "flow/kiosk.h"
 #include "flow/clients.h"
 #include "flow/subject.h"
 #include "flow/token.h"
@@ -34,6 +35,7 @@ static const struct http_error userinfo_errors[] = {
     {RC_ANY, RC_WHY_DPOP_NONCE, 401, "use_dpop_nonce", NULL, NULL},
     {RC_ANY, RC_WHY_DPOP_PROOF, 401, "invalid_dpop_proof", NULL, NULL},
     {RC_ANY, RC_WHY_DPOP_BOUND, 401, "invalid_token", NULL, NULL},
+    {RC_ANY, RC_WHY_CERT_BINDING, 401, "invalid_token", NULL, NULL},
     {RC_EXPIRED, RC_WHY_ANY, 401, "invalid_token", NULL, "expired"},
     {RC_ANY, RC_WHY_ANY, 401, "invalid_token", NULL, "invalid"},
 };
@@ -61,6 +63,13 @@ sender_check(struct http_req *r, struct http_resp *w, const struct policy *p, st
     struct dpop_proof pr;
     enum rc rc;
 
+    if (tc->x5t) { /* RFC 8705 §3: only over mutual TLS with the certificate it is bound to */
+        const struct kiosk_cert *kc = http_client_cert(r, NULL);
+        if (!kc || strlen(tc->x5t) != KIOSK_X5T_LEN
+            || CRYPTO_memcmp(kc->x5t, tc->x5t, KIOSK_X5T_LEN) != 0)
+            return rc_fail(ri, RC_DENIED, RC_WHY_CERT_BINDING, "client certificate",
+                           "a certificate-bound token needs the certificate it was issued to");
+    }
     if (!dpop && !tc->jkt)
         return RC_OK;
     if (!dpop)

@@ -34,8 +34,10 @@ struct conn {
 struct server {
     struct MHD_Daemon *d;
     struct MHD_Daemon *md; /* the metrics listener, NULL when metrics_listen = off */
+    struct MHD_Daemon *kd; /* the kiosk listener, NULL when kiosk_listen = off */
     struct app *app;
     char *tls_cert, *tls_key;
+    char *kiosk_trust; /* PEM of kiosk_ca: the CA names a client certificate is asked for */
     atomic_long inflight;
     /* the request-head deadline */
     pthread_mutex_t mu;
@@ -250,6 +252,7 @@ begin(struct reqstate *st, struct MHD_Connection *c, const char *method, const c
         st->r.metrics_listener = di && st->srv->md && di->daemon == st->srv->md;
         if (st->r.metrics_listener)
             st->r.tls = false;
+        st->r.kiosk_listener = di && st->srv->kd && di->daemon == st->srv->kd;
     }
     st->r.secure_cookies = st->r.tls || strncmp(st->srv->app->cfg->issuer, "https://", 8) == 0;
     client_ip(c, st->ip, sizeof(st->ip));
@@ -594,6 +597,47 @@ metrics_start(struct server *s, struct rc_info *ri)
                   e == EADDRINUSE ? "address already in use" : "cannot listen");
 }
 
+/* The kiosk listener (kiosk_listen): TLS with the server's certificate that also asks for a
+ * client certificate (MHD_OPTION_HTTPS_MEM_TRUST makes GnuTLS send a CertificateRequest;
+ * the handshake does not verify it: http_client_cert does, with OpenSSL, per request).
+ * Apart from the listener the main one, so browsers on the public listener are never asked
+ * for a certificate. The same routes and checks as the public listener; its own
+ * libmicrohttpd listening socket and one thread (a connection's MHD_CONNECTION_INFO_DAEMON
+ * is the daemon itself only without a pool: that is how a request knows it came here). */
+static enum rc
+kiosk_start(struct server *s, struct rc_info *ri)
+{
+    const struct config *cfg = s->app->cfg;
+    struct sockaddr_storage ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TLS;
+    int e;
+
+    if (!cfg->kiosk_host)
+        return RC_OK;
+    if (!bind_addr(cfg->kiosk_host, cfg->kiosk_port, &ss))
+        return rc_set(ri, RC_MALFORMED, "kiosk_listen", "not an IP address");
+    if (!(s->kiosk_trust = read_file(cfg->kiosk_ca, ri)))
+        return RC_MALFORMED;
+    if (((struct sockaddr *)&ss)->sa_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->kd = MHD_start_daemon(
+        flags, cfg->kiosk_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)cfg->max_header_bytes * 2 + 4096, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+        MHD_OPTION_HTTPS_MEM_TRUST, s->kiosk_trust, MHD_OPTION_END);
+    if (s->kd)
+        return RC_OK;
+    e = errno;
+    return rc_set(ri, RC_UNAVAILABLE, "kiosk_listen",
+                  e == EADDRINUSE ? "address already in use" : "cannot listen");
+}
+
 void
 server_panic(void *cls, const char *file, unsigned int line, const char *reason)
 {
@@ -685,7 +729,7 @@ server_start(struct app *app, struct server **out, struct rc_info *ri)
         server_stop(s);
         return rc_set(ri, RC_INTERNAL, "listen", "cannot start the accept thread");
     }
-    if ((rc = metrics_start(s, ri)) != RC_OK
+    if ((rc = metrics_start(s, ri)) != RC_OK || (rc = kiosk_start(s, ri)) != RC_OK
         || (rc = sweeper_start(s)) != RC_OK) {
         server_stop(s);
         return rc == RC_NOMEM ? rc_set(ri, rc, "listen", "cannot start a thread") : rc;
@@ -716,6 +760,8 @@ server_stop(struct server *s)
     sweeper_stop(s);
     if (s->md)
         MHD_stop_daemon(s->md);
+    if (s->kd)
+        MHD_stop_daemon(s->kd);
     if (s->d)
         MHD_stop_daemon(s->d);
     acceptor_free(s->acc); /* the socket is closed once no thread can name it */
@@ -724,5 +770,6 @@ server_stop(struct server *s)
         free(s->tls_key);
     }
     free(s->tls_cert);
+    free(s->kiosk_trust);
     free(s);
 }

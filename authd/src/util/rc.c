@@ -85,6 +85,14 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_UNKNOWN_USER] = "unknown_user",
     [RC_WHY_BINDING_MESSAGE] = "binding_message",
     [RC_WHY_OTHER_CITIZEN] = "other_citizen",
+    [RC_WHY_KIOSK_CERT] = "kiosk_cert",
+    [RC_WHY_CARD_NONCE] = "card_nonce",
+    [RC_WHY_CARD_ASSERTION] = "card_assertion",
+    [RC_WHY_CARD_EXPIRED] = "card_expired",
+    [RC_WHY_CARD_RECORD] = "card_record",
+    [RC_WHY_FACE_SCORE] = "face_score",
+    [RC_WHY_KIOSK_NOT_ALLOWED] = "kiosk_not_allowed",
+    [RC_WHY_CERT_BINDING] = "cert_binding",
 };
 
 static int

@@ -98,6 +98,20 @@ enum rc_reason {
                                   printable (CIBA Core §13 invalid_binding_message) */
     RC_WHY_OTHER_CITIZEN,      /* "other_citizen": a CIBA request approved from the session of
                                   a citizen other than the one it names */
+    RC_WHY_KIOSK_CERT,         /* "kiosk_cert": no client certificate, or one that is not an
+                                  enrolled, unrevoked kiosk's (invalid_client) */
+    RC_WHY_CARD_NONCE,         /* "card_nonce": a card assertion's nonce unknown, used, expired
+                                  or another kiosk's */
+    RC_WHY_CARD_ASSERTION,     /* "card_assertion": a card assertion malformed, badly signed,
+                                  expired or not for us */
+    RC_WHY_CARD_EXPIRED,       /* "card_expired": the ID card is past its valid_until */
+    RC_WHY_CARD_RECORD,        /* "card_record": the population base does not match the card
+                                  (name, number) or the record is cancelled */
+    RC_WHY_FACE_SCORE,         /* "face_score": the face match is under policy */
+    RC_WHY_KIOSK_NOT_ALLOWED,  /* "kiosk_not_allowed": the kiosk may not serve this client or
+                                  scope */
+    RC_WHY_CERT_BINDING,       /* "cert_binding": a certificate-bound token presented without
+                                  that certificate (RFC 8705 §3) */
     RC__WHY_COUNT
 };
 
