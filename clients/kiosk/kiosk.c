@@ -60,6 +60,7 @@ struct kiosk {
     char x5t[64];       /* base64url SHA-256 of the certificate DER */
     char kiosk_id[128]; /* the certificate's CN */
     char base[512];     /* the endpoints' base URL: the issuer, or its mutual-TLS alias */
+    EVP_PKEY *cert_key; /* the certificate's public key */
 };
 
 extern char **environ;
@@ -133,6 +134,7 @@ load_cert(struct kiosk *k)
     if (f)
         fclose(f);
     if (len > 0 && sha256_b64url(der, (size_t)len, k->x5t, sizeof(k->x5t)) == 0
+        && (k->cert_key = X509_get_pubkey(x))
         && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, k->kiosk_id,
                                      sizeof(k->kiosk_id))
                > 0)
@@ -169,6 +171,14 @@ load_key(struct kiosk *k)
         || !EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &pl)
         || pl != sizeof(pub) || pub[0] != 0x04) {
         fprintf(stderr, "authd-kiosk: %s: not a PEM EC P-256 private key\n", k->o.key);
+        BN_clear_free(bn);
+        EVP_PKEY_free(pk);
+        return -1;
+    }
+    if (EVP_PKEY_eq(pk, k->cert_key) != 1) {
+        fprintf(stderr, "authd-kiosk: %s is not the key of the certificate %s\n", k->o.key,
+                k->o.cert);
+        OPENSSL_cleanse(d, sizeof(d));
         BN_clear_free(bn);
         EVP_PKEY_free(pk);
         return -1;
@@ -714,14 +724,14 @@ main(int argc, char **argv)
             goto out;
         }
     }
+    if (!k.o.qr && !k.o.dump_card && (load_cert(&k) || load_key(&k)))
+        goto out;
     if (k.o.issuer && find_base(&k))
         goto out;
     if (k.o.qr) {
         rc = run_qr(&k);
         goto out;
     }
-    if (!k.o.dump_card && (load_cert(&k) || load_key(&k)))
-        goto out;
     if (reader_open(k.o.reader, &stop, &r, err, sizeof(err)) != READER_OK) {
         fprintf(stderr, "authd-kiosk: %s\n", err);
         goto out;
@@ -731,6 +741,7 @@ out:
     if (r)
         r->ops->close(r);
     cjose_jwk_release(k.jwk);
+    EVP_PKEY_free(k.cert_key);
     authd_client_free(k.ac);
     curl_global_cleanup();
     return rc;

@@ -8,18 +8,16 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import BUILD, Authd, run, stop_pid, test  # noqa: E402
+from itest import Authd, run, test  # noqa: E402
 from oidc import Browser, hidden  # noqa: E402
+from kiosk_agent import Agent  # noqa: E402
 from vcard import Pcscd, VirtualCard  # noqa: E402
 
-AGENT = os.path.join(BUILD, "authd-kiosk")
 TMP = tempfile.mkdtemp(prefix="authd-kiosk-test-")
 PHOTO = os.urandom(3000)  # over 256 bytes: several READ BINARY answers
 HOLDER = {"type": "resident_id", "id_number": "110101199003071234", "name": "欧阳娜娜",
@@ -38,55 +36,6 @@ def holder_file(fname, **changes):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(h, f, ensure_ascii=False)
     return path, h
-
-
-class Agent:
-    """authd-kiosk with its screen (stdout) read line by line in a thread."""
-
-    def __init__(self, args, env=None):
-        self.proc = subprocess.Popen([AGENT, *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=env)
-        self.lines = []
-        self.cv = threading.Condition()
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.cv:
-                self.lines.append(line.rstrip("\n"))
-                self.cv.notify_all()
-
-    def wait_for(self, pattern, timeout=20):
-        """The first line matching pattern (a regex), or None after timeout."""
-        rx = re.compile(pattern)
-        end = time.monotonic() + timeout
-        with self.cv:
-            while True:
-                for line in self.lines:
-                    m = rx.search(line)
-                    if m:
-                        return m
-                left = end - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self.t.is_alive()):
-                    return None
-                self.cv.wait(min(left, 0.2))
-
-    def exit_code(self, timeout=20):
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            stop_pid(self.proc)
-            return None
-        self.t.join(5)
-        return rc
-
-    def screen(self):
-        with self.cv:
-            return "\n".join(self.lines)
-
-    def stop(self):
-        stop_pid(self.proc)
 
 
 def card_of(agent):
