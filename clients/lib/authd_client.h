@@ -58,6 +58,8 @@ enum authd_status {
     AUTHD_ERR_DPOP,             /* a DPoP-bound token without a valid proof of its key for
                                    this request (or presented as Bearer), or a proof with a
                                    token that is not bound (RFC 9449 §7) */
+    AUTHD_ERR_CERT_BOUND,       /* a certificate-bound token (cnf.x5t#S256) presented without
+                                   the certificate it is bound to (RFC 8705 §3) */
     AUTHD_STATUS__COUNT
 };
 
@@ -149,6 +151,7 @@ struct authd_token_info {
     const char *act_client_id; /* ... and client_id, when present */
     const char *act;           /* the whole act claim as compact JSON (nested actors) */
     const char *cnf_jkt;       /* DPoP-bound token: its key's RFC 7638 thumbprint (cnf.jkt) */
+    const char *cnf_x5t;       /* certificate-bound token (RFC 8705 §3.1): cnf.x5t#S256 */
     void *priv_;               /* storage; do not touch */
 };
 
@@ -191,6 +194,18 @@ struct authd_dpop_request {
  * authd_client_validate. */
 enum authd_status authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len,
                                              const struct authd_dpop_request *req,
+                                             const struct authd_validate_opts *o,
+                                             struct authd_token_info *out);
+
+/* authd_client_validate for a request that came over mutual TLS (RFC 8705 §3): cert_der
+ * (cert_len bytes) is the client certificate the module's TLS layer (or its trusted proxy)
+ * verified for this request, NULL when there was none. A certificate-bound token
+ * (cnf.x5t#S256) is valid only with the certificate whose SHA-256 is that thumbprint;
+ * authd_client_validate and authd_client_validate_dpop refuse every bound token. A token
+ * that is not bound is validated as by authd_client_validate whatever the certificate.
+ * AUTHD_ERR_CERT_BOUND, else as authd_client_validate. */
+enum authd_status authd_client_validate_mtls(struct authd_client *c, const char *token, size_t len,
+                                             const unsigned char *cert_der, size_t cert_len,
                                              const struct authd_validate_opts *o,
                                              struct authd_token_info *out);
 

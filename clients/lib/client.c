@@ -44,6 +44,7 @@ static const char *const status_names[AUTHD_STATUS__COUNT] = {
     [AUTHD_ERR_NOMEM] = "AUTHD_ERR_NOMEM",
     [AUTHD_ERR_INTERNAL] = "AUTHD_ERR_INTERNAL",
     [AUTHD_ERR_DPOP] = "AUTHD_ERR_DPOP",
+    [AUTHD_ERR_CERT_BOUND] = "AUTHD_ERR_CERT_BOUND",
 };
 
 const char *

@@ -108,7 +108,8 @@ extract(json_t *o, struct arena *a, struct authd_token_info *out)
         return st;
     if (json_object_get(o, "cnf")) { /* RFC 9449 §6.1 */
         json_t *cnf = json_object_get(o, "cnf");
-        if (!json_is_object(cnf) || (st = get_str(cnf, "jkt", a, &out->cnf_jkt)))
+        if (!json_is_object(cnf) || (st = get_str(cnf, "jkt", a, &out->cnf_jkt))
+            || (st = get_str(cnf, "x5t#S256", a, &out->cnf_x5t))) /* RFC 8705 §3.1 */
             return AUTHD_ERR_MALFORMED;
     }
     return AUTHD_OK;

@@ -1,6 +1,8 @@
 /* Local validation of JWT access tokens, RFC 9068 §4, with the cached JWKS. JOSE itself
  * (parsing, algorithm policy, signature) is core/jose's; this file maps its results to the
  * library's codes and adds the access-token rules (claims: tokinfo.c). */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "client_int.h"
@@ -111,6 +113,25 @@ check_dpop(const struct authd_client *c, struct span token, const struct authd_d
     return AUTHD_OK;
 }
 
+/* RFC 8705 §3: a certificate-bound token only with that certificate (cert NULL: none). */
+static enum authd_status
+check_mtls(const struct authd_token_info *t, const unsigned char *cert, size_t len)
+{
+    unsigned char md[32];
+    unsigned n = 0;
+    struct span x5t;
+    struct arena *a = t->priv_;
+
+    if (!t->cnf_x5t)
+        return AUTHD_OK;
+    if (!cert || !len || EVP_Digest(cert, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32
+        || jose_b64url_encode(span_of(md, 32), a, &x5t) != RC_OK)
+        return AUTHD_ERR_CERT_BOUND;
+    if (strlen(t->cnf_x5t) != x5t.len || CRYPTO_memcmp(t->cnf_x5t, x5t.p, x5t.len) != 0)
+        return AUTHD_ERR_CERT_BOUND;
+    return AUTHD_OK;
+}
+
 enum authd_status
 authd_client_validate(struct authd_client *c, const char *token, size_t len,
                       const struct authd_validate_opts *o, struct authd_token_info *out)
@@ -118,10 +139,32 @@ authd_client_validate(struct authd_client *c, const char *token, size_t len,
     return authd_client_validate_dpop(c, token, len, NULL, o, out);
 }
 
+static enum authd_status validate_any(struct authd_client *c, const char *token, size_t len,
+                                      const struct authd_dpop_request *req,
+                                      const unsigned char *cert, size_t cert_len,
+                                      const struct authd_validate_opts *o,
+                                      struct authd_token_info *out);
+
 enum authd_status
 authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len,
                            const struct authd_dpop_request *req,
                            const struct authd_validate_opts *o, struct authd_token_info *out)
+{
+    return validate_any(c, token, len, req, NULL, 0, o, out);
+}
+
+enum authd_status
+authd_client_validate_mtls(struct authd_client *c, const char *token, size_t len,
+                           const unsigned char *cert_der, size_t cert_len,
+                           const struct authd_validate_opts *o, struct authd_token_info *out)
+{
+    return validate_any(c, token, len, NULL, cert_der, cert_len, o, out);
+}
+
+static enum authd_status
+validate_any(struct authd_client *c, const char *token, size_t len,
+             const struct authd_dpop_request *req, const unsigned char *cert, size_t cert_len,
+             const struct authd_validate_opts *o, struct authd_token_info *out)
 {
     struct span payload;
     struct loa want;
@@ -140,6 +183,8 @@ authd_client_validate_dpop(struct authd_client *c, const char *token, size_t len
     if ((st = check_required(out)) != AUTHD_OK)
         goto out;
     if ((st = check_dpop(c, span_of(token, len), req, out)) != AUTHD_OK)
+        goto out;
+    if ((st = check_mtls(out, cert, cert_len)) != AUTHD_OK)
         goto out;
     st = tokinfo_check_opts(out, o);
 out:

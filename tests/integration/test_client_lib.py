@@ -527,4 +527,33 @@ def dpop_bound_tokens_need_a_proof_of_their_key(t):
         t.eq(c.status(plain), "AUTHD_OK")
         c.close()
 
+
+@test
+def certificate_bound_tokens_need_their_certificate(t):
+    """RFC 8705 §3: authd_client_validate_mtls with the presenting certificate's DER."""
+    import tempfile
+    d = tempfile.mkdtemp()
+    ders = []
+    for n in ("mine", "other"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{d}/{n}.key",
+                        "-out", f"{d}/{n}.der", "-outform", "DER", "-subj", f"/CN={n}",
+                        "-days", "1"], check=True, capture_output=True)
+        ders.append(f"{d}/{n}.der")
+    x5t = b64(hashlib.sha256(open(ders[0], "rb").read()).digest())
+    bound = mint(claims(cnf={"x5t#S256": x5t}))
+    plain = mint(claims())
+    with JwksServer() as js:
+        c = Checker(js.url)
+        r = c.cmd(f"mtls {bound} {ders[0]}")
+        t.eq(r["status"], "AUTHD_OK", r)
+        t.eq(r.get("cnf_x5t"), x5t)
+        t.eq(c.cmd(f"mtls {bound} {ders[1]}")["status"], "AUTHD_ERR_CERT_BOUND", "other cert")
+        t.eq(c.cmd(f"mtls {bound} -")["status"], "AUTHD_ERR_CERT_BOUND", "no certificate")
+        t.eq(c.status(bound), "AUTHD_ERR_CERT_BOUND", "authd_client_validate")
+        t.eq(c.cmd(f"dpop {bound} GET https://m.example/x -")["status"], "AUTHD_ERR_CERT_BOUND")
+        t.eq(c.cmd(f"mtls {plain} {ders[0]}")["status"], "AUTHD_OK", "unbound token")
+        c.close()
+    shutil.rmtree(d, ignore_errors=True)
+
 run()

@@ -18,7 +18,7 @@ import http.client
 from urllib.parse import quote, urlencode, urlsplit, parse_qs
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-from itest import Authd, Redis, free_port, run, test  # noqa: E402
+from itest import BUILD as BUILD_DIR, Authd, Redis, free_port, run, test  # noqa: E402
 import rpkit  # noqa: E402
 from rpkit import BCReceiver  # noqa: E402
 
@@ -46,6 +46,15 @@ scopes = openid profile phone
 backchannel_logout_uri = {RCV.uri}
 location = 市民中心一楼大厅 3 号机
 
+[client fapi-kiosk]
+type = confidential
+auth_method = tls_client_auth
+profile = fapi2
+redirect_uris = https://127.0.0.1/fcb
+grant_types = authorization_code
+scopes = openid
+first_party = true
+
 [client aal3-rp]
 type = confidential
 auth_method = client_secret_post
@@ -65,7 +74,7 @@ def authctl(*args, check=True):
 
 
 for k, client in (("kiosk-17", "kiosk-app"), ("kiosk-18", "kiosk-app"), ("kiosk-19", "kiosk-app"),
-                  ("kiosk-20", "")):
+                  ("kiosk-20", ""), ("kiosk-21", "kiosk-app fapi-kiosk")):
     authctl("kiosk", "enroll", "--id", k, "--location", "市民中心一楼大厅 3 号机",
             "--services", "profile", "--client", client, "--operator", "ops1")
 A.start()
@@ -338,6 +347,53 @@ def the_bound_token_works_only_with_the_kiosks_certificate(t):
 
 
 @test
+def libauthd_client_refuses_the_bound_token_without_the_kiosks_certificate(t):
+    """The real token of a card login through libauthd-client (authd-client-check), its
+    JWKS fetched from the live daemon and served to it over loopback HTTP."""
+    import http.server
+    import threading
+    st, j, _ = login()
+    t.require(st == 200, f"{st} {j}")
+    _, jwks, _ = call("/jwks", port=A.port, method="GET")
+    body = json.dumps(jwks).encode()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    d = tempfile.mkdtemp()
+    try:
+        for k in ("kiosk-17", "kiosk-18"):
+            with open(f"{d}/{k}.der", "wb") as f:
+                f.write(ssl.PEM_cert_to_DER_cert(open(cert(k)[0]).read()))
+        p = subprocess.run([os.path.join(BUILD_DIR, "clientlib", "authd-client-check"),
+                            "--issuer", ISS, "--aud", "kiosk-app", "--allow-http", "--jwks",
+                            f"http://127.0.0.1:{srv.server_address[1]}/jwks"],
+                           input=f"mtls {j['access_token']} {d}/kiosk-17.der\n"
+                                 f"mtls {j['access_token']} {d}/kiosk-18.der\n"
+                                 f"mtls {j['access_token']} -\n"
+                                 f"validate {j['access_token']}\n",
+                           capture_output=True, text=True, timeout=30)
+        out = [json.loads(l) for l in p.stdout.splitlines()]
+        t.eq([o["status"] for o in out], ["AUTHD_OK", "AUTHD_ERR_CERT_BOUND",
+                                          "AUTHD_ERR_CERT_BOUND", "AUTHD_ERR_CERT_BOUND"],
+             p.stderr)
+        t.eq(out[0].get("cnf_x5t"), x5t("kiosk-17"))
+    finally:
+        srv.shutdown()
+        shutil.rmtree(d)
+
+
+@test
 def a_trusted_proxys_header_is_honoured_and_any_other_ignored(t):
     pem = open(cert("kiosk-17")[0]).read()
     hdr = {"X-SSL-Client-Cert": quote(pem, safe="")}
@@ -400,6 +456,36 @@ def the_session_uri_opens_the_sso_session_once_and_an_aal3_rp_accepts_it(t):
     st, loc = authorize(pw)
     t.check(not loc.startswith("https://127.0.0.1/cb?code="), f"no code at aal1: {st} {loc}")
     t.check("/login" in loc or "error=" in loc, f"sent to log in again or refused: {loc}")
+
+
+@test
+def a_fapi2_client_authenticates_with_tls_client_auth_and_gets_bound_tokens(t):
+    """FAPI 2.0 SP §5.3.2.1: tls_client_auth and mTLS-bound tokens instead of
+    private_key_jwt and DPoP: PAR, the code and /token over mutual TLS, no DPoP proof."""
+    st, j, _ = login("kiosk-21")
+    t.require(st == 200, f"{st} {j}")
+    st, loc, cookie = browser_session(j["session_uri"])
+    verifier = "v" * 43
+    st, par, _ = call("/par", {"client_id": "fapi-kiosk", "response_type": "code",
+                               "scope": "openid", "redirect_uri": "https://127.0.0.1/fcb",
+                               "state": "f1", "nonce": "n1", **PKCE}, cert("kiosk-21"))
+    t.require(st == 201, f"/par {st} {par}")
+    q = urlencode({"client_id": "fapi-kiosk", "request_uri": par["request_uri"]})
+    st, _, r = call("/authorize?" + q, port=A.port, headers={"Cookie": cookie.split(";")[0]},
+                    method="GET")
+    loc = r.getheader("Location") or ""
+    t.require(loc.startswith("https://127.0.0.1/fcb?"), f"/authorize {st} {loc}")
+    code = parse_qs(urlsplit(loc).query)["code"][0]
+    st, tok, _ = call("/token", {"grant_type": "authorization_code", "client_id": "fapi-kiosk",
+                                 "code": code, "redirect_uri": "https://127.0.0.1/fcb",
+                                 "code_verifier": verifier}, cert("kiosk-21"))
+    t.eq(st, 200, f"/token {tok}")
+    t.eq(claims_of(tok["access_token"]).get("cnf"), {"x5t#S256": x5t("kiosk-21")})
+    t.eq(tok.get("token_type"), "Bearer")
+    # the same client over the public listener, no certificate: refused
+    refused(t, call("/par", {"client_id": "fapi-kiosk", "response_type": "code",
+                             "scope": "openid", "redirect_uri": "https://127.0.0.1/fcb",
+                             **PKCE}, port=A.port), 401, "invalid_client", "none presented")
 
 
 @test

@@ -86,8 +86,10 @@ def discovery_documents_the_endpoints(t):
         t.eq(d["subject_types_supported"], ["pairwise", "public"])
         t.check("ES256" in d["id_token_signing_alg_values_supported"])
         t.check("none" not in d["id_token_signing_alg_values_supported"])
-        t.eq(set(d["token_endpoint_auth_methods_supported"]),
-             {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"})
+        t.eq(set(d["token_endpoint_auth_methods_supported"]),  # kiosk_ca: tls_client_auth
+             {"client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+              "tls_client_auth"})
+        t.eq(d.get("tls_client_certificate_bound_access_tokens"), True)
         t.eq(set(d["grant_types_supported"]),
              {"authorization_code", "refresh_token", "client_credentials",
               "urn:ietf:params:oauth:grant-type:token-exchange",

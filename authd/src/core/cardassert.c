@@ -100,9 +100,11 @@ parse_card(struct arena *a, const json_t *card, uint32_t today_ymd, struct card_
         return bad(ri, "card.name", "missing or not a name");
     if (!(s = str_member(card, "valid_from", 10)) || !parse_date(s, &out->valid_from))
         return bad(ri, "card.valid_from", "not a YYYY-MM-DD date");
-    if (!(s = str_member(card, "valid_until", 10))
-        || (strcmp(s, "long-term") == 0 ? (out->valid_until = CARD_LONG_TERM, false)
-                                        : !parse_date(s, &out->valid_until)))
+    if (!(s = str_member(card, "valid_until", 10)))
+        return bad(ri, "card.valid_until", "not a YYYY-MM-DD date or long-term");
+    if (strcmp(s, "long-term") == 0) /* 长期: a card for life */
+        out->valid_until = CARD_LONG_TERM;
+    else if (!parse_date(s, &out->valid_until))
         return bad(ri, "card.valid_until", "not a YYYY-MM-DD date or long-term");
     if (out->valid_until < out->valid_from)
         return bad(ri, "card.valid_until", "before valid_from");
@@ -116,45 +118,53 @@ parse_card(struct arena *a, const json_t *card, uint32_t today_ymd, struct card_
     return RC_OK;
 }
 
+/* The members of the payload object o, in order. */
+static enum rc
+parse_object(struct arena *a, const json_t *o, uint32_t today_ymd, struct card_assertion *out,
+             struct rc_info *ri)
+{
+    const json_t *v;
+    const char *s;
+    enum rc rc;
+
+    if (!json_is_object(o))
+        return bad(ri, "assertion", "payload is not an object");
+    if (!(s = str_member(o, "iss", CARD_ISS_MAX)))
+        return bad(ri, "iss", "missing or too long");
+    memcpy(out->iss, s, strlen(s) + 1);
+    if (!(s = str_member(o, "aud", 2048)) || !(out->aud = arena_strndup(a, s, strlen(s))))
+        return bad(ri, "aud", "missing or not a string");
+    if (!json_is_integer(json_object_get(o, "iat")) || !json_is_integer(json_object_get(o, "exp")))
+        return bad(ri, "iat", "iat and exp must be integers");
+    out->iat = json_integer_value(json_object_get(o, "iat"));
+    out->exp = json_integer_value(json_object_get(o, "exp"));
+    if (!(s = str_member(o, "nonce", CARD_NONCE_LEN)) || strlen(s) != CARD_NONCE_LEN
+        || !span_is_b64url(span_str(s)))
+        return bad(ri, "nonce", "missing or not a nonce of /kiosk/nonce");
+    memcpy(out->nonce, s, CARD_NONCE_LEN + 1);
+    if ((rc = parse_card(a, json_object_get(o, "card"), today_ymd, out, ri)) != RC_OK)
+        return rc;
+    if ((v = json_object_get(o, "face_score"))
+        && (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0
+            || json_number_value(v) > 1))
+        return bad(ri, "face_score", "must be a number from 0 to 1");
+    out->has_face = v != NULL;
+    out->face_score = v ? json_number_value(v) : 0;
+    return RC_OK;
+}
+
 enum rc
 cardassert_parse(struct arena *a, struct span payload, uint32_t today_ymd,
                  struct card_assertion *out, struct rc_info *ri)
 {
-    json_t *o, *v;
-    const char *s;
-    enum rc rc = RC_MALFORMED;
+    json_t *o;
+    enum rc rc;
 
     memset(out, 0, sizeof(*out));
     if (payload.len > JOSE_MAX_COMPACT
         || !(o = json_loadb((const char *)payload.p, payload.len, JSON_REJECT_DUPLICATES, NULL)))
         return bad(ri, "assertion", "payload is not JSON with unique members");
-    if (!json_is_object(o))
-        bad(ri, "assertion", "payload is not an object");
-    else if (!(s = str_member(o, "iss", CARD_ISS_MAX)))
-        bad(ri, "iss", "missing or too long");
-    else if (memcpy(out->iss, s, strlen(s) + 1),
-             !(s = str_member(o, "aud", 2048)) || !(out->aud = arena_strndup(a, s, strlen(s))))
-        bad(ri, "aud", "missing or not a string");
-    else if (!json_is_integer(json_object_get(o, "iat"))
-             || !json_is_integer(json_object_get(o, "exp")))
-        bad(ri, "iat", "iat and exp must be integers");
-    else if (!(s = str_member(o, "nonce", CARD_NONCE_LEN)) || strlen(s) != CARD_NONCE_LEN
-             || !span_is_b64url(span_str(s)))
-        bad(ri, "nonce", "missing or not a nonce of /kiosk/nonce");
-    else if (memcpy(out->nonce, s, CARD_NONCE_LEN + 1),
-             (rc = parse_card(a, json_object_get(o, "card"), today_ymd, out, ri)) != RC_OK)
-        ;
-    else if ((v = json_object_get(o, "face_score"))
-             && (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0
-                 || json_number_value(v) > 1))
-        rc = bad(ri, "face_score", "must be a number from 0 to 1");
-    else {
-        out->iat = json_integer_value(json_object_get(o, "iat"));
-        out->exp = json_integer_value(json_object_get(o, "exp"));
-        out->has_face = v != NULL;
-        out->face_score = v ? json_number_value(v) : 0;
-        rc = RC_OK;
-    }
+    rc = parse_object(a, o, today_ymd, out, ri);
     json_decref(o);
     return rc;
 }

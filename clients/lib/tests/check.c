@@ -9,7 +9,8 @@
  * Commands on stdin, one JSON line out for each:
  *   now T | validate TOKEN [scope=a,b] [acr=URN] | introspect TOKEN [scope=..] [acr=..]
  *   refresh | stats | threads N M TOKEN | cc [SCOPE,..] | exchange TOKEN AUD [SCOPE,..]
- *   dpop TOKEN METHOD URL PROOF|-   (authd_client_validate_dpop; jtis remembered here) */
+ *   dpop TOKEN METHOD URL PROOF|-   (authd_client_validate_dpop; jtis remembered here)
+ *   mtls TOKEN DER_FILE|-           (authd_client_validate_mtls with that certificate) */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -73,6 +74,7 @@ info_json(enum authd_status st, const struct authd_token_info *i)
     set_str(o, "act_client_id", i->act_client_id);
     set_str(o, "act", i->act);
     set_str(o, "cnf_jkt", i->cnf_jkt);
+    set_str(o, "cnf_x5t", i->cnf_x5t);
     for (size_t k = 0; k < i->amr_count; k++)
         json_array_append_new(amr, json_string(i->amr[k]));
     json_object_set_new(o, "amr", amr);
@@ -133,6 +135,29 @@ jti_seen(void *arg, const char *jkt, const char *jti, int64_t ttl_s)
     if (n < 256)
         snprintf(seen[n++], sizeof(seen[0]), "%s", key);
     return 0;
+}
+
+/* mtls TOKEN DER_FILE|- */
+static void
+cmd_mtls(struct authd_client *c, char **w, int n)
+{
+    unsigned char der[16384];
+    size_t len = 0;
+    struct authd_token_info info;
+    enum authd_status st;
+    FILE *f;
+
+    if (n < 3) {
+        emit(json_pack("{s:s}", "status", "usage"));
+        return;
+    }
+    if (strcmp(w[2], "-") != 0 && (f = fopen(w[2], "rb"))) {
+        len = fread(der, 1, sizeof(der), f);
+        fclose(f);
+    }
+    st = authd_client_validate_mtls(c, w[1], strlen(w[1]), len ? der : NULL, len, NULL, &info);
+    emit(info_json(st, &info));
+    authd_token_info_clear(&info);
 }
 
 /* dpop TOKEN METHOD URL PROOF|- */
@@ -244,6 +269,8 @@ dispatch(struct authd_client *c, char **w, int n)
         cmd_check(c, w, n, 1);
     } else if (strcmp(w[0], "dpop") == 0) {
         cmd_dpop(c, w, n);
+    } else if (strcmp(w[0], "mtls") == 0) {
+        cmd_mtls(c, w, n);
     } else if (strcmp(w[0], "refresh") == 0) {
         emit(json_pack("{s:s}", "status", authd_status_name(authd_client_refresh_keys(c))));
     } else if (strcmp(w[0], "stats") == 0) {

@@ -121,3 +121,31 @@ TEST(policy_fapi2_profile_turns_on_par_dpop_pkce_and_needs_private_key_jwt)
     CHECK_RC(parse(CLIENT "profile = fapi2\n", &p, &err), RC_MALFORMED); /* public */
     CHECK_RC(parse(CLIENT "profile = fapi1\n", &p, &err), RC_MALFORMED);
 }
+
+TEST(policy_tls_client_auth_and_fapi2_with_certificate_bound_tokens)
+{
+    static const char mtls[] = "[client kiosk]\ntype = confidential\nauth_method = tls_client_auth\n"
+                               "grant_types = refresh_token\nscopes = openid\n"
+                               "[tokens]\nkiosk_idle_ttl = 60\nkiosk_face_score_min = 85\n";
+    static const char fapi[] = "[client bank]\ntype = confidential\nauth_method = tls_client_auth\n"
+                               "redirect_uris = https://bank.example/cb\nprofile = fapi2\n";
+    const struct policy_client *c;
+    struct policy *p;
+    struct config_error err;
+
+    REQUIRE(parse(mtls, &p, &err) == RC_OK);
+    c = policy_client(p, SPAN("kiosk"));
+    CHECK(c->auth == AUTH_TLS_CLIENT_AUTH);
+    CHECK_INT(p->tokens.kiosk_idle_ttl, 60);
+    CHECK_INT(p->tokens.kiosk_face_score_min, 85);
+    policy_release(p);
+    /* FAPI 2.0 SP §5.3.2.1: tls_client_auth, its tokens bound to the certificate, not DPoP */
+    REQUIRE(parse(fapi, &p, &err) == RC_OK);
+    c = policy_client(p, SPAN("bank"));
+    CHECK(c->fapi2 && c->require_par && c->pkce_required && !c->dpop_bound);
+    policy_release(p);
+    CHECK_RC(parse("[client k]\ntype = public\nauth_method = tls_client_auth\n", &p, &err),
+             RC_MALFORMED);
+    CHECK_RC(parse("[tokens]\nkiosk_face_score_min = 101\n", &p, &err), RC_MALFORMED);
+    CHECK_RC(parse("[tokens]\nkiosk_idle_ttl = 5\n", &p, &err), RC_MALFORMED);
+}

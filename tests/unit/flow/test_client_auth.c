@@ -2,7 +2,9 @@
  * in test_token.c, which has the fixture). */
 #include <string.h>
 
+#include "fakes.h"
 #include "flow/client_auth.h"
+#include "flow/kiosk.h"
 #include "test.h"
 
 static enum rc
@@ -108,4 +110,41 @@ TEST(client_auth_missing_or_odd_credentials)
     CHECK_RC(parse(&a, NULL, "client_id=", &cr), RC_DENIED);
     CHECK_STR(client_auth_name(AUTH_PRIVATE_KEY_JWT), "private_key_jwt");
     arena_clear(&a);
+}
+
+/* RFC 8705 §2.1: tls_client_auth needs a verified kiosk certificate enrolled for the
+ * client; a client of another method cannot use it. */
+TEST(client_auth_tls_client_auth_needs_a_certificate_enrolled_for_the_client)
+{
+    struct fake_app f;
+    struct kiosk_rec rec = {.id = "kiosk-17", .clients = "kiosk-app other", .services = ""};
+    struct kiosk_cert kc = {.id = "kiosk-17", .rec = &rec};
+    struct client_creds cr = {.method = AUTH_NONE, .id = SPAN("kiosk-app")};
+    const struct policy_client *c = NULL;
+    struct rc_info ri = {0};
+
+    REQUIRE(fake_app_up(&f,
+                        "[client kiosk-app]\ntype = confidential\nauth_method = tls_client_auth\n"
+                        "grant_types = client_credentials\n"
+                        "[client pub]\ntype = public\nauth_method = none\npkce_required = true\n"
+                        "grant_types = refresh_token\n",
+                        1764900000)
+            == RC_OK);
+    CHECK_RC(client_auth_verify(&f.app, &f.a, f.p, &cr, "x", &c, &ri), RC_DENIED);
+    CHECK(ri.why == RC_WHY_KIOSK_CERT);
+    cr.cert = &kc;
+    CHECK_RC(client_auth_verify(&f.app, &f.a, f.p, &cr, "x", &c, NULL), RC_OK);
+    CHECK(c && strcmp(c->id, "kiosk-app") == 0);
+    rec.clients = "other";
+    CHECK_RC(client_auth_verify(&f.app, &f.a, f.p, &cr, "x", &c, NULL), RC_DENIED);
+    cr.id = SPAN("pub"); /* a certificate does not change another client's method */
+    rec.clients = "pub";
+    CHECK_RC(client_auth_verify(&f.app, &f.a, f.p, &cr, "x", &c, NULL), RC_OK);
+    CHECK(c && c->auth == AUTH_NONE);
+    cr.secret = SPAN("s");
+    cr.method = AUTH_CLIENT_SECRET_POST;
+    cr.id = SPAN("kiosk-app");
+    rec.clients = "kiosk-app";
+    CHECK_RC(client_auth_verify(&f.app, &f.a, f.p, &cr, "x", &c, NULL), RC_DENIED);
+    fake_app_down(&f);
 }
