@@ -446,17 +446,18 @@ out:
     return rc;
 }
 
+/* Ends the card session sid; why: what the screen says happened ("card removed"). */
 static int
-card_removed(struct kiosk *k, const char *sid)
+card_removed(struct kiosk *k, const char *sid, const char *why)
 {
     char err[512];
     json_t *j = NULL;
     long st = post(k, "/kiosk/card-removed", &j, "client_id", k->o.client_id, "sid", sid, NULL);
 
     if (st == 204)
-        screen("card removed: logged out");
+        screen("%s: logged out", why);
     else
-        screen("card removed: logout refused: %s", oauth_error(st, j, err, sizeof(err)));
+        screen("%s: logout refused: %s", why, oauth_error(st, j, err, sizeof(err)));
     json_decref(j);
     return st == 204 ? 0 : -1;
 }
@@ -497,7 +498,8 @@ run_cards(struct kiosk *k, struct reader *r)
             status = 1;
         }
         if (sid) {
-            if (card_removed(k, sid))
+            /* stopped with the card still on the reader: the session ends too */
+            if (card_removed(k, sid, rc == READER_OK ? "card removed" : "agent stopping"))
                 status = 1;
             free(sid), sid = NULL;
         } else if (rc == READER_OK) {

@@ -141,6 +141,18 @@ def without_a_face_score_the_level_is_ial3(t):
 
 
 @test
+def stopping_the_agent_with_a_card_on_the_reader_ends_the_session(t):
+    import signal
+    path = holder_file("stopping.json", CIT[4])
+    ag = agent("file:" + path)
+    t.require(ag.wait_for(r"logged in \(ID card\)"), ag.screen())
+    ag.proc.send_signal(signal.SIGTERM)
+    t.check(ag.wait_for(r"^\[kiosk\] agent stopping: logged out$"), ag.screen())
+    t.eq(ag.exit_code(), 0, ag.screen())
+    os.unlink(path)
+
+
+@test
 def a_card_whose_name_does_not_match_the_population_base_is_refused_with_the_reason(t):
     path = holder_file("mismatch.json", CIT[2], name="王小二")
     ag = agent("file:" + path, "--once")
