@@ -48,6 +48,33 @@ def dev_pki_is_idempotent_and_private(t):
 
 
 @test
+def dev_pki_makes_a_kiosk_ca_under_the_province_ca(t):
+    with tempfile.TemporaryDirectory() as d:
+        p = pki(d)
+        out = openssl("verify", "-CAfile", os.path.join(p, "root-ca.crt"), "-untrusted",
+                      os.path.join(p, "province-ca.crt"), os.path.join(p, "kiosk-ca.crt"))
+        t.check(out.strip().endswith("OK"), out)
+        bc = openssl("x509", "-in", os.path.join(p, "kiosk-ca.crt"), "-noout", "-ext",
+                     "basicConstraints")
+        t.check("CA:TRUE" in bc and "pathlen:0" in bc, bc)
+        t.check("pathlen:1" in openssl("x509", "-in", os.path.join(p, "province-ca.crt"),
+                                       "-noout", "-ext", "basicConstraints"), "province pathlen")
+        chain = open(os.path.join(p, "kiosk-ca-chain.crt")).read()
+        t.eq(chain, open(os.path.join(p, "kiosk-ca.crt")).read()
+             + open(os.path.join(p, "province-ca.crt")).read())
+        # an older state whose province CA had pathlen 0 gets a new chain
+        subprocess.run(["openssl", "req", "-x509", "-key", os.path.join(p, "province-ca.key"),
+                        "-subj", "/CN=old province", "-days", "30", "-out",
+                        os.path.join(p, "province-ca.crt"), "-addext",
+                        "basicConstraints=critical,CA:TRUE,pathlen:0"], check=True,
+                       capture_output=True)
+        pki(d)
+        out = openssl("verify", "-CAfile", os.path.join(p, "root-ca.crt"), "-untrusted",
+                      os.path.join(p, "province-ca.crt"), os.path.join(p, "kiosk-ca.crt"))
+        t.check(out.strip().endswith("OK"), out)
+
+
+@test
 def dev_pki_reissues_a_missing_leaf_only(t):
     with tempfile.TemporaryDirectory() as d:
         p = pki(d)

@@ -418,6 +418,14 @@ PKCE = {"code_challenge": b64(hashlib.sha256(b"v" * 43).digest()),
         "code_challenge_method": "S256"}
 
 
+def card_session(t, k="kiosk-17"):
+    """A card login of k and its session_uri opened: (the login's JSON, (status, Location,
+    Set-Cookie))."""
+    st, j, _ = login(k)
+    t.require(st == 200, f"{st} {j}")
+    return j, browser_session(j["session_uri"])
+
+
 def authorize(cookie, client="aal3-rp"):
     q = urlencode({"client_id": client, "response_type": "code", "scope": "openid",
                    "redirect_uri": "https://127.0.0.1/cb", "state": "s1", "nonce": "n1", **PKCE})
@@ -441,9 +449,7 @@ def password_session(c):
 
 @test
 def the_session_uri_opens_the_sso_session_once_and_an_aal3_rp_accepts_it(t):
-    st, j, _ = login()
-    t.require(st == 200, f"{st} {j}")
-    st, loc, cookie = browser_session(j["session_uri"])
+    j, (st, loc, cookie) = card_session(t)
     t.eq(st, 303)
     t.eq(loc, ISS + "/account")
     t.check(cookie and "authd_session=" in cookie, f"cookie {cookie}")
@@ -462,9 +468,7 @@ def the_session_uri_opens_the_sso_session_once_and_an_aal3_rp_accepts_it(t):
 def a_fapi2_client_authenticates_with_tls_client_auth_and_gets_bound_tokens(t):
     """FAPI 2.0 SP §5.3.2.1: tls_client_auth and mTLS-bound tokens instead of
     private_key_jwt and DPoP: PAR, the code and /token over mutual TLS, no DPoP proof."""
-    st, j, _ = login("kiosk-21")
-    t.require(st == 200, f"{st} {j}")
-    st, loc, cookie = browser_session(j["session_uri"])
+    j, (st, loc, cookie) = card_session(t, "kiosk-21")
     verifier = "v" * 43
     st, par, _ = call("/par", {"client_id": "fapi-kiosk", "response_type": "code",
                                "scope": "openid", "redirect_uri": "https://127.0.0.1/fcb",
@@ -490,9 +494,7 @@ def a_fapi2_client_authenticates_with_tls_client_auth_and_gets_bound_tokens(t):
 
 @test
 def card_removed_ends_the_session_and_sends_the_back_channel_logout(t):
-    st, j, _ = login()
-    t.require(st == 200, f"{st} {j}")
-    st, loc, cookie = browser_session(j["session_uri"])
+    j, (st, loc, cookie) = card_session(t)
     refused(t, call("/kiosk/card-removed", {"client_id": "kiosk-app", "sid": j["sid"]},
                     cert("kiosk-18")), 400, "invalid_request", "not a card session of this kiosk")
     n = len(RCV.tokens)
@@ -514,9 +516,7 @@ def card_removed_ends_the_session_and_sends_the_back_channel_logout(t):
 
 @test
 def the_card_session_ends_after_its_idle_lifetime(t):
-    st, j, _ = login()
-    t.require(st == 200, f"{st} {j}")
-    st, loc, cookie = browser_session(j["session_uri"])
+    j, (st, loc, cookie) = card_session(t)
     t.eq(st, 303)
     time.sleep(11)  # policy [tokens] kiosk_idle_ttl = 10
     st, loc = authorize(cookie)

@@ -22,6 +22,20 @@
 #include "core/jose.h"
 #include "core/jsonget.h"
 
+/* A certificate verified under one CRL generation: the same DER (its SHA-256) verifies the
+ * same way until the CRL changes or its dates run out, so the decode and the chain building
+ * are done once per certificate and CRL (the registry record is still read at every use). */
+#define KIOSK_CACHE_SLOTS 64
+
+struct verified {
+    char x5t[KIOSK_X5T_LEN + 1];
+    char id[KIOSK_ID_MAX + 1];
+    char serial[80];
+    char *jwk;
+    int64_t not_before, not_after;
+    uint64_t gen;
+};
+
 struct kiosk_trust {
     X509 *ca;
     char *crl_path;
@@ -31,6 +45,10 @@ struct kiosk_trust {
     struct timespec crl_mtime;
     off_t crl_size;
     int64_t checked_ms; /* when the CRL's mtime was last looked at */
+    uint64_t gen;       /* bumped whenever the store in force changes */
+    int64_t crl_next;   /* the CRL's nextUpdate: from then on nothing verifies (fail closed) */
+    struct verified cache[KIOSK_CACHE_SLOTS];
+    size_t next;
 };
 
 bool
@@ -80,10 +98,20 @@ kiosk_trust_free(struct kiosk_trust *t)
         return;
     X509_free(t->ca);
     X509_STORE_free(t->store);
+    for (size_t i = 0; i < KIOSK_CACHE_SLOTS; i++)
+        free(t->cache[i].jwk);
     pthread_mutex_destroy(&t->mu);
     free(t->crl_path);
     free(t->dir);
     free(t);
+}
+
+static int64_t
+asn1_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    return t && ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
 }
 
 /* A new store holding the anchor and the CRL at t->crl_path, or NULL. */
@@ -96,6 +124,7 @@ store_load(struct kiosk_trust *t)
     bool ok = false;
 
     if (st && f && (crl = PEM_read_X509_CRL(f, NULL, NULL, NULL))
+        && (t->crl_next = asn1_unix(X509_CRL_get0_nextUpdate(crl))) > 0
         && X509_STORE_add_cert(st, t->ca) == 1 && X509_STORE_add_crl(st, crl) == 1) {
         /* the kiosk CA is the anchor though it is not self-signed; the CRL covers leaves */
         X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_CRL_CHECK
@@ -115,7 +144,7 @@ store_load(struct kiosk_trust *t)
 /* The store in force, up-referenced; the CRL reloaded when its file changed (looked at
  * at most every 500 ms). NULL: no usable CRL (fail closed). */
 static X509_STORE *
-store_current(struct app *app, struct kiosk_trust *t)
+store_current(struct app *app, struct kiosk_trust *t, uint64_t *gen)
 {
     int64_t now = clock_mono_us(app->clock) / 1000;
     X509_STORE *st = NULL;
@@ -127,9 +156,11 @@ store_current(struct app *app, struct kiosk_trust *t)
         if (stat(t->crl_path, &sb) != 0) {
             X509_STORE_free(t->store);
             t->store = NULL;
+            t->gen++;
         } else if (!t->store || sb.st_mtim.tv_sec != t->crl_mtime.tv_sec
                    || sb.st_mtim.tv_nsec != t->crl_mtime.tv_nsec || sb.st_size != t->crl_size) {
             X509_STORE *fresh = store_load(t);
+            t->gen++;
             if (fresh) { /* a CRL being rewritten is tried again at the next look */
                 X509_STORE_free(t->store);
                 t->store = fresh;
@@ -141,8 +172,9 @@ store_current(struct app *app, struct kiosk_trust *t)
             }
         }
     }
-    if (t->store && X509_STORE_up_ref(t->store) == 1)
+    if (t->store && clock_now(app->clock) < t->crl_next && X509_STORE_up_ref(t->store) == 1)
         st = t->store;
+    *gen = t->gen;
     pthread_mutex_unlock(&t->mu);
     return st;
 }
@@ -223,37 +255,23 @@ refuse(struct rc_info *ri, const char *msg)
     return rc_fail(ri, RC_DENIED, RC_WHY_KIOSK_CERT, "client certificate", msg);
 }
 
-enum rc
-kiosk_cert_verify(struct app *app, struct arena *a, struct span der, struct kiosk_cert *out,
-                  struct rc_info *ri)
+/* The expensive part: decode, chain to the kiosk CA under store st, dates, CRL, the kiosk
+ * named, its key. RC_OK: *v filled (v->jwk in a). RC_DENIED (ri says why), RC_NOMEM. */
+static enum rc
+x509_check(struct app *app, X509_STORE *st, struct arena *a, struct span der, struct verified *v,
+           struct rc_info *ri)
 {
-    struct kiosk_trust *t = app->kiosk;
     const unsigned char *p = der.p;
-    X509 *x = NULL;
-    X509_STORE *st = NULL;
+    X509 *x = d2i_X509(NULL, &p, (long)der.len);
     X509_STORE_CTX *ctx = NULL;
-    struct kiosk_rec *rec = arena_alloc(a, sizeof(*rec));
-    unsigned char md[32];
-    unsigned mdn = 0;
-    struct span x5t;
-    char serial[80] = "";
     BIGNUM *bn = NULL;
     char *hex = NULL;
     enum rc rc;
     int err;
 
-    memset(out, 0, sizeof(*out));
-    if (!t)
-        return rc_fail(ri, RC_UNAVAILABLE, RC_WHY_KIOSK_CERT, "client certificate",
-                       "the kiosk channel is not configured");
-    if (der.len == 0 || der.len > KIOSK_CERT_MAX || !(x = d2i_X509(NULL, &p, (long)der.len))
-        || p != der.p + der.len) {
+    if (!x || p != der.p + der.len) {
         X509_free(x);
         return refuse(ri, "not a certificate");
-    }
-    if (!(st = store_current(app, t))) {
-        rc = refuse(ri, "the kiosk CA's revocation list is unavailable");
-        goto out;
     }
     if (!(ctx = X509_STORE_CTX_new()) || X509_STORE_CTX_init(ctx, st, x, NULL) != 1) {
         rc = RC_NOMEM;
@@ -271,44 +289,107 @@ kiosk_cert_verify(struct app *app, struct arena *a, struct span der, struct kios
                             : "not issued by the kiosk CA");
         goto out;
     }
-    if (!cert_kiosk_id(x, out->id)) {
+    if (!cert_kiosk_id(x, v->id)) {
         rc = refuse(ri, "names no kiosk (SAN URI urn:authd:kiosk:ID and CN ID)");
         goto out;
     }
     if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) && (hex = BN_bn2hex(bn)))
-        snprintf(serial, sizeof(serial), "%s", hex);
-    if (!rec) {
-        rc = RC_NOMEM;
-        goto out;
-    }
-    rc = kiosk_rec_get(t->dir, a, out->id, rec);
-    if (rc != RC_OK) {
-        rc = refuse(ri, "not an enrolled kiosk");
-        goto out;
-    }
-    if (rec->revoked || !rec->serial || strcasecmp(rec->serial, serial) != 0) {
-        rc = refuse(ri, rec->revoked ? "revoked" : "not the kiosk's current certificate");
-        goto out;
-    }
-    if (EVP_Digest(der.p, der.len, md, &mdn, EVP_sha256(), NULL) != 1
-        || jose_b64url_encode(span_of(md, 32), a, &x5t) != RC_OK || x5t.len != KIOSK_X5T_LEN) {
-        rc = RC_NOMEM;
-        goto out;
-    }
-    memcpy(out->x5t, x5t.p, KIOSK_X5T_LEN + 1);
-    if (!(out->jwk = cert_jwk(a, x))) {
-        rc = refuse(ri, "not an EC P-256 key");
-        goto out;
-    }
-    out->rec = rec;
-    rc = RC_OK;
+        snprintf(v->serial, sizeof(v->serial), "%s", hex);
+    v->not_before = asn1_unix(X509_get0_notBefore(x));
+    v->not_after = asn1_unix(X509_get0_notAfter(x));
+    rc = (v->jwk = (char *)cert_jwk(a, x)) ? RC_OK : refuse(ri, "not an EC P-256 key");
 out:
     OPENSSL_free(hex);
     BN_free(bn);
     X509_STORE_CTX_free(ctx);
-    X509_STORE_free(st);
     X509_free(x);
     return rc;
+}
+
+/* A cached verification of x5t under generation gen, valid at now: copied into *v (jwk
+ * into a). */
+static bool
+cache_get(struct kiosk_trust *t, struct arena *a, const char *x5t, uint64_t gen, int64_t now,
+          struct verified *v)
+{
+    bool hit = false;
+
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < KIOSK_CACHE_SLOTS && !hit; i++) {
+        struct verified *c = &t->cache[i];
+        if (c->jwk && c->gen == gen && now >= c->not_before && now < c->not_after
+            && strcmp(c->x5t, x5t) == 0) {
+            *v = *c;
+            hit = (v->jwk = arena_strndup(a, c->jwk, strlen(c->jwk))) != NULL;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return hit;
+}
+
+static void
+cache_put(struct kiosk_trust *t, const struct verified *v)
+{
+    struct verified *c;
+    char *jwk = strdup(v->jwk);
+
+    if (!jwk)
+        return;
+    pthread_mutex_lock(&t->mu);
+    c = &t->cache[t->next++ % KIOSK_CACHE_SLOTS];
+    free(c->jwk);
+    *c = *v;
+    c->jwk = jwk;
+    pthread_mutex_unlock(&t->mu);
+}
+
+enum rc
+kiosk_cert_verify(struct app *app, struct arena *a, struct span der, struct kiosk_cert *out,
+                  struct rc_info *ri)
+{
+    struct kiosk_trust *t = app->kiosk;
+    struct kiosk_rec *rec = arena_alloc(a, sizeof(*rec));
+    struct verified v = {0};
+    int64_t now = clock_now(app->clock);
+    unsigned char md[32];
+    unsigned mdn = 0;
+    struct span x5t;
+    X509_STORE *st;
+    uint64_t gen = 0;
+    enum rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!t)
+        return rc_fail(ri, RC_UNAVAILABLE, RC_WHY_KIOSK_CERT, "client certificate",
+                       "the kiosk channel is not configured");
+    if (der.len == 0 || der.len > KIOSK_CERT_MAX)
+        return refuse(ri, "not a certificate");
+    if (!rec || EVP_Digest(der.p, der.len, md, &mdn, EVP_sha256(), NULL) != 1
+        || jose_b64url_encode(span_of(md, 32), a, &x5t) != RC_OK || x5t.len != KIOSK_X5T_LEN)
+        return RC_NOMEM;
+    if (!(st = store_current(app, t, &gen)))
+        return refuse(ri, "the kiosk CA's revocation list is unavailable");
+    memcpy(v.x5t, x5t.p, KIOSK_X5T_LEN + 1);
+    v.gen = gen;
+    if (!cache_get(t, a, v.x5t, gen, now, &v)) {
+        rc = x509_check(app, st, a, der, &v, ri);
+        if (rc == RC_OK)
+            cache_put(t, &v);
+    } else {
+        rc = RC_OK;
+    }
+    X509_STORE_free(st);
+    if (rc != RC_OK)
+        return rc;
+    if (kiosk_rec_get(t->dir, a, v.id, rec) != RC_OK)
+        return refuse(ri, "not an enrolled kiosk");
+    if (rec->revoked || !rec->serial || strcasecmp(rec->serial, v.serial) != 0)
+        return refuse(ri, rec->revoked ? "revoked" : "not the kiosk's current certificate");
+    memcpy(out->id, v.id, sizeof(out->id));
+    memcpy(out->x5t, v.x5t, sizeof(out->x5t));
+    out->jwk = v.jwk;
+    out->rec = rec;
+    return RC_OK;
 }
 
 /* ---- the registry files ----------------------------------------------------------------- */

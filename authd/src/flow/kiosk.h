@@ -18,7 +18,9 @@
  * chains to the kiosk CA (the one trust anchor: a certificate of another CA, even one of
  * the province, is refused), is within its dates, is not on the CRL (a CRL that is
  * missing, unreadable or past its nextUpdate refuses everything: fail closed), names one
- * kiosk, and that kiosk's record is active with the certificate's serial. */
+ * kiosk, and that kiosk's record is active with the certificate's serial. The X.509 part of
+ * a verification is kept per node for the certificate's SHA-256 until the CRL changes (or
+ * reaches its nextUpdate) or the certificate's dates run out; the record is read each time. */
 #ifndef AUTHD_FLOW_KIOSK_H
 #define AUTHD_FLOW_KIOSK_H
 
