@@ -6,7 +6,8 @@ takes out.
 pcsc-lite 1.9.9's daemon always serves /run/pcscd/pcscd.comm (its clients honour
 PCSCLITE_CSOCK_NAME, the daemon does not), so pcscd runs in a mount namespace of its own
 (unshare -m, root) where a private directory is bind-mounted on /run: its socket lands in
-that directory, which the clients then name with PCSCLITE_CSOCK_NAME. Its reader
+that directory, which the clients then name with PCSCLITE_CSOCK_NAME (as root; otherwise in
+a user namespace of our own, where the kernel allows unprivileged ones). Its reader
 configuration is a directory of our own (pcscd -c) whose vpcd entry carries the port in
 DEVICENAME and CHANNELID; vpcd opens two slots, on that port and the next, so both must be
 free. Foreground (-f), stopped by PID."""
@@ -61,9 +62,11 @@ class Pcscd:
                     f"LIBPATH      {VPCD}\nCHANNELID    0x{self.port:04X}\n")
         self.sock = os.path.join(run, "pcscd", "pcscd.comm")
         self.log = open(os.path.join(self.dir, "pcscd.log"), "ab")
-        # unshare execs sh, which execs pcscd: the PID is pcscd's
+        # unshare execs sh, which execs pcscd: the PID is pcscd's. Not root: a user
+        # namespace of our own gives the mount (where the kernel allows them).
+        userns = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
         self.proc = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            ["unshare", *userns, "--mount", "--propagation", "private", "sh", "-c",
              'mount --bind "$1" /run && exec pcscd -f -c "$2"', "sh", run, conf],
             stdout=self.log, stderr=self.log)
         end = time.monotonic() + 10
