@@ -57,6 +57,8 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_DENIED = 3, EX_EXPIRED = 4 };
 struct console {
     const char *issuer, *client_id, *session_path, *browser, *acr;
     const char *workflow_url, *license_url, *workflow_aud, *license_aud;
+    const char *redirect_path; /* the loopback redirect's path ("/callback") */
+    unsigned redirect_port;    /* 0: a free port (RFC 8252 §7.3) */
     char *secret;
     long login_timeout_s;
     int allow_http;
@@ -293,6 +295,7 @@ out:
 /* ---- login: code + PKCE with a loopback redirect ---------------------------------------- */
 
 struct loopback {
+    const char *path;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int done;
@@ -315,7 +318,7 @@ on_callback(void *cls, struct MHD_Connection *conn, const char *url, const char 
     struct loopback *L = cls;
     struct MHD_Response *r;
     enum MHD_Result ret;
-    int ours = strcmp(url, "/callback") == 0 && strcmp(method, "GET") == 0;
+    int ours = strcmp(url, L->path) == 0 && strcmp(method, "GET") == 0;
 
     (void)version, (void)upload, (void)upload_size, (void)con_cls;
     if (ours) {
@@ -355,8 +358,11 @@ open_browser(const char *program, const char *url)
 static int
 cmd_login(struct console *C)
 {
-    struct loopback L = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct loopback L = {
+        .path = C->redirect_path, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)C->redirect_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
     char *verifier = NULL, *state = NULL, *nonce = NULL, *redirect = NULL, *url = NULL;
@@ -376,7 +382,8 @@ cmd_login(struct console *C)
                          on_callback, &L, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (!d || !(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT))) {
-        fprintf(stderr, "cannot listen on 127.0.0.1 for the login's redirect\n");
+        fprintf(stderr, "cannot listen on 127.0.0.1:%u for the login's redirect\n",
+                C->redirect_port);
         goto out;
     }
     if (random_b64url(32, &verifier) != 0 || random_b64url(16, &state) != 0
@@ -384,7 +391,7 @@ cmd_login(struct console *C)
         goto out;
     SHA256((const unsigned char *)verifier, strlen(verifier), digest);
     if (jose_b64url_encode(span_of(digest, sizeof(digest)), &ar, &challenge) != RC_OK
-        || asprintf(&redirect, "http://127.0.0.1:%u/callback", (unsigned)info->port) < 0)
+        || asprintf(&redirect, "http://127.0.0.1:%u%s", (unsigned)info->port, C->redirect_path) < 0)
         goto out;
     if (fetch_form_add(&q, "response_type", "code", 4) != RC_OK
         || fetch_form_add(&q, "client_id", C->client_id, strlen(C->client_id)) != RC_OK
@@ -933,10 +940,34 @@ usage(FILE *f)
     fputs("usage: authd-hotline --issuer URL --secret-file FILE [--client-id demo-console]\n"
           "         [--session FILE] [--browser PROGRAM] [--acr ACR] [--login-timeout S]\n"
           "         [--workflow-url URL] [--license-url URL] [--workflow-audience AUD]\n"
-          "         [--license-audience AUD] [--allow-http] [COMMAND [OPTIONS]]\n"
+          "         [--license-audience AUD] [--redirect-uri http://127.0.0.1:PORT/PATH]\n"
+          "         [--allow-http] [COMMAND [OPTIONS]]\n"
           "without COMMAND: a prompt (one command a line)\n",
           f);
     usage_commands(f);
+}
+
+/* --redirect-uri http://127.0.0.1:PORT/PATH: a loopback redirect registered with a fixed port
+ * (a confidential client's policy matches it exactly; a public client's any port). */
+static int
+parse_redirect(struct console *C, const char *uri)
+{
+    static const char prefix[] = "http://127.0.0.1:";
+    char *end;
+    long port;
+
+    if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+        goto bad;
+    port = strtol(uri + sizeof(prefix) - 1, &end, 10);
+    if (end == uri + sizeof(prefix) - 1 || port < 1 || port > 65535 || *end != '/'
+        || strpbrk(end, "?#"))
+        goto bad;
+    C->redirect_port = (unsigned)port;
+    C->redirect_path = end;
+    return 0;
+bad:
+    fprintf(stderr, "--redirect-uri must be http://127.0.0.1:PORT/PATH\n");
+    return -1;
 }
 
 static int
@@ -978,12 +1009,14 @@ main(int argc, char **argv)
                                        {"workflow-audience", 1, 0, 'w'},
                                        {"license-audience", 1, 0, 'l'},
                                        {"allow-http", 0, 0, 'h'},
+                                       {"redirect-uri", 1, 0, 'r'},
                                        {"help", 0, 0, 'H'},
                                        {0, 0, 0, 0}};
     struct console C = {.client_id = "demo-console",
                         .acr = DEFAULT_ACR,
                         .workflow_aud = "workflow-service",
                         .license_aud = "license-service",
+                        .redirect_path = "/callback",
                         .login_timeout_s = 300};
     const char *secret_file = NULL, *auds[2];
     struct authd_client_config cfg = {0};
@@ -1027,6 +1060,10 @@ main(int argc, char **argv)
             break;
         case 'h':
             C.allow_http = 1;
+            break;
+        case 'r':
+            if (parse_redirect(&C, optarg) != 0)
+                return EX_USAGE;
             break;
         case 'H':
             usage(stdout);
