@@ -69,7 +69,7 @@ struct console {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-/* Prints s with anything but printable ASCII and UTF-8 letters left out of control bytes. */
+/* Prints s (a text from an answer) with control bytes shown as '?'. */
 static void
 print_clean(FILE *f, const char *s)
 {
@@ -298,7 +298,7 @@ struct loopback {
     const char *path;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int done;
+    int done, answered; /* the redirect taken; its page sent to the browser */
     char *code, *state, *iss, *error, *error_description;
 };
 
@@ -344,6 +344,22 @@ on_callback(void *cls, struct MHD_Connection *conn, const char *url, const char 
     return ret;
 }
 
+/* The browser has the page (or went away): the listener may stop now. */
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct loopback *L = cls;
+
+    (void)conn, (void)con_cls, (void)toe;
+    pthread_mutex_lock(&L->mu);
+    if (L->done) {
+        L->answered = 1;
+        pthread_cond_signal(&L->cv);
+    }
+    pthread_mutex_unlock(&L->mu);
+}
+
 static void
 open_browser(const char *program, const char *url)
 {
@@ -380,7 +396,8 @@ cmd_login(struct console *C)
     buf_init(&form, 16384);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                          on_callback, &L, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, &L, MHD_OPTION_END);
     if (!d || !(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT))) {
         fprintf(stderr, "cannot listen on 127.0.0.1:%u for the login's redirect\n",
                 C->redirect_port);
@@ -417,6 +434,13 @@ cmd_login(struct console *C)
     while (!L.done)
         if (pthread_cond_timedwait(&L.cv, &L.mu, &until) == ETIMEDOUT)
             break;
+    if (L.done) { /* let the browser have its page: a few seconds at most */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        while (!L.answered)
+            if (pthread_cond_timedwait(&L.cv, &L.mu, &until) == ETIMEDOUT)
+                break;
+    }
     pthread_mutex_unlock(&L.mu);
     MHD_stop_daemon(d);
     d = NULL;
@@ -809,7 +833,7 @@ run_command(struct console *C, int argc, char **argv)
     int licenses = 0, o;
     const char *cmd = argv[0];
 
-    optind = 1;
+    optind = 0; /* glibc: a full re-initialisation for each command of the prompt */
     opterr = 1;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (o) {

@@ -269,6 +269,7 @@ def console_ciba_approval_workflow_and_the_citizens_access_log(t):
     t.eq(r.returncode, 0, r.stdout + r.stderr)
     t.check("read out: 工单 4711" in r.stdout, r.stdout)
     t.check("status: waiting for the caller's approval" in r.stdout, "status while polling")
+    t.check("slow down" not in r.stdout, "the console keeps authd's interval")
     t.check("status: APPROVED" in r.stdout and "scope openid workflow.apply" in r.stdout,
             r.stdout)
     sess = json.load(open(AGENT, encoding="utf-8"))
