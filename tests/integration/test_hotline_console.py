@@ -351,6 +351,28 @@ def an_unanswered_request_expires(t):
 
 
 @test
+def a_license_query_reads_the_callers_licenses(t):
+    cz = 3
+    r = console(AGENT, "lookup", "--purpose", "license_query", "--phone", CITIZENS[cz]["phone"])
+    t.eq(r.returncode, 0, r.stdout + r.stderr)
+    t.check(CITIZENS[cz]["phone"] not in r.stdout, "never the phone number")
+    t.check(masked(CITIZENS[cz]["id_number"]) in r.stdout, r.stdout)
+    th, _ = answer_when_asked(cz, "approve", notices_to(cz))
+    r = console(AGENT, "consent", "--binding-message", "工单 4713")
+    th.join(30)
+    t.eq(r.returncode, 0, r.stdout + r.stderr)
+    t.check("scope openid license.read" in r.stdout, r.stdout)
+    r = console(AGENT, "act", "--licenses")
+    t.eq(r.returncode, 0, r.stdout + r.stderr)
+    t.check("acting for the caller at license-service" in r.stdout, r.stdout)
+    t.check(re.search(r"licenses: \d+", r.stdout), r.stdout)
+    # and not the applications: this consent did not cover them
+    r = console(AGENT, "act")
+    t.eq(r.returncode, 1)
+    t.check(re.search(r"token exchange refused: HTTP 400 invalid_\w+", r.stderr), r.stderr)
+
+
+@test
 def refusals_are_shown_with_status_error_and_description(t):
     idn = CITIZENS[3]["id_number"]
     r = console(AGENT, "lookup", "--purpose", "no_such", "--id-number", idn)
