@@ -561,7 +561,9 @@ cmd_lookup(struct console *C, const char *purpose, const char *id_number, const 
                (long long)json_integer_value(json_object_get(c, "ial")));
         json_array_foreach(ch, k, v) printf("%s%s", k ? ", " : " ", json_string_value(v) ?: "?");
         putchar('\n');
-        json_array_append(hints, json_object_get(c, "login_hint_token"));
+        /* one entry per shown candidate, so that --candidate K is the K shown */
+        v = json_object_get(c, "login_hint_token");
+        json_array_append_new(hints, json_is_string(v) ? json_incref(v) : json_null());
     }
     json_object_set_new(C->session, "hints", hints);
     json_object_set_new(C->session, "purpose", json_string(purpose));
