@@ -5,6 +5,8 @@
  *                                     needs, exchanges the citizen's token for one towards
  *                                     the license service (RFC 8693, libauthd-client) and
  *                                     fetches them itself: the citizen uploads nothing
+ *   GET  /v1/applications             citizen token (workflow.apply): the caller's own
+ *                                     applications ({"applications": [..]})
  *   GET  /v1/applications/{id}        the owner (same sub) or an officer
  *   POST /v1/applications/{id}/stage  officer token (workflow.officer), {"stage": ".."}:
  *                                     submitted -> accepted -> under_review ->
@@ -319,6 +321,31 @@ show(struct wf *W, const struct svc_req *rq, const char *id, struct svc_resp *rs
     authd_token_info_clear(&ti);
 }
 
+/* The caller's own applications (the hotline console reads them for a consenting caller). */
+static void
+mine(struct wf *W, const struct svc_req *rq, struct svc_resp *rs)
+{
+    struct authd_token_info ti = {0};
+    char agent[96];
+    const char *id;
+    json_t *out, *app;
+
+    if (svc_bearer(W->ac, rq, "workflow.apply", NULL, rs, &ti) != 0)
+        return;
+    out = json_array();
+    pthread_mutex_lock(&W->mu);
+    json_object_foreach(W->apps, id, app)
+    {
+        if (strcmp(json_string_value(json_object_get(app, "owner")) ?: "", ti.sub) == 0)
+            json_array_append_new(out, json_deep_copy(app));
+    }
+    pthread_mutex_unlock(&W->mu);
+    svc_json(rs, 200, json_pack("{s:o}", "applications", out));
+    svc_agent(&ti, agent, sizeof(agent));
+    svc_log(NAME, "list", "client", ti.client_id, "sub", ti.sub, "agent", agent, NULL);
+    authd_token_info_clear(&ti);
+}
+
 static void
 stage(struct wf *W, const struct svc_req *rq, const char *id, struct svc_resp *rs)
 {
@@ -381,8 +408,10 @@ handle(void *arg, const struct svc_req *rq, struct svc_resp *rs)
     if (strcmp(p, "/v1/applications") == 0) {
         if (strcmp(rq->method, "POST") == 0)
             apply(W, rq, rs);
+        else if (strcmp(rq->method, "GET") == 0)
+            mine(W, rq, rs);
         else
-            svc_error(rs, 405, "invalid_request", "POST only");
+            svc_error(rs, 405, "invalid_request", "GET or POST only");
         return;
     }
     if (strncmp(p, "/v1/applications/", 17) != 0) {
