@@ -8,10 +8,12 @@ mark's cap refused, A unreachable refused on B's page once B's cached chain expi
 at B, and A's back-channel logout ending B's session. A is reached as `localhost` and B as
 `127.0.0.1`, so that the two daemons' cookies do not mix in one browser (cookies ignore
 ports)."""
+import http.server
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
@@ -244,6 +246,73 @@ def a_refuses_a_bare_authorize_from_a_federation_client(t):
     r = f.a.get("/authorize", params={"client_id": "http://127.0.0.1:9/nobody",
                                       "response_type": "code", "scope": "openid"})
     t.eq(r.status_code, 400)
+
+
+class Listener:
+    """A local HTTP server that records the paths it is asked for (answers 404)."""
+
+    def __init__(self):
+        self.paths = []
+        seen = self.paths
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(self.path)
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def authorize_as(d, client_id):
+    return d.get("/authorize", params={"client_id": client_id, "response_type": "code",
+                                       "scope": "openid"}, allow_redirects=False)
+
+
+@test
+def an_entity_id_is_fetched_only_once_the_anchor_enrolled_it(t):
+    f = fed()
+    lis = Listener()
+    try:
+        unknown = lis.base + "/unenrolled"
+        # /authorize and /par with the listener as client_id: invalid_client, and A asked
+        # only the anchor (the listener receives nothing), also when asked again
+        for _ in range(3):
+            t.eq(authorize_as(f.a, unknown).status_code, 400)
+        r = f.a.post("/par", data={"client_id": unknown, "response_type": "code",
+                                   "scope": "openid", "redirect_uri": lis.base + "/cb"})
+        t.eq(r.status_code, 401, r.text[:200])
+        t.eq(r.json().get("error"), "invalid_client")
+        # not entity identifiers (§1.2): refused before anything is asked
+        for bad in (f"http://user@127.0.0.1:{lis.port}/x", lis.base + "/x?q=1",
+                    lis.base + "/x#f"):
+            t.eq(authorize_as(f.a, bad).status_code, 400)
+        t.eq(lis.paths, [])
+        refused = [e for e in f.a.log_events() if e.get("ev") == "fed.client"
+                   and e.get("sub") == unknown]
+        t.check(refused and refused[0].get("why") == "fed_not_vouched", refused)
+        # once the anchor enrols it (any keys: its own configuration is never served),
+        # A fetches the entity's configuration
+        enrolled = lis.base + "/enrolled"
+        path = os.path.join(f.tmp, "listener.jwks")
+        open(path, "w").write(f.b.authctl("federation", "jwks").stdout)
+        f.anchor.authctl("federation", "enroll", "--entity-id", enrolled, "--jwks", path)
+        t.eq(authorize_as(f.a, enrolled).status_code, 400)
+        t.eq(lis.paths, ["/enrolled/.well-known/openid-federation"])
+    finally:
+        lis.stop()
 
 
 @test
