@@ -35,7 +35,7 @@ def verify(token, jwks, typ):
 class Fed:
     """Anchor, A (at `localhost`, region 11) and B (the broker, region 31)."""
 
-    def __init__(self, mark_ial="ial3", cache_s=3600, before_b=None):
+    def __init__(self, mark_ial="ial3", cache_s=3600, before_b=None, conf=None):
         self.tmp = tempfile.mkdtemp(prefix="authd-fedb-")
         self.redis = Redis().start()
         r = f"redis://127.0.0.1:{self.redis.port}"
@@ -47,7 +47,7 @@ class Fed:
                     "required_trust_marks": [self.mark]}], open(anchors, "w"))
         common = {"federation_role": "leaf", "federation_authority_hints": self.anchor.base,
                   "federation_trust_anchors": anchors,
-                  "federation_cache_max_s": str(cache_s)}
+                  "federation_cache_max_s": str(cache_s), **(conf or {})}
         self.a = Authd(conf=dict(common, store=r + "/1", federation_region="11"))
         self.a.base = f"http://localhost:{self.a.port}"
         self.a.conf_extra["issuer"] = self.a.base
@@ -313,6 +313,35 @@ def an_entity_id_is_fetched_only_once_the_anchor_enrolled_it(t):
         t.eq(lis.paths, ["/enrolled/.well-known/openid-federation"])
     finally:
         lis.stop()
+
+
+@test
+def automatic_registrations_are_limited_per_address(t):
+    f = Fed(conf={"rate_federation_register_per_ip": "3"})
+    lis = Listener()
+    try:
+        def par(cid):
+            return f.a.post("/par", data={"client_id": cid, "response_type": "code",
+                                          "scope": "openid"})
+        # three unknown entity ids are tried (the anchor asked each time), the fourth is
+        # refused before anything is asked
+        for i in range(3):
+            t.eq(par(f"{lis.base}/e{i}").status_code, 401)
+        r = par(lis.base + "/e3")
+        t.eq(r.status_code, 429, r.text[:200])
+        t.eq(r.json().get("error"), "too_many_requests")
+        t.check(int(r.headers.get("Retry-After", "0")) >= 1, r.headers)
+        r = authorize_as(f.a, lis.base + "/e4")
+        t.eq(r.status_code, 429)
+        t.check(int(r.headers.get("Retry-After", "0")) >= 1, r.headers)
+        # an id refused a moment ago costs nothing: still invalid_client, not 429
+        t.eq(par(lis.base + "/e0").status_code, 401)
+        # a client of the policy is never limited by it
+        t.check(authorize_as(f.a, "demo-app").status_code != 429)
+        t.eq(lis.paths, [])
+    finally:
+        lis.stop()
+        f.stop()
 
 
 @test

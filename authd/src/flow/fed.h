@@ -146,6 +146,9 @@ json_t *fed_broker_rp_metadata(struct app *app, json_t *jwks);
  * are asked (fed_vouched); only an entity an anchor vouches for is fetched and resolved. Valid until the daemon stops. client_resolve calls it for
  * ids the policy does not register. */
 const struct policy_client *fed_client(struct app *app, struct span id);
+/* Whether fed_client(app, id) would fetch anything now: federation on, id an entity
+ * identifier, no live client and no recent refusal of it. */
+bool fed_client_would_fetch(struct app *app, struct span id);
 enum rc fed_clients_new(struct fed_clients **out);
 void fed_clients_free(struct fed_clients *c);
 

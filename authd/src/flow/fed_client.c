@@ -287,6 +287,29 @@ vouching_anchor(struct app *app, const char *id, struct arena *a)
     return -1;
 }
 
+bool
+fed_client_would_fetch(struct app *app, struct span id)
+{
+    struct fed *fd = app->fed;
+    struct fed_clients *c = fd ? fd->clients : NULL;
+    int64_t now;
+    bool fetches;
+    struct arena a;
+    char *sid;
+
+    if (!c || fd->nanchors == 0 || !id.p || !entity_id_shape(app, id))
+        return false;
+    arena_init(&a, 1024);
+    if (!(sid = arena_span_dup(&a, id)))
+        return arena_clear(&a), true; /* counted: fail towards the limit */
+    now = clock_now(app->clock);
+    pthread_mutex_lock(&c->mu);
+    fetches = !find_live(c, sid, now) && !was_refused(c, sid, now);
+    pthread_mutex_unlock(&c->mu);
+    arena_clear(&a);
+    return fetches;
+}
+
 const struct policy_client *
 fed_client(struct app *app, struct span id)
 {

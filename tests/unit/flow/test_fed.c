@@ -333,9 +333,13 @@ TEST(fed_client_asks_the_anchor_before_fetching_the_entity)
 
     REQUIRE(up(&x) == 0);
     x.fo.rp = true;
+    CHECK(fed_client_would_fetch(&x.fa.app, SPAN(LEAF)));
+    CHECK(!fed_client_would_fetch(&x.fa.app, SPAN("https://user@leaf.example")));
+    CHECK_INT(x.fo.fetches, 0);
     /* not enrolled: the anchor is asked and answers no statement; the leaf itself is never
      * contacted */
     CHECK(fed_client(&x.fa.app, SPAN(LEAF)) == NULL);
+    CHECK(!fed_client_would_fetch(&x.fa.app, SPAN(LEAF)));
     CHECK(x.fo.fetches > 0);
     CHECK_INT(x.fo.elsewhere, 0);
     /* the negative cache: the same id again within FED_REFUSED_TTL_S costs no fetch, even
@@ -348,8 +352,10 @@ TEST(fed_client_asks_the_anchor_before_fetching_the_entity)
     CHECK_INT(x.fo.fetches, fetches);
     /* past it, the anchor vouches for the enrolled leaf: fetched, resolved, registered */
     fake_now += FED_REFUSED_TTL_S + 1;
+    CHECK(fed_client_would_fetch(&x.fa.app, SPAN(LEAF)));
     CHECK(fed_client(&x.fa.app, SPAN(LEAF)) != NULL);
     CHECK(x.fo.elsewhere > 0);
+    CHECK(!fed_client_would_fetch(&x.fa.app, SPAN(LEAF))); /* live */
     /* another id the anchor does not know: only the anchor is asked */
     fetches = x.fo.elsewhere;
     CHECK(fed_client(&x.fa.app, SPAN("https://internal.example/admin")) == NULL);
