@@ -345,6 +345,26 @@ def automatic_registrations_are_limited_per_address(t):
 
 
 @test
+def a_rotates_its_token_key_and_the_next_brokered_login_still_works(t):
+    f = fed()
+    brokered(f)  # B keeps A's JWKS (until A's chain expires)
+    reloads = len([e for e in f.a.log_events() if e.get("ev") == "keys.reload"])
+    f.a.authctl("keys", "rotate")  # phase 1: the next key published
+    f.a.authctl("keys", "rotate")  # phase 2: it signs A's ID tokens now
+    deadline = time.time() + 20
+    while time.time() < deadline and len(
+            [e for e in f.a.log_events() if e.get("ev") == "keys.reload"]) == reloads:
+        time.sleep(0.3)
+    t.require(len([e for e in f.a.log_events() if e.get("ev") == "keys.reload"]) > reloads,
+              "A did not reload its keys")
+    _, tok, _ = brokered(f)
+    t.check(claims(tok["id_token"])["iss"] == f.b.base, tok)
+    # B's kept JWKS did not have the new kid: refetched once, without a restart
+    t.check([e for e in f.b.log_events() if e.get("ev") == "fed.broker"
+             and e.get("jwks") == "unknown kid: refetched"], "no refetch logged")
+
+
+@test
 def logout_at_b_ends_b_session_only(t):
     f = fed()
     br, tok, _ = brokered(f)
