@@ -143,8 +143,9 @@ json_t *fed_broker_rp_metadata(struct app *app, json_t *jwks);
  * built from its chain-resolved openid_relying_party metadata when its chain resolves to
  * one of our anchors, else NULL. In this order: an id that is no entity identifier (§1.2)
  * or was refused within FED_REFUSED_TTL_S is NULL without any fetch; then only the anchors
- * are asked (fed_vouched); only an entity an anchor vouches for is fetched and resolved. Valid until the daemon stops. client_resolve calls it for
- * ids the policy does not register. */
+ * are asked (fed_vouched); only an entity an anchor vouches for is fetched and resolved.
+ * Valid until the daemon stops. client_resolve calls it for ids the policy does not
+ * register. */
 const struct policy_client *fed_client(struct app *app, struct span id);
 /* Whether fed_client(app, id) would fetch anything now: federation on, id an entity
  * identifier, no live client and no recent refusal of it. */
