@@ -8,10 +8,12 @@ mark's cap refused, A unreachable refused on B's page once B's cached chain expi
 at B, and A's back-channel logout ending B's session. A is reached as `localhost` and B as
 `127.0.0.1`, so that the two daemons' cookies do not mix in one browser (cookies ignore
 ports)."""
+import http.server
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
@@ -33,7 +35,7 @@ def verify(token, jwks, typ):
 class Fed:
     """Anchor, A (at `localhost`, region 11) and B (the broker, region 31)."""
 
-    def __init__(self, mark_ial="ial3", cache_s=3600, before_b=None):
+    def __init__(self, mark_ial="ial3", cache_s=3600, before_b=None, conf=None):
         self.tmp = tempfile.mkdtemp(prefix="authd-fedb-")
         self.redis = Redis().start()
         r = f"redis://127.0.0.1:{self.redis.port}"
@@ -45,7 +47,7 @@ class Fed:
                     "required_trust_marks": [self.mark]}], open(anchors, "w"))
         common = {"federation_role": "leaf", "federation_authority_hints": self.anchor.base,
                   "federation_trust_anchors": anchors,
-                  "federation_cache_max_s": str(cache_s)}
+                  "federation_cache_max_s": str(cache_s), **(conf or {})}
         self.a = Authd(conf=dict(common, store=r + "/1", federation_region="11"))
         self.a.base = f"http://localhost:{self.a.port}"
         self.a.conf_extra["issuer"] = self.a.base
@@ -244,6 +246,122 @@ def a_refuses_a_bare_authorize_from_a_federation_client(t):
     r = f.a.get("/authorize", params={"client_id": "http://127.0.0.1:9/nobody",
                                       "response_type": "code", "scope": "openid"})
     t.eq(r.status_code, 400)
+
+
+class Listener:
+    """A local HTTP server that records the paths it is asked for (answers 404)."""
+
+    def __init__(self):
+        self.paths = []
+        seen = self.paths
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(self.path)
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def authorize_as(d, client_id):
+    return d.get("/authorize", params={"client_id": client_id, "response_type": "code",
+                                       "scope": "openid"}, allow_redirects=False)
+
+
+@test
+def an_entity_id_is_fetched_only_once_the_anchor_enrolled_it(t):
+    f = fed()
+    lis = Listener()
+    try:
+        unknown = lis.base + "/unenrolled"
+        # /authorize and /par with the listener as client_id: invalid_client, and A asked
+        # only the anchor (the listener receives nothing), also when asked again
+        for _ in range(3):
+            t.eq(authorize_as(f.a, unknown).status_code, 400)
+        r = f.a.post("/par", data={"client_id": unknown, "response_type": "code",
+                                   "scope": "openid", "redirect_uri": lis.base + "/cb"})
+        t.eq(r.status_code, 401, r.text[:200])
+        t.eq(r.json().get("error"), "invalid_client")
+        # not entity identifiers (§1.2): refused before anything is asked
+        for bad in (f"http://user@127.0.0.1:{lis.port}/x", lis.base + "/x?q=1",
+                    lis.base + "/x#f"):
+            t.eq(authorize_as(f.a, bad).status_code, 400)
+        t.eq(lis.paths, [])
+        refused = [e for e in f.a.log_events() if e.get("ev") == "fed.client"
+                   and e.get("sub") == unknown]
+        t.check(refused and refused[0].get("why") == "fed_not_vouched", refused)
+        # once the anchor enrols it (any keys: its own configuration is never served),
+        # A fetches the entity's configuration
+        enrolled = lis.base + "/enrolled"
+        path = os.path.join(f.tmp, "listener.jwks")
+        open(path, "w").write(f.b.authctl("federation", "jwks").stdout)
+        f.anchor.authctl("federation", "enroll", "--entity-id", enrolled, "--jwks", path)
+        t.eq(authorize_as(f.a, enrolled).status_code, 400)
+        t.eq(lis.paths, ["/enrolled/.well-known/openid-federation"])
+    finally:
+        lis.stop()
+
+
+@test
+def automatic_registrations_are_limited_per_address(t):
+    f = Fed(conf={"rate_federation_register_per_ip": "3"})
+    lis = Listener()
+    try:
+        def par(cid):
+            return f.a.post("/par", data={"client_id": cid, "response_type": "code",
+                                          "scope": "openid"})
+        # three unknown entity ids are tried (the anchor asked each time), the fourth is
+        # refused before anything is asked
+        for i in range(3):
+            t.eq(par(f"{lis.base}/e{i}").status_code, 401)
+        r = par(lis.base + "/e3")
+        t.eq(r.status_code, 429, r.text[:200])
+        t.eq(r.json().get("error"), "too_many_requests")
+        t.check(int(r.headers.get("Retry-After", "0")) >= 1, r.headers)
+        r = authorize_as(f.a, lis.base + "/e4")
+        t.eq(r.status_code, 429)
+        t.check(int(r.headers.get("Retry-After", "0")) >= 1, r.headers)
+        # an id refused a moment ago costs nothing: still invalid_client, not 429
+        t.eq(par(lis.base + "/e0").status_code, 401)
+        # a client of the policy is never limited by it
+        t.check(authorize_as(f.a, "demo-app").status_code != 429)
+        t.eq(lis.paths, [])
+    finally:
+        lis.stop()
+        f.stop()
+
+
+@test
+def a_rotates_its_token_key_and_the_next_brokered_login_still_works(t):
+    f = fed()
+    brokered(f)  # B keeps A's JWKS (until A's chain expires)
+    reloads = len([e for e in f.a.log_events() if e.get("ev") == "keys.reload"])
+    f.a.authctl("keys", "rotate")  # phase 1: the next key published
+    f.a.authctl("keys", "rotate")  # phase 2: it signs A's ID tokens now
+    deadline = time.time() + 20
+    while time.time() < deadline and len(
+            [e for e in f.a.log_events() if e.get("ev") == "keys.reload"]) == reloads:
+        time.sleep(0.3)
+    t.require(len([e for e in f.a.log_events() if e.get("ev") == "keys.reload"]) > reloads,
+              "A did not reload its keys")
+    _, tok, _ = brokered(f)
+    t.check(claims(tok["id_token"])["iss"] == f.b.base, tok)
+    # B's kept JWKS did not have the new kid: refetched once, without a restart
+    t.check([e for e in f.b.log_events() if e.get("ev") == "fed.broker"
+             and e.get("jwks") == "unknown kid: refetched"], "no refetch logged")
 
 
 @test

@@ -125,6 +125,8 @@ static const struct key keys[] = {
     {"federation_trust_anchors",   K_PATH,  O(federation_trust_anchors), 0, 0, NULL, NULL},
     {"federation_timeout_ms",      K_U32,   O(federation_timeout_ms), 100, 60000, "3000", NULL},
     {"rate_federation_resolve_per_ip", K_U32, O(rate_federation_resolve_per_ip), 0, 100000000, "120", NULL},
+    {"rate_federation_register_per_ip", K_U32, O(rate_federation_register_per_ip), 0, 100000000,
+     "30", NULL},
     {"federation_cache_max_s",     K_U32,   O(federation_cache_max_s), 1, 31536000, "3600", NULL},
     {"federation_broker",          K_BOOL,  O(federation_broker), 0, 1, "false", NULL},
     {"federation_region",          K_STR,   O(federation_region), 0, 0, NULL, NULL},

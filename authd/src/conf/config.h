@@ -108,6 +108,8 @@ struct config {
     uint32_t federation_timeout_ms;
     uint32_t federation_cache_max_s; /* a resolved chain is cached at most this long */
     uint32_t rate_federation_resolve_per_ip; /* /federation/resolve per rate_window_s */
+    uint32_t rate_federation_register_per_ip; /* automatic registrations tried per
+                                                 rate_window_s (flow/clients.h) */
     bool federation_broker;   /* brokered login: citizens of other provinces (docs/federation.md) */
     char *federation_region;  /* this province's 2-digit region code, published; NULL: none */
     /* the kiosk channel (docs/kiosk.md): device PKI, mutual TLS, card login */

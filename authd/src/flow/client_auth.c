@@ -374,17 +374,27 @@ out:
     return rc;
 }
 
+struct span
+client_auth_claimed_id(struct arena *a, const struct client_creds *cr)
+{
+    struct span id = cr->id;
+
+    if (cr->method == AUTH_PRIVATE_KEY_JWT && id.len == 0
+        && assertion_sub(a, cr->assertion, &id) != RC_OK)
+        return (struct span){NULL, 0};
+    return id;
+}
+
 enum rc
 client_auth_verify(struct app *app, struct arena *a, const struct policy *p,
                    const struct client_creds *cr, const char *endpoint_url,
                    const struct policy_client **out, struct rc_info *ri)
 {
     const struct policy_client *c;
-    struct span id = cr->id;
+    struct span id = client_auth_claimed_id(a, cr);
     enum rc rc;
 
-    if (cr->method == AUTH_PRIVATE_KEY_JWT && id.len == 0
-        && assertion_sub(a, cr->assertion, &id) != RC_OK)
+    if (cr->method == AUTH_PRIVATE_KEY_JWT && id.len == 0)
         return rc_set(ri, RC_DENIED, "client_assertion", "no client identified");
     if (!(c = client_resolve(app, p, id)))
         return rc_set(ri, RC_DENIED, "client_id", "unknown client");

@@ -51,6 +51,10 @@ struct kiosk_cert;
 enum rc client_auth_parse(struct arena *a, const char *authorization, const struct form *f,
                           struct client_creds *out, struct rc_info *ri);
 
+/* The client id cr names: its client_id, else for private_key_jwt the assertion's sub
+ * (unverified: only to find the client). Empty when none. */
+struct span client_auth_claimed_id(struct arena *a, const struct client_creds *cr);
+
 /* Authenticates cr against policy p. endpoint_url is the URL the request was sent to
  * (accepted, with the issuer and the token endpoint, as an assertion's aud). RC_OK: *out
  * is the client (owned by p). Failures: RC_DENIED (unknown client, a method other than the

@@ -12,4 +12,11 @@
  * Valid while the caller holds p. */
 const struct policy_client *client_resolve(struct app *app, const struct policy *p, struct span id);
 
+/* Whether client_resolve(app, p, id) would now make this node fetch from the federation: an
+ * id p does not register, shaped as an entity id, neither registered automatically nor
+ * refused recently (fed_client_would_fetch, flow/fed.h). An endpoint that takes such an id
+ * from an unauthenticated caller first takes a token from the caller's address bucket
+ * "fedclient:ip" (rate_federation_register_per_ip; docs/security.md). */
+bool client_resolve_fetches(struct app *app, const struct policy *p, struct span id);
+
 #endif

@@ -35,6 +35,9 @@ struct fed_clients;
 
 #define FED_MAX_SUBORDINATES 4096 /* entries fed_list answers */
 
+#define FED_REFUSED_TTL_S 60  /* an entity id refused by fed_client is not retried sooner */
+#define FED_REFUSED_MAX   256 /* entity ids remembered as refused (oldest replaced) */
+
 #define FED_MAX_ANCHORS      8     /* trust anchors one node may trust */
 #define FED_MAX_ANCHORS_FILE 65536 /* bytes of the federation_trust_anchors file */
 
@@ -113,6 +116,16 @@ enum rc fed_resolve(struct app *app, const char *sub, const char *anchor, struct
                     struct fed_resolved *out, struct rc_info *ri);
 void fed_resolved_clear(struct fed_resolved *r);
 
+/* Whether the configured trust anchor `anchor` vouches for sub: its configuration (from
+ * the chain cache, checked with the configured keys) names a federation_fetch_endpoint
+ * whose statement about sub (§8.1.1) verifies with the configured keys, iss the anchor and
+ * sub the entity. Fetches from the anchor only. RC_OK; RC_DENIED with RC_WHY_FED_NOT_VOUCHED
+ * (the anchor answers no statement, or one about another entity) or another RC_WHY_FED_*
+ * reason; RC_UNAVAILABLE (the anchor unreachable, the store). Refusals are logged
+ * (fed.resolve). */
+enum rc fed_vouched(struct app *app, const char *sub, const char *anchor, struct arena *a,
+                    struct rc_info *ri);
+
 /* A resolve response (§8.3.2) about r, signed by us. RC_OK: *jwt in arena a. */
 enum rc fed_resolve_response(struct app *app, const char *sub, const struct fed_resolved *r,
                              struct arena *a, struct span *jwt, struct rc_info *ri);
@@ -128,9 +141,15 @@ json_t *fed_broker_rp_metadata(struct app *app, json_t *jwks);
 
 /* Automatic registration (§12.1, fed_client.c): the relying party with entity id `id`,
  * built from its chain-resolved openid_relying_party metadata when its chain resolves to
- * one of our anchors, else NULL. Valid until the daemon stops. client_resolve calls it for
- * ids the policy does not register. */
+ * one of our anchors, else NULL. In this order: an id that is no entity identifier (§1.2)
+ * or was refused within FED_REFUSED_TTL_S is NULL without any fetch; then only the anchors
+ * are asked (fed_vouched); only an entity an anchor vouches for is fetched and resolved.
+ * Valid until the daemon stops. client_resolve calls it for ids the policy does not
+ * register. */
 const struct policy_client *fed_client(struct app *app, struct span id);
+/* Whether fed_client(app, id) would fetch anything now: federation on, id an entity
+ * identifier, no live client and no recent refusal of it. */
+bool fed_client_would_fetch(struct app *app, struct span id);
 enum rc fed_clients_new(struct fed_clients **out);
 void fed_clients_free(struct fed_clients *c);
 

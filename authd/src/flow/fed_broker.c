@@ -346,17 +346,31 @@ out:
     return rc;
 }
 
-/* A's keys: the metadata's jwks, else its jwks_uri fetched. */
+/* authd:fedjwks:{HASH} (fed_broker.h): HASH of "jwks" "\n" A's jwks_uri. */
+static struct span
+jwks_key(struct arena *a, const char *uri)
+{
+    struct span h;
+
+    return hash_of(a, "jwks", uri, &h) == RC_OK ? store_key(a, "fedjwks", h, NULL)
+                                                : (struct span){NULL, 0};
+}
+
+/* A's keys: the metadata's jwks, else its jwks_uri: from the store unless fresh is set or
+ * none is kept, else fetched and kept until exp (A's chain's; at most
+ * federation_cache_max_s). *fetched: the keys come from A just now (or inline). */
 static enum rc
-op_keys(struct app *app, struct arena *a, const json_t *md, struct jose_keyset **ks,
-        struct rc_info *ri)
+op_keys(struct app *app, struct arena *a, const json_t *md, int64_t exp, bool fresh,
+        struct jose_keyset **ks, bool *fetched, struct rc_info *ri)
 {
     const json_t *inline_jwks = json_object_get(md, "jwks");
     const char *uri = json_string_value(json_object_get(md, "jwks_uri"));
-    struct span raw;
+    int64_t ttl = exp - clock_now(app->clock);
+    struct span raw, key;
     enum rc rc;
     char *s;
 
+    *fetched = true;
     if (json_is_object(inline_jwks)) {
         if (!(s = json_dumps(inline_jwks, JSON_COMPACT)))
             return RC_NOMEM;
@@ -366,10 +380,48 @@ op_keys(struct app *app, struct arena *a, const json_t *md, struct jose_keyset *
     }
     if (!uri)
         return fail(ri, RC_DENIED, RC_WHY_FED_STATEMENT, "metadata", "no jwks");
+    if (!(key = jwks_key(a, uri)).p)
+        return RC_NOMEM;
+    if (!fresh && store_get(app->store, a, key, &raw) == RC_OK
+        && jose_keyset_parse_jwks(raw, ks, NULL) == RC_OK) {
+        *fetched = false;
+        return RC_OK;
+    }
     if ((rc = call(app, a, uri, (struct span){0}, NULL, &raw, ri)) != RC_OK)
         return rc;
     if (jose_keyset_parse_jwks(raw, ks, ri) != RC_OK)
         return fail(ri, RC_DENIED, RC_WHY_FED_STATEMENT, "jwks", "unusable");
+    if (ttl > (int64_t)app->cfg->federation_cache_max_s)
+        ttl = app->cfg->federation_cache_max_s;
+    if (ttl > 0) /* best effort: not kept, it is fetched again next time */
+        store_put(app->store, key, raw, (uint32_t)ttl, 0);
+    return RC_OK;
+}
+
+/* Verifies token (an ID or logout token of A) under vo with A's keys (op_keys); a kid the
+ * kept JWKS does not have refetches it once (A rotated its keys: jose_verify's
+ * RC_NOT_FOUND). RC_OK: *valid says whether the token verified, *payload in a when it did.
+ * Else op_keys's failure, in ri. */
+static enum rc
+verify_by_op(struct app *app, struct arena *a, const json_t *md, int64_t exp,
+             const struct jose_verify_opts *vo, struct span token, struct span *payload,
+             bool *valid, struct rc_info *ri)
+{
+    struct jose_keyset *ks = NULL;
+    bool fetched = false;
+    enum rc rc = RC_DENIED;
+
+    for (int round = 0; round < 2; round++) {
+        enum rc krc = op_keys(app, a, md, exp, round == 1, &ks, &fetched, ri);
+        if (krc != RC_OK)
+            return krc;
+        rc = jose_verify(ks, vo, token, a, payload, NULL, NULL);
+        jose_keyset_release(ks), ks = NULL;
+        if (rc != RC_NOT_FOUND || fetched)
+            break;
+        log_msg(LOG_INFO, "fed.broker", "jwks", "unknown kid: refetched");
+    }
+    *valid = rc == RC_OK;
     return RC_OK;
 }
 
@@ -424,17 +476,17 @@ map_acr(struct arena *a, const struct fed_resolved *res, const json_t *md, const
 
 /* The code redeemed at A and its ID token checked; *claims owned by the caller. */
 static enum rc
-redeem(struct app *app, struct arena *a, const json_t *md, struct span code, const char *verifier,
-       const char *nonce, json_t **claims, struct rc_info *ri)
+redeem(struct app *app, struct arena *a, const json_t *md, int64_t exp, struct span code,
+       const char *verifier, const char *nonce, json_t **claims, struct rc_info *ri)
 {
     const char *tok_ep = json_string_value(json_object_get(md, "token_endpoint"));
     const char *iss = json_string_value(json_object_get(md, "issuer"));
     static const struct jose_verify_opts vo = {JOSE_ALGS_ISSUED, NULL};
     struct jose_claims_opts co = {.now = clock_now(app->clock), .leeway = 60};
-    struct jose_keyset *ks = NULL;
     json_t *ans = NULL;
     const char *idt;
     struct span payload;
+    bool valid = false;
     struct buf b;
     enum rc rc;
 
@@ -459,11 +511,10 @@ redeem(struct app *app, struct arena *a, const json_t *md, struct span code, con
         rc = fail(ri, RC_DENIED, RC_WHY_FED_LOGIN, "id_token", "missing");
         goto out;
     }
-    if ((rc = op_keys(app, a, md, &ks, ri)) != RC_OK)
+    if ((rc = verify_by_op(app, a, md, exp, &vo, span_str(idt), &payload, &valid, ri)) != RC_OK)
         goto out;
     co.iss = iss, co.aud = app->cfg->federation_entity_id;
-    if (jose_verify(ks, &vo, span_str(idt), a, &payload, NULL, NULL) != RC_OK
-        || jose_claims_check(payload, &co, NULL) != RC_OK
+    if (!valid || jose_claims_check(payload, &co, NULL) != RC_OK
         || !(*claims = json_loadb((const char *)payload.p, payload.len, 0, NULL))) {
         rc = fail(ri, RC_DENIED, RC_WHY_FED_LOGIN, "id_token", "signature or claims");
         goto out;
@@ -474,7 +525,6 @@ redeem(struct app *app, struct arena *a, const json_t *md, struct span code, con
         rc = fail(ri, RC_DENIED, RC_WHY_FED_LOGIN, "id_token", "nonce or sub");
     }
 out:
-    jose_keyset_release(ks);
     json_decref(ans);
     return rc;
 }
@@ -630,7 +680,7 @@ fed_broker_finish(struct app *app, struct arena *a, const struct fed_broker_cb *
         rc = fail(&out->why, RC_DENIED, RC_WHY_FED_LOGIN, "iss", "not the chosen province");
         goto out; /* RFC 9207 §2.4: a mix-up */
     }
-    if ((rc = redeem(app, a, md, cb->code, json_string_value(json_object_get(rec, "v")),
+    if ((rc = redeem(app, a, md, res.exp, cb->code, json_string_value(json_object_get(rec, "v")),
                      json_string_value(json_object_get(rec, "n")), &claims, &out->why))
         != RC_OK)
         goto out;
@@ -661,8 +711,8 @@ fed_broker_bclogout(struct app *app, struct arena *a, struct span logout_token, 
     static const struct jose_verify_opts vo = {JOSE_ALGS_ISSUED, "logout+jwt"};
     struct jose_claims_opts co = {.now = clock_now(app->clock), .leeway = 60};
     struct fed_resolved res = {0};
-    struct jose_keyset *ks = NULL;
     struct span payload, h, key, bsid;
+    bool valid = false;
     json_t *o = NULL;
     const json_t *md;
     const char *iss, *asid;
@@ -681,11 +731,11 @@ fed_broker_bclogout(struct app *app, struct arena *a, struct span logout_token, 
     json_decref(o), o = NULL;
     /* the issuer is a province's entity id: its keys from its resolved chain */
     if ((rc = resolve_op(app, a, iss, &res, &md, ri)) != RC_OK
-        || (rc = op_keys(app, a, md, &ks, ri)) != RC_OK)
+        || (rc = verify_by_op(app, a, md, res.exp, &vo, logout_token, &payload, &valid, ri))
+               != RC_OK)
         goto out;
     co.iss = iss, co.aud = app->cfg->federation_entity_id;
-    if (jose_verify(ks, &vo, logout_token, a, &payload, NULL, NULL) != RC_OK
-        || jose_claims_check(payload, &co, NULL) != RC_OK
+    if (!valid || jose_claims_check(payload, &co, NULL) != RC_OK
         || !(o = json_loadb((const char *)payload.p, payload.len, 0, NULL))
         || !json_is_object(json_object_get(json_object_get(o, "events"), BCLOGOUT_EVENT))
         || json_object_get(o, "nonce") || !(asid = jsonget_str(a, o, "sid"))) {
@@ -707,7 +757,6 @@ fed_broker_bclogout(struct app *app, struct arena *a, struct span logout_token, 
     log_msg(LOG_INFO, "fed.broker", "logout", rc == RC_OK ? "session ended" : "failed");
 out:
     json_decref(o);
-    jose_keyset_release(ks);
     fed_resolved_clear(&res);
     return rc;
 }

@@ -19,6 +19,10 @@
  *   authd:fedsid:{HASH}     B's session id for A's session (HASH: base64url SHA-256 of A's
  *                           iss "\n" A's sid), so that A's back-channel logout ends it;
  *                           TTL the session's lifetime; < 100 bytes
+ *   authd:fedjwks:{HASH}    A's JWKS as fetched from its jwks_uri (HASH: base64url SHA-256
+ *                           of "jwks" "\n" the jwks_uri); TTL until A's chain's exp, at
+ *                           most federation_cache_max_s; refetched once on an unknown kid;
+ *                           <= 64 KiB (FED_BROKER_BODY)
  *
  * Refusals: RC_WHY_FED_* of fed_resolve (the chain), RC_WHY_FED_UNREACHABLE (A cannot be
  * reached), RC_WHY_FED_ACR (acr above the cap), RC_WHY_FED_LOGIN (A answered an error, a

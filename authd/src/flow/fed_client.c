@@ -35,10 +35,18 @@ struct fc {
     struct fc *next;
 };
 
+/* An entity id refused within FED_REFUSED_TTL_S (the negative cache). */
+struct refused {
+    char *id;
+    int64_t until;
+};
+
 struct fed_clients {
     pthread_mutex_t mu;
     struct fc *live, *retired;
     size_t nlive;
+    struct refused refused[FED_REFUSED_MAX];
+    size_t next_refused; /* the slot replaced next when none is free or expired */
 };
 
 static void
@@ -86,6 +94,8 @@ fed_clients_free(struct fed_clients *c)
         n = f->next, fc_free(f);
     for (f = c->retired; f; f = n)
         n = f->next, fc_free(f);
+    for (size_t i = 0; i < FED_REFUSED_MAX; i++)
+        free(c->refused[i].id);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -193,12 +203,111 @@ insert(struct fed_clients *c, struct fc *f)
     c->nlive++;
 }
 
+/* Whether id was refused less than FED_REFUSED_TTL_S ago (under c->mu). */
 static bool
-entity_id_shape(struct span id)
+was_refused(struct fed_clients *c, const char *id, int64_t now)
 {
-    return id.len > 8 && id.len <= 256
-           && (memcmp(id.p, "https://", 8) == 0 || memcmp(id.p, "http://", 7) == 0)
-           && !memchr(id.p, 0, id.len);
+    for (size_t i = 0; i < FED_REFUSED_MAX; i++)
+        if (c->refused[i].id && c->refused[i].until > now && strcmp(c->refused[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Remembers id as refused until now + FED_REFUSED_TTL_S, in an expired slot or else the
+ * oldest (under c->mu). Best effort: out of memory, it is simply not remembered. */
+static void
+remember_refused(struct fed_clients *c, const char *id, int64_t now)
+{
+    size_t slot = c->next_refused;
+    char *dup = strdup(id);
+
+    for (size_t i = 0; i < FED_REFUSED_MAX; i++)
+        if (!c->refused[i].id || c->refused[i].until <= now) {
+            slot = i;
+            break;
+        }
+    if (slot == c->next_refused)
+        c->next_refused = (c->next_refused + 1) % FED_REFUSED_MAX;
+    if (!dup)
+        return;
+    free(c->refused[slot].id);
+    c->refused[slot] = (struct refused){dup, now + FED_REFUSED_TTL_S};
+}
+
+/* An Entity Identifier (OpenID Federation 1.0 §1.2): an https URL with a host, no
+ * userinfo, query or fragment, printable ASCII. http is accepted only when this node's own
+ * entity id is http (a federation on a test network, where fetches are not https-only
+ * either: compose.c). */
+static bool
+entity_id_shape(struct app *app, struct span id)
+{
+    const char *own = app->cfg ? app->cfg->federation_entity_id : NULL;
+    bool http_ok = own && strncmp(own, "http://", 7) == 0;
+    size_t skip, host;
+
+    if (id.len > 8 && memcmp(id.p, "https://", 8) == 0)
+        skip = 8;
+    else if (http_ok && id.len > 7 && memcmp(id.p, "http://", 7) == 0)
+        skip = 7;
+    else
+        return false;
+    if (id.len > 256)
+        return false;
+    for (size_t i = 0; i < id.len; i++)
+        if (id.p[i] <= 0x20 || id.p[i] >= 0x7f || id.p[i] == '?' || id.p[i] == '#')
+            return false;
+    for (host = skip; host < id.len && id.p[host] != '/'; host++)
+        if (id.p[host] == '@' || id.p[host] == '\\')
+            return false;
+    return host > skip; /* a host */
+}
+
+static void
+log_refused(const char *id, const char *why)
+{
+    struct log_rec *lr = log_begin(LOG_WARN, "fed.client");
+
+    if (!lr)
+        return;
+    log_str(lr, "sub", id);
+    log_str(lr, "result", "refused");
+    log_str(lr, "why", why);
+    log_end(lr);
+}
+
+/* Asks the anchors first: the index of the first that vouches for id, or -1. */
+static int
+vouching_anchor(struct app *app, const char *id, struct arena *a)
+{
+    struct fed *fd = app->fed;
+
+    for (size_t i = 0; i < fd->nanchors; i++)
+        if (fed_vouched(app, id, fd->anchors[i].id, a, NULL) == RC_OK)
+            return (int)i;
+    return -1;
+}
+
+bool
+fed_client_would_fetch(struct app *app, struct span id)
+{
+    struct fed *fd = app->fed;
+    struct fed_clients *c = fd ? fd->clients : NULL;
+    int64_t now;
+    bool fetches;
+    struct arena a;
+    char *sid;
+
+    if (!c || fd->nanchors == 0 || !id.p || !entity_id_shape(app, id))
+        return false;
+    arena_init(&a, 1024);
+    if (!(sid = arena_span_dup(&a, id)))
+        return arena_clear(&a), true; /* counted: fail towards the limit */
+    now = clock_now(app->clock);
+    pthread_mutex_lock(&c->mu);
+    fetches = !find_live(c, sid, now) && !was_refused(c, sid, now);
+    pthread_mutex_unlock(&c->mu);
+    arena_clear(&a);
+    return fetches;
 }
 
 const struct policy_client *
@@ -209,23 +318,32 @@ fed_client(struct app *app, struct span id)
     int64_t now;
     struct fc *f = NULL;
     struct arena a;
+    bool refused;
     char *sid;
+    int ai;
 
-    if (!c || fd->nanchors == 0 || !entity_id_shape(id))
+    if (!c || fd->nanchors == 0 || !id.p || id.len == 0)
         return NULL;
-    now = clock_now(app->clock);
     arena_init(&a, 1u << 20);
     if (!(sid = arena_span_dup(&a, id)))
         goto out;
+    if (!entity_id_shape(app, id)) {
+        /* a plain unknown client_id is no federation matter: logged only if it looks like
+         * a URL */
+        if (memchr(id.p, ':', id.len))
+            log_refused(sid, rc_reason_name(RC_WHY_FED_ENTITY_ID));
+        goto out;
+    }
+    now = clock_now(app->clock);
     pthread_mutex_lock(&c->mu);
     f = find_live(c, sid, now);
+    refused = !f && was_refused(c, sid, now);
     pthread_mutex_unlock(&c->mu);
-    if (f)
+    if (f || refused)
         goto out;
-    for (size_t i = 0; i < fd->nanchors && !f; i++) {
+    if ((ai = vouching_anchor(app, sid, &a)) >= 0) {
         struct fed_resolved res = {0};
-        struct rc_info ri = {0};
-        if (fed_resolve(app, sid, fd->anchors[i].id, &a, &res, &ri) == RC_OK
+        if (fed_resolve(app, sid, fd->anchors[ai].id, &a, &res, NULL) == RC_OK
             && (f = build(sid, &res))) {
             pthread_mutex_lock(&c->mu);
             insert(c, f);
@@ -233,6 +351,12 @@ fed_client(struct app *app, struct span id)
             log_msg(LOG_INFO, "fed.client", "registered", sid);
         }
         fed_resolved_clear(&res);
+    } else
+        log_refused(sid, rc_reason_name(RC_WHY_FED_NOT_VOUCHED));
+    if (!f) {
+        pthread_mutex_lock(&c->mu);
+        remember_refused(c, sid, now);
+        pthread_mutex_unlock(&c->mu);
     }
 out:
     arena_clear(&a);

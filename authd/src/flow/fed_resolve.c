@@ -109,10 +109,10 @@ get_config(struct app *app, const char *id, const struct jose_keyset *trusted, i
     return rc;
 }
 
-/* Fetches the statement sup makes about sub from sup's fetch endpoint (§8.1.1). */
+/* Fetches the statement sup makes about sub from sup's fetch endpoint (§8.1.1), unchecked. */
 static enum rc
-get_subordinate(struct app *app, const struct link *sup, const char *sub, int64_t now,
-                struct arena *a, struct link *l, struct rc_info *ri)
+get_subordinate_url(struct app *app, const struct link *sup, const char *sub, struct arena *a,
+                    struct span *token, struct rc_info *ri)
 {
     json_t *fe = json_object_get(json_object_get(sup->st.metadata, "federation_entity"),
                                  "federation_fetch_endpoint");
@@ -128,8 +128,18 @@ get_subordinate(struct app *app, const struct link *sup, const char *sub, int64_
         buf_clear(&url);
         return rc == RC_TOO_LARGE ? deny(ri, rc, RC_WHY_FED_STATEMENT, "sub", "too long") : rc;
     }
-    rc = http_get(app, (const char *)url.p, "application/entity-statement+jwt", a, &l->token, ri);
+    rc = http_get(app, (const char *)url.p, "application/entity-statement+jwt", a, token, ri);
     buf_clear(&url);
+    return rc;
+}
+
+/* Fetches the statement sup makes about sub and checks it with sup's keys. */
+static enum rc
+get_subordinate(struct app *app, const struct link *sup, const char *sub, int64_t now,
+                struct arena *a, struct link *l, struct rc_info *ri)
+{
+    enum rc rc = get_subordinate_url(app, sup, sub, a, &l->token, ri);
+
     if (rc != RC_OK)
         return rc;
     if ((rc = verify_by(&sup->st, l->token, FEDSTMT_SUBORDINATE, now, a, &l->st, ri)))
@@ -316,7 +326,8 @@ build(const struct fed_anchor *ta, const struct chain *c, int64_t now, struct ar
                               json_stringn((char *)c->e[c->n].token.p, c->e[c->n].token.len));
     if ((rc = apply_policies(c, out->metadata, ri)) != RC_OK)
         return rc;
-    return check_marks(ta, c, now, a, out->trust_marks, ri);
+    /* the anchor resolved to itself (fed_vouched) is no leaf: its marks are not asked */
+    return c->n == 0 ? RC_OK : check_marks(ta, c, now, a, out->trust_marks, ri);
 }
 
 /* authd:fedchain:{GEN}:HASH (fed.h). RC_UNAVAILABLE when the generation cannot be read. */
@@ -449,6 +460,52 @@ fed_resolve(struct app *app, const char *sub, const char *anchor, struct arena *
     memset(out, 0, sizeof(*out));
     rc = resolve(app, sub, anchor, a, out, &lri);
     log_outcome(sub, anchor, rc, &lri, out->cached);
+    if (ri)
+        *ri = lri;
+    return rc;
+}
+
+/* The anchor's configuration comes from the chain cache (the anchor resolved to itself,
+ * checked with its configured keys); its federation_fetch_endpoint is asked about sub
+ * (§8.1.1) and the answer must verify with the configured keys and chain iss/sub. */
+static enum rc
+vouched(struct app *app, const struct fed_anchor *ta, const char *sub, struct arena *a,
+        struct rc_info *ri)
+{
+    struct fed_resolved self = {0};
+    struct link sup = {0}, l = {0};
+    enum rc rc;
+
+    if ((rc = fed_resolve(app, ta->id, ta->id, a, &self, ri)) != RC_OK)
+        return rc;
+    sup.st.metadata = self.metadata;
+    sup.st.sub = ta->id;
+    rc = get_subordinate_url(app, &sup, sub, a, &l.token, ri);
+    fed_resolved_clear(&self);
+    if (rc == RC_DENIED && ri->why == RC_WHY_FED_STATEMENT)
+        rc = deny(ri, RC_DENIED, RC_WHY_FED_NOT_VOUCHED, "sub", "not known to the trust anchor");
+    if (rc != RC_OK)
+        return rc;
+    rc = fedstmt_verify(ta->keys, l.token, FEDSTMT_SUBORDINATE, clock_now(app->clock), a, &l.st,
+                        ri);
+    if (rc == RC_OK && (strcmp(l.st.iss, ta->id) != 0 || strcmp(l.st.sub, sub) != 0))
+        rc = deny(ri, RC_DENIED, RC_WHY_FED_NOT_VOUCHED, "iss", "iss/sub do not chain");
+    fedstmt_clear(&l.st);
+    return rc;
+}
+
+enum rc
+fed_vouched(struct app *app, const char *sub, const char *anchor, struct arena *a,
+            struct rc_info *ri)
+{
+    const struct fed_anchor *ta = fed_anchor_find(app->fed, anchor);
+    struct rc_info lri = {0};
+    enum rc rc;
+
+    rc = ta ? vouched(app, ta, sub, a, &lri)
+            : deny(&lri, RC_DENIED, RC_WHY_FED_ANCHOR, "trust_anchor", "not a trust anchor here");
+    if (rc != RC_OK)
+        log_outcome(sub, anchor, rc, &lri, false);
     if (ri)
         *ri = lri;
     return rc;

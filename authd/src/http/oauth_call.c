@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "flow/client_auth.h"
+#include "flow/clients.h"
 #include "flow/ratelimit.h"
 
 /* The failures of the common start (RFC 6749 §5.2; 429: RFC 6585 §4, docs/security.md). */
@@ -61,6 +62,28 @@ rate_ok(struct http_req *r, struct http_resp *w, const char *path, const char *c
     return call_failed(r, w, RC_LIMITED, &ri, false);
 }
 
+/* An id that would make us resolve an entity (automatic registration, flow/clients.h):
+ * one token of the address's "fedclient:ip" bucket. true: go on; false: answered 429 with
+ * Retry-After, or 503. */
+static bool
+fed_rate_ok(struct http_req *r, struct http_resp *w, const struct policy *p, struct span id)
+{
+    struct ratelimit rl = {"fedclient:ip", span_str(r->client_ip ? r->client_ip : ""),
+                           r->app->cfg->rate_federation_register_per_ip};
+    struct rc_info ri = {0};
+    uint32_t retry = 0;
+    enum rc rc;
+
+    if (!client_resolve_fetches(r->app, p, id))
+        return true;
+    if ((rc = ratelimit_take(r->app, &r->arena, &rl, 1, &retry, &ri)) == RC_OK)
+        return true;
+    if (rc != RC_LIMITED)
+        return call_failed(r, w, RC_UNAVAILABLE, NULL, false);
+    http_add_header(w, "Retry-After", arena_printf(&r->arena, "%u", retry));
+    return call_failed(r, w, RC_LIMITED, &ri, false);
+}
+
 bool
 oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, struct oauth_call *oc)
 {
@@ -87,6 +110,10 @@ oauth_call_begin(struct http_req *r, struct http_resp *w, const char *path, stru
     oc->basic = cr.basic;
     if (!(oc->p = app_policy_get(r->app)))
         return call_failed(r, w, RC_UNAVAILABLE, NULL, false);
+    if (!fed_rate_ok(r, w, oc->p, client_auth_claimed_id(&r->arena, &cr))) {
+        oauth_call_end(oc);
+        return false;
+    }
     url = arena_printf(&r->arena, "%s%s", r->app->cfg->issuer, path);
     cr.cert = http_client_cert(r, NULL); /* RFC 8705 §2: tls_client_auth */
     rc = client_auth_verify(r->app, &r->arena, oc->p, &cr, url, &oc->c, &ri);

@@ -1,6 +1,8 @@
 /* /authorize (GET query or POST form, OIDC Core §3.1.2.1): parse, call
  * flow/authorize, answer with a redirect or an error page. */
+#include "core/form.h"
 #include "flow/authorize.h"
+#include "flow/clients.h"
 #include "flow/session.h"
 #include "http/authz_ui.h"
 #include "http/router.h"
@@ -8,6 +10,27 @@
 /* The answers of /authorize's refusals: the error page before client_id and redirect_uri
  * are validated, the OAuth error sent to the client after. */
 static const struct http_error authorize_errors[] = {AUTHZ_UI_ERRORS};
+
+/* A client_id that would make us resolve an entity (automatic registration,
+ * flow/clients.h) costs a token of the address's "fedclient:ip" bucket first. */
+static bool
+fed_rate_ok(struct http_req *r, struct http_resp *w, struct span raw, enum lang lang)
+{
+    const struct span *id;
+    struct policy *p;
+    struct form f;
+    bool fetches;
+
+    if (form_parse(&r->arena, raw.p, raw.len, &f, NULL) != RC_OK
+        || !(id = form_get(&f, "client_id")))
+        return true; /* the flow refuses the request without resolving anything */
+    p = app_policy_get(r->app);
+    fetches = client_resolve_fetches(r->app, p, *id);
+    app_policy_put(p);
+    return !fetches
+           || authz_ui_rate_ok(r, w, "fedclient:ip", r->app->cfg->rate_federation_register_per_ip,
+                               lang);
+}
 
 static void
 route_authorize(struct http_req *r, struct http_resp *w)
@@ -19,6 +42,8 @@ route_authorize(struct http_req *r, struct http_resp *w)
 
     /* before any parsing: each request may store a pending request (docs/security.md) */
     if (!authz_ui_rate_ok(r, w, "authorize:ip", r->app->cfg->rate_authorize_per_ip, lang))
+        return;
+    if (!fed_rate_ok(r, w, raw, lang))
         return;
     rc = authorize_request(r->app, &r->arena, raw, span_str(http_cookie(r, SESSION_COOKIE)), &res);
     if (res.kind == AUTHORIZE_LOGIN || res.kind == AUTHORIZE_CONSENT)

@@ -101,6 +101,8 @@ static const char *const reason_names[RC__WHY_COUNT] = {
     [RC_WHY_FACE_SCORE] = "face_score",
     [RC_WHY_KIOSK_NOT_ALLOWED] = "kiosk_not_allowed",
     [RC_WHY_CERT_BINDING] = "cert_binding",
+    [RC_WHY_FED_ENTITY_ID] = "fed_entity_id",
+    [RC_WHY_FED_NOT_VOUCHED] = "fed_not_vouched",
 };
 
 static int

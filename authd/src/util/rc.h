@@ -126,6 +126,10 @@ enum rc_reason {
                                   scope */
     RC_WHY_CERT_BINDING,       /* "cert_binding": a certificate-bound token presented without
                                   that certificate (RFC 8705 §3) */
+    RC_WHY_FED_ENTITY_ID,      /* "fed_entity_id": a client_id taken for an entity id is not one
+                                  (§1.2: https, a host, no userinfo, query or fragment) */
+    RC_WHY_FED_NOT_VOUCHED,    /* "fed_not_vouched": no trust anchor has a subordinate statement
+                                  about the entity (automatic registration, fed_client.c) */
     RC__WHY_COUNT
 };
 

@@ -5,6 +5,7 @@
 
 #include "conf/policy.h"
 #include "core/fedstmt.h"
+#include "core/form.h"
 #include "core/jsonget.h"
 #include "fakes.h"
 #include "flow/fed.h"
@@ -15,12 +16,14 @@
 #define LEAF "https://leaf.example"
 #define MARK TA "/trust-marks/province-idp"
 #define NOW  1800000000
+#define FETCH TA "/federation/fetch?sub="
 
 struct fake_out {
     struct outbound o;
     struct fake_app *fa;
     struct jose_keyset *leaf;
     int fetches; /* requests served */
+    int elsewhere; /* of which to an address other than the anchor's */
     bool down;   /* answer RC_UNAVAILABLE */
     bool rp;     /* the leaf also publishes openid_relying_party metadata (a broker) */
 };
@@ -58,14 +61,20 @@ fake_send(struct outbound *o, const struct outbound_req *req, struct outbound_re
     if (fo->down)
         return RC_UNAVAILABLE;
     fo->fetches++;
+    if (strncmp(req->url, TA "/", strlen(TA "/")) != 0)
+        fo->elsewhere++;
     arena_init(&a, 1 << 20);
     if (strcmp(req->url, LEAF "/.well-known/openid-federation") == 0)
         body = leaf_configuration(fo, &a);
     else if (strcmp(req->url, TA "/.well-known/openid-federation") == 0)
         rc = fed_entity_configuration(app, SPAN("{\"issuer\":\"" TA "\"}"), &a, &body, NULL);
-    else if (strcmp(req->url, TA "/federation/fetch?sub=https%3A%2F%2Fleaf.example") == 0)
-        rc = fed_fetch(app, LEAF, &a, &body, NULL);
-    else
+    else if (strncmp(req->url, FETCH, strlen(FETCH)) == 0) {
+        struct span sub = {0};
+        const char *q = req->url + strlen(FETCH);
+        rc = form_decode(&a, span_str(q), &sub);
+        if (rc == RC_OK)
+            rc = fed_fetch(app, arena_span_dup(&a, sub), &a, &body, NULL);
+    } else
         rc = RC_NOT_FOUND;
     resp->status = rc == RC_OK ? 200 : 404;
     resp->len = 0;
@@ -277,10 +286,11 @@ TEST(fed_client_registers_a_relying_party_automatically)
 
     REQUIRE(up(&x) == 0);
     REQUIRE(enroll_leaf(&x, MARK) == RC_OK);
-    /* an OP-only leaf is no client */
+    /* an OP-only leaf is no client (and is remembered as refused for FED_REFUSED_TTL_S) */
     CHECK(fed_client(&x.fa.app, SPAN(LEAF)) == NULL);
     REQUIRE(fed_refresh(&x.fa.app, NULL) == RC_OK);
     x.fo.rp = true;
+    fake_now += FED_REFUSED_TTL_S + 1;
     c = fed_client(&x.fa.app, SPAN(LEAF));
     REQUIRE(c != NULL);
     CHECK_STR(c->id, LEAF);
@@ -313,5 +323,63 @@ TEST(fed_client_registers_a_relying_party_automatically)
     CHECK(fed_client(&x.fa.app, SPAN("https://nobody.example")) == NULL);
     x.fo.down = true;
     CHECK(fed_client(&x.fa.app, SPAN("https://other.example")) == NULL);
+    down(&x);
+}
+
+TEST(fed_client_asks_the_anchor_before_fetching_the_entity)
+{
+    struct fixture x;
+    int fetches;
+
+    REQUIRE(up(&x) == 0);
+    x.fo.rp = true;
+    CHECK(fed_client_would_fetch(&x.fa.app, SPAN(LEAF)));
+    CHECK(!fed_client_would_fetch(&x.fa.app, SPAN("https://user@leaf.example")));
+    CHECK_INT(x.fo.fetches, 0);
+    /* not enrolled: the anchor is asked and answers no statement; the leaf itself is never
+     * contacted */
+    CHECK(fed_client(&x.fa.app, SPAN(LEAF)) == NULL);
+    CHECK(!fed_client_would_fetch(&x.fa.app, SPAN(LEAF)));
+    CHECK(x.fo.fetches > 0);
+    CHECK_INT(x.fo.elsewhere, 0);
+    /* the negative cache: the same id again within FED_REFUSED_TTL_S costs no fetch, even
+     * once enrolled */
+    fetches = x.fo.fetches;
+    for (int i = 0; i < 20; i++)
+        CHECK(fed_client(&x.fa.app, SPAN(LEAF)) == NULL);
+    REQUIRE(enroll_leaf(&x, MARK) == RC_OK);
+    CHECK(fed_client(&x.fa.app, SPAN(LEAF)) == NULL);
+    CHECK_INT(x.fo.fetches, fetches);
+    /* past it, the anchor vouches for the enrolled leaf: fetched, resolved, registered */
+    fake_now += FED_REFUSED_TTL_S + 1;
+    CHECK(fed_client_would_fetch(&x.fa.app, SPAN(LEAF)));
+    CHECK(fed_client(&x.fa.app, SPAN(LEAF)) != NULL);
+    CHECK(x.fo.elsewhere > 0);
+    CHECK(!fed_client_would_fetch(&x.fa.app, SPAN(LEAF))); /* live */
+    /* another id the anchor does not know: only the anchor is asked */
+    fetches = x.fo.elsewhere;
+    CHECK(fed_client(&x.fa.app, SPAN("https://internal.example/admin")) == NULL);
+    CHECK_INT(x.fo.elsewhere, fetches);
+    down(&x);
+}
+
+TEST(fed_client_refuses_what_is_no_entity_identifier_without_a_fetch)
+{
+    static const char *const bad[] = {
+        "https://user@leaf.example",   "https://leaf.example/?a=1", "https://leaf.example#f",
+        "https:///path",               "https://",                  "http://leaf.example",
+        "https://leaf.example/a b",    "https://a:b@leaf.example/", "file:///etc/passwd",
+        "https://leaf.example\\@h.example",
+    };
+    struct fixture x;
+
+    REQUIRE(up(&x) == 0);
+    x.fo.rp = true;
+    REQUIRE(enroll_leaf(&x, MARK) == RC_OK);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(fed_client(&x.fa.app, span_str(bad[i])) == NULL);
+    CHECK_INT(x.fo.fetches, 0);
+    /* the well-formed id of the same entity registers */
+    CHECK(fed_client(&x.fa.app, SPAN(LEAF)) != NULL);
     down(&x);
 }
