@@ -295,7 +295,8 @@ def console_ciba_approval_workflow_and_the_citizens_access_log(t):
         t.check(k in kinds, f"no {k} entry: {kinds}")
     t.check("E1001" in text, "the agent's employee number")
     t.check("李*" in text and "李四光" not in text, "the agent's masked name")
-    t.check("status_query" in text, "the purpose (the page names it by its policy code)")
+    t.check("查询办件进度" in text and "status_query" not in text,
+            "the purpose, by the name of its [purpose status_query] policy section")
     t.check(idn not in text, "never the full number")
     # another citizen's page does not show them
     _, other = access_entries(phone(3))
