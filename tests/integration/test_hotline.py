@@ -12,7 +12,7 @@ import re
 import sys
 import tempfile
 import time
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 import pyotp
 
@@ -326,6 +326,45 @@ def denied_releases_nothing_and_another_clients_token_is_refused(t):
     r = A.post("/token", data={"grant_type": GRANT, "auth_req_id": rid}, auth=CONSOLE)
     t.eq((r.status_code, r.json().get("error")), (400, "access_denied"))
     t.check("access_token" not in r.json())
+
+
+@test
+def staff_pages_in_chromium(t):
+    """The pages a staff member sees, in headless Chromium: the enrolment link's page (the
+    employee number and the masked name; two passwords that differ named; then done) and the
+    console's login page asking for the employee number, with no citizen registration."""
+    out = A.authctl("staff", "add", "--emp", "E1009", "--name", "王小五", "--role",
+                    "hotline_agent").stdout
+    link = re.search(r"(http://\S+/staff/enrol\?t=[A-Za-z0-9_-]{43})", out).group(1)
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    authz = A.base + "/authorize?" + urlencode({
+        "response_type": "code", "client_id": "demo-console", "redirect_uri": CB,
+        "scope": "openid", "state": "s1", "nonce": "n1", "acr_values": AAL2,
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256", "ui_locales": "zh-CN"})
+    with browser(t) as wd:
+        wd.go(link + "&lang=zh")
+        src = wd.cmd("GET", "/source")
+        t.check("E1009" in src and "王小五" not in src, "the number, the name masked")
+        wd.screenshot(os.path.join(ARTIFACTS, "staff-enrol-zh.png"))
+        wd.type(wd.find("#password"), "agent-pass-9")
+        wd.type(wd.find("#password2"), "agent-pass-8")
+        wd.click(wd.find("#enrol-submit"))
+        time.sleep(0.5)
+        t.check('id="enrol-error"' in wd.cmd("GET", "/source"), "passwords that differ named")
+        wd.go(link + "&lang=zh")
+        wd.type(wd.find("#password"), "agent-pass-9")
+        wd.type(wd.find("#password2"), "agent-pass-9")
+        wd.click(wd.find("#enrol-submit"))
+        time.sleep(0.5)
+        t.check('id="enrol-done"' in wd.cmd("GET", "/source"), "enrolled")
+        wd.go(authz)
+        wd.wait_url("/login?", 15)
+        time.sleep(0.3)
+        src = wd.cmd("GET", "/source")
+        wd.screenshot(os.path.join(ARTIFACTS, "staff-login-zh.png"))
+        t.check("工号" in src and "/register" not in src, "the employee number, no registration")
+        t.check("<script" not in src)
 
 
 if __name__ == "__main__":
