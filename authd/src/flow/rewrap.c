@@ -305,12 +305,12 @@ rewrap_step(struct app *app, struct arena *a, struct rewrap_state *st, uint32_t 
     struct rewrap_state before = *st, cur;
     struct span *keys = NULL;
     uint64_t cursor = st->cursor;
-    uint32_t dummy = 0;
+    uint32_t seen_here = 0; /* when the caller does not ask how many were seen */
     size_t n = 0;
     enum rc rc;
 
     if (!seen)
-        seen = &dummy;
+        seen = &seen_here;
     *seen = 0;
     if ((rc = rewrap_fresh(app, a, &cur)) != RC_OK)
         return rc;
