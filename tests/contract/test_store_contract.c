@@ -1497,6 +1497,20 @@ slot_empty(const int *ports, unsigned slot)
     return true;
 }
 
+/* A fresh key ending in suffix whose slot holds no key on any node: a slot holding keys cannot
+ * be handed to another node, and other tests leave keys behind (the scan tests on many slots). */
+static char *
+key_in_empty_slot(struct arena *a, const int *ports, char *pfx, size_t n, const char *suffix)
+{
+    char *k = arena_printf(a, "%s:%s", pfx, suffix);
+
+    for (int tries = 0; tries < 64 && !slot_empty(ports, rds_key_slot(span_str(k))); tries++) {
+        new_prefix(pfx, n);
+        k = arena_printf(a, "%s:%s", pfx, suffix);
+    }
+    return k;
+}
+
 static int
 other_port(const int *ports, int not )
 {
@@ -1513,15 +1527,8 @@ TEST(store_cluster_redirect_moved_and_ask)
     if (!env || sscanf(env, "%d %d %d", &ports[0], &ports[1], &ports[2]) != 3)
         return;
     SETUP();
-    char *k1 = arena_printf(&a, "%s:moved", pfx);
+    char *k1 = key_in_empty_slot(&a, ports, pfx, sizeof(pfx), "moved");
     unsigned s1 = rds_key_slot(span_str(k1));
-    /* a slot holding keys cannot be handed over: other tests leave keys behind (the scan
-     * tests on many slots), so take a prefix whose slot is still empty */
-    for (int tries = 0; tries < 64 && !slot_empty(ports, s1); tries++) {
-        new_prefix(pfx, sizeof(pfx));
-        k1 = arena_printf(&a, "%s:moved", pfx);
-        s1 = rds_key_slot(span_str(k1));
-    }
     CHECK_RC(store_ping(s), RC_OK); /* loads the slot map */
     /* MOVED: the (empty) slot of k1 is handed to another node behind our back */
     int o1 = owner_port(ports, k1), t1 = other_port(ports, o1);
@@ -1531,8 +1538,10 @@ TEST(store_cluster_redirect_moved_and_ask)
     CHECK_RC(store_put(s, span_str(k1), SPAN("v1"), 60, 0), RC_OK);
     CHECK(shell(out, sizeof(out), "redis-cli -p %d get '%s'", t1, k1) && strcmp(out, "v1") == 0);
     /* ASK: the slot of k2 is being migrated; a new key goes to the importing node */
+    /* the slot must be empty here too: once migrated, the source node hands it over only if
+     * it holds none of its keys */
     new_prefix(pfx, sizeof(pfx));
-    char *k2 = arena_printf(&a, "%s:ask", pfx), oid[64];
+    char *k2 = key_in_empty_slot(&a, ports, pfx, sizeof(pfx), "ask"), oid[64];
     int o2 = owner_port(ports, k2), t2 = other_port(ports, o2);
     unsigned s2 = rds_key_slot(span_str(k2));
     REQUIRE(o2 && node_id(t2, id, sizeof(id)) && node_id(o2, oid, sizeof(oid)));
