@@ -696,35 +696,32 @@ out:
 
 /* ---- act: token exchange, then the caller's applications or licenses -------------------- */
 
-static void
-show_applications(json_t *list)
-{
-    json_t *a;
-    size_t i;
+/* What the console prints of a service's list: the title, then per entry four fields, the
+ * last one after its label ("stage", "valid until"). */
+struct listing {
+    const char *title, *key, *f[4], *last_label, *missing[4];
+};
 
-    printf("applications: %zu\n", json_array_size(list));
-    json_array_foreach(list, i, a)
-    {
-        printf("  %s  %s  %s  stage %s\n", json_string_value(json_object_get(a, "id")) ?: "?",
-               json_string_value(json_object_get(a, "service_code")) ?: "?",
-               json_string_value(json_object_get(a, "title")) ?: "",
-               json_string_value(json_object_get(a, "stage")) ?: "?");
-    }
-}
+static const struct listing APPLICATIONS = {
+    "applications", "applications", {"id", "service_code", "title", "stage"}, "stage",
+    {"?", "?", "", "?"}};
+static const struct listing LICENSES = {
+    "licenses", "licenses", {"id", "type", "name", "valid_until"}, "valid until",
+    {"?", "?", "", "-"}};
 
 static void
-show_licenses(json_t *list)
+show_list(const struct listing *L, json_t *body)
 {
-    json_t *l;
+    json_t *list = json_object_get(body, L->key), *e;
+    const char *v[4];
     size_t i;
 
-    printf("licenses: %zu\n", json_array_size(list));
-    json_array_foreach(list, i, l)
+    printf("%s: %zu\n", L->title, json_array_size(list));
+    json_array_foreach(list, i, e)
     {
-        printf("  %s  %s  %s  valid until %s\n", json_string_value(json_object_get(l, "id")) ?: "?",
-               json_string_value(json_object_get(l, "type")) ?: "?",
-               json_string_value(json_object_get(l, "name")) ?: "",
-               json_string_value(json_object_get(l, "valid_until")) ?: "-");
+        for (int k = 0; k < 4; k++)
+            v[k] = json_string_value(json_object_get(e, L->f[k])) ?: L->missing[k];
+        printf("  %s  %s  %s  %s %s\n", v[0], v[1], v[2], L->last_label, v[3]);
     }
 }
 
@@ -767,10 +764,7 @@ cmd_act(struct console *C, int licenses)
         goto out;
     }
     j = json_loadb((const char *)body.p, body.len, 0, NULL);
-    if (licenses)
-        show_licenses(json_object_get(j, "licenses"));
-    else
-        show_applications(json_object_get(j, "applications"));
+    show_list(licenses ? &LICENSES : &APPLICATIONS, j);
     rc = EX_OK;
 out:
     json_decref(j);

@@ -278,7 +278,9 @@ def console_ciba_approval_workflow_and_the_citizens_access_log(t):
     r = console(AGENT, "act")
     t.eq(r.returncode, 0, r.stdout + r.stderr)
     t.check("acting for the caller at workflow-service" in r.stdout, r.stdout)
-    t.check(re.search(r"applications: \d+", r.stdout), r.stdout)
+    m = re.search(r"applications: (\d+)", r.stdout)
+    t.check(m and len(re.findall(r"^  .+  stage \S+$", r.stdout, re.M)) == int(m.group(1)),
+            "one line per application, with its stage: " + r.stdout)
     time.sleep(0.3)
     wlog = [json.loads(line) for line in open(os.path.join(A.state, "workflow.log"),
                                                encoding="utf-8") if line.startswith("{")]
@@ -366,7 +368,9 @@ def a_license_query_reads_the_callers_licenses(t):
     r = console(AGENT, "act", "--licenses")
     t.eq(r.returncode, 0, r.stdout + r.stderr)
     t.check("acting for the caller at license-service" in r.stdout, r.stdout)
-    t.check(re.search(r"licenses: \d+", r.stdout), r.stdout)
+    m = re.search(r"licenses: (\d+)", r.stdout)
+    t.check(m and len(re.findall(r"^  .+  valid until \S+$", r.stdout, re.M)) == int(m.group(1)),
+            "one line per licence, with its end date: " + r.stdout)
     # and not the applications: this consent did not cover them
     r = console(AGENT, "act")
     t.eq(r.returncode, 1)
