@@ -302,6 +302,10 @@ def approval_page_in_chromium_zh(t):
         t.check("手机号码" in src, "the scopes")
         t.check("urn:authd:acr:" in src, "the level the console gets")
         t.check("<script" not in src)
+        wd.go(wd.url() + "&lang=en")  # the same request in English
+        src = wd.cmd("GET", "/source")
+        wd.screenshot(os.path.join(ARTIFACTS, "ciba-en.png"))
+        t.check("Confirm a request" in src and "&lt;b&gt;工单&lt;/b&gt; 4711" in src, "English")
         wd.click(wd.find("#ciba-approve"))
         time.sleep(0.5)
         wd.screenshot(os.path.join(ARTIFACTS, "ciba-done.png"))

@@ -475,6 +475,10 @@ def brokered_login_in_headless_chromium(t):
         Client.event.clear()
         wd.go(f.b.base + "/authorize?" + urlencode(q))
         t.require("/login?authz=" in wd.url(), wd.url())
+        wd.go(wd.url() + "&lang=en")  # the way to another province, in English
+        t.check("Registered in another province" in wd.cmd("GET", "/source"), "English")
+        wd.screenshot(os.path.join(ARTIFACTS, "fed-login-en.png"))
+        wd.go(wd.url().replace("&lang=en", "&lang=zh"))
         # a citizen of A types an ID number of region 11: B suggests A
         wd.type(wd.find("#id_number"), "110101199003070016")
         wd.screenshot(os.path.join(ARTIFACTS, "fed-login-zh.png"))

@@ -251,6 +251,11 @@ def consent_gives_a_scoped_token_with_act_and_the_agent_acts(t):
         wd.screenshot(os.path.join(ARTIFACTS, "hotline-ciba-approval-zh.png"))
         t.check("热线坐席" in src and "E1001" in src and "查询办件进度" in src, "agent, purpose")
         t.check("<script" not in src)
+        wd.go(wd.url() + "&lang=en")  # the same request in English
+        src = wd.cmd("GET", "/source")
+        wd.screenshot(os.path.join(ARTIFACTS, "hotline-ciba-approval-en.png"))
+        t.check("Hotline agent" in src and "E1001" in src and "Application status" in src,
+                "agent and purpose in English")
     r = answer(s, page, "approve")
     t.eq(r.status_code, 200)
     time.sleep(1.1)
@@ -343,6 +348,10 @@ def staff_pages_in_chromium(t):
         "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         "code_challenge_method": "S256", "ui_locales": "zh-CN"})
     with browser(t) as wd:
+        wd.go(link + "&lang=en")
+        src = wd.cmd("GET", "/source")
+        wd.screenshot(os.path.join(ARTIFACTS, "staff-enrol-en.png"))
+        t.check("Activate your staff account" in src and "E1009" in src, "English")
         wd.go(link + "&lang=zh")
         src = wd.cmd("GET", "/source")
         t.check("E1009" in src and "王小五" not in src, "the number, the name masked")
@@ -365,6 +374,10 @@ def staff_pages_in_chromium(t):
         wd.screenshot(os.path.join(ARTIFACTS, "staff-login-zh.png"))
         t.check("工号" in src and "/register" not in src, "the employee number, no registration")
         t.check("<script" not in src)
+        wd.go(wd.url() + "&lang=en")
+        src = wd.cmd("GET", "/source")
+        wd.screenshot(os.path.join(ARTIFACTS, "staff-login-en.png"))
+        t.check("Employee number" in src and "/register" not in src, "in English too")
 
 
 if __name__ == "__main__":
