@@ -946,6 +946,9 @@ TEST(store_batch_rejects_bad_ops)
     CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED);
     ops[1] = (struct store_op){.kind = STORE_OP_GET, .key = K(&a, pfx, "r")};
     CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED); /* reads belong in a pipeline */
+    ops[1] = (struct store_op){
+        .kind = STORE_OP_LIMIT, .key = K(&a, pfx, "rl"), .period_ms = 1000, .burst = 1};
+    CHECK_RC(store_batch(s, ops, 2), RC_MALFORMED); /* and so do limits */
     TEARDOWN();
 }
 
@@ -1396,6 +1399,59 @@ TEST(store_limit_token_buckets)
     CHECK_RC(store_limit(s, &(struct store_limit){k, 1000, 0}, 1, now, &retry), RC_MALFORMED);
     CHECK_RC(store_limit(s, both, STORE_MAX_LIMITS + 1, now, &retry), RC_TOO_LARGE);
     CHECK_RC(store_limit(s, both, 0, now, &retry), RC_OK);
+    TEARDOWN();
+}
+
+/* A limit in a pipeline answers as store_limit with its one bucket, beside the other calls
+ * (/authorize takes its token in the round trip that reads the session). */
+TEST(store_pipeline_takes_a_token)
+{
+    int64_t now = (int64_t)time(NULL) * 1000, retry = 0, t = 0;
+    struct store_field f = {SPAN("owner"), SPAN("u1")};
+    SETUP();
+    struct span k = K(&a, pfx, "rl"), kr = K(&a, pfx, "r");
+    struct store_op lim = {
+        .kind = STORE_OP_LIMIT, .key = k, .period_ms = 1000, .burst = 2, .now_ms = now};
+    struct store_call c[2] = {{.op = lim}, {.op = {.kind = STORE_OP_REC_GET, .key = kr}}};
+
+    CHECK_RC(store_rec_put(s, kr, &f, 1, 60, 0), RC_OK);
+    for (int i = 0; i < 2; i++) {
+        CHECK_RC(store_pipeline(s, &a, c, 2), RC_OK);
+        CHECK_RC(c[0].rc, RC_OK);
+        CHECK_INT(c[0].retry_ms, 0);
+        CHECK_RC(c[1].rc, RC_OK);
+        CHECK_SPAN(store_rec_field(&c[1].rec, "owner"), "u1");
+    }
+    /* the bucket is empty: refused with the wait, and the read is answered all the same */
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_OK);
+    CHECK_RC(c[0].rc, RC_LIMITED);
+    CHECK_INT(c[0].retry_ms, 1000);
+    CHECK_RC(c[1].rc, RC_OK);
+    /* the same bucket as store_limit's */
+    CHECK_RC(store_limit(s, &(struct store_limit){k, 1000, 2}, 1, now + 400, &retry),
+             RC_LIMITED);
+    CHECK_INT(retry, 600);
+    c[0].op.now_ms = now + 1000;
+    CHECK_RC(store_pipeline(s, &a, c, 1), RC_OK);
+    CHECK_RC(c[0].rc, RC_OK);
+    CHECK_RC(store_limit(s, &(struct store_limit){k, 1000, 2}, 1, now + 1000, &retry),
+             RC_LIMITED);
+    CHECK_RC(store_ttl(s, k, &t), RC_OK); /* the key lives until the bucket is full again */
+    CHECK(t >= 1 && t <= 3);
+    /* another kind at the key; a bucket without period or burst, or a clock before 1970 */
+    c[0].op.key = kr;
+    CHECK_RC(store_pipeline(s, &a, c, 1), RC_OK);
+    CHECK_RC(c[0].rc, RC_CONFLICT);
+    c[0].op = lim;
+    c[0].op.period_ms = 0;
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_MALFORMED);
+    CHECK_RC(c[1].rc, RC_MALFORMED); /* none was made */
+    c[0].op = lim;
+    c[0].op.burst = 0;
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_MALFORMED);
+    c[0].op = lim;
+    c[0].op.now_ms = -1;
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_MALFORMED);
     TEARDOWN();
 }
 

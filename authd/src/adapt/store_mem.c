@@ -1139,8 +1139,9 @@ batch_check(struct mstore *m, const struct store_op *ops, struct bstate *b, size
         t = MT_NONE;
         break;
     case STORE_OP_EXPIRE:
-    case STORE_OP_GET: /* reads never reach a batch (store_batch refuses them) */
+    case STORE_OP_GET: /* reads and limits never reach a batch (store_batch refuses them) */
     case STORE_OP_REC_GET:
+    case STORE_OP_LIMIT:
         break;
     }
     b->t[i] = t;
@@ -1189,6 +1190,7 @@ batch_apply(struct mstore *m, const struct store_op *op, uint64_t h)
         break;
     case STORE_OP_GET:
     case STORE_OP_REC_GET:
+    case STORE_OP_LIMIT:
         break;
     }
     return rc;

@@ -772,8 +772,9 @@ op_code(enum store_op_kind k)
     case STORE_OP_INDEX_ADD:
         return "z";
     case STORE_OP_EXPIRE:
-    case STORE_OP_GET: /* reads never reach a batch (store_batch refuses them) */
+    case STORE_OP_GET: /* reads and limits never reach a batch (store_batch refuses them) */
     case STORE_OP_REC_GET:
+    case STORE_OP_LIMIT:
         break;
     }
     return "e";
@@ -833,6 +834,22 @@ rds_batch(struct store *s, const struct store_op *ops, size_t n)
     return rc;
 }
 
+/* The limit script's answer: {0, 0} taken, {1, ms to wait} refused. */
+static enum rc
+limit_reply(const redisReply *rep, int64_t *retry_ms)
+{
+    if (rep->type == REDIS_REPLY_ERROR)
+        return err_rc(rep);
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+        || rep->element[0]->type != REDIS_REPLY_INTEGER
+        || rep->element[1]->type != REDIS_REPLY_INTEGER)
+        return RC_INTERNAL;
+    if (rep->element[0]->integer == 0)
+        return RC_OK;
+    *retry_ms = rep->element[1]->integer;
+    return RC_LIMITED;
+}
+
 /* Runs the limit script over l[0..n) (one slot: the caller checked). */
 static enum rc
 limit_script(struct store *s, const struct store_limit *l, size_t n, int64_t now_ms,
@@ -851,16 +868,7 @@ limit_script(struct store *s, const struct store_limit *l, size_t n, int64_t now
         arg_num(&a, l[i].period_ms), arg_num(&a, l[i].burst);
     if ((rc = run_script(R(s), SCR_LIMIT, l[0].key, &a, false, &rep, &wrc)) != RC_OK)
         return rc;
-    if (rep->type == REDIS_REPLY_ERROR)
-        rc = err_rc(rep);
-    else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
-             || rep->element[0]->type != REDIS_REPLY_INTEGER
-             || rep->element[1]->type != REDIS_REPLY_INTEGER)
-        rc = RC_INTERNAL;
-    else if (rep->element[0]->integer != 0) {
-        *retry_ms = rep->element[1]->integer;
-        rc = RC_LIMITED;
-    }
+    rc = limit_reply(rep, retry_ms);
     freeReplyObject(rep);
     return rc;
 }
@@ -913,6 +921,13 @@ call_args(struct rds *r, struct args *a, const struct store_op *o)
         arg_num(a, o->ttl_s);
         scr = SCR_EXPIRE;
         break;
+    case STORE_OP_LIMIT: /* limit_script's command for the one bucket */
+        script_key(a, o->key);
+        arg_num(a, o->now_ms);
+        arg_num(a, o->period_ms);
+        arg_num(a, o->burst);
+        scr = SCR_LIMIT;
+        break;
     case STORE_OP_INDEX_ADD: /* batch only: store_pipeline refuses it */
         break;
     }
@@ -943,6 +958,8 @@ call_reply(struct arena *ar, struct store_call *c, const redisReply *rep)
     case STORE_OP_SET_ADD:
     case STORE_OP_EXPIRE:
         return script_rc(rep);
+    case STORE_OP_LIMIT:
+        return limit_reply(rep, &c->retry_ms);
     case STORE_OP_INDEX_ADD: /* batch only: store_pipeline refuses it */
         break;
     }

@@ -425,8 +425,48 @@ authorize_push(struct app *app, struct arena *a, const struct policy *p,
 }
 
 enum rc
-authorize_request(struct app *app, struct arena *a, struct span raw, struct span cookie,
-                  struct authorize_result *out)
+authorize_begin(struct app *app, struct arena *a, const struct ratelimit *rl, struct span cookie,
+                struct authorize_pre *pre, uint32_t *retry_after_s, struct rc_info *ri)
+{
+    struct store_call c[2] = {0};
+    char tag[SESSION_TAG_LEN + 1];
+    bool take = false, read = false;
+    size_t n = 0;
+    enum rc rc;
+
+    if (retry_after_s)
+        *retry_after_s = 0;
+    pre->session_rc = RC_NOT_FOUND;
+    if ((rc = ratelimit_op(app, a, rl, &c[n].op)) == RC_OK) {
+        take = true;
+        n++;
+    } else if (rc != RC_NOT_FOUND) { /* RC_NOT_FOUND: no bucket to take from */
+        return rc;
+    }
+    if (cookie.len) {
+        pre->session_rc = session_load_op(app, a, cookie, tag, &c[n].op);
+        if (pre->session_rc == RC_OK) {
+            read = true;
+            n++;
+        }
+    }
+    if (n == 0)
+        return RC_OK;
+    /* independent calls: RC_OK when each was answered (its own rc says how); a store that
+     * cannot answer leaves RC_UNAVAILABLE in each */
+    rc = store_pipeline(app->store, a, c, n);
+    if (rc != RC_OK && rc != RC_UNAVAILABLE)
+        return rc;
+    if (take && (rc = ratelimit_answer(a, &c[0], retry_after_s, ri)) != RC_OK)
+        return rc;
+    if (read)
+        pre->session_rc = session_load_answer(app, a, tag, &c[n - 1], &pre->session);
+    return RC_OK;
+}
+
+enum rc
+authorize_request_begun(struct app *app, struct arena *a, struct span raw,
+                        const struct authorize_pre *pre, struct authorize_result *out)
 {
     struct policy *p = app_policy_get(app);
     struct authz_req r = {0};
@@ -440,17 +480,28 @@ authorize_request(struct app *app, struct arena *a, struct span raw, struct span
     }
     if ((rc = validate(app, a, raw, p, &r, out)) != RC_OK)
         goto out;
-    if (cookie.len) {
-        rc = session_load(app, a, cookie, &s);
-        if (rc == RC_UNAVAILABLE) {
-            rc = authz_redirect_error(&r, rc, RC_WHY_NONE, NULL, "try again later", out);
-            goto out;
-        }
-        sp = rc == RC_OK ? &s : NULL;
+    if (pre->session_rc == RC_UNAVAILABLE) {
+        rc = authz_redirect_error(&r, RC_UNAVAILABLE, RC_WHY_NONE, NULL, "try again later", out);
+        goto out;
+    }
+    if (pre->session_rc == RC_OK) {
+        s = pre->session;
+        sp = &s;
     }
     rc = authz_continue(app, a, &r, NULL, sp, out);
 out:
     app_policy_put(p);
     authz_log("request", out, rc);
     return rc;
+}
+
+enum rc
+authorize_request(struct app *app, struct arena *a, struct span raw, struct span cookie,
+                  struct authorize_result *out)
+{
+    struct authorize_pre pre = {RC_NOT_FOUND};
+
+    if (cookie.len)
+        pre.session_rc = session_load(app, a, cookie, &pre.session);
+    return authorize_request_begun(app, a, raw, &pre, out);
 }

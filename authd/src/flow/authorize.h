@@ -24,6 +24,8 @@
 #include "core/form.h"
 #include "core/loa.h"
 #include "flow/app.h"
+#include "flow/ratelimit.h"
+#include "flow/session.h"
 
 struct policy_client;
 
@@ -119,6 +121,24 @@ enum rc authorize_policy_min(const struct policy *p, const struct policy_client 
  * RC_WHY_NONE with a store failure's rc). */
 enum rc authorize_request(struct app *app, struct arena *a, struct span raw,
                           struct span session_cookie, struct authorize_result *out);
+
+/* The start of /authorize in one store round trip (store_pipeline): a token from the
+ * rate-limit bucket rl (before anything else of the request is looked at: a refusal
+ * leaves the rest undone) and the read of the browser's session (session_cookie may be
+ * empty). A round trip less than the two calls one after the other, on every
+ * authorization request with an SSO cookie (docs/performance.md). RC_OK: go on with
+ * authorize_request_begun; pre holds the session's answer. RC_LIMITED (*retry_after_s),
+ * RC_UNAVAILABLE (fail closed), RC_NOMEM, RC_INTERNAL, as ratelimit_take answers. */
+struct authorize_pre {
+    enum rc session_rc;     /* session_load's answer (RC_NOT_FOUND when there is no cookie) */
+    struct session session; /* session_rc RC_OK */
+};
+enum rc authorize_begin(struct app *app, struct arena *a, const struct ratelimit *rl,
+                        struct span session_cookie, struct authorize_pre *pre,
+                        uint32_t *retry_after_s, struct rc_info *ri);
+/* authorize_request with the session read by authorize_begin. */
+enum rc authorize_request_begun(struct app *app, struct arena *a, struct span raw,
+                                const struct authorize_pre *pre, struct authorize_result *out);
 
 /* The pushed authorization request endpoint's work (RFC 9126 §2.1): the parameters in f
  * (the form body; client authentication parameters are ignored), pushed by client cl

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "flow/app.h"
+#include "port/store.h"
 #include "util/arena.h"
 
 /* One bucket to take a token from. */
@@ -30,6 +31,17 @@ struct ratelimit {
  * RC_INTERNAL. */
 enum rc ratelimit_take(struct app *app, struct arena *a, const struct ratelimit *l, size_t n,
                        uint32_t *retry_after_s, struct rc_info *ri);
+
+/* ratelimit_take of one bucket in two halves, for a caller that takes the token in the
+ * same store round trip as its own calls (store_pipeline; /authorize reads the browser's
+ * session with it). ratelimit_op: RC_OK with *op filled (key in a); RC_NOT_FOUND when
+ * the bucket is skipped (limit 0 or an empty `who`: nothing to send, the request is
+ * allowed); RC_NOMEM, RC_INTERNAL. ratelimit_answer: what ratelimit_take would have
+ * answered, from the call's answer. */
+enum rc ratelimit_op(struct app *app, struct arena *a, const struct ratelimit *l,
+                     struct store_op *op);
+enum rc ratelimit_answer(struct arena *a, const struct store_call *c, uint32_t *retry_after_s,
+                         struct rc_info *ri);
 
 /* "<what>: try again in N seconds|minutes" in a (what itself when out of memory). */
 const char *ratelimit_wait_msg(struct arena *a, const char *what, int64_t secs);

@@ -158,23 +158,20 @@ from_record(struct arena *a, const struct store_record *r, struct session *s)
     return s->amr && s->device && s->channel ? RC_OK : RC_NOMEM;
 }
 
-/* Loads the session stored under tag and checks both lifetimes. */
+/* The session stored under tag, from its record as read (rc: the read's answer); checks
+ * both lifetimes. */
 static enum rc
-load_tag(struct app *app, struct arena *a, const char *tag, struct session *out)
+from_read(struct app *app, struct arena *a, const char *tag, enum rc rc,
+          const struct store_record *rec, struct session *out)
 {
-    struct store_record rec;
     struct lifetimes l = lifetimes(app);
     int64_t now = clock_now(app->clock);
-    struct span key = store_key(a, "sess", span_str(tag), NULL);
     struct session s = {0};
-    enum rc rc;
 
-    if (!key.p)
-        return RC_NOMEM;
-    if ((rc = store_rec_get(app->store, a, key, &rec)) != RC_OK)
+    if (rc != RC_OK)
         return rc;
     memcpy(s.tag, tag, SESSION_TAG_LEN + 1);
-    if (from_record(a, &rec, &s) != RC_OK)
+    if (from_record(a, rec, &s) != RC_OK)
         return RC_NOT_FOUND; /* a damaged record is no session */
     l = lifetimes_of(app, &s);
     if (ttl_left(l, s.created, now) == 0 || now - s.last_seen > (int64_t)l.idle) {
@@ -183,6 +180,18 @@ load_tag(struct app *app, struct arena *a, const char *tag, struct session *out)
     }
     *out = s;
     return RC_OK;
+}
+
+/* Loads the session stored under tag and checks both lifetimes. */
+static enum rc
+load_tag(struct app *app, struct arena *a, const char *tag, struct session *out)
+{
+    struct store_record rec;
+    struct span key = store_key(a, "sess", span_str(tag), NULL);
+
+    if (!key.p)
+        return RC_NOMEM;
+    return from_read(app, a, tag, store_rec_get(app->store, a, key, &rec), &rec, out);
 }
 
 enum rc
@@ -194,6 +203,26 @@ session_load(struct app *app, struct arena *a, struct span cookie, struct sessio
     if ((rc = cookie_tag(app, cookie, tag)) != RC_OK)
         return rc;
     return load_tag(app, a, tag, out);
+}
+
+enum rc
+session_load_op(struct app *app, struct arena *a, struct span cookie,
+                char tag[SESSION_TAG_LEN + 1], struct store_op *op)
+{
+    enum rc rc;
+
+    if ((rc = cookie_tag(app, cookie, tag)) != RC_OK)
+        return rc;
+    *op = (struct store_op){.kind = STORE_OP_REC_GET,
+                            .key = store_key(a, "sess", span_str(tag), NULL)};
+    return op->key.p ? RC_OK : RC_NOMEM;
+}
+
+enum rc
+session_load_answer(struct app *app, struct arena *a, const char *tag, const struct store_call *c,
+                    struct session *out)
+{
+    return from_read(app, a, tag, c->rc, &c->rec, out);
 }
 
 enum rc

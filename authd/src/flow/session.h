@@ -103,6 +103,17 @@ bool session_cookie_valid(struct span cookie);
  * deleted). RC_UNAVAILABLE. Does not extend the session: see session_touch. */
 enum rc session_load(struct app *app, struct arena *a, struct span cookie, struct session *out);
 
+/* session_load in two halves, for a caller that reads the session in the same store round
+ * trip as its own calls (store_pipeline: /authorize takes a rate-limit token with it).
+ * session_load_op: RC_OK with *op (a STORE_OP_REC_GET, key in a) and tag filled; else what
+ * session_load answers before any store access (RC_NOT_FOUND for a malformed cookie).
+ * session_load_answer: what session_load would have answered, from the call's answer
+ * (an expired session is deleted, as session_load does). */
+enum rc session_load_op(struct app *app, struct arena *a, struct span cookie,
+                        char tag[SESSION_TAG_LEN + 1], struct store_op *op);
+enum rc session_load_answer(struct app *app, struct arena *a, const char *tag,
+                            const struct store_call *c, struct session *out);
+
 /* Loads a session by its public sid. Same results as session_load. */
 enum rc session_find_by_sid(struct app *app, struct arena *a, struct span sid, struct session *out);
 

@@ -138,6 +138,13 @@ authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name, uint
     uint32_t retry = 0;
     enum rc rc = ratelimit_take(r->app, &r->arena, &rl, 1, &retry, NULL);
 
+    return authz_ui_rate_answer(r, w, rc, retry, lang); /* retry read once it is set */
+}
+
+bool
+authz_ui_rate_answer(struct http_req *r, struct http_resp *w, enum rc rc, uint32_t retry,
+                     enum lang lang)
+{
     if (rc == RC_OK)
         return true;
     if (rc == RC_LIMITED) {

@@ -78,6 +78,10 @@ void authz_ui_pending_error(struct http_req *r, struct http_resp *w, const struc
  * 503 when the store cannot answer (fail closed). */
 bool authz_ui_rate_ok(struct http_req *r, struct http_resp *w, const char *name, uint32_t limit,
                       enum lang lang);
+/* The same answer for a token taken otherwise (rc and retry as ratelimit_take gives them:
+ * /authorize takes its token in the round trip that reads the session, authorize_begin). */
+bool authz_ui_rate_answer(struct http_req *r, struct http_resp *w, enum rc rc, uint32_t retry,
+                          enum lang lang);
 
 /* The browser-binding cookie value: the request's, or a new one (its Set-Cookie added to
  * w). NULL when out of memory. */

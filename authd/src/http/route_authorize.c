@@ -36,16 +36,23 @@ static void
 route_authorize(struct http_req *r, struct http_resp *w)
 {
     struct span raw = r->method == HTTP_POST ? r->body : r->query;
+    struct ratelimit rl = {"authorize:ip", span_str(r->client_ip ? r->client_ip : ""),
+                           r->app->cfg->rate_authorize_per_ip};
     struct authorize_result res;
+    struct authorize_pre pre;
     enum lang lang = authz_ui_lang(r, NULL, NULL);
+    uint32_t retry = 0;
     enum rc rc;
 
-    /* before any parsing: each request may store a pending request (docs/security.md) */
-    if (!authz_ui_rate_ok(r, w, "authorize:ip", r->app->cfg->rate_authorize_per_ip, lang))
+    /* before any parsing: each request may store a pending request (docs/security.md); the
+     * session is read in the same store round trip, and used only once the token is taken */
+    rc = authorize_begin(r->app, &r->arena, &rl, span_str(http_cookie(r, SESSION_COOKIE)), &pre,
+                         &retry, NULL);
+    if (!authz_ui_rate_answer(r, w, rc, retry, lang))
         return;
     if (!fed_rate_ok(r, w, raw, lang))
         return;
-    rc = authorize_request(r->app, &r->arena, raw, span_str(http_cookie(r, SESSION_COOKIE)), &res);
+    rc = authorize_request_begun(r->app, &r->arena, raw, &pre, &res);
     if (res.kind == AUTHORIZE_LOGIN || res.kind == AUTHORIZE_CONSENT)
         authz_ui_bind(r, w); /* the pages' CSRF tokens are bound to it */
     authz_ui_result(r, w, &res, rc, HTTP_ERRORS(authorize_errors), lang);

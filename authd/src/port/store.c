@@ -130,6 +130,8 @@ store_check_op(const struct store_op *op)
             || (op->flags & (STORE_NX | STORE_XX)))
             return RC_MALFORMED;
         return check_member(op->value);
+    case STORE_OP_LIMIT:
+        return op->period_ms == 0 || op->burst == 0 || op->now_ms < 0 ? RC_MALFORMED : RC_OK;
     case STORE_OP_DEL:
     case STORE_OP_EXPIRE:
     case STORE_OP_GET:
@@ -294,7 +296,8 @@ store_batch(struct store *s, const struct store_op *ops, size_t n)
         return RC_MALFORMED;
     for (size_t i = 0; i < n; i++) {
         CHECKED(store_check_op(&ops[i]));
-        if (ops[i].kind == STORE_OP_GET || ops[i].kind == STORE_OP_REC_GET)
+        if (ops[i].kind == STORE_OP_GET || ops[i].kind == STORE_OP_REC_GET
+            || ops[i].kind == STORE_OP_LIMIT)
             return RC_MALFORMED;
     }
     return count(s, s->ops->batch(s, ops, n));
@@ -321,6 +324,10 @@ store_call_one(struct store *s, struct arena *a, struct store_call *c)
         return c->rc = s->ops->get(s, a, o->key, &c->value);
     case STORE_OP_REC_GET:
         return c->rc = s->ops->rec_get(s, a, o->key, &c->rec);
+    case STORE_OP_LIMIT: {
+        struct store_limit l = {o->key, o->period_ms, o->burst};
+        return c->rc = s->ops->limit(s, &l, 1, o->now_ms, &c->retry_ms);
+    }
     case STORE_OP_INDEX_ADD: /* batch only (store_pipeline refuses it) */
         break;
     }
@@ -342,6 +349,7 @@ store_pipeline(struct store *s, struct arena *a, struct store_call *c, size_t n)
         c[i].rc = rc != RC_OK ? rc : RC_INTERNAL; /* until the backend made the call */
         c[i].value = (struct span){NULL, 0};
         c[i].rec = (struct store_record){0, NULL};
+        c[i].retry_ms = 0;
     }
     if (rc != RC_OK || n == 0)
         return rc;

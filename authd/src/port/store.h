@@ -68,6 +68,8 @@ enum store_op_kind {
     STORE_OP_INDEX_ADD, /* store_batch only: add member value with score to the index at key,
                            keep its `keep` highest-scored members (0: all), ttl (see
                            store_index_range) */
+    STORE_OP_LIMIT,     /* store_pipeline only: one token from the bucket at key (period_ms,
+                           burst, now_ms), as store_limit with that one bucket */
 };
 
 struct store_op {
@@ -80,6 +82,8 @@ struct store_op {
     unsigned flags;
     int64_t score; /* INDEX_ADD: |score| <= STORE_INDEX_SCORE_MAX */
     uint32_t keep; /* INDEX_ADD: members kept, the highest scores (0: no bound) */
+    uint32_t period_ms, burst; /* LIMIT: the bucket (struct store_limit) */
+    int64_t now_ms;            /* LIMIT: the caller's clock */
 };
 
 /* Index scores are exact integers in both backends (a Redis score is a double). */
@@ -88,12 +92,14 @@ struct store_op {
 
 /* One call of store_pipeline: the op, then what it got, exactly as the single call
  * (store_put, store_rec_put, store_set_add, store_del, store_expire, store_get,
- * store_rec_get) would have answered. Values read are copied into the pipeline's arena. */
+ * store_rec_get, store_limit) would have answered. Values read are copied into the
+ * pipeline's arena. */
 struct store_call {
     struct store_op op;
     enum rc rc;
     struct span value;       /* STORE_OP_GET */
     struct store_record rec; /* STORE_OP_REC_GET */
+    int64_t retry_ms;        /* STORE_OP_LIMIT answered RC_LIMITED: the wait */
 };
 
 /* One token bucket of a limit call. The bucket holds `burst` tokens and gains one every
@@ -219,7 +225,7 @@ enum rc store_q_len(struct store *s, struct span queue, int64_t *out);
 /* Writes only (PUT, REC_PUT, DEL, SET_ADD, EXPIRE): a read op is RC_MALFORMED. */
 enum rc store_batch(struct store *s, const struct store_op *ops, size_t n);
 /* Runs n (<= STORE_MAX_BATCH) independent calls, in order but NOT atomically, and fills
- * each c[i].rc (and value or rec) as the single call would have: one round trip on a
+ * each c[i].rc (and value, rec or retry_ms) as the single call would have: one round trip on a
  * standalone Redis or a Sentinel master, one call after another in a cluster and in
  * memory. STORE_DURABLE is honoured per call. Returns RC_OK when every call was answered (its
  * own rc says how); else the failure (RC_UNAVAILABLE, RC_NOMEM; RC_TOO_LARGE or

@@ -727,6 +727,13 @@ c_set_members(struct store *s, struct arena *a, struct span k, struct span **out
 }
 
 static enum rc
+c_limit(struct store *s, const struct store_limit *l, size_t n, int64_t now, int64_t *retry)
+{
+    TRIP();
+    return counted_ops->limit(s, l, n, now, retry);
+}
+
+static enum rc
 c_batch(struct store *s, const struct store_op *ops, size_t n)
 {
     TRIP();
@@ -754,7 +761,7 @@ count_trips(struct store *s)
     ops.put = c_put, ops.get = c_get, ops.take = c_take, ops.del = c_del;
     ops.expire = c_expire, ops.rec_put = c_rec_put, ops.rec_get = c_rec_get;
     ops.set_add = c_set_add, ops.set_members = c_set_members, ops.batch = c_batch;
-    ops.pipeline = c_pipeline;
+    ops.limit = c_limit, ops.pipeline = c_pipeline;
     s->ops = &ops;
     trips = 0;
 }
@@ -798,5 +805,68 @@ TEST(authorize_sso_hop_is_two_store_round_trips)
     CHECK_INT(res.kind, AUTHORIZE_LOGIN);
     CHECK(strstr(res.location, "authn=") != NULL);
     F.fa.app.store->ops = counted_ops;
+    fix_down();
+}
+
+/* /authorize takes the address's rate-limit token (route_authorize) in the round trip that
+ * reads the session (authorize_begin): the hop stays at two round trips with the bucket of
+ * the default configuration, where the token alone was one more before. The token is
+ * still taken first and decides: a refused request goes no further. */
+TEST(authorize_rate_limit_token_rides_with_the_session_read)
+{
+    struct ratelimit rl = {"authorize:ip", SPAN("192.0.2.1"), 3};
+    struct authorize_result res;
+    struct authorize_pre pre;
+    struct span cookie;
+    const char *q = "response_type=code&client_id=first&scope=openid&state=xyz"
+                    "&code_challenge=" CHALLENGE "&code_challenge_method=S256";
+    struct store *st;
+    uint32_t retry = 7;
+
+    REQUIRE(fix_up() == 0);
+    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
+    REQUIRE(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res) == RC_OK);
+    cookie = cookie_of(res.set_cookie);
+    count_trips(F.fa.app.store);
+    fake_now += 10; /* used a moment ago: no touch */
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_OK);
+    CHECK_INT(trips, 1);
+    CHECK_INT(retry, 0);
+    CHECK_RC(pre.session_rc, RC_OK);
+    CHECK_RC(authorize_request_begun(&F.fa.app, &F.fa.a, span_str(q), &pre, &res), RC_OK);
+    CHECK(starts(res.location, "https://first.example/cb?code="));
+    CHECK_INT(trips, 2);
+    /* the bucket of the address: 3 a minute, one token every 20 s */
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_OK);
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_OK);
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_LIMITED);
+    CHECK_INT(retry, 20);
+    /* a malformed cookie is no session; no cookie and no bucket, no store call at all */
+    fake_now += 20;
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, SPAN("nope"), &pre, &retry, NULL), RC_OK);
+    CHECK_RC(pre.session_rc, RC_NOT_FOUND);
+    rl.limit = 0;
+    trips = 0;
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, SPAN(""), &pre, &retry, NULL), RC_OK);
+    CHECK_RC(pre.session_rc, RC_NOT_FOUND);
+    CHECK_INT(trips, 0);
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_OK);
+    CHECK_RC(pre.session_rc, RC_OK);
+    CHECK_INT(trips, 1);
+    F.fa.app.store->ops = counted_ops;
+    /* fails closed: the token cannot be taken (a 503 page); without a bucket the session
+     * read's failure goes to the request (the client's "try again later") */
+    st = F.fa.app.store;
+    F.fa.app.store = &fake_store_down;
+    rl.limit = 3;
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL),
+             RC_UNAVAILABLE);
+    rl.limit = 0;
+    CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_OK);
+    CHECK_RC(pre.session_rc, RC_UNAVAILABLE);
+    F.fa.app.store = st;
+    CHECK_RC(authorize_request_begun(&F.fa.app, &F.fa.a, span_str(q), &pre, &res),
+             RC_UNAVAILABLE);
+    CHECK_INT(res.kind, AUTHORIZE_ERROR);
     fix_down();
 }

@@ -57,6 +57,41 @@ TEST(ratelimit_buckets_refill_and_say_how_long)
     arena_clear(&a);
 }
 
+/* The op for a pipeline takes from the same bucket and answers as ratelimit_take. */
+TEST(ratelimit_op_in_a_pipeline_is_the_same_bucket)
+{
+    struct config cfg = {.rate_window_s = 60};
+    struct app app = {.cfg = &cfg, .clock = &rl_clock};
+    struct ratelimit l = {"t:ip", SPAN("10.0.0.9"), 2};
+    struct store_call c = {0};
+    struct rc_info ri = {0};
+    struct arena a;
+    uint32_t retry = 9;
+
+    arena_init(&a, 0);
+    REQUIRE(compose_store_open("memory:", NULL, &app.store, NULL) == RC_OK);
+    REQUIRE(ratelimit_op(&app, &a, &l, &c.op) == RC_OK);
+    CHECK_INT(c.op.kind, STORE_OP_LIMIT);
+    CHECK_RC(store_pipeline(app.store, &a, &c, 1), RC_OK);
+    CHECK_RC(ratelimit_answer(&a, &c, &retry, &ri), RC_OK);
+    CHECK_INT(retry, 0);
+    CHECK_RC(ratelimit_take(&app, &a, &l, 1, &retry, &ri), RC_OK);
+    CHECK_RC(store_pipeline(app.store, &a, &c, 1), RC_OK);
+    CHECK_RC(ratelimit_answer(&a, &c, &retry, &ri), RC_LIMITED);
+    CHECK_INT(retry, 30); /* 2 per 60 s */
+    CHECK_STR(ri.msg, "too many requests: try again in 30 seconds");
+    c.rc = RC_CONFLICT; /* a key of another kind: fail closed */
+    CHECK_RC(ratelimit_answer(&a, &c, &retry, &ri), RC_UNAVAILABLE);
+    /* no bucket: nothing to send */
+    l.limit = 0;
+    CHECK_RC(ratelimit_op(&app, &a, &l, &c.op), RC_NOT_FOUND);
+    l.limit = 2;
+    l.who = (struct span){NULL, 0};
+    CHECK_RC(ratelimit_op(&app, &a, &l, &c.op), RC_NOT_FOUND);
+    store_free(app.store);
+    arena_clear(&a);
+}
+
 TEST(ratelimit_store_down_fails_closed)
 {
     struct config cfg = {.rate_window_s = 60};
