@@ -532,5 +532,6 @@ if __name__ == "__main__":
     finally:
         A.stop()
         RCV.stop()
+        RD.stop()
         if not os.environ.get("AUTHD_KEEP_STATE"):
             shutil.rmtree(A.state, ignore_errors=True)
