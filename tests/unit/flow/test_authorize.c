@@ -766,6 +766,20 @@ count_trips(struct store *s)
     trips = 0;
 }
 
+/* A logged-in session and its cookie, a moment later (no touch due), with the store's round
+ * trips counted from here on. */
+static int
+session_counted(struct authorize_result *res, struct span *cookie)
+{
+    if (fix_up() != 0 || request("first", "openid", NULL, SPAN(""), res) != RC_OK
+        || login(pending_of(res), NULL, PASSWORD, SPAN(""), res) != RC_OK)
+        return -1;
+    *cookie = cookie_of(res->set_cookie);
+    count_trips(F.fa.app.store);
+    fake_now += 10;
+    return 0;
+}
+
 /* An SSO hop (a citizen logged in opens another service) at /authorize: the session read,
  * then the code, the client joining the session's :rps set and, once the last use is a
  * minute old, the session's touch, in one pipeline. Nothing else: the account and its
@@ -778,12 +792,7 @@ TEST(authorize_sso_hop_is_two_store_round_trips)
     struct session s;
     size_t n = 0;
 
-    REQUIRE(fix_up() == 0);
-    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
-    REQUIRE(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res) == RC_OK);
-    cookie = cookie_of(res.set_cookie);
-    count_trips(F.fa.app.store);
-    fake_now += 10; /* used a moment ago: no touch */
+    REQUIRE(session_counted(&res, &cookie) == 0);
     CHECK_RC(request("first", "openid%20profile", NULL, cookie, &res), RC_OK);
     CHECK(starts(res.location, "https://first.example/cb?code="));
     CHECK_INT(trips, 2);
@@ -823,12 +832,7 @@ TEST(authorize_rate_limit_token_rides_with_the_session_read)
     struct store *st;
     uint32_t retry = 7;
 
-    REQUIRE(fix_up() == 0);
-    CHECK_RC(request("first", "openid", NULL, SPAN(""), &res), RC_OK);
-    REQUIRE(login(pending_of(&res), NULL, PASSWORD, SPAN(""), &res) == RC_OK);
-    cookie = cookie_of(res.set_cookie);
-    count_trips(F.fa.app.store);
-    fake_now += 10; /* used a moment ago: no touch */
+    REQUIRE(session_counted(&res, &cookie) == 0);
     CHECK_RC(authorize_begin(&F.fa.app, &F.fa.a, &rl, cookie, &pre, &retry, NULL), RC_OK);
     CHECK_INT(trips, 1);
     CHECK_INT(retry, 0);
