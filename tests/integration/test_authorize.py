@@ -146,7 +146,7 @@ def code_flow_by_hand(t):
     t.check('href="/register?return_to=' in page.text)
     r = post_login(s, page)
     q = code_of(t, r, cb + "?")
-    t.eq(len(q["code"]), 43)
+    t.check(q["code"].startswith("s1.c1.") and len(q["code"]) > 200, q["code"][:20])  # a sealed grant
     t.eq(q["state"], "st-123")
     t.eq(q["iss"], A.base)
     cookie = r.headers.get("Set-Cookie", "")

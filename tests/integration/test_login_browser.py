@@ -51,7 +51,7 @@ def login_in_headless_chromium_lands_on_the_client(t):
             t.require(Client.event.wait(30), f"the client was not reached; browser at {wd.url()}")
             wd.screenshot(os.path.join(ARTIFACTS, "login-done.png"))
             t.eq(Client.got.get("state"), state)
-            t.eq(len(Client.got.get("code", "")), 43)
+            t.check(Client.got.get("code", "").startswith("s1.c1."))  # a sealed grant
             t.eq(Client.got.get("iss"), a.base)
             t.check(wd.url().startswith(f"http://127.0.0.1:{cb_port}/callback?code="), wd.url())
             t.check(os.path.getsize(os.path.join(ARTIFACTS, "login.png")) > 1000)

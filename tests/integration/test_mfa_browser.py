@@ -90,7 +90,7 @@ def qr_from_a_screenshot_enrols_and_steps_up(t):
             wd.click(wd.find("#mfa_submit"))
             t.require(Client.event.wait(30), f"the client was not reached: {wd.url()}")
             t.eq(Client.got.get("state"), "s2")
-            t.eq(len(Client.got.get("code", "")), 43)
+            t.check(Client.got.get("code", "").startswith("s1.c1."))  # a sealed grant
 
 
 run()

@@ -40,7 +40,7 @@
 #define SEAL_MAC_LEN     32 /* s2: HMAC-SM3 */
 #define SEAL_SM4_KEY_LEN 16
 #define SEAL_KID_MAX     16
-#define SEAL_PLAIN_MAX   4096 /* bytes of plaintext one blob holds */
+#define SEAL_PLAIN_MAX   8192 /* plaintext bytes of one blob (a code: flow/grant.h) */
 #define SEAL_BLOB_MAX                                                                              \
     (3 + SEAL_KID_MAX + 1 + ((SEAL_NONCE_LEN + SEAL_PLAIN_MAX + SEAL_MAC_LEN) * 4 + 2) / 3)
 

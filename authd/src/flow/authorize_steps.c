@@ -373,30 +373,28 @@ code_ttl(const struct policy *p, const char *client_id)
     return c && c->fapi2 && ttl > FAPI2_CODE_TTL ? FAPI2_CODE_TTL : ttl;
 }
 
-/* The code's write, the client joining the session's :rps set and the session's touch
- * (when due) are independent keys: one store round trip (store_pipeline). The touch is best
- * effort (the session is good: we checked it); the other two must both be written. */
+/* The client joining the session's :rps set and the session's touch (when due) are
+ * independent keys: one store round trip (store_pipeline). The touch is best effort (the
+ * session is good: we checked it); the client must be written. The code itself is the sealed
+ * grant (flow/grant.h): nothing to write for it. */
 static enum rc
-issue_writes(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s,
-             const struct grant *g, uint32_t ttl, char code[GRANT_CODE_LEN + 1])
+issue_writes(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s)
 {
-    struct store_call c[2 + SESSION_TOUCH_OPS] = {0};
+    struct store_call c[1 + SESSION_TOUCH_OPS] = {0};
     struct store_op touch[SESSION_TOUCH_OPS];
     struct session t = *s;
     size_t n = 0;
     enum rc rc;
 
-    if ((rc = grant_code_op(app, a, g, ttl, code, &c[0].op)) != RC_OK)
-        return rc;
-    if ((rc = session_add_rp_op(app, a, s, r->client_id, &c[1].op)) != RC_OK)
+    if ((rc = session_add_rp_op(app, a, s, r->client_id, &c[0].op)) != RC_OK)
         return rc;
     if (session_touch_ops(app, a, &t, touch, &n) != RC_OK)
         n = 0;
     for (size_t i = 0; i < n; i++)
-        c[2 + i].op = touch[i];
-    if ((rc = store_pipeline(app->store, a, c, 2 + n)) != RC_OK)
+        c[1 + i].op = touch[i];
+    if ((rc = store_pipeline(app->store, a, c, 1 + n)) != RC_OK)
         return rc;
-    return c[0].rc != RC_OK ? c[0].rc : c[1].rc;
+    return c[0].rc;
 }
 
 enum rc
@@ -404,7 +402,7 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
             const char *scope, struct authorize_result *out)
 {
     struct policy *p = app_policy_get(app);
-    char code[GRANT_CODE_LEN + 1];
+    struct span code = {NULL, 0};
     /* RFC 6749 §4.1.3: /token compares redirect_uri with what this request sent (the
      * loopback port included), and only if it sent one. */
     struct grant g = {.client_id = r->client_id,
@@ -424,15 +422,16 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
     enum rc rc;
 
     app_policy_put(p);
-    if ((rc = issue_writes(app, a, r, s, &g, ttl, code)) != RC_OK) {
-        OPENSSL_cleanse(code, sizeof(code));
+    /* a grant too large to seal: its free-form parts (claims, nonce, redirect_uri) */
+    if ((rc = grant_code_seal(app, a, &g, ttl, &code)) == RC_TOO_LARGE)
+        return authz_redirect_error(r, RC_MALFORMED, RC_WHY_PARAM, "claims",
+                                    "the request is too large", out);
+    if (rc != RC_OK || (rc = issue_writes(app, a, r, s)) != RC_OK)
         return authz_redirect_error(r, rc, RC_WHY_NONE, NULL, "try again later", out);
-    }
     {
-        const char *kv[] = {"code", code, "state", r->state};
+        const char *kv[] = {"code", (const char *)code.p, "state", r->state};
         out->location = client_location(app, a, r->redirect_given, kv, 4);
     }
-    OPENSSL_cleanse(code, sizeof(code));
     out->kind = AUTHORIZE_REDIRECT;
     out->client_id = r->client_id;
     return out->location ? RC_OK : RC_NOMEM;

@@ -99,7 +99,7 @@ enum rc
 bclogout_enqueue(struct app *app, struct arena *a, const char *client_id, const char *sid,
                  const char *sub)
 {
-    char id[GRANT_CODE_LEN / 2 + 4];
+    char id[GRANT_FAMILY_LEN + 1]; /* 16 random bytes, base64url */
     struct item it = {id, client_id, sid, sub, 0, clock_now(app->clock)};
     struct span key = queue_key(a), raw;
     enum rc rc;
@@ -132,7 +132,7 @@ enum rc
 bclogout_token(struct app *app, struct arena *a, const char *client_id, const char *sid,
                const char *sub, struct span *out)
 {
-    char jti[GRANT_CODE_LEN / 2 + 4];
+    char jti[GRANT_FAMILY_LEN + 1];
     int64_t now = clock_now(app->clock);
     struct jose_keyset *ks = NULL;
     json_t *o = NULL;

@@ -8,24 +8,20 @@
 
 #include "core/jsonget.h"
 #include "core/jsonout.h"
+#include "flow/atrest.h"
 #include "port/secrets.h"
 #include "port/store.h"
 
-enum rc
-grant_random_token(struct app *app, size_t n, char *out, size_t outlen)
+/* base64url (RFC 4648 §5, no padding) of raw[0..n) into out (outlen >= 4*n/3 + 2). */
+static enum rc
+b64url(const uint8_t *raw, size_t n, char *out, size_t outlen)
 {
-    uint8_t raw[64];
     char enc[90];
     int len;
-    enum rc rc;
 
-    if (n > sizeof(raw) || outlen < (n * 4 + 2) / 3 + 1)
+    if (n > 64 || outlen < (n * 4 + 2) / 3 + 1)
         return RC_INTERNAL;
-    if ((rc = rng_bytes(app->rng, raw, n)) != RC_OK)
-        return rc;
     len = EVP_EncodeBlock((unsigned char *)enc, raw, (int)n);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    /* base64 to base64url without padding (RFC 4648 §5) */
     for (int i = 0; i < len; i++) {
         if (enc[i] == '+')
             enc[i] = '-';
@@ -42,17 +38,32 @@ grant_random_token(struct app *app, size_t n, char *out, size_t outlen)
     return RC_OK;
 }
 
-/* What a redeemed code's key holds instead of its grant: this prefix and the family id. */
-#define USED_PREFIX "used:"
-
-static struct span
-code_key(struct app *app, struct arena *a, struct span code, const char *suffix)
+enum rc
+grant_random_token(struct app *app, size_t n, char *out, size_t outlen)
 {
-    char h[65];
+    uint8_t raw[64];
+    enum rc rc;
 
-    if (secrets_hmac_hex(app->secrets, SECRET_TOKEN, &code, 1, h) != RC_OK)
-        return (struct span){NULL, 0};
-    return store_key(a, "code", span_str(h), suffix);
+    if (n > sizeof(raw) || outlen < (n * 4 + 2) / 3 + 1)
+        return RC_INTERNAL;
+    if ((rc = rng_bytes(app->rng, raw, n)) == RC_OK)
+        rc = b64url(raw, n, out, outlen);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return rc;
+}
+
+/* The key of the codes (see grant.h). Wipe it. */
+static enum rc
+code_key(struct app *app, uint8_t key[SEAL_KEY_LEN])
+{
+    struct span part = SPAN(GRANT_CODE_LABEL);
+    uint8_t ikm[32];
+    enum rc rc = secrets_hmac(app->secrets, SECRET_SEAL, &part, 1, ikm);
+
+    if (rc == RC_OK)
+        rc = seal_derive(ikm, sizeof(ikm), GRANT_CODE_LABEL, SPAN(GRANT_CODE_KID), key);
+    OPENSSL_cleanse(ikm, sizeof(ikm));
+    return rc;
 }
 
 static void
@@ -84,6 +95,7 @@ grant_to_json(struct arena *a, const struct grant *g)
     set_str(o, "acr", acr);
     json_object_set_new(o, "auth_time", json_integer(g->auth_time));
     json_object_set_new(o, "iat", json_integer(g->issued_at));
+    json_object_set_new(o, "exp", json_integer(g->expires_at));
     s = jsonout_compact(o);
     json_decref(o);
     if (s) {
@@ -116,6 +128,7 @@ grant_from_json(struct arena *a, struct span js, struct grant *out)
     out->dpop_jkt = jsonget_str(a, o, "dpop_jkt");
     out->auth_time = json_integer_value(json_object_get(o, "auth_time"));
     out->issued_at = json_integer_value(json_object_get(o, "iat"));
+    out->expires_at = json_integer_value(json_object_get(o, "exp"));
     acr = jsonget_str(a, o, "acr");
     if (!out->client_id || !out->scope || !out->account_id || !acr
         || loa_parse(span_str(acr), &out->loa) != RC_OK)
@@ -127,57 +140,59 @@ out:
 }
 
 enum rc
-grant_code_op(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
-              char code[GRANT_CODE_LEN + 1], struct store_op *op)
+grant_code_seal(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
+                struct span *code)
 {
-    struct span js = grant_to_json(a, g), key;
+    struct grant t = *g;
+    uint8_t key[SEAL_KEY_LEN], nonce[SEAL_NONCE_LEN];
+    struct span js;
     enum rc rc;
 
-    if (!js.p)
+    t.expires_at = g->issued_at + ttl_s;
+    if (!(js = grant_to_json(a, &t)).p)
         return RC_NOMEM;
-    if ((rc = grant_random_token(app, 32, code, GRANT_CODE_LEN + 1)) != RC_OK)
-        return rc;
-    key = code_key(app, a, span_str(code), NULL);
-    if (!key.p) {
-        OPENSSL_cleanse(code, GRANT_CODE_LEN + 1);
-        return RC_NOMEM;
-    }
-    *op = (struct store_op){
-        .kind = STORE_OP_PUT, .key = key, .value = js, .ttl_s = ttl_s, .flags = STORE_NX};
-    return RC_OK;
-}
-
-enum rc
-grant_code_issue(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
-                 char code[GRANT_CODE_LEN + 1])
-{
-    struct store_op op;
-    enum rc rc = grant_code_op(app, a, g, ttl_s, code, &op);
-
-    if (rc == RC_OK)
-        rc = store_put(app->store, op.key, op.value, op.ttl_s, op.flags);
+    if ((rc = rng_bytes(app->rng, nonce, sizeof(nonce))) == RC_OK
+        && (rc = code_key(app, key)) == RC_OK)
+        rc = seal_seal_with(a, atrest_cipher(app), key, SPAN(GRANT_CODE_KID), nonce,
+                            SPAN(GRANT_CODE_LABEL), js, code);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse((void *)js.p, js.len);
     return rc;
 }
 
 enum rc
-grant_code_redeem(struct app *app, struct arena *a, struct span code, struct span family,
-                  uint32_t used_ttl_s, struct grant *out, struct span *used_by)
+grant_code_open(struct app *app, struct arena *a, struct span code, int64_t now,
+                struct grant *out)
 {
-    struct span key, old, marker;
-    char *m;
+    uint8_t key[SEAL_KEY_LEN];
+    struct span plain = {NULL, 0};
     enum rc rc;
 
-    if (code.len != GRANT_CODE_LEN)
+    if (code.len == 0 || code.len > GRANT_CODE_MAX)
         return RC_NOT_FOUND;
-    if (!(key = code_key(app, a, code, NULL)).p
-        || !(m = arena_printf(a, "%s%.*s", USED_PREFIX, (int)family.len, (const char *)family.p)))
-        return RC_NOMEM;
-    marker = span_str(m);
-    if ((rc = store_swap(app->store, a, key, marker, used_ttl_s, &old)) != RC_OK)
-        return rc == RC_CONFLICT ? RC_MALFORMED : rc;
-    if (old.len >= strlen(USED_PREFIX) && memcmp(old.p, USED_PREFIX, strlen(USED_PREFIX)) == 0) {
-        *used_by = span_of(old.p + strlen(USED_PREFIX), old.len - strlen(USED_PREFIX));
-        return RC_CONFLICT;
+    if ((rc = code_key(app, key)) == RC_OK)
+        rc = seal_open(a, key, SPAN(GRANT_CODE_KID), SPAN(GRANT_CODE_LABEL), code, &plain);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (rc == RC_OK) {
+        rc = grant_from_json(a, plain, out);
+        OPENSSL_cleanse((void *)plain.p, plain.len);
+        if (rc == RC_OK && out->expires_at <= now)
+            rc = RC_NOT_FOUND;
     }
-    return grant_from_json(a, old, out);
+    if (rc == RC_MALFORMED || rc == RC_DENIED || rc == RC_TOO_LARGE)
+        rc = RC_NOT_FOUND;
+    return rc;
+}
+
+enum rc
+grant_code_family(struct app *app, struct span code, char id[GRANT_FAMILY_LEN + 1])
+{
+    struct span parts[2] = {SPAN("code family"), code};
+    uint8_t h[32];
+    enum rc rc = secrets_hmac(app->secrets, SECRET_TOKEN, parts, 2, h);
+
+    if (rc == RC_OK)
+        rc = b64url(h, 16, id, GRANT_FAMILY_LEN + 1);
+    OPENSSL_cleanse(h, sizeof(h));
+    return rc;
 }

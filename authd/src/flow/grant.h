@@ -1,20 +1,27 @@
 /* What an authorization code stands for, from /authorize (and the login that completed
- * it) to /token. Codes are 256 random bits, base64url; the store holds the grant under
- * authd:code:{HMAC(SECRET_TOKEN, code)} with a TTL. /token redeems it in one atomic step
- * (store_swap: one redemption wins) that leaves a `used` marker naming the token family in
- * its place, so that a second use can revoke what the first one issued (RFC 6749 §4.1.2,
- * RFC 9700 §4.5). */
+ * it) to /token. A code is its grant, sealed (core/seal: the data_cipher's AEAD, under a key
+ * derived from the master secret with the label GRANT_CODE_LABEL and key id GRANT_CODE_KID),
+ * with its expiry inside: /authorize writes nothing to the store for it, and nobody but
+ * authd can read or forge one. Single use: /token creates the code's token family under an
+ * id derived from the code (grant_code_family) with a put-if-absent, in the same store round
+ * trip as the rest of the exchange; a second redemption finds that family, and revokes
+ * what the first one issued (RFC 6749 §4.1.2, RFC 9700 §4.5). */
 #ifndef AUTHD_FLOW_GRANT_H
 #define AUTHD_FLOW_GRANT_H
 
 #include <stdint.h>
 
 #include "core/loa.h"
+#include "core/seal.h"
 #include "flow/app.h"
 #include "port/store.h"
 #include "util/arena.h"
 
-#define GRANT_CODE_LEN 43 /* base64url of 32 bytes */
+#define GRANT_FAMILY_LEN 22 /* base64url of 16 bytes: RTF_ID_LEN */
+
+#define GRANT_CODE_LABEL "authd code v1"
+#define GRANT_CODE_KID   "c1"
+#define GRANT_CODE_MAX   SEAL_BLOB_MAX /* bytes of a code /token looks at */
 
 struct grant {
     const char *client_id;
@@ -30,26 +37,24 @@ struct grant {
     const char *dpop_jkt; /* the code is bound to this DPoP key (RFC 9449 §10), or NULL */
     int64_t auth_time;
     int64_t issued_at;
+    int64_t expires_at; /* the code's end (grant_code_seal sets it) */
     struct loa loa;
 };
 
-/* Stores g under a fresh code (written to code, NUL-terminated) for ttl_s seconds.
- * RC_OK, RC_UNAVAILABLE, RC_INTERNAL. */
-enum rc grant_code_issue(struct app *app, struct arena *a, const struct grant *g,
-                         uint32_t ttl_s, char code[GRANT_CODE_LEN + 1]);
-/* The write of grant_code_issue as a store op (key and value in a), for a caller that sends
- * it in one round trip with its own writes (store_pipeline; the code is stored only if the
- * op's answer is RC_OK: an NX put, RC_CONFLICT on a collision). RC_OK: code drawn and *op
- * filled. RC_UNAVAILABLE, RC_INTERNAL, RC_NOMEM. */
-enum rc grant_code_op(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
-                      char code[GRANT_CODE_LEN + 1], struct store_op *op);
-/* Redeems code: atomically swaps its grant for a "used" marker naming `family` (kept
- * used_ttl_s seconds, to catch replays). RC_OK: *out is the grant (in a). RC_CONFLICT:
- * the code was redeemed before; *used_by names the family that redemption was for (whose
- * tokens a replay must revoke). RC_NOT_FOUND: unknown or expired. RC_MALFORMED (not a
- * grant), RC_UNAVAILABLE, RC_NOMEM. */
-enum rc grant_code_redeem(struct app *app, struct arena *a, struct span code, struct span family,
-                          uint32_t used_ttl_s, struct grant *out, struct span *used_by);
+/* Seals g into a code that lives ttl_s seconds from g->issued_at. RC_OK: *code the
+ * NUL-terminated code in a. RC_TOO_LARGE (a grant over SEAL_PLAIN_MAX), RC_NOMEM,
+ * RC_INTERNAL. */
+enum rc grant_code_seal(struct app *app, struct arena *a, const struct grant *g, uint32_t ttl_s,
+                        struct span *code);
+/* Opens code at time now. RC_OK: *out the grant (in a). RC_NOT_FOUND for anything that is
+ * not a live code of this deployment (not a blob, another key, a changed byte, expired).
+ * RC_NOMEM, RC_INTERNAL. */
+enum rc grant_code_open(struct app *app, struct arena *a, struct span code, int64_t now,
+                        struct grant *out);
+/* The id of the token family the redemption of code creates: base64url of 16 bytes of
+ * HMAC(SECRET_TOKEN, "code family", code), the shape of a drawn family id. RC_OK,
+ * RC_INTERNAL. */
+enum rc grant_code_family(struct app *app, struct span code, char id[GRANT_FAMILY_LEN + 1]);
 
 /* Serializes g as compact JSON into a (for the store). NULL on failure. */
 struct span grant_to_json(struct arena *a, const struct grant *g);

@@ -23,8 +23,6 @@
 #include "log/log.h"
 #include "port/keys.h"
 
-#define CODE_USED_TTL 86400 /* how long a redeemed code is remembered, to catch replays */
-
 /* The user's account (rc: how reading it went), refused when gone or disabled. */
 static enum rc
 usable_account(enum rc rc, const struct account *acct, struct rc_info *ri)
@@ -94,17 +92,17 @@ check_code_grant(const struct policy_client *c, const struct grant *g, const str
     return RC_OK;
 }
 
-/* A code redeemed before (for family fam): revoke what that issued (RFC 6749 §4.1.2,
- * RFC 9700 §4.5). */
+/* A code redeemed before (its family fam exists): revoke what that issued (RFC 6749
+ * §4.1.2, RFC 9700 §4.5). ttl_s: the code's life left. */
 static enum rc
-code_replayed(struct issue *is, struct span fam, struct rc_info *ri)
+code_replayed(struct issue *is, struct span fam, uint32_t ttl_s, struct rc_info *ri)
 {
     struct log_rec *lr;
     enum rc rc = rtf_revoke(is->app, is->a, is->p, fam);
 
-    /* No family yet: the first redemption failed its checks, or is still under way. A
-     * revoked stand-in makes sure it can no longer create it; if it just did, revoke. */
-    if (rc == RC_NOT_FOUND && (rc = rtf_block(is->app, is->a, fam, CODE_USED_TTL)) == RC_CONFLICT)
+    /* Gone meanwhile (the first redemption took it back: its account was not usable). A
+     * revoked stand-in makes sure the code can no longer create it; if it just did, revoke. */
+    if (rc == RC_NOT_FOUND && (rc = rtf_block(is->app, is->a, fam, ttl_s)) == RC_CONFLICT)
         rc = rtf_revoke(is->app, is->a, is->p, fam);
     if (rc != RC_OK && rc != RC_NOT_FOUND)
         return rc_because(ri, rc, RC_WHY_NONE);
@@ -117,10 +115,13 @@ code_replayed(struct issue *is, struct span fam, struct rc_info *ri)
 }
 
 /* The writes that create family f and the read of its account, in one store round trip
- * where the store allows (store_pipeline), then the account checked. */
+ * where the store allows (store_pipeline), then the account checked. code_exp: for the
+ * family of a code (its id derived from the code, flow/grant.h), the code's end: the record
+ * outlives it, and finding the family already there means the code was redeemed before;
+ * else 0. */
 static enum rc
-create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], struct account *acct,
-              struct rc_info *ri)
+create_family(struct issue *is, struct rtf *f, int64_t code_exp, char rt[REFRESH_TOKEN_LEN + 1],
+              struct account *acct, struct rc_info *ri)
 {
     struct store_call c[5] = {0};
     struct store_op ops[2], ix[2];
@@ -130,8 +131,11 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], s
 
     if ((rc = rtf_create_ops(is->app, is->a, is->p, f, rt, ops, &n)) != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (code_exp > is->now && ops[i].ttl_s < code_exp - is->now + 1)
+            ops[i].ttl_s = (uint32_t)(code_exp - is->now + 1);
         c[i].op = ops[i];
+    }
     rc = account_get_op(is->a, f->account_id, &c[n].op);
     if (rc == RC_NOT_FOUND)
         return usable_account(rc, acct, ri);
@@ -142,8 +146,11 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], s
     }
     if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, nc)) != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
-    if (c[0].rc == RC_CONFLICT) /* a replay of the code got there first (code_replayed) */
-        rc = rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "used twice; both refused");
+    if (c[0].rc == RC_CONFLICT && code_exp) /* the code's family: redeemed before */
+        return code_replayed(is, span_str(f->id),
+                             code_exp > is->now ? (uint32_t)(code_exp - is->now + 1) : 1, ri);
+    if (c[0].rc == RC_CONFLICT) /* a drawn id taken: 128 random bits, never seen */
+        rc = rc_because(ri, RC_INTERNAL, RC_WHY_NONE);
     else if (c[0].rc != RC_OK || (n > 1 && c[1].rc != RC_OK))
         rc = rc_because(ri, c[0].rc != RC_OK ? c[0].rc : c[1].rc, RC_WHY_NONE);
     else
@@ -164,15 +171,15 @@ create_family(struct issue *is, struct rtf *f, char rt[REFRESH_TOKEN_LEN + 1], s
     return rc;
 }
 
-/* Creates family f (id drawn already) and issues its tokens: access, ID token when the
- * scope has openid, refresh token when f->refresh. */
+/* Creates family f (id drawn or derived already; code_exp as create_family's) and issues
+ * its tokens: access, ID token when the scope has openid, refresh token when f->refresh. */
 static enum rc
-issue_family(struct issue *is, struct rtf *f, const char *nonce, struct token_resp *out,
-             struct rc_info *ri)
+issue_family(struct issue *is, struct rtf *f, int64_t code_exp, const char *nonce,
+             struct token_resp *out, struct rc_info *ri)
 {
     char rt[REFRESH_TOKEN_LEN + 1] = "";
     struct account acct = {0};
-    enum rc rc = create_family(is, f, rt, &acct, ri);
+    enum rc rc = create_family(is, f, code_exp, rt, &acct, ri);
 
     if (rc == RC_OK)
         rc = issue_user(is, f, &acct, f->scope, nonce, out, ri);
@@ -189,7 +196,6 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
 {
     const struct policy_client *c = is->c;
     struct rtf f = {0};
-    struct span used_by;
     struct grant g;
     enum rc rc;
 
@@ -197,20 +203,22 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
         return rc_fail(ri, RC_DENIED, RC_WHY_CLIENT_NOT_ALLOWED, "grant_type", "not registered");
     if (!req->code.p || req->code.len == 0)
         return rc_fail(ri, RC_MALFORMED, RC_WHY_PARAM, "code", "missing");
-    /* the family id first: the redemption leaves it in the code's place */
-    if ((rc = rtf_new_id(is->app, &f)) != RC_OK)
-        return rc_because(ri, rc, RC_WHY_NONE);
-    rc = grant_code_redeem(is->app, is->a, req->code, span_str(f.id), CODE_USED_TTL, &g, &used_by);
-    if (rc == RC_NOT_FOUND || rc == RC_MALFORMED)
+    rc = grant_code_open(is->app, is->a, req->code, is->now, &g);
+    if (rc == RC_NOT_FOUND)
         return rc_fail(ri, RC_NOT_FOUND, RC_WHY_GRANT, "code", "unknown or expired");
-    if (rc == RC_CONFLICT)
-        return code_replayed(is, used_by, ri);
     if (rc != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
-    if ((rc = check_code_grant(c, &g, req, ri)) != RC_OK)
+    /* the family id from the code: a second redemption finds the first one's family */
+    if ((rc = grant_code_family(is->app, req->code, f.id)) != RC_OK)
+        return rc_because(ri, rc, RC_WHY_NONE);
+    rc = check_code_grant(c, &g, req, ri);
+    /* RFC 9449 §10 */
+    if (rc == RC_OK && g.dpop_jkt && (!is->jkt || strcmp(g.dpop_jkt, is->jkt) != 0))
+        rc = rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "bound to another DPoP key");
+    if (rc != RC_OK) { /* spent all the same: a revoked stand-in in its family's place */
+        (void)rtf_block(is->app, is->a, span_str(f.id), (uint32_t)(g.expires_at - is->now + 1));
         return rc;
-    if (g.dpop_jkt && (!is->jkt || strcmp(g.dpop_jkt, is->jkt) != 0)) /* RFC 9449 §10 */
-        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "bound to another DPoP key");
+    }
     f.client_id = c->id;
     f.account_id = g.account_id;
     f.sid = g.sid;
@@ -223,7 +231,7 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     f.jkt = c->type == CLIENT_PUBLIC ? is->jkt : NULL;
     if (!f.account_id)
         return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "no account");
-    return issue_family(is, &f, g.nonce, out, ri);
+    return issue_family(is, &f, g.expires_at, g.nonce, out, ri);
 }
 
 /* A hotline agent's consented token (flow/hotline.h): act {"sub": the agent's sub at the
@@ -278,11 +286,11 @@ issue_approved(struct issue *is, const struct pending *pd, struct token_resp *ou
             return rc;
         is->user_opts = &ao;
         f.refresh = false; /* the purpose's short lifetime, never renewed */
-        rc = issue_family(is, &f, NULL, out, ri);
+        rc = issue_family(is, &f, 0, NULL, out, ri);
         is->user_opts = NULL;
         return rc;
     }
-    return issue_family(is, &f, NULL, out, ri);
+    return issue_family(is, &f, 0, NULL, out, ri);
 }
 
 enum rc
@@ -306,7 +314,7 @@ token_issue_session(struct app *app, struct arena *a, const struct policy *p,
         f.loa = s->loa;
         f.auth_time = s->auth_time;
         f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
-        rc = issue_family(&is, &f, NULL, out, ri);
+        rc = issue_family(&is, &f, 0, NULL, out, ri);
     } else {
         rc = rc_because(ri, rc, RC_WHY_NONE);
     }

@@ -199,8 +199,9 @@ client(const char *id)
 /* Issues a code as /authorize would. */
 static void
 issue_code(const char *client_id, const char *redirect, const char *scope, const char *challenge,
-           char code[GRANT_CODE_LEN + 1])
+           char code[GRANT_CODE_MAX + 1])
 {
+    struct span c;
     struct grant g = {.client_id = client_id,
                       .redirect_uri = redirect,
                       .scope = scope,
@@ -210,11 +211,12 @@ issue_code(const char *client_id, const char *redirect, const char *scope, const
                       .sid = "sid-1",
                       .amr = "pwd",
                       .auth_time = NOW - 5,
-                      .issued_at = NOW,
+                      .issued_at = fake_now, /* codes live 60 s from here */
                       .loa = {IAL3, AAL1}};
 
-    if (grant_code_issue(&F.app, &F.a, &g, 60, code) != RC_OK)
-        code[0] = 0;
+    code[0] = 0;
+    if (grant_code_seal(&F.app, &F.a, &g, 60, &c) == RC_OK && c.len <= GRANT_CODE_MAX)
+        memcpy(code, c.p, c.len + 1);
 }
 
 static enum rc
@@ -374,7 +376,7 @@ TEST(client_auth_private_key_jwt)
 
 TEST(token_code_issues_id_access_and_refresh_tokens)
 {
-    char code[GRANT_CODE_LEN + 1], sub[SUBJECT_MAX];
+    char code[GRANT_CODE_MAX + 1], sub[SUBJECT_MAX];
     struct token_resp r;
     json_t *id, *at;
     struct span ah;
@@ -420,7 +422,7 @@ TEST(token_code_issues_id_access_and_refresh_tokens)
 
 TEST(token_code_id_number_needs_client_permission)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r;
     json_t *id;
 
@@ -440,7 +442,7 @@ TEST(token_code_id_number_needs_client_permission)
 
 TEST(token_code_rejections)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r;
 
     REQUIRE(fix_up() == 0);
@@ -474,7 +476,7 @@ TEST(token_code_rejections)
 
 TEST(token_code_reuse_revokes_what_the_first_use_issued)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r1, r2, r3;
     struct token_claims tc;
 
@@ -497,7 +499,7 @@ TEST(token_code_reuse_revokes_what_the_first_use_issued)
  * index of the account's families stays that small. */
 TEST(token_families_per_account_are_bounded_oldest_first)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r[5], rr;
     struct token_claims tc;
     struct store_record idx;
@@ -538,7 +540,7 @@ TEST(token_families_per_account_are_bounded_oldest_first)
  * created in the same round trip as the account read is taken back. */
 TEST(token_code_for_a_disabled_account_leaves_no_family)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r;
     struct span *m;
     size_t n = 0;
@@ -555,31 +557,57 @@ TEST(token_code_for_a_disabled_account_leaves_no_family)
     fix_down();
 }
 
-/* A replay that arrives while the first redemption is between taking the code and creating
- * its token family: the family is blocked, so the first redemption cannot issue either. */
-TEST(token_code_replay_during_the_first_redemption_blocks_it)
+/* A replay that arrives while the first redemption is between creating its token family and
+ * issuing: it finds the family (its id comes from the code), revokes it and is refused; and a
+ * code cannot be redeemed once its family is there, whoever put it. */
+TEST(token_code_replay_during_the_first_redemption_revokes_it)
 {
-    char code[GRANT_CODE_LEN + 1], rt[REFRESH_TOKEN_LEN + 1];
-    struct rtf f = {.client_id = "web", .account_id = "x", .scope = "openid", .refresh = true};
+    char code[GRANT_CODE_MAX + 1], rt[REFRESH_TOKEN_LEN + 1];
+    struct rtf f = {.client_id = "web", .account_id = "x", .scope = "openid", .refresh = true,
+                    .loa = {IAL3, AAL1}},
+               got;
     struct store_op ops[2];
     struct token_resp r;
-    struct span used_by;
-    struct grant g;
     size_t n = 0;
 
     REQUIRE(fix_up() == 0);
     issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
-    /* the first redemption has taken the code for family f, not yet created */
-    REQUIRE(rtf_new_id(&F.app, &f) == RC_OK);
-    REQUIRE(grant_code_redeem(&F.app, &F.a, span_str(code), span_str(f.id), 60, &g, &used_by)
+    /* the first redemption has created its family, not yet issued */
+    REQUIRE(grant_code_family(&F.app, span_str(code), f.id) == RC_OK);
+    REQUIRE(rtf_create_ops(&F.app, &F.a, F.p, &f, rt, ops, &n) == RC_OK);
+    REQUIRE(store_rec_put(F.app.store, ops[0].key, ops[0].fields, ops[0].nfields, ops[0].ttl_s,
+                          ops[0].flags)
             == RC_OK);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
     CHECK_STR(rc_reason_name(F.ri.why), "grant");
-    /* now it tries to create the family: refused */
-    REQUIRE(rtf_create_ops(&F.app, &F.a, F.p, &f, rt, ops, &n) == RC_OK);
-    CHECK_RC(store_rec_put(F.app.store, ops[0].key, ops[0].fields, ops[0].nfields, ops[0].ttl_s,
-                           ops[0].flags),
-             RC_CONFLICT);
+    CHECK(r.access_token == NULL);
+    REQUIRE(rtf_get(&F.app, &F.a, span_str(f.id), &got) == RC_OK);
+    CHECK(got.revoked);
+    fix_down();
+}
+
+/* Codes are sealed: a changed byte, another deployment's code or an expired one is unknown,
+ * and the code is the same length whatever the store. */
+TEST(token_code_sealed_refusals)
+{
+    char code[GRANT_CODE_MAX + 1];
+    struct token_resp r;
+    struct grant g = {.client_id = "web", .scope = "openid", .account_id = "a", .loa = {IAL3, AAL1}};
+    struct span c;
+    size_t len;
+
+    REQUIRE(fix_up() == 0);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    len = strlen(code);
+    CHECK(len > 100 && strncmp(code, "s1.c1.", 6) == 0);
+    code[len - 3] = code[len - 3] == 'A' ? 'B' : 'A';
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_NOT_FOUND);
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
+    CHECK_RC(redeem("web", "s1.c1.AAAA", "https://rp.example/cb", VERIFIER, &r), RC_NOT_FOUND);
+    /* expired: issued 61 s ago with a 60 s life */
+    g.issued_at = NOW - 61;
+    REQUIRE(grant_code_seal(&F.app, &F.a, &g, 60, &c) == RC_OK);
+    CHECK_RC(redeem("web", (const char *)c.p, NULL, NULL, &r), RC_NOT_FOUND);
     fix_down();
 }
 
@@ -588,7 +616,7 @@ TEST(token_code_replay_during_the_first_redemption_blocks_it)
 static void
 code_tokens(struct token_resp *r)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
 
     issue_code("web", "https://rp.example/cb", "openid profile", CHALLNG, code);
     if (redeem("web", code, "https://rp.example/cb", VERIFIER, r) != RC_OK)
@@ -836,7 +864,7 @@ TEST(refresh_lookup_and_revoke_for_introspection)
 TEST(token_store_down_is_temporarily_unavailable)
 {
     struct store *mem;
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r0, r;
     struct token_claims tc;
 
@@ -867,7 +895,7 @@ TEST(token_store_down_is_temporarily_unavailable)
 static const char *
 mod_token(const char *scope)
 {
-    char code[GRANT_CODE_LEN + 1];
+    char code[GRANT_CODE_MAX + 1];
     struct token_resp r;
 
     issue_code("mod", "https://mod.example/cb", scope, CHALLNG, code);

@@ -75,7 +75,7 @@ client(const char *id)
 static const char *
 citizen_token(const char *client_id, const char *redirect, const char *scope)
 {
-    char code[GRANT_CODE_LEN + 1];
+    struct span code;
     struct grant g = {.client_id = client_id,
                       .redirect_uri = redirect,
                       .scope = scope,
@@ -90,9 +90,9 @@ citizen_token(const char *client_id, const char *redirect, const char *scope)
         SPAN("authorization_code"), {NULL, 0}, span_str(redirect), SPAN(VERIFIER)};
     struct token_resp r;
 
-    if (grant_code_issue(&F.app, &F.a, &g, 60, code) != RC_OK)
+    if (grant_code_seal(&F.app, &F.a, &g, 60, &code) != RC_OK)
         return NULL;
-    rq.code = span_str(code);
+    rq.code = code;
     if (token_grant(&F.app, &F.a, F.p, client(client_id), &rq, &r, NULL) != RC_OK)
         return NULL;
     return r.access_token;
