@@ -9,18 +9,29 @@
  * the code of the redirect's Location, POST it to the token endpoint on the same connection;
  * the hop succeeds when the answer is 200 with every --expect field. --closed: closed loop
  * instead of a rate (each connection starts its next request when the last one ended; for
- * the sweeps). In C with epoll the generator costs a few microseconds a request on the
- * cores it shares with the server (a libcurl thread per connection cost ~100 us a hop).
+ * the sweeps). In C with epoll the generator costs 15-25 us a request on the cores it shares
+ * with the server, much of it the kernel's loopback TCP (a libcurl thread per connection cost
+ * ~100 us a hop); it reports its own CPU (driver_cpu_us_per_request or _per_hop).
  * Request i is due at start + i / R, whatever happened before. It is sent at its due time
- * on a free connection; when none is free it waits in a queue and is sent as soon as one
- * is. Its latency counts from the due time, not from the send, so the time a request spent
- * waiting because the server was slow is counted (wrk2's correction); the service time
- * (from the actual send) is reported beside it. Prints one line "BENCHJSON {...}" with the
- * keys of the wrk scripts (rps = successful answers completed within the S seconds, per
- * second: a backlog answered after the end does not count; p50/p90/p99 from the due
- * time, over every answer) plus target_rps, svc_p50_ms/svc_p99_ms, sent_late (requests sent more
- * than 1 ms after their due time) and unsent (due before the end, never sent). 2xx and 3xx answers
- * are successes. Answers are read by Content-Length (or to the end of a chunked body). */
+ * (within 0.1 ms: TICK) on a free connection; when none is free it waits in a queue and is
+ * sent as soon as one is. Its latency counts from the due time, not from the send, so the
+ * time a request spent waiting because the server was slow is counted (wrk2's correction);
+ * the service time (from the actual send) is reported beside it. An answer is complete when
+ * its last segment arrived (the kernel's receive timestamp, SO_TIMESTAMPNS), not when this
+ * thread got to read it: a generator kept off the CPU does not add its delay to the server's
+ * answers. It does delay its sends: a request sent after it was due on a connection that was
+ * free (its last answer had arrived) is late by the generator's own doing, and that is
+ * reported apart (sent_late_gen, gen_late_p99_ms), with the time this thread waited for a
+ * CPU (driver_runq_wait_ms, from /proc/self/schedstat) and how it was scheduled
+ * (driver_sched): the bench runs it SCHED_FIFO so that it is not starved by the server it
+ * measures. Such lateness still counts in the latency from the due time (never in the
+ * server's favour). Prints one line "BENCHJSON {...}" with the keys of the wrk scripts (rps =
+ * successful answers completed within the S seconds, per second: a backlog answered after
+ * the end does not count; p50/p90/p99 from the due time, over every answer) plus target_rps,
+ * svc_p50_ms/svc_p99_ms, sent_late (requests sent more than 1 ms after their due time, for
+ * whatever reason), sent_late_gen (those sent more than 1 ms after they were due and had a
+ * free connection) and unsent (due before the end, never sent). 2xx and 3xx answers are
+ * successes. Answers are read by Content-Length (or to the end of a chunked body). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +39,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +52,12 @@
 #include <unistd.h>
 
 #define RBUF (1 << 16)
+#define TICK 100e-6 /* open loop: at most one wakeup this often (s), see the loop */
 
 struct conn {
     int fd, busy, step;
-    double due, sent;
+    /* freed: when its last answer arrived (or it was opened) */
+    double due, sent, freed;
     char *rb, *wb; /* answer read so far; the request being written (req or tokreq) */
     size_t rlen, wpos, wlen;
     char tokreq[8192];
@@ -66,10 +80,13 @@ static char hostport[96];
 static char first_error[160];
 static struct sockaddr_in addr;
 static int ep;
-static double *lat, *svc;
-static size_t nlat, caplat;
-static long ok_n, ok_in_time, bad_status, err_sock, late, sent_n;
-static double t_end;
+struct vec {
+    double *v;
+    size_t n, cap;
+};
+static struct vec lat, svc, gen; /* ms: from the due time, from the send, the generator's own */
+static long ok_n, ok_in_time, bad_status, err_sock, late, late_gen, sent_n;
+static double t_end, rt_off; /* rt_off: CLOCK_REALTIME - CLOCK_MONOTONIC */
 
 static void
 die(const char *m)
@@ -86,6 +103,8 @@ conn_open(struct conn *c)
     if (c->fd < 0)
         return -1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* the kernel's arrival time of what each recv returns (SCM_TIMESTAMPNS) */
+    setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 && errno != EINPROGRESS) {
         close(c->fd);
         c->fd = -1;
@@ -96,6 +115,7 @@ conn_open(struct conn *c)
         die("epoll_ctl");
     c->busy = 0;
     c->rlen = c->wpos = 0;
+    c->freed = now_s();
     return 0;
 }
 
@@ -111,17 +131,46 @@ conn_reset(struct conn *c)
 }
 
 static void
-record(double due, double sent, double done)
+push(struct vec *a, double x)
 {
-    if (nlat == caplat) {
-        caplat = caplat ? caplat * 2 : 65536;
-        lat = realloc(lat, caplat * sizeof(double));
-        svc = realloc(svc, caplat * sizeof(double));
-        if (!lat || !svc)
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 65536;
+        a->v = realloc(a->v, a->cap * sizeof(double));
+        if (!a->v)
             die("realloc");
     }
-    lat[nlat] = (done - due) * 1000;
-    svc[nlat++] = (done - sent) * 1000;
+    a->v[a->n++] = x;
+}
+
+static void
+record(double due, double sent, double done)
+{
+    push(&lat, (done - due) * 1000);
+    push(&svc, (done - sent) * 1000);
+}
+
+/* recv, and in *at the kernel's receive timestamp of the last segment it returned, on the
+ * monotonic clock (*at untouched when there is none) */
+static ssize_t
+recv_at(int fd, char *buf, size_t len, double *at)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } cb;
+    struct iovec iov = {buf, len};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof(cb.b)};
+    ssize_t r = recvmsg(fd, &m, 0);
+    if (r <= 0)
+        return r;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(h), sizeof(ts));
+            *at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - rt_off;
+        }
+    return r;
 }
 
 static void
@@ -143,8 +192,9 @@ try_write(struct conn *c)
 }
 
 static void
-start(struct conn *c, double due, double t)
+start(struct conn *c, double due)
 {
+    double t = now_s(), ready = c->freed > due ? c->freed : due;
     c->busy = 1;
     c->due = due;
     c->sent = t;
@@ -156,6 +206,13 @@ start(struct conn *c, double due, double t)
     sent_n++;
     if (t - due > 0.001)
         late++;
+    /* the generator's own lateness: from when the request was due and this connection was
+     * free (its last answer had arrived) to the send; the wait for a free connection before
+     * that is the server's */
+    if (!closed) {
+        push(&gen, t > ready ? (t - ready) * 1000 : 0);
+        late_gen += t - ready > 0.001;
+    }
     try_write(c);
 }
 
@@ -279,6 +336,21 @@ has_fields(const char *b, size_t n)
     return 1;
 }
 
+/* nanoseconds this thread has been runnable without a CPU (/proc/self/schedstat: on the CPU,
+ * waiting on a run queue, timeslices) */
+static double
+runq_wait_ns(void)
+{
+    unsigned long long on = 0, wait = 0;
+    FILE *f = fopen("/proc/self/schedstat", "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &on, &wait) != 2)
+            wait = 0;
+        fclose(f);
+    }
+    return (double)wait;
+}
+
 static int
 cmp(const void *a, const void *b)
 {
@@ -393,6 +465,10 @@ main(int argc, char **argv)
     reqlen = (size_t)n;
     signal(SIGPIPE, SIG_IGN);
 
+    struct timespec rt, mt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mt);
+    rt_off = (double)(rt.tv_sec - mt.tv_sec) + (double)(rt.tv_nsec - mt.tv_nsec) / 1e9;
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         die("epoll_create1");
@@ -409,6 +485,10 @@ main(int argc, char **argv)
     double t0 = now_s() + 0.2, end = t0 + seconds, interval = 1.0 / rate;
     t_end = end;
     long next_i = 0;
+    double slept = 1; /* how long the last epoll wait lasted */
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0);
+    double rq0 = runq_wait_ns();
     struct epoll_event evs[256];
 
     for (;;) {
@@ -417,7 +497,7 @@ main(int argc, char **argv)
         if (closed && t >= t0 && t < end) {
             for (int i = 0; i < nconn; i++)
                 if (!cs[i].busy && cs[i].fd >= 0)
-                    start(&cs[i], t, t);
+                    start(&cs[i], t);
         }
         while (!closed && t0 + (double)next_i * interval <= t
                && t0 + (double)next_i * interval < end) {
@@ -427,7 +507,7 @@ main(int argc, char **argv)
         }
         for (int i = 0; i < nconn && qh < qt; i++)
             if (!cs[i].busy && cs[i].fd >= 0) {
-                start(&cs[i], q[qh++ % qcap], t);
+                start(&cs[i], q[qh++ % qcap]);
             }
         int inflight = 0;
         for (int i = 0; i < nconn; i++)
@@ -435,13 +515,30 @@ main(int argc, char **argv)
         if (t >= end && (!inflight || t >= end + 2.0))
             break;
         double nd = closed ? (t < t0 ? t0 : end) : t0 + (double)next_i * interval;
-        double wait = (nd < end ? nd : end + 2.0) - t;
+        /* Open loop: at most one wakeup a TICK while they come faster. Woken for every answer
+         * and every due time, this thread took 34-51 us of CPU a request on the cores the
+         * server needs (0.9 of a core at 27 000/s, the server fell behind); with the answers
+         * and due requests of a TICK handled in one wakeup, 17 us (24 000/s, against 51 in
+         * the same minute). An answer's time is the kernel's, so reading it later does not
+         * lengthen it; a send is up to a TICK late, which counts in its latency from the due
+         * time and in gen_late (wrk2 sends up to 1 ms late). After a wait of a TICK or more
+         * (a slow rate), the next one is not delayed. */
+        double b = now_s();
+        if (!closed && slept < TICK && b < t + TICK) {
+            double w = t + TICK;
+            struct timespec until = {(time_t)w, (long)((w - floor(w)) * 1e9)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+                ;
+            b = now_s();
+        }
+        double wait = (nd < end ? nd : end + 2.0) - b;
         if (wait < 0)
             wait = 0;
         struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
         int k = epoll_pwait2(ep, evs, 256, &ts, NULL); /* a backlog waits for answers, not a spin */
         if (k < 0 && errno != EINTR)
             die("epoll_pwait2");
+        slept = now_s() - b;
         for (int e = 0; e < k; e++) {
             struct conn *c = evs[e].data.ptr;
             if (evs[e].events & EPOLLOUT)
@@ -449,7 +546,8 @@ main(int argc, char **argv)
             if (!(evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
                 continue;
             for (;;) {
-                ssize_t r = recv(c->fd, c->rb + c->rlen, RBUF - 1 - c->rlen, 0);
+                double at = 0;
+                ssize_t r = recv_at(c->fd, c->rb + c->rlen, RBUF - 1 - c->rlen, &at);
                 if (r > 0) {
                     c->rlen += (size_t)r;
                     c->rb[c->rlen] = '\0';
@@ -457,8 +555,11 @@ main(int argc, char **argv)
                     size_t used = 0, hlen = 0;
                     int done = c->busy ? complete(c, &st, &used, &hlen) : -1;
                     if (done == 1) {
-                        double tn = now_s();
+                        /* answered when it arrived, not when this thread got to read it */
+                        double tn = now_s(), arr = at > tn || at <= 0 ? tn : at;
                         int again = 0;
+                        if (arr < c->sent)
+                            arr = c->sent;
                         if (hop && c->step == 0) {
                             if (st >= 300 && st < 400 && token_request(c, hlen) == 0)
                                 again = 1; /* the token request, on this connection */
@@ -469,16 +570,16 @@ main(int argc, char **argv)
                         } else if (hop) {
                             if (st == 200 && has_fields(c->rb + hlen, used - hlen)) {
                                 ok_n++;
-                                ok_in_time += tn <= t_end;
-                                record(c->due, c->sent, tn);
+                                ok_in_time += arr <= t_end;
+                                record(c->due, c->sent, arr);
                             } else {
                                 bad_status++;
                                 note_error("token", c->rb, used);
                             }
                         } else if (st >= 200 && st < 400) {
                             ok_n++;
-                            ok_in_time += tn <= t_end;
-                            record(c->due, c->sent, tn);
+                            ok_in_time += arr <= t_end;
+                            record(c->due, c->sent, arr);
                         } else {
                             bad_status++;
                             note_error("status", c->rb, hlen);
@@ -489,10 +590,11 @@ main(int argc, char **argv)
                             try_write(c);
                         } else {
                             c->busy = 0;
+                            c->freed = arr;
                             if (closed && tn < end)
-                                start(c, tn, tn);
+                                start(c, tn);
                             else if (qh < qt)
-                                start(c, q[qh++ % qcap], tn);
+                                start(c, q[qh++ % qcap]);
                         }
                     } else if (done < 0) {
                         err_sock++;
@@ -514,9 +616,10 @@ main(int argc, char **argv)
             }
         }
     }
-    double el = seconds;
-    qsort(lat, nlat, sizeof(double), cmp);
-    qsort(svc, nlat, sizeof(double), cmp);
+    double el = seconds, rq = (runq_wait_ns() - rq0) / 1e6;
+    qsort(lat.v, lat.n, sizeof(double), cmp);
+    qsort(svc.v, svc.n, sizeof(double), cmp);
+    qsort(gen.v, gen.n, sizeof(double), cmp);
     long unsent = closed ? 0 : (long)(qt - qh) + (long)((end - t0) / interval) - next_i;
     if (unsent < 0)
         unsent = 0;
@@ -524,16 +627,31 @@ main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6
                  + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    printf("BENCHJSON {\"driver_cpu_s\":%.3f,", cpu);
+    /* how the generator was scheduled, and how long it waited for a CPU: when it waits,
+     * sends and reads are late, and the figures above are partly its own */
+    struct sched_param sp = {0};
+    int pol = sched_getscheduler(0);
+    sched_getparam(0, &sp);
+    char sched[48];
+    if (pol == SCHED_FIFO || pol == SCHED_RR)
+        snprintf(sched, sizeof(sched), "%s %d", pol == SCHED_FIFO ? "fifo" : "rr",
+                 sp.sched_priority);
+    else
+        snprintf(sched, sizeof(sched), "other nice %d", getpriority(PRIO_PROCESS, 0));
+    printf("BENCHJSON {\"driver_cpu_s\":%.3f,\"driver_sched\":\"%s\",\"driver_runq_wait_ms\":%.1f,"
+           "\"driver_nivcsw\":%ld,",
+           cpu, sched, rq, ru.ru_nivcsw - ru0.ru_nivcsw);
     printf("\"label\":\"%s\",\"requests\":%ld,\"ok\":%ld,\"seconds\":%.3f,\"rps\":%.1f,"
            "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"err_status\":%ld,"
            "\"err_connect\":0,\"err_read\":%ld,\"err_write\":0,\"err_timeout\":0,\"errors\":%ld,"
            "\"target_rps\":%.1f,\"svc_p50_ms\":%.3f,\"svc_p99_ms\":%.3f,\"sent_late\":%ld,"
-           "\"unsent\":%ld,\"conc\":%d,\"latency_from\":\"%s\",\"driver_cpu_us_per_%s\":%.1f",
-           label, sent_n, ok_n, el, (double)ok_in_time / el, pct(lat, nlat, 50), pct(lat, nlat, 90),
-           pct(lat, nlat, 99), nlat ? lat[nlat - 1] : 0.0, bad_status, err_sock,
-           bad_status + err_sock, closed ? 0.0 : rate, pct(svc, nlat, 50), pct(svc, nlat, 99),
-           closed ? 0 : late, unsent, nconn,
+           "\"unsent\":%ld,\"sent_late_gen\":%ld,\"gen_late_p99_ms\":%.3f,\"gen_late_max_ms\":%.3f,"
+           "\"conc\":%d,\"latency_from\":\"%s\",\"driver_cpu_us_per_%s\":%.1f",
+           label, sent_n, ok_n, el, (double)ok_in_time / el, pct(lat.v, lat.n, 50),
+           pct(lat.v, lat.n, 90), pct(lat.v, lat.n, 99), lat.n ? lat.v[lat.n - 1] : 0.0, bad_status,
+           err_sock, bad_status + err_sock, closed ? 0.0 : rate, pct(svc.v, svc.n, 50),
+           pct(svc.v, svc.n, 99), closed ? 0 : late, unsent, late_gen, pct(gen.v, gen.n, 99),
+           gen.n ? gen.v[gen.n - 1] : 0.0, nconn,
            closed ? "start (closed loop)" : "due time (open loop)", hop ? "hop" : "request",
            ok_n ? cpu * 1e6 / (double)ok_n : 0.0);
     if (first_error[0]) {
