@@ -688,6 +688,46 @@ TEST(store_sets)
     TEARDOWN();
 }
 
+/* A pipeline's SET_ADD with STORE_XX adds only to a set that exists (the code exchange
+ * joins its client to a session's set only while the session lives); NX is refused, and
+ * so is XX in a batch. */
+TEST(store_set_add_xx_only_to_an_existing_set)
+{
+    struct store_call c[2] = {0};
+    struct store_op b[1];
+    struct span *m = NULL;
+    size_t n = 0;
+    int64_t t;
+    SETUP();
+    struct span k = K(&a, pfx, "rps"), r = K(&a, pfx, "rec");
+
+    c[0].op = (struct store_op){
+        .kind = STORE_OP_SET_ADD, .key = k, .value = SPAN("portal"), .ttl_s = 60, .flags = STORE_XX};
+    c[1].op = (struct store_op){.kind = STORE_OP_REC_GET, .key = r};
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_OK);
+    CHECK_RC(c[0].rc, RC_NOT_FOUND);
+    CHECK_RC(store_set_members(s, &a, k, &m, &n), RC_NOT_FOUND); /* nothing was made */
+    CHECK_RC(store_set_add(s, k, SPAN("."), 30), RC_OK);
+    CHECK_RC(store_pipeline(s, &a, c, 2), RC_OK);
+    CHECK_RC(c[0].rc, RC_OK);
+    CHECK_RC(store_set_members(s, &a, k, &m, &n), RC_OK);
+    CHECK_INT(n, 2);
+    CHECK(has_member(m, n, "portal") && has_member(m, n, "."));
+    CHECK_RC(store_ttl(s, k, &t), RC_OK);
+    CHECK(t >= 59 && t <= 60);
+    /* a key of another kind is still a conflict */
+    CHECK_RC(store_put(s, r, SPAN("v"), 60, 0), RC_OK);
+    c[0].op.key = r;
+    CHECK_RC(store_pipeline(s, &a, c, 1), RC_OK);
+    CHECK_RC(c[0].rc, RC_CONFLICT);
+    c[0].op.flags = STORE_NX;
+    CHECK_RC(store_pipeline(s, &a, c, 1), RC_MALFORMED);
+    b[0] = (struct store_op){
+        .kind = STORE_OP_SET_ADD, .key = k, .value = SPAN("app"), .ttl_s = 60, .flags = STORE_XX};
+    CHECK_RC(store_batch(s, b, 1), RC_MALFORMED);
+    TEARDOWN();
+}
+
 /* Big sets and records (the memory store indexes their items past a handful). */
 TEST(store_big_sets_and_records)
 {

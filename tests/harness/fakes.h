@@ -204,9 +204,9 @@ fake_down_rec_get(struct store *s, struct arena *a, struct span k, struct store_
 }
 
 static enum rc
-fake_down_set_add(struct store *s, struct span k, struct span m, uint32_t t)
+fake_down_set_add(struct store *s, struct span k, struct span m, uint32_t t, unsigned f)
 {
-    (void)s, (void)k, (void)m, (void)t;
+    (void)s, (void)k, (void)m, (void)t, (void)f;
     return RC_UNAVAILABLE;
 }
 

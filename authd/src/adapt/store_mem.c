@@ -511,13 +511,15 @@ do_del(struct mstore *m, struct shard *sh, uint64_t h, struct span key)
 
 static enum rc
 do_set_add(struct mstore *m, struct shard *sh, uint64_t h, struct span key, struct span member,
-           uint32_t ttl_s, bool force)
+           uint32_t ttl_s, bool force, bool xx)
 {
     struct ment *e = find(m, sh, h, key);
     bool added;
 
     if (e && e->type != MT_SET)
         return RC_CONFLICT;
+    if (!e && xx)
+        return RC_NOT_FOUND;
     if (!force && room_for(m, ENTRY_OVERHEAD + ITEM_OVERHEAD + key.len + member.len) != RC_OK)
         return RC_FULL;
     if (!e && !(e = insert(m, sh, h, key, MT_SET)))
@@ -886,11 +888,11 @@ mem_scan(struct store *s, struct arena *a, uint64_t *cursor, struct span prefix,
 }
 
 static enum rc
-mem_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s)
+mem_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s, unsigned flags)
 {
     uint64_t h;
     struct shard *sh = lock_key(M(s), key, &h);
-    enum rc rc = do_set_add(M(s), sh, h, key, member, ttl_s, false);
+    enum rc rc = do_set_add(M(s), sh, h, key, member, ttl_s, false, (flags & STORE_XX) != 0);
 
     pthread_mutex_unlock(&sh->mu);
     return rc;
@@ -1177,7 +1179,7 @@ batch_apply(struct mstore *m, const struct store_op *op, uint64_t h)
         rc = do_rec_put(m, sh, h, op->key, op->fields, op->nfields, op->ttl_s, 0, true);
         break;
     case STORE_OP_SET_ADD:
-        rc = do_set_add(m, sh, h, op->key, op->value, op->ttl_s, true);
+        rc = do_set_add(m, sh, h, op->key, op->value, op->ttl_s, true, false);
         break;
     case STORE_OP_INDEX_ADD:
         rc = do_index_add(m, sh, h, op);

@@ -38,6 +38,7 @@ static const char *const scripts[SCR__N] = {
                     "return 0\n",
     [SCR_SET_ADD] = "local t = redis.call('TYPE', KEYS[1])['ok']\n"
                     "if t ~= 'none' and t ~= 'set' then return 1 end\n"
+                    "if t == 'none' and ARGV[3] == '1' then return 2 end\n"
                     "redis.call('SADD', KEYS[1], ARGV[1])\n"
                     "if ARGV[2] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
                     "else redis.call('PERSIST', KEYS[1]) end\n"
@@ -610,18 +611,19 @@ rds_rec_get(struct store *s, struct arena *ar, struct span key, struct store_rec
 }
 
 static void
-set_add_args(struct args *a, struct span key, struct span member, uint32_t ttl_s)
+set_add_args(struct args *a, struct span key, struct span member, uint32_t ttl_s, unsigned flags)
 {
     script_key(a, key);
     arg_span(a, member);
     arg_num(a, ttl_s);
+    arg_num(a, (flags & STORE_XX) ? 1 : 0); /* XX: only to a set that exists */
 }
 
 static enum rc
-rds_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s)
+rds_set_add(struct store *s, struct span key, struct span member, uint32_t ttl_s, unsigned flags)
 {
     ARGS(a);
-    set_add_args(&a, key, member, ttl_s);
+    set_add_args(&a, key, member, ttl_s, flags);
     return code_script(s, SCR_SET_ADD, key, &a, false);
 }
 
@@ -913,7 +915,7 @@ call_args(struct rds *r, struct args *a, const struct store_op *o)
         scr = SCR_REC_PUT;
         break;
     case STORE_OP_SET_ADD:
-        set_add_args(a, o->key, o->value, o->ttl_s);
+        set_add_args(a, o->key, o->value, o->ttl_s, o->flags);
         scr = SCR_SET_ADD;
         break;
     case STORE_OP_EXPIRE:

@@ -373,28 +373,23 @@ code_ttl(const struct policy *p, const char *client_id)
     return c && c->fapi2 && ttl > FAPI2_CODE_TTL ? FAPI2_CODE_TTL : ttl;
 }
 
-/* The client joining the session's :rps set and the session's touch (when due) are
- * independent keys: one store round trip (store_pipeline). The touch is best effort (the
- * session is good: we checked it); the client must be written. The code itself is the sealed
- * grant (flow/grant.h): nothing to write for it. */
-static enum rc
-issue_writes(struct app *app, struct arena *a, const struct authz_req *r, const struct session *s)
+/* The session's touch, when due, in one store round trip (store_pipeline); best effort (the
+ * session is good: we checked it). Nothing else is written for a code: it is the sealed
+ * grant (flow/grant.h), and its client joins the session's :rps set when it exchanges the
+ * code (flow/token.c): only a client that got tokens is sent a back-channel logout. */
+static void
+issue_writes(struct app *app, struct arena *a, const struct session *s)
 {
-    struct store_call c[1 + SESSION_TOUCH_OPS] = {0};
+    struct store_call c[SESSION_TOUCH_OPS] = {0};
     struct store_op touch[SESSION_TOUCH_OPS];
     struct session t = *s;
     size_t n = 0;
-    enum rc rc;
 
-    if ((rc = session_add_rp_op(app, a, s, r->client_id, &c[0].op)) != RC_OK)
-        return rc;
-    if (session_touch_ops(app, a, &t, touch, &n) != RC_OK)
-        n = 0;
+    if (session_touch_ops(app, a, &t, touch, &n) != RC_OK || n == 0)
+        return;
     for (size_t i = 0; i < n; i++)
-        c[1 + i].op = touch[i];
-    if ((rc = store_pipeline(app->store, a, c, 1 + n)) != RC_OK)
-        return rc;
-    return c[0].rc;
+        c[i].op = touch[i];
+    (void)store_pipeline(app->store, a, c, n);
 }
 
 enum rc
@@ -412,6 +407,8 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
                       .code_challenge = r->code_challenge,
                       .account_id = s->account_id,
                       .sid = s->sid,
+                      .sess_tag = s->tag,
+                      .sess_created = s->created,
                       .amr = s->amr,
                       .claims = r->claims,
                       .dpop_jkt = r->dpop_jkt,
@@ -426,8 +423,9 @@ authz_issue(struct app *app, struct arena *a, const struct authz_req *r, const s
     if ((rc = grant_code_seal(app, a, &g, ttl, &code)) == RC_TOO_LARGE)
         return authz_redirect_error(r, RC_MALFORMED, RC_WHY_PARAM, "claims",
                                     "the request is too large", out);
-    if (rc != RC_OK || (rc = issue_writes(app, a, r, s)) != RC_OK)
+    if (rc != RC_OK)
         return authz_redirect_error(r, rc, RC_WHY_NONE, NULL, "try again later", out);
+    issue_writes(app, a, s);
     {
         const char *kv[] = {"code", (const char *)code.p, "state", r->state};
         out->location = client_location(app, a, r->redirect_given, kv, 4);

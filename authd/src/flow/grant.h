@@ -32,6 +32,8 @@ struct grant {
                                    clients whose policy does not require PKCE */
     const char *account_id;
     const char *sid;    /* the session's public id: the `sid` claim */
+    const char *sess_tag; /* the session's store tag (its :rps set: flow/session.h) */
+    int64_t sess_created; /* and its creation (the set's lifetime) */
     const char *amr;    /* space-separated RFC 8176 values: "pwd" */
     const char *claims; /* the OIDC `claims` request parameter (JSON), may be NULL */
     const char *dpop_jkt; /* the code is bound to this DPoP key (RFC 9449 §10), or NULL */

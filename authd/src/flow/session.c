@@ -257,8 +257,9 @@ write_session(struct app *app, struct arena *a, const struct session *s, uint32_
     struct store_field f[11];
     struct span skey = store_key(a, "sess", span_str(s->tag), NULL);
     struct span ikey = store_key(a, "sid", span_str(s->sid), NULL);
+    struct span rkey = store_key(a, "sess", span_str(s->tag), ":rps");
     size_t n = to_fields(a, s, f);
-    struct store_op ops[2] = {
+    struct store_op ops[3] = {
         {.kind = STORE_OP_PUT, .key = ikey, .value = span_str(s->tag), .ttl_s = ttl},
         {.kind = STORE_OP_REC_PUT,
          .key = skey,
@@ -266,16 +267,18 @@ write_session(struct app *app, struct arena *a, const struct session *s, uint32_
          .nfields = n,
          .ttl_s = ttl,
          .flags = flags},
+        {.kind = STORE_OP_SET_ADD, .key = rkey, .value = SPAN(SESSION_RPS_MARK), .ttl_s = ttl},
     };
     enum rc rc;
 
-    if (!skey.p || !ikey.p || n == 0)
+    if (!skey.p || !ikey.p || !rkey.p || n == 0)
         return RC_NOMEM;
-    if ((rc = store_batch(app->store, ops, 2)) != RC_MALFORMED)
+    if ((rc = store_batch(app->store, ops, 3)) != RC_MALFORMED)
         return rc;
-    if ((rc = store_put(app->store, ikey, span_str(s->tag), ttl, 0)) != RC_OK)
+    if ((rc = store_put(app->store, ikey, span_str(s->tag), ttl, 0)) != RC_OK
+        || (rc = store_rec_put(app->store, skey, f, n, ttl, flags)) != RC_OK)
         return rc;
-    return store_rec_put(app->store, skey, f, n, ttl, flags);
+    return store_set_add(app->store, rkey, SPAN(SESSION_RPS_MARK), ttl);
 }
 
 static struct span
@@ -523,6 +526,21 @@ session_add_rp_op(struct app *app, struct arena *a, const struct session *s, con
 }
 
 enum rc
+session_join_op(struct app *app, struct arena *a, const char *tag, int64_t created,
+                const char *client_id, struct store_op *op)
+{
+    struct session s = {.created = created};
+    enum rc rc;
+
+    if (!tag || strlen(tag) != SESSION_TAG_LEN)
+        return RC_MALFORMED;
+    memcpy(s.tag, tag, SESSION_TAG_LEN + 1);
+    if ((rc = session_add_rp_op(app, a, &s, client_id, op)) == RC_OK)
+        op->flags = STORE_XX;
+    return rc;
+}
+
+enum rc
 session_add_rp(struct app *app, struct arena *a, const struct session *s, const char *client_id)
 {
     struct store_op op;
@@ -556,6 +574,9 @@ session_end(struct app *app, struct arena *a, const struct session *s, struct sp
         return rc;
     if ((ikey = index_key(a, s->account_id)).p)
         store_set_rem(app->store, ikey, span_str(s->sid)); /* else dropped by session_list */
+    for (size_t i = 0; i < n; i++) /* the mark is no client */
+        if (span_eq_str(m[i], SESSION_RPS_MARK))
+            m[i--] = m[--n];
     if (rps)
         *rps = m, *nrps = n;
     return RC_OK;

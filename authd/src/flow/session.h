@@ -3,8 +3,11 @@
  * The browser holds a cookie `authd_session` whose value is 256 random bits (base64url).
  * The store holds the record under authd:sess:{T} with T = HMAC(SECRET_TOKEN, cookie) in
  * hex, so that a store dump cannot be replayed as cookies. Beside it:
- *   authd:sess:{T}:rps  set of the client ids the session issued codes to (back-channel
- *                       logout fans out to them)
+ *   authd:sess:{T}:rps  set of the client ids the session gave tokens to (back-channel
+ *                       logout fans out to them), and SESSION_RPS_MARK from its creation,
+ *                       so that the set lives exactly as long as the session: a code's
+ *                       exchange joins its client only to a set that exists
+ *                       (session_join_op)
  *   authd:sid:{sid}     T, so that logout by the public session id (`sid` claim of
  *                       OIDC Back-Channel Logout §2.1 / Front-Channel Logout §3) finds it
  *   authd:acctsess:{ACCT}  set of the sids of the account's sessions (the account page
@@ -144,6 +147,16 @@ enum rc session_touch_ops(struct app *app, struct arena *a, struct session *s,
                           struct store_op ops[SESSION_TOUCH_OPS], size_t *n);
 enum rc session_add_rp_op(struct app *app, struct arena *a, const struct session *s,
                           const char *client_id, struct store_op *op);
+
+#define SESSION_RPS_MARK "." /* the :rps member every session has (never a client id) */
+
+/* The op a code's exchange sends with its own writes (flow/token.c): client_id joins the
+ * :rps set of the session with tag `tag`, created at `created` (both from the code), only
+ * while that set exists (STORE_XX: its answer is RC_NOT_FOUND when the session has ended,
+ * or moved to another tag by a step-up, since the code was issued; session_find_by_sid
+ * then tells which). RC_OK, RC_MALFORMED (not a tag), RC_NOMEM. */
+enum rc session_join_op(struct app *app, struct arena *a, const char *tag, int64_t created,
+                        const char *client_id, struct store_op *op);
 
 #define SESSION_LIST_MAX 32 /* sessions session_list reads, at most */
 

@@ -114,19 +114,38 @@ code_replayed(struct issue *is, struct span fam, uint32_t ttl_s, struct rc_info 
                    "already used; anything issued for it is revoked");
 }
 
-/* The writes that create family f and the read of its account, in one store round trip
- * where the store allows (store_pipeline), then the account checked. code_exp: for the
- * family of a code (its id derived from the code, flow/grant.h), the code's end: the record
- * outlives it, and finding the family already there means the code was redeemed before;
- * else 0. */
+/* How the code's client joining its session went (rc: the answer of session_join_op's op).
+ * RC_NOT_FOUND: the session is not under the code's tag any more: a step-up moved it (the
+ * client joins it there) or it has ended (logout, expiry), and then the code is refused:
+ * its tokens would outlive a logout no back-channel logout told the client of. */
 static enum rc
-create_family(struct issue *is, struct rtf *f, int64_t code_exp, char rt[REFRESH_TOKEN_LEN + 1],
-              struct account *acct, struct rc_info *ri)
+joined(struct issue *is, const struct grant *code, enum rc rc, struct rc_info *ri)
 {
-    struct store_call c[5] = {0};
+    struct session s;
+
+    if (rc == RC_NOT_FOUND && code->sid
+        && (rc = session_find_by_sid(is->app, is->a, span_str(code->sid), &s)) == RC_OK)
+        rc = session_add_rp(is->app, is->a, &s, is->c->id);
+    if (rc == RC_NOT_FOUND)
+        return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "the login session has ended");
+    return rc == RC_OK ? RC_OK : rc_because(ri, rc, RC_WHY_NONE);
+}
+
+/* The writes that create family f and the read of its account, in one store round trip
+ * where the store allows (store_pipeline), then the account checked. code: the grant of
+ * the code being redeemed, else NULL. The family of a code has an id derived from the code
+ * (flow/grant.h) and outlives it: finding it already there means the code was redeemed
+ * before. The code's client joins its session's :rps set in the same round trip, only
+ * while the session lives (session_join_op). */
+static enum rc
+create_family(struct issue *is, struct rtf *f, const struct grant *code,
+              char rt[REFRESH_TOKEN_LEN + 1], struct account *acct, struct rc_info *ri)
+{
+    struct store_call c[6] = {0};
     struct store_op ops[2], ix[2];
     uint32_t max = is->app->cfg->max_token_families_per_account;
-    size_t n = 0, nc;
+    int64_t code_exp = code ? code->expires_at : 0;
+    size_t n = 0, nc, join = 0;
     enum rc rc;
 
     if ((rc = rtf_create_ops(is->app, is->a, is->p, f, rt, ops, &n)) != RC_OK)
@@ -144,6 +163,11 @@ create_family(struct issue *is, struct rtf *f, int64_t code_exp, char rt[REFRESH
         c[nc++].op = ix[0]; /* the account's index of families, in the same round trip */
         c[nc++].op = ix[1];
     }
+    if (rc == RC_OK && code && code->sess_tag
+        && (rc = session_join_op(is->app, is->a, code->sess_tag, code->sess_created, is->c->id,
+                                 &c[nc].op))
+               == RC_OK)
+        join = nc++;
     if (rc != RC_OK || (rc = store_pipeline(is->app->store, is->a, c, nc)) != RC_OK)
         return rc_because(ri, rc, RC_WHY_NONE);
     if (c[0].rc == RC_CONFLICT && code_exp) /* the code's family: redeemed before */
@@ -155,6 +179,8 @@ create_family(struct issue *is, struct rtf *f, int64_t code_exp, char rt[REFRESH
         rc = rc_because(ri, c[0].rc != RC_OK ? c[0].rc : c[1].rc, RC_WHY_NONE);
     else
         rc = usable_account(account_from_call(is->app, is->a, f->account_id, &c[n], acct), acct, ri);
+    if (rc == RC_OK && join)
+        rc = joined(is, code, c[join].rc, ri);
     if (rc != RC_OK) {
         /* no tokens for it: take back what was written rather than leave it to expire (a
          * replay of the code then finds no family, and blocks it); a stand-in stays */
@@ -162,7 +188,7 @@ create_family(struct issue *is, struct rtf *f, int64_t code_exp, char rt[REFRESH
             (void)store_del(is->app->store, ops[0].key);
         if (n > 1 && c[1].rc == RC_OK)
             (void)store_set_rem(is->app->store, ops[1].key, ops[1].value);
-    } else if (nc > n + 1 && c[n + 2].rc == RC_OK
+    } else if (max && nc > n + 2 && c[n + 2].rc == RC_OK
                && rtf_account_bound(is->app, is->a, is->p, f->account_id, &c[n + 2].rec, max)
                       != RC_OK) {
         /* the new family stands; the next redemption of the account tries again */
@@ -171,15 +197,15 @@ create_family(struct issue *is, struct rtf *f, int64_t code_exp, char rt[REFRESH
     return rc;
 }
 
-/* Creates family f (id drawn or derived already; code_exp as create_family's) and issues
- * its tokens: access, ID token when the scope has openid, refresh token when f->refresh. */
+/* Creates family f (id drawn or derived already; code as create_family's) and issues its
+ * tokens: access, ID token when the scope has openid, refresh token when f->refresh. */
 static enum rc
-issue_family(struct issue *is, struct rtf *f, int64_t code_exp, const char *nonce,
+issue_family(struct issue *is, struct rtf *f, const struct grant *code, const char *nonce,
              struct token_resp *out, struct rc_info *ri)
 {
     char rt[REFRESH_TOKEN_LEN + 1] = "";
     struct account acct = {0};
-    enum rc rc = create_family(is, f, code_exp, rt, &acct, ri);
+    enum rc rc = create_family(is, f, code, rt, &acct, ri);
 
     if (rc == RC_OK)
         rc = issue_user(is, f, &acct, f->scope, nonce, out, ri);
@@ -231,7 +257,7 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     f.jkt = c->type == CLIENT_PUBLIC ? is->jkt : NULL;
     if (!f.account_id)
         return rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "no account");
-    return issue_family(is, &f, g.expires_at, g.nonce, out, ri);
+    return issue_family(is, &f, &g, g.nonce, out, ri);
 }
 
 /* A hotline agent's consented token (flow/hotline.h): act {"sub": the agent's sub at the
@@ -286,11 +312,11 @@ issue_approved(struct issue *is, const struct pending *pd, struct token_resp *ou
             return rc;
         is->user_opts = &ao;
         f.refresh = false; /* the purpose's short lifetime, never renewed */
-        rc = issue_family(is, &f, 0, NULL, out, ri);
+        rc = issue_family(is, &f, NULL, NULL, out, ri);
         is->user_opts = NULL;
         return rc;
     }
-    return issue_family(is, &f, 0, NULL, out, ri);
+    return issue_family(is, &f, NULL, NULL, out, ri);
 }
 
 enum rc
@@ -314,7 +340,7 @@ token_issue_session(struct app *app, struct arena *a, const struct policy *p,
         f.loa = s->loa;
         f.auth_time = s->auth_time;
         f.refresh = (c->grants & GRANT_REFRESH_TOKEN) != 0;
-        rc = issue_family(&is, &f, 0, NULL, out, ri);
+        rc = issue_family(&is, &f, NULL, NULL, out, ri);
     } else {
         rc = rc_because(ri, rc, RC_WHY_NONE);
     }

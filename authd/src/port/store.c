@@ -124,7 +124,7 @@ store_check_op(const struct store_op *op)
     case STORE_OP_REC_PUT:
         return check_fields(op->fields, op->nfields);
     case STORE_OP_SET_ADD:
-        return check_member(op->value);
+        return op->flags & STORE_NX ? RC_MALFORMED : check_member(op->value);
     case STORE_OP_INDEX_ADD:
         if (op->score > STORE_INDEX_SCORE_MAX || op->score < -STORE_INDEX_SCORE_MAX
             || (op->flags & (STORE_NX | STORE_XX)))
@@ -236,7 +236,7 @@ store_set_add(struct store *s, struct span key, struct span member, uint32_t ttl
 {
     CHECKED(store_check_key(key));
     CHECKED(check_member(member));
-    return count(s, s->ops->set_add(s, key, member, ttl_s));
+    return count(s, s->ops->set_add(s, key, member, ttl_s, 0));
 }
 
 enum rc
@@ -297,7 +297,8 @@ store_batch(struct store *s, const struct store_op *ops, size_t n)
     for (size_t i = 0; i < n; i++) {
         CHECKED(store_check_op(&ops[i]));
         if (ops[i].kind == STORE_OP_GET || ops[i].kind == STORE_OP_REC_GET
-            || ops[i].kind == STORE_OP_LIMIT)
+            || ops[i].kind == STORE_OP_LIMIT
+            || (ops[i].kind == STORE_OP_SET_ADD && (ops[i].flags & STORE_XX)))
             return RC_MALFORMED;
     }
     return count(s, s->ops->batch(s, ops, n));
@@ -317,7 +318,7 @@ store_call_one(struct store *s, struct arena *a, struct store_call *c)
     case STORE_OP_DEL:
         return c->rc = s->ops->del(s, o->key);
     case STORE_OP_SET_ADD:
-        return c->rc = s->ops->set_add(s, o->key, o->value, o->ttl_s);
+        return c->rc = s->ops->set_add(s, o->key, o->value, o->ttl_s, o->flags);
     case STORE_OP_EXPIRE:
         return c->rc = s->ops->expire(s, o->key, o->ttl_s);
     case STORE_OP_GET:

@@ -61,7 +61,8 @@ enum store_op_kind {
     STORE_OP_PUT,       /* key = value, ttl, flags (STORE_NX / STORE_XX honoured) */
     STORE_OP_REC_PUT,   /* set fields of record key, ttl */
     STORE_OP_DEL,       /* delete key (absent is fine inside a batch) */
-    STORE_OP_SET_ADD,   /* add value to set key, ttl */
+    STORE_OP_SET_ADD,   /* add value to set key, ttl; STORE_XX: only to a set that exists
+                           (RC_NOT_FOUND otherwise; not in a batch) */
     STORE_OP_EXPIRE,    /* set ttl of key (absent is fine inside a batch) */
     STORE_OP_GET,       /* store_pipeline only: the value of key */
     STORE_OP_REC_GET,   /* store_pipeline only: the record at key */
@@ -133,7 +134,8 @@ struct store_ops {
                        uint32_t ttl_s, unsigned flags);
     enum rc (*rec_get)(struct store *s, struct arena *a, struct span key, struct store_record *out);
     /* sets of small members attached to a record (the clients a session touched) */
-    enum rc (*set_add)(struct store *s, struct span key, struct span member, uint32_t ttl_s);
+    enum rc (*set_add)(struct store *s, struct span key, struct span member, uint32_t ttl_s,
+                       unsigned flags);
     enum rc (*set_rem)(struct store *s, struct span key, struct span member);
     enum rc (*set_members)(struct store *s, struct arena *a, struct span key, struct span **out,
                            size_t *n);

@@ -18,6 +18,7 @@
 #include "flow/grant.h"
 #include "flow/notify.h"
 #include "flow/refresh.h"
+#include "flow/session.h"
 #include "flow/subject.h"
 #include "flow/token.h"
 #include "log/log.h"
@@ -583,6 +584,92 @@ TEST(token_code_replay_during_the_first_redemption_revokes_it)
     CHECK(r.access_token == NULL);
     REQUIRE(rtf_get(&F.app, &F.a, span_str(f.id), &got) == RC_OK);
     CHECK(got.revoked);
+    fix_down();
+}
+
+/* A code of session s for client (as authz_issue makes it), into code. */
+static void
+session_code(const struct session *s, const char *client, const char *redirect,
+             char code[GRANT_CODE_MAX + 1])
+{
+    struct grant g = {.client_id = client, .redirect_uri = redirect, .scope = "openid",
+                      .code_challenge = CHALLNG, .account_id = F.acct.id, .sid = s->sid,
+                      .sess_tag = s->tag, .sess_created = s->created, .amr = "pwd",
+                      .auth_time = s->auth_time, .issued_at = fake_now, .loa = s->loa};
+    struct span c;
+
+    code[0] = 0;
+    if (grant_code_seal(&F.app, &F.a, &g, 60, &c) == RC_OK && c.len <= GRANT_CODE_MAX)
+        memcpy(code, c.p, c.len + 1);
+}
+
+static bool
+has(const struct span *m, size_t n, const char *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (span_eq_str(m[i], v))
+            return true;
+    return false;
+}
+
+/* The members of s's :rps set; 0 when it has none. */
+static size_t
+rps_of(const char *tag, struct span **m)
+{
+    size_t n = 0;
+
+    if (store_set_members(F.app.store, &F.a, store_key(&F.a, "sess", span_str(tag), ":rps"), m, &n)
+        != RC_OK)
+        n = 0;
+    return n;
+}
+
+/* The client joins the session's :rps set (back-channel logout reaches it) when it exchanges
+ * its code, in the exchange's one round trip; a step-up that moved the session to a new tag
+ * meanwhile is followed; a session that ended meanwhile refuses the code, leaving no family:
+ * its tokens would outlive a logout the client was never told of. */
+TEST(token_code_joins_its_session_and_not_an_ended_one)
+{
+    struct session_login l = {.account_id = F.acct.id, .loa = {IAL3, AAL1}, .amr = "pwd",
+                              .auth_time = NOW - 5};
+    char cookie[SESSION_COOKIE_LEN + 1], code[GRANT_CODE_MAX + 1], old_tag[SESSION_TAG_LEN + 1];
+    struct session s;
+    struct token_resp r;
+    struct span *m;
+    struct rtf f;
+    size_t n;
+
+    REQUIRE(fix_up() == 0);
+    l.account_id = F.acct.id;
+    REQUIRE(session_create(&F.app, &F.a, &l, cookie, &s) == RC_OK);
+    CHECK_INT(rps_of(s.tag, &m), 1); /* its mark */
+    session_code(&s, "web", "https://rp.example/cb", code);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_OK);
+    n = rps_of(s.tag, &m);
+    CHECK(n == 2 && has(m, n, "web"));
+    /* a step-up between /authorize and /token: the client joins the session's new tag */
+    session_code(&s, "app", "http://127.0.0.1/cb", code);
+    memcpy(old_tag, s.tag, sizeof(old_tag));
+    l.loa.aal = AAL2, l.amr = "otp";
+    REQUIRE(session_upgrade(&F.app, &F.a, &s, &l, cookie) == RC_OK);
+    REQUIRE(strcmp(old_tag, s.tag) != 0);
+    CHECK_RC(redeem("app", code, "http://127.0.0.1/cb", VERIFIER, &r), RC_OK);
+    CHECK_INT(rps_of(old_tag, &m), 0); /* nothing left behind under the old tag */
+    n = rps_of(s.tag, &m);
+    CHECK_INT(n, 3);
+    CHECK(has(m, n, "web") && has(m, n, "app") && has(m, n, SESSION_RPS_MARK));
+    /* a logout between /authorize and /token: refused, and no family stays */
+    session_code(&s, "web", "https://rp.example/cb", code);
+    REQUIRE(session_end(&F.app, &F.a, &s, NULL, NULL) == RC_OK);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
+    CHECK_STR(rc_reason_name(F.ri.why), "grant");
+    CHECK(r.access_token == NULL);
+    CHECK_INT(rps_of(s.tag, &m), 0);
+    {
+        char id[GRANT_FAMILY_LEN + 1];
+        REQUIRE(grant_code_family(&F.app, span_str(code), id) == RC_OK);
+        CHECK_RC(rtf_get(&F.app, &F.a, span_str(id), &f), RC_NOT_FOUND);
+    }
     fix_down();
 }
 
