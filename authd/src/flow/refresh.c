@@ -319,15 +319,20 @@ by_age(const void *x, const void *y)
     return memcmp(a->id.p, b->id.p, a->id.len < b->id.len ? a->id.len : b->id.len);
 }
 
+enum rc
+rtf_retire(struct app *app, struct arena *a, struct span id, uint32_t ttl_s)
+{
+    struct store_field fl[1] = {{SPAN("revoked"), SPAN("1")}};
+
+    return store_rec_put(app->store, fam_key(a, id, NULL), fl, 1, ttl_s, STORE_XX);
+}
+
 /* Revokes family id and lets its record go once its access tokens have expired (a revoked
  * family must not keep its refresh lifetime of store). RC_NOT_FOUND if it is gone. */
 static enum rc
 evict(struct app *app, struct arena *a, const struct policy *p, struct span id)
 {
-    struct store_field fl[1] = {{SPAN("revoked"), SPAN("1")}};
-
-    return store_rec_put(app->store, fam_key(a, id, NULL), fl, 1,
-                         p->tokens.access_token_ttl + p->tokens.clock_leeway_s + 1, STORE_XX);
+    return rtf_retire(app, a, id, p->tokens.access_token_ttl + p->tokens.clock_leeway_s + 1);
 }
 
 /* Parses idx into e (live entries first come out sorted by age); *nlive of them live. */

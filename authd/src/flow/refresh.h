@@ -105,5 +105,8 @@ enum rc rtf_revoke_client(struct app *app, struct arena *a, const struct policy 
  * fail (rtf_create_ops' put-if-absent). RC_OK; RC_CONFLICT if it exists already;
  * RC_NOT_FOUND for an id that cannot be one; RC_UNAVAILABLE. */
 enum rc rtf_block(struct app *app, struct arena *a, struct span id, uint32_t ttl_s);
+/* Marks family id revoked in one write (no read first) and lets its record go after ttl_s.
+ * RC_OK; RC_NOT_FOUND if it is gone; RC_UNAVAILABLE. */
+enum rc rtf_retire(struct app *app, struct arena *a, struct span id, uint32_t ttl_s);
 
 #endif

@@ -182,9 +182,11 @@ create_family(struct issue *is, struct rtf *f, const struct grant *code,
     if (rc == RC_OK && join)
         rc = joined(is, code, c[join].rc, ri);
     if (rc != RC_OK) {
-        /* no tokens for it: take back what was written rather than leave it to expire (a
-         * replay of the code then finds no family, and blocks it); a stand-in stays */
-        if (c[0].rc == RC_OK)
+        /* no tokens for it: take back what was written rather than leave it to expire; the
+         * family of a code stays as a revoked stand-in for the code's life (it is spent) */
+        if (c[0].rc == RC_OK && code_exp)
+            (void)rtf_retire(is->app, is->a, span_str(f->id), (uint32_t)(code_exp - is->now + 1));
+        else if (c[0].rc == RC_OK)
             (void)store_del(is->app->store, ops[0].key);
         if (n > 1 && c[1].rc == RC_OK)
             (void)store_set_rem(is->app->store, ops[1].key, ops[1].value);
@@ -242,7 +244,12 @@ grant_code(struct issue *is, const struct token_req *req, struct token_resp *out
     if (rc == RC_OK && g.dpop_jkt && (!is->jkt || strcmp(g.dpop_jkt, is->jkt) != 0))
         rc = rc_fail(ri, RC_DENIED, RC_WHY_GRANT, "code", "bound to another DPoP key");
     if (rc != RC_OK) { /* spent all the same: a revoked stand-in in its family's place */
-        (void)rtf_block(is->app, is->a, span_str(f.id), (uint32_t)(g.expires_at - is->now + 1));
+        uint32_t left = (uint32_t)(g.expires_at - is->now + 1);
+        struct rc_info used = {0};
+
+        /* already redeemed: a second use revokes what the first issued, whoever sends it */
+        if (rtf_block(is->app, is->a, span_str(f.id), left) == RC_CONFLICT)
+            (void)code_replayed(is, span_str(f.id), left, &used);
         return rc;
     }
     f.client_id = c->id;

@@ -492,6 +492,18 @@ TEST(token_code_reuse_revokes_what_the_first_use_issued)
              RC_NOT_FOUND);
     CHECK_RC(refresh("web", r1.refresh_token, NULL, &r3), RC_DENIED);
     CHECK_STR(rc_reason_name(F.ri.why), "grant");
+    /* a second use that fails its own checks (a stolen code sent with a wrong verifier, or
+     * by another client) still revokes what the first use issued (RFC 6749 §4.1.2) */
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    REQUIRE(redeem("web", code, "https://rp.example/cb", VERIFIER, &r1) == RC_OK);
+    CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER "x", &r2), RC_DENIED);
+    CHECK_RC(token_access_verify(&F.app, &F.a, F.p, span_str(r1.access_token), &tc, NULL),
+             RC_NOT_FOUND);
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r3), RC_DENIED);
+    issue_code("web", "https://rp.example/cb", "openid", CHALLNG, code);
+    REQUIRE(redeem("web", code, "https://rp.example/cb", VERIFIER, &r1) == RC_OK);
+    CHECK_RC(redeem("app", code, "http://127.0.0.1/cb", VERIFIER, &r2), RC_DENIED);
+    CHECK_RC(refresh("web", r1.refresh_token, NULL, &r3), RC_DENIED);
     fix_down();
 }
 
@@ -658,7 +670,7 @@ TEST(token_code_joins_its_session_and_not_an_ended_one)
     n = rps_of(s.tag, &m);
     CHECK_INT(n, 3);
     CHECK(has(m, n, "web") && has(m, n, "app") && has(m, n, SESSION_RPS_MARK));
-    /* a logout between /authorize and /token: refused, and no family stays */
+    /* a logout between /authorize and /token: refused; its family stays revoked (spent) */
     session_code(&s, "web", "https://rp.example/cb", code);
     REQUIRE(session_end(&F.app, &F.a, &s, NULL, NULL) == RC_OK);
     CHECK_RC(redeem("web", code, "https://rp.example/cb", VERIFIER, &r), RC_DENIED);
@@ -668,7 +680,8 @@ TEST(token_code_joins_its_session_and_not_an_ended_one)
     {
         char id[GRANT_FAMILY_LEN + 1];
         REQUIRE(grant_code_family(&F.app, span_str(code), id) == RC_OK);
-        CHECK_RC(rtf_get(&F.app, &F.a, span_str(id), &f), RC_NOT_FOUND);
+        REQUIRE(rtf_get(&F.app, &F.a, span_str(id), &f) == RC_OK);
+        CHECK(f.revoked);
     }
     fix_down();
 }
